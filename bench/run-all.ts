@@ -1,0 +1,10 @@
+/** Runs every benchmark in turn (`npm run bench`); each prints its own ratio lines. */
+import { spawnSync } from 'node:child_process';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = dirname(fileURLToPath(import.meta.url));
+for (const name of ['startup.ts', 'serving.ts']) {
+  const result = spawnSync(process.execPath, ['--import', 'tsx', join(here, name)], { stdio: 'inherit' });
+  if (result.status !== 0) process.exit(result.status ?? 1);
+}

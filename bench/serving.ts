@@ -1,0 +1,78 @@
+/**
+ * Serving throughput: tokens/s through the HTTP API (streamed, the server in its own process)
+ * against node-llama-cpp called directly on the same model and settings, in this one script.
+ * Runs alternate (direct, API, direct, API, ...) so machine noise hits both alike; prints the
+ * median of each and their ratio.
+ *
+ *   npm run build && npx tsx bench/serving.ts [--rounds 5] [--tokens 400]
+ */
+import { parseArgs } from 'node:util';
+import { getLlama, LlamaCompletion, type LlamaContext } from 'node-llama-cpp';
+import { benchModelPath, median, report, startServerProcess, streamCompletion, waitReady } from './support.js';
+
+const { values } = parseArgs({ options: { rounds: { type: 'string', default: '5' }, tokens: { type: 'string', default: '400' } } });
+const rounds = Number(values.rounds);
+const maxTokens = Number(values.tokens);
+const modelPath = benchModelPath();
+const prompts = Array.from({ length: 8 }, (_, index) => `Once upon a time, story ${index}:`);
+const settings = { temperature: 0, maxTokens };
+
+const llama = await getLlama({ gpu: false, build: 'never' });
+const model = await llama.loadModel({ modelPath });
+
+/** node-llama-cpp directly: `streams` sequences of one context, generating at once. */
+async function direct(context: LlamaContext, streams: number): Promise<number> {
+  const started = performance.now();
+  const counts = await Promise.all(
+    prompts.slice(0, streams).map(async (prompt) => {
+      const sequence = context.getSequence();
+      try {
+        const completion = new LlamaCompletion({ contextSequence: sequence });
+        let tokens = 0;
+        await completion.generateCompletion(prompt, { ...settings, repeatPenalty: false, onToken: (chunk) => (tokens += chunk.length) });
+        return tokens;
+      } finally {
+        void sequence.dispose();
+      }
+    }),
+  );
+  return counts.reduce((sum, count) => sum + count, 0) / ((performance.now() - started) / 1000);
+}
+
+/** The same work through the HTTP API: one streamed request per prompt, all at once. */
+async function throughApi(url: string, streams: number, model: string): Promise<number> {
+  const started = performance.now();
+  const results = await Promise.all(prompts.slice(0, streams).map((prompt) => streamCompletion(url, { model, prompt, temperature: 0, max_tokens: maxTokens })));
+  return results.reduce((sum, result) => sum + result.tokens, 0) / ((performance.now() - started) / 1000);
+}
+
+for (const streams of [1, 8]) {
+  const context = await model.createContext({ contextSize: 512, sequences: streams, threads: 1 });
+  const server = await startServerProcess(['--model', modelPath, '--threads', '1', '--ctx', '512', '--slots', String(streams), '--log-level', 'warn']);
+  await waitReady(server.url);
+  const models = (await (await fetch(`${server.url}/v1/models`)).json()) as { data: Array<{ id: string }> };
+  const servedId = models.data[0]!.id;
+  // Warm both paths once before measuring.
+  await direct(context, streams);
+  await throughApi(server.url, streams, servedId);
+  const directRates: number[] = [];
+  const apiRates: number[] = [];
+  for (let round = 0; round < rounds; round += 1) {
+    directRates.push(await direct(context, streams));
+    apiRates.push(await throughApi(server.url, streams, servedId));
+  }
+  await server.stop();
+  await context.dispose();
+  const directMedian = median(directRates);
+  const apiMedian = median(apiRates);
+  report(`serving streams=${streams}`, {
+    direct_tokens_per_s: directMedian,
+    api_tokens_per_s: apiMedian,
+    ratio: apiMedian / directMedian,
+    rounds,
+    max_tokens: maxTokens,
+  });
+}
+
+await model.dispose();
+await llama.dispose();

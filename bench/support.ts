@@ -1,0 +1,105 @@
+/** Shared pieces of the benchmarks: the model, a server process, SSE consumption, statistics. */
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+
+/** stories260K.gguf, the model every benchmark runs (threads 1, as the figures in the README). */
+export function benchModelPath(): string {
+  const path = process.env.NIMBUS_BENCH_MODEL ?? resolve(repoRoot, '..', 'shared', 'models', 'stories260K.gguf');
+  if (!existsSync(path)) throw new Error(`Benchmark model not found at ${path}; set NIMBUS_BENCH_MODEL to a GGUF file.`);
+  return path;
+}
+
+export interface ServerProcess {
+  url: string;
+  pid: number;
+  /** Milliseconds from spawn to the "listening" log line. */
+  startMs: number;
+  stop(): Promise<void>;
+}
+
+/** Starts `nimbus serve` (the built dist/) as a child process and waits until it listens. */
+export function startServerProcess(args: string[], environment: Record<string, string> = {}): Promise<ServerProcess> {
+  const home = mkdtempSync(join(tmpdir(), 'nimbus-bench-'));
+  const started = performance.now();
+  const child = spawn(
+    process.execPath,
+    [join(repoRoot, 'dist', 'cli', 'main.js'), 'serve', '--port', '0', '--home', home, '--gpu', 'cpu', '--log-level', 'info', ...args],
+    {
+      env: { ...process.env, NIMBUS_HF_ENDPOINT: 'http://127.0.0.1:9', ...environment },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
+  let output = '';
+  return new Promise((resolvePromise, reject) => {
+    const onData = (data: Buffer): void => {
+      output += data.toString();
+      const match = /Nimbus listening on (http:\/\/[^\s"]+)/.exec(output);
+      if (match && output.length < 1e6) {
+        output = '\u0000'.repeat(1e6); // stop matching
+        resolvePromise({
+          url: match[1]!,
+          pid: child.pid!,
+          startMs: performance.now() - started,
+          stop: () =>
+            new Promise((done) => {
+              child.once('exit', () => done());
+              child.kill('SIGTERM');
+            }),
+        });
+      }
+    };
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
+    child.once('exit', (code) => reject(new Error(`server exited with ${code}`)));
+  });
+}
+
+/** Polls /readyz until the models are loaded. */
+export async function waitReady(url: string): Promise<void> {
+  for (let attempt = 0; attempt < 600; attempt += 1) {
+    if ((await fetch(`${url}/readyz`)).ok) return;
+    await new Promise((resolveTimer) => setTimeout(resolveTimer, 50));
+  }
+  throw new Error('server never became ready');
+}
+
+/** Streams one completion and returns the tokens generated (from usage) and the seconds it took. */
+export async function streamCompletion(url: string, body: Record<string, unknown>): Promise<{ tokens: number; seconds: number }> {
+  const started = performance.now();
+  const response = await fetch(`${url}/v1/completions`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ ...body, stream: true, stream_options: { include_usage: true } }),
+  });
+  if (!response.ok) throw new Error(`HTTP ${response.status}: ${await response.text()}`);
+  const text = await response.text();
+  const seconds = (performance.now() - started) / 1000;
+  const usageLine = text.split('\n').find((line) => line.includes('"usage":{'));
+  const tokens = usageLine ? (JSON.parse(usageLine.slice('data: '.length)) as { usage: { completion_tokens: number } }).usage.completion_tokens : 0;
+  return { tokens, seconds };
+}
+
+export function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
+}
+
+export function percentile(values: number[], fraction: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor(fraction * sorted.length))]!;
+}
+
+/** Prints a figure line that the README quotes. */
+export function report(name: string, figures: Record<string, string | number>): void {
+  console.log(
+    `${name}: ${Object.entries(figures)
+      .map(([key, value]) => `${key}=${typeof value === 'number' ? Number(value.toFixed(3)) : value}`)
+      .join(' ')}`,
+  );
+}

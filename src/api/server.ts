@@ -1,0 +1,60 @@
+/** Builds the HTTP server: Fastify with the OpenAI-compatible routes, health and metrics. */
+import Fastify, { LogController, type FastifyInstance } from 'fastify';
+import type { Engine } from '../core/engine.js';
+import { NimbusError } from '../core/errors.js';
+import type { ModelCatalog } from '../core/model-catalog.js';
+import type { Store } from '../core/store.js';
+import { installErrorHandling } from './error-handler.js';
+import { Lifecycle } from './lifecycle.js';
+import { Metrics } from './metrics.js';
+import { registerHealthRoutes } from './routes/health.js';
+import { registerInferenceRoutes } from './routes/inference.js';
+import { registerModelRoutes } from './routes/models.js';
+import type { ServerContext } from './server-context.js';
+
+export interface ServerOptions {
+  catalog: ModelCatalog;
+  engines: readonly Engine[];
+  store: Store;
+  bodyLimit: number;
+  logLevel: string;
+}
+
+/** A built server and the context its routes share. */
+export interface NimbusServer {
+  app: FastifyInstance;
+  context: ServerContext;
+}
+
+export function buildServer(options: ServerOptions): NimbusServer {
+  const app = Fastify({
+    bodyLimit: options.bodyLimit,
+    logger: {
+      level: options.logLevel,
+      redact: { paths: ['req.headers.authorization', 'headers.authorization', '*.apiKey', '*.api_key'], censor: '[redacted]' },
+    },
+    // One log line per inference request is written by serveGeneration; Fastify's own per-request lines are noise.
+    logController: new LogController({ disableRequestLogging: true }),
+    forceCloseConnections: 'idle',
+    return503OnClosing: true,
+  });
+  const context: ServerContext = {
+    catalog: options.catalog,
+    store: options.store,
+    metrics: new Metrics(options.catalog, options.engines),
+    lifecycle: new Lifecycle(),
+    logger: app.log,
+  };
+  installErrorHandling(app, options.bodyLimit);
+  // The API speaks JSON only: anything else is a 415, not a string the routes would misread.
+  app.removeContentTypeParser('text/plain');
+  app.addHook('onRequest', async (request) => {
+    if (context.lifecycle.draining && request.url.startsWith('/v1/')) {
+      throw new NimbusError('shutting_down', 'The server is shutting down; retry on another replica.', { headers: { connection: 'close' } });
+    }
+  });
+  registerHealthRoutes(app, context);
+  registerModelRoutes(app, context);
+  registerInferenceRoutes(app, context);
+  return { app, context };
+}

@@ -1,0 +1,116 @@
+/**
+ * The Engine contract: the only thing the HTTP layer knows about where tokens come from.
+ * The in-process llama.cpp engine, an OpenAI-compatible upstream and the compute pool all
+ * implement it, and one contract test suite runs against each.
+ */
+import type { ChatCompletionRequest, CompletionRequest } from './openai/request-schemas.js';
+import type { FinishReason, ToolCallDelta, Usage } from './openai/response-types.js';
+
+/** Per-request context an engine receives with every call. */
+export interface EngineCall {
+  /** The request id, for logs and for the upstream's own tracing. */
+  requestId: string;
+  /** Aborted when the client goes away or the server gives up: stop generating, free the slot. */
+  signal: AbortSignal;
+  /**
+   * Called for each try at serving the request before its first event: every replica an engine
+   * tries, and every model a fallback tries. The HTTP layer turns the list into response headers
+   * (they must be known before the first byte) and the request log's `route`. Engines that do
+   * not pick replicas need not call it; the catalog's route reports the model they served.
+   */
+  onAttempt?: (attempt: Attempt) => void;
+}
+
+/** One try at serving a request, as `EngineCall.onAttempt` reports it. */
+export interface Attempt {
+  /** The model name tried, after aliases; a fallback tries another. */
+  model: string;
+  /** The replica tried (an upstream provider id), where the engine picks one. */
+  servedBy?: string;
+  /** The error code that ended this try before the first event; absent on the try that serves. */
+  error?: string;
+}
+
+/**
+ * What a generation emits, in order: zero or more deltas, then exactly one `done`.
+ * A delta carries text, whole tool calls, or both; the HTTP layer turns each into an SSE chunk
+ * (streaming) or concatenates them (non-streaming), so both paths produce the same text.
+ * A failure after the first event is thrown from the iterator as a NimbusError whose `usage`
+ * counts what was generated before it; the HTTP layer ends the stream with an error event.
+ */
+export type GenerationEvent =
+  | {
+      type: 'delta';
+      content?: string;
+      toolCalls?: ToolCallDelta[];
+      /**
+       * An upstream's own bytes for this event, forwarded verbatim so a chunk that only needs
+       * forwarding is never re-serialized: one SSE `data:` payload (no newlines) when streaming,
+       * the whole JSON body when not. When set, the HTTP layer writes it as-is and `content` /
+       * `toolCalls` only inform accounting (set where the engine parsed them, at least on the
+       * first token, so time to first token is measured). A generation whose first event has
+       * `raw` is a pass-through: the HTTP layer adds no opening, finish or usage chunk of its own
+       * (the upstream sent them), only the final `data: [DONE]`.
+       */
+      raw?: string;
+    }
+  | {
+      type: 'done';
+      finishReason: FinishReason;
+      usage: Usage;
+      /** Which replica or upstream served it, for the request log (`worker:slot`, a URL host, ...). */
+      servedBy?: string;
+    };
+
+/** Lifecycle of a model inside an engine. */
+export type ModelState = 'loading' | 'ready' | 'failed';
+
+/** A model an engine serves (or is trying to), as /v1/models and /readyz report it. */
+export interface ModelStatus {
+  /** The name clients use in `model`. */
+  id: string;
+  /** The engine kind that serves it: `llama`, `openai`, `pool`. */
+  engine: string;
+  state: ModelState;
+  /** Why it is not ready, in words that say how to fix it. */
+  error?: string;
+  /** Unix seconds when it became known to the server. */
+  created: number;
+  contextLength?: number;
+  /** Embedding vector length, where the model can embed. */
+  embeddingLength?: number;
+  /** Where it is served: a file path, an upstream host, worker names. */
+  servedBy?: string[];
+}
+
+/** Token counts of an embeddings call. */
+export interface EmbeddingResult {
+  embeddings: number[][];
+  promptTokens: number;
+}
+
+/** Anything that turns requests into tokens. Implementations live in src/engines/. */
+export interface Engine {
+  /** Short kind name: `llama`, `openai`, `pool`. */
+  readonly kind: string;
+  /** The models this engine serves or is loading now. */
+  models(): ModelStatus[];
+  /** A chat completion as a stream of events; throws NimbusError before the first event on refusal. */
+  chat(request: ChatCompletionRequest, call: EngineCall): AsyncIterable<GenerationEvent>;
+  /** A text completion of one prompt (the HTTP layer fans out prompt lists). */
+  complete(request: CompletionRequest & { prompt: string }, call: EngineCall): AsyncIterable<GenerationEvent>;
+  /** Embeds each input; one vector per input, in order. */
+  embed(request: { model: string; input: string[] }, call: EngineCall): Promise<EmbeddingResult>;
+  /** Live load figures for /metrics and routing. */
+  load(): EngineLoad;
+  /** Frees models and native memory. Idempotent. */
+  close(): Promise<void>;
+}
+
+/** Load of an engine right now: what /metrics exports and what routers read. */
+export interface EngineLoad {
+  /** Requests generating now. */
+  active: number;
+  /** Requests waiting for a slot. */
+  queued: number;
+}

@@ -1,0 +1,116 @@
+/**
+ * The error catalog: every error Nimbus returns has a stable code, and one table maps each code
+ * to its HTTP status and OpenAI error type, so the HTTP layer never guesses.
+ */
+
+/** Stable error codes. Clients may branch on these; never rename one. */
+export type ErrorCode =
+  | 'invalid_json'
+  | 'invalid_request'
+  | 'invalid_type'
+  | 'invalid_value'
+  | 'missing_required_parameter'
+  | 'unsupported_parameter'
+  | 'unsupported_value'
+  | 'invalid_schema'
+  | 'context_length_exceeded'
+  | 'unsupported_media_type'
+  | 'request_too_large'
+  | 'not_found'
+  | 'model_not_found'
+  | 'method_not_allowed'
+  | 'invalid_api_key'
+  | 'permission_denied'
+  | 'rate_limit_exceeded'
+  | 'insufficient_quota'
+  | 'queue_full'
+  | 'model_not_ready'
+  | 'no_model'
+  | 'shutting_down'
+  | 'upstream_error'
+  | 'upstream_timeout'
+  | 'internal_error';
+
+interface CatalogEntry {
+  status: number;
+  type: string;
+  retryable: boolean;
+}
+
+const invalid = { status: 400, type: 'invalid_request_error', retryable: false } as const;
+
+/** code -> HTTP status, OpenAI error type, and whether a client may retry the same request. */
+export const errorCatalog: Record<ErrorCode, CatalogEntry> = {
+  invalid_json: invalid,
+  invalid_request: invalid,
+  invalid_type: invalid,
+  invalid_value: invalid,
+  missing_required_parameter: invalid,
+  unsupported_parameter: invalid,
+  unsupported_value: invalid,
+  invalid_schema: invalid,
+  context_length_exceeded: invalid,
+  unsupported_media_type: { status: 415, type: 'invalid_request_error', retryable: false },
+  request_too_large: { status: 413, type: 'invalid_request_error', retryable: false },
+  not_found: { status: 404, type: 'invalid_request_error', retryable: false },
+  model_not_found: { status: 404, type: 'invalid_request_error', retryable: false },
+  method_not_allowed: { status: 405, type: 'invalid_request_error', retryable: false },
+  invalid_api_key: { status: 401, type: 'authentication_error', retryable: false },
+  permission_denied: { status: 403, type: 'permission_error', retryable: false },
+  rate_limit_exceeded: { status: 429, type: 'rate_limit_error', retryable: true },
+  insufficient_quota: { status: 429, type: 'insufficient_quota', retryable: false },
+  queue_full: { status: 429, type: 'rate_limit_error', retryable: true },
+  model_not_ready: { status: 503, type: 'service_unavailable', retryable: true },
+  no_model: { status: 503, type: 'service_unavailable', retryable: true },
+  shutting_down: { status: 503, type: 'service_unavailable', retryable: true },
+  upstream_error: { status: 502, type: 'upstream_error', retryable: true },
+  upstream_timeout: { status: 504, type: 'upstream_error', retryable: true },
+  internal_error: { status: 500, type: 'server_error', retryable: true },
+};
+
+/** OpenAI's error body: `{"error":{"message","type","param","code"}}`. */
+export interface OpenAIErrorBody {
+  error: { message: string; type: string; param: string | null; code: string | null };
+}
+
+/** An error a user can act on: its message says what went wrong and how to fix it. */
+export class NimbusError extends Error {
+  readonly code: ErrorCode;
+  readonly param: string | null;
+  /** Overrides the catalog's status where an upstream's own status is more meaningful. */
+  readonly statusOverride: number | undefined;
+  /** Extra response headers, such as Retry-After. */
+  readonly headers: Record<string, string>;
+
+  constructor(code: ErrorCode, message: string, options: { param?: string | null; status?: number; headers?: Record<string, string>; cause?: unknown } = {}) {
+    super(message, { cause: options.cause });
+    this.name = 'NimbusError';
+    this.code = code;
+    this.param = options.param ?? null;
+    this.statusOverride = options.status;
+    this.headers = options.headers ?? {};
+  }
+
+  get status(): number {
+    return this.statusOverride ?? errorCatalog[this.code].status;
+  }
+
+  get retryable(): boolean {
+    return errorCatalog[this.code].retryable;
+  }
+
+  toJSON(): OpenAIErrorBody {
+    return { error: { message: this.message, type: errorCatalog[this.code].type, param: this.param, code: this.code } };
+  }
+}
+
+/** Whether a value is a NimbusError (also across module copies). */
+export function isNimbusError(value: unknown): value is NimbusError {
+  return value instanceof NimbusError;
+}
+
+/** Turns anything thrown into a NimbusError; unknown errors become a 500 that hides internals. */
+export function toNimbusError(value: unknown): NimbusError {
+  if (isNimbusError(value)) return value;
+  return new NimbusError('internal_error', 'The server had an error while processing your request.', { cause: value });
+}

@@ -1,0 +1,337 @@
+/**
+ * One model loaded in llama.cpp: a context with one sequence per slot (their evaluations are
+ * batched together by node-llama-cpp), a slot pool with a bounded queue in front, and a lazily
+ * created embedding context.
+ */
+import {
+  LlamaChat,
+  LlamaCompletion,
+  type ChatHistoryItem,
+  type Llama,
+  type LlamaContext,
+  type LlamaContextSequence,
+  type LlamaEmbeddingContext,
+  type LlamaGrammar,
+  type LlamaModel,
+  type LLamaContextualRepeatPenalty,
+  type Token,
+} from 'node-llama-cpp';
+import { AsyncQueue } from '../../core/async-queue.js';
+import type { EmbeddingResult, EngineCall, GenerationEvent } from '../../core/engine.js';
+import { NimbusError } from '../../core/errors.js';
+import { newId } from '../../core/ids.js';
+import type { ChatCompletionRequest, CompletionRequest } from '../../core/openai/request-schemas.js';
+import type { FinishReason, Usage } from '../../core/openai/response-types.js';
+import { toChatHistory } from './chat-history.js';
+import { SlotPool } from './slot-pool.js';
+import { planOutput, type OutputPlan } from './tool-plan.js';
+
+/** How to load one model. */
+export interface LoadOptions {
+  id: string;
+  path: string;
+  contextSize: number;
+  slots: number;
+  threads: number;
+  gpuLayers: 'auto' | 'max' | number;
+  maxQueue: number;
+}
+
+/** A sequence and the evaluators bound to it; the unit the slot pool hands out. */
+interface Slot {
+  index: number;
+  sequence: LlamaContextSequence;
+  chat: LlamaChat;
+  completion: LlamaCompletion;
+}
+
+type StopReason = 'eogToken' | 'stopGenerationTrigger' | 'functionCalls' | 'maxTokens' | 'abort' | 'customStopTrigger';
+
+/** node-llama-cpp's stop reasons in OpenAI's words. */
+function mapFinishReason(reason: StopReason): FinishReason {
+  switch (reason) {
+    case 'maxTokens':
+      return 'length';
+    case 'functionCalls':
+      return 'tool_calls';
+    case 'eogToken':
+    case 'stopGenerationTrigger':
+    case 'customStopTrigger':
+    case 'abort':
+      return 'stop';
+    default:
+      return 'stop';
+  }
+}
+
+/**
+ * Prompt tokens already in the slot's KV cache: the common prefix with what the sequence holds.
+ * The last prompt token is always evaluated again (its logits start the generation).
+ */
+export function cachedPrefix(held: readonly Token[], prompt: readonly Token[]): number {
+  const limit = Math.min(held.length, prompt.length - 1);
+  let index = 0;
+  while (index < limit && held[index] === prompt[index]) index += 1;
+  return index;
+}
+
+/** Sampling options shared by chat and text completion, mapped from the OpenAI request. */
+function samplingOptions(request: ChatCompletionRequest | CompletionRequest) {
+  const presence = request.presence_penalty ?? 0;
+  const frequency = request.frequency_penalty ?? 0;
+  const repeatPenalty: LLamaContextualRepeatPenalty | false =
+    presence !== 0 || frequency !== 0 ? { lastTokens: 64, penalty: 1, presencePenalty: presence, frequencyPenalty: frequency } : false;
+  const stop = request.stop ?? [];
+  return {
+    temperature: request.temperature ?? 1,
+    topP: request.top_p ?? 1,
+    ...(request.top_k != null ? { topK: request.top_k } : {}),
+    ...(request.min_p != null ? { minP: request.min_p } : {}),
+    ...(request.seed != null ? { seed: request.seed } : {}),
+    repeatPenalty,
+    customStopTriggers: (typeof stop === 'string' ? [stop] : stop).filter((text) => text !== ''),
+  };
+}
+
+export class LoadedModel {
+  private readonly pool: SlotPool<Slot>;
+  private readonly grammars = new Map<string, Promise<LlamaGrammar>>();
+  private embedding: Promise<LlamaEmbeddingContext> | undefined;
+  /** Serializes embedding calls: one embedding context evaluates one input at a time. */
+  private embeddingTail: Promise<unknown> = Promise.resolve();
+
+  private constructor(
+    readonly options: LoadOptions,
+    private readonly llama: Llama,
+    readonly model: LlamaModel,
+    private readonly context: LlamaContext,
+    slots: Slot[],
+  ) {
+    this.pool = new SlotPool(slots, options.maxQueue, `model '${options.id}'`);
+  }
+
+  /** Loads weights and creates the context; throws with a message that says what to fix. */
+  static async load(llama: Llama, options: LoadOptions): Promise<LoadedModel> {
+    const model = await llama.loadModel({ modelPath: options.path, gpuLayers: options.gpuLayers });
+    try {
+      const context = await model.createContext({
+        contextSize: Math.min(options.contextSize, model.trainContextSize || options.contextSize),
+        sequences: options.slots,
+        ...(options.threads > 0 ? { threads: options.threads } : {}),
+      });
+      const slots: Slot[] = [];
+      for (let index = 0; index < options.slots; index += 1) {
+        const sequence = context.getSequence();
+        slots.push({ index, sequence, chat: new LlamaChat({ contextSequence: sequence }), completion: new LlamaCompletion({ contextSequence: sequence }) });
+      }
+      return new LoadedModel(options, llama, model, context, slots);
+    } catch (error) {
+      await model.dispose();
+      throw error;
+    }
+  }
+
+  /** Tokens of context each slot has. */
+  get contextSize(): number {
+    return this.context.contextSize;
+  }
+
+  get embeddingLength(): number {
+    return this.model.embeddingVectorSize;
+  }
+
+  get active(): number {
+    return this.pool.busy;
+  }
+
+  get queued(): number {
+    return this.pool.queued;
+  }
+
+  /** A chat completion; validation errors are thrown before a slot is taken. */
+  chat(request: ChatCompletionRequest, call: EngineCall): AsyncIterable<GenerationEvent> {
+    const plan = planOutput(request);
+    let history = toChatHistory(request.messages);
+    if (plan.kind === 'forced-call') history = [{ type: 'system', text: plan.instructions }, ...history];
+    const maxTokens = request.max_completion_tokens ?? request.max_tokens ?? undefined;
+    return this.generate(call, maxTokens, async (slot, signal, queue) => {
+      const prompt = this.chatPromptTokens(slot, history, plan);
+      const budget = this.budget(prompt.length, maxTokens);
+      const cachedTokens = cachedPrefix(slot.sequence.contextTokens, prompt);
+      const grammar = plan.kind === 'json' || plan.kind === 'forced-call' ? await this.grammarFor(plan.grammar) : undefined;
+      const streamText = plan.kind !== 'forced-call';
+      // The options type is a union (grammar xor functions) that plan.kind already guarantees.
+      const result = await slot.chat.generateResponse(history, {
+        ...samplingOptions(request),
+        maxTokens: budget,
+        signal,
+        stopOnAbortSignal: true,
+        ...(grammar ? { grammar } : {}),
+        ...(plan.kind === 'functions' ? { functions: plan.functions, documentFunctionParams: true, maxParallelFunctionCalls: plan.maxParallel } : {}),
+        onTextChunk: streamText ? (text: string) => text && queue.push({ type: 'delta', content: text }) : undefined,
+      } as Parameters<LlamaChat['generateResponse']>[1]);
+      let finishReason = mapFinishReason(result.metadata.stopReason);
+      if (plan.kind === 'forced-call') {
+        const parsed = JSON.parse(result.response) as { name: string; arguments: unknown };
+        queue.push({
+          type: 'delta',
+          toolCalls: [{ index: 0, id: newId('call_'), type: 'function', function: { name: parsed.name, arguments: JSON.stringify(parsed.arguments) } }],
+        });
+        finishReason = 'tool_calls';
+      } else if (result.functionCalls && result.functionCalls.length > 0) {
+        queue.push({
+          type: 'delta',
+          toolCalls: result.functionCalls.map((functionCall, index) => ({
+            index,
+            id: newId('call_'),
+            type: 'function' as const,
+            function: { name: functionCall.functionName, arguments: JSON.stringify(functionCall.params ?? {}) },
+          })),
+        });
+        finishReason = 'tool_calls';
+      }
+      return { promptTokens: prompt.length, cachedTokens, finishReason };
+    });
+  }
+
+  /** A text completion of one prompt. */
+  complete(request: CompletionRequest & { prompt: string }, call: EngineCall): AsyncIterable<GenerationEvent> {
+    const maxTokens = request.max_tokens ?? 16;
+    return this.generate(call, maxTokens, async (slot, signal, queue) => {
+      const tokens = this.model.tokenize(request.prompt);
+      const bos = this.model.tokens.bos;
+      const prompt = this.model.tokens.shouldPrependBosToken && bos !== null ? [bos, ...tokens] : tokens;
+      const cachedTokens = cachedPrefix(slot.sequence.contextTokens, prompt);
+      const result = await slot.completion.generateCompletionWithMeta(request.prompt, {
+        ...samplingOptions(request),
+        maxTokens: this.budget(prompt.length, maxTokens),
+        signal,
+        stopOnAbortSignal: true,
+        onTextChunk: (text) => text && queue.push({ type: 'delta', content: text }),
+      });
+      return { promptTokens: prompt.length, cachedTokens, finishReason: mapFinishReason(result.metadata.stopReason) };
+    });
+  }
+
+  /** Embeds each input with the model's pooled hidden state. */
+  async embed(inputs: readonly string[], call: EngineCall): Promise<EmbeddingResult> {
+    const contextSize = Math.min(this.options.contextSize, this.model.trainContextSize || this.options.contextSize);
+    this.embedding ??= this.model.createEmbeddingContext({
+      contextSize,
+      ...(this.options.threads > 0 ? { threads: this.options.threads } : {}),
+    });
+    const context = await this.embedding;
+    const run = this.embeddingTail.then(async () => {
+      const embeddings: number[][] = [];
+      let promptTokens = 0;
+      for (const [index, input] of inputs.entries()) {
+        if (call.signal.aborted) throw call.signal.reason;
+        const tokens = this.model.tokenize(input);
+        promptTokens += tokens.length;
+        if (tokens.length > contextSize) {
+          throw new NimbusError(
+            'context_length_exceeded',
+            `Input ${index} has ${tokens.length} tokens, more than the model's embedding context of ${contextSize}.`,
+            {
+              param: 'input',
+            },
+          );
+        }
+        const embedding = await context.getEmbeddingFor(tokens);
+        embeddings.push([...embedding.vector]);
+      }
+      return { embeddings, promptTokens };
+    });
+    this.embeddingTail = run.catch(() => undefined);
+    return run;
+  }
+
+  /** Frees the context and weights; waiting requests get 503. */
+  async close(): Promise<void> {
+    this.pool.rejectAll(new NimbusError('shutting_down', 'The server is shutting down.'));
+    if (this.embedding) await (await this.embedding.catch(() => undefined))?.dispose();
+    await this.context.dispose();
+    await this.model.dispose();
+  }
+
+  /** Tokens to generate: what was asked, capped by the room left in the slot's context. */
+  private budget(promptTokens: number, maxTokens: number | undefined): number {
+    const room = this.context.contextSize - promptTokens;
+    if (room < 1) {
+      throw new NimbusError(
+        'context_length_exceeded',
+        `This model's context per slot is ${this.context.contextSize} tokens, but the prompt has ${promptTokens}. Shorten the messages, or serve the model with a larger contextSize.`,
+        { param: 'messages' },
+      );
+    }
+    return Math.min(maxTokens ?? room, room);
+  }
+
+  /** The exact prompt: the history rendered by the model's chat wrapper, then tokenized. */
+  private chatPromptTokens(slot: Slot, history: ChatHistoryItem[], plan: OutputPlan): Token[] {
+    const { contextText } = slot.chat.chatWrapper.generateContextState({
+      chatHistory: history,
+      ...(plan.kind === 'functions' ? { availableFunctions: plan.functions, documentFunctionParams: true } : {}),
+    });
+    return contextText.tokenize(this.model.tokenizer);
+  }
+
+  private grammarFor(schema: OutputPlan & { kind: 'json' | 'forced-call' } extends { grammar: infer G } ? G : never): Promise<LlamaGrammar> {
+    const key = schema === 'any' ? 'any' : JSON.stringify(schema);
+    let grammar = this.grammars.get(key);
+    if (!grammar) {
+      grammar = schema === 'any' ? this.llama.getGrammarFor('json') : this.llama.createGrammarForJsonSchema(schema as never);
+      if (this.grammars.size > 256) this.grammars.clear();
+      this.grammars.set(key, grammar);
+      grammar.catch(() => this.grammars.delete(key));
+    }
+    return grammar;
+  }
+
+  /**
+   * The shared shape of a generation: take a slot, run `body` while it pushes deltas, then emit
+   * `done` with exact usage. When the consumer stops early (client gone), generation is aborted
+   * and the slot is released only once the sequence is idle again.
+   */
+  private async *generate(
+    call: EngineCall,
+    maxTokens: number | undefined,
+    body: (
+      slot: Slot,
+      signal: AbortSignal,
+      queue: AsyncQueue<GenerationEvent>,
+    ) => Promise<{ promptTokens: number; cachedTokens: number; finishReason: FinishReason }>,
+  ): AsyncGenerator<GenerationEvent> {
+    if (maxTokens !== undefined && maxTokens < 1) throw new NimbusError('invalid_value', 'max_tokens must be at least 1.', { param: 'max_tokens' });
+    const slot = await this.pool.acquire(call.signal);
+    const stop = new AbortController();
+    const onAbort = (): void => stop.abort(call.signal.reason);
+    call.signal.addEventListener('abort', onAbort, { once: true });
+    const queue = new AsyncQueue<GenerationEvent>();
+    const meter = slot.sequence.tokenMeter.getState();
+    const run = (async () => {
+      try {
+        const { promptTokens, cachedTokens, finishReason } = await body(slot, stop.signal, queue);
+        const generated = slot.sequence.tokenMeter.diff(meter).usedOutputTokens;
+        const usage: Usage = {
+          prompt_tokens: promptTokens,
+          completion_tokens: generated,
+          total_tokens: promptTokens + generated,
+          prompt_tokens_details: { cached_tokens: cachedTokens },
+        };
+        queue.push({ type: 'done', finishReason, usage, servedBy: `${this.options.id}#${slot.index}` });
+        queue.end();
+      } catch (error) {
+        queue.fail(error);
+      }
+    })();
+    try {
+      yield* queue;
+    } finally {
+      call.signal.removeEventListener('abort', onAbort);
+      if (!stop.signal.aborted) stop.abort(new Error('consumer stopped'));
+      await run;
+      this.pool.release(slot);
+    }
+  }
+}

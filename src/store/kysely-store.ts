@@ -1,0 +1,123 @@
+/**
+ * The Store contract over Kysely, shared by every SQL dialect. Request-log rows are queued and
+ * written in batches (one multi-row insert per flush), so the hot path never waits on disk.
+ */
+import { Migrator, type Kysely, type Selectable } from 'kysely';
+import type { RequestLogEntry, RequestLogQuery, Store } from '../core/store.js';
+import { migrationProvider } from './migrations.js';
+import type { Database, RequestLogTable } from './schema.js';
+
+/** Rows per insert statement; keeps statements under SQLite's bound-parameter limit. */
+const batchSize = 200;
+
+export class KyselyStore implements Store {
+  private queue: RequestLogEntry[] = [];
+  private timer: NodeJS.Timeout | undefined;
+  private flushing: Promise<void> = Promise.resolve();
+  private closed = false;
+
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly flushIntervalMs = 50,
+  ) {}
+
+  /** Applies pending migrations; throws with the failing migration's name. */
+  async migrate(): Promise<void> {
+    const { error, results } = await new Migrator({ db: this.db, provider: migrationProvider }).migrateToLatest();
+    if (error) {
+      const failed = results?.find((result) => result.status === 'Error');
+      throw new Error(`Database migration ${failed?.migrationName ?? ''} failed: ${(error as Error).message}`);
+    }
+  }
+
+  recordRequest(entry: RequestLogEntry): void {
+    if (this.closed) return;
+    this.queue.push(entry);
+    if (this.queue.length >= batchSize) void this.flush();
+    else this.timer ??= setTimeout(() => void this.flush(), this.flushIntervalMs);
+  }
+
+  flush(): Promise<void> {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    const rows = this.queue;
+    this.queue = [];
+    this.flushing = this.flushing.then(() => this.write(rows));
+    return this.flushing;
+  }
+
+  async listRequests(query: RequestLogQuery = {}): Promise<RequestLogEntry[]> {
+    let select = this.db.selectFrom('request_log').selectAll();
+    if (query.model) select = select.where('model', '=', query.model);
+    if (query.since !== undefined) select = select.where('created_at', '>=', query.since);
+    if (query.until !== undefined) select = select.where('created_at', '<', query.until);
+    const rows = await select
+      .orderBy('seq', 'desc')
+      .limit(query.limit ?? 100)
+      .execute();
+    return rows.map(fromRow);
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    await this.flush();
+    this.closed = true;
+    await this.db.destroy();
+  }
+
+  private async write(rows: RequestLogEntry[]): Promise<void> {
+    for (let start = 0; start < rows.length; start += batchSize) {
+      const values = rows.slice(start, start + batchSize).map(toRow);
+      try {
+        await this.db
+          .insertInto('request_log')
+          .values(values)
+          .onConflict((conflict) => conflict.column('id').doNothing())
+          .execute();
+      } catch (error) {
+        // A failed log write must never take the server down; it is reported, not retried forever.
+        console.error(`nimbus: could not write ${values.length} request-log rows: ${(error as Error).message}`);
+      }
+    }
+  }
+}
+
+function toRow(entry: RequestLogEntry): Omit<RequestLogTable, 'seq'> {
+  return {
+    id: entry.id,
+    created_at: entry.createdAt,
+    kind: entry.kind,
+    model: entry.model,
+    http_status: entry.httpStatus,
+    status: entry.status,
+    prompt_tokens: entry.promptTokens,
+    completion_tokens: entry.completionTokens,
+    cached_tokens: entry.cachedTokens,
+    ttft_ms: entry.ttftMs,
+    duration_ms: entry.durationMs,
+    finish_reason: entry.finishReason,
+    stream: entry.stream ? 1 : 0,
+    error_code: entry.errorCode,
+    served_by: entry.servedBy,
+  };
+}
+
+function fromRow(row: Selectable<RequestLogTable>): RequestLogEntry {
+  return {
+    id: row.id,
+    createdAt: Number(row.created_at),
+    kind: row.kind,
+    model: row.model,
+    httpStatus: row.http_status,
+    status: row.status as RequestLogEntry['status'],
+    promptTokens: row.prompt_tokens,
+    completionTokens: row.completion_tokens,
+    cachedTokens: row.cached_tokens,
+    ttftMs: row.ttft_ms,
+    durationMs: row.duration_ms,
+    finishReason: row.finish_reason,
+    stream: Boolean(row.stream),
+    errorCode: row.error_code,
+    servedBy: row.served_by,
+  };
+}

@@ -1,0 +1,41 @@
+/**
+ * Versioned migrations, in order, written once for every dialect. Never edit a released one:
+ * add the next. Kysely records applied names in its own table.
+ */
+import { sql, type Kysely, type Migration, type MigrationProvider } from 'kysely';
+
+const migrations: Record<string, Migration> = {
+  '0001-request-log': {
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createTable('request_log')
+        .addColumn('seq', 'integer', (column) => column.primaryKey().autoIncrement())
+        .addColumn('id', 'text', (column) => column.notNull().unique())
+        .addColumn('created_at', 'bigint', (column) => column.notNull())
+        .addColumn('kind', 'text', (column) => column.notNull())
+        .addColumn('model', 'text', (column) => column.notNull())
+        .addColumn('http_status', 'integer', (column) => column.notNull())
+        .addColumn('status', 'text', (column) => column.notNull())
+        .addColumn('prompt_tokens', 'integer', (column) => column.notNull().defaultTo(0))
+        .addColumn('completion_tokens', 'integer', (column) => column.notNull().defaultTo(0))
+        .addColumn('cached_tokens', 'integer', (column) => column.notNull().defaultTo(0))
+        .addColumn('ttft_ms', 'real')
+        .addColumn('duration_ms', 'real', (column) => column.notNull())
+        .addColumn('finish_reason', 'text')
+        .addColumn('stream', 'integer', (column) => column.notNull().defaultTo(0))
+        .addColumn('error_code', 'text')
+        .addColumn('served_by', 'text')
+        .execute();
+      await db.schema.createIndex('request_log_created_at').on('request_log').column('created_at').execute();
+      await db.schema.createIndex('request_log_model_created_at').on('request_log').columns(['model', 'created_at']).execute();
+    },
+    async down(db: Kysely<unknown>) {
+      await sql`drop table request_log`.execute(db);
+    },
+  },
+};
+
+/** The migrations, for Kysely's Migrator. */
+export const migrationProvider: MigrationProvider = {
+  getMigrations: async () => migrations,
+};

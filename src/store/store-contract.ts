@@ -1,0 +1,70 @@
+/**
+ * The Store contract test: one suite, run against every implementation (SQLite now, PostgreSQL
+ * with the tenancy work), so they cannot drift apart.
+ */
+import { describe, expect, test } from 'vitest';
+import type { RequestLogEntry, Store } from '../core/store.js';
+
+/** A valid request-log row; tests override what they care about. */
+export function requestLogEntry(overrides: Partial<RequestLogEntry> = {}): RequestLogEntry {
+  return {
+    id: `req-${Math.random().toString(36).slice(2)}`,
+    createdAt: 1_700_000_000_000,
+    kind: 'chat',
+    model: 'm',
+    httpStatus: 200,
+    status: 'ok',
+    promptTokens: 10,
+    completionTokens: 5,
+    cachedTokens: 2,
+    ttftMs: 12.5,
+    durationMs: 40.25,
+    finishReason: 'stop',
+    stream: true,
+    errorCode: null,
+    servedBy: 'm#0',
+    ...overrides,
+  };
+}
+
+/** Registers the contract suite for one implementation. `open` returns a fresh, empty store. */
+export function runStoreContract(name: string, open: () => Promise<Store>): void {
+  describe(`Store contract: ${name}`, () => {
+    test('a recorded row reads back exactly after flush', async () => {
+      const store = await open();
+      const entry = requestLogEntry({ ttftMs: null, finishReason: null, errorCode: 'queue_full', status: 'error', httpStatus: 429, stream: false });
+      store.recordRequest(entry);
+      await store.flush();
+      expect(await store.listRequests()).toEqual([entry]);
+      await store.close();
+    });
+
+    test('rows come back newest first, filtered by model and time', async () => {
+      const store = await open();
+      for (let index = 0; index < 5; index += 1)
+        store.recordRequest(requestLogEntry({ id: `r${index}`, createdAt: 1000 + index, model: index % 2 ? 'a' : 'b' }));
+      await store.flush();
+      expect((await store.listRequests()).map((row) => row.id)).toEqual(['r4', 'r3', 'r2', 'r1', 'r0']);
+      expect((await store.listRequests({ model: 'a' })).map((row) => row.id)).toEqual(['r3', 'r1']);
+      expect((await store.listRequests({ since: 1001, until: 1003 })).map((row) => row.id)).toEqual(['r2', 'r1']);
+      expect(await store.listRequests({ limit: 2 })).toHaveLength(2);
+      await store.close();
+    });
+
+    test('a large burst is written in batches, none lost, none duplicated', async () => {
+      const store = await open();
+      for (let index = 0; index < 1000; index += 1) store.recordRequest(requestLogEntry({ id: `b${index}` }));
+      store.recordRequest(requestLogEntry({ id: 'b0' }));
+      await store.flush();
+      expect(await store.listRequests({ limit: 5000 })).toHaveLength(1000);
+      await store.close();
+    });
+
+    test('close flushes what is queued, and is idempotent', async () => {
+      const store = await open();
+      store.recordRequest(requestLogEntry({ id: 'last' }));
+      await store.close();
+      await store.close();
+    });
+  });
+}

@@ -1,0 +1,197 @@
+/**
+ * Malformed requests get the right 4xx in OpenAI's error shape, no stack trace, and the server
+ * keeps answering. Uses Fastify's inject (no port needed: the wire is not the point here).
+ */
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { skipWithoutSharedModel } from './support/shared-model.js';
+import { startTestServer, type TestServer } from './support/test-server.js';
+
+const skip = skipWithoutSharedModel();
+const user = [{ role: 'user', content: 'hi' }];
+const chat = (extra: Record<string, unknown>) => ({ model: 'stories', messages: user, max_tokens: 4, ...extra });
+const tool = (parameters: unknown, name = 'f') => ({ type: 'function', function: { name, parameters } });
+
+interface Case {
+  name: string;
+  url?: string;
+  method?: 'POST' | 'GET';
+  body?: unknown;
+  raw?: string;
+  contentType?: string;
+  status: number;
+  param?: string | null;
+  code?: string;
+}
+
+const cases: Case[] = [
+  { name: 'bad JSON', raw: '{"model": "stories", "messages": [', status: 400, code: 'invalid_json' },
+  { name: 'empty body', raw: '', status: 400, code: 'invalid_json' },
+  { name: 'JSON array body', body: [1, 2], status: 400, code: 'invalid_request' },
+  { name: 'JSON string body', raw: '"hello"', status: 400 },
+  { name: 'text/plain body', raw: 'hello', contentType: 'text/plain', status: 415, code: 'unsupported_media_type' },
+  { name: 'missing model', body: { messages: user }, status: 400, param: 'model', code: 'missing_required_parameter' },
+  { name: 'model not a string', body: { model: 5, messages: user }, status: 400, param: 'model', code: 'invalid_type' },
+  { name: 'empty model', body: { model: '', messages: user }, status: 400, param: 'model' },
+  { name: 'unknown model', body: { model: 'no-such-model', messages: user }, status: 404, param: 'model', code: 'model_not_found' },
+  { name: 'missing messages', body: { model: 'stories' }, status: 400, param: 'messages', code: 'missing_required_parameter' },
+  { name: 'empty messages', body: { model: 'stories', messages: [] }, status: 400, param: 'messages' },
+  { name: 'messages not a list', body: { model: 'stories', messages: 'hi' }, status: 400, param: 'messages', code: 'invalid_type' },
+  {
+    name: 'unknown role',
+    body: { model: 'stories', messages: [{ role: 'wizard', content: 'x' }] },
+    status: 400,
+    param: 'messages[0].role',
+    code: 'invalid_value',
+  },
+  { name: 'missing role', body: { model: 'stories', messages: [{ content: 'x' }] }, status: 400, param: 'messages[0].role' },
+  { name: 'content a number', body: { model: 'stories', messages: [{ role: 'user', content: 5 }] }, status: 400, param: 'messages[0].content' },
+  {
+    name: 'image part',
+    body: { model: 'stories', messages: [{ role: 'user', content: [{ type: 'image_url', image_url: { url: 'x' } }] }] },
+    status: 400,
+    param: 'messages[0].content[0].type',
+  },
+  { name: 'tool message without id', body: { model: 'stories', messages: [{ role: 'tool', content: 'x' }] }, status: 400, param: 'messages[0].tool_call_id' },
+  {
+    name: 'tool result for an unknown call',
+    body: { model: 'stories', messages: [...user, { role: 'tool', tool_call_id: 'nope', content: 'x' }] },
+    status: 400,
+    param: 'messages[1].tool_call_id',
+  },
+  {
+    name: 'tool arguments not JSON',
+    body: chat({
+      messages: [
+        { role: 'assistant', tool_calls: [{ id: 'c', type: 'function', function: { name: 'f', arguments: '{nope' } }] },
+        { role: 'tool', tool_call_id: 'c', content: 'x' },
+      ],
+    }),
+    status: 400,
+    param: 'messages[0].tool_calls[0].function.arguments',
+  },
+  { name: 'negative max_tokens', body: chat({ max_tokens: -1 }), status: 400, param: 'max_tokens' },
+  { name: 'zero max_tokens', body: chat({ max_tokens: 0 }), status: 400, param: 'max_tokens' },
+  { name: 'fractional max_tokens', body: chat({ max_tokens: 2.5 }), status: 400, param: 'max_tokens' },
+  { name: 'temperature too high', body: chat({ temperature: 3 }), status: 400, param: 'temperature' },
+  { name: 'temperature a string', body: chat({ temperature: 'hot' }), status: 400, param: 'temperature', code: 'invalid_type' },
+  { name: 'top_p above 1', body: chat({ top_p: 1.5 }), status: 400, param: 'top_p' },
+  { name: 'presence_penalty out of range', body: chat({ presence_penalty: 5 }), status: 400, param: 'presence_penalty' },
+  { name: 'n = 2', body: chat({ n: 2 }), status: 400, param: 'n', code: 'unsupported_value' },
+  { name: 'stop list of numbers', body: chat({ stop: [1] }), status: 400, param: 'stop[0]' },
+  { name: 'five stop strings', body: chat({ stop: ['a', 'b', 'c', 'd', 'e'] }), status: 400, param: 'stop' },
+  { name: 'stream not a boolean', body: chat({ stream: 'yes' }), status: 400, param: 'stream' },
+  { name: 'stream_options without stream', body: chat({ stream_options: { include_usage: true } }), status: 400, param: 'stream_options' },
+  { name: 'unknown response_format', body: chat({ response_format: { type: 'yaml' } }), status: 400, param: 'response_format.type' },
+  {
+    name: 'json_schema without name',
+    body: chat({ response_format: { type: 'json_schema', json_schema: { schema: { type: 'object' } } } }),
+    status: 400,
+    param: 'response_format.json_schema.name',
+  },
+  {
+    name: 'json_schema with an unknown type',
+    body: chat({ response_format: { type: 'json_schema', json_schema: { name: 'x', schema: { type: 'banana' } } } }),
+    status: 400,
+    param: 'response_format.json_schema.schema',
+    code: 'invalid_schema',
+  },
+  {
+    name: 'json_schema with a pattern',
+    body: chat({ response_format: { type: 'json_schema', json_schema: { name: 'x', schema: { type: 'string', pattern: '^a' } } } }),
+    status: 400,
+    code: 'invalid_schema',
+  },
+  { name: 'tools not a list', body: chat({ tools: { type: 'function' } }), status: 400, param: 'tools' },
+  { name: 'tool with a bad name', body: chat({ tools: [tool({ type: 'object' }, 'bad name!')] }), status: 400, param: 'tools[0].function.name' },
+  {
+    name: 'tool schema not an object type',
+    body: chat({ tools: [tool({ type: 'string' })] }),
+    status: 400,
+    param: 'tools[0].function.parameters',
+    code: 'invalid_schema',
+  },
+  {
+    name: 'tool schema with a wide number range',
+    body: chat({ tools: [tool({ type: 'object', properties: { x: { type: 'number', minimum: 0 } } })] }),
+    status: 400,
+    param: 'tools[0].function.parameters',
+  },
+  {
+    name: 'tool schema with a remote $ref',
+    body: chat({ tools: [tool({ type: 'object', properties: { x: { $ref: 'http://example.com/s.json' } } })] }),
+    status: 400,
+    code: 'invalid_schema',
+  },
+  { name: 'duplicate tool names', body: chat({ tools: [tool({ type: 'object' }), tool({ type: 'object' })] }), status: 400, param: 'tools[1].function.name' },
+  {
+    name: 'tool_choice names a missing tool',
+    body: chat({ tools: [tool({ type: 'object' })], tool_choice: { type: 'function', function: { name: 'g' } } }),
+    status: 400,
+    param: 'tool_choice.function.name',
+  },
+  { name: 'tool_choice required without tools', body: chat({ tool_choice: 'required' }), status: 400, param: 'tool_choice' },
+  { name: 'tool_choice an unknown word', body: chat({ tools: [tool({ type: 'object' })], tool_choice: 'sometimes' }), status: 400, param: 'tool_choice' },
+  { name: 'logprobs requested', body: chat({ logprobs: true }), status: 400, param: 'logprobs' },
+  { name: 'completions without prompt', url: '/v1/completions', body: { model: 'stories' }, status: 400, param: 'prompt' },
+  { name: 'completions with two prompts', url: '/v1/completions', body: { model: 'stories', prompt: ['a', 'b'] }, status: 400, param: 'prompt' },
+  { name: 'completions with suffix', url: '/v1/completions', body: { model: 'stories', prompt: 'a', suffix: 'b' }, status: 400, param: 'suffix' },
+  { name: 'embeddings with empty input', url: '/v1/embeddings', body: { model: 'stories', input: '' }, status: 400, param: 'input' },
+  { name: 'embeddings with an empty list', url: '/v1/embeddings', body: { model: 'stories', input: [] }, status: 400, param: 'input' },
+  { name: 'embeddings with wrong dimensions', url: '/v1/embeddings', body: { model: 'stories', input: 'a', dimensions: 3 }, status: 400, param: 'dimensions' },
+  { name: 'embeddings for an unknown model', url: '/v1/embeddings', body: { model: 'nope', input: 'a' }, status: 404, code: 'model_not_found' },
+  {
+    name: 'prompt longer than the context',
+    url: '/v1/completions',
+    body: { model: 'stories', prompt: 'cat '.repeat(700) },
+    status: 400,
+    code: 'context_length_exceeded',
+  },
+  { name: 'unknown route', url: '/v1/nothing', body: {}, status: 404, code: 'not_found' },
+  { name: 'unknown model id', url: '/v1/models/nope', method: 'GET', status: 404, code: 'model_not_found' },
+];
+
+describe.skipIf(skip)('bad input', () => {
+  let server: TestServer;
+  beforeAll(async () => {
+    server = await startTestServer({ bodyLimit: 64 * 1024 });
+  });
+  afterAll(async () => server?.stop());
+
+  test(`the table has at least 30 cases (${cases.length})`, () => {
+    expect(cases.length).toBeGreaterThanOrEqual(30);
+  });
+
+  test.each(cases)('$name -> $status', async (item) => {
+    const response = await server.nimbus.app.inject({
+      method: item.method ?? 'POST',
+      url: item.url ?? '/v1/chat/completions',
+      headers: item.method === 'GET' ? {} : { 'content-type': item.contentType ?? 'application/json' },
+      ...(item.method === 'GET' ? {} : { payload: item.raw ?? JSON.stringify(item.body) }),
+    });
+    expect(response.statusCode, response.body).toBe(item.status);
+    const body = response.json();
+    expect(Object.keys(body)).toEqual(['error']);
+    expect(Object.keys(body.error).sort()).toEqual(['code', 'message', 'param', 'type']);
+    expect(typeof body.error.message).toBe('string');
+    expect(body.error.message).not.toMatch(/\n\s+at /);
+    if (item.param !== undefined) expect(body.error.param).toBe(item.param);
+    if (item.code) expect(body.error.code).toBe(item.code);
+  });
+
+  test('a body over the limit is a 413 over a real socket', async () => {
+    const response = await fetch(`${server.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(chat({ messages: [{ role: 'user', content: 'x'.repeat(100 * 1024) }] })),
+    });
+    expect(response.status).toBe(413);
+    expect(((await response.json()) as { error: { code: string } }).error.code).toBe('request_too_large');
+  });
+
+  test('after all of that, the server still answers', async () => {
+    const answer = await server.client.chat.completions.create({ model: 'stories', messages: [{ role: 'user', content: 'hi' }], max_tokens: 3 });
+    expect(answer.choices[0]!.message.content).toBeTypeOf('string');
+    const rows = await server.nimbus.store.flush().then(() => server.nimbus.store.listRequests({ limit: 500 }));
+    expect(rows.some((row) => row.status === 'ok')).toBe(true);
+  });
+});

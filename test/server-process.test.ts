@@ -1,0 +1,114 @@
+/**
+ * `nimbus serve` as a real process: it starts, serves, and on SIGTERM stops accepting, lets a
+ * running stream finish, and exits 0. Also: offline with no model, it still starts and says how
+ * to add one; a bad config value is refused with the fix.
+ */
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, test } from 'vitest';
+import { repoRoot, skipWithoutSharedModel, storiesPath } from './support/shared-model.js';
+
+const cli = join(repoRoot, 'dist', 'cli', 'main.js');
+const running: ChildProcessWithoutNullStreams[] = [];
+
+function startServe(
+  args: string[],
+  environment: Record<string, string> = {},
+): Promise<{ child: ChildProcessWithoutNullStreams; url: string; output: () => string }> {
+  const home = mkdtempSync(join(tmpdir(), 'nimbus-proc-'));
+  const child = spawn(process.execPath, [cli, 'serve', '--port', '0', '--home', home, '--gpu', 'cpu', ...args], {
+    env: { ...process.env, NIMBUS_HF_ENDPOINT: 'http://127.0.0.1:9', ...environment },
+  });
+  running.push(child);
+  let output = '';
+  return new Promise((resolve, reject) => {
+    const onData = (data: Buffer): void => {
+      output += data.toString();
+      const match = /Nimbus listening on (http:\/\/[^\s"]+)/.exec(output);
+      if (match) resolve({ child, url: match[1]!, output: () => output });
+    };
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
+    child.on('exit', (code) => reject(new Error(`serve exited with ${code}: ${output}`)));
+  });
+}
+
+async function waitReady(url: string): Promise<void> {
+  for (let attempt = 0; attempt < 200; attempt += 1) {
+    const response = await fetch(`${url}/readyz`);
+    if (response.ok) return;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new Error('server never became ready');
+}
+
+afterEach(() => {
+  for (const child of running.splice(0)) if (child.exitCode === null) child.kill('SIGKILL');
+});
+
+describe('nimbus serve process', () => {
+  test.skipIf(skipWithoutSharedModel())('SIGTERM lets a running stream finish, refuses new work, then exits 0', async () => {
+    const { child, url } = await startServe(['--model', storiesPath!, '--threads', '1', '--ctx', '512']);
+    await waitReady(url);
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    const response = await fetch(`${url}/v1/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'stories260K', prompt: 'Once upon a time', max_tokens: 300, temperature: 0, stream: true }),
+    });
+    const reader = response.body!.getReader();
+    const first = await reader.read();
+    expect(first.done).toBe(false);
+    child.kill('SIGTERM');
+    let rest = new TextDecoder().decode(first.value);
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      rest += new TextDecoder().decode(value);
+    }
+    expect(rest).toContain('"finish_reason":"length"');
+    expect(rest.trimEnd().endsWith('data: [DONE]')).toBe(true);
+    expect(await exited).toBe(0);
+    await expect(fetch(`${url}/healthz`)).rejects.toThrow();
+  });
+
+  test('offline with no model: starts, lists nothing, /readyz says why, chat is a 503 naming the command', async () => {
+    const { child, url } = await startServe([]);
+    // The default model's download fails at once (the endpoint is a closed port).
+    let ready: { status: string; reason?: string } = { status: '' };
+    for (let attempt = 0; attempt < 100; attempt += 1) {
+      const response = await fetch(`${url}/readyz`);
+      ready = (await response.json()) as typeof ready;
+      if (ready.reason?.includes('nimbus pull')) break;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    expect(ready.status).toBe('not_ready');
+    expect(ready.reason).toContain('nimbus pull hf:Qwen/Qwen2.5-0.5B-Instruct-GGUF/qwen2.5-0.5b-instruct-q4_k_m.gguf');
+    const models = await (await fetch(`${url}/v1/models`)).json();
+    expect(models).toEqual({ object: 'list', data: [] });
+    const chat = await fetch(`${url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'anything', messages: [{ role: 'user', content: 'hi' }] }),
+    });
+    expect(chat.status).toBe(503);
+    const body = (await chat.json()) as { error: { code: string; message: string } };
+    expect(body.error.code).toBe('no_model');
+    expect(body.error.message).toContain('nimbus pull hf:Qwen/Qwen2.5-0.5B-Instruct-GGUF');
+    child.kill('SIGTERM');
+  });
+
+  test('a bad config value is refused with its source and the fix', async () => {
+    const child = spawn(process.execPath, [cli, 'serve', '--port', 'eighty'], { env: { ...process.env, NIMBUS_GPU: 'quantum' } });
+    let stderr = '';
+    child.stderr.on('data', (data: Buffer) => (stderr += data.toString()));
+    const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+    expect(code).toBe(2);
+    expect(stderr).toContain("'port' (from command-line flags)");
+    expect(stderr).toContain('use a port number');
+    expect(stderr).toContain("'gpu' (from environment)");
+    expect(stderr).not.toMatch(/\n\s+at /);
+  });
+});
