@@ -7,6 +7,7 @@ import type { Store } from '../core/store.js';
 import { installErrorHandling } from './error-handler.js';
 import { Lifecycle } from './lifecycle.js';
 import { Metrics } from './metrics.js';
+import { installPrincipal, type PrincipalResolver } from './principal.js';
 import { registerHealthRoutes } from './routes/health.js';
 import { registerInferenceRoutes } from './routes/inference.js';
 import { registerModelRoutes } from './routes/models.js';
@@ -18,6 +19,8 @@ export interface ServerOptions {
   store: Store;
   bodyLimit: number;
   logLevel: string;
+  /** Who is calling; local mode (everything allowed) when absent. */
+  resolvePrincipal?: PrincipalResolver;
 }
 
 /** A built server and the context its routes share. */
@@ -53,6 +56,7 @@ export function buildServer(options: ServerOptions): NimbusServer {
       throw new NimbusError('shutting_down', 'The server is shutting down; retry on another replica.', { headers: { connection: 'close' } });
     }
   });
+  installPrincipal(app, options.resolvePrincipal);
   registerHealthRoutes(app, context);
   registerModelRoutes(app, context);
   registerInferenceRoutes(app, context);

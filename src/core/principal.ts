@@ -1,0 +1,44 @@
+/**
+ * Who is making a request: the tenant, the API key, and what that key may touch. The auth layer
+ * (tenancy) resolves it from the Authorization header; every other module only reads it.
+ */
+
+/** A list of allowed names, or every name. */
+export type Allowance = '*' | readonly string[];
+
+/** What a key may do. Deny by default: an empty list allows nothing. */
+export interface Scopes {
+  /** May call the inference API (/v1/chat/completions, /v1/completions, /v1/embeddings). */
+  inference: boolean;
+  /** May call the admin API (tenants, keys, deployments, approvals). */
+  admin: boolean;
+  /** Models the key may use. */
+  models: Allowance;
+  /** Devices the key may see and control (by device id). */
+  devices: Allowance;
+}
+
+export interface Principal {
+  tenantId: string;
+  /** The API key's id (never the key or its hash); null in local mode. */
+  keyId: string | null;
+  scopes: Scopes;
+  /** True in local mode: loopback, and no key has been created yet. */
+  local: boolean;
+}
+
+/** The tenant that owns everything in local mode and is created first. */
+export const defaultTenantId = 'default';
+
+/** Local mode: the operator on this machine, allowed everything. */
+export const localPrincipal: Principal = {
+  tenantId: defaultTenantId,
+  keyId: null,
+  scopes: { inference: true, admin: true, models: '*', devices: '*' },
+  local: true,
+};
+
+/** Whether an allowance covers a name. */
+export function allows(allowance: Allowance, name: string): boolean {
+  return allowance === '*' || allowance.includes(name);
+}
