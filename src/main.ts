@@ -2,26 +2,43 @@
  * The composition root: the one place that picks implementations and wires them together.
  * Everything else receives its dependencies; nothing else constructs an engine or a store.
  */
+import { createRequire } from 'node:module';
 import { basename } from 'node:path';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
+import { installDevices } from './api/install-devices.js';
 import { buildServer } from './api/server.js';
 import type { ServerContext } from './api/server-context.js';
+import { systemClock } from './core/clock.js';
 import type { ModelConfig, NimbusConfig } from './core/config.js';
+import type { LimitCounters } from './core/limit-counters.js';
 import { ModelCatalog } from './core/model-catalog.js';
 import type { Store } from './core/store.js';
+import { startDevices, type RunningDevices } from './devices/start-devices.js';
 import { LlamaEngine } from './engines/llama/llama-engine.js';
+import { OpenAIEngine } from './engines/openai/openai-engine.js';
 import { ModelCache } from './models/model-cache.js';
 import { parseModelRef } from './models/model-ref.js';
 import { openStore } from './store/open-store.js';
+import { RedisLimitCounters } from './store/redis/redis-limit-counters.js';
+import { KeyResolver } from './tenancy/key-resolver.js';
+import { MemoryLimitCounters } from './tenancy/memory-limit-counters.js';
+import { seedSpendCounters } from './tenancy/seed-spend.js';
+import { LimitsGate } from './tenancy/usage-gate.js';
 
 /** A running Nimbus server. */
 export interface RunningNimbus {
   app: FastifyInstance;
   context: ServerContext;
   engine: LlamaEngine;
+  /** The OpenAI-compatible upstreams (replica health for tests and the console). */
+  upstream: OpenAIEngine;
   store: Store;
+  /** Device support (MQTT broker, twins, tools); undefined when off. */
+  devices: RunningDevices | undefined;
   /** `http://host:port` actually bound (port 0 resolves to the real port). */
   url: string;
+  /** Who can reach it, in words for the start-up line. */
+  exposure: string;
   /** Resolves when every configured model has loaded or failed. */
   modelsSettled: Promise<void>;
   /** Stops accepting, lets requests finish up to `graceMs`, then frees everything. */
@@ -40,17 +57,109 @@ function isLoopback(host: string): boolean {
   return host === 'localhost' || host === '::1' || host.startsWith('127.');
 }
 
-/** Starts the server: it listens at once and loads models in the background (see /readyz). */
-export async function startNimbus(config: NimbusConfig): Promise<RunningNimbus> {
+/** Limit counters in Redis when several control-plane processes share limits, else in this process. */
+async function openLimitCounters(redisUrl: string | undefined): Promise<LimitCounters> {
+  if (!redisUrl) return new MemoryLimitCounters();
+  const counters = new RedisLimitCounters(redisUrl);
+  try {
+    await counters.connect();
+  } catch (error) {
+    await counters.close();
+    throw new Error(`Cannot connect to Redis at ${redisUrl.replace(/\/\/[^@]*@/, '//***@')}: ${(error as Error).message}. Check NIMBUS_REDIS_URL.`, {
+      cause: error,
+    });
+  }
+  return counters;
+}
+
+/**
+ * Device support: the embedded MQTT broker on mqttHost:mqttPort, or an external broker at
+ * mqttUrl (`off`: none). A port already taken (another broker) turns devices off with a warning
+ * rather than stopping the server.
+ */
+async function openDevices(config: NimbusConfig, store: Store, log: FastifyBaseLogger): Promise<RunningDevices | undefined> {
+  if (config.mqttUrl === 'off') return undefined;
+  const external = config.mqttUrl !== undefined;
+  const settings = { ...config.devices, rateLimit: { perMinute: config.devices.rateLimitPerMinute, burst: config.devices.rateLimitBurst } };
+  try {
+    return await startDevices({
+      store: store.devices,
+      broker: external ? { kind: 'external', url: config.mqttUrl! } : { kind: 'embedded', host: config.mqttHost, port: config.mqttPort },
+      topicRoot: config.devices.topicRoot,
+      settings,
+      logger: log,
+      // On an external broker a stable, persistent session keeps device answers while Nimbus restarts.
+      ...(external ? { clientId: `nimbus-bridge-${config.devices.topicRoot}`, persistentSession: true } : {}),
+    });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw error;
+    log.warn(
+      `MQTT port ${config.mqttHost}:${config.mqttPort} is taken (another broker?): devices are off. Set mqttPort (NIMBUS_MQTT_PORT) to a free port, or mqttUrl to use that broker.`,
+    );
+    return undefined;
+  }
+}
+
+/** Paths that answer without a key: health checks (they reveal nothing a key guards). */
+const publicPaths = new Set(['/healthz', '/readyz']);
+
+/**
+ * Starts the server: it listens at once and loads models in the background (see /readyz).
+ * `environment` is where upstream API keys are read from (`apiKeyEnv` of each provider).
+ */
+export async function startNimbus(config: NimbusConfig, environment: Readonly<Record<string, string | undefined>> = process.env): Promise<RunningNimbus> {
+  // First, as it may refuse the config (an API key variable that is not set).
+  const upstream = new OpenAIEngine({ providers: config.providers, models: config.upstreamModels, retry: config.retry, breaker: config.breaker, environment });
   const store = await openStore(config.databaseUrl, config.home);
+  const localModeAllowed = isLoopback(config.host);
+  const keysExist = (await store.tenancy.countApiKeys()) > 0;
+  if (!localModeAllowed && !keysExist) {
+    await store.close();
+    throw new Error(
+      `Refusing to start on ${config.host}: it is reachable from the network and no API key exists yet, so anyone could use this server. ` +
+        `Start once on 127.0.0.1, create an admin key with 'nimbus keys create --admin --name operator', then start on ${config.host} again.`,
+    );
+  }
+  const counters = await openLimitCounters(config.redisUrl);
+  // In-process counters start empty: today's and this month's spend comes back from the ledger.
+  await seedSpendCounters(store.tenancy, counters, systemClock);
+  const resolver = new KeyResolver({ store: store.tenancy, clock: systemClock, localModeAllowed, cacheMs: config.tenancy.authCacheMs });
+  const gate = new LimitsGate({
+    counters,
+    clock: systemClock,
+    prices: { models: config.prices, computePerHour: config.computePrices },
+    limitsOf: resolver.limitsOf,
+    onChange: (change) => {
+      resolver.forget(change);
+      // A new limit counts today's and this month's spend, not just what comes after it.
+      if (change.tenantId !== undefined) seedSpendCounters(store.tenancy, counters, systemClock).catch((error: unknown) => onSettleError(error));
+    },
+    defaultMaxTokens: config.tenancy.defaultMaxTokens,
+    reserveSecondsPerToken: config.tenancy.reserveSecondsPerToken,
+    leaseMs: config.tenancy.concurrencyLeaseMs,
+    onSettleError: (error) => onSettleError(error),
+  });
   const engine = new LlamaEngine(config.gpu);
-  const catalog = new ModelCatalog([engine]);
-  const { app, context } = buildServer({ catalog, engines: [engine], store, bodyLimit: config.bodyLimit, logLevel: config.logLevel });
+  const engines = [engine, upstream];
+  const catalog = new ModelCatalog(engines, { aliases: config.aliases, fallbacks: config.fallbacks });
+  const { app, context } = buildServer({
+    catalog,
+    engines,
+    store,
+    bodyLimit: config.bodyLimit,
+    logLevel: config.logLevel,
+    gate,
+    resolvePrincipal: (request) => resolver.resolve(request.headers.authorization, publicPaths.has(request.routeOptions.url ?? '')),
+  });
+  const devices = await openDevices(config, store, app.log);
+  if (devices) installDevices(app, context, devices, (createRequire(import.meta.url)('../package.json') as { version: string }).version);
+  const onSettleError = (error: unknown): void => app.log.error({ err: error }, 'limit counters could not be updated; a reservation stays counted');
   const cache = new ModelCache({ home: config.home, endpoint: config.hfEndpoint });
   const log = app.log;
 
-  const configured = config.models.length > 0 ? config.models : [{ source: config.defaultModel }];
-  const usingDefault = config.models.length === 0;
+  // A server that only fronts upstreams downloads nothing.
+  const usingDefault = config.models.length === 0 && config.upstreamModels.length === 0;
+  const configured = usingDefault ? [{ source: config.defaultModel }] : config.models;
   const modelsSettled = Promise.all(
     configured.map(async (model) => {
       const id = modelId(model);
@@ -71,8 +180,8 @@ export async function startNimbus(config: NimbusConfig): Promise<RunningNimbus> 
         log.warn({ model: id }, `model unavailable: ${reason}`);
         if (usingDefault) {
           catalog.setNoModelAdvice({
-            reason: `The default model could not be downloaded (${reason}).`,
-            command: `nimbus pull ${config.defaultModel} (then restart), or nimbus serve --model /path/to/model.gguf`,
+            reason: `No model is configured, and the default model could not be fetched: ${reason}`,
+            command: `nimbus pull ${config.defaultModel}`,
           });
         } else engine.addFailedModel(id, reason);
         return;
@@ -90,13 +199,18 @@ export async function startNimbus(config: NimbusConfig): Promise<RunningNimbus> 
       if (status?.state === 'ready') log.info({ model: id, contextLength: status.contextLength }, 'model ready');
       else log.error({ model: id }, status?.error ?? 'model failed to load');
     }),
-  ).then(() => undefined);
+  ).then(() => {
+    for (const problem of catalog.routingProblems()) log.warn(`routing: ${problem}`);
+  });
 
   const address = await app.listen({ host: config.host, port: config.port });
   const url = address.replace('[::1]', 'localhost');
-  log.info(
-    `Nimbus listening on ${url}${isLoopback(config.host) ? ' (loopback only)' : ' (WARNING: reachable from the network, and API keys are not enforced yet)'}`,
-  );
+  const exposure = !localModeAllowed
+    ? 'reachable from the network; API keys required'
+    : keysExist
+      ? 'loopback only; API keys required'
+      : "loopback only; local mode: no API key exists yet, so requests need none until one is created with 'nimbus keys create'";
+  log.info({ url, exposure }, 'listening');
 
   let shuttingDown: Promise<{ finished: boolean }> | undefined;
   const shutdown = (graceMs = config.shutdownGraceMs): Promise<{ finished: boolean }> => {
@@ -105,11 +219,14 @@ export async function startNimbus(config: NimbusConfig): Promise<RunningNimbus> 
       const closed = app.close();
       const result = await drained;
       await closed;
+      await devices?.close();
       await engine.close();
+      await upstream.close();
       await store.close();
+      await counters.close();
       return result;
     })();
     return shuttingDown;
   };
-  return { app, context, engine, store, url, modelsSettled, shutdown };
+  return { app, context, engine, upstream, store, devices, url, exposure, modelsSettled, shutdown };
 }

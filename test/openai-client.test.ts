@@ -41,12 +41,14 @@ describe.skipIf(skip)('OpenAI API over the llama engine (stories260K)', () => {
     expect(one).toMatchObject({ id: 'stories', object: 'model', owned_by: 'nimbus' });
   });
 
-  test('chat answers, and the stream joins to the same text at temperature 0', async () => {
+  test('chat answers, and the stream joins to the same text at temperature 0 with a seed', async () => {
+    // The seed is what makes it reproducible: a seeded request is evaluated from an empty cache,
+    // where an unseeded one may reuse the first one's cached prompt and differ in the last bits.
     const messages = [
       { role: 'system' as const, content: 'You tell short stories.' },
       { role: 'user' as const, content: [{ type: 'text' as const, text: 'Tell me about a cat.' }] },
     ];
-    const whole = await server.client.chat.completions.create({ model: 'stories', messages, temperature: 0, max_tokens: 48 });
+    const whole = await server.client.chat.completions.create({ model: 'stories', messages, temperature: 0, seed: 1, max_tokens: 48 });
     const text = whole.choices[0]!.message.content!;
     expect(text.length).toBeGreaterThan(10);
     expect(whole.choices[0]!.finish_reason).toBe('length');
@@ -56,6 +58,7 @@ describe.skipIf(skip)('OpenAI API over the llama engine (stories260K)', () => {
       model: 'stories',
       messages,
       temperature: 0,
+      seed: 1,
       max_tokens: 48,
       stream: true,
       stream_options: { include_usage: true },
@@ -74,7 +77,12 @@ describe.skipIf(skip)('OpenAI API over the llama engine (stories260K)', () => {
     expect(chunks).toBeGreaterThan(5);
     expect(streamed).toBe(text);
     expect(finish).toBe('length');
-    expect(usage).toMatchObject({ prompt_tokens: whole.usage!.prompt_tokens, completion_tokens: 48, total_tokens: whole.usage!.prompt_tokens + 48 });
+    expect(usage).toMatchObject({
+      prompt_tokens: whole.usage!.prompt_tokens,
+      completion_tokens: 48,
+      total_tokens: whole.usage!.prompt_tokens + 48,
+      prompt_tokens_details: { cached_tokens: 0 },
+    });
   });
 
   test('the same seed gives the same output at temperature 1', async () => {
@@ -168,6 +176,32 @@ describe.skipIf(skip)('OpenAI API over the llama engine (stories260K)', () => {
     expect(validate(JSON.parse(call.function.arguments)), call.function.arguments).toBe(true);
   });
 
+  test.each([false, true])('a forced tool call cut off by max_tokens ends with length and no half call (stream %s)', async (stream) => {
+    const request = {
+      model: 'stories',
+      messages: [{ role: 'user' as const, content: 'Turn on the kitchen lamp.' }],
+      temperature: 0,
+      max_tokens: 3,
+      tools: [lampTool],
+      tool_choice: 'required' as const,
+    };
+    if (!stream) {
+      const completion = await server.client.chat.completions.create(request);
+      expect(completion.choices[0]!.finish_reason).toBe('length');
+      expect(completion.choices[0]!.message.tool_calls ?? []).toEqual([]);
+      expect(completion.usage!.completion_tokens).toBe(3);
+      return;
+    }
+    let finish: string | null = null;
+    let toolDeltas = 0;
+    for await (const chunk of await server.client.chat.completions.create({ ...request, stream: true })) {
+      toolDeltas += chunk.choices[0]?.delta.tool_calls?.length ?? 0;
+      finish = chunk.choices[0]?.finish_reason ?? finish;
+    }
+    expect(finish).toBe('length');
+    expect(toolDeltas).toBe(0);
+  });
+
   test('a streamed tool call arrives as tool_calls deltas with finish_reason tool_calls', async () => {
     const stream = await server.client.chat.completions.create({
       model: 'stories',
@@ -259,6 +293,29 @@ describe.skipIf(skip)('OpenAI API over the llama engine (stories260K)', () => {
     expect(answer.usage!.prompt_tokens).toBe(evaluated);
     expect(answer.usage!.completion_tokens).toBe(5);
     expect(answer.usage!.total_tokens).toBe(evaluated + 5);
+  });
+
+  test('a prompt sharing a prefix with an earlier one reuses its slot cache (cached_tokens)', async () => {
+    const system = 'You are a storyteller. '.repeat(12);
+    const ask = (question: string) =>
+      server.client.chat.completions.create({
+        model: 'stories',
+        messages: [
+          { role: 'system', content: system },
+          { role: 'user', content: question },
+        ],
+        temperature: 0,
+        max_tokens: 4,
+      });
+    // Other slots hold unrelated prompts, so only prefix-aware slot choice finds the shared one.
+    await Promise.all([1, 2, 3].map((index) => server.client.completions.create({ model: 'stories', prompt: `Unrelated ${index}`, max_tokens: 2 })));
+    const first = await ask('Tell me about a fox.');
+    await Promise.all([1, 2, 3].map((index) => server.client.completions.create({ model: 'stories', prompt: `Other ${index}`, max_tokens: 2 })));
+    const second = await ask('Tell me about a bear.');
+    const systemTokens = model.tokenize(system).length;
+    expect(first.usage!.prompt_tokens).toBeGreaterThan(systemTokens);
+    expect(second.usage!.prompt_tokens_details!.cached_tokens).toBeGreaterThanOrEqual(systemTokens);
+    expect(second.usage!.prompt_tokens_details!.cached_tokens).toBeLessThan(second.usage!.prompt_tokens);
   });
 
   test('/metrics, /healthz, /readyz and the request log tell what happened', async () => {

@@ -3,54 +3,19 @@
  * running stream finish, and exits 0. Also: offline with no model, it still starts and says how
  * to add one; a bad config value is refused with the fix.
  */
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { afterEach, describe, expect, test } from 'vitest';
+import { killNimbusProcesses, startNimbusProcess, waitReady } from './support/nimbus-process.js';
 import { repoRoot, skipWithoutSharedModel, storiesPath } from './support/shared-model.js';
 
 const cli = join(repoRoot, 'dist', 'cli', 'main.js');
-const running: ChildProcessWithoutNullStreams[] = [];
 
-function startServe(
-  args: string[],
-  environment: Record<string, string> = {},
-): Promise<{ child: ChildProcessWithoutNullStreams; url: string; output: () => string }> {
-  const home = mkdtempSync(join(tmpdir(), 'nimbus-proc-'));
-  const child = spawn(process.execPath, [cli, 'serve', '--port', '0', '--home', home, '--gpu', 'cpu', ...args], {
-    env: { ...process.env, NIMBUS_HF_ENDPOINT: 'http://127.0.0.1:9', ...environment },
-  });
-  running.push(child);
-  let output = '';
-  return new Promise((resolve, reject) => {
-    const onData = (data: Buffer): void => {
-      output += data.toString();
-      const match = /Nimbus listening on (http:\/\/[^\s"]+)/.exec(output);
-      if (match) resolve({ child, url: match[1]!, output: () => output });
-    };
-    child.stdout.on('data', onData);
-    child.stderr.on('data', onData);
-    child.on('exit', (code) => reject(new Error(`serve exited with ${code}: ${output}`)));
-  });
-}
-
-async function waitReady(url: string): Promise<void> {
-  for (let attempt = 0; attempt < 200; attempt += 1) {
-    const response = await fetch(`${url}/readyz`);
-    if (response.ok) return;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  throw new Error('server never became ready');
-}
-
-afterEach(() => {
-  for (const child of running.splice(0)) if (child.exitCode === null) child.kill('SIGKILL');
-});
+afterEach(killNimbusProcesses);
 
 describe('nimbus serve process', () => {
   test.skipIf(skipWithoutSharedModel())('SIGTERM lets a running stream finish, refuses new work, then exits 0', async () => {
-    const { child, url } = await startServe(['--model', storiesPath!, '--threads', '1', '--ctx', '512']);
+    const { child, url } = await startNimbusProcess(['--model', storiesPath!, '--threads', '1', '--ctx', '512']);
     await waitReady(url);
     const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
     const response = await fetch(`${url}/v1/completions`, {
@@ -75,7 +40,7 @@ describe('nimbus serve process', () => {
   });
 
   test('offline with no model: starts, lists nothing, /readyz says why, chat is a 503 naming the command', async () => {
-    const { child, url } = await startServe([]);
+    const { child, url } = await startNimbusProcess([]);
     // The default model's download fails at once (the endpoint is a closed port).
     let ready: { status: string; reason?: string } = { status: '' };
     for (let attempt = 0; attempt < 100; attempt += 1) {

@@ -6,6 +6,7 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { ModelCatalog } from '../core/model-catalog.js';
 import type { Engine } from '../core/engine.js';
+import type { Usage } from '../core/openai/response-types.js';
 
 const latencyBuckets = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 const tokenGapBuckets = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1];
@@ -18,6 +19,10 @@ export class Metrics {
   readonly timeToFirstToken: Histogram<'model'>;
   readonly interTokenLatency: Histogram<'model'>;
   readonly requestDuration: Histogram<'route'>;
+  readonly tenantRequests: Counter<'tenant' | 'model' | 'status'>;
+  readonly tenantTokens: Counter<'tenant' | 'model' | 'type'>;
+  readonly tenantComputeSeconds: Counter<'tenant' | 'model'>;
+  readonly tenantCost: Counter<'tenant' | 'model'>;
 
   constructor(catalog: ModelCatalog, engines: readonly Engine[]) {
     const registers = [this.registry];
@@ -51,6 +56,30 @@ export class Metrics {
       buckets: latencyBuckets,
       registers,
     });
+    this.tenantRequests = new Counter({
+      name: 'nimbus_tenant_requests_total',
+      help: 'Inference requests by tenant, model and HTTP status (429: refused by a limit).',
+      labelNames: ['tenant', 'model', 'status'],
+      registers,
+    });
+    this.tenantTokens = new Counter({
+      name: 'nimbus_tenant_tokens_total',
+      help: 'Tokens by tenant, model and type (prompt, completion), as the ledger charges them.',
+      labelNames: ['tenant', 'model', 'type'],
+      registers,
+    });
+    this.tenantComputeSeconds = new Counter({
+      name: 'nimbus_tenant_compute_seconds_total',
+      help: 'Seconds requests held a device, by tenant and model.',
+      labelNames: ['tenant', 'model'],
+      registers,
+    });
+    this.tenantCost = new Counter({
+      name: 'nimbus_tenant_cost_usd_total',
+      help: 'Cost in US dollars, by tenant and model.',
+      labelNames: ['tenant', 'model'],
+      registers,
+    });
     new Gauge({
       name: 'nimbus_queue_depth',
       help: 'Requests waiting for a slot.',
@@ -80,4 +109,41 @@ export class Metrics {
       },
     });
   }
+
+  /** One request's counters by tenant: the ledger's figures, for Prometheus. */
+  recordTenantUsage(tenant: string, model: string, status: string, usage: Usage | undefined, computeSeconds: number, costNanoUsd: number): void {
+    this.tenantRequests.labels(tenant, model, status).inc();
+    const children = this.tenantChildren(tenant, model);
+    if (usage) {
+      children.prompt.inc(usage.prompt_tokens);
+      children.completion.inc(usage.completion_tokens);
+    }
+    if (computeSeconds > 0) children.computeSeconds.inc(computeSeconds);
+    if (costNanoUsd > 0) children.cost.inc(costNanoUsd / 1e9);
+  }
+
+  private readonly tenantCounters = new Map<string, TenantChildren>();
+
+  /** The label children of one tenant and model, looked up once (labels are hashed on every plain `inc`). */
+  private tenantChildren(tenant: string, model: string): TenantChildren {
+    const key = `${tenant}\u0000${model}`;
+    let children = this.tenantCounters.get(key);
+    if (!children) {
+      children = {
+        prompt: this.tenantTokens.labels(tenant, model, 'prompt'),
+        completion: this.tenantTokens.labels(tenant, model, 'completion'),
+        computeSeconds: this.tenantComputeSeconds.labels(tenant, model),
+        cost: this.tenantCost.labels(tenant, model),
+      };
+      this.tenantCounters.set(key, children);
+    }
+    return children;
+  }
+}
+
+interface TenantChildren {
+  prompt: { inc(value: number): void };
+  completion: { inc(value: number): void };
+  computeSeconds: { inc(value: number): void };
+  cost: { inc(value: number): void };
 }

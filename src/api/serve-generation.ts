@@ -5,11 +5,13 @@
  * engine error, or a client that left (whose generation is stopped at once).
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { EngineCall, GenerationEvent } from '../core/engine.js';
+import type { Attempt, ComputeReport, EngineCall, GenerationEvent } from '../core/engine.js';
 import { toNimbusError, type NimbusError } from '../core/errors.js';
 import type { FinishReason, ToolCall, Usage } from '../core/openai/response-types.js';
 import type { RequestStatus } from '../core/store.js';
+import type { Admission } from '../tenancy/usage-gate.js';
 import type { CompletionFormat, ResponseIdentity } from './response-format.js';
+import { formatRoute, routeHeaders } from './route-headers.js';
 import type { ServerContext } from './server-context.js';
 
 /** What one route asks of the runner. */
@@ -23,6 +25,10 @@ export interface GenerationJob {
   prefix: string;
   /** Starts the engine call; errors before the first event become ordinary JSON errors. */
   start(call: EngineCall): AsyncIterable<GenerationEvent>;
+  /** The model the requested name stands for (aliases resolved): prices are looked up by it. */
+  canonicalModel?: string;
+  /** Upper bounds of the tokens it may use, for admission (called only when a limit needs them). */
+  estimate: () => { promptTokens: number; maxTokens: number | undefined };
 }
 
 /** The outcome the request log and metrics need. */
@@ -34,6 +40,9 @@ interface Outcome {
   ttftMs: number | null;
   errorCode: string | null;
   servedBy: string | null;
+  /** Every try at serving it (replicas, fallbacks), as the engines reported them. */
+  attempts: Attempt[];
+  compute: ComputeReport | undefined;
 }
 
 const sseHeaders = { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-accel-buffering': 'no' };
@@ -48,23 +57,48 @@ export async function serveGeneration(context: ServerContext, request: FastifyRe
   };
   reply.raw.on('close', onClose);
   const finishTracking = context.lifecycle.track(abort);
-  const outcome: Outcome = { status: 'error', httpStatus: 500, usage: undefined, finishReason: null, ttftMs: null, errorCode: null, servedBy: null };
+  const attempts: Attempt[] = [];
+  const outcome: Outcome = {
+    status: 'error',
+    httpStatus: 500,
+    usage: undefined,
+    finishReason: null,
+    ttftMs: null,
+    errorCode: null,
+    servedBy: null,
+    attempts,
+    compute: undefined,
+  };
+  // One reservation before the engine runs, one settlement after it, whatever happens in between.
+  let admission: Admission | undefined;
   try {
-    const iterator = job.start({ requestId: job.identity.id, signal: abort.signal })[Symbol.asyncIterator]();
+    admission = await context.gate.admit(request.principal, {
+      requestId: job.identity.id,
+      model: job.identity.model,
+      ...(job.canonicalModel !== undefined ? { canonicalModel: job.canonicalModel } : {}),
+      estimate: job.estimate,
+    });
+    const call: EngineCall = { requestId: job.identity.id, signal: abort.signal, onAttempt: (attempt) => attempts.push(attempt) };
+    const iterator = job.start(call)[Symbol.asyncIterator]();
     // The first event decides the response: an error here is still a plain JSON error with its status.
     const first = await iterator.next();
     outcome.httpStatus = 200;
-    if (job.stream) await streamEvents(context, reply, job, iterator, first, started, outcome, abort.signal);
-    else await collectEvents(reply, job, iterator, first, started, outcome);
+    // Which model and replica serve is known now, before the first byte: it goes out as headers.
+    const headers = { 'x-request-id': job.identity.id, ...admission.headers, ...routeHeaders(attempts) };
+    if (job.stream) await streamEvents(context, reply, job, iterator, first, started, outcome, abort.signal, headers);
+    else await collectEvents(reply, job, iterator, first, started, outcome, headers);
   } catch (error) {
     const failure = toNimbusError(error);
-    Object.assign(outcome, { status: 'error', httpStatus: failure.status, errorCode: failure.code });
+    Object.assign(outcome, { status: 'error', httpStatus: failure.status, errorCode: failure.code, usage: failure.usage ?? outcome.usage });
+    if (!reply.sent) reply.headers({ ...admission?.headers, ...routeHeaders(attempts) });
     throw failure;
   } finally {
     reply.raw.off('close', onClose);
     finishTracking();
     if (abort.signal.aborted && outcome.status !== 'error') outcome.status = 'cancelled';
-    record(context, job, createdAt, started, outcome, request);
+    const servedModel = attempts[attempts.length - 1]?.model ?? job.identity.model;
+    const charged = admission?.settle({ model: servedModel, usage: ledgerTokens(outcome.usage), compute: outcome.compute });
+    record(context, job, createdAt, started, outcome, request, charged?.costNanoUsd ?? 0);
   }
 }
 
@@ -79,23 +113,28 @@ async function collectEvents(
   first: IteratorResult<GenerationEvent>,
   started: number,
   outcome: Outcome,
+  headers: Record<string, string>,
 ): Promise<void> {
   let text = job.prefix;
   const toolCalls: ToolCall[] = [];
+  // An upstream's whole body, forwarded as it came (see GenerationEvent.raw).
+  let body: string | undefined;
   for (let next = first; !next.done; next = await iterator.next()) {
     const event = next.value;
     if (outcome.ttftMs === null && firstTokenAt(event)) outcome.ttftMs = performance.now() - started;
-    if (event.type === 'delta') {
+    if (event.type === 'delta' && event.raw !== undefined) body = event.raw;
+    else if (event.type === 'delta') {
       if (event.content) text += event.content;
       for (const call of event.toolCalls ?? [])
         toolCalls.push({ id: call.id ?? '', type: 'function', function: { name: call.function.name ?? '', arguments: call.function.arguments } });
     } else {
-      Object.assign(outcome, { usage: event.usage, finishReason: event.finishReason, servedBy: event.servedBy ?? null, status: 'ok' });
+      Object.assign(outcome, { usage: event.usage, finishReason: event.finishReason, servedBy: event.servedBy ?? null, compute: event.compute, status: 'ok' });
     }
   }
   if (!outcome.usage || !outcome.finishReason) throw new Error('engine ended without a done event');
-  reply.header('x-request-id', job.identity.id);
-  await reply.send(job.format.whole(job.identity, text, toolCalls, outcome.finishReason, outcome.usage));
+  reply.headers(headers);
+  if (body !== undefined) await reply.type('application/json; charset=utf-8').send(body);
+  else await reply.send(job.format.whole(job.identity, text, toolCalls, outcome.finishReason, outcome.usage));
 }
 
 async function streamEvents(
@@ -107,28 +146,44 @@ async function streamEvents(
   started: number,
   outcome: Outcome,
   signal: AbortSignal,
+  headers: Record<string, string>,
 ): Promise<void> {
   reply.hijack();
   const raw = reply.raw;
-  raw.writeHead(200, { ...sseHeaders, 'x-request-id': job.identity.id });
+  raw.writeHead(200, { ...sseHeaders, ...headers });
   const metrics = context.metrics.interTokenLatency.labels(job.identity.model);
   let lastChunkAt = 0;
-  const write = async (data: object | string): Promise<void> => {
-    if (signal.aborted || raw.destroyed) return;
+  // Events that arrive together (several in one upstream TCP chunk) leave in one socket write:
+  // the socket is corked on the first write of a tick and uncorked once the tick's work is done.
+  let corked = false;
+  const uncork = (): void => {
+    corked = false;
+    raw.uncork();
+  };
+  // Resolves only where a slow reader holds writes back, so a chunk that leaves at once costs no promise.
+  const write = (data: object | string): Promise<void> | undefined => {
+    if (signal.aborted || raw.destroyed) return undefined;
+    if (!corked) {
+      corked = true;
+      raw.cork();
+      process.nextTick(uncork);
+    }
     const line = `data: ${typeof data === 'string' ? data : JSON.stringify(data)}\n\n`;
     // Respect backpressure: a slow reader must not make the server buffer without bound.
-    if (!raw.write(line))
-      await new Promise<void>((resolve) => {
-        const done = (): void => {
-          raw.off('drain', done);
-          raw.off('close', done);
-          resolve();
-        };
-        raw.on('drain', done);
-        raw.on('close', done);
-      });
+    if (raw.write(line)) return undefined;
+    return new Promise<void>((resolve) => {
+      const done = (): void => {
+        raw.off('drain', done);
+        raw.off('close', done);
+        resolve();
+      };
+      raw.on('drain', done);
+      raw.on('close', done);
+    });
   };
-  const opening = job.format.opening(job.identity, job.prefix);
+  // A pass-through stream carries the upstream's own opening, finish and usage chunks.
+  const passthrough = !first.done && first.value.type === 'delta' && first.value.raw !== undefined;
+  const opening = passthrough ? undefined : job.format.opening(job.identity, job.prefix);
   if (opening) await write(opening);
   try {
     // After the client leaves, keep draining: the engine stops at once and still reports the
@@ -140,9 +195,17 @@ async function streamEvents(
         if (outcome.ttftMs === null && firstTokenAt(event)) outcome.ttftMs = now - started;
         else if (lastChunkAt > 0) metrics.observe((now - lastChunkAt) / 1000);
         lastChunkAt = now;
-        await write(job.format.delta(job.identity, event.content, event.toolCalls));
+        const waiting = write(event.raw ?? job.format.delta(job.identity, event.content, event.toolCalls));
+        if (waiting) await waiting;
       } else {
-        Object.assign(outcome, { usage: event.usage, finishReason: event.finishReason, servedBy: event.servedBy ?? null, status: 'ok' });
+        Object.assign(outcome, {
+          usage: event.usage,
+          finishReason: event.finishReason,
+          servedBy: event.servedBy ?? null,
+          compute: event.compute,
+          status: 'ok',
+        });
+        if (passthrough) continue;
         await write(job.format.finish(job.identity, event.finishReason));
         if (job.includeUsage) await write(job.format.usage(job.identity, event.usage));
       }
@@ -150,7 +213,7 @@ async function streamEvents(
   } catch (error) {
     // Mid-stream failures end the stream with an error event in OpenAI's shape, never a hang.
     const failure: NimbusError = toNimbusError(error);
-    Object.assign(outcome, { status: 'error', errorCode: failure.code });
+    Object.assign(outcome, { status: 'error', errorCode: failure.code, usage: failure.usage ?? outcome.usage });
     if (failure.code === 'internal_error') context.logger.error({ err: error, requestId: job.identity.id }, 'generation failed mid-stream');
     await write(failure.toJSON());
   }
@@ -158,7 +221,21 @@ async function streamEvents(
   raw.end();
 }
 
-function record(context: ServerContext, job: GenerationJob, createdAt: number, started: number, outcome: Outcome, request: FastifyRequest): void {
+/** The token counts the ledger charges, from an engine's usage. */
+function ledgerTokens(usage: Usage | undefined): { promptTokens: number; cachedTokens: number; completionTokens: number } | undefined {
+  if (!usage) return undefined;
+  return { promptTokens: usage.prompt_tokens, cachedTokens: usage.prompt_tokens_details?.cached_tokens ?? 0, completionTokens: usage.completion_tokens };
+}
+
+function record(
+  context: ServerContext,
+  job: GenerationJob,
+  createdAt: number,
+  started: number,
+  outcome: Outcome,
+  request: FastifyRequest,
+  costNanoUsd: number,
+): void {
   const durationMs = performance.now() - started;
   const model = job.identity.model;
   const usage = outcome.usage;
@@ -169,6 +246,9 @@ function record(context: ServerContext, job: GenerationJob, createdAt: number, s
     context.metrics.completionTokens.inc({ model }, usage.completion_tokens);
   }
   if (outcome.ttftMs !== null) context.metrics.timeToFirstToken.observe({ model }, outcome.ttftMs / 1000);
+  const { tenantId, keyId } = request.principal;
+  const compute = outcome.compute;
+  context.metrics.recordTenantUsage(tenantId, model, String(outcome.httpStatus), usage, compute?.seconds ?? 0, costNanoUsd);
   context.store.recordRequest({
     id: job.identity.id,
     createdAt,
@@ -184,11 +264,22 @@ function record(context: ServerContext, job: GenerationJob, createdAt: number, s
     finishReason: outcome.finishReason,
     stream: job.stream,
     errorCode: outcome.errorCode,
-    servedBy: outcome.servedBy,
+    servedBy: outcome.servedBy ?? outcome.attempts[outcome.attempts.length - 1]?.servedBy ?? null,
+    route: outcome.attempts.length > 0 ? formatRoute(outcome.attempts) : null,
+    usageEstimated: usage?.estimated ?? false,
+    tenantId,
+    keyId,
+    deployment: compute?.deployment ?? null,
+    worker: compute?.worker ?? null,
+    deviceClass: compute?.deviceClass ?? null,
+    computeSeconds: compute?.seconds ?? 0,
+    costNanoUsd,
   });
   request.log.info(
     {
       requestId: job.identity.id,
+      tenantId,
+      keyId,
       model,
       status: outcome.status,
       httpStatus: outcome.httpStatus,
@@ -196,6 +287,7 @@ function record(context: ServerContext, job: GenerationJob, createdAt: number, s
       completionTokens: usage?.completion_tokens,
       ttftMs: outcome.ttftMs,
       durationMs,
+      ...(outcome.attempts.length > 1 ? { route: formatRoute(outcome.attempts) } : {}),
     },
     `${job.kind} ${outcome.status}`,
   );

@@ -1,6 +1,8 @@
 import type { FastifyBaseLogger } from 'fastify';
 import type { ModelCatalog } from '../core/model-catalog.js';
 import type { Store } from '../core/store.js';
+import type { RunningDevices } from '../devices/start-devices.js';
+import type { UsageGate } from '../tenancy/usage-gate.js';
 import type { Lifecycle } from './lifecycle.js';
 import type { Metrics } from './metrics.js';
 
@@ -11,4 +13,11 @@ export interface ServerContext {
   metrics: Metrics;
   lifecycle: Lifecycle;
   logger: FastifyBaseLogger;
+  /** Admission and settlement against keys' and tenants' limits (`openGate` when tenancy is off). */
+  gate: UsageGate;
+  /** Device support (MQTT, twins, tools for models); absent when the server runs without it. */
+  devices?: DeviceServices;
 }
+
+/** What the routes use of device support. */
+export type DeviceServices = Pick<RunningDevices, 'gateway' | 'admin' | 'broker'>;

@@ -4,13 +4,17 @@ import type { Engine } from '../core/engine.js';
 import { NimbusError } from '../core/errors.js';
 import type { ModelCatalog } from '../core/model-catalog.js';
 import type { Store } from '../core/store.js';
+import { openGate, type UsageGate } from '../tenancy/usage-gate.js';
 import { installErrorHandling } from './error-handler.js';
 import { Lifecycle } from './lifecycle.js';
 import { Metrics } from './metrics.js';
 import { installPrincipal, type PrincipalResolver } from './principal.js';
 import { registerHealthRoutes } from './routes/health.js';
 import { registerInferenceRoutes } from './routes/inference.js';
+import { registerKeyRoutes } from './routes/keys.js';
 import { registerModelRoutes } from './routes/models.js';
+import { registerTenantRoutes } from './routes/tenants.js';
+import { registerUsageRoutes } from './routes/usage.js';
 import type { ServerContext } from './server-context.js';
 
 export interface ServerOptions {
@@ -21,6 +25,8 @@ export interface ServerOptions {
   logLevel: string;
   /** Who is calling; local mode (everything allowed) when absent. */
   resolvePrincipal?: PrincipalResolver;
+  /** Limits, budgets and prices around every inference request; none when absent. */
+  gate?: UsageGate;
 }
 
 /** A built server and the context its routes share. */
@@ -47,6 +53,7 @@ export function buildServer(options: ServerOptions): NimbusServer {
     metrics: new Metrics(options.catalog, options.engines),
     lifecycle: new Lifecycle(),
     logger: app.log,
+    gate: options.gate ?? openGate,
   };
   installErrorHandling(app, options.bodyLimit);
   // The API speaks JSON only: anything else is a 415, not a string the routes would misread.
@@ -60,5 +67,8 @@ export function buildServer(options: ServerOptions): NimbusServer {
   registerHealthRoutes(app, context);
   registerModelRoutes(app, context);
   registerInferenceRoutes(app, context);
+  registerTenantRoutes(app, context);
+  registerKeyRoutes(app, context);
+  registerUsageRoutes(app, context);
   return { app, context };
 }

@@ -1,8 +1,16 @@
 #!/usr/bin/env node
 /** The `nimbus` command: one file per subcommand, dispatched here. */
+import { approvalsCommand } from './approvals.js';
+import { auditCommand } from './audit.js';
+import { devicesCommand } from './devices.js';
+import { estopCommand } from './estop.js';
+import { keysCommand } from './keys.js';
 import { modelsCommand } from './models.js';
 import { pullCommand } from './pull.js';
 import { serveCommand } from './serve.js';
+import { simCommand } from './sim.js';
+import { tenantsCommand } from './tenants.js';
+import { usageCommand } from './usage.js';
 
 const usage = `Nimbus: an open AI cloud you run yourself.
 
@@ -12,6 +20,14 @@ Commands:
   serve        run the OpenAI-compatible server (default: 127.0.0.1:8080)
   pull REF     download a model into the cache (hf:owner/repo/file.gguf)
   models       list cached models; 'models rm REF' removes one
+  tenants      list, create and change tenants (admin API)
+  keys         create, list and revoke API keys (admin API)
+  usage        tokens, compute-seconds and cost by model, key, day (admin API)
+  devices      devices, twins, history, commands; set properties, invoke actions
+  approvals    list, grant and deny human approvals of risky device commands (admin API)
+  estop        the tenant's emergency stop: status, on, off
+  audit        the audit log of device actions (admin API)
+  sim          run virtual devices (lamp, thermostat, lock, conveyor, robot)
   version      print the version
 
 Run 'nimbus COMMAND --help' for a command's options.`;
@@ -22,6 +38,14 @@ const commands: Record<string, Command> = {
   serve: serveCommand,
   pull: pullCommand,
   models: modelsCommand,
+  tenants: tenantsCommand,
+  keys: keysCommand,
+  usage: usageCommand,
+  devices: devicesCommand,
+  approvals: approvalsCommand,
+  estop: estopCommand,
+  audit: auditCommand,
+  sim: (argv, environment) => simCommand(argv, environment),
   version: async () => {
     const { createRequire } = await import('node:module');
     console.log((createRequire(import.meta.url)('../../package.json') as { version: string }).version);

@@ -17,8 +17,14 @@ Options (each also settable as an environment variable or in a JSON config file)
       --threads N        CPU threads, 0 = all (NIMBUS_THREADS)
       --gpu MODE         auto | cpu | cuda | vulkan | metal (NIMBUS_GPU)
       --max-queue N      requests that may wait for a slot (NIMBUS_MAX_QUEUE, default 64)
-      --database URL     sqlite:PATH (NIMBUS_DATABASE_URL)
-      --log-level LEVEL  fatal | error | warn | info | debug | silent (NIMBUS_LOG_LEVEL)`;
+      --database URL     sqlite:PATH or postgres://USER:PASSWORD@HOST:5432/DB (NIMBUS_DATABASE_URL)
+      --redis URL        redis://HOST:6379: limits shared by several servers (NIMBUS_REDIS_URL)
+      --mqtt-port PORT   the embedded MQTT broker for devices (NIMBUS_MQTT_PORT, default 1883; 0 = any free port)
+      --mqtt-url URL     an external MQTT broker instead, mqtt://HOST:1883, or off (NIMBUS_MQTT_URL)
+      --log-level LEVEL  fatal | error | warn | info | debug | silent (NIMBUS_LOG_LEVEL)
+
+Upstream OpenAI-compatible servers (providers, upstreamModels, aliases, fallbacks, retry,
+breaker) are set in the config file; see the README, "Upstreams".`;
 
 const flagKeys: Record<string, keyof NimbusConfig> = {
   host: 'host',
@@ -30,6 +36,9 @@ const flagKeys: Record<string, keyof NimbusConfig> = {
   gpu: 'gpu',
   'max-queue': 'maxQueue',
   database: 'databaseUrl',
+  redis: 'redisUrl',
+  'mqtt-port': 'mqttPort',
+  'mqtt-url': 'mqttUrl',
   'log-level': 'logLevel',
 };
 
@@ -106,6 +115,8 @@ export async function serveCommand(argv: string[], environment: NodeJS.ProcessEn
     throw error;
   }
   const nimbus = await startNimbus(config);
+  // The one line a person (and a script waiting for the port) looks for, whatever the log level.
+  console.error(`Nimbus listening on ${nimbus.url} (${nimbus.exposure})`);
   return new Promise<number>((resolve) => {
     let signals = 0;
     const stop = (signal: NodeJS.Signals): void => {

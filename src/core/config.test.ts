@@ -44,3 +44,50 @@ describe('resolveConfig', () => {
     expect(coerceValue('host', '0.0.0.0')).toBe('0.0.0.0');
   });
 });
+
+describe('upstream providers, models, aliases and fallbacks', () => {
+  const layer = (values: Record<string, unknown>) => [{ source: 'nimbus.json', values }];
+  const provider = { id: 'gpu-a', baseUrl: 'http://10.0.0.5:8000/v1' };
+
+  test('defaults: timeouts, connections, retries and breakers filled in', () => {
+    const config = resolveConfig(layer({ providers: [provider], upstreamModels: [{ id: 'llama', provider: 'gpu-a' }] }));
+    expect(config.providers[0]).toEqual({
+      ...provider,
+      headers: {},
+      connectTimeoutMs: 5_000,
+      firstTokenTimeoutMs: 60_000,
+      idleTimeoutMs: 30_000,
+      requestTimeoutMs: 600_000,
+      maxConnections: 256,
+    });
+    expect(config.retry).toEqual({ maxAttempts: 3, backoffBaseMs: 50, backoffMaxMs: 2_000, maxRetryAfterMs: 5_000 });
+    expect(config.breaker).toEqual({ failureThreshold: 5, openMs: 10_000 });
+    expect(config.aliases).toEqual({});
+  });
+
+  test('cross-entry mistakes are refused with their place and the fix', () => {
+    const refused = () =>
+      resolveConfig(
+        layer({
+          providers: [provider, provider],
+          upstreamModels: [{ id: 'llama', provider: 'gpu-b' }],
+          aliases: { llama: 'x', fast: 'quick', quick: 'llama' },
+          fallbacks: { llama: ['llama'] },
+        }),
+      );
+    expect(refused).toThrowError(/'providers.1.id'.*used twice/);
+    expect(refused).toThrowError(/'upstreamModels.0.provider'.*no provider has id 'gpu-b'; known providers: gpu-a/);
+    expect(refused).toThrowError(/'aliases.llama'.*already a model name/);
+    expect(refused).toThrowError(/'aliases.fast'.*itself an alias/);
+    expect(refused).toThrowError(/'fallbacks.llama'.*lists itself/);
+  });
+
+  test('an API key is named by its variable, never given: a bad name is refused', () => {
+    expect(() => resolveConfig(layer({ providers: [{ ...provider, apiKeyEnv: 'sk-live-123' }] }))).toThrowError(/apiKeyEnv.*environment variable name/);
+    expect(() => resolveConfig(layer({ providers: [{ ...provider, apiKey: 'sk-live-123' }] }))).toThrowError(/unknown key 'apiKey'/);
+  });
+
+  test('a base URL must be http or https', () => {
+    expect(() => resolveConfig(layer({ providers: [{ ...provider, baseUrl: 'ftp://x/v1' }] }))).toThrowError(/'providers.0.baseUrl'/);
+  });
+});

@@ -29,41 +29,216 @@ export const modelConfigSchema = z.strictObject({
     .optional(),
 });
 
-export const configSchema = z.strictObject({
-  host: z.string().min(1).default('127.0.0.1'),
-  port: z.number().int().min(0).max(65535).default(8080),
-  /** Model cache and database live here. */
-  home: z
+const namePattern = /^[\w.:/-]{1,128}$/;
+const nameMessage = 'use letters, digits and . _ : / - (at most 128)';
+const modelName = z.string().regex(namePattern, nameMessage);
+const milliseconds = z.number().int().min(1).max(86_400_000);
+
+/** An OpenAI-compatible server Nimbus forwards to (vLLM, SGLang, llama-server, Ollama, a cloud). */
+export const providerConfigSchema = z.strictObject({
+  /** The name logs, headers and /v1/models show for it. */
+  id: z.string().regex(namePattern, nameMessage),
+  /** Where its OpenAI API lives, usually ending in `/v1`: `http://10.0.0.5:8000/v1`, `https://api.openai.com/v1`. */
+  baseUrl: z.url({ protocol: /^https?$/ }),
+  /** The environment variable holding its API key (sent as a Bearer token); the key itself never goes in config. */
+  apiKeyEnv: z
     .string()
-    .min(1)
-    .default(join(homedir(), '.cache', 'nimbus')),
-  models: z.array(modelConfigSchema).default([]),
-  /** Pulled and served when no model is configured. */
-  defaultModel: z.string().default('hf:Qwen/Qwen2.5-0.5B-Instruct-GGUF/qwen2.5-0.5b-instruct-q4_k_m.gguf'),
-  /** Hugging Face endpoint (a mirror, or a test server). */
-  hfEndpoint: z.string().url().default('https://huggingface.co'),
-  /** `auto` picks CUDA, Vulkan or Metal where present, else CPU; `cpu` forces the CPU. */
-  gpu: z.enum(['auto', 'cpu', 'cuda', 'vulkan', 'metal']).default('auto'),
-  /** Defaults for models that do not set their own. */
-  contextSize: z.number().int().min(64).max(1_048_576).default(4096),
-  slots: z.number().int().min(1).max(256).default(4),
-  threads: z.number().int().min(0).max(1024).default(0),
-  /** Requests that may wait for a slot, per model; past it, 429. */
-  maxQueue: z.number().int().min(0).max(100_000).default(64),
-  /** Largest request body accepted, in bytes; past it, 413. */
-  bodyLimit: z
-    .number()
-    .int()
-    .min(1024)
-    .default(4 * 1024 * 1024),
-  /** On SIGTERM, how long running requests may finish before they are cut. */
-  shutdownGraceMs: z.number().int().min(0).default(30_000),
-  /** `sqlite:PATH` (default: `<home>/nimbus.db`) or `postgres://...`. */
-  databaseUrl: z.string().optional(),
-  logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'use an environment variable name, e.g. OPENAI_API_KEY')
+    .optional(),
+  /** Extra request headers, such as an organization id. */
+  headers: z.record(z.string(), z.string()).default({}),
+  /** Time to open a connection. */
+  connectTimeoutMs: milliseconds.default(5_000),
+  /** Streams: time from sending the request to the first token. */
+  firstTokenTimeoutMs: milliseconds.default(60_000),
+  /** Streams: longest gap between two events once tokens flow. */
+  idleTimeoutMs: milliseconds.default(30_000),
+  /** Whole answers (not streamed) and embeddings: time to the complete response. */
+  requestTimeoutMs: milliseconds.default(600_000),
+  /** Connections kept open to it (each carries one request at a time). */
+  maxConnections: z.number().int().min(1).max(10_000).default(256),
 });
 
+/** A model served by a provider; several entries with one id are replicas of that model. */
+export const upstreamModelConfigSchema = z.strictObject({
+  /** The name clients use. */
+  id: modelName,
+  /** The provider's id. */
+  provider: z.string().min(1),
+  /** The provider's name for it; defaults to `id`. */
+  upstreamModel: z.string().min(1).optional(),
+});
+
+/** Retries before the first byte of an answer, on another replica where there is one. */
+export const retryConfigSchema = z.strictObject({
+  /** Tries in all per model, the first included. */
+  maxAttempts: z.number().int().min(1).max(10).default(3),
+  /** Backoff before try n is random in [0, min(backoffMaxMs, backoffBaseMs * 2^(n-2))]. */
+  backoffBaseMs: z.number().int().min(0).max(60_000).default(50),
+  backoffMaxMs: z.number().int().min(0).max(60_000).default(2_000),
+  /** The longest Retry-After worth waiting for; past it, the 429 goes to the client. */
+  maxRetryAfterMs: z.number().int().min(0).max(600_000).default(5_000),
+});
+
+/** What a model costs, in US dollars per million tokens. */
+export const modelPriceConfigSchema = z.strictObject({
+  input: z.number().min(0).max(1e6),
+  output: z.number().min(0).max(1e6),
+  /** Prompt tokens served from the prefix cache; `input` when absent. */
+  cachedInput: z.number().min(0).max(1e6).optional(),
+});
+
+/** How admission reserves and how long it trusts what it looked up. */
+export const tenancyConfigSchema = z.strictObject({
+  /** Reserved for a request without max_tokens whose engine knows no context length. */
+  defaultMaxTokens: z.number().int().min(1).max(10_000_000).default(4096),
+  /** Compute time assumed per token when quoting compute-priced requests against a cost budget. */
+  reserveSecondsPerToken: z.number().min(0).max(3600).default(0.05),
+  /** How long a key lookup is reused: also the longest a key revoked in another process keeps working here. */
+  authCacheMs: z.number().int().min(0).max(60_000).default(500),
+  /** How long a concurrency lease lives if its request never settles (a crashed process). */
+  concurrencyLeaseMs: milliseconds.default(3_600_000),
+});
+
+/** Devices: safety knobs and timing (docs/decisions/0005-device-safety.md). */
+export const devicesConfigSchema = z.strictObject({
+  /** The first level of every device topic: `<topicRoot>/<tenant>/devices/<device>/...`. */
+  topicRoot: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{1,64}$/, 'use letters, digits, - and _ (at most 64)')
+    .default('nimbus'),
+  /** Time a device has to answer a command. */
+  commandTimeoutMs: milliseconds.default(10_000),
+  /** Time a granted approval may be used (critical commands: half). */
+  approvalTtlMs: milliseconds.default(120_000),
+  /** Time an approval request waits for a human. */
+  approvalRequestTtlMs: milliseconds.default(900_000),
+  /** Distinct devices one request may actuate. */
+  maxDevicesPerRequest: z.number().int().min(1).max(1000).default(3),
+  /** Commands per device per minute, and how many may come at once. */
+  rateLimitPerMinute: z.number().int().min(1).max(100_000).default(30),
+  rateLimitBurst: z.number().int().min(1).max(10_000).default(10),
+  /** Model turns that may call tools in one chat completion. */
+  maxToolSteps: z.number().int().min(1).max(16).default(4),
+});
+
+/** A circuit breaker per replica: open after consecutive failures, one probe after `openMs`. */
+export const breakerConfigSchema = z.strictObject({
+  failureThreshold: z.number().int().min(1).max(1000).default(5),
+  openMs: milliseconds.default(10_000),
+});
+
+export const configSchema = z
+  .strictObject({
+    host: z.string().min(1).default('127.0.0.1'),
+    port: z.number().int().min(0).max(65535).default(8080),
+    /** Model cache and database live here. */
+    home: z
+      .string()
+      .min(1)
+      .default(join(homedir(), '.cache', 'nimbus')),
+    models: z.array(modelConfigSchema).default([]),
+    /** Pulled and served when no model is configured. */
+    defaultModel: z.string().default('hf:Qwen/Qwen2.5-0.5B-Instruct-GGUF/qwen2.5-0.5b-instruct-q4_k_m.gguf'),
+    /** Hugging Face endpoint (a mirror, or a test server). */
+    hfEndpoint: z.string().url().default('https://huggingface.co'),
+    /** `auto` picks CUDA, Vulkan or Metal where present, else CPU; `cpu` forces the CPU. */
+    gpu: z.enum(['auto', 'cpu', 'cuda', 'vulkan', 'metal']).default('auto'),
+    /** Defaults for models that do not set their own. */
+    contextSize: z.number().int().min(64).max(1_048_576).default(4096),
+    slots: z.number().int().min(1).max(256).default(4),
+    threads: z.number().int().min(0).max(1024).default(0),
+    /** Requests that may wait for a slot, per model; past it, 429. */
+    maxQueue: z.number().int().min(0).max(100_000).default(64),
+    /** Largest request body accepted, in bytes; past it, 413. */
+    bodyLimit: z
+      .number()
+      .int()
+      .min(1024)
+      .default(4 * 1024 * 1024),
+    /** On SIGTERM, how long running requests may finish before they are cut. */
+    shutdownGraceMs: z.number().int().min(0).default(30_000),
+    /** `sqlite:PATH` (default: `<home>/nimbus.db`) or `postgres://...`. */
+    databaseUrl: z.string().optional(),
+    logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    /** OpenAI-compatible servers to forward to. */
+    providers: z.array(providerConfigSchema).default([]),
+    /** Models served by providers. */
+    upstreamModels: z.array(upstreamModelConfigSchema).default([]),
+    /** `alias -> model`: other names clients may use (`gpt-4o-mini -> llama-3-8b`). */
+    aliases: z.record(modelName, modelName).default({}),
+    /** `model -> [fallback, ...]`: models tried in order when one is unavailable before its first token. */
+    fallbacks: z.record(modelName, z.array(modelName).min(1)).default({}),
+    retry: retryConfigSchema.prefault({}),
+    breaker: breakerConfigSchema.prefault({}),
+    /** `redis://...`: limit counters shared by several control-plane processes; in-process when unset. */
+    redisUrl: z
+      .string()
+      .regex(/^rediss?:\/\//, 'use a redis:// or rediss:// URL')
+      .optional(),
+    /** `model -> price`, per million tokens; `*` prices every model not listed. */
+    prices: z.record(z.string().min(1), modelPriceConfigSchema).default({}),
+    /** `device class -> US dollars per hour` (`cpu`, `cuda`, `nvidia-h100`; `*` for the rest). */
+    computePrices: z.record(z.string().min(1), z.number().min(0).max(1e6)).default({}),
+    tenancy: tenancyConfigSchema.prefault({}),
+    /** The embedded MQTT broker's port for devices (0 picks a free one); unused when mqttUrl is set. */
+    mqttPort: z.number().int().min(0).max(65535).default(1883),
+    /** Where the embedded MQTT broker listens. */
+    mqttHost: z.string().min(1).default('127.0.0.1'),
+    /** An external MQTT broker instead of the embedded one (`mqtt://`, `mqtts://`, `ws://`, `wss://`), or `off` for no devices. */
+    mqttUrl: z
+      .string()
+      .regex(/^(off|(mqtts?|wss?):\/\/.+)$/, 'use mqtt://HOST:1883 (mqtts://, ws://, wss:// also work) or off')
+      .optional(),
+    devices: devicesConfigSchema.prefault({}),
+  })
+  .superRefine(checkUpstreams);
+
+/** What `checkUpstreams` reads. */
+interface UpstreamSettings {
+  providers: Array<{ id: string }>;
+  upstreamModels: Array<{ id: string; provider: string }>;
+  aliases: Record<string, string>;
+  fallbacks: Record<string, string[]>;
+}
+
+/** Checks across entries that no single field can: unique ids, known providers, one-level aliases. */
+function checkUpstreams(config: UpstreamSettings, context: z.core.$RefinementCtx<UpstreamSettings>): void {
+  const issue = (path: PropertyKey[], message: string): void => context.addIssue({ code: 'custom', path, message });
+  const providers = new Set<string>();
+  for (const [index, provider] of config.providers.entries()) {
+    if (providers.has(provider.id)) issue(['providers', index, 'id'], `provider id '${provider.id}' is used twice; give each provider its own id`);
+    providers.add(provider.id);
+  }
+  const replicas = new Set<string>();
+  for (const [index, model] of config.upstreamModels.entries()) {
+    if (!providers.has(model.provider)) {
+      issue(
+        ['upstreamModels', index, 'provider'],
+        `no provider has id '${model.provider}'; known providers: ${[...providers].join(', ') || 'none (add one under "providers")'}`,
+      );
+    }
+    const key = `${model.id}\u0000${model.provider}`;
+    if (replicas.has(key)) issue(['upstreamModels', index], `model '${model.id}' is listed twice on provider '${model.provider}'`);
+    replicas.add(key);
+  }
+  const upstreamIds = new Set(config.upstreamModels.map((model) => model.id));
+  for (const [alias, target] of Object.entries(config.aliases)) {
+    if (upstreamIds.has(alias)) issue(['aliases', alias], `'${alias}' is already a model name; an alias must be a new name`);
+    if (target in config.aliases) issue(['aliases', alias], `'${alias}' points to '${target}', which is itself an alias; point it at a model`);
+  }
+  for (const [model, chain] of Object.entries(config.fallbacks)) {
+    if (chain.includes(model)) issue(['fallbacks', model], `'${model}' lists itself as a fallback`);
+  }
+}
+
 export type ModelConfig = z.infer<typeof modelConfigSchema>;
+export type ProviderConfig = z.infer<typeof providerConfigSchema>;
+export type UpstreamModelConfig = z.infer<typeof upstreamModelConfigSchema>;
+export type RetryConfig = z.infer<typeof retryConfigSchema>;
+export type BreakerConfig = z.infer<typeof breakerConfigSchema>;
+export type TenancyConfig = z.infer<typeof tenancyConfigSchema>;
+export type DevicesConfig = z.infer<typeof devicesConfigSchema>;
 export type NimbusConfig = z.infer<typeof configSchema>;
 /** Config as a user writes it: every field optional. */
 export type NimbusConfigInput = z.input<typeof configSchema>;
@@ -77,6 +252,20 @@ const hints: Partial<Record<keyof NimbusConfig, string>> = {
   threads: 'use 0 (all cores) or a thread count',
   logLevel: 'use one of fatal, error, warn, info, debug, trace, silent',
   hfEndpoint: 'use a URL such as https://huggingface.co',
+  providers:
+    'each provider is {"id": "gpu-a", "baseUrl": "http://host:8000/v1"} with optional apiKeyEnv, headers, connectTimeoutMs, firstTokenTimeoutMs, idleTimeoutMs, requestTimeoutMs, maxConnections',
+  upstreamModels: 'each upstream model is {"id": "name-clients-use", "provider": "gpu-a"} with optional upstreamModel (the provider\'s name for it)',
+  aliases: 'use {"alias": "model"}, e.g. {"gpt-4o-mini": "llama-3-8b"}',
+  fallbacks: 'use {"model": ["fallback", ...]}, e.g. {"llama-3-70b": ["llama-3-8b"]}',
+  retry: 'keys: maxAttempts, backoffBaseMs, backoffMaxMs, maxRetryAfterMs',
+  breaker: 'keys: failureThreshold, openMs',
+  redisUrl: 'use redis://HOST:6379 (or rediss:// for TLS)',
+  prices: 'use {"model": {"input": 0.15, "output": 0.6}} in US dollars per million tokens, optional cachedInput; "*" prices the rest',
+  computePrices: 'use {"cpu": 0.05, "cuda": 2.5} in US dollars per hour',
+  tenancy: 'keys: defaultMaxTokens, reserveSecondsPerToken, authCacheMs, concurrencyLeaseMs',
+  mqttPort: 'use a port for the embedded MQTT broker, e.g. 1883 (0 picks a free one), or set mqttUrl to use another broker',
+  mqttUrl: 'use the URL of an MQTT broker, e.g. mqtt://127.0.0.1:1883, or off to run without devices',
+  devices: 'keys: topicRoot, commandTimeoutMs, approvalTtlMs, approvalRequestTtlMs, maxDevicesPerRequest, rateLimitPerMinute, rateLimitBurst, maxToolSteps',
 };
 
 /** Environment variables and the keys they set. */
@@ -96,6 +285,10 @@ export const environmentKeys: Record<string, keyof NimbusConfig> = {
   NIMBUS_SHUTDOWN_GRACE_MS: 'shutdownGraceMs',
   NIMBUS_DATABASE_URL: 'databaseUrl',
   NIMBUS_LOG_LEVEL: 'logLevel',
+  NIMBUS_REDIS_URL: 'redisUrl',
+  NIMBUS_MQTT_PORT: 'mqttPort',
+  NIMBUS_MQTT_HOST: 'mqttHost',
+  NIMBUS_MQTT_URL: 'mqttUrl',
 };
 
 /** A configuration problem, with the source of the bad value and a fix. */
@@ -106,7 +299,7 @@ export class ConfigError extends Error {
   }
 }
 
-const numericKeys = new Set<string>(['port', 'contextSize', 'slots', 'threads', 'maxQueue', 'bodyLimit', 'shutdownGraceMs']);
+const numericKeys = new Set<string>(['port', 'contextSize', 'slots', 'threads', 'maxQueue', 'bodyLimit', 'shutdownGraceMs', 'mqttPort']);
 
 /** Converts a string from the environment or a flag into the key's type. */
 export function coerceValue(key: keyof NimbusConfig, value: string): unknown {

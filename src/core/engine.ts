@@ -60,7 +60,21 @@ export type GenerationEvent =
       usage: Usage;
       /** Which replica or upstream served it, for the request log (`worker:slot`, a URL host, ...). */
       servedBy?: string;
+      /** Where the tokens were computed and for how long: the ledger's compute-seconds and their price. Absent for upstreams. */
+      compute?: ComputeReport;
     };
+
+/** Where a generation ran and for how long, as an engine that computes it reports (not an upstream). */
+export interface ComputeReport {
+  /** The class of device priced per hour: `cpu`, `cuda`, `vulkan`, `metal`, or a pool's GPU type (`nvidia-h100`). */
+  deviceClass: string;
+  /** Seconds the request held its slot on that device (queue time excluded). */
+  seconds: number;
+  /** The pool worker, where a pool served it. */
+  worker?: string;
+  /** The pool deployment, where a pool served it. */
+  deployment?: string;
+}
 
 /** Lifecycle of a model inside an engine. */
 export type ModelState = 'loading' | 'ready' | 'failed';

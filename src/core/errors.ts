@@ -2,6 +2,7 @@
  * The error catalog: every error Nimbus returns has a stable code, and one table maps each code
  * to its HTTP status and OpenAI error type, so the HTTP layer never guesses.
  */
+import type { Usage } from './openai/response-types.js';
 
 /** Stable error codes. Clients may branch on these; never rename one. */
 export type ErrorCode =
@@ -19,10 +20,14 @@ export type ErrorCode =
   | 'not_found'
   | 'model_not_found'
   | 'method_not_allowed'
+  | 'conflict'
+  | 'emergency_stop'
+  | 'device_offline'
   | 'invalid_api_key'
   | 'permission_denied'
   | 'rate_limit_exceeded'
   | 'insufficient_quota'
+  | 'limits_unavailable'
   | 'queue_full'
   | 'model_not_ready'
   | 'no_model'
@@ -55,10 +60,14 @@ export const errorCatalog: Record<ErrorCode, CatalogEntry> = {
   not_found: { status: 404, type: 'invalid_request_error', retryable: false },
   model_not_found: { status: 404, type: 'invalid_request_error', retryable: false },
   method_not_allowed: { status: 405, type: 'invalid_request_error', retryable: false },
+  conflict: { status: 409, type: 'invalid_request_error', retryable: false },
+  emergency_stop: { status: 409, type: 'invalid_request_error', retryable: false },
+  device_offline: { status: 409, type: 'invalid_request_error', retryable: true },
   invalid_api_key: { status: 401, type: 'authentication_error', retryable: false },
   permission_denied: { status: 403, type: 'permission_error', retryable: false },
   rate_limit_exceeded: { status: 429, type: 'rate_limit_error', retryable: true },
   insufficient_quota: { status: 429, type: 'insufficient_quota', retryable: false },
+  limits_unavailable: { status: 503, type: 'service_unavailable', retryable: true },
   queue_full: { status: 429, type: 'rate_limit_error', retryable: true },
   model_not_ready: { status: 503, type: 'service_unavailable', retryable: true },
   no_model: { status: 503, type: 'service_unavailable', retryable: true },
@@ -82,13 +91,21 @@ export class NimbusError extends Error {
   /** Extra response headers, such as Retry-After. */
   readonly headers: Record<string, string>;
 
-  constructor(code: ErrorCode, message: string, options: { param?: string | null; status?: number; headers?: Record<string, string>; cause?: unknown } = {}) {
+  /** Tokens generated before a failure mid-generation, so the request log still counts them. */
+  readonly usage: Usage | undefined;
+
+  constructor(
+    code: ErrorCode,
+    message: string,
+    options: { param?: string | null; status?: number; headers?: Record<string, string>; usage?: Usage; cause?: unknown } = {},
+  ) {
     super(message, { cause: options.cause });
     this.name = 'NimbusError';
     this.code = code;
     this.param = options.param ?? null;
     this.statusOverride = options.status;
     this.headers = options.headers ?? {};
+    this.usage = options.usage;
   }
 
   get status(): number {

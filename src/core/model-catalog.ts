@@ -1,9 +1,20 @@
 /**
  * The model catalog: which engine serves a model name. The HTTP layer asks it for an engine and
- * never knows whether that is llama.cpp in this process, an upstream, or the pool.
+ * never knows whether that is llama.cpp in this process, an upstream, or the pool. Aliases
+ * (another name for a model) and fallbacks (models that serve when one is unavailable) live
+ * here because they cross engines: a local model may fall back to an upstream one.
  */
 import type { Engine, ModelStatus } from './engine.js';
 import { NimbusError } from './errors.js';
+import { ModelRoute, type RouteTarget } from './model-route.js';
+
+/** Names that stand for other models, and what serves when a model is unavailable. */
+export interface CatalogRouting {
+  /** `alias -> model`: a client asking for the alias is served by the model. One level only. */
+  aliases?: Record<string, string>;
+  /** `model -> [fallback, ...]`: tried in order when the model fails before its first token. Not transitive. */
+  fallbacks?: Record<string, string[]>;
+}
 
 /** How to add a model, shown wherever the server has none. */
 export interface NoModelAdvice {
@@ -16,7 +27,16 @@ export interface NoModelAdvice {
 export class ModelCatalog {
   private noModel: NoModelAdvice | undefined;
 
-  constructor(private readonly engines: readonly Engine[]) {}
+  private readonly aliasTargets: ReadonlyMap<string, string>;
+  private readonly fallbacks: ReadonlyMap<string, readonly string[]>;
+
+  constructor(
+    private readonly engines: readonly Engine[],
+    routing: CatalogRouting = {},
+  ) {
+    this.aliasTargets = new Map(Object.entries(routing.aliases ?? {}));
+    this.fallbacks = new Map(Object.entries(routing.fallbacks ?? {}));
+  }
 
   /** Every model of every engine, in engine order. */
   list(): ModelStatus[] {
@@ -40,18 +60,66 @@ export class ModelCatalog {
     const loading = this.list().filter((model) => model.state === 'loading');
     if (loading.length > 0) return `Loading ${loading.map((model) => model.id).join(', ')}.`;
     const parts = failed.map((model) => `${model.id}: ${model.error ?? 'failed'}`);
-    if (this.noModel) parts.push(`${this.noModel.reason} Add a model with: ${this.noModel.command}`);
+    if (this.noModel) {
+      const { reason, command } = this.noModel;
+      parts.push(reason.includes(command) ? reason : `${reason} Add a model with: ${command}`);
+    }
     return parts.length > 0 ? parts.join(' ') : 'No model is configured. Start the server with --model PATH.gguf.';
   }
 
-  /** The engine serving `model`; 404 when unknown, 503 when the server has no model at all. */
-  resolve(model: string): Engine {
-    for (const engine of this.engines) {
-      if (engine.models().some((status) => status.id === model)) return engine;
+  /** Every alias and the model it stands for. */
+  aliases(): Array<{ alias: string; model: string }> {
+    return [...this.aliasTargets].map(([alias, model]) => ({ alias, model }));
+  }
+
+  /** The model name an alias stands for, or the name itself. */
+  canonical(model: string): string {
+    return this.aliasTargets.get(model) ?? model;
+  }
+
+  /** Alias and fallback targets that no engine serves, in words (logged once models settle). */
+  routingProblems(): string[] {
+    const problems: string[] = [];
+    for (const [alias, model] of this.aliasTargets) if (!this.engineFor(model)) problems.push(`alias '${alias}' points to '${model}', which no engine serves`);
+    for (const [model, chain] of this.fallbacks) {
+      for (const fallback of chain)
+        if (!this.engineFor(this.canonical(fallback))) problems.push(`fallback '${fallback}' of '${model}' is not served by any engine`);
     }
+    return problems;
+  }
+
+  /**
+   * How a request for `model` is served: its alias resolved, then its fallbacks that some engine
+   * serves. Throws like `resolve` when the name itself is unknown.
+   */
+  route(model: string): ModelRoute {
+    const canonical = this.canonical(model);
+    const primary: RouteTarget = { model: canonical, engine: this.resolve(model) };
+    const fallbacks: RouteTarget[] = [];
+    for (const name of this.fallbacks.get(canonical) ?? []) {
+      const target = this.canonical(name);
+      const engine = this.engineFor(target);
+      if (engine && target !== canonical && !fallbacks.some((known) => known.model === target)) fallbacks.push({ model: target, engine });
+    }
+    return new ModelRoute(model, [primary, ...fallbacks]);
+  }
+
+  /** The engine serving `model` (or the model its alias stands for); 404 when unknown, 503 when the server has no model at all. */
+  resolve(model: string): Engine {
+    const engine = this.engineFor(this.canonical(model));
+    if (engine) return engine;
     if (this.ready().length === 0) {
       throw new NimbusError('no_model', `No model can serve requests yet. ${this.notReadyReason() ?? ''}`.trim(), { headers: { 'retry-after': '5' } });
     }
-    throw new NimbusError('model_not_found', `The model '${model}' does not exist. GET /v1/models lists the models this server serves.`, { param: 'model' });
+    const target = this.aliasTargets.get(model);
+    const why = target ? `is an alias of '${target}', which this server does not serve` : 'does not exist';
+    throw new NimbusError('model_not_found', `The model '${model}' ${why}. GET /v1/models lists the models this server serves.`, { param: 'model' });
+  }
+
+  private engineFor(model: string): Engine | undefined {
+    for (const engine of this.engines) {
+      if (engine.models().some((status) => status.id === model)) return engine;
+    }
+    return undefined;
   }
 }

@@ -2,11 +2,16 @@
  * The Store contract: everything Nimbus persists goes through it. SQLite implements it by
  * default, PostgreSQL for scale-out; one contract test suite runs on both.
  */
+import type { DeviceStore } from './device-store.js';
+import type { TenancyStore } from './tenancy-store.js';
 
 /** Final status of a request, as the request log records it. */
 export type RequestStatus = 'ok' | 'error' | 'cancelled';
 
-/** One row of the request log: written for every inference request, including failures. */
+/**
+ * One row of the request log, which is also the usage ledger: written for every inference
+ * request, including failures, refusals and clients that left, with who made it and what it cost.
+ */
 export interface RequestLogEntry {
   id: string;
   /** Unix milliseconds when the request arrived. */
@@ -27,11 +32,34 @@ export interface RequestLogEntry {
   stream: boolean;
   errorCode: string | null;
   servedBy: string | null;
+  /**
+   * Every try at serving it, in order, as `model@replica (error)` joined by `, `: retries on
+   * other replicas and fallbacks to other models show here. Null when nothing was tried.
+   */
+  route: string | null;
+  /** True when an upstream gave no usage and the token counts were estimated here. */
+  usageEstimated: boolean;
+  /** The tenant billed (`default` in local mode). */
+  tenantId: string;
+  /** The API key's id (`key_...`, never the key); null in local mode. */
+  keyId: string | null;
+  /** The pool deployment that served it, where the pool served it. */
+  deployment: string | null;
+  /** The pool worker that computed it, where the engine reported one. */
+  worker: string | null;
+  /** The device class that computed it (`cpu`, `cuda`, `nvidia-h100`); null for upstreams. */
+  deviceClass: string | null;
+  /** Seconds the request held a device (a slot); 0 for upstreams. */
+  computeSeconds: number;
+  /** What it cost, in billionths of a US dollar (integers, so sums are exact). */
+  costNanoUsd: number;
 }
 
 /** Filters for reading the request log, newest first. */
 export interface RequestLogQuery {
   model?: string;
+  tenantId?: string;
+  keyId?: string;
   since?: number;
   until?: number;
   limit?: number;
@@ -44,6 +72,10 @@ export interface Store {
   /** Writes every queued row now. */
   flush(): Promise<void>;
   listRequests(query?: RequestLogQuery): Promise<RequestLogEntry[]>;
+  /** Devices, twins, commands, approvals, emergency stops and the audit log (`device-store.ts`). */
+  readonly devices: DeviceStore;
+  /** Tenants, API keys and sums over the ledger (`tenancy-store.ts`). */
+  readonly tenancy: TenancyStore;
   /** Flushes and closes connections. Idempotent. */
   close(): Promise<void>;
 }

@@ -4,6 +4,8 @@
  */
 import { Migrator, type Kysely, type Selectable } from 'kysely';
 import type { RequestLogEntry, RequestLogQuery, Store } from '../core/store.js';
+import { KyselyDeviceStore } from './kysely-device-store.js';
+import { KyselyTenancyStore } from './kysely-tenancy-store.js';
 import { migrationProvider } from './migrations.js';
 import type { Database, RequestLogTable } from './schema.js';
 
@@ -15,15 +17,24 @@ export class KyselyStore implements Store {
   private timer: NodeJS.Timeout | undefined;
   private flushing: Promise<void> = Promise.resolve();
   private closed = false;
+  readonly devices: KyselyDeviceStore;
+  readonly tenancy: KyselyTenancyStore;
 
   constructor(
     private readonly db: Kysely<Database>,
     private readonly flushIntervalMs = 50,
-  ) {}
+  ) {
+    this.devices = new KyselyDeviceStore(db);
+    this.tenancy = new KyselyTenancyStore(db);
+  }
 
-  /** Applies pending migrations; throws with the failing migration's name. */
-  async migrate(): Promise<void> {
-    const { error, results } = await new Migrator({ db: this.db, provider: migrationProvider }).migrateToLatest();
+  /** Applies pending migrations; throws with the failing migration's name. `schema`: where PostgreSQL keeps Kysely's own tables. */
+  async migrate(schema?: string): Promise<void> {
+    const { error, results } = await new Migrator({
+      db: this.db,
+      provider: migrationProvider,
+      ...(schema ? { migrationTableSchema: schema } : {}),
+    }).migrateToLatest();
     if (error) {
       const failed = results?.find((result) => result.status === 'Error');
       throw new Error(`Database migration ${failed?.migrationName ?? ''} failed: ${(error as Error).message}`);
@@ -49,6 +60,8 @@ export class KyselyStore implements Store {
   async listRequests(query: RequestLogQuery = {}): Promise<RequestLogEntry[]> {
     let select = this.db.selectFrom('request_log').selectAll();
     if (query.model) select = select.where('model', '=', query.model);
+    if (query.tenantId !== undefined) select = select.where('tenant_id', '=', query.tenantId);
+    if (query.keyId !== undefined) select = select.where('key_id', '=', query.keyId);
     if (query.since !== undefined) select = select.where('created_at', '>=', query.since);
     if (query.until !== undefined) select = select.where('created_at', '<', query.until);
     const rows = await select
@@ -99,6 +112,15 @@ function toRow(entry: RequestLogEntry): Omit<RequestLogTable, 'seq'> {
     stream: entry.stream ? 1 : 0,
     error_code: entry.errorCode,
     served_by: entry.servedBy,
+    route: entry.route,
+    usage_estimated: entry.usageEstimated ? 1 : 0,
+    tenant_id: entry.tenantId,
+    key_id: entry.keyId,
+    deployment: entry.deployment,
+    worker: entry.worker,
+    device_class: entry.deviceClass,
+    compute_seconds: entry.computeSeconds,
+    cost_nano_usd: entry.costNanoUsd,
   };
 }
 
@@ -119,5 +141,14 @@ function fromRow(row: Selectable<RequestLogTable>): RequestLogEntry {
     stream: Boolean(row.stream),
     errorCode: row.error_code,
     servedBy: row.served_by,
+    route: row.route,
+    usageEstimated: Boolean(row.usage_estimated),
+    tenantId: row.tenant_id,
+    keyId: row.key_id,
+    deployment: row.deployment,
+    worker: row.worker,
+    deviceClass: row.device_class,
+    computeSeconds: Number(row.compute_seconds),
+    costNanoUsd: Number(row.cost_nano_usd),
   };
 }

@@ -3,13 +3,19 @@
  * add the next. Kysely records applied names in its own table.
  */
 import { sql, type Kysely, type Migration, type MigrationProvider } from 'kysely';
+import { deviceMigrations } from './device-migrations.js';
+import { doubleType, serialKey } from './dialect.js';
+import { tenancyMigrations } from './tenancy-migrations.js';
 
 const migrations: Record<string, Migration> = {
   '0001-request-log': {
     async up(db: Kysely<unknown>) {
+      // The same DDL as released for SQLite; PostgreSQL (which never ran it before) needs an identity and doubles.
+      const serial = serialKey(db);
+      const double = doubleType(db);
       await db.schema
         .createTable('request_log')
-        .addColumn('seq', 'integer', (column) => column.primaryKey().autoIncrement())
+        .addColumn('seq', serial.type, serial.build)
         .addColumn('id', 'text', (column) => column.notNull().unique())
         .addColumn('created_at', 'bigint', (column) => column.notNull())
         .addColumn('kind', 'text', (column) => column.notNull())
@@ -19,8 +25,8 @@ const migrations: Record<string, Migration> = {
         .addColumn('prompt_tokens', 'integer', (column) => column.notNull().defaultTo(0))
         .addColumn('completion_tokens', 'integer', (column) => column.notNull().defaultTo(0))
         .addColumn('cached_tokens', 'integer', (column) => column.notNull().defaultTo(0))
-        .addColumn('ttft_ms', 'real')
-        .addColumn('duration_ms', 'real', (column) => column.notNull())
+        .addColumn('ttft_ms', double)
+        .addColumn('duration_ms', double, (column) => column.notNull())
         .addColumn('finish_reason', 'text')
         .addColumn('stream', 'integer', (column) => column.notNull().defaultTo(0))
         .addColumn('error_code', 'text')
@@ -33,9 +39,22 @@ const migrations: Record<string, Migration> = {
       await sql`drop table request_log`.execute(db);
     },
   },
+  '0002-request-route': {
+    async up(db: Kysely<unknown>) {
+      await db.schema.alterTable('request_log').addColumn('route', 'text').execute();
+      await db.schema
+        .alterTable('request_log')
+        .addColumn('usage_estimated', 'integer', (column) => column.notNull().defaultTo(0))
+        .execute();
+    },
+    async down(db: Kysely<unknown>) {
+      await db.schema.alterTable('request_log').dropColumn('usage_estimated').execute();
+      await db.schema.alterTable('request_log').dropColumn('route').execute();
+    },
+  },
 };
 
 /** The migrations, for Kysely's Migrator. */
 export const migrationProvider: MigrationProvider = {
-  getMigrations: async () => migrations,
+  getMigrations: async () => ({ ...migrations, ...tenancyMigrations, ...deviceMigrations }),
 };

@@ -1,5 +1,7 @@
 /** Table types for Kysely: the database as the query layer sees it, for SQLite and PostgreSQL alike. */
 import type { Generated } from 'kysely';
+import type { DeviceTables } from './device-schema.js';
+import type { TenancyTables } from './tenancy-schema.js';
 
 export interface RequestLogTable {
   id: string;
@@ -17,9 +19,18 @@ export interface RequestLogTable {
   stream: number;
   error_code: string | null;
   served_by: string | null;
+  route: string | null;
+  usage_estimated: number;
+  tenant_id: string;
+  key_id: string | null;
+  deployment: string | null;
+  worker: string | null;
+  device_class: string | null;
+  compute_seconds: number;
+  cost_nano_usd: number;
   seq: Generated<number>;
 }
 
-export interface Database {
+export interface Database extends DeviceTables, TenancyTables {
   request_log: RequestLogTable;
 }

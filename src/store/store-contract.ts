@@ -4,6 +4,8 @@
  */
 import { describe, expect, test } from 'vitest';
 import type { RequestLogEntry, Store } from '../core/store.js';
+import { runDeviceStoreContract } from './device-store-contract.js';
+import { runTenancyStoreContract } from './tenancy-store-contract.js';
 
 /** A valid request-log row; tests override what they care about. */
 export function requestLogEntry(overrides: Partial<RequestLogEntry> = {}): RequestLogEntry {
@@ -23,6 +25,15 @@ export function requestLogEntry(overrides: Partial<RequestLogEntry> = {}): Reque
     stream: true,
     errorCode: null,
     servedBy: 'm#0',
+    route: null,
+    usageEstimated: false,
+    tenantId: 'default',
+    keyId: null,
+    deployment: null,
+    worker: null,
+    deviceClass: null,
+    computeSeconds: 0,
+    costNanoUsd: 0,
     ...overrides,
   };
 }
@@ -36,6 +47,22 @@ export function runStoreContract(name: string, open: () => Promise<Store>): void
       store.recordRequest(entry);
       await store.flush();
       expect(await store.listRequests()).toEqual([entry]);
+      await store.close();
+    });
+
+    test('the route of retries and fallbacks, and estimated usage, read back', async () => {
+      const store = await open();
+      const entry = requestLogEntry({
+        route: 'big@gpu-a (upstream_error), big@gpu-b (upstream_timeout), small@gpu-c',
+        servedBy: 'gpu-c',
+        usageEstimated: true,
+      });
+      store.recordRequest(entry);
+      store.recordRequest(requestLogEntry({ id: 'plain', createdAt: entry.createdAt + 1 }));
+      await store.flush();
+      const [plain, routed] = await store.listRequests();
+      expect(routed).toEqual(entry);
+      expect(plain).toMatchObject({ id: 'plain', route: null, usageEstimated: false });
       await store.close();
     });
 
@@ -66,5 +93,8 @@ export function runStoreContract(name: string, open: () => Promise<Store>): void
       await store.close();
       await store.close();
     });
+
+    runDeviceStoreContract(open);
+    runTenancyStoreContract(open);
   });
 }

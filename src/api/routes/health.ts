@@ -1,5 +1,6 @@
 /** Liveness, readiness and Prometheus metrics. */
 import type { FastifyInstance } from 'fastify';
+import { requireAdmin } from '../admin-access.js';
 import type { ServerContext } from '../server-context.js';
 
 export function registerHealthRoutes(app: FastifyInstance, context: ServerContext): void {
@@ -13,7 +14,9 @@ export function registerHealthRoutes(app: FastifyInstance, context: ServerContex
     if (reason) return reply.code(503).send({ status: 'not_ready', reason, models });
     return { status: 'ready', models };
   });
-  app.get('/metrics', async (_request, reply) => {
+  app.get('/metrics', async (request, reply) => {
+    // Tenant names and spend are in here: once keys are enforced, scraping needs an admin key.
+    requireAdmin(request.principal);
     reply.header('content-type', context.metrics.registry.contentType);
     return context.metrics.registry.metrics();
   });

@@ -1,12 +1,22 @@
 /** POST /v1/chat/completions, /v1/completions and /v1/embeddings. */
 import type { FastifyInstance } from 'fastify';
 import { NimbusError } from '../../core/errors.js';
+import type { ModelRoute } from '../../core/model-route.js';
 import { newId } from '../../core/ids.js';
 import { parseRequest } from '../../core/openai/parse-request.js';
 import { chatCompletionRequestSchema, completionRequestSchema, embeddingRequestSchema } from '../../core/openai/request-schemas.js';
+import { estimateChatPromptTokens, estimateTextPromptTokens } from '../../tenancy/estimate-prompt-tokens.js';
+import { authorizeInference } from '../../tenancy/usage-gate.js';
+import { withDeviceTools } from '../device-chat.js';
 import { chatFormat, textFormat } from '../response-format.js';
+import { serveEmbedding } from '../serve-embedding.js';
 import { serveGeneration } from '../serve-generation.js';
 import type { ServerContext } from '../server-context.js';
+
+/** The context length of the model a route serves first, where its engine knows it: the most a request without max_tokens can use. */
+function contextLengthOf(route: ModelRoute): number | undefined {
+  return route.primary.engine.models().find((model) => model.id === route.primary.model)?.contextLength;
+}
 
 function unsupported(param: string, message: string): NimbusError {
   return new NimbusError('unsupported_value', message, { param });
@@ -25,16 +35,28 @@ export function registerInferenceRoutes(app: FastifyInstance, context: ServerCon
     checkCommon(body);
     if (body.logprobs) throw unsupported('logprobs', 'logprobs are not supported yet; remove the parameter.');
     if (body.logit_bias && Object.keys(body.logit_bias).length > 0) throw unsupported('logit_bias', 'logit_bias is not supported yet; remove the parameter.');
-    const engine = context.catalog.resolve(body.model);
-    await serveGeneration(context, request, reply, {
-      kind: 'chat',
-      identity: { id: newId('chatcmpl-'), created: Math.floor(Date.now() / 1000), model: body.model },
-      format: chatFormat,
-      stream: Boolean(body.stream),
-      includeUsage: Boolean(body.stream_options?.include_usage),
-      prefix: '',
-      start: (call) => engine.chat(body, call),
-    });
+    authorizeInference(request.principal, body.model, context.catalog.canonical(body.model));
+    const route = context.catalog.route(body.model);
+    // With `nimbus.devices`, the job runs the device tool loop (api/device-chat.ts); otherwise it is unchanged.
+    await serveGeneration(
+      context,
+      request,
+      reply,
+      withDeviceTools(context, request, body, route, {
+        kind: 'chat',
+        identity: { id: newId('chatcmpl-'), created: Math.floor(Date.now() / 1000), model: body.model },
+        format: chatFormat,
+        stream: Boolean(body.stream),
+        includeUsage: Boolean(body.stream_options?.include_usage),
+        prefix: '',
+        start: (call) => route.chat(body, call),
+        canonicalModel: route.primary.model,
+        estimate: () => ({
+          promptTokens: estimateChatPromptTokens(body, Number(request.headers['content-length'])),
+          maxTokens: body.max_completion_tokens ?? body.max_tokens ?? contextLengthOf(route),
+        }),
+      }),
+    );
   });
 
   app.post('/v1/completions', async (request, reply) => {
@@ -48,7 +70,8 @@ export function registerInferenceRoutes(app: FastifyInstance, context: ServerCon
     if (body.logprobs != null) throw unsupported('logprobs', 'logprobs are not supported yet; remove the parameter.');
     if (body.logit_bias && Object.keys(body.logit_bias).length > 0) throw unsupported('logit_bias', 'logit_bias is not supported yet; remove the parameter.');
     const prompt = Array.isArray(body.prompt) ? body.prompt[0]! : body.prompt;
-    const engine = context.catalog.resolve(body.model);
+    authorizeInference(request.principal, body.model, context.catalog.canonical(body.model));
+    const route = context.catalog.route(body.model);
     await serveGeneration(context, request, reply, {
       kind: 'completion',
       identity: { id: newId('cmpl-'), created: Math.floor(Date.now() / 1000), model: body.model },
@@ -56,14 +79,17 @@ export function registerInferenceRoutes(app: FastifyInstance, context: ServerCon
       stream: Boolean(body.stream),
       includeUsage: Boolean(body.stream_options?.include_usage),
       prefix: body.echo ? prompt : '',
-      start: (call) => engine.complete({ ...body, prompt }, call),
+      start: (call) => route.complete({ ...body, prompt }, call),
+      canonicalModel: route.primary.model,
+      estimate: () => ({ promptTokens: estimateTextPromptTokens(prompt), maxTokens: body.max_tokens ?? contextLengthOf(route) }),
     });
   });
 
   app.post('/v1/embeddings', async (request, reply) => {
     const body = parseRequest(embeddingRequestSchema, request.body);
-    const engine = context.catalog.resolve(body.model);
-    const status = engine.models().find((model) => model.id === body.model);
+    authorizeInference(request.principal, body.model, context.catalog.canonical(body.model));
+    const route = context.catalog.route(body.model);
+    const status = route.primary.engine.models().find((model) => model.id === route.primary.model);
     if (body.dimensions !== undefined && status?.embeddingLength !== undefined && body.dimensions !== status.embeddingLength) {
       throw unsupported(
         'dimensions',
@@ -71,31 +97,12 @@ export function registerInferenceRoutes(app: FastifyInstance, context: ServerCon
       );
     }
     const inputs = typeof body.input === 'string' ? [body.input] : body.input;
-    const abort = new AbortController();
-    const onClose = (): void => {
-      if (!reply.raw.writableEnded) abort.abort(new Error('client disconnected'));
-    };
-    reply.raw.on('close', onClose);
-    const finishTracking = context.lifecycle.track(abort);
-    const started = performance.now();
-    try {
-      const result = await engine.embed({ model: body.model, input: inputs }, { requestId: newId('emb-'), signal: abort.signal });
-      context.metrics.requests.inc({ route: 'embedding', model: body.model, status: '200' });
-      context.metrics.promptTokens.inc({ model: body.model }, result.promptTokens);
-      context.metrics.requestDuration.observe({ route: 'embedding' }, (performance.now() - started) / 1000);
-      return {
-        object: 'list',
-        data: result.embeddings.map((vector, index) => ({
-          object: 'embedding',
-          index,
-          embedding: body.encoding_format === 'base64' ? Buffer.from(new Float32Array(vector).buffer).toString('base64') : vector,
-        })),
-        model: body.model,
-        usage: { prompt_tokens: result.promptTokens, total_tokens: result.promptTokens },
-      };
-    } finally {
-      reply.raw.off('close', onClose);
-      finishTracking();
-    }
+    return serveEmbedding(context, request, reply, {
+      model: body.model,
+      canonicalModel: route.primary.model,
+      inputs,
+      base64: body.encoding_format === 'base64',
+      embed: (call) => route.embed({ model: body.model, input: inputs }, call),
+    });
   });
 }

@@ -1,13 +1,18 @@
-/** GET /v1/models and GET /v1/models/{id}: the models this server serves, with where and how. */
+/**
+ * GET /v1/models and GET /v1/models/{id}: the models this server serves, local and upstream
+ * together, with where each is served (`nimbus.engine`, `nimbus.served_by`); aliases are listed
+ * as cards of their own that name the model they stand for (`nimbus.alias_of`).
+ */
 import type { FastifyInstance } from 'fastify';
 import type { ModelStatus } from '../../core/engine.js';
 import { NimbusError } from '../../core/errors.js';
 import type { ModelCard } from '../../core/openai/response-types.js';
+import { allows, type Allowance } from '../../core/principal.js';
 import type { ServerContext } from '../server-context.js';
 
-function toCard(model: ModelStatus): ModelCard {
+function toCard(model: ModelStatus, alias?: string): ModelCard {
   return {
-    id: model.id,
+    id: alias ?? model.id,
     object: 'model',
     created: model.created,
     owned_by: 'nimbus',
@@ -15,18 +20,31 @@ function toCard(model: ModelStatus): ModelCard {
       engine: model.engine,
       ...(model.servedBy ? { served_by: model.servedBy } : {}),
       ...(model.contextLength ? { context_length: model.contextLength } : {}),
+      ...(alias ? { alias_of: model.id } : {}),
     },
   };
 }
 
+/** Every ready model, then every alias of a ready model; only those the caller's key may use. */
+function cards(context: ServerContext, scope: Allowance): ModelCard[] {
+  const ready = context.catalog.ready();
+  const byId = new Map(ready.map((model) => [model.id, model]));
+  const aliases = context.catalog.aliases().flatMap(({ alias, model }) => {
+    const target = byId.get(model);
+    return target ? [toCard(target, alias)] : [];
+  });
+  const all = [...ready.map((model) => toCard(model)), ...aliases];
+  return scope === '*' ? all : all.filter((card) => allows(scope, card.id));
+}
+
 export function registerModelRoutes(app: FastifyInstance, context: ServerContext): void {
-  app.get('/v1/models', async () => ({ object: 'list', data: context.catalog.ready().map(toCard) }));
+  app.get('/v1/models', async (request) => ({ object: 'list', data: cards(context, request.principal.scopes.models) }));
   // Model ids may contain slashes (`Qwen/Qwen2.5-0.5B`), so the id is the rest of the path.
   app.get('/v1/models/*', async (request) => {
     const id = decodeURIComponent((request.params as { '*': string })['*']);
-    const model = context.catalog.ready().find((candidate) => candidate.id === id);
+    const model = cards(context, request.principal.scopes.models).find((candidate) => candidate.id === id);
     if (!model)
       throw new NimbusError('model_not_found', `The model '${id}' does not exist. GET /v1/models lists the models this server serves.`, { param: 'model' });
-    return toCard(model);
+    return model;
   });
 }

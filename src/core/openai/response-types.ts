@@ -79,5 +79,5 @@ export interface ModelCard {
   created: number;
   owned_by: string;
   /** Nimbus extensions: where the model is served and what it can do. */
-  nimbus?: { engine: string; served_by?: string[]; context_length?: number; capabilities?: string[] };
+  nimbus?: { engine: string; served_by?: string[]; context_length?: number; capabilities?: string[]; alias_of?: string };
 }

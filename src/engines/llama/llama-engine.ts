@@ -2,7 +2,7 @@
  * The in-process llama.cpp engine (node-llama-cpp): CUDA, Vulkan or Metal where present, the
  * CPU otherwise. Serves any number of loaded models, each with its own slots and queue.
  */
-import { getLlama, type Llama } from 'node-llama-cpp';
+import type { Llama } from 'node-llama-cpp';
 import type { EmbeddingResult, Engine, EngineCall, EngineLoad, GenerationEvent, ModelStatus } from '../../core/engine.js';
 import { NimbusError } from '../../core/errors.js';
 import type { ChatCompletionRequest, CompletionRequest } from '../../core/openai/request-schemas.js';
@@ -34,7 +34,11 @@ export class LlamaEngine implements Engine {
 
   /** The llama.cpp binding, loaded once (detecting the GPU takes a moment). */
   binding(): Promise<Llama> {
-    this.llama ??= getLlama({ gpu: this.gpu === 'cpu' ? false : this.gpu, build: 'never', logLevel: 'error' as never });
+    // Imported on first use: node-llama-cpp costs half a second of start-up, and a server
+    // whose model is still downloading should be listening already.
+    this.llama ??= import('node-llama-cpp').then(({ getLlama }) =>
+      getLlama({ gpu: this.gpu === 'cpu' ? false : this.gpu, build: 'never', logLevel: 'error' as never }),
+    );
     return this.llama;
   }
 

@@ -3,18 +3,18 @@
  * batched together by node-llama-cpp), a slot pool with a bounded queue in front, and a lazily
  * created embedding context.
  */
-import {
+import type {
   LlamaChat,
   LlamaCompletion,
-  type ChatHistoryItem,
-  type Llama,
-  type LlamaContext,
-  type LlamaContextSequence,
-  type LlamaEmbeddingContext,
-  type LlamaGrammar,
-  type LlamaModel,
-  type LLamaContextualRepeatPenalty,
-  type Token,
+  ChatHistoryItem,
+  Llama,
+  LlamaContext,
+  LlamaContextSequence,
+  LlamaEmbeddingContext,
+  LlamaGrammar,
+  LlamaModel,
+  LLamaContextualRepeatPenalty,
+  Token,
 } from 'node-llama-cpp';
 import { AsyncQueue } from '../../core/async-queue.js';
 import type { EmbeddingResult, EngineCall, GenerationEvent } from '../../core/engine.js';
@@ -75,6 +75,32 @@ export function cachedPrefix(held: readonly Token[], prompt: readonly Token[]): 
   return index;
 }
 
+/**
+ * How much of a slot's cache is worth steering a request to: a shared BOS token or two says
+ * nothing, so a match counts only when it covers half the prompt or 64 tokens.
+ */
+export function reusablePrefix(held: readonly Token[], prompt: readonly Token[]): number {
+  const length = cachedPrefix(held, prompt);
+  return length > 1 && (length * 2 >= prompt.length || length >= 64) ? length : 0;
+}
+
+/**
+ * Among free slots, the one holding the longest reusable prefix of the prompt; otherwise (and on
+ * ties) the least recently used, so recent caches, likely to be asked for again, survive longest.
+ */
+function longestPrefixSlot(free: readonly Slot[], prompt: readonly Token[]): Slot {
+  let best = free[0]!;
+  let bestLength = reusablePrefix(best.sequence.contextTokens, prompt);
+  for (let index = 1; index < free.length; index += 1) {
+    const length = reusablePrefix(free[index]!.sequence.contextTokens, prompt);
+    if (length > bestLength) {
+      best = free[index]!;
+      bestLength = length;
+    }
+  }
+  return best;
+}
+
 /** Sampling options shared by chat and text completion, mapped from the OpenAI request. */
 function samplingOptions(request: ChatCompletionRequest | CompletionRequest) {
   const presence = request.presence_penalty ?? 0;
@@ -95,6 +121,7 @@ function samplingOptions(request: ChatCompletionRequest | CompletionRequest) {
 
 export class LoadedModel {
   private readonly pool: SlotPool<Slot>;
+  private readonly slots: readonly Slot[];
   private readonly grammars = new Map<string, Promise<LlamaGrammar>>();
   private embedding: Promise<LlamaEmbeddingContext> | undefined;
   /** Serializes embedding calls: one embedding context evaluates one input at a time. */
@@ -107,11 +134,14 @@ export class LoadedModel {
     private readonly context: LlamaContext,
     slots: Slot[],
   ) {
+    this.slots = slots;
     this.pool = new SlotPool(slots, options.maxQueue, `model '${options.id}'`);
   }
 
   /** Loads weights and creates the context; throws with a message that says what to fix. */
   static async load(llama: Llama, options: LoadOptions): Promise<LoadedModel> {
+    // Loaded here, not at the top: importing node-llama-cpp costs half a second of start-up.
+    const { LlamaChat, LlamaCompletion } = await import('node-llama-cpp');
     const model = await llama.loadModel({ modelPath: options.path, gpuLayers: options.gpuLayers });
     try {
       const context = await model.createContext({
@@ -144,6 +174,11 @@ export class LoadedModel {
     return this.pool.busy;
   }
 
+  /** The device class the ledger prices its compute-seconds at: the GPU backend when layers are offloaded, else `cpu`. */
+  get deviceClass(): string {
+    return this.llama.gpu && this.model.gpuLayers > 0 ? this.llama.gpu : 'cpu';
+  }
+
   get queued(): number {
     return this.pool.queued;
   }
@@ -154,10 +189,8 @@ export class LoadedModel {
     let history = toChatHistory(request.messages);
     if (plan.kind === 'forced-call') history = [{ type: 'system', text: plan.instructions }, ...history];
     const maxTokens = request.max_completion_tokens ?? request.max_tokens ?? undefined;
-    return this.generate(call, maxTokens, async (slot, signal, queue) => {
-      const prompt = this.chatPromptTokens(slot, history, plan);
-      const budget = this.budget(prompt.length, maxTokens);
-      const cachedTokens = cachedPrefix(slot.sequence.contextTokens, prompt);
+    const prompt = this.chatPromptTokens(history, plan);
+    return this.generate(call, prompt, maxTokens, request.seed, async (slot, signal, queue, budget) => {
       const grammar = plan.kind === 'json' || plan.kind === 'forced-call' ? await this.grammarFor(plan.grammar) : undefined;
       const streamText = plan.kind !== 'forced-call';
       // The options type is a union (grammar xor functions) that plan.kind already guarantees.
@@ -172,6 +205,9 @@ export class LoadedModel {
       } as Parameters<LlamaChat['generateResponse']>[1]);
       let finishReason = mapFinishReason(result.metadata.stopReason);
       if (plan.kind === 'forced-call') {
+        // Cut off (max_tokens) or stopped (client gone) before the grammar closed: there is no
+        // whole call to give, and half a call would break the promise that arguments parse.
+        if (finishReason === 'length' || signal.aborted) return finishReason;
         const parsed = JSON.parse(result.response) as { name: string; arguments: unknown };
         queue.push({
           type: 'delta',
@@ -190,26 +226,25 @@ export class LoadedModel {
         });
         finishReason = 'tool_calls';
       }
-      return { promptTokens: prompt.length, cachedTokens, finishReason };
+      return finishReason;
     });
   }
 
   /** A text completion of one prompt. */
   complete(request: CompletionRequest & { prompt: string }, call: EngineCall): AsyncIterable<GenerationEvent> {
     const maxTokens = request.max_tokens ?? 16;
-    return this.generate(call, maxTokens, async (slot, signal, queue) => {
-      const tokens = this.model.tokenize(request.prompt);
-      const bos = this.model.tokens.bos;
-      const prompt = this.model.tokens.shouldPrependBosToken && bos !== null ? [bos, ...tokens] : tokens;
-      const cachedTokens = cachedPrefix(slot.sequence.contextTokens, prompt);
+    const tokens = this.model.tokenize(request.prompt);
+    const bos = this.model.tokens.bos;
+    const prompt = this.model.tokens.shouldPrependBosToken && bos !== null ? [bos, ...tokens] : tokens;
+    return this.generate(call, prompt, maxTokens, request.seed, async (slot, signal, queue, budget) => {
       const result = await slot.completion.generateCompletionWithMeta(request.prompt, {
         ...samplingOptions(request),
-        maxTokens: this.budget(prompt.length, maxTokens),
+        maxTokens: budget,
         signal,
         stopOnAbortSignal: true,
         onTextChunk: (text) => text && queue.push({ type: 'delta', content: text }),
       });
-      return { promptTokens: prompt.length, cachedTokens, finishReason: mapFinishReason(result.metadata.stopReason) };
+      return mapFinishReason(result.metadata.stopReason);
     });
   }
 
@@ -268,8 +303,9 @@ export class LoadedModel {
   }
 
   /** The exact prompt: the history rendered by the model's chat wrapper, then tokenized. */
-  private chatPromptTokens(slot: Slot, history: ChatHistoryItem[], plan: OutputPlan): Token[] {
-    const { contextText } = slot.chat.chatWrapper.generateContextState({
+  private chatPromptTokens(history: ChatHistoryItem[], plan: OutputPlan): Token[] {
+    // Every slot's chat uses the model's one chat wrapper; any slot can render the prompt.
+    const { contextText } = this.slots[0]!.chat.chatWrapper.generateContextState({
       chatHistory: history,
       ...(plan.kind === 'functions' ? { availableFunctions: plan.functions, documentFunctionParams: true } : {}),
     });
@@ -295,15 +331,21 @@ export class LoadedModel {
    */
   private async *generate(
     call: EngineCall,
+    prompt: readonly Token[],
     maxTokens: number | undefined,
-    body: (
-      slot: Slot,
-      signal: AbortSignal,
-      queue: AsyncQueue<GenerationEvent>,
-    ) => Promise<{ promptTokens: number; cachedTokens: number; finishReason: FinishReason }>,
+    seed: number | null | undefined,
+    body: (slot: Slot, signal: AbortSignal, queue: AsyncQueue<GenerationEvent>, budget: number) => Promise<FinishReason>,
   ): AsyncGenerator<GenerationEvent> {
     if (maxTokens !== undefined && maxTokens < 1) throw new NimbusError('invalid_value', 'max_tokens must be at least 1.', { param: 'max_tokens' });
-    const slot = await this.pool.acquire(call.signal);
+    const budget = this.budget(prompt.length, maxTokens);
+    // A request with a seed is reproducible: it is evaluated from an empty cache, because llama.cpp's
+    // logits differ in the last bits between a whole-prompt batch and a cached prefix plus the rest,
+    // enough to change a greedy pick. Without a seed, prefix reuse: the free slot whose cache shares
+    // the longest prefix with this prompt evaluates the least.
+    const reproducible = seed !== undefined && seed !== null;
+    const slot = await this.pool.acquire(call.signal, reproducible ? undefined : (free) => longestPrefixSlot(free, prompt));
+    const cachedTokens = reproducible ? 0 : cachedPrefix(slot.sequence.contextTokens, prompt);
+    const acquiredAt = performance.now();
     const stop = new AbortController();
     const onAbort = (): void => stop.abort(call.signal.reason);
     call.signal.addEventListener('abort', onAbort, { once: true });
@@ -311,7 +353,9 @@ export class LoadedModel {
     const meter = slot.sequence.tokenMeter.getState();
     const run = (async () => {
       try {
-        const { promptTokens, cachedTokens, finishReason } = await body(slot, stop.signal, queue);
+        if (reproducible) await slot.sequence.clearHistory();
+        const finishReason = await body(slot, stop.signal, queue, budget);
+        const promptTokens = prompt.length;
         const generated = slot.sequence.tokenMeter.diff(meter).usedOutputTokens;
         const usage: Usage = {
           prompt_tokens: promptTokens,
@@ -319,7 +363,8 @@ export class LoadedModel {
           total_tokens: promptTokens + generated,
           prompt_tokens_details: { cached_tokens: cachedTokens },
         };
-        queue.push({ type: 'done', finishReason, usage, servedBy: `${this.options.id}#${slot.index}` });
+        const compute = { deviceClass: this.deviceClass, seconds: (performance.now() - acquiredAt) / 1000 };
+        queue.push({ type: 'done', finishReason, usage, servedBy: `${this.options.id}#${slot.index}`, compute });
         queue.end();
       } catch (error) {
         queue.fail(error);

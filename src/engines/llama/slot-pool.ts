@@ -39,7 +39,7 @@ export class SlotPool<T> {
 
   /**
    * Takes a slot. `choose` picks among free slots (e.g. the one whose cache shares the longest
-   * prefix with the prompt); the default takes the most recently released one.
+   * prefix with the prompt); the default takes the most recently released one. `free` is in release order, oldest first.
    */
   acquire(signal: AbortSignal, choose?: (free: readonly T[]) => T): Promise<T> {
     if (signal.aborted) return Promise.reject(signal.reason);

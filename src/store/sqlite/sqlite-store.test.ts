@@ -1,7 +1,11 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import SQLite from 'better-sqlite3';
+import { Kysely, Migrator, SqliteDialect, sql } from 'kysely';
 import { afterAll, expect, test } from 'vitest';
+import { migrationProvider } from '../migrations.js';
+import type { Database } from '../schema.js';
 import { requestLogEntry, runStoreContract } from '../store-contract.js';
 import { openSqliteStore } from './open-sqlite-store.js';
 
@@ -19,4 +23,17 @@ test('rows survive reopening the file, and migrations run once', async () => {
   const second = await openSqliteStore(path);
   expect((await second.listRequests()).map((row) => row.id)).toEqual(['kept']);
   await second.close();
+});
+
+test('a database from before 0002 gains route and usage_estimated, and its rows read back with defaults', async () => {
+  const path = join(folder, 'upgrade.db');
+  const database = new SQLite(path);
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database }) });
+  const { error } = await new Migrator({ db, provider: migrationProvider }).migrateTo('0001-request-log');
+  expect(error).toBeUndefined();
+  await sql`insert into request_log (id, created_at, kind, model, http_status, status, duration_ms) values ('old', 1, 'chat', 'm', 200, 'ok', 5)`.execute(db);
+  await db.destroy();
+  const store = await openSqliteStore(path);
+  expect(await store.listRequests()).toEqual([expect.objectContaining({ id: 'old', route: null, usageEstimated: false })]);
+  await store.close();
 });

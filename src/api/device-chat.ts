@@ -1,0 +1,109 @@
+/**
+ * The `nimbus` extension of `/v1/chat/completions`: with `"nimbus": {"devices": true}` (or a list
+ * of device ids) Nimbus runs the tool loop server-side over the devices in the key's scope, and
+ * the response gains `nimbus.actions`, every action taken and its outcome. Without it, the job
+ * passes through unchanged.
+ *
+ *   "nimbus": {
+ *     "devices": true | ["lamp-1", ...],   which devices become tools (always within the key's scope)
+ *     "approvals": ["apr_..."],            human approvals presented by the client, never by the model
+ *     "conversation": "id",                groups requests in the audit log (default: a new id)
+ *     "untrusted": true,                   the messages hold untrusted text: every actuation needs approval
+ *     "max_steps": 4                       model turns that may call tools
+ *   }
+ */
+import type { FastifyRequest } from 'fastify';
+import { z } from 'zod';
+import { NimbusError } from '../core/errors.js';
+import { newId } from '../core/ids.js';
+import type { ModelRoute } from '../core/model-route.js';
+import { parseRequest } from '../core/openai/parse-request.js';
+import type { ChatCompletionRequest } from '../core/openai/request-schemas.js';
+import { runToolLoop, type LoopAction } from '../devices/tool-loop.js';
+import { newToolSession } from '../devices/tool-session.js';
+import { actionView } from './device-views.js';
+import type { CompletionFormat } from './response-format.js';
+import type { GenerationJob } from './serve-generation.js';
+import type { ServerContext } from './server-context.js';
+
+const optionsSchema = z.strictObject({
+  devices: z.union([z.literal(true), z.array(z.string().min(1)).min(1).max(64)]),
+  approvals: z.array(z.string().min(1).max(64)).max(16).optional(),
+  conversation: z.string().min(1).max(128).optional(),
+  untrusted: z.boolean().optional(),
+  max_steps: z.number().int().min(1).max(16).optional(),
+});
+
+/** Returns the job unchanged, or one that runs the device tool loop when the request asks for it. */
+export function withDeviceTools(
+  context: ServerContext,
+  request: FastifyRequest,
+  body: ChatCompletionRequest,
+  route: ModelRoute,
+  job: GenerationJob,
+): GenerationJob {
+  const extension = (request.body as { nimbus?: unknown }).nimbus;
+  if (extension === undefined || extension === null) return job;
+  const options = parseRequest(z.strictObject({ nimbus: optionsSchema }), { nimbus: extension }).nimbus;
+  const devices = context.devices;
+  if (!devices) {
+    throw new NimbusError(
+      'unsupported_parameter',
+      "This server runs without device support, so 'nimbus.devices' cannot be used; start it with an MQTT broker (mqttPort or mqttUrl).",
+      {
+        param: 'nimbus',
+      },
+    );
+  }
+  if (body.tools && body.tools.length > 0) {
+    throw new NimbusError('unsupported_value', "Send either 'tools' or 'nimbus.devices': the device tool loop supplies the tools itself.", { param: 'tools' });
+  }
+  const principal = request.principal;
+  const tools = devices.gateway.tools(principal, options.devices);
+  if (tools.length === 0) {
+    throw new NimbusError(
+      'invalid_value',
+      "None of the devices asked for in 'nimbus.devices' is registered and in this key's device scope. GET /v1/devices lists them.",
+      {
+        param: 'nimbus.devices',
+      },
+    );
+  }
+  const untrusted = options.untrusted === true || body.messages.some((message) => message.role === 'tool');
+  const session = newToolSession(principal, 'chat', {
+    model: body.model,
+    conversation: options.conversation ?? newId('conv_'),
+    untrusted,
+    approvals: options.approvals ?? [],
+  });
+  const actions: LoopAction[] = [];
+  const summary = (): object => ({
+    conversation: session.conversation,
+    untrusted_context: session.untrusted,
+    actions: actions.map((action) => actionView(action.report, action.toolCallId)),
+  });
+  return {
+    ...job,
+    format: withActions(job.format, summary),
+    start: (call) =>
+      runToolLoop({
+        request: body,
+        tools,
+        session,
+        maxSteps: options.max_steps ?? devices.gateway.settings.maxToolSteps,
+        chat: (turn, turnCall) => route.chat(turn, turnCall),
+        call,
+        callTool: (name, args) => devices.gateway.callTool(session, name, args),
+        onAction: (action) => actions.push(action),
+      }),
+  };
+}
+
+/** A format that adds `nimbus` (the actions) to the whole body, and to the final chunk of a stream. */
+function withActions(format: CompletionFormat, summary: () => object): CompletionFormat {
+  return {
+    ...format,
+    finish: (identity, finishReason) => ({ ...format.finish(identity, finishReason), nimbus: summary() }),
+    whole: (identity, text, toolCalls, finishReason, usage) => ({ ...format.whole(identity, text, toolCalls, finishReason, usage), nimbus: summary() }),
+  };
+}

@@ -1,0 +1,82 @@
+/**
+ * Human decisions and oversight: approvals (`GET /v1/approvals`, `POST /v1/approvals/{id}/grant`
+ * and `/deny`), the tenant's emergency stop (`GET|POST|DELETE /v1/estop`) and the audit log
+ * (`GET /v1/audit`). Granting needs the admin scope; it is never reachable from a model's tools.
+ */
+import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
+import { parseRequest } from '../../core/openai/parse-request.js';
+import { approvalView, auditView, emergencyStopView } from '../device-views.js';
+import type { DeviceServices } from '../server-context.js';
+
+const approvalsQuery = z.object({
+  status: z.enum(['requested', 'granted', 'denied', 'used', 'expired']).optional(),
+  limit: z.coerce.number().int().min(1).max(1000).optional(),
+});
+const auditEvents = [
+  'proposal',
+  'denial',
+  'approval_requested',
+  'approval_granted',
+  'approval_denied',
+  'approval_redeemed',
+  'execution',
+  'outcome',
+  'read',
+  'emergency_stop',
+  'emergency_clear',
+  'device_registered',
+  'device_removed',
+] as const;
+const auditQuery = z.object({
+  device: z.string().optional(),
+  event: z.enum(auditEvents).optional(),
+  conversation: z.string().optional(),
+  command: z.string().optional(),
+  since: z.coerce.number().int().optional(),
+  until: z.coerce.number().int().optional(),
+  limit: z.coerce.number().int().min(1).max(10_000).optional(),
+});
+const estopBody = z.strictObject({ reason: z.string().min(1).max(500).optional() });
+
+export function registerApprovalRoutes(app: FastifyInstance, devices: DeviceServices): void {
+  const { admin } = devices;
+
+  app.get('/v1/approvals', async (request) => {
+    const query = parseRequest(approvalsQuery, request.query);
+    return { object: 'list', data: (await admin.approvals(request.principal, query.status, query.limit)).map(approvalView) };
+  });
+
+  app.get<{ Params: { id: string } }>('/v1/approvals/:id', async (request) => approvalView(await admin.approval(request.principal, request.params.id)));
+
+  app.post<{ Params: { id: string } }>('/v1/approvals/:id/grant', async (request) =>
+    approvalView(await admin.decide(request.principal, request.params.id, true)),
+  );
+
+  app.post<{ Params: { id: string } }>('/v1/approvals/:id/deny', async (request) =>
+    approvalView(await admin.decide(request.principal, request.params.id, false)),
+  );
+
+  app.get('/v1/estop', async (request) => emergencyStopView(admin.emergencyStop(request.principal)));
+
+  app.post('/v1/estop', async (request) => {
+    const body = parseRequest(estopBody, request.body ?? {});
+    return emergencyStopView(await admin.setEmergencyStop(request.principal, true, body.reason ?? 'emergency stop'));
+  });
+
+  app.delete('/v1/estop', async (request) => emergencyStopView(await admin.setEmergencyStop(request.principal, false, 'cleared')));
+
+  app.get('/v1/audit', async (request) => {
+    const query = parseRequest(auditQuery, request.query);
+    const entries = await admin.audit(request.principal, {
+      ...(query.device ? { deviceId: query.device } : {}),
+      ...(query.event ? { event: query.event } : {}),
+      ...(query.conversation ? { conversation: query.conversation } : {}),
+      ...(query.command ? { commandId: query.command } : {}),
+      ...(query.since !== undefined ? { since: query.since } : {}),
+      ...(query.until !== undefined ? { until: query.until } : {}),
+      ...(query.limit ? { limit: query.limit } : {}),
+    });
+    return { object: 'list', data: entries.map(auditView) };
+  });
+}

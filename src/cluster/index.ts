@@ -1,0 +1,17 @@
+/**
+ * The pool's pure logic: memory estimates, placement of replicas on workers, routing policies.
+ * No HTTP, no database, no clock of its own; the pool runtime (workers, control plane) calls it.
+ */
+export { fitOnWorker, type DeviceChoice, type Fit, type FitOutcome, type FitTier } from './fit-on-worker.js';
+export { defaultEstimateOptions, estimateMemory, type MemoryEstimate, type MemoryEstimateOptions } from './memory-estimate.js';
+export { placeDeployment, type DeploymentSpec, type PlacementResult, type ReplicaDecision, type WorkerVerdict } from './place-deployment.js';
+export { gibibytes, type GpuSnapshot, type WorkerSnapshot, type WorkerState } from './pool-snapshot.js';
+export { createRouter, defaultRoutingPolicy, parseRoutingPolicy, routingPolicies, type RoutingPolicy } from './routing/create-router.js';
+export { HashRing, hash32 } from './routing/hash-ring.js';
+export { LeastOutstandingTokensRouter } from './routing/least-outstanding-tokens-router.js';
+export { PrefixCacheRouter, defaultPrefixCacheOptions, type PrefixCacheOptions } from './routing/prefix-cache-router.js';
+export { SessionAffinityRouter } from './routing/session-affinity-router.js';
+export { prefixKeysOf, prefixBlockChars, routingKeys } from './routing/routing-keys.js';
+export { reconcilePool, type ReconcilePlan, type ReplicaRecord } from './reconcile-pool.js';
+export { WorkerHealth, defaultHeartbeatPolicy, type HeartbeatPolicy, type WorkerHealthReport, type WorkerLoad } from './worker-health.js';
+export { explainPlacement } from './explain-placement.js';

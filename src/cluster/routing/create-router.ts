@@ -1,0 +1,40 @@
+/**
+ * The routing policies a deployment may choose, by name, behind the one `ReplicaRouter` contract
+ * (src/core/replica-router.ts) that the upstream engine, the pool engine and the replay
+ * simulator all call.
+ */
+import { RoundRobinRouter, type ReplicaRouter } from '../../core/replica-router.js';
+import { LeastOutstandingTokensRouter } from './least-outstanding-tokens-router.js';
+import { PrefixCacheRouter, type PrefixCacheOptions } from './prefix-cache-router.js';
+import { SessionAffinityRouter } from './session-affinity-router.js';
+
+/** Policy names, as `nimbus deploy --routing` and the deployment record spell them. */
+export const routingPolicies = ['round-robin', 'least-outstanding-tokens', 'prefix-cache', 'session-affinity'] as const;
+
+/** One routing policy name. */
+export type RoutingPolicy = (typeof routingPolicies)[number];
+
+/** The default: prefix-cache wins the replay evaluation (docs/decisions/0006-routing-default.md). */
+export const defaultRoutingPolicy: RoutingPolicy = 'prefix-cache';
+
+/** A fresh router for one deployment; each keeps its own rotation and ring state. */
+export function createRouter(policy: RoutingPolicy, options: { prefixCache?: Partial<PrefixCacheOptions> } = {}): ReplicaRouter {
+  switch (policy) {
+    case 'round-robin':
+      return new RoundRobinRouter();
+    case 'least-outstanding-tokens':
+      return new LeastOutstandingTokensRouter();
+    case 'prefix-cache':
+      return new PrefixCacheRouter(options.prefixCache);
+    case 'session-affinity':
+      return new SessionAffinityRouter();
+    default:
+      throw new Error(`unknown routing policy ${JSON.stringify(policy)}; use one of ${routingPolicies.join(', ')}`);
+  }
+}
+
+/** Narrows a user-supplied name (a flag, a config value) to a policy; throws listing the valid ones. */
+export function parseRoutingPolicy(name: string): RoutingPolicy {
+  if ((routingPolicies as readonly string[]).includes(name)) return name as RoutingPolicy;
+  throw new Error(`unknown routing policy ${JSON.stringify(name)}; use one of ${routingPolicies.join(', ')}`);
+}

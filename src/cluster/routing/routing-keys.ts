@@ -1,0 +1,48 @@
+/**
+ * The routing fields of a request, from its OpenAI body: prefix keys for cache-aware routing
+ * and a session key for affinity. Prefix keys chain: block i's key hashes every character up to
+ * the end of block i, so two prompts share key i exactly when they share that whole prefix
+ * (as vLLM's block hashes do). Blocks are counted in characters, not tokens, so the router needs
+ * no tokenizer: 2,048 characters are roughly 512 tokens of English.
+ */
+import type { ChatCompletionRequest, CompletionRequest } from '../../core/openai/request-schemas.js';
+import type { RoutingRequest } from '../../core/replica-router.js';
+import { hash32 } from './hash-ring.js';
+
+/** Characters per prefix block, about 512 tokens. */
+export const prefixBlockChars = 2048;
+
+/** Keys of the first `maxBlocks` whole blocks of `text` (a final partial block counts when it is the only one). */
+export function prefixKeysOf(text: string, maxBlocks = 4, blockChars = prefixBlockChars): string[] {
+  const keys: string[] = [];
+  let chained = 0;
+  const whole = Math.min(maxBlocks, Math.floor(text.length / blockChars));
+  for (let block = 0; block < whole; block += 1) {
+    chained = hash32(`${chained.toString(36)}:${text.slice(block * blockChars, (block + 1) * blockChars)}`);
+    keys.push(chained.toString(36));
+  }
+  if (keys.length === 0 && text.length > 0) keys.push(hash32(`0:${text}`).toString(36));
+  return keys;
+}
+
+/** The prompt as the router sees it: roles and text of every message, in order. */
+function promptText(request: ChatCompletionRequest | (CompletionRequest & { prompt: string })): string {
+  if ('messages' in request) {
+    return request.messages
+      .map((message) => `${message.role}\u0000${typeof message.content === 'string' ? message.content : JSON.stringify(message.content ?? '')}\u0001`)
+      .join('');
+  }
+  return request.prompt;
+}
+
+/**
+ * Routing fields for a chat or completion request: prefix keys from the prompt, the session from
+ * `sessionHeader` (a client's `x-session-id`) or else the `user` field.
+ */
+export function routingKeys(
+  request: ChatCompletionRequest | (CompletionRequest & { prompt: string }),
+  sessionHeader?: string,
+): Pick<RoutingRequest, 'prefixKeys' | 'sessionKey'> {
+  const sessionKey = sessionHeader || request.user || undefined;
+  return { prefixKeys: prefixKeysOf(promptText(request)), ...(sessionKey ? { sessionKey } : {}) };
+}

@@ -1,0 +1,48 @@
+/**
+ * Which replica of a model serves a request. Engines that front several replicas (upstreams now,
+ * pool workers later) ask a router for an order and try replicas in it, skipping unhealthy ones,
+ * so load- and cache-aware policies plug in here without touching the engines.
+ */
+
+/** A replica as a router sees it: a name and live figures a smarter policy may read. */
+export interface RoutingCandidate {
+  /** Stable name of the replica (an upstream provider id, a worker name). */
+  readonly id: string;
+  /** Requests this replica is serving now, from this server. */
+  readonly inFlight: number;
+  /** Prompt tokens not yet prefilled plus output tokens still to generate, where known (least-outstanding-tokens). */
+  readonly outstandingTokens?: number;
+  /** Relative speed (a GPU replica 20, a CPU one 1); load-aware policies divide load by it. Default 1. */
+  readonly weight?: number;
+}
+
+/** What a router may know about the request it places. */
+export interface RoutingRequest {
+  /** The model name, after aliases. */
+  model: string;
+  /** The request id, for policies that log or hash it. */
+  requestId: string;
+  /** Hashes of the prompt's leading fixed-size token blocks, in order (prefix-cache-aware routing). */
+  prefixKeys?: readonly string[];
+  /** The caller's session: the `user` field or a session header (session affinity). */
+  sessionKey?: string;
+  /** Prompt tokens plus max output tokens, where known: what this request adds to a replica's outstanding tokens. */
+  tokens?: number;
+}
+
+/** A routing policy: orders the candidates for one request; the engine tries them in that order. */
+export interface ReplicaRouter {
+  order<T extends RoutingCandidate>(request: RoutingRequest, candidates: readonly T[]): T[];
+}
+
+/** Round-robin per model: each request starts one replica further along the list. */
+export class RoundRobinRouter implements ReplicaRouter {
+  private readonly next = new Map<string, number>();
+
+  order<T extends RoutingCandidate>(request: RoutingRequest, candidates: readonly T[]): T[] {
+    if (candidates.length <= 1) return [...candidates];
+    const start = (this.next.get(request.model) ?? 0) % candidates.length;
+    this.next.set(request.model, start + 1);
+    return [...candidates.slice(start), ...candidates.slice(0, start)];
+  }
+}

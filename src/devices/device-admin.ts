@@ -1,0 +1,148 @@
+/**
+ * What the REST API and CLI do besides proposing commands: register devices, read twins,
+ * history and commands, decide approvals, engage and clear the emergency stop, read the audit
+ * log. Each call checks the principal: a device outside the key's scope does not exist for it;
+ * registering, approvals, clearing an emergency stop and the audit log need the admin scope.
+ * Engaging an emergency stop needs only some device scope: stopping must be easy.
+ */
+import type {
+  ApprovalRecord,
+  ApprovalStatus,
+  AuditEntry,
+  AuditQuery,
+  CommandRecord,
+  DeviceStore,
+  EmergencyStop,
+  TwinHistoryEntry,
+} from '../core/device-store.js';
+import { NimbusError } from '../core/errors.js';
+import type { Principal } from '../core/principal.js';
+import type { AuditContext } from './audit-log.js';
+import type { DeviceGateway } from './device-gateway.js';
+import type { RegisteredDevice } from './device-registry.js';
+import { actorOf } from './tool-session.js';
+
+/** Throws 403 unless the principal has the admin scope. */
+export function requireAdmin(principal: Principal, action: string): void {
+  if (!principal.scopes.admin) throw new NimbusError('permission_denied', `${action} needs a key with the admin scope.`);
+}
+
+export class DeviceAdmin {
+  constructor(private readonly gateway: DeviceGateway) {}
+
+  /** Devices in the principal's scope. */
+  list(principal: Principal): RegisteredDevice[] {
+    return this.gateway.registry.list(principal.tenantId).filter((device) => this.gateway.visible(principal, device.record.id));
+  }
+
+  /** A device in scope, or 404. */
+  device(principal: Principal, id: string): RegisteredDevice {
+    const device = this.gateway.visible(principal, id);
+    if (!device) throw new NimbusError('not_found', `No device '${id}' is in this key's device scope. GET /v1/devices lists the ones that are.`);
+    return device;
+  }
+
+  /** Registers or updates a device (admin); returns the secret when one was made. */
+  async register(principal: Principal, id: string, model: unknown, options: { rotate?: boolean; secret?: string }) {
+    requireAdmin(principal, 'Registering a device');
+    const result = await this.gateway.registry.put(principal.tenantId, id, model, options);
+    await this.gateway.audit.append(this.context(principal), 'device_registered', {
+      deviceId: id,
+      detail: { created: result.created, secret_rotated: Boolean(result.secret) && !result.created, risk: result.device.model.risk },
+    });
+    return result;
+  }
+
+  /** Removes a device (admin). */
+  async remove(principal: Principal, id: string): Promise<void> {
+    requireAdmin(principal, 'Removing a device');
+    this.device(principal, id);
+    await this.gateway.twins.flush();
+    this.gateway.twins.forget(principal.tenantId, id);
+    await this.gateway.registry.remove(principal.tenantId, id);
+    await this.gateway.audit.append(this.context(principal), 'device_removed', { deviceId: id });
+  }
+
+  async history(principal: Principal, id: string, query: { since?: number; limit?: number }): Promise<TwinHistoryEntry[]> {
+    this.device(principal, id);
+    await this.gateway.twins.flush();
+    return this.store().listTwinHistory({ tenantId: principal.tenantId, deviceId: id, ...query });
+  }
+
+  async commands(principal: Principal, id: string, query: { states?: CommandRecord['state'][]; limit?: number }): Promise<CommandRecord[]> {
+    this.device(principal, id);
+    return this.store().listCommands({ tenantId: principal.tenantId, deviceId: id, ...query });
+  }
+
+  /** One command of a device in scope, or 404. */
+  async command(principal: Principal, id: string, commandId: string): Promise<CommandRecord> {
+    this.device(principal, id);
+    const command = this.gateway.tracker.pending(commandId) ?? (await this.store().getCommand(principal.tenantId, commandId));
+    if (!command || command.deviceId !== id) throw new NimbusError('not_found', `Device '${id}' has no command '${commandId}'.`);
+    return command;
+  }
+
+  async approvals(principal: Principal, status?: ApprovalStatus, limit?: number): Promise<ApprovalRecord[]> {
+    requireAdmin(principal, 'Listing approvals');
+    return this.gateway.approvals.list(principal.tenantId, status, limit);
+  }
+
+  async approval(principal: Principal, id: string): Promise<ApprovalRecord> {
+    requireAdmin(principal, 'Reading an approval');
+    return this.gateway.approvals.get(principal.tenantId, id);
+  }
+
+  /** Grants or denies an approval request (admin). */
+  async decide(principal: Principal, id: string, grant: boolean): Promise<ApprovalRecord> {
+    requireAdmin(principal, grant ? 'Granting an approval' : 'Denying an approval');
+    const approval = grant
+      ? await this.gateway.approvals.grant(principal.tenantId, id, principal)
+      : await this.gateway.approvals.deny(principal.tenantId, id, principal);
+    await this.gateway.audit.append(this.context(principal), grant ? 'approval_granted' : 'approval_denied', {
+      deviceId: approval.deviceId,
+      approvalId: id,
+      detail: {
+        kind: approval.kind,
+        name: approval.name,
+        input: approval.input,
+        risk: approval.risk,
+        expires_at: approval.expiresAt,
+        requested_by: approval.requestedBy,
+      },
+    });
+    return approval;
+  }
+
+  /** The tenant's emergency stop (inactive when never engaged). */
+  emergencyStop(principal: Principal): EmergencyStop {
+    return this.gateway.estops.get(principal.tenantId) ?? { tenantId: principal.tenantId, active: false, reason: '', changedBy: '', changedAt: 0 };
+  }
+
+  /** Engages (any key with a device scope) or clears (admin) the tenant's emergency stop. */
+  async setEmergencyStop(principal: Principal, active: boolean, reason: string): Promise<EmergencyStop> {
+    if (active && !principal.scopes.admin && principal.scopes.devices !== '*' && principal.scopes.devices.length === 0) {
+      throw new NimbusError('permission_denied', 'Engaging the emergency stop needs a key with a device scope or the admin scope.');
+    }
+    if (!active) requireAdmin(principal, 'Clearing the emergency stop');
+    const stop: EmergencyStop = { tenantId: principal.tenantId, active, reason, changedBy: actorOf(principal), changedAt: this.gateway.clock.now() };
+    await this.store().putEmergencyStop(stop);
+    await this.gateway.publishEmergencyStop(stop);
+    await this.gateway.audit.append(this.context(principal), active ? 'emergency_stop' : 'emergency_clear', { detail: { reason } });
+    return stop;
+  }
+
+  /** The audit log of the principal's tenant (admin). */
+  async audit(principal: Principal, query: Omit<AuditQuery, 'tenantId'>): Promise<AuditEntry[]> {
+    requireAdmin(principal, 'Reading the audit log');
+    await this.gateway.audit.settle();
+    return this.gateway.audit.list({ ...query, tenantId: principal.tenantId });
+  }
+
+  private store(): DeviceStore {
+    return this.gateway.store;
+  }
+
+  private context(principal: Principal): AuditContext {
+    return { tenantId: principal.tenantId, actor: actorOf(principal), keyId: principal.keyId, model: null, conversation: null, source: 'admin' };
+  }
+}

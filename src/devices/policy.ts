@@ -1,0 +1,157 @@
+/**
+ * The server-side policy, pure: every proposed command is checked here before anything leaves.
+ * Deny by default (the key's device scope), then the emergency stop, the thing model (affordance,
+ * schema, ranges), approval claims smuggled into arguments, the cap on devices per request, the
+ * per-device rate limit, the device's connection, and last the risk tier and untrusted context,
+ * which decide whether a human approval is needed and whether a presented one fits.
+ */
+import type { ApprovalRecord, ConnectionState, EmergencyStop, RiskTier } from '../core/device-store.js';
+import { allows, type Principal } from '../core/principal.js';
+import type { ThingModel } from './thing-model.js';
+
+/** A command someone (a model, an agent, a REST client) wants executed. */
+export interface Proposal {
+  deviceId: string;
+  kind: 'read' | 'set' | 'invoke';
+  /** The property written or the action invoked. */
+  name?: string;
+  /** The command input: the property value or the action input. */
+  input: unknown;
+  /** Raw tool arguments, when the proposal came from a tool call. */
+  arguments?: Record<string, unknown>;
+}
+
+/** Everything the decision depends on, gathered by the caller. */
+export interface PolicyFacts {
+  now: number;
+  principal: Principal;
+  /** The device's thing model; undefined when the tenant has no such device. */
+  model: ThingModel | undefined;
+  connection: ConnectionState;
+  emergencyStop: EmergencyStop | undefined;
+  /** Untrusted text (device data, tool output) is in the model's context. */
+  untrusted: boolean;
+  /** Devices this request has already actuated. */
+  touched: ReadonlySet<string>;
+  /** Devices the current model turn proposes to actuate, all together (a bulk "turn everything off"). */
+  planned: ReadonlySet<string>;
+  maxDevices: number;
+  /** Milliseconds until the device's rate limit allows another command (0: now). */
+  rateWaitMs: number;
+  /** sha256 of the canonical command. */
+  commandHash: string;
+  /** Approvals presented with the request (out of band: never tool arguments). */
+  presented: readonly ApprovalRecord[];
+}
+
+/** Why a proposal was refused; stable words for the audit log and clients. */
+export type DenialReason =
+  | 'out_of_scope'
+  | 'emergency_stop'
+  | 'unknown_affordance'
+  | 'read_only'
+  | 'approval_in_arguments'
+  | 'invalid_input'
+  | 'too_many_devices'
+  | 'rate_limited'
+  | 'device_offline'
+  | 'approval_mismatch'
+  | 'approval_not_granted'
+  | 'approval_denied'
+  | 'approval_used'
+  | 'approval_expired';
+
+/** The decision. */
+export type Verdict =
+  | { verdict: 'allow'; risk: RiskTier; actuation: boolean; approvalId?: string }
+  | { verdict: 'deny'; reason: DenialReason; message: string; retryAfterMs?: number }
+  | { verdict: 'approve'; risk: RiskTier; reason: string; message: string };
+
+/** Argument names that claim a human decision; only the approval API can make one. */
+const approvalClaim = /approv|confirm|authori[sz]|consent|override|bypass|sudo|human|verified/i;
+
+function deny(reason: DenialReason, message: string, retryAfterMs?: number): Verdict {
+  return { verdict: 'deny', reason, message, ...(retryAfterMs !== undefined ? { retryAfterMs } : {}) };
+}
+
+/** Decides one proposal. */
+export function decide(proposal: Proposal, facts: PolicyFacts): Verdict {
+  const { deviceId } = proposal;
+  const model = facts.model;
+  if (!model || !allows(facts.principal.scopes.devices, deviceId)) {
+    return deny('out_of_scope', `No device '${deviceId}' is in this key's device scope.`);
+  }
+  if (proposal.kind === 'read') return { verdict: 'allow', risk: 'low', actuation: false };
+  const affordance = proposal.kind === 'set' ? model.properties[proposal.name ?? ''] : model.actions[proposal.name ?? ''];
+  if (!affordance) {
+    const known = Object.keys(proposal.kind === 'set' ? model.properties : model.actions).join(', ') || 'none';
+    return deny('unknown_affordance', `Device '${deviceId}' has no ${proposal.kind === 'set' ? 'property' : 'action'} '${proposal.name}' (known: ${known}).`);
+  }
+  const actuation = !('safe' in affordance && affordance.safe);
+  if (actuation && facts.emergencyStop?.active) {
+    return deny(
+      'emergency_stop',
+      `Emergency stop is engaged for this tenant (${facts.emergencyStop.reason}); every actuation is refused until an admin clears it.`,
+    );
+  }
+  if ('readOnly' in affordance && affordance.readOnly) return deny('read_only', `Property '${affordance.name}' of '${deviceId}' is read-only.`);
+  const declared = declaredArguments(proposal.kind, affordance);
+  const claim = Object.keys(proposal.arguments ?? {}).find((key) => approvalClaim.test(key) && !declared.has(key));
+  if (claim) {
+    return deny(
+      'approval_in_arguments',
+      `The argument '${claim}' claims an approval; approvals are granted only by a human through the approval API, never by a tool argument.`,
+    );
+  }
+  const problem = affordance.validate(proposal.input);
+  if (problem) return deny('invalid_input', `Refused before sending: ${problem}.`);
+  const reach = new Set([...facts.touched, ...facts.planned, deviceId]).size;
+  if (actuation && reach > facts.maxDevices) {
+    return deny(
+      'too_many_devices',
+      `This request may actuate at most ${facts.maxDevices} devices, and this would make ${reach}; nothing in it was sent. Ask for fewer devices at a time.`,
+    );
+  }
+  if (facts.rateWaitMs > 0)
+    return deny('rate_limited', `Device '${deviceId}' is rate limited; retry in ${Math.ceil(facts.rateWaitMs / 1000)} s.`, facts.rateWaitMs);
+  if (facts.connection === 'offline' || facts.connection === 'lost') {
+    return deny('device_offline', `Device '${deviceId}' is ${facts.connection}; the command was not sent (commands are never queued for later).`);
+  }
+  const risky = affordance.risk !== 'low';
+  const untrusted = actuation && facts.untrusted;
+  if (!risky && !untrusted) return { verdict: 'allow', risk: affordance.risk, actuation };
+  const why = risky ? `risk ${affordance.risk}` : 'untrusted content in context';
+  return checkApproval(facts, affordance.risk, why, actuation);
+}
+
+/** The argument names a tool for this affordance declares (see device-tools.ts). */
+function declaredArguments(kind: 'set' | 'invoke', affordance: object): Set<string> {
+  const input = 'input' in affordance ? (affordance.input as { type?: unknown; properties?: unknown } | undefined) : undefined;
+  if (kind === 'invoke' && input?.type === 'object') return new Set(Object.keys(input.properties ?? {}));
+  return new Set(['value']);
+}
+
+/** A command that needs approval: allowed only with a matching, granted, unexpired, unused approval of the same key. */
+function checkApproval(facts: PolicyFacts, risk: RiskTier, why: string, actuation: boolean): Verdict {
+  if (facts.presented.length === 0) {
+    return { verdict: 'approve', risk, reason: why, message: `Needs a human approval (${why}); it was requested and nothing was sent.` };
+  }
+  const approval = facts.presented.find((candidate) => candidate.commandHash === facts.commandHash);
+  if (!approval) return deny('approval_mismatch', 'The approval presented is for a different command; an approval is bound to one exact command.');
+  if (approval.requestedBy !== facts.principal.keyId) return deny('approval_mismatch', `Approval '${approval.id}' was requested by another key.`);
+  switch (approval.status) {
+    case 'used':
+      return deny('approval_used', `Approval '${approval.id}' was already used; each approval allows one command once.`);
+    case 'denied':
+      return deny('approval_denied', `Approval '${approval.id}' was denied.`);
+    case 'requested':
+      return deny('approval_not_granted', `Approval '${approval.id}' has not been granted yet.`);
+    case 'expired':
+      return deny('approval_expired', `Approval '${approval.id}' expired; request a new one.`);
+    case 'granted':
+      if (approval.expiresAt <= facts.now) return deny('approval_expired', `Approval '${approval.id}' expired; request a new one.`);
+      return { verdict: 'allow', risk, actuation, approvalId: approval.id };
+    default:
+      return deny('approval_mismatch', `Approval '${approval.id}' is in an unknown state.`);
+  }
+}

@@ -1,0 +1,192 @@
+/**
+ * The pool engine: serves each model from the replicas placed on workers, in the order its
+ * deployment's routing policy gives (src/cluster/routing), and fails over before the first
+ * token. A replica whose worker died, refused (queue full) or failed before producing an event
+ * is skipped for the next; once the first event has reached the client, a failure ends the
+ * stream with an error event instead (retrying would repeat text the client already has).
+ */
+import type { Engine, EngineCall, EngineLoad, EmbeddingResult, GenerationEvent, ModelStatus } from '../../core/engine.js';
+import { NimbusError } from '../../core/errors.js';
+import type { ChatCompletionRequest, CompletionRequest } from '../../core/openai/request-schemas.js';
+import { RoundRobinRouter, type ReplicaRouter, type RoutingRequest } from '../../core/replica-router.js';
+import { PoolReplica, type PoolReplicaOptions } from './pool-replica.js';
+
+type TextRequest = CompletionRequest & { prompt: string };
+
+interface Deployment {
+  router: ReplicaRouter;
+  replicas: PoolReplica[];
+  created: number;
+}
+
+/** The routing fields of a request (prefix keys, session): `routingKeys` from src/cluster, wired by main.ts. */
+export type RoutingKeysOf = (request: ChatCompletionRequest | TextRequest) => Pick<RoutingRequest, 'prefixKeys' | 'sessionKey'>;
+
+/** Options of `PoolEngine`. */
+export interface PoolEngineOptions {
+  /** Derives routing keys from a request; by default none (policies then route on load alone). */
+  routingKeys?: RoutingKeysOf;
+  /** Unix seconds now, for `ModelStatus.created`. */
+  now?: () => number;
+}
+
+/**
+ * Serves pool deployments; the pool runtime keeps each deployment's replicas current with
+ * `setReplicas`. Routers come from the caller (src/cluster/routing's `createRouter`), so engines
+ * import nothing but core.
+ */
+export class PoolEngine implements Engine {
+  readonly kind = 'pool';
+  private readonly deployments = new Map<string, Deployment>();
+  private readonly routingKeys: RoutingKeysOf;
+  private readonly now: () => number;
+
+  constructor(options: PoolEngineOptions = {}) {
+    this.routingKeys = options.routingKeys ?? (() => ({}));
+    this.now = options.now ?? (() => Math.floor(Date.now() / 1000));
+  }
+
+  /** Adds a deployment, or changes its router; its replicas come with `setReplicas`. */
+  deploy(model: string, router: ReplicaRouter = new RoundRobinRouter()): void {
+    const known = this.deployments.get(model);
+    this.deployments.set(model, { router, replicas: known?.replicas ?? [], created: known?.created ?? this.now() });
+  }
+
+  /** Replaces a deployment's replicas: placed, lost and moved ones take effect for the next request. */
+  setReplicas(model: string, replicas: readonly PoolReplicaOptions[]): void {
+    if (!this.deployments.has(model)) this.deploy(model);
+    const deployment = this.deployments.get(model)!;
+    const kept = new Map(deployment.replicas.map((replica) => [replica.id, replica]));
+    deployment.replicas = replicas.map((options) => (kept.get(options.id)?.engine === options.engine ? kept.get(options.id)! : new PoolReplica(options)));
+  }
+
+  models(): ModelStatus[] {
+    return [...this.deployments].map(([id, deployment]) => {
+      const healthy = deployment.replicas.filter((replica) => replica.healthy);
+      return {
+        id,
+        engine: this.kind,
+        state: healthy.length > 0 ? 'ready' : 'loading',
+        created: deployment.created,
+        servedBy: healthy.map((replica) => replica.id),
+        ...(healthy.length > 0 ? {} : { error: `No replica of '${id}' is running yet; see nimbus workers and nimbus deployments explain ${id}.` }),
+      };
+    });
+  }
+
+  chat(request: ChatCompletionRequest, call: EngineCall): AsyncIterable<GenerationEvent> {
+    return this.generate(request, call, (engine) => engine.chat(request, call));
+  }
+
+  complete(request: TextRequest, call: EngineCall): AsyncIterable<GenerationEvent> {
+    return this.generate(request, call, (engine) => engine.complete(request, call));
+  }
+
+  async embed(request: { model: string; input: string[] }, call: EngineCall): Promise<EmbeddingResult> {
+    const order = this.order(request.model, call, {});
+    let last: unknown;
+    for (const replica of order) {
+      call.onAttempt?.({ model: request.model, servedBy: replica.id });
+      replica.inFlight += 1;
+      try {
+        return await replica.engine.embed(request, call);
+      } catch (error) {
+        last = this.failedTry(error, request.model, replica, call);
+      } finally {
+        replica.inFlight -= 1;
+      }
+    }
+    throw this.exhausted(request.model, last);
+  }
+
+  load(): EngineLoad {
+    let active = 0;
+    for (const deployment of this.deployments.values()) for (const replica of deployment.replicas) active += replica.inFlight;
+    return { active, queued: 0 };
+  }
+
+  async close(): Promise<void> {
+    const engines = new Set([...this.deployments.values()].flatMap((deployment) => deployment.replicas.map((replica) => replica.engine)));
+    this.deployments.clear();
+    await Promise.all([...engines].map((engine) => engine.close()));
+  }
+
+  private async *generate(
+    request: ChatCompletionRequest | TextRequest,
+    call: EngineCall,
+    start: (engine: Engine) => AsyncIterable<GenerationEvent>,
+  ): AsyncGenerator<GenerationEvent> {
+    const tokens = estimateTokens(request);
+    const order = this.order(request.model, call, { ...this.routingKeys(request), tokens });
+    let last: unknown;
+    for (const replica of order) {
+      call.onAttempt?.({ model: request.model, servedBy: replica.id });
+      replica.inFlight += 1;
+      replica.outstandingTokens += tokens;
+      let iterator: AsyncIterator<GenerationEvent> | undefined;
+      let started = false;
+      let finished = false;
+      try {
+        iterator = start(replica.engine)[Symbol.asyncIterator]();
+        const first = await iterator.next();
+        // From here the client has tokens from this replica: a failure ends the stream, no other try.
+        started = true;
+        for (let next = first; !next.done; next = await iterator.next()) yield withServedBy(next.value, replica.id);
+        finished = true;
+        return;
+      } catch (error) {
+        finished = true;
+        if (started) throw error;
+        last = this.failedTry(error, request.model, replica, call);
+      } finally {
+        replica.inFlight -= 1;
+        replica.outstandingTokens -= tokens;
+        // The consumer stopped early (client gone): let the replica's generation free its slot.
+        if (!finished) await iterator?.return?.();
+      }
+    }
+    throw this.exhausted(request.model, last);
+  }
+
+  /** The healthy replicas of `model` in its policy's order; throws the catalog's errors when there are none. */
+  private order(model: string, call: EngineCall, keys: { prefixKeys?: readonly string[]; sessionKey?: string; tokens?: number }): PoolReplica[] {
+    const deployment = this.deployments.get(model);
+    if (!deployment)
+      throw new NimbusError('model_not_found', `The model '${model}' does not exist. GET /v1/models lists the models this server serves.`, { param: 'model' });
+    const healthy = deployment.replicas.filter((replica) => replica.healthy);
+    if (healthy.length === 0)
+      throw new NimbusError(
+        'model_not_ready',
+        `No replica of '${model}' is running; the pool is placing it. Retry shortly, or see nimbus deployments explain ${model}.`,
+      );
+    return deployment.router.order({ model, requestId: call.requestId, ...keys }, healthy);
+  }
+
+  /** Reports a failed try and returns the error, or rethrows it when another replica would not help. */
+  private failedTry(error: unknown, model: string, replica: PoolReplica, call: EngineCall): unknown {
+    if (call.signal.aborted) throw error;
+    if (error instanceof NimbusError && !error.retryable) throw error;
+    call.onAttempt?.({ model, servedBy: replica.id, error: error instanceof NimbusError ? error.code : 'upstream_error' });
+    return error;
+  }
+
+  private exhausted(model: string, last: unknown): NimbusError {
+    if (last instanceof NimbusError) return last;
+    return new NimbusError(
+      'upstream_error',
+      `Every replica of '${model}' failed before answering; check nimbus workers. Last error: ${String((last as Error | undefined)?.message ?? last)}`,
+      { cause: last },
+    );
+  }
+}
+
+function withServedBy(event: GenerationEvent, replica: string): GenerationEvent {
+  return event.type === 'done' && !event.servedBy ? { ...event, servedBy: replica } : event;
+}
+
+/** Prompt characters / 4 plus the output budget: what outstanding-tokens routing weighs. */
+function estimateTokens(request: ChatCompletionRequest | TextRequest): number {
+  const characters = 'messages' in request ? JSON.stringify(request.messages).length : request.prompt.length;
+  const output = ('max_completion_tokens' in request ? request.max_completion_tokens : undefined) ?? request.max_tokens ?? 256;
+  return Math.ceil(characters / 4) + output;
+}

@@ -1,0 +1,125 @@
+/**
+ * Migrations of the devices section, numbered from 0010 so they never collide with the request
+ * log's or tenancy's. Portable DDL only (SQLite and PostgreSQL); JSON is stored as text.
+ */
+import { sql, type Kysely, type Migration } from 'kysely';
+import { serialKey } from './dialect.js';
+
+/** Migration names -> migrations; merged into the store's list in `migrations.ts`. */
+export const deviceMigrations: Record<string, Migration> = {
+  '0010-devices': {
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createTable('devices')
+        .addColumn('tenant_id', 'text', (column) => column.notNull())
+        .addColumn('id', 'text', (column) => column.notNull())
+        .addColumn('model', 'text', (column) => column.notNull())
+        .addColumn('secret_hash', 'text', (column) => column.notNull())
+        .addColumn('created_at', 'bigint', (column) => column.notNull())
+        .addColumn('updated_at', 'bigint', (column) => column.notNull())
+        .addPrimaryKeyConstraint('devices_pk', ['tenant_id', 'id'])
+        .execute();
+      await db.schema
+        .createTable('device_twins')
+        .addColumn('tenant_id', 'text', (column) => column.notNull())
+        .addColumn('device_id', 'text', (column) => column.notNull())
+        .addColumn('desired', 'text', (column) => column.notNull())
+        .addColumn('reported', 'text', (column) => column.notNull())
+        .addColumn('version', 'bigint', (column) => column.notNull())
+        .addColumn('connection', 'text', (column) => column.notNull())
+        .addColumn('reported_at', 'bigint')
+        .addColumn('updated_at', 'bigint', (column) => column.notNull())
+        .addPrimaryKeyConstraint('device_twins_pk', ['tenant_id', 'device_id'])
+        .execute();
+      await db.schema
+        .createTable('device_history')
+        .addColumn('seq', serialKey(db).type, serialKey(db).build)
+        .addColumn('tenant_id', 'text', (column) => column.notNull())
+        .addColumn('device_id', 'text', (column) => column.notNull())
+        .addColumn('version', 'bigint', (column) => column.notNull())
+        .addColumn('at', 'bigint', (column) => column.notNull())
+        .addColumn('kind', 'text', (column) => column.notNull())
+        .addColumn('data', 'text', (column) => column.notNull())
+        .execute();
+      await db.schema.createIndex('device_history_device').on('device_history').columns(['tenant_id', 'device_id', 'seq']).execute();
+      await db.schema
+        .createTable('device_commands')
+        .addColumn('id', 'text', (column) => column.primaryKey())
+        .addColumn('tenant_id', 'text', (column) => column.notNull())
+        .addColumn('device_id', 'text', (column) => column.notNull())
+        .addColumn('kind', 'text', (column) => column.notNull())
+        .addColumn('name', 'text', (column) => column.notNull())
+        .addColumn('input', 'text', (column) => column.notNull())
+        .addColumn('hash', 'text', (column) => column.notNull())
+        .addColumn('state', 'text', (column) => column.notNull())
+        .addColumn('created_at', 'bigint', (column) => column.notNull())
+        .addColumn('updated_at', 'bigint', (column) => column.notNull())
+        .addColumn('deadline', 'bigint', (column) => column.notNull())
+        .addColumn('output', 'text')
+        .addColumn('error', 'text')
+        .addColumn('key_id', 'text')
+        .addColumn('model', 'text')
+        .addColumn('conversation', 'text')
+        .addColumn('approval_id', 'text')
+        .execute();
+      await db.schema.createIndex('device_commands_device').on('device_commands').columns(['tenant_id', 'device_id', 'created_at']).execute();
+      await db.schema.createIndex('device_commands_state').on('device_commands').column('state').execute();
+      await db.schema
+        .createTable('device_approvals')
+        .addColumn('id', 'text', (column) => column.primaryKey())
+        .addColumn('tenant_id', 'text', (column) => column.notNull())
+        .addColumn('command_hash', 'text', (column) => column.notNull())
+        .addColumn('device_id', 'text', (column) => column.notNull())
+        .addColumn('kind', 'text', (column) => column.notNull())
+        .addColumn('name', 'text', (column) => column.notNull())
+        .addColumn('input', 'text', (column) => column.notNull())
+        .addColumn('risk', 'text', (column) => column.notNull())
+        .addColumn('reason', 'text', (column) => column.notNull())
+        .addColumn('status', 'text', (column) => column.notNull())
+        .addColumn('requested_by', 'text')
+        .addColumn('requested_at', 'bigint', (column) => column.notNull())
+        .addColumn('expires_at', 'bigint', (column) => column.notNull())
+        .addColumn('decided_by', 'text')
+        .addColumn('decided_at', 'bigint')
+        .addColumn('used_at', 'bigint')
+        .addColumn('conversation', 'text')
+        .addColumn('model', 'text')
+        .execute();
+      await db.schema.createIndex('device_approvals_tenant').on('device_approvals').columns(['tenant_id', 'requested_at']).execute();
+      await db.schema
+        .createTable('device_estops')
+        .addColumn('tenant_id', 'text', (column) => column.primaryKey())
+        .addColumn('active', 'integer', (column) => column.notNull())
+        .addColumn('reason', 'text', (column) => column.notNull())
+        .addColumn('changed_by', 'text', (column) => column.notNull())
+        .addColumn('changed_at', 'bigint', (column) => column.notNull())
+        .execute();
+      await db.schema
+        .createTable('audit_log')
+        .addColumn('seq', serialKey(db).type, serialKey(db).build)
+        .addColumn('id', 'text', (column) => column.notNull().unique())
+        .addColumn('at', 'bigint', (column) => column.notNull())
+        .addColumn('tenant_id', 'text', (column) => column.notNull())
+        .addColumn('event', 'text', (column) => column.notNull())
+        .addColumn('actor', 'text', (column) => column.notNull())
+        .addColumn('key_id', 'text')
+        .addColumn('model', 'text')
+        .addColumn('conversation', 'text')
+        .addColumn('source', 'text', (column) => column.notNull())
+        .addColumn('device_id', 'text')
+        .addColumn('command_id', 'text')
+        .addColumn('approval_id', 'text')
+        .addColumn('detail', 'text', (column) => column.notNull())
+        .addColumn('prev_hash', 'text', (column) => column.notNull())
+        .addColumn('hash', 'text', (column) => column.notNull())
+        .execute();
+      await db.schema.createIndex('audit_log_tenant').on('audit_log').columns(['tenant_id', 'seq']).execute();
+      await db.schema.createIndex('audit_log_device').on('audit_log').columns(['tenant_id', 'device_id', 'seq']).execute();
+    },
+    async down(db: Kysely<unknown>) {
+      for (const table of ['audit_log', 'device_estops', 'device_approvals', 'device_commands', 'device_history', 'device_twins', 'devices']) {
+        await sql`drop table ${sql.table(table)}`.execute(db);
+      }
+    },
+  },
+};

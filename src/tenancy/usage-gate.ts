@@ -1,0 +1,182 @@
+/**
+ * Admission and settlement around every inference request. Before the engine runs: the key's
+ * scopes are checked, then one atomic reservation takes the request's worst case (prompt upper
+ * bound + max tokens, the cost quote, one request, one concurrency lease) from every limit of
+ * its key and tenant. After it ends, however it ends: one settlement charges what was actually
+ * used and refunds the rest. The HTTP layer awaits the first and never the second.
+ */
+import type { Clock } from '../core/clock.js';
+import { NimbusError } from '../core/errors.js';
+import type { LimitCounters } from '../core/limit-counters.js';
+import { allows, type Principal } from '../core/principal.js';
+import type { Limits } from '../core/tenancy-store.js';
+import { hasLimits, limitsMeasure, PlanCache, withDemand, type Demand, type PlannedCheck } from './limit-plan.js';
+import { limitRefusal } from './limit-refusal.js';
+import { costNanoUsd, quoteNanoUsd, type ComputeTime, type PriceTable, type TokenCounts } from './price-table.js';
+import { rateLimitHeaders } from './rate-limit-headers.js';
+
+/** What admission needs to know about a request before it runs. */
+export interface AdmissionRequest {
+  /** Names the concurrency lease (the request id). */
+  requestId: string;
+  /** The model the client asked for. */
+  model: string;
+  /** The model that name stands for (aliases resolved), where it differs: scopes accept either name, prices are its. */
+  canonicalModel?: string;
+  /** Upper bounds of what it may use, computed only when a limit needs them. */
+  estimate(): { promptTokens: number; maxTokens: number | undefined };
+}
+
+/** What settlement needs to know about a request once it ended. */
+export interface SettlementInput {
+  /** The model that served (after fallbacks): prices are looked up by it. */
+  model: string;
+  /** Tokens used, as the engine counted them; undefined when nothing ran. */
+  usage: TokenCounts | undefined;
+  /** Where it was computed and for how long; undefined for upstreams. */
+  compute: ComputeTime | undefined;
+}
+
+/** An admitted request. */
+export interface Admission {
+  /** `x-ratelimit-*` headers for the response. */
+  readonly headers: Readonly<Record<string, string>>;
+  /** Charges what was used and frees the reservation. Synchronous for the caller; counters update in the background. Once only. */
+  settle(input: SettlementInput): { costNanoUsd: number };
+}
+
+/** Admission and settlement, as the HTTP layer sees them. */
+export interface UsageGate {
+  /** Admits the request or throws a NimbusError (403 scope, 429 limit, 503 counters unreachable). */
+  admit(principal: Principal, request: AdmissionRequest): Promise<Admission>;
+  /** Forgets cached keys or tenants after an admin change, so this process applies it at once. */
+  changed(change: { keyId?: string; tenantId?: string }): void;
+}
+
+/** Checks a principal may call inference on `model` (or on `canonical`, the model an alias stands for); throws 403 otherwise. */
+export function authorizeInference(principal: Principal, model: string, canonical = model): void {
+  if (!principal.scopes.inference) {
+    throw new NimbusError(
+      'permission_denied',
+      'This API key may not call the inference API (it has no inference scope). Use a key created with inference scope.',
+    );
+  }
+  if (!allows(principal.scopes.models, model) && !allows(principal.scopes.models, canonical)) {
+    const allowed = principal.scopes.models === '*' ? 'every model' : principal.scopes.models.join(', ') || 'no model';
+    throw new NimbusError('permission_denied', `This API key may not use the model '${model}'; it may use: ${allowed}.`, { param: 'model' });
+  }
+}
+
+/** The gate when tenancy is off: every request admitted, nothing counted, nothing charged. */
+export const openGate: UsageGate = {
+  admit: async () => freeAdmission,
+  changed: () => undefined,
+};
+
+const freeAdmission: Admission = { headers: {}, settle: () => ({ costNanoUsd: 0 }) };
+
+/** Where the gate reads the limits that apply to a principal (cached by the key resolver). */
+export type LimitsSource = (principal: Principal) => { key: Limits; tenant: Limits };
+
+export interface LimitsGateOptions {
+  counters: LimitCounters;
+  clock: Clock;
+  prices: PriceTable;
+  limitsOf: LimitsSource;
+  /** Called after an admin change (the key resolver's cache). */
+  onChange?: (change: { keyId?: string; tenantId?: string }) => void;
+  /** Reserved when a request sets no max_tokens (its engine knows no context length). */
+  defaultMaxTokens: number;
+  /** Compute time assumed per token when quoting compute-priced requests against cost budgets. */
+  reserveSecondsPerToken: number;
+  /** How long a concurrency lease lives if its request never settles. */
+  leaseMs: number;
+  /** Reports counters that could not be settled (their reservation then stays counted). */
+  onSettleError: (error: unknown) => void;
+}
+
+/** The gate with limits: counters in this process or in Redis. */
+export class LimitsGate implements UsageGate {
+  private readonly plans = new PlanCache();
+
+  constructor(private readonly options: LimitsGateOptions) {}
+
+  async admit(principal: Principal, request: AdmissionRequest): Promise<Admission> {
+    authorizeInference(principal, request.model, request.canonicalModel);
+    const limits = this.options.limitsOf(principal);
+    if (!hasLimits(limits.key) && !hasLimits(limits.tenant)) return new UnmeteredAdmission(this.options.prices);
+    const now = this.options.clock.now();
+    const estimate = request.estimate();
+    const maxTokens = estimate.maxTokens ?? this.options.defaultMaxTokens;
+    const costBudget = limitsMeasure('cost', limits.key, limits.tenant);
+    const demand: Demand = {
+      tokens: estimate.promptTokens + maxTokens,
+      costNanoUsd: costBudget
+        ? quoteNanoUsd(this.options.prices, request.canonicalModel ?? request.model, estimate.promptTokens, maxTokens, this.options.reserveSecondsPerToken)
+        : 0,
+    };
+    const template = this.plans.template(principal.tenantId, principal.keyId, limits.key, limits.tenant, now);
+    const checks = withDemand(template, demand, now, this.options.leaseMs);
+    let result;
+    try {
+      result = await this.options.counters.reserve(request.requestId, checks, now);
+    } catch (error) {
+      throw new NimbusError('limits_unavailable', 'Limits could not be checked because the limits store is unreachable; retry shortly.', {
+        headers: { 'retry-after': '1' },
+        cause: error,
+      });
+    }
+    if (!result.ok) throw limitRefusal(checks, result.failed, result.values, demand, now);
+    return new MeteredAdmission(this.options, request.requestId, checks, demand, costBudget, rateLimitHeaders(checks, result.values, now));
+  }
+
+  changed(change: { keyId?: string; tenantId?: string }): void {
+    this.options.onChange?.(change);
+  }
+}
+
+/** Admitted with no limit to count against: settlement only prices it. */
+class UnmeteredAdmission implements Admission {
+  readonly headers = {};
+  constructor(private readonly prices: PriceTable) {}
+
+  settle(input: SettlementInput): { costNanoUsd: number } {
+    return { costNanoUsd: input.usage || input.compute ? costNanoUsd(this.prices, input.model, input.usage ?? noTokens, input.compute) : 0 };
+  }
+}
+
+const noTokens: TokenCounts = { promptTokens: 0, cachedTokens: 0, completionTokens: 0 };
+
+class MeteredAdmission implements Admission {
+  private settlement: { costNanoUsd: number } | undefined;
+
+  constructor(
+    private readonly options: LimitsGateOptions,
+    private readonly leaseId: string,
+    private readonly checks: readonly PlannedCheck[],
+    private readonly demand: Demand,
+    private readonly costBudget: boolean,
+    readonly headers: Readonly<Record<string, string>>,
+  ) {}
+
+  settle(input: SettlementInput): { costNanoUsd: number } {
+    if (this.settlement) return this.settlement;
+    const usage = input.usage ?? noTokens;
+    const tokens = usage.promptTokens + usage.completionTokens;
+    let cost = costNanoUsd(this.options.prices, input.model, usage, input.compute);
+    // Under a cost budget the quote is a ceiling: a request is never charged more than it reserved.
+    if (this.costBudget) cost = Math.min(cost, this.demand.costNanoUsd);
+    this.settlement = { costNanoUsd: cost };
+    const adjustments = [];
+    const concurrencyKeys = [];
+    for (const check of this.checks) {
+      if (check.kind === 'concurrency') concurrencyKeys.push(check.key);
+      else if (check.rule.measure === 'tokens' && tokens !== check.amount) adjustments.push({ key: check.key, delta: tokens - check.amount });
+      else if (check.rule.measure === 'cost' && cost !== check.amount) adjustments.push({ key: check.key, delta: cost - check.amount });
+    }
+    if (adjustments.length > 0 || concurrencyKeys.length > 0) {
+      this.options.counters.settle(this.leaseId, adjustments, concurrencyKeys).catch(this.options.onSettleError);
+    }
+    return this.settlement;
+  }
+}

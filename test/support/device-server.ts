@@ -1,0 +1,115 @@
+/**
+ * A real Nimbus HTTP server (Fastify, SQLite, embedded MQTT broker, device gateway) whose model is
+ * the scripted engine, and whose callers are named by their bearer token so tests can act as keys
+ * with different scopes: `admin` (everything), `lamps` (inference, devices lamp-*), `none` (no devices).
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import { installDevices } from '../../src/api/install-devices.js';
+import { buildServer } from '../../src/api/server.js';
+import { NimbusError } from '../../src/core/errors.js';
+import { ModelCatalog } from '../../src/core/model-catalog.js';
+import type { Principal } from '../../src/core/principal.js';
+import type { Store } from '../../src/core/store.js';
+import { defaultDeviceSettings, type DeviceSettings } from '../../src/devices/device-settings.js';
+import { simCatalog, type SimKind } from '../../src/devices/sim/sim-catalog.js';
+import { VirtualDevice, type AnswerMode } from '../../src/devices/sim/virtual-device.js';
+import { startDevices, type RunningDevices } from '../../src/devices/start-devices.js';
+import { openSqliteStore } from '../../src/store/sqlite/open-sqlite-store.js';
+import { uniqueRoot } from './devices.js';
+import { ScriptedEngine } from './scripted-engine.js';
+
+const principals: Record<string, Principal> = {
+  admin: { tenantId: 'acme', keyId: 'key_admin', local: false, scopes: { inference: true, admin: true, models: '*', devices: '*' } },
+  ops: { tenantId: 'acme', keyId: 'key_ops', local: false, scopes: { inference: true, admin: true, models: '*', devices: '*' } },
+  lamps: { tenantId: 'acme', keyId: 'key_lamps', local: false, scopes: { inference: true, admin: false, models: '*', devices: ['lamp-1', 'lamp-2'] } },
+  none: { tenantId: 'acme', keyId: 'key_none', local: false, scopes: { inference: true, admin: false, models: '*', devices: [] } },
+  other: { tenantId: 'globex', keyId: 'key_other', local: false, scopes: { inference: true, admin: true, models: '*', devices: '*' } },
+};
+
+export interface DeviceServer {
+  app: FastifyInstance;
+  url: string;
+  engine: ScriptedEngine;
+  devices: RunningDevices;
+  store: Store;
+  sims: Map<string, VirtualDevice>;
+  /** Registers (as admin) and connects a virtual device. */
+  addSim(kind: SimKind, id: string, answers?: AnswerMode): Promise<VirtualDevice>;
+  /** fetch against the server as a named caller; JSON in, status and JSON out. */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- JSON bodies of many shapes; the assertions check them
+  call(as: keyof typeof principals, method: string, path: string, body?: unknown): Promise<{ status: number; body: any; headers: Headers }>;
+  close(): Promise<void>;
+}
+
+export async function startDeviceServer(settings: Partial<DeviceSettings> = {}): Promise<DeviceServer> {
+  const folder = mkdtempSync(join(tmpdir(), 'nimbus-device-server-'));
+  const store = await openSqliteStore(join(folder, 'nimbus.db'));
+  const engine = new ScriptedEngine();
+  const catalog = new ModelCatalog([engine]);
+  const { app, context } = buildServer({
+    catalog,
+    engines: [engine],
+    store,
+    bodyLimit: 1 << 20,
+    logLevel: 'silent',
+    resolvePrincipal: (request) => {
+      const name = (request.headers.authorization ?? '').replace(/^Bearer /, '');
+      const principal = principals[name];
+      if (!principal) throw new NimbusError('invalid_api_key', 'unknown test key');
+      return principal;
+    },
+  });
+  const root = uniqueRoot();
+  const devices = await startDevices({
+    store: store.devices,
+    broker: { kind: 'embedded', host: '127.0.0.1', port: 0 },
+    topicRoot: root,
+    settings: { ...defaultDeviceSettings, ...settings },
+  });
+  installDevices(app, context, devices, 'test');
+  const address = await app.listen({ host: '127.0.0.1', port: 0 });
+  const sims = new Map<string, VirtualDevice>();
+  const server: DeviceServer = {
+    app,
+    url: address,
+    engine,
+    devices,
+    store,
+    sims,
+    async call(as, method, path, body) {
+      const response = await fetch(`${address}${path}`, {
+        method,
+        headers: { authorization: `Bearer ${as}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+        ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+      });
+      const text = await response.text();
+      return { status: response.status, body: text ? JSON.parse(text) : undefined, headers: response.headers };
+    },
+    async addSim(kind, id, answers = 'ack') {
+      const registered = await server.call('admin', 'PUT', `/v1/devices/${id}`, { model: simCatalog[kind].model });
+      if (registered.status >= 300) throw new Error(JSON.stringify(registered.body));
+      const sim = await VirtualDevice.start({
+        url: devices.broker.url,
+        topicRoot: root,
+        tenantId: 'acme',
+        deviceId: id,
+        secret: registered.body.secret,
+        kind,
+        answers,
+      });
+      sims.set(id, sim);
+      return sim;
+    },
+    async close() {
+      for (const sim of sims.values()) await sim.stop().catch(() => undefined);
+      await app.close();
+      await devices.close();
+      await store.close();
+      rmSync(folder, { recursive: true, force: true });
+    },
+  };
+  return server;
+}
