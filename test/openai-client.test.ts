@@ -4,7 +4,7 @@
  * embeddings, and exact usage.
  */
 import { Ajv } from 'ajv';
-import { getLlama, LlamaChat, type Llama, type LlamaModel } from 'node-llama-cpp';
+import { getLlama, LlamaChat, LlamaCompletion, type Llama, type LlamaModel } from 'node-llama-cpp';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { knownAnswer, skipWithoutSharedModel, storiesPath } from './support/shared-model.js';
 import { startTestServer, type TestServer } from './support/test-server.js';
@@ -262,8 +262,15 @@ describe.skipIf(skip)('OpenAI API over the llama engine (stories260K)', () => {
 
   test('usage equals what the tokenizer and the engine count', async () => {
     const prompt = 'The little bird sang a song';
+    // Text completion: node-llama-cpp's own LlamaCompletion on a fresh context says which tokens it
+    // evaluates for the prompt (it prepends BOS and drops the tokenizer's leading space).
+    const textContext = await model.createContext({ contextSize: 512, threads: 1 });
+    const textSequence = textContext.getSequence();
+    await new LlamaCompletion({ contextSequence: textSequence }).generateCompletion(prompt, { maxTokens: 1 });
+    const textEvaluated = textSequence.contextTokens.length;
+    await textContext.dispose();
     const completion = await server.client.completions.create({ model: 'stories', prompt, temperature: 0, max_tokens: 20 });
-    expect(completion.usage!.prompt_tokens).toBe(model.tokenize(prompt).length + (model.tokens.shouldPrependBosToken ? 1 : 0));
+    expect(completion.usage!.prompt_tokens).toBe(textEvaluated);
     expect(completion.usage!.completion_tokens).toBe(20);
 
     // Chat: ask node-llama-cpp itself, on a fresh context, which prompt tokens it puts in the context
@@ -316,6 +323,17 @@ describe.skipIf(skip)('OpenAI API over the llama engine (stories260K)', () => {
     expect(first.usage!.prompt_tokens).toBeGreaterThan(systemTokens);
     expect(second.usage!.prompt_tokens_details!.cached_tokens).toBeGreaterThanOrEqual(systemTokens);
     expect(second.usage!.prompt_tokens_details!.cached_tokens).toBeLessThan(second.usage!.prompt_tokens);
+  });
+
+  test('a text completion extending an earlier prompt evaluates only the new tokens', async () => {
+    const opening = 'Once upon a time there was a little girl named Lily who loved to play in the park with her dog.';
+    const first = await server.client.completions.create({ model: 'stories', prompt: opening, max_tokens: 2 });
+    const second = await server.client.completions.create({ model: 'stories', prompt: `${opening} One day`, max_tokens: 2 });
+    // Everything the first request evaluated from its prompt is reused (and its first generated
+    // token too, when the new prompt happens to continue with it).
+    expect(second.usage!.prompt_tokens_details!.cached_tokens).toBeGreaterThanOrEqual(first.usage!.prompt_tokens);
+    expect(second.usage!.prompt_tokens_details!.cached_tokens).toBeLessThan(second.usage!.prompt_tokens);
+    expect(second.usage!.prompt_tokens).toBeGreaterThan(first.usage!.prompt_tokens);
   });
 
   test('/metrics, /healthz, /readyz and the request log tell what happened', async () => {

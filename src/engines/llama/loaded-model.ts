@@ -233,11 +233,14 @@ export class LoadedModel {
   /** A text completion of one prompt. */
   complete(request: CompletionRequest & { prompt: string }, call: EngineCall): AsyncIterable<GenerationEvent> {
     const maxTokens = request.max_tokens ?? 16;
-    const tokens = this.model.tokenize(request.prompt);
-    const bos = this.model.tokens.bos;
-    const prompt = this.model.tokens.shouldPrependBosToken && bos !== null ? [bos, ...tokens] : tokens;
+    // Tokenized once, exactly as LlamaCompletion would (it prepends BOS itself and then tokenizes
+    // without the SentencePiece leading space), and handed over as tokens: the usage count and the
+    // prefix matched against slot caches are then the very tokens that get evaluated.
+    const bos = this.model.tokens.shouldPrependBosToken ? this.model.tokens.bos : null;
+    const tokens = this.model.tokenize(request.prompt, false, bos === null ? undefined : 'trimLeadingSpace');
+    const prompt = bos === null ? tokens : [bos, ...tokens];
     return this.generate(call, prompt, maxTokens, request.seed, async (slot, signal, queue, budget) => {
-      const result = await slot.completion.generateCompletionWithMeta(request.prompt, {
+      const result = await slot.completion.generateCompletionWithMeta(tokens, {
         ...samplingOptions(request),
         maxTokens: budget,
         signal,
