@@ -8,6 +8,7 @@ import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import { installDevices } from './api/install-devices.js';
 import { buildServer } from './api/server.js';
 import type { ServerContext } from './api/server-context.js';
+import { modelRouting } from './cluster/routing/model-routing.js';
 import { systemClock } from './core/clock.js';
 import type { ModelConfig, NimbusConfig } from './core/config.js';
 import type { LimitCounters } from './core/limit-counters.js';
@@ -109,7 +110,14 @@ const publicPaths = new Set(['/healthz', '/readyz']);
  */
 export async function startNimbus(config: NimbusConfig, environment: Readonly<Record<string, string | undefined>> = process.env): Promise<RunningNimbus> {
   // First, as it may refuse the config (an API key variable that is not set).
-  const upstream = new OpenAIEngine({ providers: config.providers, models: config.upstreamModels, retry: config.retry, breaker: config.breaker, environment });
+  const upstream = new OpenAIEngine({
+    providers: config.providers,
+    models: config.upstreamModels,
+    retry: config.retry,
+    breaker: config.breaker,
+    environment,
+    ...modelRouting({ models: config.upstreamModels, prefixBlockChars: config.routing.prefixBlockChars, fallback: 'round-robin' }),
+  });
   const store = await openStore(config.databaseUrl, config.home);
   const localModeAllowed = isLoopback(config.host);
   const keysExist = (await store.tenancy.countApiKeys()) > 0;

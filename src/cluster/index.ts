@@ -12,6 +12,7 @@ export { LeastOutstandingTokensRouter } from './routing/least-outstanding-tokens
 export { PrefixCacheRouter, defaultPrefixCacheOptions, type PrefixCacheOptions } from './routing/prefix-cache-router.js';
 export { SessionAffinityRouter } from './routing/session-affinity-router.js';
 export { prefixKeysOf, prefixBlockChars, routingKeys } from './routing/routing-keys.js';
+export { modelRouting, type ModelRoutingSettings } from './routing/model-routing.js';
 export { reconcilePool, type ReconcilePlan, type ReplicaRecord } from './reconcile-pool.js';
 export { WorkerHealth, defaultHeartbeatPolicy, type HeartbeatPolicy, type WorkerHealthReport, type WorkerLoad } from './worker-health.js';
 export { explainPlacement } from './explain-placement.js';

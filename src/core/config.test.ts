@@ -87,6 +87,25 @@ describe('upstream providers, models, aliases and fallbacks', () => {
     expect(() => resolveConfig(layer({ providers: [{ ...provider, apiKey: 'sk-live-123' }] }))).toThrowError(/unknown key 'apiKey'/);
   });
 
+  test('routing: a policy per model name, agreed by its replicas; block size bounded', () => {
+    const second = { ...provider, id: 'gpu-b' };
+    const both = (routingA: string, routingB?: string) =>
+      resolveConfig(
+        layer({
+          providers: [provider, second],
+          upstreamModels: [
+            { id: 'llama', provider: 'gpu-a', routing: routingA },
+            { id: 'llama', provider: 'gpu-b', ...(routingB ? { routing: routingB } : {}) },
+          ],
+        }),
+      );
+    expect(both('prefix-cache').upstreamModels[0]!.routing).toBe('prefix-cache');
+    expect(both('prefix-cache', 'prefix-cache').routing.prefixBlockChars).toBe(2048);
+    expect(() => both('prefix-cache', 'round-robin')).toThrowError(/'upstreamModels.1.routing'.*routed 'prefix-cache' on another entry/);
+    expect(() => both('fastest')).toThrowError(/'upstreamModels.0.routing'/);
+    expect(() => resolveConfig(layer({ routing: { prefixBlockChars: 4 } }))).toThrowError(/'routing.prefixBlockChars'/);
+  });
+
   test('a base URL must be http or https', () => {
     expect(() => resolveConfig(layer({ providers: [{ ...provider, baseUrl: 'ftp://x/v1' }] }))).toThrowError(/'providers.0.baseUrl'/);
   });

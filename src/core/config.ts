@@ -6,6 +6,7 @@
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
+import { routingPolicies } from './replica-router.js';
 
 /** One model to serve: a GGUF path or a Hugging Face reference (`hf:owner/repo/file.gguf`). */
 export const modelConfigSchema = z.strictObject({
@@ -67,6 +68,18 @@ export const upstreamModelConfigSchema = z.strictObject({
   provider: z.string().min(1),
   /** The provider's name for it; defaults to `id`. */
   upstreamModel: z.string().min(1).optional(),
+  /**
+   * How requests are spread over this name's replicas (every entry of one name must agree).
+   * Round-robin by default: an upstream may be a cloud, where cache-aware placement buys nothing;
+   * set `prefix-cache` for self-hosted engines with a prefix cache (vLLM, SGLang, llama-server).
+   */
+  routing: z.enum(routingPolicies).optional(),
+});
+
+/** Routing settings shared by every policy. */
+export const routingConfigSchema = z.strictObject({
+  /** Characters per prefix block hashed by prefix-cache routing (about 4 per token); smaller for small contexts. */
+  prefixBlockChars: z.number().int().min(16).max(1_000_000).default(2048),
 });
 
 /** Retries before the first byte of an answer, on another replica where there is one. */
@@ -171,6 +184,7 @@ export const configSchema = z
     fallbacks: z.record(modelName, z.array(modelName).min(1)).default({}),
     retry: retryConfigSchema.prefault({}),
     breaker: breakerConfigSchema.prefault({}),
+    routing: routingConfigSchema.prefault({}),
     /** `redis://...`: limit counters shared by several control-plane processes; in-process when unset. */
     redisUrl: z
       .string()
@@ -197,7 +211,7 @@ export const configSchema = z
 /** What `checkUpstreams` reads. */
 interface UpstreamSettings {
   providers: Array<{ id: string }>;
-  upstreamModels: Array<{ id: string; provider: string }>;
+  upstreamModels: Array<{ id: string; provider: string; routing?: string | undefined }>;
   aliases: Record<string, string>;
   fallbacks: Record<string, string[]>;
 }
@@ -221,6 +235,15 @@ function checkUpstreams(config: UpstreamSettings, context: z.core.$RefinementCtx
     const key = `${model.id}\u0000${model.provider}`;
     if (replicas.has(key)) issue(['upstreamModels', index], `model '${model.id}' is listed twice on provider '${model.provider}'`);
     replicas.add(key);
+  }
+  const policies = new Map<string, string>();
+  for (const [index, model] of config.upstreamModels.entries()) {
+    if (model.routing === undefined) continue;
+    const known = policies.get(model.id);
+    if (known !== undefined && known !== model.routing) {
+      issue(['upstreamModels', index, 'routing'], `model '${model.id}' is routed '${known}' on another entry; give every replica of a model the same routing`);
+    }
+    policies.set(model.id, model.routing);
   }
   const upstreamIds = new Set(config.upstreamModels.map((model) => model.id));
   for (const [alias, target] of Object.entries(config.aliases)) {
@@ -254,10 +277,12 @@ const hints: Partial<Record<keyof NimbusConfig, string>> = {
   hfEndpoint: 'use a URL such as https://huggingface.co',
   providers:
     'each provider is {"id": "gpu-a", "baseUrl": "http://host:8000/v1"} with optional apiKeyEnv, headers, connectTimeoutMs, firstTokenTimeoutMs, idleTimeoutMs, requestTimeoutMs, maxConnections',
-  upstreamModels: 'each upstream model is {"id": "name-clients-use", "provider": "gpu-a"} with optional upstreamModel (the provider\'s name for it)',
+  upstreamModels:
+    'each upstream model is {"id": "name-clients-use", "provider": "gpu-a"} with optional upstreamModel (the provider\'s name for it) and routing (round-robin, least-outstanding-tokens, prefix-cache, session-affinity)',
   aliases: 'use {"alias": "model"}, e.g. {"gpt-4o-mini": "llama-3-8b"}',
   fallbacks: 'use {"model": ["fallback", ...]}, e.g. {"llama-3-70b": ["llama-3-8b"]}',
   retry: 'keys: maxAttempts, backoffBaseMs, backoffMaxMs, maxRetryAfterMs',
+  routing: 'keys: prefixBlockChars (characters per prefix block for prefix-cache routing, at least 16)',
   breaker: 'keys: failureThreshold, openMs',
   redisUrl: 'use redis://HOST:6379 (or rediss:// for TLS)',
   prices: 'use {"model": {"input": 0.15, "output": 0.6}} in US dollars per million tokens, optional cachedInput; "*" prices the rest',

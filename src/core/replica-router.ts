@@ -4,6 +4,12 @@
  * so load- and cache-aware policies plug in here without touching the engines.
  */
 
+/** Policy names, as `nimbus deploy --routing` and config spell them; the routers live in src/cluster/routing. */
+export const routingPolicies = ['round-robin', 'least-outstanding-tokens', 'prefix-cache', 'session-affinity'] as const;
+
+/** One routing policy name. */
+export type RoutingPolicy = (typeof routingPolicies)[number];
+
 /** A replica as a router sees it: a name and live figures a smarter policy may read. */
 export interface RoutingCandidate {
   /** Stable name of the replica (an upstream provider id, a worker name). */

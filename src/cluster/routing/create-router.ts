@@ -3,16 +3,12 @@
  * (src/core/replica-router.ts) that the upstream engine, the pool engine and the replay
  * simulator all call.
  */
-import { RoundRobinRouter, type ReplicaRouter } from '../../core/replica-router.js';
+import { RoundRobinRouter, routingPolicies, type ReplicaRouter, type RoutingPolicy } from '../../core/replica-router.js';
 import { LeastOutstandingTokensRouter } from './least-outstanding-tokens-router.js';
 import { PrefixCacheRouter, type PrefixCacheOptions } from './prefix-cache-router.js';
 import { SessionAffinityRouter } from './session-affinity-router.js';
 
-/** Policy names, as `nimbus deploy --routing` and the deployment record spell them. */
-export const routingPolicies = ['round-robin', 'least-outstanding-tokens', 'prefix-cache', 'session-affinity'] as const;
-
-/** One routing policy name. */
-export type RoutingPolicy = (typeof routingPolicies)[number];
+export { routingPolicies, type RoutingPolicy };
 
 /** The default: prefix-cache wins the replay evaluation (docs/decisions/0006-routing-default.md). */
 export const defaultRoutingPolicy: RoutingPolicy = 'prefix-cache';

@@ -42,7 +42,8 @@ function promptText(request: ChatCompletionRequest | (CompletionRequest & { prom
 export function routingKeys(
   request: ChatCompletionRequest | (CompletionRequest & { prompt: string }),
   sessionHeader?: string,
+  blockChars = prefixBlockChars,
 ): Pick<RoutingRequest, 'prefixKeys' | 'sessionKey'> {
   const sessionKey = sessionHeader || request.user || undefined;
-  return { prefixKeys: prefixKeysOf(promptText(request)), ...(sessionKey ? { sessionKey } : {}) };
+  return { prefixKeys: prefixKeysOf(promptText(request), 4, blockChars), ...(sessionKey ? { sessionKey } : {}) };
 }

@@ -11,7 +11,7 @@ import { ConfigError, type ProviderConfig, type UpstreamModelConfig } from '../.
 import type { EmbeddingResult, Engine, EngineCall, EngineLoad, GenerationEvent, ModelStatus } from '../../core/engine.js';
 import { NimbusError, toNimbusError } from '../../core/errors.js';
 import type { ChatCompletionRequest, CompletionRequest } from '../../core/openai/request-schemas.js';
-import { RoundRobinRouter, type ReplicaRouter } from '../../core/replica-router.js';
+import { RoundRobinRouter, type ReplicaRouter, type RoutingRequest } from '../../core/replica-router.js';
 import { CircuitBreaker, type BreakerOptions, type BreakerState } from './circuit-breaker.js';
 import { embeddingAnswer } from './embedding-answer.js';
 import { fetchWhole } from './exchange.js';
@@ -32,8 +32,10 @@ export interface OpenAIEngineOptions {
   /** Where API keys are read from: `process.env`, or a test's own record. */
   environment: Readonly<Record<string, string | undefined>>;
   clock?: Clock;
-  /** Orders replicas per request; round-robin unless the pool wires a smarter policy. */
-  router?: ReplicaRouter;
+  /** The router of each model's replicas (each model keeps its own state); round-robin by default. */
+  routerFor?: (model: string) => ReplicaRouter;
+  /** Routing fields of a request (prefix keys, session) for cache-aware and affinity policies; none by default. */
+  routingKeys?: (request: ChatCompletionRequest | TextRequest) => Pick<RoutingRequest, 'prefixKeys' | 'sessionKey'>;
   /** Source of backoff jitter in [0, 1). */
   random?: () => number;
 }
@@ -63,14 +65,16 @@ export class OpenAIEngine implements Engine {
   private readonly replicas = new Map<string, Replica[]>();
   private readonly statuses: ModelStatus[];
   private readonly clock: Clock;
-  private readonly router: ReplicaRouter;
+  private readonly routers = new Map<string, ReplicaRouter>();
+  private readonly routingKeys: NonNullable<OpenAIEngineOptions['routingKeys']>;
   private readonly random: () => number;
   private readonly retry: RetryOptions;
   private closing: Promise<void> | undefined;
 
   constructor(options: OpenAIEngineOptions) {
     this.clock = options.clock ?? systemClock;
-    this.router = options.router ?? new RoundRobinRouter();
+    const routerFor = options.routerFor ?? (() => new RoundRobinRouter());
+    this.routingKeys = options.routingKeys ?? (() => ({}));
     this.random = options.random ?? Math.random;
     this.retry = options.retry;
     for (const config of options.providers) this.providers.set(config.id, new UpstreamProvider(config, options.environment));
@@ -80,6 +84,7 @@ export class OpenAIEngine implements Engine {
       const list = this.replicas.get(model.id) ?? [];
       list.push(new Replica(model.id, model.upstreamModel ?? model.id, provider, new CircuitBreaker(options.breaker, this.clock)));
       this.replicas.set(model.id, list);
+      if (!this.routers.has(model.id)) this.routers.set(model.id, routerFor(model.id));
     }
     const created = Math.floor(this.clock.now() / 1000);
     this.statuses = [...this.replicas].map(([id, replicas]) => ({
@@ -105,7 +110,7 @@ export class OpenAIEngine implements Engine {
 
   async embed(request: { model: string; input: string[] }, call: EngineCall): Promise<EmbeddingResult> {
     const replicas = this.replicasOf(request.model);
-    return this.withRetries(request.model, replicas, call, async (lease) => {
+    return this.withRetries({ model: request.model, requestId: call.requestId }, replicas, call, async (lease) => {
       const replica = lease.replica;
       const payload = JSON.stringify({ model: replica.upstreamModel, input: request.input });
       const body = await fetchWhole(replica, call, this.clock, '/embeddings', payload, replica.provider.timeouts.requestMs);
@@ -159,8 +164,10 @@ export class OpenAIEngine implements Engine {
   ): Promise<GenerationEvent[] | StreamRelay> {
     const replicas = this.replicasOf(request.model);
     const estimate = (): number => estimatePromptTokens(request);
+    const output = ('max_completion_tokens' in request ? request.max_completion_tokens : undefined) ?? request.max_tokens ?? 256;
+    const routing: RoutingRequest = { model: request.model, requestId: call.requestId, ...this.routingKeys(request), tokens: estimate() + output };
     if (!request.stream) {
-      return this.withRetries(request.model, replicas, call, async (lease) => {
+      return this.withRetries(routing, replicas, call, async (lease) => {
         const replica = lease.replica;
         const body = await fetchWhole(replica, call, this.clock, path, upstreamBody(request, replica, false), replica.provider.timeouts.requestMs);
         const events = wholeAnswer(replica, kind, body, estimate);
@@ -169,7 +176,7 @@ export class OpenAIEngine implements Engine {
       });
     }
     const options = { kind, clientWantsUsage: Boolean(request.stream_options?.include_usage), estimatePromptTokens: estimate };
-    return this.withRetries(request.model, replicas, call, async (lease) => {
+    return this.withRetries(routing, replicas, call, async (lease) => {
       const relay = new StreamRelay(lease.replica, call, this.clock, options, (verdict) => lease.settle(verdict));
       await relay.open(path, upstreamBody(request, lease.replica, true));
       return relay;
@@ -181,8 +188,14 @@ export class OpenAIEngine implements Engine {
    * another try, or the tries run out. `tryOnce` settles its lease on success; failures are
    * settled here with their verdict. Every try is reported through `call.onAttempt`.
    */
-  private async withRetries<T>(model: string, replicas: readonly Replica[], call: EngineCall, tryOnce: (lease: ReplicaLease) => Promise<T>): Promise<T> {
-    const order = this.router.order({ model, requestId: call.requestId }, replicas);
+  private async withRetries<T>(
+    routing: RoutingRequest,
+    replicas: readonly Replica[],
+    call: EngineCall,
+    tryOnce: (lease: ReplicaLease) => Promise<T>,
+  ): Promise<T> {
+    const model = routing.model;
+    const order = (this.routers.get(model) ?? new RoundRobinRouter()).order(routing, replicas);
     const tried = new Set<Replica>();
     let tries = 0;
     let last: AttemptFailure | undefined;
@@ -202,7 +215,7 @@ export class OpenAIEngine implements Engine {
       if (!permit) continue;
       tried.add(replica);
       tries += 1;
-      const lease = new ReplicaLease(replica, permit);
+      const lease = new ReplicaLease(replica, permit, routing.tokens ?? 0);
       try {
         const result = await tryOnce(lease);
         call.onAttempt?.({ model, servedBy: replica.id });

@@ -12,6 +12,8 @@ export type Verdict = 'success' | 'failure' | 'none';
 
 export class Replica implements RoutingCandidate {
   inFlight = 0;
+  /** Estimated prompt plus output tokens of the requests in flight (least-outstanding-tokens). */
+  outstandingTokens = 0;
   /** Monotonic milliseconds before which the replica asked not to get requests (429 + Retry-After). */
   blockedUntil = 0;
 
@@ -41,14 +43,17 @@ export class ReplicaLease {
   constructor(
     readonly replica: Replica,
     private readonly permit: BreakerPermit,
+    private readonly tokens = 0,
   ) {
     replica.inFlight += 1;
+    replica.outstandingTokens += tokens;
   }
 
   settle(verdict: Verdict): void {
     if (this.settled) return;
     this.settled = true;
     this.replica.inFlight -= 1;
+    this.replica.outstandingTokens -= this.tokens;
     if (verdict === 'success') this.replica.breaker.success(this.permit);
     else if (verdict === 'failure') this.replica.breaker.failure(this.permit);
     else this.replica.breaker.release(this.permit);
