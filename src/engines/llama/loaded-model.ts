@@ -76,6 +76,46 @@ export function cachedPrefix(held: readonly Token[], prompt: readonly Token[]): 
 }
 
 /**
+ * Where a generation's events go. Text chunks are handed on a turn of the event loop later, not
+ * from inside node-llama-cpp's token callback: the callback returns at once, the next token's
+ * decode is dispatched to llama.cpp's thread first (node-llama-cpp dispatches a batch at once
+ * when every sequence has queued, else on the next setImmediate, which is why the flush waits two),
+ * and the HTTP work (building and writing the SSE chunk) overlaps with that decode instead of
+ * delaying it. Chunks that arrive meanwhile (fast decodes) leave as one delta. Any other event
+ * flushes pending text first, so order is kept.
+ */
+class DeltaOutput {
+  private pending = '';
+  private scheduled = false;
+
+  constructor(private readonly queue: AsyncQueue<GenerationEvent>) {}
+
+  readonly text = (chunk: string): void => {
+    if (!chunk) return;
+    this.pending += chunk;
+    if (!this.scheduled) {
+      this.scheduled = true;
+      setImmediate(this.deferredFlush);
+    }
+  };
+
+  private readonly deferredFlush = (): void => void setImmediate(this.flush);
+
+  readonly flush = (): void => {
+    this.scheduled = false;
+    if (!this.pending) return;
+    const content = this.pending;
+    this.pending = '';
+    this.queue.push({ type: 'delta', content });
+  };
+
+  push(event: GenerationEvent): void {
+    this.flush();
+    this.queue.push(event);
+  }
+}
+
+/**
  * How much of a slot's cache is worth steering a request to: a shared BOS token or two says
  * nothing, so a match counts only when it covers half the prompt or 64 tokens.
  */
@@ -190,7 +230,7 @@ export class LoadedModel {
     if (plan.kind === 'forced-call') history = [{ type: 'system', text: plan.instructions }, ...history];
     const maxTokens = request.max_completion_tokens ?? request.max_tokens ?? undefined;
     const prompt = this.chatPromptTokens(history, plan);
-    return this.generate(call, prompt, maxTokens, request.seed, async (slot, signal, queue, budget) => {
+    return this.generate(call, prompt, maxTokens, request.seed, async (slot, signal, output, budget) => {
       const grammar = plan.kind === 'json' || plan.kind === 'forced-call' ? await this.grammarFor(plan.grammar) : undefined;
       const streamText = plan.kind !== 'forced-call';
       // The options type is a union (grammar xor functions) that plan.kind already guarantees.
@@ -201,7 +241,7 @@ export class LoadedModel {
         stopOnAbortSignal: true,
         ...(grammar ? { grammar } : {}),
         ...(plan.kind === 'functions' ? { functions: plan.functions, documentFunctionParams: true, maxParallelFunctionCalls: plan.maxParallel } : {}),
-        onTextChunk: streamText ? (text: string) => text && queue.push({ type: 'delta', content: text }) : undefined,
+        onTextChunk: streamText ? output.text : undefined,
       } as Parameters<LlamaChat['generateResponse']>[1]);
       let finishReason = mapFinishReason(result.metadata.stopReason);
       if (plan.kind === 'forced-call') {
@@ -209,13 +249,13 @@ export class LoadedModel {
         // whole call to give, and half a call would break the promise that arguments parse.
         if (finishReason === 'length' || signal.aborted) return finishReason;
         const parsed = JSON.parse(result.response) as { name: string; arguments: unknown };
-        queue.push({
+        output.push({
           type: 'delta',
           toolCalls: [{ index: 0, id: newId('call_'), type: 'function', function: { name: parsed.name, arguments: JSON.stringify(parsed.arguments) } }],
         });
         finishReason = 'tool_calls';
       } else if (result.functionCalls && result.functionCalls.length > 0) {
-        queue.push({
+        output.push({
           type: 'delta',
           toolCalls: result.functionCalls.map((functionCall, index) => ({
             index,
@@ -239,13 +279,13 @@ export class LoadedModel {
     const bos = this.model.tokens.shouldPrependBosToken ? this.model.tokens.bos : null;
     const tokens = this.model.tokenize(request.prompt, false, bos === null ? undefined : 'trimLeadingSpace');
     const prompt = bos === null ? tokens : [bos, ...tokens];
-    return this.generate(call, prompt, maxTokens, request.seed, async (slot, signal, queue, budget) => {
+    return this.generate(call, prompt, maxTokens, request.seed, async (slot, signal, output, budget) => {
       const result = await slot.completion.generateCompletionWithMeta(tokens, {
         ...samplingOptions(request),
         maxTokens: budget,
         signal,
         stopOnAbortSignal: true,
-        onTextChunk: (text) => text && queue.push({ type: 'delta', content: text }),
+        onTextChunk: output.text,
       });
       return mapFinishReason(result.metadata.stopReason);
     });
@@ -337,7 +377,7 @@ export class LoadedModel {
     prompt: readonly Token[],
     maxTokens: number | undefined,
     seed: number | null | undefined,
-    body: (slot: Slot, signal: AbortSignal, queue: AsyncQueue<GenerationEvent>, budget: number) => Promise<FinishReason>,
+    body: (slot: Slot, signal: AbortSignal, output: DeltaOutput, budget: number) => Promise<FinishReason>,
   ): AsyncGenerator<GenerationEvent> {
     if (maxTokens !== undefined && maxTokens < 1) throw new NimbusError('invalid_value', 'max_tokens must be at least 1.', { param: 'max_tokens' });
     const budget = this.budget(prompt.length, maxTokens);
@@ -353,11 +393,12 @@ export class LoadedModel {
     const onAbort = (): void => stop.abort(call.signal.reason);
     call.signal.addEventListener('abort', onAbort, { once: true });
     const queue = new AsyncQueue<GenerationEvent>();
+    const output = new DeltaOutput(queue);
     const meter = slot.sequence.tokenMeter.getState();
     const run = (async () => {
       try {
         if (reproducible) await slot.sequence.clearHistory();
-        const finishReason = await body(slot, stop.signal, queue, budget);
+        const finishReason = await body(slot, stop.signal, output, budget);
         const promptTokens = prompt.length;
         const generated = slot.sequence.tokenMeter.diff(meter).usedOutputTokens;
         const usage: Usage = {
@@ -367,9 +408,10 @@ export class LoadedModel {
           prompt_tokens_details: { cached_tokens: cachedTokens },
         };
         const compute = { deviceClass: this.deviceClass, seconds: (performance.now() - acquiredAt) / 1000 };
-        queue.push({ type: 'done', finishReason, usage, servedBy: `${this.options.id}#${slot.index}`, compute });
+        output.push({ type: 'done', finishReason, usage, servedBy: `${this.options.id}#${slot.index}`, compute });
         queue.end();
       } catch (error) {
+        output.flush();
         queue.fail(error);
       }
     })();
