@@ -202,6 +202,7 @@ export async function startNimbus(config: NimbusConfig, environment: Readonly<Re
         threads: model.threads ?? config.threads,
         gpuLayers: model.gpuLayers ?? 'auto',
         maxQueue: config.maxQueue,
+        promptCacheBytes: (model.promptCacheMiB ?? config.promptCacheMiB) * 1024 * 1024,
       });
       const status = engine.models().find((candidate) => candidate.id === id);
       if (status?.state === 'ready') log.info({ model: id, contextLength: status.contextLength }, 'model ready');

@@ -336,6 +336,41 @@ describe.skipIf(skip)('OpenAI API over the llama engine (stories260K)', () => {
     expect(second.usage!.prompt_tokens).toBeGreaterThan(first.usage!.prompt_tokens);
   });
 
+  test('a prefix whose slot was overwritten comes back from the prompt cache in RAM', async () => {
+    const loaded = server.nimbus.engine.loadedModel('stories')!;
+    const cache = loaded.promptCache!;
+    const restoredBefore = cache.stats.restored;
+    const opening = 'The old lighthouse keeper climbed the stairs every night to light the lamp for the ships. '.repeat(3).trimEnd();
+    const first = await server.client.completions.create({ model: 'stories', prompt: opening, max_tokens: 2 });
+    // More unrelated prompts than there are slots, each long enough to be worth saving: every slot is overwritten.
+    for (let index = 0; index < loaded.options.slots + 2; index += 1) {
+      await server.client.completions.create({
+        model: 'stories',
+        prompt: `Story ${index}: ${'a dog ran in the sun and played with a ball. '.repeat(4)}`,
+        max_tokens: 2,
+      });
+    }
+    const again = await server.client.completions.create({ model: 'stories', prompt: `${opening} Then`, max_tokens: 2 });
+    expect(cache.stats.restored).toBe(restoredBefore + 1);
+    expect(again.usage!.prompt_tokens_details!.cached_tokens).toBeGreaterThanOrEqual(first.usage!.prompt_tokens);
+    // With the cache off, the same sequence of requests reuses nothing of the opening.
+    const plain = await startTestServer({ promptCacheMiB: 0 });
+    try {
+      await plain.client.completions.create({ model: 'stories', prompt: opening, max_tokens: 2 });
+      for (let index = 0; index < loaded.options.slots + 2; index += 1) {
+        await plain.client.completions.create({
+          model: 'stories',
+          prompt: `Story ${index}: ${'a dog ran in the sun and played with a ball. '.repeat(4)}`,
+          max_tokens: 2,
+        });
+      }
+      const cold = await plain.client.completions.create({ model: 'stories', prompt: `${opening} Then`, max_tokens: 2 });
+      expect(cold.usage!.prompt_tokens_details!.cached_tokens).toBeLessThan(first.usage!.prompt_tokens / 2);
+    } finally {
+      await plain.stop();
+    }
+  });
+
   test('/metrics, /healthz, /readyz and the request log tell what happened', async () => {
     expect(await (await fetch(`${server.url}/healthz`)).json()).toEqual({ status: 'ok' });
     const ready = (await (await fetch(`${server.url}/readyz`)).json()) as { status: string; models: Array<{ id: string; state: string }> };

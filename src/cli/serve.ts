@@ -17,6 +17,7 @@ Options (each also settable as an environment variable or in a JSON config file)
       --threads N        CPU threads, 0 = all (NIMBUS_THREADS)
       --gpu MODE         auto | cpu | cuda | vulkan | metal (NIMBUS_GPU)
       --max-queue N      requests that may wait for a slot (NIMBUS_MAX_QUEUE, default 64)
+      --prompt-cache MIB evicted slot states kept in RAM per model for prefix reuse, 0 = off (NIMBUS_PROMPT_CACHE_MIB, default 512)
       --database URL     sqlite:PATH or postgres://USER:PASSWORD@HOST:5432/DB (NIMBUS_DATABASE_URL)
       --redis URL        redis://HOST:6379: limits shared by several servers (NIMBUS_REDIS_URL)
       --mqtt-port PORT   the embedded MQTT broker for devices (NIMBUS_MQTT_PORT, default 1883; 0 = any free port)
@@ -35,6 +36,7 @@ const flagKeys: Record<string, keyof NimbusConfig> = {
   threads: 'threads',
   gpu: 'gpu',
   'max-queue': 'maxQueue',
+  'prompt-cache': 'promptCacheMiB',
   database: 'databaseUrl',
   redis: 'redisUrl',
   'mqtt-port': 'mqttPort',

@@ -21,6 +21,8 @@ export const modelConfigSchema = z.strictObject({
   /** Requests generated at once (sequences of one context, batched together). */
   slots: z.number().int().min(1).max(256).optional(),
   threads: z.number().int().min(0).max(1024).optional(),
+  /** MiB of evicted slot states kept in RAM for prefix reuse (0: off); defaults to the server's `promptCacheMiB`. */
+  promptCacheMiB: z.number().int().min(0).max(1_048_576).optional(),
   /** Layers on the GPU: `auto` fits what memory allows, `max` all, 0 none. */
   gpuLayers: z.union([z.literal('auto'), z.literal('max'), z.number().int().min(0)]).optional(),
   /** Expected sha256 of the file, checked after download. */
@@ -161,6 +163,8 @@ export const configSchema = z
     contextSize: z.number().int().min(64).max(1_048_576).default(4096),
     slots: z.number().int().min(1).max(256).default(4),
     threads: z.number().int().min(0).max(1024).default(0),
+    /** MiB per model of evicted slot states kept in RAM, so a prefix asked for again is not evaluated again (0: off). */
+    promptCacheMiB: z.number().int().min(0).max(1_048_576).default(512),
     /** Requests that may wait for a slot, per model; past it, 429. */
     maxQueue: z.number().int().min(0).max(100_000).default(64),
     /** Largest request body accepted, in bytes; past it, 413. */
@@ -270,7 +274,7 @@ export type NimbusConfigInput = z.input<typeof configSchema>;
 const hints: Partial<Record<keyof NimbusConfig, string>> = {
   port: 'use a port number from 1 to 65535 (0 picks a free one), e.g. 8080',
   host: 'use an address to bind, e.g. 127.0.0.1 (this machine only) or 0.0.0.0 (every interface)',
-  models: 'each model is {"source": "PATH.gguf or hf:owner/repo/file.gguf"} with optional id, contextSize, slots, threads, gpuLayers',
+  models: 'each model is {"source": "PATH.gguf or hf:owner/repo/file.gguf"} with optional id, contextSize, slots, threads, gpuLayers, promptCacheMiB',
   gpu: 'use one of auto, cpu, cuda, vulkan, metal',
   threads: 'use 0 (all cores) or a thread count',
   logLevel: 'use one of fatal, error, warn, info, debug, trace, silent',
@@ -306,6 +310,7 @@ export const environmentKeys: Record<string, keyof NimbusConfig> = {
   NIMBUS_SLOTS: 'slots',
   NIMBUS_THREADS: 'threads',
   NIMBUS_MAX_QUEUE: 'maxQueue',
+  NIMBUS_PROMPT_CACHE_MIB: 'promptCacheMiB',
   NIMBUS_BODY_LIMIT: 'bodyLimit',
   NIMBUS_SHUTDOWN_GRACE_MS: 'shutdownGraceMs',
   NIMBUS_DATABASE_URL: 'databaseUrl',
@@ -324,7 +329,7 @@ export class ConfigError extends Error {
   }
 }
 
-const numericKeys = new Set<string>(['port', 'contextSize', 'slots', 'threads', 'maxQueue', 'bodyLimit', 'shutdownGraceMs', 'mqttPort']);
+const numericKeys = new Set<string>(['port', 'contextSize', 'slots', 'threads', 'maxQueue', 'promptCacheMiB', 'bodyLimit', 'shutdownGraceMs', 'mqttPort']);
 
 /** Converts a string from the environment or a flag into the key's type. */
 export function coerceValue(key: keyof NimbusConfig, value: string): unknown {

@@ -23,6 +23,7 @@ import { newId } from '../../core/ids.js';
 import type { ChatCompletionRequest, CompletionRequest } from '../../core/openai/request-schemas.js';
 import type { FinishReason, Usage } from '../../core/openai/response-types.js';
 import { toChatHistory } from './chat-history.js';
+import { cachedPrefix, PromptCache } from './prompt-cache.js';
 import { SlotPool } from './slot-pool.js';
 import { planOutput, type OutputPlan } from './tool-plan.js';
 
@@ -35,7 +36,12 @@ export interface LoadOptions {
   threads: number;
   gpuLayers: 'auto' | 'max' | number;
   maxQueue: number;
+  /** Bytes of evicted slot states kept in RAM for reuse (0: none); see prompt-cache.ts. */
+  promptCacheBytes?: number;
 }
+
+/** Sequences shorter than this are cheaper to evaluate again than to save. */
+const promptCacheMinTokens = 32;
 
 /** A sequence and the evaluators bound to it; the unit the slot pool hands out. */
 interface Slot {
@@ -64,16 +70,7 @@ function mapFinishReason(reason: StopReason): FinishReason {
   }
 }
 
-/**
- * Prompt tokens already in the slot's KV cache: the common prefix with what the sequence holds.
- * The last prompt token is always evaluated again (its logits start the generation).
- */
-export function cachedPrefix(held: readonly Token[], prompt: readonly Token[]): number {
-  const limit = Math.min(held.length, prompt.length - 1);
-  let index = 0;
-  while (index < limit && held[index] === prompt[index]) index += 1;
-  return index;
-}
+export { cachedPrefix };
 
 /**
  * Where a generation's events go. Text chunks are handed on a turn of the event loop later, not
@@ -163,6 +160,8 @@ export class LoadedModel {
   private readonly pool: SlotPool<Slot>;
   private readonly slots: readonly Slot[];
   private readonly grammars = new Map<string, Promise<LlamaGrammar>>();
+  /** Evicted slot states kept in RAM; undefined when the budget is 0. */
+  readonly promptCache: PromptCache | undefined;
   private embedding: Promise<LlamaEmbeddingContext> | undefined;
   /** Serializes embedding calls: one embedding context evaluates one input at a time. */
   private embeddingTail: Promise<unknown> = Promise.resolve();
@@ -176,6 +175,8 @@ export class LoadedModel {
   ) {
     this.slots = slots;
     this.pool = new SlotPool(slots, options.maxQueue, `model '${options.id}'`);
+    const budgetBytes = options.promptCacheBytes ?? 0;
+    this.promptCache = budgetBytes > 0 ? new PromptCache({ budgetBytes, minTokens: promptCacheMinTokens }) : undefined;
   }
 
   /** Loads weights and creates the context; throws with a message that says what to fix. */
@@ -329,6 +330,7 @@ export class LoadedModel {
     this.pool.rejectAll(new NimbusError('shutting_down', 'The server is shutting down.'));
     if (this.embedding) await (await this.embedding.catch(() => undefined))?.dispose();
     await this.context.dispose();
+    await this.promptCache?.close();
     await this.model.dispose();
   }
 
@@ -387,7 +389,7 @@ export class LoadedModel {
     // the longest prefix with this prompt evaluates the least.
     const reproducible = seed !== undefined && seed !== null;
     const slot = await this.pool.acquire(call.signal, reproducible ? undefined : (free) => longestPrefixSlot(free, prompt));
-    const cachedTokens = reproducible ? 0 : cachedPrefix(slot.sequence.contextTokens, prompt);
+    let cachedTokens = 0;
     const acquiredAt = performance.now();
     const stop = new AbortController();
     const onAbort = (): void => stop.abort(call.signal.reason);
@@ -398,6 +400,7 @@ export class LoadedModel {
     const run = (async () => {
       try {
         if (reproducible) await slot.sequence.clearHistory();
+        else cachedTokens = this.promptCache ? await this.promptCache.prepare(slot.sequence, prompt) : cachedPrefix(slot.sequence.contextTokens, prompt);
         const finishReason = await body(slot, stop.signal, output, budget);
         const promptTokens = prompt.length;
         const generated = slot.sequence.tokenMeter.diff(meter).usedOutputTokens;

@@ -1,0 +1,235 @@
+/**
+ * Replay against real workers on this machine: `workers` Nimbus processes serving stories260K
+ * with the llama engine (one thread each), behind a Nimbus gateway that fronts them as replicas
+ * of one model per routing policy (src/cluster/routing, the same routers the pool uses). A slice
+ * of the Mooncake trace is scaled to the model: each 512-token hash id becomes a fixed block of
+ * text (equal ids, equal text, so shared ids mean a shared prompt prefix the workers' slot caches
+ * can reuse), prompts keep their leading `maxBlocks` blocks, outputs are divided by `outputScale`,
+ * and arrivals are compressed to `rate` requests per second. Every request streams, and its time
+ * to first token is measured at the client.
+ *
+ * Policies take turns, round after round, on fresh text (a salt per run makes every block new),
+ * so neither inherits the other's warm caches.
+ */
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Agent, request } from 'undici';
+import { hash32 } from '../../src/cluster/routing/hash-ring.js';
+import type { RoutingPolicy } from '../../src/core/replica-router.js';
+import { benchModelPath, startServerProcess, waitReady, type ServerProcess } from '../support.js';
+import type { TraceRequest } from './load-trace.js';
+
+/** How the trace is scaled onto the tiny model and this machine. */
+export interface RealReplayOptions {
+  trace: readonly TraceRequest[];
+  policies: readonly RoutingPolicy[];
+  /** Worker processes. */
+  workers: number;
+  /** Slots (concurrent sequences, each with its own prefix cache) per worker. */
+  slots: number;
+  /** Characters per block of text (one Mooncake hash id); also the routers' prefix block size. */
+  blockChars: number;
+  /** Leading blocks kept per prompt (the model's context is 512 tokens). */
+  maxBlocks: number;
+  /** Output tokens = trace output / outputScale, at least 1, at most maxOutput. */
+  outputScale: number;
+  maxOutput: number;
+  /** Offered load, requests per second (the trace's gaps are scaled to it). */
+  rate: number;
+  rounds: number;
+}
+
+/** What one run of one policy measured. */
+export interface PolicyRun {
+  policy: RoutingPolicy;
+  round: number;
+  requests: number;
+  errors: number;
+  ttftMeanMs: number;
+  ttftP50Ms: number;
+  ttftP99Ms: number;
+  /** Cached prompt tokens over all prompt tokens (from usage). */
+  cachedShare: number;
+  /** Output tokens per second over the run. */
+  outputTokensPerSecond: number;
+}
+
+const words = [
+  'the',
+  'cat',
+  'dog',
+  'sun',
+  'big',
+  'red',
+  'ball',
+  'tree',
+  'girl',
+  'boy',
+  'park',
+  'happy',
+  'sad',
+  'run',
+  'jump',
+  'play',
+  'fish',
+  'bird',
+  'car',
+  'box',
+];
+
+/** The text of one block: words drawn from a generator seeded by the block's id and the run's salt, exactly `chars` long. */
+export function blockText(id: number, salt: string, chars: number): string {
+  let state = hash32(`${salt}:${id}`) || 1;
+  let text = '';
+  while (text.length < chars) {
+    state ^= state << 13;
+    state ^= state >>> 17;
+    state ^= state << 5;
+    text += `${words[(state >>> 0) % words.length]} `;
+  }
+  return text.slice(0, chars - 1) + ' ';
+}
+
+/** The prompt of one trace request in one run. */
+export function promptOf(entry: TraceRequest, salt: string, options: Pick<RealReplayOptions, 'blockChars' | 'maxBlocks'>): string {
+  const blocks = (entry.blocks ?? [hash32(`${salt}:${entry.arrivalMs}`)]).slice(0, options.maxBlocks);
+  return blocks.map((id) => blockText(id, salt, options.blockChars)).join('');
+}
+
+/** The trace's arrivals rescaled to `rate` requests per second on average, from 0. */
+export function compressArrivals(trace: readonly TraceRequest[], rate: number): number[] {
+  const first = trace[0]?.arrivalMs ?? 0;
+  const span = (trace.at(-1)?.arrivalMs ?? first) - first;
+  const target = ((trace.length - 1) / rate) * 1000;
+  const factor = span > 0 ? target / span : 0;
+  return trace.map((entry, index) => (span > 0 ? (entry.arrivalMs - first) * factor : (index / rate) * 1000));
+}
+
+function percentileOf(sorted: readonly number[], share: number): number {
+  return sorted.length === 0 ? Number.NaN : sorted[Math.min(sorted.length - 1, Math.floor(share * sorted.length))]!;
+}
+
+/** One streamed completion: time to its first text, tokens from usage. */
+async function streamOne(
+  agent: Agent,
+  url: string,
+  body: Record<string, unknown>,
+): Promise<{ ttftMs: number; prompt: number; cached: number; completion: number } | undefined> {
+  const started = performance.now();
+  const response = await request(`${url}/v1/completions`, {
+    method: 'POST',
+    dispatcher: agent,
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ ...body, stream: true, stream_options: { include_usage: true } }),
+  });
+  if (response.statusCode !== 200) {
+    await response.body.text();
+    return undefined;
+  }
+  let ttftMs = Number.NaN;
+  let text = '';
+  for await (const chunk of response.body) {
+    text += (chunk as Buffer).toString();
+    if (Number.isNaN(ttftMs) && text.includes('"text":"')) ttftMs = performance.now() - started;
+  }
+  const usageLine = text.split('\n').find((line) => line.includes('"usage":{'));
+  if (!usageLine) return undefined;
+  const usage = (
+    JSON.parse(usageLine.slice('data: '.length)) as {
+      usage: { prompt_tokens: number; completion_tokens: number; prompt_tokens_details?: { cached_tokens?: number } };
+    }
+  ).usage;
+  return {
+    ttftMs: Number.isNaN(ttftMs) ? performance.now() - started : ttftMs,
+    prompt: usage.prompt_tokens,
+    cached: usage.prompt_tokens_details?.cached_tokens ?? 0,
+    completion: usage.completion_tokens,
+  };
+}
+
+/** Starts the workers and the gateway, runs every policy `rounds` times in turn, stops everything. */
+export async function runRealReplay(options: RealReplayOptions, onRun: (run: PolicyRun) => void = () => undefined): Promise<PolicyRun[]> {
+  const modelPath = benchModelPath();
+  const started: ServerProcess[] = [];
+  try {
+    const workerArgs = [
+      '--model',
+      modelPath,
+      '--threads',
+      '1',
+      '--ctx',
+      '512',
+      '--slots',
+      String(options.slots),
+      '--max-queue',
+      '10000',
+      '--log-level',
+      'warn',
+    ];
+    for (let index = 0; index < options.workers; index += 1) started.push(await startServerProcess(workerArgs, { NIMBUS_MQTT_URL: 'off' }));
+    const workers = started.slice();
+    await Promise.all(workers.map((worker) => waitReady(worker.url)));
+    const served = (await (await fetch(`${workers[0]!.url}/v1/models`)).json()) as { data: Array<{ id: string }> };
+    const upstreamModel = served.data[0]!.id;
+    const work = mkdtempSync(join(tmpdir(), 'nimbus-replay-real-'));
+    const configPath = join(work, 'gateway.json');
+    const timeouts = { firstTokenTimeoutMs: 120_000, idleTimeoutMs: 120_000, requestTimeoutMs: 600_000 };
+    writeFileSync(
+      configPath,
+      JSON.stringify({
+        mqttUrl: 'off',
+        providers: workers.map((worker, index) => ({ id: `worker-${index}`, baseUrl: `${worker.url}/v1`, ...timeouts })),
+        upstreamModels: options.policies.flatMap((policy) =>
+          workers.map((_, index) => ({ id: policy, provider: `worker-${index}`, upstreamModel, routing: policy })),
+        ),
+        routing: { prefixBlockChars: options.blockChars },
+      }),
+    );
+    const gateway = await startServerProcess(['--config', configPath, '--log-level', 'warn']);
+    started.push(gateway);
+    const agent = new Agent({ connections: 256, pipelining: 1 });
+    const arrivals = compressArrivals(options.trace, options.rate);
+    const runs: PolicyRun[] = [];
+    // One short warm-up per policy (JIT, connections), on text no run uses.
+    for (const policy of options.policies)
+      await streamOne(agent, gateway.url, { model: policy, prompt: blockText(0, `warm-${policy}`, options.blockChars), max_tokens: 2 });
+    for (let round = 0; round < options.rounds; round += 1) {
+      for (const policy of options.policies) {
+        const salt = `${round}-${policy}-${Math.random().toString(36).slice(2)}`;
+        const begin = performance.now();
+        const results = await Promise.all(
+          options.trace.map(async (entry, index) => {
+            const wait = arrivals[index]! - (performance.now() - begin);
+            if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+            const maxTokens = Math.min(options.maxOutput, Math.max(1, Math.round(entry.outputTokens / options.outputScale)));
+            return streamOne(agent, gateway.url, { model: policy, prompt: promptOf(entry, salt, options), max_tokens: maxTokens, temperature: 0.8 }).catch(
+              () => undefined,
+            );
+          }),
+        );
+        const seconds = (performance.now() - begin) / 1000;
+        const ok = results.filter((result) => result !== undefined);
+        const ttfts = ok.map((result) => result.ttftMs).sort((a, b) => a - b);
+        const prompt = ok.reduce((sum, result) => sum + result.prompt, 0);
+        const run: PolicyRun = {
+          policy,
+          round,
+          requests: ok.length,
+          errors: results.length - ok.length,
+          ttftMeanMs: ttfts.reduce((sum, value) => sum + value, 0) / (ttfts.length || 1),
+          ttftP50Ms: percentileOf(ttfts, 0.5),
+          ttftP99Ms: percentileOf(ttfts, 0.99),
+          cachedShare: prompt > 0 ? ok.reduce((sum, result) => sum + result.cached, 0) / prompt : 0,
+          outputTokensPerSecond: ok.reduce((sum, result) => sum + result.completion, 0) / seconds,
+        };
+        runs.push(run);
+        onRun(run);
+      }
+    }
+    await agent.close();
+    return runs;
+  } finally {
+    await Promise.all(started.map((server) => server.stop()));
+  }
+}

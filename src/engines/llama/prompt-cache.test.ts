@@ -1,0 +1,53 @@
+import type { Token } from 'node-llama-cpp';
+import { describe, expect, test } from 'vitest';
+import { PromptCacheIndex, type PromptCacheEntry } from './prompt-cache.js';
+
+const entry = (name: string, tokens: number[], bytes = 10): PromptCacheEntry => ({ tokens: tokens as Token[], path: name, bytes });
+const prompt = (...values: number[]) => values as Token[];
+
+describe('PromptCacheIndex', () => {
+  test('finds the entry sharing the longest prefix, above the bar', () => {
+    const index = new PromptCacheIndex(1000);
+    index.add(entry('a', [1, 2, 3, 4]));
+    index.add(entry('b', [1, 2, 3, 4, 5, 6, 9]));
+    index.add(entry('c', [7, 8]));
+    expect(index.longest(prompt(1, 2, 3, 4, 5, 6, 7, 8), 0)).toMatchObject({ entry: { path: 'b' }, length: 6 });
+    expect(index.longest(prompt(7, 8, 9), 0)).toMatchObject({ entry: { path: 'c' }, length: 2 });
+    // The prompt's last token is always evaluated: a prompt equal to an entry reuses all but one.
+    expect(index.longest(prompt(7, 8), 0)).toMatchObject({ entry: { path: 'c' }, length: 1 });
+    expect(index.longest(prompt(1, 2, 3, 4, 5, 6, 7, 8), 6)).toBeUndefined();
+    expect(index.longest(prompt(5, 5, 5), 0)).toBeUndefined();
+  });
+
+  test('an entry supersedes the ones that are its prefix', () => {
+    const index = new PromptCacheIndex(1000);
+    index.add(entry('short', [1, 2, 3]));
+    index.add(entry('other', [1, 2, 9]));
+    const removed = index.add(entry('long', [1, 2, 3, 4, 5]));
+    expect(removed.map((gone) => gone.path)).toEqual(['short']);
+    expect(index.all().map((kept) => kept.path)).toEqual(['other', 'long']);
+    expect(index.bytes).toBe(20);
+  });
+
+  test('covers: tokens already held at the start of an entry need no new file', () => {
+    const index = new PromptCacheIndex(1000);
+    index.add(entry('a', [1, 2, 3, 4]));
+    expect(index.covers(prompt(1, 2, 3))).toBe(true);
+    expect(index.covers(prompt(1, 2, 3, 4))).toBe(true);
+    expect(index.covers(prompt(1, 2, 3, 4, 5))).toBe(false);
+    expect(index.covers(prompt(2, 3))).toBe(false);
+  });
+
+  test('past the budget, the least recently used entries leave; a touch keeps one', () => {
+    const index = new PromptCacheIndex(30);
+    index.add(entry('a', [1]));
+    index.add(entry('b', [2]));
+    index.add(entry('c', [3]));
+    index.touch(index.all()[0]!); // a is now the most recent
+    const removed = index.add(entry('d', [4]));
+    expect(removed.map((gone) => gone.path)).toEqual(['b']);
+    expect(index.all().map((kept) => kept.path)).toEqual(['c', 'a', 'd']);
+    expect(index.bytes).toBe(30);
+    expect(index.size).toBe(3);
+  });
+});

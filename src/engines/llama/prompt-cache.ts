@@ -1,0 +1,212 @@
+/**
+ * A prompt cache in host memory, behind the slots' own KV caches (as llama-server's `--cache-ram`
+ * does). A slot's cache holds only its last sequence, so a prefix asked for again after a few
+ * other requests has been overwritten. Before a slot is handed to a request that would overwrite
+ * its content, that content's state (tokens and KV) is saved to a file in RAM (/dev/shm where
+ * present); a request whose prompt shares a longer prefix with a saved state than with any free
+ * slot gets that state loaded into its slot and evaluates only the rest. Entries are kept in
+ * least-recently-used order within a byte budget.
+ *
+ * The index (which entry shares the longest prefix, what to evict) is plain logic over token
+ * arrays; the file I/O goes through the sequence's own save and load.
+ */
+import { existsSync } from 'node:fs';
+import { mkdtemp, readdir, rm, unlink } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { LlamaContextSequence, Token } from 'node-llama-cpp';
+
+/** One saved state: the tokens the sequence held and the file its KV state lies in. */
+export interface PromptCacheEntry {
+  readonly tokens: readonly Token[];
+  readonly path: string;
+  readonly bytes: number;
+}
+
+/**
+ * Prompt tokens already in a KV cache: the common prefix of what a sequence holds and the prompt.
+ * The last prompt token is always evaluated again (its logits start the generation).
+ */
+export function cachedPrefix(held: readonly Token[], prompt: readonly Token[]): number {
+  const limit = Math.min(held.length, prompt.length - 1);
+  let index = 0;
+  while (index < limit && held[index] === prompt[index]) index += 1;
+  return index;
+}
+
+/** The entries and their LRU order within a byte budget; no I/O (tested alone). */
+export class PromptCacheIndex {
+  /** Least recently used first. */
+  private readonly entries: PromptCacheEntry[] = [];
+  private totalBytes = 0;
+
+  constructor(private readonly budgetBytes: number) {}
+
+  get size(): number {
+    return this.entries.length;
+  }
+
+  get bytes(): number {
+    return this.totalBytes;
+  }
+
+  /** The entry sharing the longest prefix with `prompt`, when longer than `atLeast` tokens. */
+  longest(prompt: readonly Token[], atLeast: number): { entry: PromptCacheEntry; length: number } | undefined {
+    let best: { entry: PromptCacheEntry; length: number } | undefined;
+    for (const entry of this.entries) {
+      const length = cachedPrefix(entry.tokens, prompt);
+      if (length > atLeast && length > (best?.length ?? 0)) best = { entry, length };
+    }
+    return best;
+  }
+
+  /** Whether a saved entry already holds all of `tokens` at its start (saving them again adds nothing). */
+  covers(tokens: readonly Token[]): boolean {
+    return this.entries.some((entry) => entry.tokens.length >= tokens.length && tokens.every((token, index) => entry.tokens[index] === token));
+  }
+
+  /** Marks an entry used now. */
+  touch(entry: PromptCacheEntry): void {
+    const index = this.entries.indexOf(entry);
+    if (index >= 0) this.entries.push(...this.entries.splice(index, 1));
+  }
+
+  /**
+   * Adds an entry; entries it supersedes (whose tokens are a prefix of its own) and then the least
+   * recently used ones past the budget leave. Returns the entries removed, whose files go too.
+   */
+  add(entry: PromptCacheEntry): PromptCacheEntry[] {
+    const removed: PromptCacheEntry[] = [];
+    for (let index = this.entries.length - 1; index >= 0; index -= 1) {
+      const known = this.entries[index]!;
+      if (known.tokens.length <= entry.tokens.length && known.tokens.every((token, position) => entry.tokens[position] === token)) {
+        removed.push(...this.entries.splice(index, 1));
+        this.totalBytes -= known.bytes;
+      }
+    }
+    this.entries.push(entry);
+    this.totalBytes += entry.bytes;
+    while (this.totalBytes > this.budgetBytes && this.entries.length > 0) {
+      const oldest = this.entries.shift()!;
+      this.totalBytes -= oldest.bytes;
+      removed.push(oldest);
+    }
+    return removed;
+  }
+
+  /** Every entry, for cleanup. */
+  all(): readonly PromptCacheEntry[] {
+    return this.entries;
+  }
+}
+
+/** Options of `PromptCache`. */
+export interface PromptCacheOptions {
+  /** Bytes of saved states kept, at most. */
+  budgetBytes: number;
+  /** Sequences shorter than this are not worth a file. */
+  minTokens: number;
+}
+
+/** The prompt cache of one loaded model. */
+export class PromptCache {
+  private readonly index: PromptCacheIndex;
+  private directory: Promise<string> | undefined;
+  private counter = 0;
+  /** Hits, misses and saves, for metrics and tests. */
+  readonly stats = { restored: 0, restoredTokens: 0, saved: 0 };
+
+  constructor(private readonly options: PromptCacheOptions) {
+    this.index = new PromptCacheIndex(options.budgetBytes);
+  }
+
+  get entries(): number {
+    return this.index.size;
+  }
+
+  get bytes(): number {
+    return this.index.bytes;
+  }
+
+  /**
+   * Readies `sequence` for `prompt`: the part of its content the prompt would overwrite is saved
+   * first (unless already saved); then, when a saved state shares a longer prefix with the prompt
+   * than the sequence itself does, that state is loaded in its place. Returns the prompt tokens
+   * now in the sequence's cache.
+   */
+  async prepare(sequence: LlamaContextSequence, prompt: readonly Token[]): Promise<number> {
+    const own = cachedPrefix(sequence.contextTokens, prompt);
+    // What this request would overwrite stays restorable for a later one.
+    if (own < sequence.contextTokens.length) await this.save(sequence);
+    // A restore must beat what the slot holds by enough to pay for loading a file.
+    const hit = this.index.longest(prompt, own + Math.max(8, own >> 3));
+    if (!hit) return own;
+    try {
+      await sequence.loadStateFromFile(hit.entry.path, { acceptRisk: true });
+    } catch {
+      // A state that cannot be loaded (file gone) is a miss: start from an empty sequence.
+      await sequence.clearHistory();
+      return 0;
+    }
+    this.index.touch(hit.entry);
+    this.stats.restored += 1;
+    this.stats.restoredTokens += hit.length;
+    return cachedPrefix(sequence.contextTokens, prompt);
+  }
+
+  /** Saves what the sequence holds, when long enough and not already saved. */
+  async save(sequence: LlamaContextSequence): Promise<void> {
+    const tokens = sequence.contextTokens.slice();
+    if (tokens.length < this.options.minTokens || this.index.covers(tokens)) return;
+    const path = join(await this.folder(), `${(this.counter += 1)}.state`);
+    const { fileSize } = await sequence.saveStateToFile(path);
+    if (fileSize > this.options.budgetBytes) {
+      await unlink(path).catch(() => undefined);
+      return;
+    }
+    this.stats.saved += 1;
+    const removed = this.index.add({ tokens, path, bytes: fileSize });
+    await Promise.all(removed.map((entry) => unlink(entry.path).catch(() => undefined)));
+  }
+
+  /** Removes every saved state. */
+  async close(): Promise<void> {
+    if (!this.directory) return;
+    const folder = await this.directory.catch(() => undefined);
+    if (folder) await rm(folder, { recursive: true, force: true });
+  }
+
+  /**
+   * The cache's own folder, in RAM where the system has one, named after this process so that
+   * folders left by processes that were killed (no chance to clean up) are removed here.
+   */
+  private folder(): Promise<string> {
+    this.directory ??= (async () => {
+      const parent = existsSync('/dev/shm') ? '/dev/shm' : tmpdir();
+      await removeOrphans(parent);
+      return mkdtemp(join(parent, `${folderPrefix}${process.pid}-`));
+    })();
+    return this.directory;
+  }
+}
+
+const folderPrefix = 'nimbus-prompt-cache-';
+
+/** Removes prompt-cache folders whose process is gone. */
+async function removeOrphans(parent: string): Promise<void> {
+  const names = await readdir(parent).catch(() => [] as string[]);
+  for (const name of names) {
+    const pid = Number(/^nimbus-prompt-cache-(\d+)-/.exec(name)?.[1] ?? Number.NaN);
+    if (!Number.isInteger(pid) || pid === process.pid || isAlive(pid)) continue;
+    await rm(join(parent, name), { recursive: true, force: true }).catch(() => undefined);
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
