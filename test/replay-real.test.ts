@@ -1,0 +1,68 @@
+/**
+ * The replay against real workers (bench/replay/real-replay.ts) on a small hand-made trace: three
+ * Nimbus workers serving stories260K behind a gateway, five shared prompt prefixes asked for six
+ * times each, in turn. Round-robin scatters each prefix over every worker, so each worker must
+ * evaluate it once before reusing it (15 of 30 requests miss); prefix-cache routing keeps each
+ * prefix on one worker (5 miss). The cached share of prompt tokens, read from usage, shows it.
+ */
+import { describe, expect, test } from 'vitest';
+import type { TraceRequest } from '../bench/replay/load-trace.js';
+import { compressArrivals, promptOf, runRealReplay } from '../bench/replay/real-replay.js';
+import { skipWithoutSharedModel } from './support/shared-model.js';
+
+const trace: TraceRequest[] = Array.from({ length: 30 }, (_, index) => {
+  const prefix = index % 5;
+  return {
+    arrivalMs: index * 100,
+    inputTokens: 5 * 512,
+    outputTokens: 20,
+    blocks: [prefix * 10, prefix * 10 + 1, prefix * 10 + 2, prefix * 10 + 3, 1000 + index],
+  };
+});
+
+describe('replay helpers', () => {
+  test('equal block ids make equal text; the salt makes a run its own', () => {
+    const options = { blockChars: 64, maxBlocks: 5 };
+    const first = promptOf(trace[0]!, 'run-1', options);
+    const sixth = promptOf(trace[5]!, 'run-1', options);
+    expect(first).toHaveLength(5 * 64);
+    expect(sixth.slice(0, 4 * 64)).toBe(first.slice(0, 4 * 64));
+    expect(sixth.slice(4 * 64)).not.toBe(first.slice(4 * 64));
+    expect(promptOf(trace[0]!, 'run-2', options).slice(0, 64)).not.toBe(first.slice(0, 64));
+  });
+
+  test('arrivals keep their shape at the asked rate', () => {
+    const arrivals = compressArrivals(
+      [
+        { arrivalMs: 1000, inputTokens: 1, outputTokens: 1 },
+        { arrivalMs: 2000, inputTokens: 1, outputTokens: 1 },
+        { arrivalMs: 5000, inputTokens: 1, outputTokens: 1 },
+      ],
+      2,
+    );
+    expect(arrivals).toEqual([0, 250, 1000]);
+  });
+});
+
+describe.skipIf(skipWithoutSharedModel())('replay against real workers', () => {
+  test('prefix-cache routing reuses more of the prompts than round-robin', { timeout: 120_000 }, async () => {
+    const runs = await runRealReplay({
+      trace,
+      policies: ['round-robin', 'prefix-cache'],
+      workers: 3,
+      slots: 2,
+      blockChars: 64,
+      maxBlocks: 5,
+      outputScale: 10,
+      maxOutput: 2,
+      rate: 10,
+      rounds: 1,
+    });
+    const [roundRobin, prefixCache] = runs;
+    expect(roundRobin).toMatchObject({ policy: 'round-robin', requests: 30, errors: 0 });
+    expect(prefixCache).toMatchObject({ policy: 'prefix-cache', requests: 30, errors: 0 });
+    // Ideal shares: 15 and 25 of 30 requests reuse 4 of their 5 blocks.
+    expect(prefixCache!.cachedShare).toBeGreaterThan(roundRobin!.cachedShare + 0.15);
+    expect(Number.isFinite(prefixCache!.ttftMeanMs)).toBe(true);
+  });
+});
