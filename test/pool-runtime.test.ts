@@ -270,6 +270,7 @@ test('deployments and workers survive a control-plane restart; workers get a hea
   runtime = newRuntime();
   time += interval * 2;
   await runtime.start();
+  await runtime.reconcile();
   expect((await runtime.deployments()).map((deployment) => [deployment.name, deployment.placed.map((replica) => [replica.worker, replica.state])])).toEqual([
     ['tiny', [['w1', 'ready']]],
   ]);

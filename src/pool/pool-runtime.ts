@@ -99,7 +99,8 @@ export class PoolRuntime implements PoolControl {
   async start(): Promise<void> {
     for (const worker of await this.store.listWorkers()) this.health.beat(worker.name, worker.load);
     for (const replica of await this.store.listReplicas()) if (replica.state === 'ready') this.ready.add(replica.id);
-    await this.reconcile();
+    // In the background: a deployment whose model must first be downloaded does not hold up the server's start.
+    this.reconcileLater();
     this.timer = setInterval(() => void this.reconcile().catch((error: unknown) => this.options.onError?.(error)), this.heartbeatIntervalMs);
     this.timer.unref();
   }
