@@ -12,7 +12,7 @@ import { killWorkerProcesses, startWorkerProcess, type WorkerProcess } from './s
 import { skipWithoutSharedModel, storiesPath } from './support/shared-model.js';
 
 const skip = skipWithoutSharedModel();
-const heartbeatMs = 300;
+const heartbeatMs = 500;
 
 interface Deployment {
   name: string;

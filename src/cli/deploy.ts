@@ -1,6 +1,6 @@
 /** `nimbus deploy MODEL`: serve a model from the pool's workers, through the admin API. */
 import { parseArgs } from 'node:util';
-import { adminClient, CommandError } from './admin-client.js';
+import { adminClient, commandFailure } from './admin-client.js';
 import { renderDeployments, type DeploymentView } from './pool-output.js';
 
 export const deployUsage = `Usage: nimbus deploy MODEL [--name NAME] [--replicas N] [--device auto|gpu|cpu] [--ctx N] [--slots N] [--routing POLICY]
@@ -60,11 +60,7 @@ export async function deployCommand(argv: string[], environment: NodeJS.ProcessE
     console.log(parsed.values.json ? JSON.stringify(view, null, 2) : renderDeployments([view]));
     return 0;
   } catch (error) {
-    if (error instanceof CommandError) {
-      console.error(`error: ${error.message}`);
-      return 1;
-    }
-    throw error;
+    return commandFailure(error);
   }
 }
 

@@ -1,6 +1,6 @@
 /** `nimbus deployments`: list, remove, scale and explain pool deployments through the admin API. */
 import { parseArgs } from 'node:util';
-import { adminClient, CommandError } from './admin-client.js';
+import { adminClient, commandFailure } from './admin-client.js';
 import { renderDeployments, type DeploymentView } from './pool-output.js';
 
 export const deploymentsUsage = `Usage: nimbus deployments [list] [--json]
@@ -55,11 +55,7 @@ export async function deploymentsCommand(argv: string[], environment: NodeJS.Pro
         return usageError(`unknown action '${action}'; use list, rm, scale or explain`);
     }
   } catch (error) {
-    if (error instanceof CommandError) {
-      console.error(`error: ${error.message}`);
-      return 1;
-    }
-    throw error;
+    return commandFailure(error);
   }
 }
 

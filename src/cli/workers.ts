@@ -1,6 +1,6 @@
 /** `nimbus workers`: join tokens, the pool's workers, and draining one, through the admin API. */
 import { parseArgs } from 'node:util';
-import { adminClient, CommandError } from './admin-client.js';
+import { adminClient, commandFailure } from './admin-client.js';
 import { renderWorkers, type WorkerView } from './pool-output.js';
 
 export const workersUsage = `Usage: nimbus workers [list] [--json]
@@ -62,11 +62,7 @@ export async function workersCommand(argv: string[], environment: NodeJS.Process
         return usageError(`unknown action '${action}'; use list, token or drain`);
     }
   } catch (error) {
-    if (error instanceof CommandError) {
-      console.error(`error: ${error.message}`);
-      return 1;
-    }
-    throw error;
+    return commandFailure(error);
   }
 }
 
