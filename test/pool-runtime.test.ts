@@ -220,10 +220,17 @@ describe('placement and failure', () => {
   test('drain moves replicas off a worker; scale changes the count; remove stops serving', async () => {
     await runtime.deploy(deployRequest());
     const holders = await placedWorkers();
+    for (const name of holders) await beat(name, credentials[name]!);
+    const spare = ['w1', 'w2', 'w3'].find((name) => !holders.includes(name))!;
     const view = await runtime.drain(holders[0]!, true);
     expect(view.state).toBe('draining');
-    expect(await placedWorkers()).not.toContain(holders[0]);
-    expect(await placedWorkers()).toHaveLength(2);
+    // The drained worker keeps its replica, and keeps serving, until the replacement is ready.
+    expect(await placedWorkers()).toEqual(['w1', 'w2', 'w3']);
+    expect(serving.healthyWorkers('tiny')).toEqual(holders);
+    expect(await beat(holders[0]!, credentials[holders[0]!]!)).toHaveLength(1);
+    await beat(spare, credentials[spare]!);
+    expect(await placedWorkers()).toEqual([holders[1]!, spare].sort());
+    expect(serving.healthyWorkers('tiny')).toEqual([holders[1]!, spare].sort());
     expect(await beat(holders[0]!, credentials[holders[0]!]!)).toEqual([]);
     expect((await runtime.scale('tiny', 1)).placed).toHaveLength(1);
     expect((await runtime.scale('tiny', 3)).placed).toHaveLength(2);

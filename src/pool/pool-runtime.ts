@@ -330,8 +330,15 @@ export class PoolRuntime implements PoolControl {
       replicas,
       workerSnapshots(workers, replicas, stateOf, (name) => this.memory.get(this.memoryKey(deployments, name))),
     );
-    // Draining replicas stop as soon as their replacement is placed: requests go to the other replicas meanwhile.
-    for (const replica of [...plan.lost, ...plan.stop]) {
+    // A draining replica keeps serving until its deployment has the wanted count ready elsewhere.
+    const readyElsewhere = (deployment: string): number =>
+      replicas.filter(
+        (replica) => replica.deployment === deployment && this.ready.has(replica.id) && stateOf(replica.worker) === 'ready' && !draining.has(replica.worker),
+      ).length;
+    const draining = new Set(workers.filter((worker) => worker.draining).map((worker) => worker.name));
+    const wanted = new Map(deployments.map((deployment) => [deployment.name, deployment.replicas]));
+    const relieved = plan.stop.filter((replica) => readyElsewhere(replica.deployment) >= (wanted.get(replica.deployment) ?? 0));
+    for (const replica of [...plan.lost, ...relieved]) {
       await this.store.deleteReplica(replica.id);
       this.ready.delete(replica.id);
     }
@@ -362,10 +369,10 @@ export class PoolRuntime implements PoolControl {
         doubled.length > 0 ? `${doubled.length} replica(s) found room only on workers that already run one (${doubled.join(', ')}); add a worker.` : undefined;
       this.placements.set(result.deployment, refusal && !result.refusal ? { ...result, refusal } : result);
     }
-    // Scaled down: the newest replicas beyond the wanted count go, those not yet serving first.
+    // Scaled down: the newest replicas beyond the wanted count go, those not yet serving first (draining ones go above).
     let current = await this.store.listReplicas();
     for (const deployment of deployments) {
-      const own = current.filter((replica) => replica.deployment === deployment.name);
+      const own = current.filter((replica) => replica.deployment === deployment.name && !draining.has(replica.worker));
       const surplus = own.length - deployment.replicas;
       if (surplus <= 0) continue;
       const order = [...own].sort((a, b) => Number(this.ready.has(a.id)) - Number(this.ready.has(b.id)) || b.createdAt - a.createdAt);
