@@ -396,7 +396,8 @@ export async function startWorker(settings: WorkerSettings): Promise<RunningWork
     url,
     agent,
     shutdown: async () => {
-      agent.stop();
+      // Leave first: the control plane stops routing here before this server closes.
+      await agent.leave();
       await app.close();
       await engine.close();
       await store.close();

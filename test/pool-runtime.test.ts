@@ -217,6 +217,16 @@ describe('placement and failure', () => {
     expect((await runtime.workers()).find((worker) => worker.name === victim)?.state).toBe('unreachable');
   });
 
+  test('a worker that leaves is forgotten at once and its replica placed elsewhere', async () => {
+    await runtime.deploy(deployRequest());
+    const holders = await placedWorkers();
+    const spare = ['w1', 'w2', 'w3'].find((name) => !holders.includes(name))!;
+    await runtime.leave((await runtime.authenticateWorker(credentials[holders[0]!]!))!);
+    expect(await placedWorkers()).toEqual([holders[1]!, spare].sort());
+    expect((await runtime.workers()).map((worker) => worker.name)).not.toContain(holders[0]);
+    expect(await runtime.authenticateWorker(credentials[holders[0]!]!)).toBeUndefined();
+  });
+
   test('drain moves replicas off a worker; scale changes the count; remove stops serving', async () => {
     await runtime.deploy(deployRequest());
     const holders = await placedWorkers();

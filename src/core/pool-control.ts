@@ -96,6 +96,8 @@ export interface PoolControl {
   /** The worker presenting this credential; undefined when none does. */
   authenticateWorker(credential: string): Promise<WorkerRecord | undefined>;
   heartbeat(worker: WorkerRecord, request: HeartbeatRequest): Promise<HeartbeatAnswer>;
+  /** A worker shutting down on purpose: it is forgotten and its replicas are placed elsewhere now, not after missed beats. */
+  leave(worker: WorkerRecord): Promise<void>;
   /** The GGUF of a deployment assigned to this worker; throws 404 otherwise. */
   modelFile(worker: WorkerRecord, deployment: string): Promise<ModelFile>;
   deploy(request: DeployRequest): Promise<DeploymentView>;

@@ -193,6 +193,13 @@ export class PoolRuntime implements PoolControl {
     return { assignments: await this.assignmentsOf(mine.filter((replica) => replica.state !== 'failed')) };
   }
 
+  async leave(worker: WorkerRecord): Promise<void> {
+    for (const replica of await this.store.listReplicas()) if (replica.worker === worker.name) this.ready.delete(replica.id);
+    await this.store.deleteWorker(worker.name);
+    this.health.remove(worker.name);
+    await this.reconcile();
+  }
+
   async modelFile(worker: WorkerRecord, deployment: string): Promise<ModelFile> {
     const assigned = (await this.store.listReplicas()).some((replica) => replica.worker === worker.name && replica.deployment === deployment);
     const record = assigned ? await this.store.getDeployment(deployment) : undefined;

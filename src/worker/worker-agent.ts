@@ -78,6 +78,13 @@ export class WorkerAgent {
     clearTimeout(this.timer);
   }
 
+  /** Stops beating and tells the control plane, which moves this worker's replicas at once. Best effort. */
+  async leave(): Promise<void> {
+    this.stop();
+    if (!this.credentials) return;
+    await this.call('/v1/pool/workers/leave', {}).catch((error: unknown) => this.options.onError?.(error));
+  }
+
   /** One heartbeat and the replica changes it asks for. */
   async beat(): Promise<void> {
     let answer: HeartbeatAnswer;

@@ -1,7 +1,7 @@
 /**
  * The pool over HTTP. Worker API (the worker's credential, not an API key): `POST
  * /v1/pool/workers/join` (with a join token), `POST /v1/pool/workers/heartbeat` (answers the
- * replicas to run), `GET /v1/pool/files/{deployment}` (the GGUF, with Range). Admin API (the
+ * replicas to run), `POST /v1/pool/workers/leave`, `GET /v1/pool/files/{deployment}` (the GGUF, with Range). Admin API (the
  * operator): join tokens, `/v1/deployments` (deploy, list, scale, remove, explain) and
  * `/v1/pool/workers` (list, drain).
  */
@@ -15,7 +15,7 @@ import { deploySchema, drainSchema, heartbeatSchema, joinSchema, joinTokenSchema
 import { sendModelFile } from '../send-model-file.js';
 
 /** Paths a worker calls with its own credential; the API-key resolver lets them through to be checked here. */
-export const workerPaths = ['/v1/pool/workers/join', '/v1/pool/workers/heartbeat', '/v1/pool/files/:deployment'];
+export const workerPaths = ['/v1/pool/workers/join', '/v1/pool/workers/heartbeat', '/v1/pool/workers/leave', '/v1/pool/files/:deployment'];
 
 type Named = { Params: { name: string } };
 
@@ -32,6 +32,12 @@ export function registerPoolRoutes(app: FastifyInstance, pool: PoolControl): voi
   app.post('/v1/pool/workers/heartbeat', async (request) => {
     const caller = await worker(request);
     return pool.heartbeat(caller, parseRequest(heartbeatSchema, request.body));
+  });
+
+  app.post('/v1/pool/workers/leave', async (request) => {
+    const caller = await worker(request);
+    await pool.leave(caller);
+    return { name: caller.name, left: true };
   });
 
   app.get<{ Params: { deployment: string } }>('/v1/pool/files/:deployment', async (request, reply) => {
