@@ -268,6 +268,39 @@ describe('placement and failure', () => {
   });
 });
 
+test('two control-plane processes on one store: a worker beating one is alive, and served, on the other', async () => {
+  const { token } = await runtime.createJoinToken();
+  const credential = (await join_('w1', token)).credential;
+  await runtime.deploy(deployRequest({ replicas: 1 }));
+  const otherServing = new FakeServing();
+  const other = new PoolRuntime({
+    store: store.pool,
+    serving: otherServing,
+    replicaEngine: (worker, replica) => stubEngine(`${worker.name}/${replica.id}`),
+    resolveModel: async (source) => source,
+    clock,
+    heartbeat: { intervalMs: interval, missedBeats: 3 },
+  });
+  await other.start();
+  try {
+    for (let step = 0; step < 5; step += 1) {
+      time += interval;
+      await beat('w1', credential);
+      await other.reconcile();
+    }
+    expect(otherServing.healthyWorkers('tiny')).toEqual(['w1']);
+    expect((await other.deployments())[0]?.placed.map((replica) => [replica.worker, replica.state])).toEqual([['w1', 'ready']]);
+    // Once the worker falls silent, both see it.
+    time += interval * 4;
+    await other.reconcile();
+    await runtime.reconcile();
+    expect(otherServing.healthyWorkers('tiny')).toEqual([]);
+    expect(serving.healthyWorkers('tiny')).toEqual([]);
+  } finally {
+    await other.stop();
+  }
+});
+
 test('a model too large for every worker is a refusal in words', async () => {
   const { token } = await runtime.createJoinToken();
   await join_('w1', token, 0);

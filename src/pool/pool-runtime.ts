@@ -11,6 +11,7 @@ import { stat } from 'node:fs/promises';
 import { basename } from 'node:path';
 import {
   createRouter,
+  defaultHeartbeatPolicy,
   estimateMemory,
   explainPlacement,
   parseRoutingPolicy,
@@ -82,6 +83,9 @@ export class PoolRuntime implements PoolControl {
   private readonly problems = new Map<string, string>();
   /** Replicas their worker reported loaded and serving. */
   private readonly ready = new Set<string>();
+  /** The newest heartbeat time of each worker this process has taken into its health book. */
+  private readonly lastSeen = new Map<string, number>();
+  private readonly silenceLimitMs: number;
   private readonly engines = new Map<string, { key: string; engine: Engine }>();
   private readonly routing = new Map<string, string>();
   private running: Promise<void> | undefined;
@@ -92,12 +96,16 @@ export class PoolRuntime implements PoolControl {
     this.store = options.store;
     this.clock = options.clock ?? systemClock;
     this.health = new WorkerHealth(this.clock, options.heartbeat);
-    this.heartbeatIntervalMs = options.heartbeat?.intervalMs ?? 5000;
+    this.heartbeatIntervalMs = options.heartbeat?.intervalMs ?? defaultHeartbeatPolicy.intervalMs;
+    this.silenceLimitMs = this.heartbeatIntervalMs * (options.heartbeat?.missedBeats ?? defaultHeartbeatPolicy.missedBeats);
   }
 
   /** Loads the pool from the store (known workers get the grace of a fresh heartbeat) and starts the loop. */
   async start(): Promise<void> {
-    for (const worker of await this.store.listWorkers()) this.health.beat(worker.name, worker.load);
+    for (const worker of await this.store.listWorkers()) {
+      this.health.beat(worker.name, worker.load);
+      this.lastSeen.set(worker.name, worker.lastHeartbeatAt);
+    }
     for (const replica of await this.store.listReplicas()) if (replica.state === 'ready') this.ready.add(replica.id);
     // In the background: a deployment whose model must first be downloaded does not hold up the server's start.
     this.reconcileLater();
@@ -161,6 +169,7 @@ export class PoolRuntime implements PoolControl {
       lastHeartbeatAt: now,
     });
     this.health.beat(request.name, zeroLoad);
+    this.lastSeen.set(request.name, now);
     this.reconcileLater();
     return { name: request.name, credential, inferenceSecret, heartbeatIntervalMs: this.heartbeatIntervalMs };
   }
@@ -172,22 +181,22 @@ export class PoolRuntime implements PoolControl {
 
   async heartbeat(worker: WorkerRecord, request: HeartbeatRequest): Promise<HeartbeatAnswer> {
     const before = this.health.state(worker.name);
+    const now = this.clock.now();
     this.health.beat(worker.name, request.load);
-    await this.store.recordHeartbeat(worker.name, this.clock.now(), request.load, request.hardware);
+    this.lastSeen.set(worker.name, now);
+    await this.store.recordHeartbeat(worker.name, now, request.load, request.hardware);
     let changed = before === undefined || before === 'unreachable';
     const reports = new Map(request.replicas.map((report) => [report.id, report]));
     const mine = (await this.store.listReplicas()).filter((replica) => replica.worker === worker.name);
     for (const replica of mine) {
       const report = reports.get(replica.id);
-      if (report?.state === 'ready' && !this.ready.has(replica.id)) {
-        this.ready.add(replica.id);
-        await this.store.putReplica({ ...replica, state: 'ready', error: null, updatedAt: this.clock.now() });
-        changed = true;
-      } else if (report?.state === 'failed' && replica.state !== 'failed') {
-        this.ready.delete(replica.id);
-        await this.store.putReplica({ ...replica, state: 'failed', error: report.error ?? 'failed to load', updatedAt: this.clock.now() });
-        changed = true;
-      } else if (report?.state !== 'ready' && this.ready.delete(replica.id)) changed = true;
+      // Persisted, so that another control-plane process on the same store routes by it too.
+      const state = report?.state === 'ready' ? 'ready' : report?.state === 'failed' ? 'failed' : 'assigned';
+      if (state === 'ready') this.ready.add(replica.id);
+      else this.ready.delete(replica.id);
+      if (state === replica.state) continue;
+      await this.store.putReplica({ ...replica, state, error: state === 'failed' ? (report?.error ?? 'failed to load') : null, updatedAt: now });
+      changed = true;
     }
     if (changed) this.reconcileLater();
     return { assignments: await this.assignmentsOf(mine.filter((replica) => replica.state !== 'failed')) };
@@ -331,6 +340,7 @@ export class PoolRuntime implements PoolControl {
     }
     replicas = replicas.filter((replica) => replica.state !== 'failed' && names.has(replica.deployment));
     const workers = await this.store.listWorkers();
+    this.syncFromStore(workers, replicas);
     const stateOf = (name: string) => this.health.state(name);
     const plan = reconcilePool(
       specs,
@@ -390,6 +400,22 @@ export class PoolRuntime implements PoolControl {
     }
     current = await this.store.listReplicas();
     this.refreshServing(deployments, current, workers);
+  }
+
+  /**
+   * Takes in what another control-plane process on the same store recorded: heartbeats it
+   * received (recent ones count as beats here) and replicas its workers reported ready.
+   */
+  private syncFromStore(workers: readonly WorkerRecord[], replicas: readonly PoolReplicaRecord[]): void {
+    for (const worker of workers) {
+      if (worker.lastHeartbeatAt <= (this.lastSeen.get(worker.name) ?? -Infinity)) continue;
+      this.lastSeen.set(worker.name, worker.lastHeartbeatAt);
+      if (this.clock.now() - worker.lastHeartbeatAt < this.silenceLimitMs) this.health.beat(worker.name, worker.load);
+    }
+    for (const replica of replicas) {
+      if (replica.state === 'ready') this.ready.add(replica.id);
+      else this.ready.delete(replica.id);
+    }
   }
 
   /** Gives the pool engine every deployment and its replicas; closes engines of replicas that went. */
