@@ -275,7 +275,7 @@ export class PoolRuntime implements PoolControl {
     if (last) {
       lines.push('last placement decision:');
       lines.push(...explainPlacement(last));
-    } else {
+    } else if (!problem) {
       const memory = await this.memoryOf(record);
       const workers = workerSnapshots(
         await this.store.listWorkers(),
