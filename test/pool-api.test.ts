@@ -116,4 +116,10 @@ test('a joined worker downloads its model with Range; the deployment is listed; 
   expect(workers.data[0]).toMatchObject({ name: 'w1', state: 'ready', replicas: [expect.stringMatching(/^rep_/)] });
   expect(workers.data[0]).not.toHaveProperty('credentialHash');
   expect(workers.data[0]).not.toHaveProperty('inferenceSecret');
+
+  // A control plane that forgot the worker (its database restored, say) answers 401; the agent joins again with its token.
+  await server.nimbus.store.pool.deleteWorker('w1');
+  const rejoined = async (): Promise<boolean> => ((await call('GET', '/v1/pool/workers')).json() as { data: Array<{ name: string }> }).data.length === 1;
+  for (let attempt = 0; attempt < 50 && !(await rejoined()); attempt += 1) await new Promise((resolve) => setTimeout(resolve, 100));
+  expect(await rejoined()).toBe(true);
 });
