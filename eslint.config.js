@@ -33,6 +33,9 @@ export default tseslint.config(
     rules: boundary(['../api/*', '../engines/*', '../store/*', '../cluster/*', '../tenancy/*', '../devices/*', '../cli/*', '../main.js', '../../*']),
   },
   { files: ['src/cluster/**/*.ts', 'src/tenancy/**/*.ts', 'src/devices/**/*.ts'], rules: boundary(['**/api/*', '**/store/*', '**/main.js', '**/cli/*']) },
+  // The pool runtime gets its engines from main.ts; the worker agent gets its engine and downloads the same way.
+  { files: ['src/pool/**/*.ts'], rules: boundary(['**/api/*', '**/store/*', '**/engines/*', '**/main.js', '**/cli/*']) },
+  { files: ['src/worker/**/*.ts'], rules: boundary(['**/api/*', '**/store/*', '**/engines/*', '**/main.js', '**/cli/*']) },
   { files: ['src/engines/**/*.ts'], rules: boundary(['**/api/*', '**/store/*', '**/main.js', '**/cli/*']) },
   { files: ['src/api/**/*.ts'], rules: boundary(['**/engines/*', '**/store/*', '**/main.js', '**/cli/*']) },
   {

@@ -11,12 +11,24 @@ import type { ServerContext } from './api/server-context.js';
 import { modelRouting } from './cluster/routing/model-routing.js';
 import { systemClock } from './core/clock.js';
 import type { ModelConfig, NimbusConfig } from './core/config.js';
+import type { GpuChoice } from './engines/llama/llama-engine.js';
 import type { LimitCounters } from './core/limit-counters.js';
 import { ModelCatalog } from './core/model-catalog.js';
 import type { Store } from './core/store.js';
 import { startDevices, type RunningDevices } from './devices/start-devices.js';
 import { LlamaEngine } from './engines/llama/llama-engine.js';
 import { OpenAIEngine } from './engines/openai/openai-engine.js';
+import { PoolEngine } from './engines/pool/pool-engine.js';
+import { routingKeys } from './cluster/routing/routing-keys.js';
+import { PoolRuntime } from './pool/pool-runtime.js';
+import { fetchAssignedModel } from './worker/fetch-model.js';
+import { readHardware } from './worker/read-hardware.js';
+import { WorkerAgent } from './worker/worker-agent.js';
+import { NimbusError } from './core/errors.js';
+import { localPrincipal } from './core/principal.js';
+import { bearerToken } from './tenancy/api-key.js';
+import { timingSafeEqual } from 'node:crypto';
+import { workerPaths } from './api/routes/pool.js';
 import { ModelCache } from './models/model-cache.js';
 import { parseModelRef } from './models/model-ref.js';
 import { openStore } from './store/open-store.js';
@@ -33,6 +45,8 @@ export interface RunningNimbus {
   engine: LlamaEngine;
   /** The OpenAI-compatible upstreams (replica health for tests and the console). */
   upstream: OpenAIEngine;
+  /** Pool deployments, served from replicas on workers. */
+  pool: PoolRuntime;
   store: Store;
   /** Device support (MQTT broker, twins, tools); undefined when off. */
   devices: RunningDevices | undefined;
@@ -102,7 +116,7 @@ async function openDevices(config: NimbusConfig, store: Store, log: FastifyBaseL
 }
 
 /** Paths that answer without a key: health checks (they reveal nothing a key guards). */
-const publicPaths = new Set(['/healthz', '/readyz']);
+const publicPaths = new Set(['/healthz', '/readyz', ...workerPaths]);
 
 /**
  * Starts the server: it listens at once and loads models in the background (see /readyz).
@@ -148,7 +162,18 @@ export async function startNimbus(config: NimbusConfig, environment: Readonly<Re
     onSettleError: (error) => onSettleError(error),
   });
   const engine = new LlamaEngine(config.gpu);
-  const engines = [engine, upstream];
+  const poolEngine = new PoolEngine({ routingKeys: (request) => routingKeys(request) });
+  const cache = new ModelCache({ home: config.home, endpoint: config.hfEndpoint });
+  const pool = new PoolRuntime({
+    store: store.pool,
+    serving: poolEngine,
+    replicaEngine: (worker, replica) => workerReplicaEngine(config, worker.name, worker.endpoint, worker.inferenceSecret, replica.deployment),
+    resolveModel: (source) => cache.ensure(source),
+    clock: systemClock,
+    heartbeat: { intervalMs: config.poolHeartbeatMs },
+    onError: (error) => log.error({ err: error }, 'pool reconciliation failed; retrying at the next interval'),
+  });
+  const engines = [engine, upstream, poolEngine];
   const catalog = new ModelCatalog(engines, { aliases: config.aliases, fallbacks: config.fallbacks });
   const { app, context } = buildServer({
     catalog,
@@ -158,15 +183,16 @@ export async function startNimbus(config: NimbusConfig, environment: Readonly<Re
     logLevel: config.logLevel,
     gate,
     resolvePrincipal: (request) => resolver.resolve(request.headers.authorization, publicPaths.has(request.routeOptions.url ?? '')),
+    pool,
   });
   const devices = await openDevices(config, store, app.log);
   if (devices) installDevices(app, context, devices, (createRequire(import.meta.url)('../package.json') as { version: string }).version);
   const onSettleError = (error: unknown): void => app.log.error({ err: error }, 'limit counters could not be updated; a reservation stays counted');
-  const cache = new ModelCache({ home: config.home, endpoint: config.hfEndpoint });
   const log = app.log;
+  await pool.start();
 
-  // A server that only fronts upstreams downloads nothing.
-  const usingDefault = config.models.length === 0 && config.upstreamModels.length === 0;
+  // A server that only fronts upstreams or a pool downloads nothing.
+  const usingDefault = config.models.length === 0 && config.upstreamModels.length === 0 && (await store.pool.listDeployments()).length === 0;
   const configured = usingDefault ? [{ source: config.defaultModel }] : config.models;
   const modelsSettled = Promise.all(
     configured.map(async (model) => {
@@ -229,6 +255,8 @@ export async function startNimbus(config: NimbusConfig, environment: Readonly<Re
       const result = await drained;
       await closed;
       await devices?.close();
+      await pool.stop();
+      await poolEngine.close();
       await engine.close();
       await upstream.close();
       await store.close();
@@ -237,5 +265,151 @@ export async function startNimbus(config: NimbusConfig, environment: Readonly<Re
     })();
     return shuttingDown;
   };
-  return { app, context, engine, upstream, store, devices, url, exposure, modelsSettled, shutdown };
+  return { app, context, engine, upstream, pool, store, devices, url, exposure, modelsSettled, shutdown };
+}
+
+/**
+ * The engine that reaches one replica on a worker: an OpenAI engine at the worker's endpoint,
+ * presenting the worker's inference secret (a worker serves a deployment under its own name). One try only: the
+ * pool engine moves on to the next replica itself.
+ */
+function workerReplicaEngine(config: NimbusConfig, worker: string, endpoint: string, secret: string, deployment: string): OpenAIEngine {
+  return new OpenAIEngine({
+    providers: [
+      {
+        id: worker,
+        baseUrl: `${endpoint}/v1`,
+        apiKeyEnv: 'NIMBUS_WORKER_SECRET',
+        headers: {},
+        connectTimeoutMs: 2_000,
+        firstTokenTimeoutMs: 60_000,
+        idleTimeoutMs: 30_000,
+        requestTimeoutMs: 600_000,
+        maxConnections: 64,
+      },
+    ],
+    models: [{ id: deployment, provider: worker }],
+    retry: { ...config.retry, maxAttempts: 1 },
+    breaker: config.breaker,
+    environment: { NIMBUS_WORKER_SECRET: secret },
+  });
+}
+
+/** What `nimbus worker` runs with. */
+export interface WorkerSettings {
+  /** The control plane's base URL. */
+  controlPlane: string;
+  token: string;
+  name: string;
+  host: string;
+  port: number;
+  /** Where its model files and request log live. */
+  home: string;
+  gpu: GpuChoice;
+  threads: number;
+  maxQueue: number;
+  logLevel: string;
+}
+
+/** A running worker. */
+export interface RunningWorker {
+  name: string;
+  /** Its OpenAI-compatible server (the control plane calls it with the worker's secret). */
+  url: string;
+  agent: WorkerAgent;
+  shutdown(): Promise<void>;
+}
+
+/** Whether two secrets are equal, in constant time. */
+function sameSecret(given: string, expected: string): boolean {
+  const a = Buffer.from(given);
+  const b = Buffer.from(expected);
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+/**
+ * Starts a pool worker: the llama engine behind the same OpenAI HTTP API, open only to the
+ * control plane's secret, and the agent that joins, beats and loads the replicas assigned to it.
+ */
+export async function startWorker(settings: WorkerSettings): Promise<RunningWorker> {
+  const engine = new LlamaEngine(settings.gpu);
+  const store = await openStore(undefined, settings.home);
+  let generated = 0;
+  const counted: Store = {
+    recordRequest: (entry) => {
+      generated += entry.completionTokens;
+      store.recordRequest(entry);
+    },
+    flush: () => store.flush(),
+    listRequests: (query) => store.listRequests(query),
+    devices: store.devices,
+    tenancy: store.tenancy,
+    pool: store.pool,
+    close: () => store.close(),
+  };
+  // The agent is made once the server listens (it must report the bound address); the guard reads it then.
+  const joined: { agent?: WorkerAgent } = {};
+  const { app } = buildServer({
+    catalog: new ModelCatalog([engine]),
+    engines: [engine],
+    store: counted,
+    bodyLimit: 4 * 1024 * 1024,
+    logLevel: settings.logLevel,
+    resolvePrincipal: (request) => {
+      if (publicPaths.has(request.routeOptions.url ?? '')) return localPrincipal;
+      const given = bearerToken(request.headers.authorization);
+      const expected = joined.agent?.inferenceSecret;
+      if (!given || !expected || !sameSecret(given, expected)) {
+        throw new NimbusError(
+          'invalid_api_key',
+          `This is pool worker '${settings.name}': it answers its control plane only. Send requests to the control plane.`,
+        );
+      }
+      return localPrincipal;
+    },
+  });
+  const address = await app.listen({ host: settings.host, port: settings.port });
+  const url = address.replace('[::1]', 'localhost');
+  const agent = new WorkerAgent({
+    controlPlane: settings.controlPlane.replace(/\/+$/, ''),
+    token: settings.token,
+    name: settings.name,
+    endpoint: url,
+    host: {
+      addModel: (options) => engine.addModel({ ...options, threads: settings.threads, maxQueue: settings.maxQueue }),
+      removeModel: (id) => engine.removeModel(id),
+      models: () => engine.models(),
+      load: () => engine.load(),
+    },
+    hardware: () => readHardware(() => engine.hardware()),
+    fetchModel: (assignment, credential) => fetchAssignedModel(settings.home, settings.controlPlane.replace(/\/+$/, ''), assignment, credential),
+    takeGeneratedTokens: () => {
+      const tokens = generated;
+      generated = 0;
+      return tokens;
+    },
+    memoryInUse: () => process.memoryUsage().rss,
+    onError: (error) => app.log.warn(`pool: ${(error as Error).message}`),
+    onChange: (message) => app.log.info(`pool: ${message}`),
+  });
+  joined.agent = agent;
+  try {
+    await agent.start();
+  } catch (error) {
+    await app.close();
+    await store.close();
+    throw error;
+  }
+  return {
+    name: settings.name,
+    url,
+    agent,
+    shutdown: async () => {
+      // Leave first: the control plane stops routing here before this server closes.
+      await agent.leave();
+      await app.close();
+      await engine.close();
+      await store.close();
+    },
+  };
 }

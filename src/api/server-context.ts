@@ -1,5 +1,6 @@
 import type { FastifyBaseLogger } from 'fastify';
 import type { ModelCatalog } from '../core/model-catalog.js';
+import type { PoolControl } from '../core/pool-control.js';
 import type { Store } from '../core/store.js';
 import type { RunningDevices } from '../devices/start-devices.js';
 import type { UsageGate } from '../tenancy/usage-gate.js';
@@ -17,6 +18,8 @@ export interface ServerContext {
   gate: UsageGate;
   /** Device support (MQTT, twins, tools for models); absent when the server runs without it. */
   devices?: DeviceServices;
+  /** The pool runtime (control plane); absent on a worker and where the pool is off. */
+  pool?: PoolControl;
 }
 
 /** What the routes use of device support. */

@@ -3,6 +3,7 @@ import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import type { Engine } from '../core/engine.js';
 import { NimbusError } from '../core/errors.js';
 import type { ModelCatalog } from '../core/model-catalog.js';
+import type { PoolControl } from '../core/pool-control.js';
 import type { Store } from '../core/store.js';
 import { openGate, type UsageGate } from '../tenancy/usage-gate.js';
 import { installErrorHandling } from './error-handler.js';
@@ -13,6 +14,7 @@ import { registerHealthRoutes } from './routes/health.js';
 import { registerInferenceRoutes } from './routes/inference.js';
 import { registerKeyRoutes } from './routes/keys.js';
 import { registerModelRoutes } from './routes/models.js';
+import { registerPoolRoutes } from './routes/pool.js';
 import { registerTenantRoutes } from './routes/tenants.js';
 import { registerUsageRoutes } from './routes/usage.js';
 import type { ServerContext } from './server-context.js';
@@ -27,6 +29,8 @@ export interface ServerOptions {
   resolvePrincipal?: PrincipalResolver;
   /** Limits, budgets and prices around every inference request; none when absent. */
   gate?: UsageGate;
+  /** The pool runtime: worker and deployment routes are added when present. */
+  pool?: PoolControl;
 }
 
 /** A built server and the context its routes share. */
@@ -54,6 +58,7 @@ export function buildServer(options: ServerOptions): NimbusServer {
     lifecycle: new Lifecycle(),
     logger: app.log,
     gate: options.gate ?? openGate,
+    ...(options.pool ? { pool: options.pool } : {}),
   };
   installErrorHandling(app, options.bodyLimit);
   // The API speaks JSON only: anything else is a 415, not a string the routes would misread.
@@ -70,5 +75,6 @@ export function buildServer(options: ServerOptions): NimbusServer {
   registerTenantRoutes(app, context);
   registerKeyRoutes(app, context);
   registerUsageRoutes(app, context);
+  if (options.pool) registerPoolRoutes(app, options.pool);
   return { app, context };
 }

@@ -13,6 +13,13 @@ export class CommandError extends Error {
   }
 }
 
+/** For a command's catch: prints a CommandError's message and returns exit code 1; anything else is a bug and is rethrown. */
+export function commandFailure(error: unknown): number {
+  if (!(error instanceof CommandError)) throw error;
+  console.error(`error: ${error.message}`);
+  return 1;
+}
+
 /** Calls the admin API of one server. */
 export interface AdminClient {
   readonly url: string;

@@ -2,6 +2,8 @@
 /** The `nimbus` command: one file per subcommand, dispatched here. */
 import { approvalsCommand } from './approvals.js';
 import { auditCommand } from './audit.js';
+import { deployCommand } from './deploy.js';
+import { deploymentsCommand } from './deployments.js';
 import { devicesCommand } from './devices.js';
 import { estopCommand } from './estop.js';
 import { keysCommand } from './keys.js';
@@ -11,6 +13,8 @@ import { serveCommand } from './serve.js';
 import { simCommand } from './sim.js';
 import { tenantsCommand } from './tenants.js';
 import { usageCommand } from './usage.js';
+import { workerCommand } from './worker.js';
+import { workersCommand } from './workers.js';
 
 const usage = `Nimbus: an open AI cloud you run yourself.
 
@@ -27,6 +31,10 @@ Commands:
   approvals    list, grant and deny human approvals of risky device commands (admin API)
   estop        the tenant's emergency stop: status, on, off
   audit        the audit log of device actions (admin API)
+  worker       join a control plane's pool: --join URL --token TOKEN
+  workers      the pool's workers; 'workers token' makes a join token; 'workers drain NAME'
+  deploy MODEL serve a model from the pool: --replicas N --device --ctx --slots --routing
+  deployments  list, rm, scale and explain pool deployments
   sim          run virtual devices (lamp, thermostat, lock, conveyor, robot)
   version      print the version
 
@@ -45,6 +53,10 @@ const commands: Record<string, Command> = {
   approvals: approvalsCommand,
   estop: estopCommand,
   audit: auditCommand,
+  worker: workerCommand,
+  workers: workersCommand,
+  deploy: deployCommand,
+  deployments: deploymentsCommand,
   sim: (argv, environment) => simCommand(argv, environment),
   version: async () => {
     const { createRequire } = await import('node:module');

@@ -209,6 +209,8 @@ export const configSchema = z
       .regex(/^(off|(mqtts?|wss?):\/\/.+)$/, 'use mqtt://HOST:1883 (mqtts://, ws://, wss:// also work) or off')
       .optional(),
     devices: devicesConfigSchema.prefault({}),
+    /** How often pool workers beat; a worker silent for 3 intervals is unreachable and its replicas are placed again. */
+    poolHeartbeatMs: z.number().int().min(50).max(600_000).default(5_000),
   })
   .superRefine(checkUpstreams);
 
@@ -294,6 +296,7 @@ const hints: Partial<Record<keyof NimbusConfig, string>> = {
   tenancy: 'keys: defaultMaxTokens, reserveSecondsPerToken, authCacheMs, concurrencyLeaseMs',
   mqttPort: 'use a port for the embedded MQTT broker, e.g. 1883 (0 picks a free one), or set mqttUrl to use another broker',
   mqttUrl: 'use the URL of an MQTT broker, e.g. mqtt://127.0.0.1:1883, or off to run without devices',
+  poolHeartbeatMs: 'use milliseconds between worker heartbeats, e.g. 5000',
   devices: 'keys: topicRoot, commandTimeoutMs, approvalTtlMs, approvalRequestTtlMs, maxDevicesPerRequest, rateLimitPerMinute, rateLimitBurst, maxToolSteps',
 };
 
@@ -319,6 +322,7 @@ export const environmentKeys: Record<string, keyof NimbusConfig> = {
   NIMBUS_MQTT_PORT: 'mqttPort',
   NIMBUS_MQTT_HOST: 'mqttHost',
   NIMBUS_MQTT_URL: 'mqttUrl',
+  NIMBUS_POOL_HEARTBEAT_MS: 'poolHeartbeatMs',
 };
 
 /** A configuration problem, with the source of the bad value and a fix. */
@@ -329,7 +333,18 @@ export class ConfigError extends Error {
   }
 }
 
-const numericKeys = new Set<string>(['port', 'contextSize', 'slots', 'threads', 'maxQueue', 'promptCacheMiB', 'bodyLimit', 'shutdownGraceMs', 'mqttPort']);
+const numericKeys = new Set<string>([
+  'port',
+  'contextSize',
+  'slots',
+  'threads',
+  'maxQueue',
+  'promptCacheMiB',
+  'bodyLimit',
+  'shutdownGraceMs',
+  'mqttPort',
+  'poolHeartbeatMs',
+]);
 
 /** Converts a string from the environment or a flag into the key's type. */
 export function coerceValue(key: keyof NimbusConfig, value: string): unknown {

@@ -3,6 +3,7 @@
  * default, PostgreSQL for scale-out; one contract test suite runs on both.
  */
 import type { DeviceStore } from './device-store.js';
+import type { PoolStore } from './pool-store.js';
 import type { TenancyStore } from './tenancy-store.js';
 
 /** Final status of a request, as the request log records it. */
@@ -76,6 +77,8 @@ export interface Store {
   readonly devices: DeviceStore;
   /** Tenants, API keys and sums over the ledger (`tenancy-store.ts`). */
   readonly tenancy: TenancyStore;
+  /** Join tokens, workers, deployments and replicas of the pool (`pool-store.ts`). */
+  readonly pool: PoolStore;
   /** Flushes and closes connections. Idempotent. */
   close(): Promise<void>;
 }

@@ -5,6 +5,7 @@
 import { Migrator, type Kysely, type Selectable } from 'kysely';
 import type { RequestLogEntry, RequestLogQuery, Store } from '../core/store.js';
 import { KyselyDeviceStore } from './kysely-device-store.js';
+import { KyselyPoolStore } from './kysely-pool-store.js';
 import { KyselyTenancyStore } from './kysely-tenancy-store.js';
 import { migrationProvider } from './migrations.js';
 import type { Database, RequestLogTable } from './schema.js';
@@ -19,6 +20,7 @@ export class KyselyStore implements Store {
   private closed = false;
   readonly devices: KyselyDeviceStore;
   readonly tenancy: KyselyTenancyStore;
+  readonly pool: KyselyPoolStore;
 
   constructor(
     private readonly db: Kysely<Database>,
@@ -26,6 +28,7 @@ export class KyselyStore implements Store {
   ) {
     this.devices = new KyselyDeviceStore(db);
     this.tenancy = new KyselyTenancyStore(db);
+    this.pool = new KyselyPoolStore(db);
   }
 
   /** Applies pending migrations; throws with the failing migration's name. `schema`: where PostgreSQL keeps Kysely's own tables. */

@@ -5,6 +5,7 @@
 import { sql, type Kysely, type Migration, type MigrationProvider } from 'kysely';
 import { deviceMigrations } from './device-migrations.js';
 import { doubleType, serialKey } from './dialect.js';
+import { poolMigrations } from './pool-migrations.js';
 import { tenancyMigrations } from './tenancy-migrations.js';
 
 const migrations: Record<string, Migration> = {
@@ -56,5 +57,5 @@ const migrations: Record<string, Migration> = {
 
 /** The migrations, for Kysely's Migrator. */
 export const migrationProvider: MigrationProvider = {
-  getMigrations: async () => ({ ...migrations, ...tenancyMigrations, ...deviceMigrations }),
+  getMigrations: async () => ({ ...migrations, ...tenancyMigrations, ...deviceMigrations, ...poolMigrations }),
 };

@@ -1,6 +1,7 @@
 /** Table types for Kysely: the database as the query layer sees it, for SQLite and PostgreSQL alike. */
 import type { Generated } from 'kysely';
 import type { DeviceTables } from './device-schema.js';
+import type { PoolTables } from './pool-schema.js';
 import type { TenancyTables } from './tenancy-schema.js';
 
 export interface RequestLogTable {
@@ -31,6 +32,6 @@ export interface RequestLogTable {
   seq: Generated<number>;
 }
 
-export interface Database extends DeviceTables, TenancyTables {
+export interface Database extends DeviceTables, TenancyTables, PoolTables {
   request_log: RequestLogTable;
 }

@@ -5,6 +5,7 @@
 import { describe, expect, test } from 'vitest';
 import type { RequestLogEntry, Store } from '../core/store.js';
 import { runDeviceStoreContract } from './device-store-contract.js';
+import { runPoolStoreContract } from './pool-store-contract.js';
 import { runTenancyStoreContract } from './tenancy-store-contract.js';
 
 /** A valid request-log row; tests override what they care about. */
@@ -96,5 +97,6 @@ export function runStoreContract(name: string, open: () => Promise<Store>): void
 
     runDeviceStoreContract(open);
     runTenancyStoreContract(open);
+    runPoolStoreContract(open);
   });
 }

@@ -73,6 +73,16 @@ export class LlamaEngine implements Engine {
     return entry.loading;
   }
 
+  /** Stops serving a model and frees it once its running requests end (a worker's replica that moved). */
+  async removeModel(id: string): Promise<boolean> {
+    const entry = this.entries.get(id);
+    if (!entry) return false;
+    this.entries.delete(id);
+    await entry.loading?.catch(() => undefined);
+    await entry.loaded?.close();
+    return true;
+  }
+
   /** Marks a model that could not even be fetched (offline, bad reference) as failed. */
   addFailedModel(id: string, reason: string): void {
     this.entries.set(id, { status: { id, engine: this.kind, state: 'failed', error: reason, created: Math.floor(Date.now() / 1000) } });

@@ -60,6 +60,15 @@ export class PoolEngine implements Engine {
     deployment.replicas = replicas.map((options) => (kept.get(options.id)?.engine === options.engine ? kept.get(options.id)! : new PoolReplica(options)));
   }
 
+  /** Stops serving a deployment; its replicas' engines are closed. */
+  undeploy(model: string): void {
+    const deployment = this.deployments.get(model);
+    if (!deployment) return;
+    this.deployments.delete(model);
+    // Requests in flight keep their engine until they end; a closed undici pool lets them finish.
+    for (const replica of deployment.replicas) void replica.engine.close().catch(() => undefined);
+  }
+
   models(): ModelStatus[] {
     return [...this.deployments].map(([id, deployment]) => {
       const healthy = deployment.replicas.filter((replica) => replica.healthy);

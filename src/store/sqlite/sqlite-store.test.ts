@@ -37,3 +37,23 @@ test('a database from before 0002 gains route and usage_estimated, and its rows 
   expect(await store.listRequests()).toEqual([expect.objectContaining({ id: 'old', route: null, usageEstimated: false })]);
   await store.close();
 });
+
+test('deployments survive reopening the file (a control-plane restart)', async () => {
+  const path = join(folder, 'pool.db');
+  const first = await openSqliteStore(path);
+  await first.pool.putDeployment({
+    name: 'kept',
+    source: '/m.gguf',
+    replicas: 2,
+    device: 'cpu',
+    contextSize: 256,
+    slots: 1,
+    routing: 'round-robin',
+    createdAt: 1,
+    updatedAt: 1,
+  });
+  await first.close();
+  const second = await openSqliteStore(path);
+  expect((await second.pool.listDeployments()).map((row) => [row.name, row.replicas])).toEqual([['kept', 2]]);
+  await second.close();
+});

@@ -1,0 +1,111 @@
+/**
+ * The pool over HTTP. Worker API (the worker's credential, not an API key): `POST
+ * /v1/pool/workers/join` (with a join token), `POST /v1/pool/workers/heartbeat` (answers the
+ * replicas to run), `POST /v1/pool/workers/leave`, `GET /v1/pool/files/{deployment}` (the GGUF, with Range). Admin API (the
+ * operator): join tokens, `/v1/deployments` (deploy, list, scale, remove, explain) and
+ * `/v1/pool/workers` (list, drain).
+ */
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { NimbusError } from '../../core/errors.js';
+import { parseRequest } from '../../core/openai/parse-request.js';
+import type { PoolControl } from '../../core/pool-control.js';
+import type { WorkerRecord } from '../../core/pool-store.js';
+import { requireOperator } from '../admin-access.js';
+import { deploySchema, drainSchema, heartbeatSchema, joinSchema, joinTokenSchema, scaleSchema } from '../pool-schemas.js';
+import { sendModelFile } from '../send-model-file.js';
+
+/** Paths a worker calls with its own credential; the API-key resolver lets them through to be checked here. */
+export const workerPaths = ['/v1/pool/workers/join', '/v1/pool/workers/heartbeat', '/v1/pool/workers/leave', '/v1/pool/files/:deployment'];
+
+type Named = { Params: { name: string } };
+
+export function registerPoolRoutes(app: FastifyInstance, pool: PoolControl): void {
+  const worker = async (request: FastifyRequest): Promise<WorkerRecord> => {
+    const token = /^Bearer\s+(\S+)$/i.exec(request.headers.authorization ?? '')?.[1];
+    const found = token ? await pool.authenticateWorker(token) : undefined;
+    if (!found) throw new NimbusError('invalid_api_key', 'This call needs the credential the worker got when it joined; join again with a fresh token.');
+    return found;
+  };
+
+  app.post('/v1/pool/workers/join', async (request) => pool.join(parseRequest(joinSchema, request.body)));
+
+  app.post('/v1/pool/workers/heartbeat', async (request) => {
+    const caller = await worker(request);
+    return pool.heartbeat(caller, parseRequest(heartbeatSchema, request.body));
+  });
+
+  app.post('/v1/pool/workers/leave', async (request) => {
+    const caller = await worker(request);
+    await pool.leave(caller);
+    return { name: caller.name, left: true };
+  });
+
+  app.get<{ Params: { deployment: string } }>('/v1/pool/files/:deployment', async (request, reply) => {
+    const caller = await worker(request);
+    return sendModelFile(request, reply, await pool.modelFile(caller, request.params.deployment));
+  });
+
+  app.post('/v1/pool/join-tokens', async (request, reply) => {
+    requireOperator(request.principal, 'create join tokens');
+    const body = parseRequest(joinTokenSchema, request.body ?? {});
+    const created = await pool.createJoinToken(body.expires_in_seconds === undefined ? undefined : body.expires_in_seconds * 1000);
+    return reply.code(201).send({ id: created.id, token: created.token, expires_at: created.expiresAt });
+  });
+
+  app.get('/v1/pool/workers', async (request) => {
+    requireOperator(request.principal, 'list workers');
+    return { object: 'list', data: await pool.workers() };
+  });
+
+  app.post<Named>('/v1/pool/workers/:name/drain', async (request) => {
+    requireOperator(request.principal, 'drain workers');
+    return pool.drain(request.params.name, parseRequest(drainSchema, request.body ?? {}).draining);
+  });
+
+  app.get('/v1/deployments', async (request) => {
+    requireOperator(request.principal, 'list deployments');
+    return { object: 'list', data: await pool.deployments() };
+  });
+
+  app.post('/v1/deployments', async (request, reply) => {
+    requireOperator(request.principal, 'deploy models');
+    const body = parseRequest(deploySchema, request.body);
+    const name = body.name ?? defaultName(body.model);
+    const view = await pool.deploy({
+      name,
+      source: body.model,
+      replicas: body.replicas,
+      device: body.device,
+      contextSize: body.context_size,
+      slots: body.slots,
+      routing: body.routing,
+    });
+    return reply.code(201).send(view);
+  });
+
+  app.patch<Named>('/v1/deployments/:name', async (request) => {
+    requireOperator(request.principal, 'scale deployments');
+    return pool.scale(request.params.name, parseRequest(scaleSchema, request.body).replicas);
+  });
+
+  app.delete<Named>('/v1/deployments/:name', async (request) => {
+    requireOperator(request.principal, 'remove deployments');
+    if (!(await pool.remove(request.params.name)))
+      throw new NimbusError('not_found', `No deployment '${request.params.name}'. 'nimbus deployments' lists them.`, { param: 'name' });
+    return { id: request.params.name, object: 'deployment', deleted: true };
+  });
+
+  app.get<Named>('/v1/deployments/:name/explain', async (request) => {
+    requireOperator(request.principal, 'explain deployments');
+    return { deployment: request.params.name, lines: await pool.explain(request.params.name) };
+  });
+}
+
+/** The name a deployment gets from its model: the file name without `.gguf`. */
+function defaultName(model: string): string {
+  const file = model.split(/[\\/]/).pop() ?? model;
+  const name = file.replace(/\.gguf$/i, '').replace(/[^\w.:-]/g, '-');
+  if (!/^[\w.:/-]{1,128}$/.test(name))
+    throw new NimbusError('invalid_value', 'Cannot derive a deployment name from the model; pass "name".', { param: 'name' });
+  return name;
+}

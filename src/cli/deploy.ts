@@ -1,0 +1,70 @@
+/** `nimbus deploy MODEL`: serve a model from the pool's workers, through the admin API. */
+import { parseArgs } from 'node:util';
+import { adminClient, commandFailure } from './admin-client.js';
+import { renderDeployments, type DeploymentView } from './pool-output.js';
+
+export const deployUsage = `Usage: nimbus deploy MODEL [--name NAME] [--replicas N] [--device auto|gpu|cpu] [--ctx N] [--slots N] [--routing POLICY]
+
+MODEL is a GGUF path on the control plane or hf:owner/repo/file.gguf (fetched into its cache);
+workers download it from the control plane. Defaults: --replicas 1, --device auto, --ctx 4096,
+--slots 4, --routing prefix-cache (or round-robin, least-outstanding-tokens, session-affinity).
+Talks to NIMBUS_URL with the admin key in NIMBUS_API_KEY (not needed in local mode).`;
+
+const numericFlags = ['replicas', 'ctx', 'slots'] as const;
+
+/** Runs `nimbus deploy`; returns the exit code. */
+export async function deployCommand(argv: string[], environment: NodeJS.ProcessEnv): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: {
+        name: { type: 'string' },
+        replicas: { type: 'string' },
+        device: { type: 'string' },
+        ctx: { type: 'string' },
+        slots: { type: 'string' },
+        routing: { type: 'string' },
+        json: { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    });
+  } catch (error) {
+    return usageError((error as Error).message);
+  }
+  if (parsed.values.help) {
+    console.log(deployUsage);
+    return 0;
+  }
+  const [model, ...extra] = parsed.positionals;
+  if (!model) return usageError('missing MODEL');
+  if (extra.length > 0) return usageError(`unexpected '${extra.join(' ')}'`);
+  const numbers: Record<string, number> = {};
+  for (const flag of numericFlags) {
+    const text = parsed.values[flag];
+    if (text === undefined) continue;
+    if (!/^\d+$/.test(text)) return usageError(`--${flag} must be a whole number, got '${text}'`);
+    numbers[flag] = Number(text);
+  }
+  try {
+    const view = await adminClient(environment).json<DeploymentView>('POST', '/v1/deployments', {
+      model,
+      ...(parsed.values.name ? { name: parsed.values.name } : {}),
+      ...(numbers.replicas !== undefined ? { replicas: numbers.replicas } : {}),
+      ...(parsed.values.device ? { device: parsed.values.device } : {}),
+      ...(numbers.ctx !== undefined ? { context_size: numbers.ctx } : {}),
+      ...(numbers.slots !== undefined ? { slots: numbers.slots } : {}),
+      ...(parsed.values.routing ? { routing: parsed.values.routing } : {}),
+    });
+    console.log(parsed.values.json ? JSON.stringify(view, null, 2) : renderDeployments([view]));
+    return 0;
+  } catch (error) {
+    return commandFailure(error);
+  }
+}
+
+function usageError(message: string): number {
+  console.error(`error: ${message}. 'nimbus deploy --help' shows the usage.`);
+  return 2;
+}

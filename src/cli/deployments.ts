@@ -1,0 +1,65 @@
+/** `nimbus deployments`: list, remove, scale and explain pool deployments through the admin API. */
+import { parseArgs } from 'node:util';
+import { adminClient, commandFailure } from './admin-client.js';
+import { renderDeployments, type DeploymentView } from './pool-output.js';
+
+export const deploymentsUsage = `Usage: nimbus deployments [list] [--json]
+       nimbus deployments rm NAME
+       nimbus deployments scale NAME N
+       nimbus deployments explain NAME
+
+'explain' prints, for each replica, which workers were considered and why each was taken or
+refused. Talks to NIMBUS_URL with the admin key in NIMBUS_API_KEY (not needed in local mode).`;
+
+/** Runs `nimbus deployments`; returns the exit code. */
+export async function deploymentsCommand(argv: string[], environment: NodeJS.ProcessEnv): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({ args: argv, allowPositionals: true, options: { json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } } });
+  } catch (error) {
+    return usageError((error as Error).message);
+  }
+  if (parsed.values.help) {
+    console.log(deploymentsUsage);
+    return 0;
+  }
+  const [action = 'list', name, count, ...extra] = parsed.positionals;
+  if (extra.length > 0) return usageError(`unexpected '${extra.join(' ')}'`);
+  const client = adminClient(environment);
+  const path = name === undefined ? '' : `/v1/deployments/${encodeURIComponent(name)}`;
+  try {
+    switch (action) {
+      case 'ls':
+      case 'list': {
+        const list = await client.json<{ data: DeploymentView[] }>('GET', '/v1/deployments');
+        console.log(parsed.values.json ? JSON.stringify(list.data, null, 2) : renderDeployments(list.data));
+        return 0;
+      }
+      case 'rm':
+        if (!name) return usageError('missing NAME');
+        await client.json('DELETE', path);
+        console.log(`Removed deployment ${name}; its replicas stop at their workers' next heartbeat.`);
+        return 0;
+      case 'scale': {
+        if (!name || count === undefined) return usageError('usage: nimbus deployments scale NAME N');
+        if (!/^\d+$/.test(count)) return usageError(`N must be a whole number, got '${count}'`);
+        console.log(renderDeployments([await client.json<DeploymentView>('PATCH', path, { replicas: Number(count) })]));
+        return 0;
+      }
+      case 'explain': {
+        if (!name) return usageError('missing NAME');
+        console.log((await client.json<{ lines: string[] }>('GET', `${path}/explain`)).lines.join('\n'));
+        return 0;
+      }
+      default:
+        return usageError(`unknown action '${action}'; use list, rm, scale or explain`);
+    }
+  } catch (error) {
+    return commandFailure(error);
+  }
+}
+
+function usageError(message: string): number {
+  console.error(`error: ${message}. 'nimbus deployments --help' shows the usage.`);
+  return 2;
+}

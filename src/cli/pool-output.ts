@@ -1,0 +1,67 @@
+/** How the pool's commands print deployments and workers. */
+import { renderTable } from './render-table.js';
+
+/** A deployment as `/v1/deployments` returns it. */
+export interface DeploymentView {
+  name: string;
+  source: string;
+  replicas: number;
+  device: string;
+  contextSize: number;
+  slots: number;
+  routing: string;
+  placed: Array<{ id: string; worker: string; state: string }>;
+  refusal?: string;
+}
+
+/** A worker as `/v1/pool/workers` returns it. */
+export interface WorkerView {
+  name: string;
+  endpoint: string;
+  state: string;
+  silentMs: number;
+  hardware: { cpuModel: string; cores: number; ramTotalBytes: number; gpus: Array<{ name: string; totalBytes: number }> };
+  load: { activeSequences: number; queueDepth: number; tokensPerSecond: number };
+  replicas: string[];
+}
+
+const gib = (bytes: number): string => `${(bytes / 1024 ** 3).toFixed(1)} GiB`;
+
+export function renderDeployments(deployments: readonly DeploymentView[]): string {
+  if (deployments.length === 0) return "No deployments. Add one with 'nimbus deploy MODEL --replicas N'.";
+  const table = renderTable([
+    ['NAME', 'READY', 'PLACED', 'WANTED', 'DEVICE', 'CTX', 'SLOTS', 'ROUTING', 'WORKERS'],
+    ...deployments.map((deployment) => [
+      deployment.name,
+      String(deployment.placed.filter((replica) => replica.state === 'ready').length),
+      String(deployment.placed.length),
+      String(deployment.replicas),
+      deployment.device,
+      String(deployment.contextSize),
+      String(deployment.slots),
+      deployment.routing,
+      deployment.placed.map((replica) => `${replica.worker}(${replica.state})`).join(' ') || '-',
+    ]),
+  ]);
+  const refusals = deployments.filter((deployment) => deployment.refusal).map((deployment) => `${deployment.name}: ${deployment.refusal}`);
+  return [table, ...refusals].join('\n');
+}
+
+export function renderWorkers(workers: readonly WorkerView[]): string {
+  if (workers.length === 0) return "No workers. Create a token with 'nimbus workers token', then run 'nimbus worker --join URL --token TOKEN' on each machine.";
+  return renderTable([
+    ['NAME', 'STATE', 'ENDPOINT', 'CPU', 'RAM', 'GPUS', 'ACTIVE', 'QUEUED', 'TOK/S', 'REPLICAS'],
+    ...workers.map((worker) => [
+      worker.name,
+      worker.state,
+      worker.endpoint,
+      `${worker.hardware.cores}x ${worker.hardware.cpuModel}`,
+      gib(worker.hardware.ramTotalBytes),
+      worker.hardware.gpus.map((gpu) => `${gpu.name} ${gib(gpu.totalBytes)}`).join(', ') || 'none',
+      String(worker.load.activeSequences),
+      String(worker.load.queueDepth),
+      String(worker.load.tokensPerSecond),
+      worker.replicas.join(' ') || '-',
+    ]),
+  ]);
+}

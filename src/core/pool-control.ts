@@ -1,0 +1,111 @@
+/**
+ * What the HTTP layer asks of the pool runtime: the worker API (join, heartbeat, model files) and
+ * the admin API (join tokens, deployments, workers). Implemented by `src/pool/pool-runtime.ts`;
+ * the routes in `src/api/routes/pool.ts` only parse, authenticate and call it.
+ */
+import type { DeploymentRecord, PoolReplicaRecord, WorkerHardware, WorkerLoadReport, WorkerRecord } from './pool-store.js';
+
+/** A worker's replica as it reports it: loading, serving, or unable to load. */
+export interface ReplicaReport {
+  id: string;
+  state: 'loading' | 'ready' | 'failed';
+  error?: string;
+}
+
+/** What a worker sends when it joins. */
+export interface JoinRequest {
+  token: string;
+  name: string;
+  /** Base URL of its OpenAI-compatible server. */
+  endpoint: string;
+  hardware: WorkerHardware;
+}
+
+/** What a worker gets back: its credentials (shown once) and how often to beat. */
+export interface JoinAnswer {
+  name: string;
+  /** Presented as a Bearer token on every call to the control plane. */
+  credential: string;
+  /** Required as a Bearer token on every call to the worker's inference endpoint. */
+  inferenceSecret: string;
+  heartbeatIntervalMs: number;
+}
+
+/** A heartbeat's body. */
+export interface HeartbeatRequest {
+  load: WorkerLoadReport;
+  hardware: WorkerHardware;
+  replicas: ReplicaReport[];
+}
+
+/** One replica a worker must run: the model it serves under the replica's id. */
+export interface ReplicaAssignment {
+  replica: string;
+  deployment: string;
+  /** Path on the control plane to fetch the GGUF from (worker credential, Range supported). */
+  file: string;
+  /** File name for the worker's cache. */
+  fileName: string;
+  size: number;
+  sha256: string;
+  contextSize: number;
+  slots: number;
+  device: DeploymentRecord['device'];
+}
+
+/** A heartbeat's answer: every replica the worker must run now (others it stops). */
+export interface HeartbeatAnswer {
+  assignments: ReplicaAssignment[];
+}
+
+/** A deployment as the admin API shows it. */
+export interface DeploymentView extends DeploymentRecord {
+  placed: PoolReplicaRecord[];
+  /** Why replicas are missing, when some are. */
+  refusal?: string;
+}
+
+/** A worker as the admin API shows it: no secrets. */
+export interface WorkerView extends Omit<WorkerRecord, 'credentialHash' | 'inferenceSecret'> {
+  state: 'ready' | 'draining' | 'unreachable';
+  silentMs: number;
+  replicas: string[];
+}
+
+/** What `nimbus deploy` asks for. */
+export interface DeployRequest {
+  name: string;
+  source: string;
+  replicas: number;
+  device: DeploymentRecord['device'];
+  contextSize: number;
+  slots: number;
+  routing: string;
+}
+
+/** A cached model file a worker may download. */
+export interface ModelFile {
+  path: string;
+  size: number;
+}
+
+/** The pool runtime as the routes see it. */
+export interface PoolControl {
+  createJoinToken(expiresInMs?: number): Promise<{ id: string; token: string; expiresAt: number | null }>;
+  join(request: JoinRequest): Promise<JoinAnswer>;
+  /** The worker presenting this credential; undefined when none does. */
+  authenticateWorker(credential: string): Promise<WorkerRecord | undefined>;
+  heartbeat(worker: WorkerRecord, request: HeartbeatRequest): Promise<HeartbeatAnswer>;
+  /** A worker shutting down on purpose: it is forgotten and its replicas are placed elsewhere now, not after missed beats. */
+  leave(worker: WorkerRecord): Promise<void>;
+  /** The GGUF of a deployment assigned to this worker; throws 404 otherwise. */
+  modelFile(worker: WorkerRecord, deployment: string): Promise<ModelFile>;
+  deploy(request: DeployRequest): Promise<DeploymentView>;
+  scale(name: string, replicas: number): Promise<DeploymentView>;
+  remove(name: string): Promise<boolean>;
+  deployments(): Promise<DeploymentView[]>;
+  /** Lines of text: which workers were considered for each replica and why each was taken or refused. */
+  explain(name: string): Promise<string[]>;
+  workers(): Promise<WorkerView[]>;
+  drain(name: string, draining: boolean): Promise<WorkerView>;
+}

@@ -1,0 +1,205 @@
+/**
+ * The pool section of the Store contract over Kysely, portable across SQLite and PostgreSQL:
+ * replace-on-conflict upserts, JSON as text, timestamps as bigint (read back with Number()).
+ */
+import type { Kysely, Selectable } from 'kysely';
+import type {
+  DeploymentRecord,
+  JoinTokenRecord,
+  PoolReplicaRecord,
+  PoolReplicaState,
+  PoolStore,
+  WorkerHardware,
+  WorkerLoadReport,
+  WorkerRecord,
+} from '../core/pool-store.js';
+import type { PoolDeploymentsTable, PoolReplicasTable, PoolWorkersTable } from './pool-schema.js';
+import type { Database } from './schema.js';
+
+export class KyselyPoolStore implements PoolStore {
+  constructor(private readonly db: Kysely<Database>) {}
+
+  async createJoinToken(token: JoinTokenRecord): Promise<void> {
+    await this.db.insertInto('pool_join_tokens').values({ id: token.id, hash: token.hash, created_at: token.createdAt, expires_at: token.expiresAt }).execute();
+  }
+
+  async findJoinToken(hash: string): Promise<JoinTokenRecord | undefined> {
+    const row = await this.db.selectFrom('pool_join_tokens').selectAll().where('hash', '=', hash).executeTakeFirst();
+    return row && { id: row.id, hash: row.hash, createdAt: Number(row.created_at), expiresAt: row.expires_at === null ? null : Number(row.expires_at) };
+  }
+
+  async putWorker(worker: WorkerRecord): Promise<void> {
+    const row = workerToRow(worker);
+    const update = withoutKey(row, 'name');
+    await this.db
+      .insertInto('pool_workers')
+      .values(row)
+      .onConflict((conflict) => conflict.column('name').doUpdateSet(update))
+      .execute();
+  }
+
+  async getWorker(name: string): Promise<WorkerRecord | undefined> {
+    const row = await this.db.selectFrom('pool_workers').selectAll().where('name', '=', name).executeTakeFirst();
+    return row && workerFromRow(row);
+  }
+
+  async findWorkerByCredential(hash: string): Promise<WorkerRecord | undefined> {
+    const row = await this.db.selectFrom('pool_workers').selectAll().where('credential_hash', '=', hash).executeTakeFirst();
+    return row && workerFromRow(row);
+  }
+
+  async listWorkers(): Promise<WorkerRecord[]> {
+    return (await this.db.selectFrom('pool_workers').selectAll().orderBy('name').execute()).map(workerFromRow);
+  }
+
+  async recordHeartbeat(name: string, at: number, load: WorkerLoadReport, hardware: WorkerHardware): Promise<boolean> {
+    const result = await this.db
+      .updateTable('pool_workers')
+      .set({ last_heartbeat_at: at, load: JSON.stringify(load), hardware: JSON.stringify(hardware) })
+      .where('name', '=', name)
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows) > 0;
+  }
+
+  async setDraining(name: string, draining: boolean): Promise<boolean> {
+    const result = await this.db
+      .updateTable('pool_workers')
+      .set({ draining: draining ? 1 : 0 })
+      .where('name', '=', name)
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows) > 0;
+  }
+
+  async deleteWorker(name: string): Promise<boolean> {
+    return this.db.transaction().execute(async (transaction) => {
+      const result = await transaction.deleteFrom('pool_workers').where('name', '=', name).executeTakeFirst();
+      await transaction.deleteFrom('pool_replicas').where('worker', '=', name).execute();
+      return Number(result.numDeletedRows) > 0;
+    });
+  }
+
+  async putDeployment(deployment: DeploymentRecord): Promise<void> {
+    const row = {
+      name: deployment.name,
+      source: deployment.source,
+      replicas: deployment.replicas,
+      device: deployment.device,
+      context_size: deployment.contextSize,
+      slots: deployment.slots,
+      routing: deployment.routing,
+      created_at: deployment.createdAt,
+      updated_at: deployment.updatedAt,
+    };
+    const update = withoutKey(row, 'name');
+    await this.db
+      .insertInto('pool_deployments')
+      .values(row)
+      .onConflict((conflict) => conflict.column('name').doUpdateSet(update))
+      .execute();
+  }
+
+  async getDeployment(name: string): Promise<DeploymentRecord | undefined> {
+    const row = await this.db.selectFrom('pool_deployments').selectAll().where('name', '=', name).executeTakeFirst();
+    return row && deploymentFromRow(row);
+  }
+
+  async listDeployments(): Promise<DeploymentRecord[]> {
+    return (await this.db.selectFrom('pool_deployments').selectAll().orderBy('name').execute()).map(deploymentFromRow);
+  }
+
+  async deleteDeployment(name: string): Promise<boolean> {
+    return this.db.transaction().execute(async (transaction) => {
+      const result = await transaction.deleteFrom('pool_deployments').where('name', '=', name).executeTakeFirst();
+      await transaction.deleteFrom('pool_replicas').where('deployment', '=', name).execute();
+      return Number(result.numDeletedRows) > 0;
+    });
+  }
+
+  async putReplica(replica: PoolReplicaRecord): Promise<void> {
+    const row = {
+      id: replica.id,
+      deployment: replica.deployment,
+      worker: replica.worker,
+      state: replica.state,
+      error: replica.error,
+      created_at: replica.createdAt,
+      updated_at: replica.updatedAt,
+    };
+    const update = withoutKey(row, 'id');
+    await this.db
+      .insertInto('pool_replicas')
+      .values(row)
+      .onConflict((conflict) => conflict.column('id').doUpdateSet(update))
+      .execute();
+  }
+
+  async listReplicas(): Promise<PoolReplicaRecord[]> {
+    return (await this.db.selectFrom('pool_replicas').selectAll().orderBy('deployment').orderBy('created_at').orderBy('id').execute()).map(replicaFromRow);
+  }
+
+  async deleteReplica(id: string): Promise<boolean> {
+    const result = await this.db.deleteFrom('pool_replicas').where('id', '=', id).executeTakeFirst();
+    return Number(result.numDeletedRows) > 0;
+  }
+}
+
+/** The row's columns but its key: what an upsert sets on conflict. */
+function withoutKey<Row extends object, Key extends keyof Row>(row: Row, key: Key): Omit<Row, Key> {
+  const copy = { ...row };
+  delete copy[key];
+  return copy;
+}
+
+function workerToRow(worker: WorkerRecord): PoolWorkersTable {
+  return {
+    name: worker.name,
+    credential_hash: worker.credentialHash,
+    inference_secret: worker.inferenceSecret,
+    endpoint: worker.endpoint,
+    hardware: JSON.stringify(worker.hardware),
+    load: JSON.stringify(worker.load),
+    draining: worker.draining ? 1 : 0,
+    joined_at: worker.joinedAt,
+    last_heartbeat_at: worker.lastHeartbeatAt,
+  };
+}
+
+function workerFromRow(row: Selectable<PoolWorkersTable>): WorkerRecord {
+  return {
+    name: row.name,
+    credentialHash: row.credential_hash,
+    inferenceSecret: row.inference_secret,
+    endpoint: row.endpoint,
+    hardware: JSON.parse(row.hardware) as WorkerHardware,
+    load: JSON.parse(row.load) as WorkerLoadReport,
+    draining: Boolean(Number(row.draining)),
+    joinedAt: Number(row.joined_at),
+    lastHeartbeatAt: Number(row.last_heartbeat_at),
+  };
+}
+
+function deploymentFromRow(row: Selectable<PoolDeploymentsTable>): DeploymentRecord {
+  return {
+    name: row.name,
+    source: row.source,
+    replicas: Number(row.replicas),
+    device: row.device as DeploymentRecord['device'],
+    contextSize: Number(row.context_size),
+    slots: Number(row.slots),
+    routing: row.routing,
+    createdAt: Number(row.created_at),
+    updatedAt: Number(row.updated_at),
+  };
+}
+
+function replicaFromRow(row: Selectable<PoolReplicasTable>): PoolReplicaRecord {
+  return {
+    id: row.id,
+    deployment: row.deployment,
+    worker: row.worker,
+    state: row.state as PoolReplicaState,
+    error: row.error,
+    createdAt: Number(row.created_at),
+    updatedAt: Number(row.updated_at),
+  };
+}

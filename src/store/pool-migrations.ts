@@ -1,0 +1,59 @@
+/**
+ * Migrations of the pool section, numbered from 0020 so they never collide with the others.
+ * Portable DDL only (SQLite and PostgreSQL); JSON is stored as text.
+ */
+import type { Kysely, Migration } from 'kysely';
+
+/** Migration names -> migrations; merged into the store's list in `migrations.ts`. */
+export const poolMigrations: Record<string, Migration> = {
+  '0020-pool': {
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createTable('pool_join_tokens')
+        .addColumn('id', 'text', (column) => column.primaryKey())
+        .addColumn('hash', 'text', (column) => column.notNull().unique())
+        .addColumn('created_at', 'bigint', (column) => column.notNull())
+        .addColumn('expires_at', 'bigint')
+        .execute();
+      await db.schema
+        .createTable('pool_workers')
+        .addColumn('name', 'text', (column) => column.primaryKey())
+        .addColumn('credential_hash', 'text', (column) => column.notNull().unique())
+        .addColumn('inference_secret', 'text', (column) => column.notNull())
+        .addColumn('endpoint', 'text', (column) => column.notNull())
+        .addColumn('hardware', 'text', (column) => column.notNull())
+        .addColumn('load', 'text', (column) => column.notNull())
+        .addColumn('draining', 'integer', (column) => column.notNull().defaultTo(0))
+        .addColumn('joined_at', 'bigint', (column) => column.notNull())
+        .addColumn('last_heartbeat_at', 'bigint', (column) => column.notNull())
+        .execute();
+      await db.schema
+        .createTable('pool_deployments')
+        .addColumn('name', 'text', (column) => column.primaryKey())
+        .addColumn('source', 'text', (column) => column.notNull())
+        .addColumn('replicas', 'integer', (column) => column.notNull())
+        .addColumn('device', 'text', (column) => column.notNull())
+        .addColumn('context_size', 'integer', (column) => column.notNull())
+        .addColumn('slots', 'integer', (column) => column.notNull())
+        .addColumn('routing', 'text', (column) => column.notNull())
+        .addColumn('created_at', 'bigint', (column) => column.notNull())
+        .addColumn('updated_at', 'bigint', (column) => column.notNull())
+        .execute();
+      await db.schema
+        .createTable('pool_replicas')
+        .addColumn('id', 'text', (column) => column.primaryKey())
+        .addColumn('deployment', 'text', (column) => column.notNull())
+        .addColumn('worker', 'text', (column) => column.notNull())
+        .addColumn('state', 'text', (column) => column.notNull())
+        .addColumn('error', 'text')
+        .addColumn('created_at', 'bigint', (column) => column.notNull())
+        .addColumn('updated_at', 'bigint', (column) => column.notNull())
+        .execute();
+      await db.schema.createIndex('pool_replicas_deployment').on('pool_replicas').column('deployment').execute();
+      await db.schema.createIndex('pool_replicas_worker').on('pool_replicas').column('worker').execute();
+    },
+    async down(db: Kysely<unknown>) {
+      for (const table of ['pool_replicas', 'pool_deployments', 'pool_workers', 'pool_join_tokens']) await db.schema.dropTable(table).execute();
+    },
+  },
+};

@@ -1,0 +1,50 @@
+/** Table types of the pool section (migration 0020), for Kysely; JSON columns hold text. */
+
+export interface PoolJoinTokensTable {
+  id: string;
+  hash: string;
+  created_at: number;
+  expires_at: number | null;
+}
+
+export interface PoolWorkersTable {
+  name: string;
+  credential_hash: string;
+  inference_secret: string;
+  endpoint: string;
+  hardware: string;
+  load: string;
+  draining: number;
+  joined_at: number;
+  last_heartbeat_at: number;
+}
+
+export interface PoolDeploymentsTable {
+  name: string;
+  source: string;
+  replicas: number;
+  device: string;
+  context_size: number;
+  slots: number;
+  routing: string;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface PoolReplicasTable {
+  id: string;
+  deployment: string;
+  worker: string;
+  state: string;
+  error: string | null;
+  created_at: number;
+  updated_at: number;
+}
+
+/** The pool's tables, merged into `Database`. */
+export interface PoolTables {
+  pool_join_tokens: PoolJoinTokensTable;
+  pool_workers: PoolWorkersTable;
+  pool_deployments: PoolDeploymentsTable;
+  pool_replicas: PoolReplicasTable;
+}

@@ -1,0 +1,74 @@
+/**
+ * What a worker has: CPU model, cores and RAM from node:os; GPUs from nvidia-smi where it exists
+ * (names, memory, driver) when the binding runs CUDA, else from llama.cpp's binding (its backend's device names and memory).
+ * Any probe that fails counts as no GPU: a worker without one still serves on its CPU.
+ */
+import { execFile } from 'node:child_process';
+import { cpus, freemem, totalmem } from 'node:os';
+import { promisify } from 'node:util';
+import type { GpuReport, WorkerHardware } from '../core/pool-store.js';
+
+/** What the llama engine says of the accelerator it found (`LlamaEngine.hardware`). */
+export interface BindingHardware {
+  gpu: string | false;
+  gpuDevices: string[];
+  vram?: { total: number; free: number };
+}
+
+const run = promisify(execFile);
+const mebibyte = 1024 ** 2;
+
+/** Parses `nvidia-smi --query-gpu=index,name,memory.total,memory.free,driver_version --format=csv,noheader,nounits`. */
+export function parseNvidiaSmi(text: string): GpuReport[] {
+  return text
+    .split('\n')
+    .map((line) => line.split(',').map((field) => field.trim()))
+    .filter((fields) => fields.length >= 5 && /^\d+$/.test(fields[0]!))
+    .map(([index, name, total, free, driver]) => ({
+      index: Number(index),
+      name: name!,
+      totalBytes: Number(total) * mebibyte,
+      freeBytes: Number(free) * mebibyte,
+      backend: 'cuda',
+      driver: driver!,
+    }));
+}
+
+async function nvidiaGpus(): Promise<GpuReport[]> {
+  try {
+    const { stdout } = await run('nvidia-smi', ['--query-gpu=index,name,memory.total,memory.free,driver_version', '--format=csv,noheader,nounits'], {
+      timeout: 5000,
+    });
+    return parseNvidiaSmi(stdout);
+  } catch {
+    return [];
+  }
+}
+
+/** GPUs as the binding sees them: its memory figures are summed over devices, so they are split evenly. */
+function bindingGpus(binding: BindingHardware | undefined): GpuReport[] {
+  if (!binding?.gpu || !binding.vram || binding.gpuDevices.length === 0) return [];
+  const count = binding.gpuDevices.length;
+  return binding.gpuDevices.map((name, index) => ({
+    index,
+    name,
+    totalBytes: Math.floor(binding.vram!.total / count),
+    freeBytes: Math.floor(binding.vram!.free / count),
+    backend: String(binding.gpu),
+  }));
+}
+
+/** The worker's hardware now; `binding` is undefined on a CPU-only worker (`--gpu cpu`). */
+export async function readHardware(binding: () => Promise<BindingHardware | undefined>): Promise<WorkerHardware> {
+  const cores = cpus();
+  const llama = await binding().catch(() => undefined);
+  // nvidia-smi knows each GPU's own memory and the driver; the binding only sums over devices.
+  const gpus = llama?.gpu === 'cuda' ? await nvidiaGpus() : [];
+  return {
+    cpuModel: cores[0]?.model.trim() ?? 'unknown',
+    cores: cores.length,
+    ramTotalBytes: totalmem(),
+    ramFreeBytes: freemem(),
+    gpus: gpus.length > 0 ? gpus : bindingGpus(llama),
+  };
+}

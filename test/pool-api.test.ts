@@ -1,0 +1,125 @@
+/**
+ * The pool over HTTP, in process: bad input gets a 4xx in OpenAI's error shape naming the field;
+ * worker calls need the worker's credential; model files are served with Range; deployments show
+ * in /v1/models once ready; and a worker's own server answers only its control plane's secret.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, expect, test } from 'vitest';
+import { writeTinyLlamaGguf } from '../src/gguf/index.js';
+import { startWorker, type RunningWorker } from '../src/main.js';
+import { startTestServer, type TestServer } from './support/test-server.js';
+
+let server: TestServer;
+let modelPath: string;
+let worker: RunningWorker | undefined;
+
+beforeAll(async () => {
+  server = await startTestServer({ models: [], poolHeartbeatMs: 200 });
+  modelPath = join(server.home, 'tiny.gguf');
+  await writeTinyLlamaGguf(modelPath);
+});
+
+afterAll(async () => {
+  await worker?.shutdown();
+  await server.stop();
+});
+
+async function call(method: string, path: string, body?: unknown, headers: Record<string, string> = {}) {
+  const response = await server.nimbus.app.inject({
+    method: method as 'GET',
+    url: path,
+    headers: { ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers },
+    ...(body === undefined ? {} : { payload: JSON.stringify(body) }),
+  });
+  return { status: response.statusCode, headers: response.headers, body: response.rawPayload, json: () => response.json() };
+}
+
+test('bad deployments get a 400 in OpenAI’s shape that names the field', async () => {
+  const typed = await call('POST', '/v1/deployments', { model: modelPath, replicas: 'two' });
+  expect(typed.status).toBe(400);
+  expect(typed.json().error).toMatchObject({ type: 'invalid_request_error', param: 'replicas' });
+  const routing = await call('POST', '/v1/deployments', { model: modelPath, routing: 'fastest' });
+  expect(routing.status).toBe(400);
+  expect(routing.json().error).toMatchObject({ param: 'routing' });
+  expect(routing.json().error.message).toContain('round-robin');
+  const missing = await call('POST', '/v1/deployments', { model: join(server.home, 'nope.gguf') });
+  expect(missing.status).toBe(400);
+  expect(missing.json().error).toMatchObject({ param: 'model' });
+  expect((await call('PATCH', '/v1/deployments/nope', { replicas: 1 })).status).toBe(404);
+  expect((await call('DELETE', '/v1/deployments/nope')).status).toBe(404);
+});
+
+test('worker calls need a join token or the worker’s credential', async () => {
+  const heartbeat = await call('POST', '/v1/pool/workers/heartbeat', { load: {}, hardware: {}, replicas: [] });
+  expect(heartbeat.status).toBe(401);
+  expect(heartbeat.json().error).toMatchObject({ type: 'authentication_error', code: 'invalid_api_key' });
+  const hardware = { cpuModel: 'x', cores: 1, ramTotalBytes: 1, ramFreeBytes: 1, gpus: [] };
+  const join_ = await call('POST', '/v1/pool/workers/join', { token: 'nmj_wrong', name: 'w1', endpoint: 'http://127.0.0.1:1', hardware });
+  expect(join_.status).toBe(401);
+  expect(join_.json().error.message).toContain('nimbus workers token');
+  expect((await call('GET', '/v1/pool/files/tiny', undefined, { authorization: 'Bearer nmw_forged' })).status).toBe(401);
+});
+
+test('a joined worker downloads its model with Range; the deployment is listed; its own server wants the secret', async () => {
+  const created = await call('POST', '/v1/pool/join-tokens', {});
+  expect(created.status).toBe(201);
+  const { token } = created.json() as { token: string };
+  worker = await startWorker({
+    controlPlane: server.url,
+    token,
+    name: 'w1',
+    host: '127.0.0.1',
+    port: 0,
+    home: join(server.home, 'worker'),
+    gpu: 'cpu',
+    threads: 1,
+    maxQueue: 8,
+    logLevel: 'silent',
+  });
+  const deployed = await call('POST', '/v1/deployments', { model: modelPath, name: 'tiny', replicas: 1, device: 'cpu', context_size: 128, slots: 1 });
+  expect(deployed.status).toBe(201);
+  expect(deployed.json()).toMatchObject({ name: 'tiny', replicas: 1, placed: [expect.objectContaining({ worker: 'w1' })] });
+
+  // The worker's credential is its own; take it from its agent the way the agent sends it.
+  const credential = (worker.agent as unknown as { credentials: { credential: string } }).credentials.credential;
+  const whole = readFileSync(modelPath);
+  const auth = { authorization: `Bearer ${credential}` };
+  const full = await call('GET', '/v1/pool/files/tiny', undefined, auth);
+  expect(full.status).toBe(200);
+  expect(full.body.equals(whole)).toBe(true);
+  const tail = await call('GET', '/v1/pool/files/tiny', undefined, { ...auth, range: 'bytes=100-' });
+  expect(tail.status).toBe(206);
+  expect(tail.headers['content-range']).toBe(`bytes 100-${whole.length - 1}/${whole.length}`);
+  expect(tail.body.equals(whole.subarray(100))).toBe(true);
+  expect((await call('GET', '/v1/pool/files/tiny', undefined, { ...auth, range: `bytes=${whole.length}-` })).status).toBe(416);
+  expect((await call('GET', '/v1/pool/files/other', undefined, auth)).status).toBe(404);
+
+  const refused = await fetch(`${worker.url}/v1/models`);
+  expect(refused.status).toBe(401);
+  const allowed = await fetch(`${worker.url}/v1/models`, { headers: { authorization: `Bearer ${worker.agent.inferenceSecret}` } });
+  expect(allowed.status).toBe(200);
+  // The worker fetched the file from the control plane (checked) and loads it under the deployment's name.
+  for (let attempt = 0; attempt < 100; attempt += 1) {
+    const view = (await call('GET', '/v1/deployments')).json() as { data: Array<{ placed: Array<{ state: string }> }> };
+    if (view.data[0]?.placed[0]?.state === 'ready') break;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  const listed = (await (await fetch(`${worker.url}/v1/models`, { headers: { authorization: `Bearer ${worker.agent.inferenceSecret}` } })).json()) as {
+    data: Array<{ id: string }>;
+  };
+  expect(listed.data.map((model) => model.id)).toEqual(['tiny']);
+  // /v1/models lists ready models: the deployment, once a replica serves.
+  const models = (await call('GET', '/v1/models')).json() as { data: Array<{ id: string; nimbus: { engine: string } }> };
+  expect(models.data).toContainEqual(expect.objectContaining({ id: 'tiny', nimbus: expect.objectContaining({ engine: 'pool' }) }));
+  const workers = (await call('GET', '/v1/pool/workers')).json() as { data: Array<Record<string, unknown>> };
+  expect(workers.data[0]).toMatchObject({ name: 'w1', state: 'ready', replicas: [expect.stringMatching(/^rep_/)] });
+  expect(workers.data[0]).not.toHaveProperty('credentialHash');
+  expect(workers.data[0]).not.toHaveProperty('inferenceSecret');
+
+  // A control plane that forgot the worker (its database restored, say) answers 401; the agent joins again with its token.
+  await server.nimbus.store.pool.deleteWorker('w1');
+  const rejoined = async (): Promise<boolean> => ((await call('GET', '/v1/pool/workers')).json() as { data: Array<{ name: string }> }).data.length === 1;
+  for (let attempt = 0; attempt < 50 && !(await rejoined()); attempt += 1) await new Promise((resolve) => setTimeout(resolve, 100));
+  expect(await rejoined()).toBe(true);
+});

@@ -1,0 +1,62 @@
+/**
+ * The pool commands of the built CLI against a real server: `nimbus workers token`, `nimbus
+ * deploy`, `nimbus deployments list|explain|scale|rm` and `nimbus workers list|drain`, with the
+ * exit codes scripts rely on (0 done, 1 refused by the server, 2 bad usage).
+ */
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
+import { afterAll, beforeAll, expect, test } from 'vitest';
+import { writeTinyLlamaGguf } from '../src/gguf/index.js';
+import { repoRoot } from './support/shared-model.js';
+import { startTestServer, type TestServer } from './support/test-server.js';
+
+const cli = join(repoRoot, 'dist', 'cli', 'main.js');
+let server: TestServer;
+let modelPath: string;
+
+function nimbus(...args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [cli, ...args], { env: { ...process.env, NIMBUS_URL: server.url, NIMBUS_API_KEY: '' } }, (error, stdout, stderr) => {
+      resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout, stderr });
+    });
+  });
+}
+
+beforeAll(async () => {
+  server = await startTestServer({ models: [] });
+  modelPath = join(server.home, 'tiny.gguf');
+  await writeTinyLlamaGguf(modelPath);
+});
+afterAll(async () => {
+  await server?.stop();
+});
+
+test('tokens, deployments and workers from the command line', async () => {
+  const token = await nimbus('workers', 'token');
+  expect(token.code).toBe(0);
+  expect(token.stdout.trim()).toMatch(/^nmj_[\w-]{43}$/);
+  expect(token.stderr).toContain('shown once');
+
+  expect(await nimbus('deploy', modelPath, '--replicas', 'two')).toMatchObject({
+    code: 2,
+    stderr: expect.stringContaining('--replicas must be a whole number'),
+  });
+  expect(await nimbus('deploy', modelPath, '--routing', 'fastest')).toMatchObject({ code: 1, stderr: expect.stringContaining('round-robin') });
+
+  const deployed = await nimbus('deploy', modelPath, '--name', 'tiny', '--replicas', '1', '--device', 'cpu', '--ctx', '128', '--slots', '1');
+  expect(deployed.code).toBe(0);
+  expect(deployed.stdout).toMatch(/tiny\s+0\s+0\s+1\s+cpu\s+128\s+1\s+prefix-cache/);
+  expect(deployed.stdout).toContain('the pool has no workers');
+
+  const explained = await nimbus('deployments', 'explain', 'tiny');
+  expect(explained.code).toBe(0);
+  expect(explained.stdout).toContain('tiny: 0 of 1 replicas placed');
+  expect(explained.stdout).toContain('nimbus worker --join URL --token TOKEN');
+
+  expect((await nimbus('deployments', 'scale', 'tiny', '2')).stdout).toMatch(/tiny\s+0\s+0\s+2/);
+  expect(await nimbus('workers', 'drain', 'nobody')).toMatchObject({ code: 1, stderr: expect.stringContaining("No worker 'nobody'") });
+  expect(await nimbus('deployments', 'rm', 'tiny')).toMatchObject({ code: 0, stdout: expect.stringContaining('Removed deployment tiny') });
+  expect(await nimbus('deployments', 'rm', 'tiny')).toMatchObject({ code: 1, stderr: expect.stringContaining("No deployment 'tiny'") });
+  expect((await nimbus('deployments')).stdout).toContain('No deployments');
+  expect((await nimbus('workers')).stdout).toContain('No workers');
+});

@@ -1,0 +1,328 @@
+/**
+ * The control plane's pool runtime over a real SQLite store, a tiny GGUF and a hand-moved clock:
+ * joining, heartbeats and assignments, placement spread, a silent worker's replica placed again,
+ * drain, scale, remove, explain, refusals in words, and deployments surviving a restart.
+ */
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest';
+import type { Clock } from '../src/core/clock.js';
+import type { Engine } from '../src/core/engine.js';
+import { NimbusError } from '../src/core/errors.js';
+import type { DeployRequest, JoinAnswer } from '../src/core/pool-control.js';
+import type { Store } from '../src/core/store.js';
+import { writeTinyLlamaGguf } from '../src/gguf/index.js';
+import { openSqliteStore } from '../src/store/sqlite/open-sqlite-store.js';
+import { PoolRuntime } from '../src/pool/pool-runtime.js';
+
+const folder = mkdtempSync(join(tmpdir(), 'nimbus-pool-runtime-'));
+const modelPath = join(folder, 'tiny.gguf');
+const gib = 1024 ** 3;
+const interval = 1000;
+
+interface Served {
+  id: string;
+  engine: Engine;
+  healthy?: () => boolean;
+}
+
+/** Records what the runtime tells the pool engine. */
+class FakeServing {
+  readonly replicas = new Map<string, Served[]>();
+  readonly routers = new Map<string, string>();
+  deploy(model: string, router: { constructor: { name: string } }): void {
+    this.routers.set(model, router.constructor.name);
+  }
+  setReplicas(model: string, replicas: readonly Served[]): void {
+    this.replicas.set(model, [...replicas]);
+  }
+  undeploy(model: string): void {
+    this.replicas.delete(model);
+    this.routers.delete(model);
+  }
+  /** Workers of the replicas the router may pick now. */
+  healthyWorkers(model: string): string[] {
+    return (this.replicas.get(model) ?? [])
+      .filter((replica) => replica.healthy?.() ?? true)
+      .map((replica) => replica.id.split('/')[0]!)
+      .sort();
+  }
+}
+
+const closed: string[] = [];
+const stubEngine = (name: string): Engine =>
+  ({
+    kind: 'stub',
+    models: () => [],
+    close: async () => void closed.push(name),
+  }) as unknown as Engine;
+
+let time = 1_000_000;
+const clock: Clock = { now: () => time, monotonic: () => time };
+let store: Store;
+let serving: FakeServing;
+let runtime: PoolRuntime;
+let storeCount = 0;
+
+function hardware(ramGib = 8) {
+  return { cpuModel: 'Test CPU', cores: 4, ramTotalBytes: ramGib * gib, ramFreeBytes: ramGib * gib, gpus: [] };
+}
+
+function newRuntime(): PoolRuntime {
+  return new PoolRuntime({
+    store: store.pool,
+    serving,
+    replicaEngine: (worker, replica) => stubEngine(`${worker.name}/${replica.id}`),
+    resolveModel: async (source) => {
+      if (source !== modelPath) throw new Error(`no such file: ${source}`);
+      return source;
+    },
+    clock,
+    heartbeat: { intervalMs: interval, missedBeats: 3 },
+  });
+}
+
+const deployRequest = (overrides: Partial<DeployRequest> = {}): DeployRequest => ({
+  name: 'tiny',
+  source: modelPath,
+  replicas: 2,
+  device: 'cpu',
+  contextSize: 256,
+  slots: 2,
+  routing: 'round-robin',
+  ...overrides,
+});
+
+/** Joins a worker and returns its credentials. */
+async function join_(name: string, token: string, ramGib = 8): Promise<JoinAnswer> {
+  return runtime.join({ token, name, endpoint: `http://127.0.0.1:9${name.slice(1)}00`, hardware: hardware(ramGib) });
+}
+
+/** One heartbeat of `name` reporting every assigned replica as `state`; returns the assigned replica ids. */
+async function beat(name: string, credential: string, state: 'ready' | 'loading' = 'ready'): Promise<string[]> {
+  const worker = (await runtime.authenticateWorker(credential))!;
+  const first = await runtime.heartbeat(worker, {
+    load: { activeSequences: 0, queueDepth: 0, tokensPerSecond: 0, memoryInUseBytes: 0 },
+    hardware: hardware(),
+    replicas: [],
+  });
+  const reports = first.assignments.map((assignment) => ({ id: assignment.replica, state }));
+  const second = await runtime.heartbeat(worker, {
+    load: { activeSequences: 0, queueDepth: 0, tokensPerSecond: 0, memoryInUseBytes: 0 },
+    hardware: hardware(),
+    replicas: reports,
+  });
+  await runtime.reconcile();
+  return second.assignments.map((assignment) => assignment.replica);
+}
+
+async function placedWorkers(): Promise<string[]> {
+  const [view] = await runtime.deployments();
+  return (view?.placed ?? []).map((replica) => replica.worker).sort();
+}
+
+beforeAll(async () => {
+  await writeTinyLlamaGguf(modelPath);
+});
+afterAll(() => rmSync(folder, { recursive: true, force: true }));
+
+beforeEach(async () => {
+  store = await openSqliteStore(join(folder, `pool-${storeCount++}.db`));
+  serving = new FakeServing();
+  runtime = newRuntime();
+  await runtime.start();
+  return async () => {
+    await runtime.stop();
+    await store.close();
+  };
+});
+
+describe('joining', () => {
+  test('a worker joins with a valid token only, and its credential (stored hashed) authenticates it', async () => {
+    const { token } = await runtime.createJoinToken();
+    await expect(runtime.join({ token: 'nmj_wrong', name: 'w1', endpoint: 'http://127.0.0.1:1', hardware: hardware() })).rejects.toMatchObject({
+      code: 'invalid_api_key',
+      status: 401,
+    });
+    const answer = await join_('w1', token);
+    expect(answer).toMatchObject({ name: 'w1', heartbeatIntervalMs: interval });
+    expect((await runtime.authenticateWorker(answer.credential))?.name).toBe('w1');
+    expect(await runtime.authenticateWorker('nmw_forged')).toBeUndefined();
+    const stored = await store.pool.getWorker('w1');
+    expect(stored?.credentialHash).not.toContain(answer.credential);
+    expect(stored?.credentialHash).toMatch(/^[0-9a-f]{64}$/);
+  });
+
+  test('an expired token is refused', async () => {
+    const { token } = await runtime.createJoinToken(500);
+    time += 501;
+    await expect(join_('w1', token)).rejects.toBeInstanceOf(NimbusError);
+  });
+});
+
+describe('placement and failure', () => {
+  let credentials: Record<string, string>;
+  beforeEach(async () => {
+    const { token } = await runtime.createJoinToken();
+    credentials = {};
+    for (const name of ['w1', 'w2', 'w3']) credentials[name] = (await join_(name, token)).credential;
+  });
+
+  test('two replicas go to two workers; heartbeats hand them out with the file digest; ready ones are served', async () => {
+    const view = await runtime.deploy(deployRequest());
+    expect(view.placed).toHaveLength(2);
+    const holders = await placedWorkers();
+    expect(new Set(holders).size).toBe(2);
+    const worker = (await runtime.authenticateWorker(credentials[holders[0]!]!))!;
+    const answer = await runtime.heartbeat(worker, {
+      load: { activeSequences: 0, queueDepth: 0, tokensPerSecond: 0, memoryInUseBytes: 0 },
+      hardware: hardware(),
+      replicas: [],
+    });
+    expect(answer.assignments).toEqual([
+      expect.objectContaining({
+        deployment: 'tiny',
+        file: '/v1/pool/files/tiny',
+        fileName: 'tiny.gguf',
+        size: statSync(modelPath).size,
+        contextSize: 256,
+        slots: 2,
+      }),
+    ]);
+    expect(answer.assignments[0]!.sha256).toMatch(/^[0-9a-f]{64}$/);
+    expect(serving.routers.get('tiny')).toBe('RoundRobinRouter');
+    expect(serving.healthyWorkers('tiny')).toEqual([]);
+    for (const name of holders) await beat(name, credentials[name]!);
+    expect(serving.healthyWorkers('tiny')).toEqual(holders);
+    expect((await runtime.modelFile(worker, 'tiny')).path).toBe(modelPath);
+    const spare = ['w1', 'w2', 'w3'].find((name) => !holders.includes(name))!;
+    await expect(runtime.modelFile((await runtime.authenticateWorker(credentials[spare]!))!, 'tiny')).rejects.toMatchObject({ code: 'not_found' });
+  });
+
+  test('a worker silent for 3 intervals stops being routed to, and its replica is placed on the spare worker', async () => {
+    await runtime.deploy(deployRequest());
+    const holders = await placedWorkers();
+    for (const name of holders) await beat(name, credentials[name]!);
+    const [victim, survivor] = holders as [string, string];
+    const spare = ['w1', 'w2', 'w3'].find((name) => !holders.includes(name))!;
+    // Everyone but the victim keeps beating.
+    for (let step = 0; step < 4; step += 1) {
+      time += interval;
+      for (const name of [survivor, spare]) await beat(name, credentials[name]!);
+    }
+    expect(serving.healthyWorkers('tiny')).toEqual([survivor, spare].sort());
+    expect(await placedWorkers()).toEqual([survivor, spare].sort());
+    expect(closed.some((name) => name.startsWith(`${victim}/`))).toBe(true);
+    expect((await runtime.workers()).find((worker) => worker.name === victim)?.state).toBe('unreachable');
+  });
+
+  test('a worker that leaves is forgotten at once and its replica placed elsewhere', async () => {
+    await runtime.deploy(deployRequest());
+    const holders = await placedWorkers();
+    const spare = ['w1', 'w2', 'w3'].find((name) => !holders.includes(name))!;
+    await runtime.leave((await runtime.authenticateWorker(credentials[holders[0]!]!))!);
+    expect(await placedWorkers()).toEqual([holders[1]!, spare].sort());
+    expect((await runtime.workers()).map((worker) => worker.name)).not.toContain(holders[0]);
+    expect(await runtime.authenticateWorker(credentials[holders[0]!]!)).toBeUndefined();
+  });
+
+  test('drain moves replicas off a worker; scale changes the count; remove stops serving', async () => {
+    await runtime.deploy(deployRequest());
+    const holders = await placedWorkers();
+    for (const name of holders) await beat(name, credentials[name]!);
+    const spare = ['w1', 'w2', 'w3'].find((name) => !holders.includes(name))!;
+    const view = await runtime.drain(holders[0]!, true);
+    expect(view.state).toBe('draining');
+    // The drained worker keeps its replica, and keeps serving, until the replacement is ready.
+    expect(await placedWorkers()).toEqual(['w1', 'w2', 'w3']);
+    expect(serving.healthyWorkers('tiny')).toEqual(holders);
+    expect(await beat(holders[0]!, credentials[holders[0]!]!)).toHaveLength(1);
+    await beat(spare, credentials[spare]!);
+    expect(await placedWorkers()).toEqual([holders[1]!, spare].sort());
+    expect(serving.healthyWorkers('tiny')).toEqual([holders[1]!, spare].sort());
+    expect(await beat(holders[0]!, credentials[holders[0]!]!)).toEqual([]);
+    expect((await runtime.scale('tiny', 1)).placed).toHaveLength(1);
+    expect((await runtime.scale('tiny', 3)).placed).toHaveLength(2);
+    expect((await runtime.deployments())[0]?.refusal).toMatch(/draining|already run one/);
+    expect(await runtime.remove('tiny')).toBe(true);
+    expect(serving.replicas.has('tiny')).toBe(false);
+    expect(await runtime.deployments()).toEqual([]);
+  });
+
+  test('explain names every worker considered and why', async () => {
+    await runtime.deploy(deployRequest());
+    const lines = (await runtime.explain('tiny')).join('\n');
+    expect(lines).toContain('tiny: 2 of 2 replicas placed');
+    for (const name of ['w1', 'w2', 'w3']) expect(lines).toContain(name);
+    expect(lines).toMatch(/\+ w\d: placed cpu/);
+    await expect(runtime.explain('nope')).rejects.toMatchObject({ code: 'not_found', status: 404 });
+  });
+
+  test('bad deployments are refused with the field to fix, not placed', async () => {
+    await expect(runtime.deploy(deployRequest({ routing: 'fastest' }))).rejects.toMatchObject({ code: 'invalid_value', param: 'routing' });
+    await expect(runtime.deploy(deployRequest({ source: join(folder, 'missing.gguf') }))).rejects.toMatchObject({ code: 'invalid_value', param: 'model' });
+    await runtime.deploy(deployRequest());
+    await expect(runtime.deploy(deployRequest())).rejects.toMatchObject({ code: 'conflict', status: 409 });
+    await expect(runtime.scale('nope', 1)).rejects.toMatchObject({ code: 'not_found' });
+  });
+});
+
+test('two control-plane processes on one store: a worker beating one is alive, and served, on the other', async () => {
+  const { token } = await runtime.createJoinToken();
+  const credential = (await join_('w1', token)).credential;
+  await runtime.deploy(deployRequest({ replicas: 1 }));
+  const otherServing = new FakeServing();
+  const other = new PoolRuntime({
+    store: store.pool,
+    serving: otherServing,
+    replicaEngine: (worker, replica) => stubEngine(`${worker.name}/${replica.id}`),
+    resolveModel: async (source) => source,
+    clock,
+    heartbeat: { intervalMs: interval, missedBeats: 3 },
+  });
+  await other.start();
+  try {
+    for (let step = 0; step < 5; step += 1) {
+      time += interval;
+      await beat('w1', credential);
+      await other.reconcile();
+    }
+    expect(otherServing.healthyWorkers('tiny')).toEqual(['w1']);
+    expect((await other.deployments())[0]?.placed.map((replica) => [replica.worker, replica.state])).toEqual([['w1', 'ready']]);
+    // Once the worker falls silent, both see it.
+    time += interval * 4;
+    await other.reconcile();
+    await runtime.reconcile();
+    expect(otherServing.healthyWorkers('tiny')).toEqual([]);
+    expect(serving.healthyWorkers('tiny')).toEqual([]);
+  } finally {
+    await other.stop();
+  }
+});
+
+test('a model too large for every worker is a refusal in words', async () => {
+  const { token } = await runtime.createJoinToken();
+  await join_('w1', token, 0);
+  const view = await runtime.deploy(deployRequest({ replicas: 1 }));
+  expect(view.placed).toEqual([]);
+  expect(view.refusal).toMatch(/placed 0 of 1 replicas/);
+  expect((await runtime.explain('tiny')).join('\n')).toContain('- w1:');
+});
+
+test('deployments and workers survive a control-plane restart; workers get a heartbeat of grace', async () => {
+  const { token } = await runtime.createJoinToken();
+  const credential = (await join_('w1', token)).credential;
+  await runtime.deploy(deployRequest({ replicas: 1 }));
+  await beat('w1', credential);
+  await runtime.stop();
+  serving = new FakeServing();
+  runtime = newRuntime();
+  time += interval * 2;
+  await runtime.start();
+  await runtime.reconcile();
+  expect((await runtime.deployments()).map((deployment) => [deployment.name, deployment.placed.map((replica) => [replica.worker, replica.state])])).toEqual([
+    ['tiny', [['w1', 'ready']]],
+  ]);
+  expect(serving.healthyWorkers('tiny')).toEqual(['w1']);
+});
