@@ -162,7 +162,7 @@ export async function startNimbus(config: NimbusConfig, environment: Readonly<Re
     onSettleError: (error) => onSettleError(error),
   });
   const engine = new LlamaEngine(config.gpu);
-  const poolEngine = new PoolEngine({ routingKeys: (request) => routingKeys(request) });
+  const poolEngine = new PoolEngine({ routingKeys: (request) => routingKeys(request, undefined, config.routing.prefixBlockChars) });
   const cache = new ModelCache({ home: config.home, endpoint: config.hfEndpoint });
   const pool = new PoolRuntime({
     store: store.pool,
