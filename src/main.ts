@@ -308,6 +308,8 @@ export interface WorkerSettings {
   gpu: GpuChoice;
   threads: number;
   maxQueue: number;
+  /** MiB per replica of evicted slot states kept in RAM for prefix reuse (0: off). */
+  promptCacheMiB: number;
   logLevel: string;
 }
 
@@ -376,7 +378,8 @@ export async function startWorker(settings: WorkerSettings): Promise<RunningWork
     name: settings.name,
     endpoint: url,
     host: {
-      addModel: (options) => engine.addModel({ ...options, threads: settings.threads, maxQueue: settings.maxQueue }),
+      addModel: (options) =>
+        engine.addModel({ ...options, threads: settings.threads, maxQueue: settings.maxQueue, promptCacheBytes: settings.promptCacheMiB * 1024 * 1024 }),
       removeModel: (id) => engine.removeModel(id),
       models: () => engine.models(),
       load: () => engine.load(),

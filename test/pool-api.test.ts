@@ -75,6 +75,7 @@ test('a joined worker downloads its model with Range; the deployment is listed; 
     gpu: 'cpu',
     threads: 1,
     maxQueue: 8,
+    promptCacheMiB: 16,
     logLevel: 'silent',
   });
   const deployed = await call('POST', '/v1/deployments', { model: modelPath, name: 'tiny', replicas: 1, device: 'cpu', context_size: 128, slots: 1 });

@@ -22,6 +22,7 @@ Options:
       --threads N       CPU threads per model, 0 = all (default 0)
       --gpu MODE        auto | cpu | cuda | vulkan | metal (default auto)
       --max-queue N     requests that may wait for a slot, per replica (default 64)
+      --prompt-cache MIB evicted slot states kept in RAM per replica for prefix reuse, 0 = off (NIMBUS_PROMPT_CACHE_MIB, default 512)
       --log-level LEVEL fatal | error | warn | info | debug | silent (default info)`;
 
 const gpuChoices = ['auto', 'cpu', 'cuda', 'vulkan', 'metal'];
@@ -42,6 +43,7 @@ export async function workerCommand(argv: string[], environment: NodeJS.ProcessE
         threads: { type: 'string' },
         gpu: { type: 'string' },
         'max-queue': { type: 'string' },
+        'prompt-cache': { type: 'string' },
         'log-level': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -65,8 +67,9 @@ export async function workerCommand(argv: string[], environment: NodeJS.ProcessE
     ['port', 8090],
     ['threads', 0],
     ['max-queue', 64],
+    ['prompt-cache', 512],
   ] as const) {
-    const text = values[flag];
+    const text = values[flag] ?? (flag === 'prompt-cache' ? environment.NIMBUS_PROMPT_CACHE_MIB : undefined);
     const value = text === undefined ? fallback : Number(text);
     if (!Number.isInteger(value) || value < 0) return usageError(`--${flag} must be a whole number, got '${text}'`);
     numbers[flag] = value;
@@ -81,6 +84,7 @@ export async function workerCommand(argv: string[], environment: NodeJS.ProcessE
     gpu: gpu as GpuChoice,
     threads: numbers.threads!,
     maxQueue: numbers['max-queue']!,
+    promptCacheMiB: numbers['prompt-cache']!,
     logLevel: values['log-level'] ?? environment.NIMBUS_LOG_LEVEL ?? 'info',
   });
   // The line a person (and a script waiting for the port) looks for.
