@@ -1,6 +1,6 @@
 /**
- * The replay against real workers (bench/replay/real-replay.ts) on a small hand-made trace: three
- * Nimbus workers serving stories260K behind a gateway, five shared prompt prefixes asked for six
+ * The replay against real workers (bench/replay/real-replay.ts) on a small hand-made trace: a pool of
+ * three `nimbus worker` processes serving stories260K, one deployment per policy, five shared prompt prefixes asked for six
  * times each, in turn. Round-robin scatters each prefix over every worker, so each worker must
  * evaluate it once before reusing it (15 of 30 requests miss); prefix-cache routing keeps each
  * prefix on one worker (5 miss). The cached share of prompt tokens, read from usage, shows it.

@@ -1,7 +1,7 @@
 /**
- * Replay against real workers on this machine: `workers` Nimbus processes serving stories260K
- * with the llama engine (one thread each), behind a Nimbus gateway that fronts them as replicas
- * of one model per routing policy (src/cluster/routing, the same routers the pool uses). A slice
+ * Replay against real workers on this machine: a Nimbus pool (a control plane and `workers`
+ * `nimbus worker` processes, stories260K on the llama engine at one thread each), with one
+ * deployment per routing policy, a replica on every worker (src/cluster/routing). A slice
  * of the Mooncake trace is scaled to the model: each 512-token hash id becomes a fixed block of
  * text (equal ids, equal text, so shared ids mean a shared prompt prefix the workers' slot caches
  * can reuse), prompts keep their leading `maxBlocks` blocks, outputs are divided by `outputScale`,
@@ -11,13 +11,14 @@
  * Policies take turns, round after round, on fresh text (a salt per run makes every block new),
  * so neither inherits the other's warm caches.
  */
+import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Agent, request } from 'undici';
 import { hash32 } from '../../src/cluster/routing/hash-ring.js';
 import type { RoutingPolicy } from '../../src/core/replica-router.js';
-import { benchModelPath, startServerProcess, waitReady, type ServerProcess } from '../support.js';
+import { benchModelPath, repoRoot, startServerProcess } from '../support.js';
 import type { TraceRequest } from './load-trace.js';
 
 /** How the trace is scaled onto the tiny model and this machine. */
@@ -148,52 +149,104 @@ async function streamOne(
   };
 }
 
-/** Starts the workers and the gateway, runs every policy `rounds` times in turn, stops everything. */
+/** Spawns `nimbus worker` joining `controlPlane`; resolves once it has joined. */
+function startWorker(name: string, controlPlane: string, token: string, stops: Array<() => Promise<void>>): Promise<void> {
+  const home = mkdtempSync(join(tmpdir(), `nimbus-replay-${name}-`));
+  const args = [
+    'worker',
+    '--join',
+    controlPlane,
+    '--name',
+    name,
+    '--port',
+    '0',
+    '--home',
+    home,
+    '--gpu',
+    'cpu',
+    '--threads',
+    '1',
+    '--max-queue',
+    '10000',
+    '--log-level',
+    'warn',
+  ];
+  const child = spawn(process.execPath, [join(repoRoot, 'dist', 'cli', 'main.js'), ...args], { env: { ...process.env, NIMBUS_JOIN_TOKEN: token } });
+  stops.push(
+    () =>
+      new Promise((done) => {
+        if (child.exitCode !== null || child.signalCode !== null) return done();
+        child.once('exit', () => done());
+        child.kill('SIGTERM');
+      }),
+  );
+  let output = '';
+  return new Promise((resolve, reject) => {
+    const onData = (data: Buffer): void => {
+      output += data.toString();
+      if (/listening on http:\/\/[\d.:]+, joined/.test(output)) resolve();
+    };
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
+    child.once('exit', (code) => reject(new Error(`nimbus worker ${name} exited with ${code}: ${output}`)));
+  });
+}
+
+/** Calls the control plane's admin API (local mode: no key). */
+async function admin<T>(url: string, method: string, path: string, body?: unknown): Promise<T> {
+  const response = await fetch(`${url}${path}`, {
+    method,
+    headers: body === undefined ? {} : { 'content-type': 'application/json' },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+  const text = await response.text();
+  if (!response.ok) throw new Error(`${method} ${path}: ${response.status} ${text}`);
+  return JSON.parse(text) as T;
+}
+
+/**
+ * Starts a pool (a control plane and `workers` worker processes), deploys the model once per
+ * policy (a deployment named after its policy, a replica on every worker), runs every policy
+ * `rounds` times in turn through the control plane, and stops everything.
+ */
 export async function runRealReplay(options: RealReplayOptions, onRun: (run: PolicyRun) => void = () => undefined): Promise<PolicyRun[]> {
   const modelPath = benchModelPath();
-  const started: ServerProcess[] = [];
+  const stops: Array<() => Promise<void>> = [];
   try {
-    const workerArgs = [
-      '--model',
-      modelPath,
-      '--threads',
-      '1',
-      '--ctx',
-      '512',
-      '--slots',
-      String(options.slots),
-      '--max-queue',
-      '10000',
-      '--log-level',
-      'warn',
-    ];
-    for (let index = 0; index < options.workers; index += 1) started.push(await startServerProcess(workerArgs, { NIMBUS_MQTT_URL: 'off' }));
-    const workers = started.slice();
-    await Promise.all(workers.map((worker) => waitReady(worker.url)));
-    const served = (await (await fetch(`${workers[0]!.url}/v1/models`)).json()) as { data: Array<{ id: string }> };
-    const upstreamModel = served.data[0]!.id;
     const work = mkdtempSync(join(tmpdir(), 'nimbus-replay-real-'));
-    const configPath = join(work, 'gateway.json');
-    const timeouts = { firstTokenTimeoutMs: 120_000, idleTimeoutMs: 120_000, requestTimeoutMs: 600_000 };
-    writeFileSync(
-      configPath,
-      JSON.stringify({
-        mqttUrl: 'off',
-        providers: workers.map((worker, index) => ({ id: `worker-${index}`, baseUrl: `${worker.url}/v1`, ...timeouts })),
-        upstreamModels: options.policies.flatMap((policy) =>
-          workers.map((_, index) => ({ id: policy, provider: `worker-${index}`, upstreamModel, routing: policy })),
-        ),
-        routing: { prefixBlockChars: options.blockChars },
-      }),
-    );
-    const gateway = await startServerProcess(['--config', configPath, '--log-level', 'warn']);
-    started.push(gateway);
+    const configPath = join(work, 'control-plane.json');
+    writeFileSync(configPath, JSON.stringify({ mqttUrl: 'off', routing: { prefixBlockChars: options.blockChars } }));
+    const controlPlane = await startServerProcess(['--config', configPath, '--log-level', 'warn'], { NIMBUS_POOL_HEARTBEAT_MS: '500' });
+    stops.push(() => controlPlane.stop());
+    const { token } = await admin<{ token: string }>(controlPlane.url, 'POST', '/v1/pool/join-tokens', {});
+    await Promise.all(Array.from({ length: options.workers }, (_, index) => startWorker(`worker-${index}`, controlPlane.url, token, stops)));
+    for (const policy of options.policies) {
+      await admin(controlPlane.url, 'POST', '/v1/deployments', {
+        model: modelPath,
+        name: policy,
+        replicas: options.workers,
+        device: 'cpu',
+        context_size: 512,
+        slots: options.slots,
+        routing: policy,
+      });
+    }
+    const deadline = Date.now() + 120_000;
+    for (;;) {
+      const { data } = await admin<{ data: Array<{ name: string; placed: Array<{ state: string }> }> }>(controlPlane.url, 'GET', '/v1/deployments');
+      const ready = options.policies.every(
+        (policy) => data.find((deployment) => deployment.name === policy)?.placed.filter((replica) => replica.state === 'ready').length === options.workers,
+      );
+      if (ready) break;
+      if (Date.now() > deadline) throw new Error(`the deployments never became ready: ${JSON.stringify(data)}`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
     const agent = new Agent({ connections: 256, pipelining: 1 });
     const arrivals = compressArrivals(options.trace, options.rate);
     const runs: PolicyRun[] = [];
     // One short warm-up per policy (JIT, connections), on text no run uses.
     for (const policy of options.policies)
-      await streamOne(agent, gateway.url, { model: policy, prompt: blockText(0, `warm-${policy}`, options.blockChars), max_tokens: 2 });
+      await streamOne(agent, controlPlane.url, { model: policy, prompt: blockText(0, `warm-${policy}`, options.blockChars), max_tokens: 2 });
     for (let round = 0; round < options.rounds; round += 1) {
       for (const policy of options.policies) {
         const salt = `${round}-${policy}-${Math.random().toString(36).slice(2)}`;
@@ -203,7 +256,7 @@ export async function runRealReplay(options: RealReplayOptions, onRun: (run: Pol
             const wait = arrivals[index]! - (performance.now() - begin);
             if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
             const maxTokens = Math.min(options.maxOutput, Math.max(1, Math.round(entry.outputTokens / options.outputScale)));
-            return streamOne(agent, gateway.url, { model: policy, prompt: promptOf(entry, salt, options), max_tokens: maxTokens, temperature: 0.8 }).catch(
+            return streamOne(agent, controlPlane.url, { model: policy, prompt: promptOf(entry, salt, options), max_tokens: maxTokens, temperature: 0.8 }).catch(
               () => undefined,
             );
           }),
@@ -230,6 +283,6 @@ export async function runRealReplay(options: RealReplayOptions, onRun: (run: Pol
     await agent.close();
     return runs;
   } finally {
-    await Promise.all(started.map((server) => server.stop()));
+    await Promise.all(stops.reverse().map((stop) => stop()));
   }
 }

@@ -1,6 +1,6 @@
 /**
- * Routing policies against real workers on this machine (bench/replay/real-replay.ts): three
- * Nimbus workers serving stories260K, a gateway routing a Mooncake slice to them, round-robin
+ * Routing policies against real workers on this machine (bench/replay/real-replay.ts): a pool of
+ * three workers serving stories260K, a Mooncake slice routed to them by the control plane, round-robin
  * against prefix-cache in alternating runs. Prints each run, then the medians per policy and the
  * ratio of round-robin's mean TTFT to each policy's (above 1: that policy is faster).
  *
