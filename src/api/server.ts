@@ -2,6 +2,7 @@
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import type { Engine } from '../core/engine.js';
 import { NimbusError } from '../core/errors.js';
+import { LiveEventBus } from '../core/live-events.js';
 import type { ModelCatalog } from '../core/model-catalog.js';
 import type { Store } from '../core/store.js';
 import { openGate, type UsageGate } from '../tenancy/usage-gate.js';
@@ -9,9 +10,11 @@ import { installErrorHandling } from './error-handler.js';
 import { Lifecycle } from './lifecycle.js';
 import { Metrics } from './metrics.js';
 import { installPrincipal, type PrincipalResolver } from './principal.js';
+import { registerConsoleRoutes } from './routes/console.js';
 import { registerHealthRoutes } from './routes/health.js';
 import { registerInferenceRoutes } from './routes/inference.js';
 import { registerKeyRoutes } from './routes/keys.js';
+import { registerLiveRoutes } from './routes/live.js';
 import { registerModelRoutes } from './routes/models.js';
 import { registerTenantRoutes } from './routes/tenants.js';
 import { registerUsageRoutes } from './routes/usage.js';
@@ -27,6 +30,8 @@ export interface ServerOptions {
   resolvePrincipal?: PrincipalResolver;
   /** Limits, budgets and prices around every inference request; none when absent. */
   gate?: UsageGate;
+  /** Where the built console lives (console/dist); not served when absent. */
+  consoleDirectory?: string;
 }
 
 /** A built server and the context its routes share. */
@@ -54,6 +59,7 @@ export function buildServer(options: ServerOptions): NimbusServer {
     lifecycle: new Lifecycle(),
     logger: app.log,
     gate: options.gate ?? openGate,
+    events: new LiveEventBus(),
   };
   installErrorHandling(app, options.bodyLimit);
   // The API speaks JSON only: anything else is a 415, not a string the routes would misread.
@@ -70,5 +76,7 @@ export function buildServer(options: ServerOptions): NimbusServer {
   registerTenantRoutes(app, context);
   registerKeyRoutes(app, context);
   registerUsageRoutes(app, context);
+  registerLiveRoutes(app, context);
+  if (options.consoleDirectory !== undefined) registerConsoleRoutes(app, options.consoleDirectory);
   return { app, context };
 }
