@@ -37,10 +37,11 @@ export function registerLiveRoutes(app: FastifyInstance, context: ServerContext,
     const { principal } = request;
     reply.hijack();
     const raw = reply.raw;
+    // connection: close: a feed's socket is never reused, so ending the feed (at shutdown) frees it at once.
     raw.writeHead(200, {
       'content-type': 'text/event-stream; charset=utf-8',
       'cache-control': 'no-cache',
-      connection: 'keep-alive',
+      connection: 'close',
       'x-accel-buffering': 'no',
     });
     raw.write(`retry: 2000\nevent: ready\ndata: ${JSON.stringify({ tenant: principal.tenantId, key: principal.keyId })}\n\n`);
