@@ -25,6 +25,18 @@ export function LineChart({ title, values, unit, digits = 1 }: LineChartProps) {
       <svg viewBox={`0 0 ${width} ${height}`} preserveAspectRatio="none" role="img" aria-hidden="true">
         <line x1="0" y1={height} x2={width} y2={height} className="axis" />
         <path d={linePath(values, width, height - 2, max)} className="line" />
+        {/* A lone point has no line to draw: dots keep every measured bucket visible. */}
+        {values.map((value, index) =>
+          value === null ? null : (
+            <circle
+              key={index}
+              cx={values.length > 1 ? (index * width) / (values.length - 1) : 0}
+              cy={height - 2 - (Math.min(value, max) / max) * (height - 2)}
+              r="2.5"
+              className="dot"
+            />
+          ),
+        )}
       </svg>
       <div className="chart-scale">
         top {max} {unit}

@@ -68,7 +68,7 @@ export function AuditPage() {
         </label>
         <label>
           Event
-          <select value={event} onChange={(change) => setEvent(change.target.value)}>
+          <select aria-label="Event" value={event} onChange={(change) => setEvent(change.target.value)}>
             <option value="">any</option>
             {events.map((name) => (
               <option key={name} value={name}>

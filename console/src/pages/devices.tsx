@@ -55,7 +55,7 @@ function CommandForm({ device }: { device: Device }) {
     <form className="row" onSubmit={submit} aria-label={`Command ${device.id}`}>
       <label>
         Command
-        <select name="command" value={choice} onChange={(event) => setChoice(event.target.value)}>
+        <select name="command" aria-label="Command" value={choice} onChange={(event) => setChoice(event.target.value)}>
           {choices.map((option) => (
             <option key={option.id} value={option.id}>
               {option.label}

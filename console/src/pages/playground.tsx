@@ -113,7 +113,7 @@ export function PlaygroundPage() {
       <section className="panel row" aria-label="Model and parameters">
         <label>
           Model
-          <select value={model} onChange={(event) => setModel(event.target.value)}>
+          <select aria-label="Model" value={model} onChange={(event) => setModel(event.target.value)}>
             {(models.data ?? []).map((option) => (
               <option key={option.id} value={option.id}>
                 {option.id}

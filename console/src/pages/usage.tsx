@@ -69,7 +69,7 @@ export function UsagePage() {
         </label>
         <label>
           Measure
-          <select value={metric} onChange={(event) => setMetric(event.target.value as UsageMetric)}>
+          <select aria-label="Measure" value={metric} onChange={(event) => setMetric(event.target.value as UsageMetric)}>
             {metrics.map((candidate) => (
               <option key={candidate.id} value={candidate.id}>
                 {candidate.title}
