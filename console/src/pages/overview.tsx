@@ -6,12 +6,12 @@ import { hardwareShare, rateSeries } from '../charts/shape.js';
 import { useLive, useLoad } from '../live/console-context.js';
 import { ErrorNote } from '../ui/error-note.js';
 
-/** Reads a pool list; `null` when this server has no pool (the endpoint answers 404). */
+/** Reads a pool list; `null` when this server has no pool (404) or this key may not see it (403). */
 async function poolList<T>(path: string): Promise<T[] | null> {
   try {
     return (await api<{ data: T[] }>('GET', path)).data;
   } catch (error) {
-    if (error instanceof ApiError && error.status === 404) return null;
+    if (error instanceof ApiError && (error.status === 404 || error.status === 403)) return null;
     throw error;
   }
 }
@@ -116,7 +116,10 @@ export function OverviewPage() {
         <h2>Workers and deployments</h2>
         <ErrorNote error={pool.error} />
         {pool.data && pool.data.workers === null && (
-          <p className="empty">This server runs without a pool: models are served in this process. Workers and deployments appear here once the pool runs.</p>
+          <p className="empty">
+            No pool to show: this server serves models in its own process (or this key may not see the pool). Workers and deployments appear here once the pool
+            runs.
+          </p>
         )}
         {pool.data?.workers && <Workers workers={pool.data.workers} />}
         {pool.data?.deployments && (

@@ -1,9 +1,9 @@
 import { useEffect, useMemo, useState } from 'react';
 import { download, list } from '../api/client.js';
-import type { UsageRow } from '../api/types.js';
+import type { ApiKey, UsageRow } from '../api/types.js';
 import { BarChart } from '../charts/bar-chart.js';
 import { usageBars, type UsageDimension, type UsageMetric } from '../charts/shape.js';
-import { useLive, useLoad } from '../live/console-context.js';
+import { useConsole, useLive, useLoad } from '../live/console-context.js';
 import { ErrorNote } from '../ui/error-note.js';
 
 const day = (at: number): string => new Date(at).toISOString().slice(0, 10);
@@ -31,7 +31,10 @@ export function UsagePage() {
   const [end, setEnd] = useState(() => day(Date.now()));
   const [metric, setMetric] = useState<UsageMetric>('requests');
   const [exportError, setExportError] = useState<string | null>(null);
+  const { me } = useConsole();
   const { requests } = useLive();
+  // Admins see key names next to ids; other keys only ever see their own usage.
+  const keys = useLoad(async () => (me.scopes.admin ? list<ApiKey>('/v1/keys') : []));
   // New requests refresh the charts, at most once every two seconds.
   const [version, setVersion] = useState(0);
   useEffect(() => {
@@ -45,8 +48,14 @@ export function UsagePage() {
   }, `${start}/${end}/${version}`);
   const chosen = metrics.find((candidate) => candidate.id === metric)!;
   const charts = useMemo(
-    () => dimensions.map((dimension) => ({ ...dimension, bars: usageBars(usage.data ?? [], dimension.id, metric, { start, end }) })),
-    [usage.data, metric, start, end],
+    () =>
+      dimensions.map((dimension) => {
+        const bars = usageBars(usage.data ?? [], dimension.id, metric, { start, end });
+        if (dimension.id !== 'key') return { ...dimension, bars };
+        const names = new Map((keys.data ?? []).map((key) => [key.id, `${key.name} (${key.prefix}…)`]));
+        return { ...dimension, bars: bars.map((bar) => ({ ...bar, label: names.get(bar.label) ?? bar.label })) };
+      }),
+    [usage.data, keys.data, metric, start, end],
   );
   const total = (usage.data ?? []).reduce((sum, row) => sum + row[metric], 0);
   const exportCsv = (): void => {
