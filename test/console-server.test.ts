@@ -123,6 +123,17 @@ describe.skipIf(skip)('GET /v1/events', () => {
       await adminFeed.next((event) => event.type === 'request' && event.data.key === own.data.key);
       // The plain key's feed never carried the admin's request.
       expect(ownFeed.events.filter((event) => event.type === 'request')).toHaveLength(1);
+      // A feed opened now starts with the last minute's requests it may see, right after `ready`.
+      const late = await openEventStream(server.url, inference);
+      try {
+        await late.next((event) => event.type === 'request');
+        expect(late.events.map((event) => [event.type, event.data.id as string | undefined])).toEqual([
+          ['ready', undefined],
+          ['request', own.data.id],
+        ]);
+      } finally {
+        late.close();
+      }
     } finally {
       adminFeed.close();
       ownFeed.close();

@@ -39,12 +39,13 @@ describe('LiveStore', () => {
     expect(notified).toBe(3);
   });
 
-  it('keeps five minutes of requests', () => {
+  it('keeps five minutes of requests, one copy of each when a reconnected feed replays them', () => {
     let now = 0;
     const store = new LiveStore(() => now);
-    store.receive('request', { at: 0 });
+    store.receive('request', { id: 'a', at: 0 });
     now = 6 * 60_000;
-    store.receive('request', { at: now });
-    expect(store.get().requests.map((event) => event.at)).toEqual([now]);
+    store.receive('request', { id: 'b', at: now });
+    store.receive('request', { id: 'b', at: now });
+    expect(store.get().requests.map((event) => event.id)).toEqual(['b']);
   });
 });

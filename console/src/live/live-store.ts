@@ -60,9 +60,12 @@ export class LiveStore {
   receive(type: string, data: unknown): void {
     switch (type) {
       case 'request': {
+        const request = data as RequestEvent;
+        // A reconnected feed starts with the last minute again: keep one copy of each request.
+        if (this.snapshot.requests.some((event) => event.id === request.id)) return;
         const cutoff = this.now() - keptRequestsMs;
         const kept = this.snapshot.requests.filter((event) => event.at >= cutoff);
-        this.update({ requests: [...kept, data as RequestEvent] });
+        this.update({ requests: [...kept, request] });
         return;
       }
       case 'twin': {
