@@ -39,22 +39,22 @@ const pages: PageEntry[] = [
   { path: '/audit', title: 'Audit log', allowed: (me) => me.devices_enabled && me.scopes.admin, render: () => <AuditPage /> },
 ];
 
-function Console({ me, signOut }: { me: Me; signOut: () => void }) {
+/** The live store and command desk of one signed-in session, fed from the moment the page loads. */
+interface Session {
+  live: LiveStore;
+  desk: CommandDesk;
+}
+
+function newSession(): Session {
+  const live = new LiveStore();
+  const desk = new CommandDesk();
+  live.watchAudit((entry) => desk.onAudit(entry));
+  return { live, desk };
+}
+
+function Console({ me, session, signOut }: { me: Me; session: Session; signOut: () => void }) {
   const path = usePath();
-  const services = useMemo<ConsoleServices>(() => {
-    const live = new LiveStore();
-    const desk = new CommandDesk();
-    live.watchAudit((entry) => desk.onAudit(entry));
-    return { me, live, desk, signOut };
-  }, [me, signOut]);
-  useEffect(
-    () =>
-      openEventFeed({
-        onEvent: (type, data) => services.live.receive(type, data),
-        onStatus: (status) => services.live.setStatus(status),
-      }),
-    [services],
-  );
+  const services = useMemo<ConsoleServices>(() => ({ me, ...session, signOut }), [me, session, signOut]);
   const allowed = pages.filter((page) => page.allowed(me));
   const page = allowed.find((candidate) => candidate.path === path);
   useEffect(() => {
@@ -98,15 +98,31 @@ function Console({ me, signOut }: { me: Me; signOut: () => void }) {
   );
 }
 
+/** Who this tab is, asked as the script loads rather than after the first render (the overview's first second counts). */
+let firstCheck: Promise<Me> | undefined = api<Me>('GET', '/v1/me');
+firstCheck.catch(() => undefined);
+
 /** Asks the server who this tab is: signed in, local mode, or a sign-in form. */
 export function App() {
   const [me, setMe] = useState<Me | null>(null);
+  // A new session (store, desk, feed) per sign-in; the feed opens at once, alongside /v1/me.
+  const [session, setSession] = useState(newSession);
+  useEffect(
+    () =>
+      openEventFeed({
+        onEvents: (events) => session.live.receiveAll(events),
+        onStatus: (status) => session.live.setStatus(status),
+      }),
+    [session],
+  );
   const [checking, setChecking] = useState(true);
   const [error, setError] = useState<string | null>(null);
   const check = async (): Promise<void> => {
     setChecking(true);
     try {
-      setMe(await api<Me>('GET', '/v1/me'));
+      const answer = firstCheck ?? api<Me>('GET', '/v1/me');
+      firstCheck = undefined;
+      setMe(await answer);
       setError(null);
     } catch (failure) {
       setMe(null);
@@ -125,6 +141,7 @@ export function App() {
       storeKey('');
       setMe(null);
       setError(null);
+      setSession(newSession());
     },
     [],
   );
@@ -135,9 +152,10 @@ export function App() {
         error={error}
         onKey={(key) => {
           storeKey(key);
+          setSession(newSession());
           void check();
         }}
       />
     );
-  return <Console me={me} signOut={signOut} />;
+  return <Console me={me} session={session} signOut={signOut} />;
 }

@@ -48,4 +48,19 @@ describe('LiveStore', () => {
     store.receive('request', { id: 'b', at: now });
     expect(store.get().requests.map((event) => event.id)).toEqual(['b']);
   });
+
+  it('applies a chunk of events with one notification', () => {
+    const store = new LiveStore(() => 0);
+    let notified = 0;
+    store.subscribe(() => (notified += 1));
+    store.receiveAll([
+      { type: 'request', data: { id: 'a', at: 0 } },
+      { type: 'request', data: { id: 'b', at: 0 } },
+      { type: 'twin', data: twin(1, true) },
+    ]);
+    expect(notified).toBe(1);
+    expect(store.get().requests).toHaveLength(2);
+    store.receiveAll([]);
+    expect(notified).toBe(1);
+  });
 });

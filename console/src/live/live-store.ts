@@ -56,6 +56,17 @@ export class LiveStore {
     this.update({ estopActive: active });
   }
 
+  /** Applies the events of one chunk of the feed, telling listeners once (a replay brings hundreds). */
+  receiveAll(events: ReadonlyArray<{ type: string; data: unknown }>): void {
+    this.batching = true;
+    try {
+      for (const event of events) this.receive(event.type, event.data);
+    } finally {
+      this.batching = false;
+    }
+    if (this.pending) this.notify();
+  }
+
   /** Applies one event of the feed. */
   receive(type: string, data: unknown): void {
     switch (type) {
@@ -92,8 +103,17 @@ export class LiveStore {
     }
   }
 
+  private batching = false;
+  private pending = false;
+
   private update(change: Partial<LiveSnapshot>): void {
     this.snapshot = { ...this.snapshot, ...change };
+    if (this.batching) this.pending = true;
+    else this.notify();
+  }
+
+  private notify(): void {
+    this.pending = false;
     for (const listener of this.listeners) listener();
   }
 }
