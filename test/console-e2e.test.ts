@@ -86,6 +86,25 @@ describe.skipIf(skip)('the console in chromium', () => {
     expect(await page.evaluate<string | null>("sessionStorage.getItem('nimbus.apiKey')")).toBe(adminKey);
     expect(await page.getByRole('region', { name: 'Emergency stop' }).textContent()).toContain('normal operation');
     await screenshot(page, '01-signed-in');
+    // Dark theme from the system setting; light again after.
+    await page.emulateMedia({ colorScheme: 'dark' });
+    expect(await page.evaluate<string>('getComputedStyle(document.body).backgroundColor')).toBe('rgb(20, 22, 26)');
+    await screenshot(page, '01-signed-in-dark');
+    await page.emulateMedia({ colorScheme: 'light' });
+    expect(await page.evaluate<string>('getComputedStyle(document.body).backgroundColor')).toBe('rgb(247, 247, 245)');
+  });
+
+  test('works from the keyboard: skip link first, pages reachable with Tab and Enter', async () => {
+    await page.keyboard.press('Tab');
+    expect(await page.evaluate<string>('document.activeElement.textContent')).toBe('Skip to the page');
+    for (let presses = 0; presses < 10; presses += 1) {
+      await page.keyboard.press('Tab');
+      if ((await page.evaluate<string>('document.activeElement.textContent')) === 'Audit log') break;
+    }
+    await page.keyboard.press('Enter');
+    await page.getByRole('heading', { level: 1, name: 'Audit log' }).waitFor();
+    await page.getByTestId('audit').getByText('device registered').first().waitFor();
+    await screenshot(page, '01-audit-by-keyboard');
   });
 
   test('chat streams text into the playground', async () => {
