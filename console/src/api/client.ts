@@ -15,6 +15,7 @@ export function storedKey(): string {
   }
 }
 
+/** Keeps the key for this tab ('' signs out). */
 export function storeKey(key: string): void {
   if (key) sessionStorage.setItem(storageKey, key);
   else sessionStorage.removeItem(storageKey);

@@ -55,6 +55,7 @@ export type ChatAction =
   | { type: 'error'; message: string }
   | { type: 'reset' };
 
+/** A conversation with nothing in it yet. */
 export const emptyChat: ChatState = { messages: [], streaming: false, error: null, usage: null, firstTokenMs: null, sentAt: null };
 
 const blankAnswer = (): ChatMessage => ({ role: 'assistant', content: '', toolCalls: [], actions: [], activity: [], finishReason: null });
@@ -82,6 +83,7 @@ function mergeToolCalls(
   return next;
 }
 
+/** The next state of the conversation after one action. */
 export function chatReducer(state: ChatState, action: ChatAction): ChatState {
   switch (action.type) {
     case 'send':

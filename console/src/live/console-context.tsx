@@ -13,6 +13,7 @@ export interface ConsoleServices {
 
 export const ConsoleContext = createContext<ConsoleServices | null>(null);
 
+/** The signed-in services; only inside the console. */
 export function useConsole(): ConsoleServices {
   const services = useContext(ConsoleContext);
   if (!services) throw new Error('useConsole outside the signed-in console');

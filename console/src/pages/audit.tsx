@@ -47,6 +47,7 @@ function Detail({ entry }: { entry: AuditEntry }) {
   );
 }
 
+/** Audit log: filterable, with the state before and after each action. */
 export function AuditPage() {
   const { audit } = useLive();
   const [device, setDevice] = useState('');

@@ -127,6 +127,7 @@ function History({ device, version }: { device: string; version: number }) {
   );
 }
 
+/** Devices: live twins, history, commands (waiting for approval where needed). */
 export function DevicesPage() {
   const { live } = useConsole();
   const { twins } = useLive();

@@ -165,6 +165,7 @@ function Tenants() {
   );
 }
 
+/** Keys and tenants: create (shown once), find by prefix, revoke, limits. */
 export function KeysPage() {
   const { me } = useConsole();
   const keys = useLoad(() => list<ApiKey>('/v1/keys'));

@@ -60,6 +60,7 @@ function markOnce(name: string): void {
   if (performance.getEntriesByName(name).length === 0) performance.mark(name);
 }
 
+/** Overview: live charts from the feed, CPU/GPU share, models, and the pool where there is one. */
 export function OverviewPage() {
   const { requests, status } = useLive();
   const now = useNow(1000);

@@ -45,6 +45,7 @@ function ActionOutcome({ action, onApproved }: { action: DeviceAction; onApprove
   );
 }
 
+/** Playground: streaming chat, parameters, and the device actions a model takes. */
 export function PlaygroundPage() {
   const { me, live } = useConsole();
   const models = useLoad(() => list<ModelInfo>('/v1/models'));

@@ -26,6 +26,7 @@ function rangeQuery(start: string, end: string): string {
   return `start=${start}&end=${endExclusive}`;
 }
 
+/** Usage: the ledger by model, key, day and device class over a range of UTC days; CSV export. */
 export function UsagePage() {
   const [start, setStart] = useState(() => day(Date.now() - 6 * 86_400_000));
   const [end, setEnd] = useState(() => day(Date.now()));

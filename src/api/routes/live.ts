@@ -18,6 +18,7 @@ const maxBufferedBytes = 4 << 20;
 const replayMs = 60_000;
 const replayMax = 2000;
 
+/** Registers `/v1/me` and `/v1/events`; ends open feeds before the server closes. */
 export function registerLiveRoutes(app: FastifyInstance, context: ServerContext, heartbeatMs = 15_000): void {
   const open = new Set<() => void>();
   const recent: Array<{ at: number; event: LiveEvent }> = [];
