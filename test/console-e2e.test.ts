@@ -4,6 +4,7 @@
  * an operator does; each step saves a screenshot to test-results/console/. Run `npm run build`
  * first (it builds console/dist).
  */
+import { readFileSync } from 'node:fs';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { simCatalog, type SimKind } from '../src/devices/sim/sim-catalog.js';
@@ -231,6 +232,14 @@ describe.skipIf(skip)('the console in chromium', () => {
     const today = new Date().toISOString().slice(0, 10);
     expect(await byDay.getByRole('row', { name: new RegExp(today) }).textContent()).toMatch(/3$/);
     await screenshot(page, '08-usage');
+    // CSV export: fetched with the key, handed to the browser as a download.
+    const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Export CSV' }).click()]);
+    expect(download.suggestedFilename()).toMatch(/^nimbus-usage-\d{4}-\d{2}-\d{2}-\d{4}-\d{2}-\d{2}\.csv$/);
+    const csv = readFileSync(await download.path(), 'utf8');
+    expect(csv.split('\n')[0]).toBe(
+      'model,key_id,day,device_class,requests,prompt_tokens,cached_tokens,completion_tokens,total_tokens,compute_seconds,cost_usd',
+    );
+    expect(csv).toMatch(new RegExp(`^stories,key_\\w+,${today},cpu,3,`, 'm'));
 
     await open('Overview');
     // The requests of the last minute came with the live feed (the page was reloaded since the
