@@ -1,15 +1,27 @@
 // Lint with type information, and enforce the module arrows of docs/architecture.md:
 // core imports nothing of ours; cluster, tenancy and devices never import api, store drivers or main.
+import reactHooks from 'eslint-plugin-react-hooks';
 import tseslint from 'typescript-eslint';
 
 const boundary = (patterns) => ({ 'no-restricted-imports': ['error', { patterns }] });
 
 export default tseslint.config(
   { ignores: ['dist/**', 'node_modules/**', 'console/dist/**', 'coverage/**'] },
-  ...tseslint.configs.recommendedTypeChecked.map((config) => ({ ...config, files: ['**/*.ts'] })),
+  ...tseslint.configs.recommendedTypeChecked.map((config) => ({ ...config, files: ['**/*.ts', 'console/src/**/*.tsx'] })),
   {
     files: ['**/*.ts'],
+    ignores: ['console/src/**'],
     languageOptions: { parserOptions: { project: './tsconfig.check.json', tsconfigRootDir: import.meta.dirname } },
+  },
+  {
+    // The console is built for browsers by Vite with its own tsconfig (DOM, JSX); hooks rules keep its state honest.
+    files: ['console/src/**/*.ts', 'console/src/**/*.tsx'],
+    languageOptions: { parserOptions: { project: './console/tsconfig.json', tsconfigRootDir: import.meta.dirname } },
+    plugins: { 'react-hooks': reactHooks },
+    rules: { ...reactHooks.configs.recommended.rules, 'react-hooks/set-state-in-effect': 'off' },
+  },
+  {
+    files: ['**/*.ts', 'console/src/**/*.tsx'],
     rules: {
       '@typescript-eslint/consistent-type-imports': 'error',
       '@typescript-eslint/no-floating-promises': 'error',
@@ -39,7 +51,7 @@ export default tseslint.config(
   { files: ['src/engines/**/*.ts'], rules: boundary(['**/api/*', '**/store/*', '**/main.js', '**/cli/*']) },
   { files: ['src/api/**/*.ts'], rules: boundary(['**/engines/*', '**/store/*', '**/main.js', '**/cli/*']) },
   {
-    files: ['test/**/*.ts', 'bench/**/*.ts', '**/*.test.ts'],
+    files: ['test/**/*.ts', 'bench/**/*.ts', '**/*.test.ts', 'console/src/main.tsx'],
     rules: { '@typescript-eslint/no-non-null-assertion': 'off', '@typescript-eslint/unbound-method': 'off' },
   },
 );

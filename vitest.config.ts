@@ -4,7 +4,7 @@ import { defineConfig } from 'vitest/config';
 // run files one at a time so timings and thread pins stay honest.
 export default defineConfig({
   test: {
-    include: ['src/**/*.test.ts', 'test/**/*.test.ts'],
+    include: ['src/**/*.test.ts', 'test/**/*.test.ts', 'console/src/**/*.test.ts'],
     pool: 'forks',
     fileParallelism: false,
     testTimeout: 60_000,

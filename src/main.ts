@@ -4,8 +4,10 @@
  */
 import { createRequire } from 'node:module';
 import { basename } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import { installDevices } from './api/install-devices.js';
+import { consoleRoutes, isApiPath } from './api/routes/console.js';
 import { buildServer } from './api/server.js';
 import type { ServerContext } from './api/server-context.js';
 import { modelRouting } from './cluster/routing/model-routing.js';
@@ -115,8 +117,17 @@ async function openDevices(config: NimbusConfig, store: Store, log: FastifyBaseL
   }
 }
 
-/** Paths that answer without a key: health checks (they reveal nothing a key guards). */
+/** Paths that answer without a key: health checks, the worker protocol (it has its own credentials) and the console's files (they reveal nothing a key guards). */
 const publicPaths = new Set(['/healthz', '/readyz', ...workerPaths]);
+
+/** Whether a request needs no key: the console's page is public, the API behind it is not. */
+function isPublic(routeUrl: string | undefined, url: string): boolean {
+  if (routeUrl === undefined) return false;
+  return publicPaths.has(routeUrl) || (consoleRoutes.includes(routeUrl) && !isApiPath(url));
+}
+
+/** The built web console (`npm run build` writes it), next to dist/ or src/. */
+const consoleDirectory = fileURLToPath(new URL('../console/dist/', import.meta.url));
 
 /**
  * Starts the server: it listens at once and loads models in the background (see /readyz).
@@ -182,8 +193,9 @@ export async function startNimbus(config: NimbusConfig, environment: Readonly<Re
     bodyLimit: config.bodyLimit,
     logLevel: config.logLevel,
     gate,
-    resolvePrincipal: (request) => resolver.resolve(request.headers.authorization, publicPaths.has(request.routeOptions.url ?? '')),
+    resolvePrincipal: (request) => resolver.resolve(request.headers.authorization, isPublic(request.routeOptions.url, request.url)),
     pool,
+    consoleDirectory,
   });
   const devices = await openDevices(config, store, app.log);
   if (devices) installDevices(app, context, devices, (createRequire(import.meta.url)('../package.json') as { version: string }).version);

@@ -4,6 +4,7 @@
  * Called by main.ts before the server listens, once devices have started.
  */
 import type { FastifyInstance } from 'fastify';
+import { deviceLiveEvent } from './device-live-events.js';
 import { registerApprovalRoutes } from './routes/approvals.js';
 import { registerDeviceRoutes } from './routes/devices.js';
 import { registerMcpRoute } from './routes/mcp.js';
@@ -11,6 +12,8 @@ import type { DeviceServices, ServerContext } from './server-context.js';
 
 export function installDevices(app: FastifyInstance, context: ServerContext, devices: DeviceServices, version: string): void {
   context.devices = devices;
+  const stopWatching = devices.gateway.watch((change) => context.events.publish(deviceLiveEvent(change)));
+  app.addHook('onClose', async () => stopWatching());
   registerDeviceRoutes(app, devices);
   registerApprovalRoutes(app, devices);
   registerMcpRoute(app, devices, version);

@@ -8,10 +8,11 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Attempt, ComputeReport, EngineCall, GenerationEvent } from '../core/engine.js';
 import { toNimbusError, type NimbusError } from '../core/errors.js';
 import type { FinishReason, ToolCall, Usage } from '../core/openai/response-types.js';
-import type { RequestStatus } from '../core/store.js';
+import type { RequestLogEntry, RequestStatus } from '../core/store.js';
 import type { Admission } from '../tenancy/usage-gate.js';
 import type { CompletionFormat, ResponseIdentity } from './response-format.js';
 import { formatRoute, routeHeaders } from './route-headers.js';
+import { requestLiveEvent } from './request-live-event.js';
 import type { ServerContext } from './server-context.js';
 
 /** What one route asks of the runner. */
@@ -249,7 +250,7 @@ function record(
   const { tenantId, keyId } = request.principal;
   const compute = outcome.compute;
   context.metrics.recordTenantUsage(tenantId, model, String(outcome.httpStatus), usage, compute?.seconds ?? 0, costNanoUsd);
-  context.store.recordRequest({
+  const entry: RequestLogEntry = {
     id: job.identity.id,
     createdAt,
     kind: job.kind,
@@ -274,7 +275,9 @@ function record(
     deviceClass: compute?.deviceClass ?? null,
     computeSeconds: compute?.seconds ?? 0,
     costNanoUsd,
-  });
+  };
+  context.store.recordRequest(entry);
+  context.events.publish(requestLiveEvent(entry));
   request.log.info(
     {
       requestId: job.identity.id,

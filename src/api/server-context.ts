@@ -1,4 +1,5 @@
 import type { FastifyBaseLogger } from 'fastify';
+import type { LiveEventBus } from '../core/live-events.js';
 import type { ModelCatalog } from '../core/model-catalog.js';
 import type { PoolControl } from '../core/pool-control.js';
 import type { Store } from '../core/store.js';
@@ -16,6 +17,8 @@ export interface ServerContext {
   logger: FastifyBaseLogger;
   /** Admission and settlement against keys' and tenants' limits (`openGate` when tenancy is off). */
   gate: UsageGate;
+  /** The live feed (`/v1/events`): finished requests here, device changes from installDevices. */
+  events: LiveEventBus;
   /** Device support (MQTT, twins, tools for models); absent when the server runs without it. */
   devices?: DeviceServices;
   /** The pool runtime (control plane); absent on a worker and where the pool is off. */

@@ -2,6 +2,7 @@
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import type { Engine } from '../core/engine.js';
 import { NimbusError } from '../core/errors.js';
+import { LiveEventBus } from '../core/live-events.js';
 import type { ModelCatalog } from '../core/model-catalog.js';
 import type { PoolControl } from '../core/pool-control.js';
 import type { Store } from '../core/store.js';
@@ -10,9 +11,11 @@ import { installErrorHandling } from './error-handler.js';
 import { Lifecycle } from './lifecycle.js';
 import { Metrics } from './metrics.js';
 import { installPrincipal, type PrincipalResolver } from './principal.js';
+import { registerConsoleRoutes } from './routes/console.js';
 import { registerHealthRoutes } from './routes/health.js';
 import { registerInferenceRoutes } from './routes/inference.js';
 import { registerKeyRoutes } from './routes/keys.js';
+import { registerLiveRoutes } from './routes/live.js';
 import { registerModelRoutes } from './routes/models.js';
 import { registerPoolRoutes } from './routes/pool.js';
 import { registerTenantRoutes } from './routes/tenants.js';
@@ -31,6 +34,8 @@ export interface ServerOptions {
   gate?: UsageGate;
   /** The pool runtime: worker and deployment routes are added when present. */
   pool?: PoolControl;
+  /** Where the built console lives (console/dist); not served when absent. */
+  consoleDirectory?: string;
 }
 
 /** A built server and the context its routes share. */
@@ -59,6 +64,7 @@ export function buildServer(options: ServerOptions): NimbusServer {
     logger: app.log,
     gate: options.gate ?? openGate,
     ...(options.pool ? { pool: options.pool } : {}),
+    events: new LiveEventBus(),
   };
   installErrorHandling(app, options.bodyLimit);
   // The API speaks JSON only: anything else is a 415, not a string the routes would misread.
@@ -76,5 +82,7 @@ export function buildServer(options: ServerOptions): NimbusServer {
   registerKeyRoutes(app, context);
   registerUsageRoutes(app, context);
   if (options.pool) registerPoolRoutes(app, options.pool);
+  registerLiveRoutes(app, context);
+  if (options.consoleDirectory !== undefined) registerConsoleRoutes(app, options.consoleDirectory);
   return { app, context };
 }

@@ -33,6 +33,8 @@ export class AuditLog {
   constructor(
     private readonly store: DeviceStore,
     private readonly clock: Pick<Clock, 'now'>,
+    /** Called with every entry once stored (the live feed); does nothing by default. */
+    private readonly onAppend: (entry: AuditEntry) => void = () => undefined,
   ) {}
 
   /** Appends one entry, chained to the tenant's previous one; resolves once it is stored. */
@@ -52,6 +54,7 @@ export class AuditLog {
       };
       const [written] = await this.store.appendAudit([{ ...base, hash: auditHash(base) }]);
       this.heads.set(context.tenantId, written!.hash);
+      this.onAppend(written!);
       return written!;
     });
     // One failed write must not block the entries after it.

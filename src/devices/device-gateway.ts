@@ -5,7 +5,7 @@
  * whose outcome comes from the device's answer and reported state, never from the proposer.
  */
 import { systemClock, type Clock } from '../core/clock.js';
-import type { CommandRecord, DeviceStore, EmergencyStop, RiskTier } from '../core/device-store.js';
+import type { AuditEntry, CommandRecord, DeviceStore, EmergencyStop, RiskTier, TwinRecord } from '../core/device-store.js';
 import { newId } from '../core/ids.js';
 import { allows, type Principal } from '../core/principal.js';
 import { ApprovalDesk } from './approval-desk.js';
@@ -66,6 +66,9 @@ export interface ActionReport {
   retryAfterMs?: number;
 }
 
+/** What changed, for watchers such as the live feed: a twin (after the change) or a stored audit entry. */
+export type DeviceChange = { kind: 'twin'; twin: TwinRecord } | { kind: 'audit'; entry: AuditEntry };
+
 export interface DeviceGatewayOptions {
   store: DeviceStore;
   topics: TopicTree;
@@ -90,6 +93,7 @@ export class DeviceGateway {
   private transport: DeviceTransport | undefined;
   /** Messages on our topics from devices nobody registered (counted, then dropped). */
   unknownMessages = 0;
+  private readonly watchers = new Set<(change: DeviceChange) => void>();
 
   constructor(options: DeviceGatewayOptions) {
     this.store = options.store;
@@ -98,11 +102,30 @@ export class DeviceGateway {
     this.clock = options.clock ?? systemClock;
     this.logger = options.logger ?? silentLogger;
     this.registry = new DeviceRegistry(this.store, this.clock);
-    this.twins = new TwinBook(this.store, this.clock);
+    this.twins = new TwinBook(this.store, this.clock, undefined, (twin) => this.notify({ kind: 'twin', twin }));
     this.approvals = new ApprovalDesk(this.store, this.clock, { requestMs: this.settings.approvalRequestTtlMs, grantMs: this.settings.approvalTtlMs });
-    this.audit = new AuditLog(this.store, this.clock);
+    this.audit = new AuditLog(this.store, this.clock, (entry) => this.notify({ kind: 'audit', entry }));
     this.tracker = new CommandTracker(this.store, this.clock, (command, settledBy) => this.recordOutcome(command, settledBy));
     this.limiter = new RateLimiter(this.settings.rateLimit, this.clock);
+  }
+
+  /** Calls `watcher` with every twin change and audit entry (the live feed); returns the function that stops it. */
+  watch(watcher: (change: DeviceChange) => void): () => void {
+    this.watchers.add(watcher);
+    return () => {
+      this.watchers.delete(watcher);
+    };
+  }
+
+  private notify(change: DeviceChange): void {
+    for (const watcher of this.watchers) {
+      try {
+        watcher(change);
+      } catch (error) {
+        // A watcher must never break telemetry or the audit chain.
+        this.logger.warn({ detail: (error as Error).message }, 'a device watcher failed');
+      }
+    }
   }
 
   /** Loads devices, twins and emergency stops from the store. */

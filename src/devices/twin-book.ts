@@ -31,6 +31,8 @@ export class TwinBook {
     private readonly store: DeviceStore,
     private readonly clock: Pick<Clock, 'now'>,
     private readonly flushIntervalMs = 50,
+    /** Called with the twin after every change (the live feed); does nothing by default. */
+    private readonly onChange: (twin: TwinRecord) => void = () => undefined,
   ) {}
 
   /** Loads every persisted twin. */
@@ -111,6 +113,7 @@ export class TwinBook {
       this.history.push({ tenantId, deviceId, version: result.twin.version, at, kind, data: result.changed });
       this.dirty.add(key(tenantId, deviceId));
       this.schedule();
+      this.onChange(result.twin);
     } else if (kind === 'reported') this.dirty.add(key(tenantId, deviceId));
     return result;
   }

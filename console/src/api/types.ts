@@ -1,0 +1,162 @@
+/** Wire shapes of the public API the console reads (snake_case, as the server writes them). */
+
+export type Allowance = '*' | string[];
+
+/** `GET /v1/me`. */
+export interface Me {
+  tenant: string;
+  key: string | null;
+  local: boolean;
+  operator: boolean;
+  scopes: { inference: boolean; admin: boolean; models: Allowance; devices: Allowance };
+  devices_enabled: boolean;
+}
+
+/** A finished request from `/v1/events` (`event: request`). */
+export interface RequestEvent {
+  id: string;
+  at: number;
+  kind: string;
+  model: string;
+  status: string;
+  http_status: number;
+  prompt_tokens: number;
+  completion_tokens: number;
+  ttft_ms: number | null;
+  duration_ms: number;
+  device_class: string | null;
+  key: string | null;
+  tenant: string;
+}
+
+export interface Twin {
+  device: string;
+  version: number;
+  connection: string;
+  desired: Record<string, unknown>;
+  reported: Record<string, unknown>;
+  delta: Record<string, unknown>;
+  reported_at: number | null;
+  updated_at: number;
+}
+
+export interface Device {
+  id: string;
+  title: string;
+  kind: string | null;
+  risk: string;
+  connection: string;
+  properties: Array<{ name: string; read_only: boolean; risk: string }>;
+  actions: Array<{ name: string; safe: boolean; idempotent: boolean; risk: string }>;
+  twin: Twin;
+}
+
+export interface Approval {
+  id: string;
+  status: string;
+  device: string;
+  kind: string;
+  name: string | null;
+  input: unknown;
+  risk: string;
+  reason: string;
+  requested_by: string;
+  requested_at: number;
+  expires_at: number;
+  model: string | null;
+  conversation: string | null;
+  decided_by: string | null;
+}
+
+export interface AuditEntry {
+  seq: number;
+  id: string;
+  at: number;
+  event: string;
+  actor: string;
+  key: string | null;
+  model: string | null;
+  conversation: string | null;
+  source: string;
+  device: string | null;
+  command: string | null;
+  approval: string | null;
+  detail: Record<string, unknown>;
+}
+
+export interface EmergencyStop {
+  active: boolean;
+  reason: string;
+  changed_by: string | null;
+  changed_at: number | null;
+}
+
+/** The outcome of a device command (`object: device.action`). */
+export interface DeviceAction {
+  device: string;
+  kind: string;
+  name?: string;
+  input?: unknown;
+  status: string;
+  message: string;
+  approval?: string;
+  command?: string;
+  state_before?: Record<string, unknown>;
+  state_after?: Record<string, unknown>;
+}
+
+export interface ApiKey {
+  id: string;
+  tenant: string;
+  name: string;
+  prefix: string;
+  status: string;
+  scopes: Me['scopes'];
+  limits: Record<string, number>;
+  created_at: number;
+}
+
+export interface Tenant {
+  id: string;
+  name: string;
+  limits: Record<string, number>;
+  created_at: number;
+}
+
+export interface UsageRow {
+  tenant?: string;
+  model?: string;
+  key_id?: string | null;
+  day?: string;
+  device_class?: string | null;
+  requests: number;
+  prompt_tokens: number;
+  completion_tokens: number;
+  total_tokens: number;
+  compute_seconds: number;
+  cost_usd: number;
+}
+
+export interface ModelInfo {
+  id: string;
+  nimbus?: { engine: string; served_by?: string[]; context_length?: number };
+}
+
+/**
+ * The pool (workers and deployments), as the pool's endpoints will list them. The console shows
+ * them where the server answers `GET /v1/workers` and `GET /v1/deployments`, an empty state
+ * otherwise; fields beyond these are ignored, so the pool may add more.
+ */
+export interface PoolWorker {
+  id: string;
+  state: string;
+  devices?: Array<{ kind: string; name?: string; memory_total_bytes?: number; memory_used_bytes?: number; load?: number }>;
+}
+
+export interface PoolDeployment {
+  id: string;
+  model: string;
+  replicas?: Array<{ id: string; worker: string; state: string; device_class?: string }>;
+  min_replicas?: number;
+  max_replicas?: number;
+}

@@ -1,0 +1,161 @@
+/**
+ * The console's shell: sign in (an API key, or none in local mode), then the navigation the key's
+ * scopes allow, the emergency stop always in view, and the page of the address bar.
+ */
+import { useEffect, useMemo, useState } from 'react';
+import { api, ApiError, storedKey, storeKey } from './api/client.js';
+import { openEventFeed } from './api/event-feed.js';
+import type { Me } from './api/types.js';
+import { CommandDesk } from './live/command-desk.js';
+import { ConsoleContext, type ConsoleServices } from './live/console-context.js';
+import { LiveStore } from './live/live-store.js';
+import { ApprovalsPage } from './pages/approvals.js';
+import { AuditPage } from './pages/audit.js';
+import { DevicesPage } from './pages/devices.js';
+import { EstopBar } from './pages/estop-bar.js';
+import { KeysPage } from './pages/keys.js';
+import { OverviewPage } from './pages/overview.js';
+import { PlaygroundPage } from './pages/playground.js';
+import { SignIn } from './pages/sign-in.js';
+import { UsagePage } from './pages/usage.js';
+import { Link, usePath } from './ui/router.js';
+
+interface PageEntry {
+  path: string;
+  title: string;
+  allowed: (me: Me) => boolean;
+  render: () => React.ReactNode;
+}
+
+const hasDevices = (me: Me): boolean => me.devices_enabled && (me.scopes.devices === '*' || me.scopes.devices.length > 0);
+
+const pages: PageEntry[] = [
+  { path: '/', title: 'Overview', allowed: () => true, render: () => <OverviewPage /> },
+  { path: '/playground', title: 'Playground', allowed: (me) => me.scopes.inference, render: () => <PlaygroundPage /> },
+  { path: '/usage', title: 'Usage', allowed: () => true, render: () => <UsagePage /> },
+  { path: '/keys', title: 'Keys and tenants', allowed: (me) => me.scopes.admin, render: () => <KeysPage /> },
+  { path: '/devices', title: 'Devices', allowed: hasDevices, render: () => <DevicesPage /> },
+  { path: '/approvals', title: 'Approvals', allowed: (me) => me.devices_enabled && me.scopes.admin, render: () => <ApprovalsPage /> },
+  { path: '/audit', title: 'Audit log', allowed: (me) => me.devices_enabled && me.scopes.admin, render: () => <AuditPage /> },
+];
+
+/** The live store and command desk of one signed-in session, fed from the moment the page loads. */
+interface Session {
+  live: LiveStore;
+  desk: CommandDesk;
+}
+
+function newSession(): Session {
+  const live = new LiveStore();
+  const desk = new CommandDesk();
+  live.watchAudit((entry) => desk.onAudit(entry));
+  return { live, desk };
+}
+
+function Console({ me, session, signOut }: { me: Me; session: Session; signOut: () => void }) {
+  const path = usePath();
+  const services = useMemo<ConsoleServices>(() => ({ me, ...session, signOut }), [me, session, signOut]);
+  const allowed = pages.filter((page) => page.allowed(me));
+  const page = allowed.find((candidate) => candidate.path === path);
+  useEffect(() => {
+    document.title = `${page?.title ?? 'Not found'} · Nimbus`;
+  }, [page]);
+  return (
+    <ConsoleContext.Provider value={services}>
+      <a className="skip" href="#main">
+        Skip to the page
+      </a>
+      <header className="top">
+        <span className="brand">Nimbus</span>
+        <nav aria-label="Pages">
+          {allowed.map((entry) => (
+            <Link key={entry.path} to={entry.path} current={entry.path === path}>
+              {entry.title}
+            </Link>
+          ))}
+        </nav>
+        <span className="who" title={me.scopes.admin ? 'admin' : 'inference'}>
+          {me.local ? 'local mode' : `${me.tenant} · ${me.key ?? ''}`}
+        </span>
+        {!me.local && (
+          <button type="button" className="quiet" onClick={signOut}>
+            Sign out
+          </button>
+        )}
+      </header>
+      {hasDevices(me) && <EstopBar />}
+      <main id="main" tabIndex={-1}>
+        {page ? (
+          page.render()
+        ) : (
+          <section>
+            <h1>Page not found</h1>
+            <p>There is no page at {path}, or this API key may not see it. Pick one of the pages above.</p>
+          </section>
+        )}
+      </main>
+    </ConsoleContext.Provider>
+  );
+}
+
+/** Who this tab is, asked as the script loads rather than after the first render (the overview's first second counts). */
+let firstCheck: Promise<Me> | undefined = api<Me>('GET', '/v1/me');
+firstCheck.catch(() => undefined);
+
+/** Asks the server who this tab is: signed in, local mode, or a sign-in form. */
+export function App() {
+  const [me, setMe] = useState<Me | null>(null);
+  // A new session (store, desk, feed) per sign-in; the feed opens at once, alongside /v1/me.
+  const [session, setSession] = useState(newSession);
+  useEffect(
+    () =>
+      openEventFeed({
+        onEvents: (events) => session.live.receiveAll(events),
+        onStatus: (status) => session.live.setStatus(status),
+      }),
+    [session],
+  );
+  const [checking, setChecking] = useState(true);
+  const [error, setError] = useState<string | null>(null);
+  const check = async (): Promise<void> => {
+    setChecking(true);
+    try {
+      const answer = firstCheck ?? api<Me>('GET', '/v1/me');
+      firstCheck = undefined;
+      setMe(await answer);
+      setError(null);
+    } catch (failure) {
+      setMe(null);
+      // No key yet is not an error to show: it is why the form is there.
+      const missing = failure instanceof ApiError && failure.status === 401 && !storedKey();
+      setError(missing ? null : (failure as Error).message);
+    } finally {
+      setChecking(false);
+    }
+  };
+  useEffect(() => {
+    void check();
+  }, []);
+  const signOut = useMemo(
+    () => () => {
+      storeKey('');
+      setMe(null);
+      setError(null);
+      setSession(newSession());
+    },
+    [],
+  );
+  if (checking && !me) return <p className="loading">Connecting to Nimbus…</p>;
+  if (!me)
+    return (
+      <SignIn
+        error={error}
+        onKey={(key) => {
+          storeKey(key);
+          setSession(newSession());
+          void check();
+        }}
+      />
+    );
+  return <Console me={me} session={session} signOut={signOut} />;
+}

@@ -1,0 +1,295 @@
+import { useState, type FormEvent } from 'react';
+import { api, list } from '../api/client.js';
+import type { ApiKey, Tenant } from '../api/types.js';
+import { useConsole, useLoad } from '../live/console-context.js';
+import { ErrorNote } from '../ui/error-note.js';
+
+const limitFields = [
+  ['requests_per_minute', 'Requests/min'],
+  ['tokens_per_minute', 'Tokens/min'],
+  ['concurrent_requests', 'Concurrent'],
+  ['tokens_per_day', 'Tokens/day'],
+  ['cost_per_month_usd', 'USD/month'],
+] as const;
+
+type LimitDraft = Partial<Record<(typeof limitFields)[number][0], string>>;
+
+/** The limits a form filled in: empty fields are left out (no limit). */
+function limitsOf(draft: LimitDraft): Record<string, number> {
+  const limits: Record<string, number> = {};
+  for (const [field] of limitFields) {
+    const value = draft[field]?.trim();
+    if (value) limits[field] = Number(value);
+  }
+  return limits;
+}
+
+/** A comma-separated list, or `*` for all. */
+function allowanceOf(text: string): '*' | string[] {
+  const trimmed = text.trim();
+  return trimmed === '*'
+    ? '*'
+    : trimmed
+        .split(',')
+        .map((part) => part.trim())
+        .filter(Boolean);
+}
+
+const describeLimits = (limits: Record<string, number>): string =>
+  Object.entries(limits)
+    .map(([name, value]) => `${name.replaceAll('_', ' ')} ${value}`)
+    .join(', ') || 'no limits';
+
+function LimitInputs({ draft, onChange }: { draft: LimitDraft; onChange: (draft: LimitDraft) => void }) {
+  return (
+    <>
+      {limitFields.map(([field, title]) => (
+        <label key={field}>
+          {title}
+          <input type="number" min={0} size={8} value={draft[field] ?? ''} onChange={(event) => onChange({ ...draft, [field]: event.target.value })} />
+        </label>
+      ))}
+    </>
+  );
+}
+
+/** The new key, shown this once with a copy button. */
+function KeyOnce({ created, onClose }: { created: { key: string; id: string }; onClose: () => void }) {
+  const [copied, setCopied] = useState(false);
+  const copy = (): void => {
+    navigator.clipboard.writeText(created.key).then(
+      () => setCopied(true),
+      () => setCopied(false),
+    );
+  };
+  return (
+    <section className="panel" role="dialog" aria-label="New API key" data-testid="key-once">
+      <h2>Key {created.id} created</h2>
+      <p>Copy it now: Nimbus stores only its hash, so it is shown this once.</p>
+      <p className="key-once" data-testid="new-key">
+        {created.key}
+      </p>
+      <div className="row">
+        <button type="button" onClick={copy} autoFocus>
+          {copied ? 'Copied' : 'Copy key'}
+        </button>
+        <button type="button" className="quiet" onClick={onClose}>
+          I have stored it
+        </button>
+      </div>
+    </section>
+  );
+}
+
+function Tenants() {
+  const { me } = useConsole();
+  const tenants = useLoad(() => list<Tenant>('/v1/tenants'));
+  const [id, setId] = useState('');
+  const [draft, setDraft] = useState<LimitDraft>({});
+  const [editing, setEditing] = useState<string | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const save = async (event: FormEvent): Promise<void> => {
+    event.preventDefault();
+    try {
+      if (editing) await api('PATCH', `/v1/tenants/${encodeURIComponent(editing)}`, { limits: limitsOf(draft) });
+      else await api('POST', '/v1/tenants', { id: id.trim(), limits: limitsOf(draft) });
+      setId('');
+      setDraft({});
+      setEditing(null);
+      setError(null);
+      tenants.reload();
+    } catch (failure) {
+      setError((failure as Error).message);
+    }
+  };
+  return (
+    <section className="panel" aria-label="Tenants">
+      <h2>Tenants</h2>
+      <ErrorNote error={tenants.error} />
+      <table>
+        <thead>
+          <tr>
+            <th>Tenant</th>
+            <th>Limits</th>
+            <th />
+          </tr>
+        </thead>
+        <tbody>
+          {(tenants.data ?? []).map((tenant) => (
+            <tr key={tenant.id}>
+              <td>{tenant.id}</td>
+              <td>{describeLimits(tenant.limits)}</td>
+              <td>
+                <button
+                  type="button"
+                  className="quiet"
+                  onClick={() => {
+                    setEditing(tenant.id);
+                    setDraft(Object.fromEntries(Object.entries(tenant.limits).map(([name, value]) => [name, String(value)])));
+                  }}
+                >
+                  Edit limits
+                </button>
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+      <form className="row" onSubmit={(event) => void save(event)}>
+        {editing ? (
+          <strong>Limits of {editing}</strong>
+        ) : (
+          me.operator && (
+            <label>
+              New tenant id
+              <input value={id} onChange={(event) => setId(event.target.value)} placeholder="acme" size={12} />
+            </label>
+          )
+        )}
+        {(editing || me.operator) && (
+          <>
+            <LimitInputs draft={draft} onChange={setDraft} />
+            <button type="submit" disabled={!editing && !id.trim()}>
+              {editing ? 'Save limits' : 'Create tenant'}
+            </button>
+            {editing && (
+              <button type="button" className="quiet" onClick={() => setEditing(null)}>
+                Cancel
+              </button>
+            )}
+          </>
+        )}
+      </form>
+      <ErrorNote error={error} />
+    </section>
+  );
+}
+
+/** Keys and tenants: create (shown once), find by prefix, revoke, limits. */
+export function KeysPage() {
+  const { me } = useConsole();
+  const keys = useLoad(() => list<ApiKey>('/v1/keys'));
+  const [name, setName] = useState('');
+  const [tenant, setTenant] = useState('');
+  const [admin, setAdmin] = useState(false);
+  const [models, setModels] = useState('*');
+  const [devices, setDevices] = useState('');
+  const [draft, setDraft] = useState<LimitDraft>({});
+  const [created, setCreated] = useState<{ key: string; id: string } | null>(null);
+  const [filter, setFilter] = useState('');
+  const [error, setError] = useState<string | null>(null);
+  const create = async (event: FormEvent): Promise<void> => {
+    event.preventDefault();
+    try {
+      const answer = await api<ApiKey & { key: string }>('POST', '/v1/keys', {
+        name: name.trim(),
+        ...(tenant.trim() ? { tenant: tenant.trim() } : {}),
+        scopes: { admin, models: allowanceOf(models), devices: allowanceOf(devices) },
+        limits: limitsOf(draft),
+      });
+      setCreated({ key: answer.key, id: answer.id });
+      setName('');
+      setError(null);
+      keys.reload();
+    } catch (failure) {
+      setError((failure as Error).message);
+    }
+  };
+  const revoke = async (key: ApiKey): Promise<void> => {
+    if (!confirm(`Revoke ${key.name} (${key.prefix}…)? Requests with it are refused from now on.`)) return;
+    try {
+      await api('DELETE', `/v1/keys/${encodeURIComponent(key.id)}`);
+      keys.reload();
+    } catch (failure) {
+      setError((failure as Error).message);
+    }
+  };
+  const shown = (keys.data ?? []).filter((key) => !filter || key.prefix.startsWith(filter) || key.name.includes(filter));
+  return (
+    <>
+      <h1>Keys and tenants</h1>
+      {created && <KeyOnce created={created} onClose={() => setCreated(null)} />}
+      <section className="panel" aria-label="Create a key">
+        <h2>Create a key</h2>
+        <form className="row" onSubmit={(event) => void create(event)}>
+          <label>
+            Name
+            <input name="key-name" value={name} onChange={(event) => setName(event.target.value)} required size={14} />
+          </label>
+          {me.operator && (
+            <label>
+              Tenant (default: yours)
+              <input value={tenant} onChange={(event) => setTenant(event.target.value)} size={10} />
+            </label>
+          )}
+          <label>
+            Models (* or a, b)
+            <input value={models} onChange={(event) => setModels(event.target.value)} size={10} />
+          </label>
+          <label>
+            Devices (* or ids)
+            <input value={devices} onChange={(event) => setDevices(event.target.value)} size={10} />
+          </label>
+          <label className="inline">
+            <input type="checkbox" checked={admin} onChange={(event) => setAdmin(event.target.checked)} />
+            Admin
+          </label>
+          <LimitInputs draft={draft} onChange={setDraft} />
+          <button type="submit" disabled={!name.trim()}>
+            Create key
+          </button>
+        </form>
+        <ErrorNote error={error} />
+      </section>
+      <section className="panel" aria-label="Keys">
+        <h2>Keys</h2>
+        <label>
+          Find by prefix or name
+          <input value={filter} onChange={(event) => setFilter(event.target.value)} placeholder="nmb_…" />
+        </label>
+        <ErrorNote error={keys.error} />
+        <table data-testid="keys">
+          <thead>
+            <tr>
+              <th>Prefix</th>
+              <th>Name</th>
+              <th>Tenant</th>
+              <th>Scopes</th>
+              <th>Limits</th>
+              <th>Status</th>
+              <th />
+            </tr>
+          </thead>
+          <tbody>
+            {shown.map((key) => (
+              <tr key={key.id}>
+                <td>
+                  <code>{key.prefix}…</code>
+                </td>
+                <td>{key.name}</td>
+                <td>{key.tenant}</td>
+                <td>
+                  {key.scopes.admin ? 'admin, ' : ''}
+                  models {key.scopes.models === '*' ? 'all' : key.scopes.models.join(', ') || 'none'}; devices{' '}
+                  {key.scopes.devices === '*' ? 'all' : key.scopes.devices.join(', ') || 'none'}
+                </td>
+                <td>{describeLimits(key.limits)}</td>
+                <td>
+                  <span className={`badge ${key.status}`}>{key.status}</span>
+                </td>
+                <td>
+                  {key.status === 'active' && (
+                    <button type="button" className="quiet" onClick={() => void revoke(key)}>
+                      Revoke
+                    </button>
+                  )}
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </section>
+      <Tenants />
+    </>
+  );
+}

@@ -1,0 +1,167 @@
+import { useEffect, useMemo, useState } from 'react';
+import { api, ApiError, list } from '../api/client.js';
+import type { ModelInfo, PoolDeployment, PoolWorker } from '../api/types.js';
+import { LineChart } from '../charts/line-chart.js';
+import { hardwareShare, rateSeries } from '../charts/shape.js';
+import { useLive, useLoad } from '../live/console-context.js';
+import { ErrorNote } from '../ui/error-note.js';
+
+/** Reads a pool list; `null` when this server has no pool (404) or this key may not see it (403). */
+async function poolList<T>(path: string): Promise<T[] | null> {
+  try {
+    return (await api<{ data: T[] }>('GET', path)).data;
+  } catch (error) {
+    if (error instanceof ApiError && (error.status === 404 || error.status === 403)) return null;
+    throw error;
+  }
+}
+
+function useNow(intervalMs: number): number {
+  const [now, setNow] = useState(() => Date.now());
+  useEffect(() => {
+    const timer = setInterval(() => setNow(Date.now()), intervalMs);
+    return () => clearInterval(timer);
+  }, [intervalMs]);
+  return now;
+}
+
+function Workers({ workers }: { workers: PoolWorker[] }) {
+  return (
+    <div className="grid">
+      {workers.map((worker) => (
+        <div className="card" key={worker.id}>
+          <strong>{worker.id}</strong> <span className={`badge ${worker.state}`}>{worker.state}</span>
+          {(worker.devices ?? []).map((device, index) => {
+            const used = device.memory_used_bytes ?? 0;
+            const total = device.memory_total_bytes ?? 0;
+            return (
+              <div key={index}>
+                <div className="muted">
+                  {device.kind.toUpperCase()} {device.name ?? ''} · memory {(used / 2 ** 30).toFixed(1)} / {(total / 2 ** 30).toFixed(1)} GiB
+                  {device.load !== undefined ? ` · load ${Math.round(device.load * 100)}%` : ''}
+                </div>
+                <div className="meter" role="meter" aria-valuemin={0} aria-valuemax={total} aria-valuenow={used} aria-label={`${device.kind} memory`}>
+                  <span style={{ width: `${total > 0 ? (used / total) * 100 : 0}%` }} />
+                </div>
+              </div>
+            );
+          })}
+        </div>
+      ))}
+    </div>
+  );
+}
+
+/** Performance API marks: the charts show data from the live feed; the model list is shown (bench/console.ts reads both). */
+export const overviewLiveMark = 'nimbus:overview-live';
+export const overviewModelsMark = 'nimbus:overview-models';
+
+function markOnce(name: string): void {
+  if (performance.getEntriesByName(name).length === 0) performance.mark(name);
+}
+
+/** Overview: live charts from the feed, CPU/GPU share, models, and the pool where there is one. */
+export function OverviewPage() {
+  const { requests, status } = useLive();
+  const now = useNow(1000);
+  const series = useMemo(() => rateSeries(requests, now), [requests, now]);
+  const share = useMemo(() => hardwareShare(requests), [requests]);
+  const models = useLoad(() => list<ModelInfo>('/v1/models'));
+  // Effects run after the commit, so a mark is set once what it names is on screen.
+  const showsLiveData = status === 'live' && requests.length > 0;
+  useEffect(() => {
+    if (showsLiveData) markOnce(overviewLiveMark);
+  }, [showsLiveData]);
+  useEffect(() => {
+    if (models.data) markOnce(overviewModelsMark);
+  }, [models.data]);
+  const pool = useLoad(async () => {
+    const [workers, deployments] = await Promise.all([poolList<PoolWorker>('/v1/workers'), poolList<PoolDeployment>('/v1/deployments')]);
+    return { workers, deployments };
+  });
+  return (
+    <>
+      <h1>Overview</h1>
+      <p className="muted" aria-live="polite">
+        Live feed:{' '}
+        {status === 'live' ? 'connected' : status === 'connecting' ? 'connecting…' : status === 'refused' ? 'refused: sign in again' : 'reconnecting…'} · last
+        minute, in 2-second steps · <span data-testid="requests-seen">{requests.length}</span> requests in the last 5 minutes
+      </p>
+      <section className="panel grid" aria-label="Live charts" data-testid="live-charts">
+        <LineChart title="Requests/s" unit="req/s" values={series.map((point) => point.requestsPerSecond)} />
+        <LineChart title="Tokens/s" unit="tok/s" values={series.map((point) => point.tokensPerSecond)} />
+        <LineChart title="Time to first token" unit="ms" digits={0} values={series.map((point) => point.ttftMs)} />
+      </section>
+      <section className="panel" aria-label="CPU and GPU share">
+        <h2>CPU versus GPU (tokens, last 5 minutes)</h2>
+        {share.cpu + share.gpu + share.upstream === 0 ? (
+          <p className="empty">No requests yet.</p>
+        ) : (
+          <>
+            <div className="meter" aria-hidden="true">
+              <span style={{ width: `${(share.gpuFraction ?? 0) * 100}%` }} />
+            </div>
+            <p>
+              GPU {share.gpu.toLocaleString()} · CPU {share.cpu.toLocaleString()} · upstreams {share.upstream.toLocaleString()} tokens
+              {share.gpuFraction !== null && ` · ${Math.round(share.gpuFraction * 100)}% of local work on GPUs`}
+            </p>
+          </>
+        )}
+      </section>
+      <section className="panel" aria-label="Models">
+        <h2>Models</h2>
+        <ErrorNote error={models.error} />
+        {models.data && models.data.length === 0 && <p className="empty">No model is loaded. Start the server with --model, or add one with nimbus pull.</p>}
+        <table>
+          <tbody>
+            {(models.data ?? []).map((model) => (
+              <tr key={model.id}>
+                <th scope="row">{model.id}</th>
+                <td>{model.nimbus?.engine ?? ''}</td>
+                <td>{model.nimbus?.served_by?.join(', ') ?? ''}</td>
+                <td className="num">{model.nimbus?.context_length ? `${model.nimbus.context_length} ctx` : ''}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </section>
+      <section className="panel" aria-label="Pool">
+        <h2>Workers and deployments</h2>
+        <ErrorNote error={pool.error} />
+        {pool.data && pool.data.workers === null && (
+          <p className="empty">
+            No pool to show: this server serves models in its own process (or this key may not see the pool). Workers and deployments appear here once the pool
+            runs.
+          </p>
+        )}
+        {pool.data?.workers && <Workers workers={pool.data.workers} />}
+        {pool.data?.deployments && (
+          <table>
+            <thead>
+              <tr>
+                <th>Deployment</th>
+                <th>Model</th>
+                <th>Replicas</th>
+              </tr>
+            </thead>
+            <tbody>
+              {pool.data.deployments.map((deployment) => (
+                <tr key={deployment.id}>
+                  <td>{deployment.id}</td>
+                  <td>{deployment.model}</td>
+                  <td>
+                    {(deployment.replicas ?? []).map((replica) => (
+                      <span key={replica.id} className={`badge ${replica.state}`}>
+                        {replica.worker} {replica.device_class ?? ''} {replica.state}
+                      </span>
+                    ))}
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        )}
+      </section>
+    </>
+  );
+}

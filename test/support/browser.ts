@@ -1,0 +1,33 @@
+/**
+ * Debian's chromium, driven by playwright-core (never a browser download). Where /usr/bin/chromium
+ * is absent the browser tests say so and skip, except under CI=true, where it is a failure
+ * (.ci/run installs it).
+ */
+import { existsSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { repoRoot } from './shared-model.js';
+
+export const chromiumPath = process.env.NIMBUS_CHROMIUM ?? '/usr/bin/chromium';
+
+/** Where the browser tests save their screenshots (gitignored). */
+export const screenshotDir = join(repoRoot, 'test-results', 'console');
+
+/** True when browser tests must be skipped; throws under CI=true. */
+export function skipWithoutChromium(): boolean {
+  if (existsSync(chromiumPath)) return false;
+  const message = `chromium not found at ${chromiumPath} (apt-get install -y chromium): the console's browser tests are skipped.`;
+  if (process.env.CI === 'true') throw new Error(`${message} Under CI=true this is a failure.`);
+  console.warn(message);
+  return true;
+}
+
+export function launchChromium(): Promise<Browser> {
+  return chromium.launch({ executablePath: chromiumPath, args: ['--no-sandbox', '--headless', '--disable-background-networking'] });
+}
+
+/** Saves a screenshot of the page as test-results/console/NAME.png. */
+export async function screenshot(page: Page, name: string): Promise<void> {
+  mkdirSync(screenshotDir, { recursive: true });
+  await page.screenshot({ path: join(screenshotDir, `${name}.png`), fullPage: true });
+}
