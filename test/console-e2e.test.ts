@@ -249,6 +249,8 @@ describe.skipIf(skip)('the console in chromium', () => {
     await api('POST', '/v1/chat/completions', { model: 'stories', messages: [{ role: 'user', content: 'Hi' }], max_tokens: 16 });
     await expect.poll(() => page.getByTestId('requests-seen').textContent()).toBe(String(seen + 1));
     await expect.poll(() => page.getByTestId('value-Tokens/s').textContent()).not.toBe('none yet');
+    // The pool panel reads the pool's own endpoints: an admin sees that no worker has joined yet.
+    await page.getByText('No worker has joined').waitFor();
     await screenshot(page, '09-overview-live');
   });
 });

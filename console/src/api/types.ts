@@ -143,20 +143,31 @@ export interface ModelInfo {
 }
 
 /**
- * The pool (workers and deployments), as the pool's endpoints will list them. The console shows
- * them where the server answers `GET /v1/workers` and `GET /v1/deployments`, an empty state
- * otherwise; fields beyond these are ignored, so the pool may add more.
+ * The pool, as `GET /v1/pool/workers` and `GET /v1/deployments` list it (src/core/pool-control.ts:
+ * WorkerView and DeploymentView; admin keys only). Fields beyond these are ignored.
  */
 export interface PoolWorker {
-  id: string;
-  state: string;
-  devices?: Array<{ kind: string; name?: string; memory_total_bytes?: number; memory_used_bytes?: number; load?: number }>;
+  name: string;
+  state: 'ready' | 'draining' | 'unreachable';
+  endpoint: string;
+  silentMs: number;
+  replicas: string[];
+  hardware: {
+    cpuModel: string;
+    cores: number;
+    ramTotalBytes: number;
+    ramFreeBytes: number;
+    gpus: Array<{ index: number; name: string; totalBytes: number; freeBytes: number; backend: string; driver?: string }>;
+  };
+  load: { activeSequences: number; queueDepth: number; tokensPerSecond: number; memoryInUseBytes: number };
 }
 
 export interface PoolDeployment {
-  id: string;
-  model: string;
-  replicas?: Array<{ id: string; worker: string; state: string; device_class?: string }>;
-  min_replicas?: number;
-  max_replicas?: number;
+  name: string;
+  source: string;
+  replicas: number;
+  device: string;
+  routing: string;
+  placed: Array<{ id: string; worker: string; state: 'assigned' | 'ready' | 'failed'; error: string | null }>;
+  refusal?: string;
 }

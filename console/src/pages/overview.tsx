@@ -25,27 +25,37 @@ function useNow(intervalMs: number): number {
   return now;
 }
 
+const gib = (bytes: number): string => (bytes / 2 ** 30).toFixed(1);
+
+/** A memory bar: used of total, with the figures in words beside it for screen readers. */
+function MemoryBar({ label, used, total }: { label: string; used: number; total: number }) {
+  return (
+    <div>
+      <div className="muted">
+        {label} · {gib(used)} / {gib(total)} GiB
+      </div>
+      <div className="meter" role="meter" aria-valuemin={0} aria-valuemax={total} aria-valuenow={used} aria-label={`${label} memory`}>
+        <span style={{ width: `${total > 0 ? Math.min(100, (used / total) * 100) : 0}%` }} />
+      </div>
+    </div>
+  );
+}
+
 function Workers({ workers }: { workers: PoolWorker[] }) {
+  if (workers.length === 0) return <p className="empty">No worker has joined. Run nimbus workers token here, then nimbus worker --join on each machine.</p>;
   return (
     <div className="grid">
       {workers.map((worker) => (
-        <div className="card" key={worker.id}>
-          <strong>{worker.id}</strong> <span className={`badge ${worker.state}`}>{worker.state}</span>
-          {(worker.devices ?? []).map((device, index) => {
-            const used = device.memory_used_bytes ?? 0;
-            const total = device.memory_total_bytes ?? 0;
-            return (
-              <div key={index}>
-                <div className="muted">
-                  {device.kind.toUpperCase()} {device.name ?? ''} · memory {(used / 2 ** 30).toFixed(1)} / {(total / 2 ** 30).toFixed(1)} GiB
-                  {device.load !== undefined ? ` · load ${Math.round(device.load * 100)}%` : ''}
-                </div>
-                <div className="meter" role="meter" aria-valuemin={0} aria-valuemax={total} aria-valuenow={used} aria-label={`${device.kind} memory`}>
-                  <span style={{ width: `${total > 0 ? (used / total) * 100 : 0}%` }} />
-                </div>
-              </div>
-            );
-          })}
+        <div className="card" key={worker.name} data-testid="worker-card">
+          <strong>{worker.name}</strong> <span className={`badge ${worker.state}`}>{worker.state}</span>
+          <div className="muted">
+            {worker.hardware.cpuModel} · {worker.hardware.cores} cores · {worker.load.activeSequences} active, {worker.load.queueDepth} queued ·{' '}
+            {Math.round(worker.load.tokensPerSecond)} tok/s
+          </div>
+          <MemoryBar label="RAM" used={worker.hardware.ramTotalBytes - worker.hardware.ramFreeBytes} total={worker.hardware.ramTotalBytes} />
+          {worker.hardware.gpus.map((gpu) => (
+            <MemoryBar key={gpu.index} label={`GPU ${gpu.index} ${gpu.name} (${gpu.backend})`} used={gpu.totalBytes - gpu.freeBytes} total={gpu.totalBytes} />
+          ))}
         </div>
       ))}
     </div>
@@ -76,7 +86,7 @@ export function OverviewPage() {
     if (models.data) markOnce(overviewModelsMark);
   }, [models.data]);
   const pool = useLoad(async () => {
-    const [workers, deployments] = await Promise.all([poolList<PoolWorker>('/v1/workers'), poolList<PoolDeployment>('/v1/deployments')]);
+    const [workers, deployments] = await Promise.all([poolList<PoolWorker>('/v1/pool/workers'), poolList<PoolDeployment>('/v1/deployments')]);
     return { workers, deployments };
   });
   return (
@@ -135,26 +145,34 @@ export function OverviewPage() {
           </p>
         )}
         {pool.data?.workers && <Workers workers={pool.data.workers} />}
-        {pool.data?.deployments && (
+        {pool.data?.deployments && pool.data.deployments.length > 0 && (
           <table>
             <thead>
               <tr>
                 <th>Deployment</th>
                 <th>Model</th>
+                <th>Routing</th>
                 <th>Replicas</th>
               </tr>
             </thead>
             <tbody>
               {pool.data.deployments.map((deployment) => (
-                <tr key={deployment.id}>
-                  <td>{deployment.id}</td>
-                  <td>{deployment.model}</td>
+                <tr key={deployment.name}>
+                  <td>{deployment.name}</td>
+                  <td>{deployment.source}</td>
+                  <td>{deployment.routing}</td>
                   <td>
-                    {(deployment.replicas ?? []).map((replica) => (
-                      <span key={replica.id} className={`badge ${replica.state}`}>
-                        {replica.worker} {replica.device_class ?? ''} {replica.state}
+                    {deployment.placed.map((replica) => (
+                      <span key={replica.id} className={`badge ${replica.state}`} title={replica.error ?? undefined}>
+                        {replica.worker} {replica.state}
                       </span>
                     ))}
+                    {deployment.placed.length < deployment.replicas && (
+                      <span className="muted">
+                        {' '}
+                        {deployment.replicas - deployment.placed.length} not placed{deployment.refusal ? `: ${deployment.refusal}` : ''}
+                      </span>
+                    )}
                   </td>
                 </tr>
               ))}
