@@ -368,6 +368,7 @@ export async function startWorker(settings: WorkerSettings): Promise<RunningWork
     engines: [engine],
     store: counted,
     bodyLimit: 4 * 1024 * 1024,
+    reportCompute: true,
     logLevel: settings.logLevel,
     resolvePrincipal: (request) => {
       if (publicPaths.has(request.routeOptions.url ?? '')) return localPrincipal;

@@ -118,6 +118,25 @@ test('a joined worker downloads its model with Range; the deployment is listed; 
   expect(workers.data[0]).not.toHaveProperty('credentialHash');
   expect(workers.data[0]).not.toHaveProperty('inferenceSecret');
 
+  // The ledger row of a request the pool served names the deployment and the worker, with the
+  // device class and the compute-seconds the worker reported (whole answers and streams alike).
+  for (const stream of [false, true]) {
+    const answered = await fetch(`${server.url}/v1/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'tiny', prompt: 'hello', max_tokens: 4, stream, ...(stream ? { stream_options: { include_usage: true } } : {}) }),
+    });
+    expect(answered.status).toBe(200);
+    await answered.text();
+  }
+  await server.nimbus.store.flush();
+  const rows = (await server.nimbus.store.listRequests({ limit: 2 })).filter((row) => row.model === 'tiny');
+  expect(rows).toHaveLength(2);
+  for (const row of rows) {
+    expect(row).toMatchObject({ deployment: 'tiny', worker: 'w1', deviceClass: 'cpu', status: 'ok' });
+    expect(row.computeSeconds).toBeGreaterThan(0);
+  }
+
   // A control plane that forgot the worker (its database restored, say) answers 401; the agent joins again with its token.
   await server.nimbus.store.pool.deleteWorker('w1');
   const rejoined = async (): Promise<boolean> => ((await call('GET', '/v1/pool/workers')).json() as { data: Array<{ name: string }> }).data.length === 1;

@@ -87,7 +87,7 @@ export async function serveGeneration(context: ServerContext, request: FastifyRe
     // Which model and replica serve is known now, before the first byte: it goes out as headers.
     const headers = { 'x-request-id': job.identity.id, ...admission.headers, ...routeHeaders(attempts) };
     if (job.stream) await streamEvents(context, reply, job, iterator, first, started, outcome, abort.signal, headers);
-    else await collectEvents(reply, job, iterator, first, started, outcome, headers);
+    else await collectEvents(context, reply, job, iterator, first, started, outcome, headers);
   } catch (error) {
     const failure = toNimbusError(error);
     Object.assign(outcome, { status: 'error', httpStatus: failure.status, errorCode: failure.code, usage: failure.usage ?? outcome.usage });
@@ -108,6 +108,7 @@ function firstTokenAt(event: GenerationEvent): boolean {
 }
 
 async function collectEvents(
+  context: ServerContext,
   reply: FastifyReply,
   job: GenerationJob,
   iterator: AsyncIterator<GenerationEvent>,
@@ -135,7 +136,7 @@ async function collectEvents(
   if (!outcome.usage || !outcome.finishReason) throw new Error('engine ended without a done event');
   reply.headers(headers);
   if (body !== undefined) await reply.type('application/json; charset=utf-8').send(body);
-  else await reply.send(job.format.whole(job.identity, text, toolCalls, outcome.finishReason, outcome.usage));
+  else await reply.send(job.format.whole(job.identity, text, toolCalls, outcome.finishReason, usageToSend(context, outcome.usage, outcome.compute)));
 }
 
 async function streamEvents(
@@ -208,7 +209,7 @@ async function streamEvents(
         });
         if (passthrough) continue;
         await write(job.format.finish(job.identity, event.finishReason));
-        if (job.includeUsage) await write(job.format.usage(job.identity, event.usage));
+        if (job.includeUsage) await write(job.format.usage(job.identity, usageToSend(context, event.usage, event.compute)));
       }
     }
   } catch (error) {
@@ -294,4 +295,10 @@ function record(
     },
     `${job.kind} ${outcome.status}`,
   );
+}
+
+/** The usage a client gets; a pool worker adds its compute report for the control plane's ledger. */
+function usageToSend(context: ServerContext, usage: Usage, compute: ComputeReport | undefined): Usage {
+  if (!context.reportCompute || !compute) return usage;
+  return { ...usage, nimbus_compute: { device_class: compute.deviceClass, seconds: compute.seconds } } as Usage;
 }

@@ -23,6 +23,11 @@ export interface ServerContext {
   devices?: DeviceServices;
   /** The pool runtime (control plane); absent on a worker and where the pool is off. */
   pool?: PoolControl;
+  /**
+   * A pool worker's server: usage carries `nimbus_compute` (device class and seconds) so the
+   * control plane's ledger records the compute its request used. Off for clients.
+   */
+  reportCompute?: boolean;
 }
 
 /** What the routes use of device support. */

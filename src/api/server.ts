@@ -36,6 +36,8 @@ export interface ServerOptions {
   pool?: PoolControl;
   /** Where the built console lives (console/dist); not served when absent. */
   consoleDirectory?: string;
+  /** A pool worker's server: usage carries the compute report for the control plane (server-context.ts). */
+  reportCompute?: boolean;
 }
 
 /** A built server and the context its routes share. */
@@ -64,6 +66,7 @@ export function buildServer(options: ServerOptions): NimbusServer {
     logger: app.log,
     gate: options.gate ?? openGate,
     ...(options.pool ? { pool: options.pool } : {}),
+    ...(options.reportCompute ? { reportCompute: true } : {}),
     events: new LiveEventBus(),
   };
   installErrorHandling(app, options.bodyLimit);

@@ -48,7 +48,7 @@ import { workerSnapshots } from './worker-snapshots.js';
 /** What the runtime needs of the pool engine (`src/engines/pool`). */
 export interface PoolServing {
   deploy(model: string, router: ReplicaRouter): void;
-  setReplicas(model: string, replicas: ReadonlyArray<{ id: string; engine: Engine; healthy?: () => boolean }>): void;
+  setReplicas(model: string, replicas: ReadonlyArray<{ id: string; worker?: string; engine: Engine; healthy?: () => boolean }>): void;
   undeploy(model: string): void;
 }
 
@@ -432,7 +432,7 @@ export class PoolRuntime implements PoolControl {
         const worker = byName.get(replica.worker);
         if (!worker) continue;
         live.add(replica.id);
-        served.push({ id: `${worker.name}/${replica.id}`, engine: this.engineFor(worker, replica), healthy: () => this.serves(replica) });
+        served.push({ id: `${worker.name}/${replica.id}`, worker: worker.name, engine: this.engineFor(worker, replica), healthy: () => this.serves(replica) });
       }
       this.options.serving.setReplicas(deployment.name, served);
     }

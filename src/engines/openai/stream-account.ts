@@ -4,12 +4,13 @@
  * repeats. Parses an event only where it must: before the first token, and once tokens flow only
  * events that a cheap scan says may hold a non-null finish reason, usage or an error.
  */
-import type { GenerationEvent } from '../../core/engine.js';
+import type { ComputeReport, GenerationEvent } from '../../core/engine.js';
 import { NimbusError } from '../../core/errors.js';
 import type { FinishReason, ToolCallDelta, Usage } from '../../core/openai/response-types.js';
 import type { Replica } from './replica.js';
 import { AttemptFailure, malformedAnswer } from './upstream-failure.js';
-import { estimatedUsage, mapFinishReason, readUsage } from './upstream-usage.js';
+import { estimatedUsage, mapFinishReason, readCompute, readUsage } from './upstream-usage.js';
+import { optionalCompute } from './whole-answer.js';
 
 export interface RelayOptions {
   kind: 'chat' | 'completion';
@@ -54,6 +55,8 @@ export class StreamAccount {
   /** Events that carried a token: the completion-token estimate when the upstream gives no usage. */
   tokenChunks = 0;
   usage: Usage | undefined;
+  /** A pool worker's compute report, from its usage chunk. */
+  compute: ComputeReport | undefined;
   finishReason: FinishReason | undefined;
   sawDone = false;
   /** The first parsed chunk, whose id and model a synthesized usage chunk repeats. */
@@ -92,7 +95,7 @@ export class StreamAccount {
   }
 
   done(): GenerationEvent {
-    return { type: 'done', finishReason: this.finishReason ?? 'stop', usage: this.currentUsage(), servedBy: this.replica.id };
+    return { type: 'done', finishReason: this.finishReason ?? 'stop', usage: this.currentUsage(), servedBy: this.replica.id, ...optionalCompute(this.compute) };
   }
 
   /** The usage chunk a client asked for when the upstream sent none: the estimate, marked as such. */
@@ -135,7 +138,10 @@ export class StreamAccount {
   private account(payload: string, chunk: Chunk): Delta | undefined {
     this.identity ??= chunk;
     const usage = readUsage(chunk.usage);
-    if (usage) this.usage = usage;
+    if (usage) {
+      this.usage = usage;
+      this.compute = readCompute(chunk.usage);
+    }
     const choice = chunk.choices?.[0];
     const finish = mapFinishReason(choice?.finish_reason);
     if (finish) this.finishReason = finish;

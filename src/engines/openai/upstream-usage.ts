@@ -2,10 +2,18 @@
  * Token accounting for upstream answers: the upstream's own usage where it sent one, else an
  * estimate marked `estimated: true`, so the ledger never silently counts zero.
  */
+import type { ComputeReport } from '../../core/engine.js';
 import type { ChatCompletionRequest, CompletionRequest } from '../../core/openai/request-schemas.js';
 import type { FinishReason, Usage } from '../../core/openai/response-types.js';
 
 /** The upstream's usage object in our shape, or undefined when it sent none or nonsense. */
+/** A pool worker's compute report in its usage (`nimbus_compute`), for the ledger; undefined elsewhere. */
+export function readCompute(value: unknown): ComputeReport | undefined {
+  const report = (value as { nimbus_compute?: { device_class?: unknown; seconds?: unknown } } | null | undefined)?.nimbus_compute;
+  if (!report || typeof report.device_class !== 'string' || typeof report.seconds !== 'number' || !(report.seconds >= 0)) return undefined;
+  return { deviceClass: report.device_class, seconds: report.seconds };
+}
+
 export function readUsage(value: unknown): Usage | undefined {
   if (value === null || typeof value !== 'object') return undefined;
   const usage = value as {

@@ -3,12 +3,12 @@
  * (parsed once for usage and the finish reason, never re-serialized), except when the upstream
  * gave no usage: then the estimate is added, marked `estimated: true`.
  */
-import type { GenerationEvent } from '../../core/engine.js';
+import type { ComputeReport, GenerationEvent } from '../../core/engine.js';
 import { NimbusError } from '../../core/errors.js';
 import type { ToolCallDelta } from '../../core/openai/response-types.js';
 import type { Replica } from './replica.js';
 import { AttemptFailure, malformedAnswer } from './upstream-failure.js';
-import { estimatedUsage, estimateTokens, mapFinishReason, readUsage } from './upstream-usage.js';
+import { estimatedUsage, estimateTokens, mapFinishReason, readCompute, readUsage } from './upstream-usage.js';
 
 interface Answer {
   choices?: Array<{
@@ -57,6 +57,17 @@ export function wholeAnswer(replica: Replica, kind: 'chat' | 'completion', body:
   }));
   return [
     { type: 'delta', raw, ...(content ? { content } : {}), ...(toolCalls?.length ? { toolCalls } : {}) },
-    { type: 'done', finishReason: mapFinishReason(choice?.finish_reason) ?? 'stop', usage, servedBy: replica.id },
+    {
+      type: 'done',
+      finishReason: mapFinishReason(choice?.finish_reason) ?? 'stop',
+      usage,
+      servedBy: replica.id,
+      ...optionalCompute(readCompute(answer.usage)),
+    },
   ];
+}
+
+/** `{ compute }` when a pool worker reported it, else nothing (the field stays absent). */
+export function optionalCompute(compute: ComputeReport | undefined): { compute?: ComputeReport } {
+  return compute ? { compute } : {};
 }

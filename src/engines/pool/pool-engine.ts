@@ -140,7 +140,7 @@ export class PoolEngine implements Engine {
         const first = await iterator.next();
         // From here the client has tokens from this replica: a failure ends the stream, no other try.
         started = true;
-        for (let next = first; !next.done; next = await iterator.next()) yield withServedBy(next.value, replica.id);
+        for (let next = first; !next.done; next = await iterator.next()) yield attributed(next.value, replica, request.model);
         finished = true;
         return;
       } catch (error) {
@@ -189,8 +189,14 @@ export class PoolEngine implements Engine {
   }
 }
 
-function withServedBy(event: GenerationEvent, replica: string): GenerationEvent {
-  return event.type === 'done' && !event.servedBy ? { ...event, servedBy: replica } : event;
+/** A replica's `done` names the replica, and its compute report (the ledger's) the worker and the deployment. */
+function attributed(event: GenerationEvent, replica: PoolReplica, deployment: string): GenerationEvent {
+  if (event.type !== 'done') return event;
+  return {
+    ...event,
+    servedBy: event.servedBy || replica.id,
+    ...(event.compute ? { compute: { ...event.compute, worker: replica.worker, deployment } } : {}),
+  };
 }
 
 /** Prompt characters / 4 plus the output budget: what outstanding-tokens routing weighs. */

@@ -11,6 +11,8 @@ export interface PoolReplicaOptions {
   id: string;
   /** Serves this replica's model. */
   engine: Engine;
+  /** The worker it runs on, for the ledger; defaults to `id`. */
+  worker?: string;
   /** Relative speed for load-aware policies (a GPU replica 100, a CPU one 1). Default 1. */
   weight?: number;
   /** False while its worker misses heartbeats: the router does not see it. Default always true. */
@@ -21,6 +23,7 @@ export interface PoolReplicaOptions {
 export class PoolReplica implements RoutingCandidate {
   readonly id: string;
   readonly engine: Engine;
+  readonly worker: string;
   readonly weight: number;
   inFlight = 0;
   outstandingTokens = 0;
@@ -28,6 +31,7 @@ export class PoolReplica implements RoutingCandidate {
 
   constructor(options: PoolReplicaOptions) {
     this.id = options.id;
+    this.worker = options.worker ?? options.id;
     this.engine = options.engine;
     this.weight = options.weight ?? 1;
     this.healthCheck = options.healthy ?? (() => true);
