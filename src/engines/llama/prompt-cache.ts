@@ -34,6 +34,11 @@ export function cachedPrefix(held: readonly Token[], prompt: readonly Token[]): 
   return index;
 }
 
+/** Whether `tokens` begins with all of `prefix`. */
+function startsWith(tokens: readonly Token[], prefix: readonly Token[]): boolean {
+  return tokens.length >= prefix.length && prefix.every((token, index) => tokens[index] === token);
+}
+
 /** The entries and their LRU order within a byte budget; no I/O (tested alone). */
 export class PromptCacheIndex {
   /** Least recently used first. */
@@ -62,7 +67,7 @@ export class PromptCacheIndex {
 
   /** Whether a saved entry already holds all of `tokens` at its start (saving them again adds nothing). */
   covers(tokens: readonly Token[]): boolean {
-    return this.entries.some((entry) => entry.tokens.length >= tokens.length && tokens.every((token, index) => entry.tokens[index] === token));
+    return this.entries.some((entry) => startsWith(entry.tokens, tokens));
   }
 
   /** Marks an entry used now. */
@@ -79,7 +84,7 @@ export class PromptCacheIndex {
     const removed: PromptCacheEntry[] = [];
     for (let index = this.entries.length - 1; index >= 0; index -= 1) {
       const known = this.entries[index]!;
-      if (known.tokens.length <= entry.tokens.length && known.tokens.every((token, position) => entry.tokens[position] === token)) {
+      if (startsWith(entry.tokens, known.tokens)) {
         removed.push(...this.entries.splice(index, 1));
         this.totalBytes -= known.bytes;
       }
@@ -118,14 +123,6 @@ export class PromptCache {
 
   constructor(private readonly options: PromptCacheOptions) {
     this.index = new PromptCacheIndex(options.budgetBytes);
-  }
-
-  get entries(): number {
-    return this.index.size;
-  }
-
-  get bytes(): number {
-    return this.index.bytes;
   }
 
   /**

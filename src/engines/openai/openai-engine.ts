@@ -163,7 +163,8 @@ export class OpenAIEngine implements Engine {
     call: EngineCall,
   ): Promise<GenerationEvent[] | StreamRelay> {
     const replicas = this.replicasOf(request.model);
-    const estimate = (): number => estimatePromptTokens(request);
+    let promptTokens: number | undefined;
+    const estimate = (): number => (promptTokens ??= estimatePromptTokens(request));
     const output = ('max_completion_tokens' in request ? request.max_completion_tokens : undefined) ?? request.max_tokens ?? 256;
     const routing: RoutingRequest = { model: request.model, requestId: call.requestId, ...this.routingKeys(request), tokens: estimate() + output };
     if (!request.stream) {
@@ -195,7 +196,8 @@ export class OpenAIEngine implements Engine {
     tryOnce: (lease: ReplicaLease) => Promise<T>,
   ): Promise<T> {
     const model = routing.model;
-    const order = (this.routers.get(model) ?? new RoundRobinRouter()).order(routing, replicas);
+    // replicasOf has refused unknown models, and every served model got its router at construction.
+    const order = this.routers.get(model)!.order(routing, replicas);
     const tried = new Set<Replica>();
     let tries = 0;
     let last: AttemptFailure | undefined;

@@ -9,8 +9,7 @@ import { NimbusError } from '../../core/errors.js';
 import type { FinishReason, ToolCallDelta, Usage } from '../../core/openai/response-types.js';
 import type { Replica } from './replica.js';
 import { AttemptFailure, malformedAnswer } from './upstream-failure.js';
-import { estimatedUsage, mapFinishReason, readCompute, readUsage } from './upstream-usage.js';
-import { optionalCompute } from './whole-answer.js';
+import { estimatedUsage, mapFinishReason, optionalCompute, readCompute, readUsage } from './upstream-usage.js';
 
 export interface RelayOptions {
   kind: 'chat' | 'completion';

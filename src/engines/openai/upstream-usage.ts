@@ -14,6 +14,11 @@ export function readCompute(value: unknown): ComputeReport | undefined {
   return { deviceClass: report.device_class, seconds: report.seconds };
 }
 
+/** `{ compute }` when a pool worker reported it, else nothing (the field stays absent). */
+export function optionalCompute(compute: ComputeReport | undefined): { compute?: ComputeReport } {
+  return compute ? { compute } : {};
+}
+
 export function readUsage(value: unknown): Usage | undefined {
   if (value === null || typeof value !== 'object') return undefined;
   const usage = value as {

@@ -3,12 +3,12 @@
  * (parsed once for usage and the finish reason, never re-serialized), except when the upstream
  * gave no usage: then the estimate is added, marked `estimated: true`.
  */
-import type { ComputeReport, GenerationEvent } from '../../core/engine.js';
+import type { GenerationEvent } from '../../core/engine.js';
 import { NimbusError } from '../../core/errors.js';
 import type { ToolCallDelta } from '../../core/openai/response-types.js';
 import type { Replica } from './replica.js';
 import { AttemptFailure, malformedAnswer } from './upstream-failure.js';
-import { estimatedUsage, estimateTokens, mapFinishReason, readCompute, readUsage } from './upstream-usage.js';
+import { estimatedUsage, estimateTokens, mapFinishReason, optionalCompute, readCompute, readUsage } from './upstream-usage.js';
 
 interface Answer {
   choices?: Array<{
@@ -65,9 +65,4 @@ export function wholeAnswer(replica: Replica, kind: 'chat' | 'completion', body:
       ...optionalCompute(readCompute(answer.usage)),
     },
   ];
-}
-
-/** `{ compute }` when a pool worker reported it, else nothing (the field stays absent). */
-export function optionalCompute(compute: ComputeReport | undefined): { compute?: ComputeReport } {
-  return compute ? { compute } : {};
 }
