@@ -6,7 +6,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { EmbeddingResult, EngineCall } from '../core/engine.js';
 import { toNimbusError } from '../core/errors.js';
-import { newId } from '../core/ids.js';
+import { newTimeOrderedId } from '../core/ids.js';
 import { estimateEmbeddingTokens } from '../tenancy/estimate-prompt-tokens.js';
 import type { Admission } from '../tenancy/usage-gate.js';
 import type { ServerContext } from './server-context.js';
@@ -23,7 +23,7 @@ export interface EmbeddingJob {
 
 /** Serves an embeddings job; resolves to the response body. */
 export async function serveEmbedding(context: ServerContext, request: FastifyRequest, reply: FastifyReply, job: EmbeddingJob): Promise<object> {
-  const id = newId('emb-');
+  const id = newTimeOrderedId('emb-');
   const createdAt = Date.now();
   const started = performance.now();
   const abort = new AbortController();

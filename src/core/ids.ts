@@ -17,3 +17,18 @@ export function newId(prefix: string, length = 24): string {
   offset += length;
   return out;
 }
+
+/** Base-62 digits in ASCII order, so that ids compare as their times do. */
+const sortedDigits = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
+
+/**
+ * A random id whose first 8 characters after the prefix are the millisecond clock in base 62
+ * (good until the year 8900), so ids sort by creation time and index inserts append instead of
+ * landing on random pages: the request ledger's unique id index cost ~4 us more per row with
+ * wholly random ids (bench/ledger.ts). The remaining characters are random.
+ */
+export function newTimeOrderedId(prefix: string, length = 24, now = Date.now()): string {
+  let time = '';
+  for (let rest = now, digit = 0; digit < 8; digit += 1, rest = Math.floor(rest / 62)) time = sortedDigits[rest % 62]! + time;
+  return newId(prefix + time, length - 8);
+}

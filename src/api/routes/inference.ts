@@ -2,7 +2,7 @@
 import type { FastifyInstance } from 'fastify';
 import { NimbusError } from '../../core/errors.js';
 import type { ModelRoute } from '../../core/model-route.js';
-import { newId } from '../../core/ids.js';
+import { newTimeOrderedId } from '../../core/ids.js';
 import { parseRequest } from '../../core/openai/parse-request.js';
 import { chatCompletionRequestSchema, completionRequestSchema, embeddingRequestSchema } from '../../core/openai/request-schemas.js';
 import { estimateChatPromptTokens, estimateTextPromptTokens } from '../../tenancy/estimate-prompt-tokens.js';
@@ -44,7 +44,7 @@ export function registerInferenceRoutes(app: FastifyInstance, context: ServerCon
       reply,
       withDeviceTools(context, request, body, route, {
         kind: 'chat',
-        identity: { id: newId('chatcmpl-'), created: Math.floor(Date.now() / 1000), model: body.model },
+        identity: { id: newTimeOrderedId('chatcmpl-'), created: Math.floor(Date.now() / 1000), model: body.model },
         format: chatFormat,
         stream: Boolean(body.stream),
         includeUsage: Boolean(body.stream_options?.include_usage),
@@ -74,7 +74,7 @@ export function registerInferenceRoutes(app: FastifyInstance, context: ServerCon
     const route = context.catalog.route(body.model);
     await serveGeneration(context, request, reply, {
       kind: 'completion',
-      identity: { id: newId('cmpl-'), created: Math.floor(Date.now() / 1000), model: body.model },
+      identity: { id: newTimeOrderedId('cmpl-'), created: Math.floor(Date.now() / 1000), model: body.model },
       format: textFormat,
       stream: Boolean(body.stream),
       includeUsage: Boolean(body.stream_options?.include_usage),

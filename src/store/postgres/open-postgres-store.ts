@@ -41,7 +41,9 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
     await pool.end();
     throw new Error(`Cannot connect to PostgreSQL at ${redactUrl(url)}: ${(error as Error).message}. Check NIMBUS_DATABASE_URL.`, { cause: error });
   }
-  const store = new KyselyStore(new Kysely<Database>({ dialect: new PostgresDialect({ pool }) }), options.flushIntervalMs);
+  const store = new KyselyStore(new Kysely<Database>({ dialect: new PostgresDialect({ pool }) }), {
+    ...(options.flushIntervalMs !== undefined ? { flushIntervalMs: options.flushIntervalMs } : {}),
+  });
   await store.migrate(options.schema);
   return store;
 }
