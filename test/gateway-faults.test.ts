@@ -361,3 +361,43 @@ describe("the upstream's own errors", () => {
     expect((await json(response)).error.message).toContain('field required');
   });
 });
+
+describe('upstream engines in the pool', () => {
+  interface Listed {
+    kind: string;
+    name: string;
+    endpoint: string;
+    state: string;
+    models: Array<{ model: string; upstreamModel: string; breaker: string }>;
+    load: { activeRequests: number };
+  }
+  const workers = async (): Promise<Listed[]> => ((await (await fetch(`${server.url}/v1/pool/workers`)).json()) as { data: Listed[] }).data;
+
+  test('each provider is listed as a static worker with its models, and its state follows its breakers', async () => {
+    const before = await workers();
+    expect(before.map((worker) => [worker.kind, worker.name, worker.state])).toEqual([
+      ['static', 'a', 'ready'],
+      ['static', 'b', 'ready'],
+      ['static', 'dead', 'ready'],
+    ]);
+    expect(before[0]).toMatchObject({
+      endpoint: `${a.url}/v1`,
+      models: [
+        { model: 'pair', upstreamModel: 'pair-upstream', breaker: 'closed' },
+        { model: 'solo', upstreamModel: 'solo', breaker: 'closed' },
+      ],
+      load: { activeRequests: 0 },
+    });
+    // Two refused connections open the breaker of `dead`: the pool shows it unreachable, the others still ready.
+    expect((await post({ model: 'gone', messages: user })).status).toBe(200);
+    const after = await workers();
+    expect(after.find((worker) => worker.name === 'dead')).toMatchObject({ state: 'unreachable', models: [{ model: 'gone', breaker: 'open' }] });
+    expect(after.find((worker) => worker.name === 'a')?.state).toBe('ready');
+  });
+
+  test('a static worker cannot be drained, and says why', async () => {
+    const response = await fetch(`${server.url}/v1/pool/workers/dead/drain`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+    expect(response.status).toBe(400);
+    expect(((await response.json()) as Body).error).toMatchObject({ param: 'name', message: expect.stringContaining('upstream engine') });
+  });
+});

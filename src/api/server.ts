@@ -84,7 +84,7 @@ export function buildServer(options: ServerOptions): NimbusServer {
   registerTenantRoutes(app, context);
   registerKeyRoutes(app, context);
   registerUsageRoutes(app, context);
-  if (options.pool) registerPoolRoutes(app, options.pool);
+  if (options.pool) registerPoolRoutes(app, options.pool, () => options.engines.flatMap((engine) => engine.staticWorkers?.() ?? []));
   registerLiveRoutes(app, context);
   if (options.consoleDirectory !== undefined) registerConsoleRoutes(app, options.consoleDirectory);
   return { app, context };

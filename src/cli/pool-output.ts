@@ -14,8 +14,9 @@ export interface DeploymentView {
   refusal?: string;
 }
 
-/** A worker as `/v1/pool/workers` returns it. */
-export interface WorkerView {
+/** A joined worker as `/v1/pool/workers` returns it. */
+export interface JoinedWorkerView {
+  kind: 'joined';
   name: string;
   endpoint: string;
   state: string;
@@ -24,6 +25,18 @@ export interface WorkerView {
   load: { activeSequences: number; queueDepth: number; tokensPerSecond: number };
   replicas: string[];
 }
+
+/** An upstream engine from the configuration, listed with the workers. */
+export interface StaticWorkerView {
+  kind: 'static';
+  name: string;
+  endpoint: string;
+  state: string;
+  models: Array<{ model: string; breaker: string }>;
+  load: { activeRequests: number };
+}
+
+export type WorkerView = JoinedWorkerView | StaticWorkerView;
 
 const gib = (bytes: number): string => `${(bytes / 1024 ** 3).toFixed(1)} GiB`;
 
@@ -50,18 +63,35 @@ export function renderDeployments(deployments: readonly DeploymentView[]): strin
 export function renderWorkers(workers: readonly WorkerView[]): string {
   if (workers.length === 0) return "No workers. Create a token with 'nimbus workers token', then run 'nimbus worker --join URL --token TOKEN' on each machine.";
   return renderTable([
-    ['NAME', 'STATE', 'ENDPOINT', 'CPU', 'RAM', 'GPUS', 'ACTIVE', 'QUEUED', 'TOK/S', 'REPLICAS'],
-    ...workers.map((worker) => [
-      worker.name,
-      worker.state,
-      worker.endpoint,
-      `${worker.hardware.cores}x ${worker.hardware.cpuModel}`,
-      gib(worker.hardware.ramTotalBytes),
-      worker.hardware.gpus.map((gpu) => `${gpu.name} ${gib(gpu.totalBytes)}`).join(', ') || 'none',
-      String(worker.load.activeSequences),
-      String(worker.load.queueDepth),
-      String(worker.load.tokensPerSecond),
-      worker.replicas.join(' ') || '-',
-    ]),
+    ['NAME', 'KIND', 'STATE', 'ENDPOINT', 'CPU', 'RAM', 'GPUS', 'ACTIVE', 'QUEUED', 'TOK/S', 'REPLICAS'],
+    ...workers.map((worker) =>
+      worker.kind === 'static'
+        ? [
+            worker.name,
+            'upstream',
+            worker.state,
+            worker.endpoint,
+            '-',
+            '-',
+            '-',
+            String(worker.load.activeRequests),
+            '-',
+            '-',
+            worker.models.map((model) => (model.breaker === 'closed' ? model.model : `${model.model}(breaker ${model.breaker})`)).join(' '),
+          ]
+        : [
+            worker.name,
+            'joined',
+            worker.state,
+            worker.endpoint,
+            `${worker.hardware.cores}x ${worker.hardware.cpuModel}`,
+            gib(worker.hardware.ramTotalBytes),
+            worker.hardware.gpus.map((gpu) => `${gpu.name} ${gib(gpu.totalBytes)}`).join(', ') || 'none',
+            String(worker.load.activeSequences),
+            String(worker.load.queueDepth),
+            String(worker.load.tokensPerSecond),
+            worker.replicas.join(' ') || '-',
+          ],
+    ),
   ]);
 }

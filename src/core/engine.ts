@@ -5,6 +5,7 @@
  */
 import type { ChatCompletionRequest, CompletionRequest } from './openai/request-schemas.js';
 import type { FinishReason, ToolCallDelta, Usage } from './openai/response-types.js';
+import type { StaticWorkerView } from './pool-control.js';
 
 /** Per-request context an engine receives with every call. */
 export interface EngineCall {
@@ -117,6 +118,8 @@ export interface Engine {
   embed(request: { model: string; input: string[] }, call: EngineCall): Promise<EmbeddingResult>;
   /** Live load figures for /metrics and routing. */
   load(): EngineLoad;
+  /** The servers outside the pool this engine sends requests to, shown in the pool as static workers (upstream engines). */
+  staticWorkers?(): StaticWorkerView[];
   /** Frees models and native memory. Idempotent. */
   close(): Promise<void>;
 }

@@ -67,10 +67,44 @@ export interface DeploymentView extends DeploymentRecord {
 
 /** A worker as the admin API shows it: no secrets. */
 export interface WorkerView extends Omit<WorkerRecord, 'credentialHash' | 'inferenceSecret'> {
+  /** Joined with a token and runs replicas the pool places on it. */
+  kind: 'joined';
   state: 'ready' | 'draining' | 'unreachable';
   silentMs: number;
   replicas: string[];
 }
+
+/** One model a static worker serves: the name clients use and how that replica is faring. */
+export interface StaticWorkerModel {
+  model: string;
+  /** The upstream's own name for it. */
+  upstreamModel: string;
+  breaker: 'closed' | 'open' | 'half-open';
+  consecutiveFailures: number;
+  inFlight: number;
+  /** How long it asked not to get requests (429 with Retry-After), from now. */
+  blockedForMs: number;
+}
+
+/**
+ * A server the pool does not manage but sends requests to: an upstream engine from the
+ * configuration (vLLM, SGLang, llama-server, a cloud). It serves the models configured for it,
+ * takes no placements and cannot be drained; its health is its circuit breakers'.
+ */
+export interface StaticWorkerView {
+  kind: 'static';
+  /** The provider id from the configuration. */
+  name: string;
+  /** Its base URL (never its API key). */
+  endpoint: string;
+  /** `unreachable` when every model's breaker is open, `degraded` when some are or it asked to wait. */
+  state: 'ready' | 'degraded' | 'unreachable';
+  models: StaticWorkerModel[];
+  load: { activeRequests: number };
+}
+
+/** What `GET /v1/pool/workers` lists: the joined workers, then the static ones. */
+export type PoolWorkerView = WorkerView | StaticWorkerView;
 
 /** What `nimbus deploy` asks for. */
 export interface DeployRequest {

@@ -296,6 +296,7 @@ export class PoolRuntime implements PoolControl {
       const report = reports.get(worker.name);
       const state = report?.state === undefined || report.state === 'unreachable' ? 'unreachable' : worker.draining ? 'draining' : 'ready';
       return {
+        kind: 'joined' as const,
         name: worker.name,
         endpoint: worker.endpoint,
         hardware: worker.hardware,

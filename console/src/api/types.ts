@@ -144,9 +144,10 @@ export interface ModelInfo {
 
 /**
  * The pool, as `GET /v1/pool/workers` and `GET /v1/deployments` list it (src/core/pool-control.ts:
- * WorkerView and DeploymentView; admin keys only). Fields beyond these are ignored.
+ * WorkerView, StaticWorkerView and DeploymentView; admin keys only). Fields beyond these are ignored.
  */
 export interface PoolWorker {
+  kind: 'joined';
   name: string;
   state: 'ready' | 'draining' | 'unreachable';
   endpoint: string;
@@ -161,6 +162,18 @@ export interface PoolWorker {
   };
   load: { activeSequences: number; queueDepth: number; tokensPerSecond: number; memoryInUseBytes: number };
 }
+
+/** An upstream engine from the server's configuration, listed with the workers. */
+export interface StaticPoolWorker {
+  kind: 'static';
+  name: string;
+  endpoint: string;
+  state: 'ready' | 'degraded' | 'unreachable';
+  models: Array<{ model: string; upstreamModel: string; breaker: 'closed' | 'open' | 'half-open'; inFlight: number }>;
+  load: { activeRequests: number };
+}
+
+export type AnyPoolWorker = PoolWorker | StaticPoolWorker;
 
 export interface PoolDeployment {
   name: string;

@@ -1,6 +1,6 @@
 import { useEffect, useMemo, useState } from 'react';
 import { api, ApiError, list } from '../api/client.js';
-import type { ModelInfo, PoolDeployment, PoolWorker } from '../api/types.js';
+import type { AnyPoolWorker, ModelInfo, PoolDeployment, PoolWorker, StaticPoolWorker } from '../api/types.js';
 import { LineChart } from '../charts/line-chart.js';
 import { hardwareShare, rateSeries } from '../charts/shape.js';
 import { useLive, useLoad } from '../live/console-context.js';
@@ -41,10 +41,36 @@ function MemoryBar({ label, used, total }: { label: string; used: number; total:
   );
 }
 
-function Workers({ workers }: { workers: PoolWorker[] }) {
-  if (workers.length === 0) return <p className="empty">No worker has joined. Run nimbus workers token here, then nimbus worker --join on each machine.</p>;
+/** An upstream engine: its models and their circuit breakers; it has no hardware the pool can see. */
+function StaticWorkerCard({ worker }: { worker: StaticPoolWorker }) {
+  return (
+    <div className="card" data-testid="static-worker-card">
+      <strong>{worker.name}</strong> <span className={`badge ${worker.state}`}>{worker.state}</span>
+      <div className="muted">
+        upstream engine · {worker.endpoint} · {worker.load.activeRequests} in flight
+      </div>
+      <ul>
+        {worker.models.map((model) => (
+          <li key={model.model}>
+            {model.model}
+            {model.upstreamModel !== model.model && <span className="muted"> (as {model.upstreamModel})</span>}
+            {model.breaker !== 'closed' && <span className="badge unreachable"> breaker {model.breaker}</span>}
+          </li>
+        ))}
+      </ul>
+    </div>
+  );
+}
+
+function Workers({ workers: all }: { workers: AnyPoolWorker[] }) {
+  const workers = all.filter((worker): worker is PoolWorker => worker.kind !== 'static');
+  const upstreams = all.filter((worker): worker is StaticPoolWorker => worker.kind === 'static');
   return (
     <div className="grid">
+      {workers.length === 0 && <p className="empty">No worker has joined. Run nimbus workers token here, then nimbus worker --join on each machine.</p>}
+      {upstreams.map((worker) => (
+        <StaticWorkerCard key={`static:${worker.name}`} worker={worker} />
+      ))}
       {workers.map((worker) => (
         <div className="card" key={worker.name} data-testid="worker-card">
           <strong>{worker.name}</strong> <span className={`badge ${worker.state}`}>{worker.state}</span>
@@ -86,7 +112,7 @@ export function OverviewPage() {
     if (models.data) markOnce(overviewModelsMark);
   }, [models.data]);
   const pool = useLoad(async () => {
-    const [workers, deployments] = await Promise.all([poolList<PoolWorker>('/v1/pool/workers'), poolList<PoolDeployment>('/v1/deployments')]);
+    const [workers, deployments] = await Promise.all([poolList<AnyPoolWorker>('/v1/pool/workers'), poolList<PoolDeployment>('/v1/deployments')]);
     return { workers, deployments };
   });
   return (

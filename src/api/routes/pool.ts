@@ -3,12 +3,13 @@
  * /v1/pool/workers/join` (with a join token), `POST /v1/pool/workers/heartbeat` (answers the
  * replicas to run), `POST /v1/pool/workers/leave`, `GET /v1/pool/files/{deployment}` (the GGUF, with Range). Admin API (the
  * operator): join tokens, `/v1/deployments` (deploy, list, scale, remove, explain) and
- * `/v1/pool/workers` (list, drain).
+ * `/v1/pool/workers` (list, drain). The list holds the joined workers, then the static ones: the
+ * upstream engines of the configuration (`staticWorkers`), which serve their own models.
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { NimbusError } from '../../core/errors.js';
 import { parseRequest } from '../../core/openai/parse-request.js';
-import type { PoolControl } from '../../core/pool-control.js';
+import type { PoolControl, StaticWorkerView } from '../../core/pool-control.js';
 import type { WorkerRecord } from '../../core/pool-store.js';
 import { requireOperator } from '../admin-access.js';
 import { deploySchema, drainSchema, heartbeatSchema, joinSchema, joinTokenSchema, scaleSchema } from '../pool-schemas.js';
@@ -19,7 +20,7 @@ export const workerPaths = ['/v1/pool/workers/join', '/v1/pool/workers/heartbeat
 
 type Named = { Params: { name: string } };
 
-export function registerPoolRoutes(app: FastifyInstance, pool: PoolControl): void {
+export function registerPoolRoutes(app: FastifyInstance, pool: PoolControl, staticWorkers: () => StaticWorkerView[] = () => []): void {
   const worker = async (request: FastifyRequest): Promise<WorkerRecord> => {
     const token = /^Bearer\s+(\S+)$/i.exec(request.headers.authorization ?? '')?.[1];
     const found = token ? await pool.authenticateWorker(token) : undefined;
@@ -54,11 +55,18 @@ export function registerPoolRoutes(app: FastifyInstance, pool: PoolControl): voi
 
   app.get('/v1/pool/workers', async (request) => {
     requireOperator(request.principal, 'list workers');
-    return { object: 'list', data: await pool.workers() };
+    return { object: 'list', data: [...(await pool.workers()), ...staticWorkers()] };
   });
 
   app.post<Named>('/v1/pool/workers/:name/drain', async (request) => {
     requireOperator(request.principal, 'drain workers');
+    if (staticWorkers().some((worker) => worker.name === request.params.name)) {
+      throw new NimbusError(
+        'invalid_value',
+        `'${request.params.name}' is an upstream engine from the configuration, not a joined worker: it takes no placements to move. Remove its models from 'upstreamModels' to stop sending it requests.`,
+        { param: 'name' },
+      );
+    }
     return pool.drain(request.params.name, parseRequest(drainSchema, request.body ?? {}).draining);
   });
 

@@ -10,6 +10,7 @@ import { systemClock, type Clock } from '../../core/clock.js';
 import { ConfigError, type ProviderConfig, type UpstreamModelConfig } from '../../core/config.js';
 import type { EmbeddingResult, Engine, EngineCall, EngineLoad, GenerationEvent, ModelStatus } from '../../core/engine.js';
 import { NimbusError, toNimbusError } from '../../core/errors.js';
+import type { StaticWorkerModel, StaticWorkerView } from '../../core/pool-control.js';
 import type { ChatCompletionRequest, CompletionRequest } from '../../core/openai/request-schemas.js';
 import { RoundRobinRouter, type ReplicaRouter, type RoutingRequest } from '../../core/replica-router.js';
 import { CircuitBreaker, type BreakerOptions, type BreakerState } from './circuit-breaker.js';
@@ -57,6 +58,17 @@ type TextRequest = CompletionRequest & { prompt: string };
 function upstreamBody(request: ChatCompletionRequest | TextRequest, replica: Replica, stream: boolean): string {
   if (!stream) return JSON.stringify({ ...request, model: replica.upstreamModel });
   return JSON.stringify({ ...request, model: replica.upstreamModel, stream_options: { ...request.stream_options, include_usage: true } });
+}
+
+/** A replica's breaker, load and Retry-After block at monotonic time `now`. */
+function health(replica: Replica, now: number): Omit<ReplicaState, 'replica'> {
+  return {
+    model: replica.model,
+    breaker: replica.breaker.state,
+    consecutiveFailures: replica.breaker.consecutiveFailures,
+    inFlight: replica.inFlight,
+    blockedForMs: Math.max(0, replica.blockedUntil - now),
+  };
 }
 
 export class OpenAIEngine implements Engine {
@@ -126,17 +138,31 @@ export class OpenAIEngine implements Engine {
     return { active, queued: 0 };
   }
 
+  /** Each provider as a static worker of the pool: its models, their breakers and its requests in flight. */
+  staticWorkers(): StaticWorkerView[] {
+    const now = this.clock.monotonic();
+    const all = [...this.replicas.values()].flat();
+    return [...this.providers.values()].map((provider) => {
+      const models = all
+        .filter((replica) => replica.provider === provider)
+        .map((replica): StaticWorkerModel => ({ upstreamModel: replica.upstreamModel, ...health(replica, now) }));
+      const open = models.filter((model) => model.breaker === 'open').length;
+      const waiting = models.some((model) => model.blockedForMs > 0);
+      return {
+        kind: 'static',
+        name: provider.id,
+        endpoint: provider.location,
+        state: models.length > 0 && open === models.length ? 'unreachable' : open > 0 || waiting ? 'degraded' : 'ready',
+        models,
+        load: { activeRequests: models.reduce((sum, model) => sum + model.inFlight, 0) },
+      };
+    });
+  }
+
   /** Every replica's health now. */
   replicaStates(): ReplicaState[] {
     const now = this.clock.monotonic();
-    return [...this.replicas.values()].flat().map((replica) => ({
-      model: replica.model,
-      replica: replica.id,
-      breaker: replica.breaker.state,
-      consecutiveFailures: replica.breaker.consecutiveFailures,
-      inFlight: replica.inFlight,
-      blockedForMs: Math.max(0, replica.blockedUntil - now),
-    }));
+    return [...this.replicas.values()].flat().map((replica) => ({ replica: replica.id, ...health(replica, now) }));
   }
 
   close(): Promise<void> {
