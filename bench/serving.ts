@@ -1,17 +1,22 @@
 /**
  * Serving throughput: tokens/s through the HTTP API (streamed, the server in its own process)
  * against node-llama-cpp called directly on the same model and settings, in this one script.
- * Runs alternate (direct, API, direct, API, ...) so machine noise hits both alike; prints the
- * median of each and their ratio.
+ * Runs alternate (direct, API, direct, API, ...) so machine noise hits both alike; the ratio is
+ * the median of each round's API/direct pair, run back to back, because this shared machine's
+ * speed drifts by tens of percent over a minute (both paths speed up together as it warms), which
+ * a ratio of the two medians would mix in. `--warmup` rounds of both run first, unmeasured.
  *
- *   npm run build && npx tsx bench/serving.ts [--rounds 5] [--tokens 400]
+ *   npm run build && npx tsx bench/serving.ts [--rounds 9] [--warmup 2] [--tokens 400]
  */
 import { parseArgs } from 'node:util';
 import { getLlama, LlamaCompletion, type LlamaContext } from 'node-llama-cpp';
 import { benchModelPath, median, report, startServerProcess, streamCompletion, waitReady } from './support.js';
 
-const { values } = parseArgs({ options: { rounds: { type: 'string', default: '5' }, tokens: { type: 'string', default: '400' } } });
+const { values } = parseArgs({
+  options: { rounds: { type: 'string', default: '9' }, warmup: { type: 'string', default: '2' }, tokens: { type: 'string', default: '400' } },
+});
 const rounds = Number(values.rounds);
+const warmupRounds = Number(values.warmup);
 const maxTokens = Number(values.tokens);
 const modelPath = benchModelPath();
 const prompts = Array.from({ length: 8 }, (_, index) => `Once upon a time, story ${index}:`);
@@ -52,9 +57,11 @@ for (const streams of [1, 8]) {
   await waitReady(server.url);
   const models = (await (await fetch(`${server.url}/v1/models`)).json()) as { data: Array<{ id: string }> };
   const servedId = models.data[0]!.id;
-  // Warm both paths once before measuring.
-  await direct(context, streams);
-  await throughApi(server.url, streams, servedId);
+  // Warm both paths (JIT, caches, the machine itself) before measuring.
+  for (let round = 0; round < Math.max(1, warmupRounds); round += 1) {
+    await direct(context, streams);
+    await throughApi(server.url, streams, servedId);
+  }
   const directRates: number[] = [];
   const apiRates: number[] = [];
   for (let round = 0; round < rounds; round += 1) {
@@ -65,11 +72,14 @@ for (const streams of [1, 8]) {
   await context.dispose();
   const directMedian = median(directRates);
   const apiMedian = median(apiRates);
+  const pairRatios = apiRates.map((rate, round) => rate / directRates[round]!);
   report(`serving streams=${streams}`, {
     direct_tokens_per_s: directMedian,
     api_tokens_per_s: apiMedian,
-    ratio: apiMedian / directMedian,
+    ratio: median(pairRatios),
+    ratio_range: `${Math.min(...pairRatios).toFixed(2)}-${Math.max(...pairRatios).toFixed(2)}`,
     rounds,
+    warmup_rounds: warmupRounds,
     max_tokens: maxTokens,
   });
 }
