@@ -5,11 +5,14 @@
  * the median of each round's API/direct pair, run back to back, because this shared machine's
  * speed drifts by tens of percent over a minute (both paths speed up together as it warms), which
  * a ratio of the two medians would mix in. `--warmup` rounds of both run first, unmeasured.
+ * A third path, Nimbus's llama engine called in this process (no HTTP), splits the difference
+ * into what the engine costs and what the HTTP hop to another process costs.
  *
  *   npm run build && npx tsx bench/serving.ts [--rounds 9] [--warmup 2] [--tokens 400]
  */
 import { parseArgs } from 'node:util';
 import { getLlama, LlamaCompletion, type LlamaContext } from 'node-llama-cpp';
+import { LlamaEngine } from '../src/engines/llama/llama-engine.js';
 import { benchModelPath, median, report, startServerProcess, streamCompletion, waitReady } from './support.js';
 
 const { values } = parseArgs({
@@ -22,6 +25,7 @@ const modelPath = benchModelPath();
 const prompts = Array.from({ length: 8 }, (_, index) => `Once upon a time, story ${index}:`);
 const settings = { temperature: 0, maxTokens };
 
+const engine = new LlamaEngine('cpu');
 const llama = await getLlama({ gpu: false, build: 'never' });
 const model = await llama.loadModel({ modelPath });
 
@@ -51,7 +55,25 @@ async function throughApi(url: string, streams: number, model: string): Promise<
   return results.reduce((sum, result) => sum + result.tokens, 0) / ((performance.now() - started) / 1000);
 }
 
+/** Nimbus's llama engine in this process: the same requests as the API path, without HTTP. */
+async function throughEngine(id: string, streams: number): Promise<number> {
+  const started = performance.now();
+  const counts = await Promise.all(
+    prompts.slice(0, streams).map(async (prompt) => {
+      const call = { requestId: id, signal: new AbortController().signal, onAttempt: () => undefined };
+      let tokens = 0;
+      for await (const event of engine.complete({ model: id, prompt, temperature: 0, max_tokens: maxTokens }, call)) {
+        if (event.type === 'done') tokens = event.usage.completion_tokens;
+      }
+      return tokens;
+    }),
+  );
+  return counts.reduce((sum, count) => sum + count, 0) / ((performance.now() - started) / 1000);
+}
+
 for (const streams of [1, 8]) {
+  const engineModel = `engine-${streams}`;
+  await engine.addModel({ id: engineModel, path: modelPath, contextSize: 512, slots: streams, threads: 1, gpuLayers: 0, maxQueue: 64, promptCacheBytes: 0 });
   const context = await model.createContext({ contextSize: 512, sequences: streams, threads: 1 });
   const server = await startServerProcess(['--model', modelPath, '--threads', '1', '--ctx', '512', '--slots', String(streams), '--log-level', 'warn']);
   await waitReady(server.url);
@@ -61,28 +83,34 @@ for (const streams of [1, 8]) {
   for (let round = 0; round < Math.max(1, warmupRounds); round += 1) {
     await direct(context, streams);
     await throughApi(server.url, streams, servedId);
+    await throughEngine(engineModel, streams);
   }
   const directRates: number[] = [];
   const apiRates: number[] = [];
+  const engineRates: number[] = [];
   for (let round = 0; round < rounds; round += 1) {
     directRates.push(await direct(context, streams));
     apiRates.push(await throughApi(server.url, streams, servedId));
+    engineRates.push(await throughEngine(engineModel, streams));
   }
   await server.stop();
   await context.dispose();
   const directMedian = median(directRates);
   const apiMedian = median(apiRates);
   const pairRatios = apiRates.map((rate, round) => rate / directRates[round]!);
+  const engineRatios = engineRates.map((rate, round) => rate / directRates[round]!);
   report(`serving streams=${streams}`, {
     direct_tokens_per_s: directMedian,
     api_tokens_per_s: apiMedian,
     ratio: median(pairRatios),
     ratio_range: `${Math.min(...pairRatios).toFixed(2)}-${Math.max(...pairRatios).toFixed(2)}`,
+    engine_in_process_ratio: median(engineRatios),
     rounds,
     warmup_rounds: warmupRounds,
     max_tokens: maxTokens,
   });
 }
 
+await engine.close();
 await model.dispose();
 await llama.dispose();
