@@ -3,6 +3,7 @@
  * Everything else receives its dependencies; nothing else constructs an engine or a store.
  */
 import { createRequire } from 'node:module';
+import { stat } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
@@ -32,6 +33,7 @@ import { bearerToken } from './tenancy/api-key.js';
 import { timingSafeEqual } from 'node:crypto';
 import { workerPaths } from './api/routes/pool.js';
 import { ModelCache } from './models/model-cache.js';
+import { ModelPulls } from './models/model-pulls.js';
 import { parseModelRef } from './models/model-ref.js';
 import { openStore } from './store/open-store.js';
 import { RedisLimitCounters } from './store/redis/redis-limit-counters.js';
@@ -68,6 +70,15 @@ export function modelId(model: ModelConfig): string {
   const ref = parseModelRef(model.source);
   const file = ref.kind === 'hf' ? ref.file : ref.path;
   return basename(file).replace(/\.gguf$/i, '');
+}
+
+/** The model id, or its source where the source is not a model reference (it then names no cached file). */
+function modelIdOrSource(model: ModelConfig): string {
+  try {
+    return modelId(model);
+  } catch {
+    return model.source;
+  }
 }
 
 function isLoopback(host: string): boolean {
@@ -186,6 +197,10 @@ export async function startNimbus(config: NimbusConfig, environment: Readonly<Re
   });
   const engines = [engine, upstream, poolEngine];
   const catalog = new ModelCatalog(engines, { aliases: config.aliases, fallbacks: config.fallbacks });
+  // A server that only fronts upstreams or a pool downloads nothing.
+  const usingDefault = config.models.length === 0 && config.upstreamModels.length === 0 && (await store.pool.listDeployments()).length === 0;
+  const configured = usingDefault ? [{ source: config.defaultModel }] : config.models;
+  const pulls = new ModelPulls({ cache, sizeOf: async (path) => (await stat(path)).size });
   const { app, context } = buildServer({
     catalog,
     engines,
@@ -195,6 +210,7 @@ export async function startNimbus(config: NimbusConfig, environment: Readonly<Re
     gate,
     resolvePrincipal: (request) => resolver.resolve(request.headers.authorization, isPublic(request.routeOptions.url, request.url)),
     pool,
+    modelFiles: { cache, pulls, configured: configured.map((model) => ({ id: modelIdOrSource(model), source: model.source })) },
     consoleDirectory,
   });
   const devices = await openDevices(config, store, app.log);
@@ -203,9 +219,6 @@ export async function startNimbus(config: NimbusConfig, environment: Readonly<Re
   const log = app.log;
   await pool.start();
 
-  // A server that only fronts upstreams or a pool downloads nothing.
-  const usingDefault = config.models.length === 0 && config.upstreamModels.length === 0 && (await store.pool.listDeployments()).length === 0;
-  const configured = usingDefault ? [{ source: config.defaultModel }] : config.models;
   const modelsSettled = Promise.all(
     configured.map(async (model) => {
       const id = modelId(model);

@@ -5,7 +5,8 @@
  * that leaves mid-stream is still in the ledger.
  */
 import type { InjectOptions } from 'fastify';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { afterAll, beforeAll, describe, expect, test, vi } from 'vitest';
+import { keysCommand } from '../src/cli/keys.js';
 import type { RequestLogEntry } from '../src/core/store.js';
 import { skipWithoutSharedModel } from './support/shared-model.js';
 import { startTestServer, type TestServer } from './support/test-server.js';
@@ -151,6 +152,43 @@ describe.skipIf(skip)('tenancy over HTTP', () => {
     await server.nimbus.store.flush();
     const [row] = await server.nimbus.store.listRequests({ keyId: budget.id });
     expect(row).toMatchObject({ tenantId: 'acme', keyId: budget.id, httpStatus: 429, errorCode: 'insufficient_quota', completionTokens: 0, costNanoUsd: 0 });
+  });
+
+  test("a key's limits change with PATCH and apply to its very next request; null removes one; the CLI does the same", async () => {
+    const key = await createKey(operator, { tenant: 'acme', name: 'editable', limits: { requests_per_minute: 1, tokens_per_day: 1000 } });
+    expect((await complete(key.key)).statusCode).toBe(200);
+    expect((await complete(key.key)).statusCode).toBe(429);
+    const patch = (as: string | undefined, id: string, payload: Record<string, unknown>) => call({ method: 'PATCH', url: `/v1/keys/${id}`, key: as, payload });
+    const raised = await patch(operator, key.id, { limits: { requests_per_minute: 5 } });
+    expect(raised.statusCode, raised.body).toBe(200);
+    expect(raised.json()).toMatchObject({ id: key.id, name: 'editable', limits: { requests_per_minute: 5, tokens_per_day: 1000 } });
+    expect((await complete(key.key)).statusCode).toBe(200);
+    const cleared = await patch(operator, key.id, { name: 'edited', limits: { tokens_per_day: null } });
+    expect(cleared.json()).toMatchObject({ name: 'edited', limits: { requests_per_minute: 5 } });
+    expect(cleared.json().limits).not.toHaveProperty('tokens_per_day');
+    expect((await call({ method: 'GET', url: `/v1/keys/${key.id}`, key: operator })).json().limits).toEqual({ requests_per_minute: 5 });
+    // Checked like create; unknown keys and keys of other tenants are 404; non-admins 403.
+    const invalid = await patch(operator, key.id, { limits: { requests_per_minute: -1 } });
+    expect([invalid.statusCode, invalid.json().error.param]).toEqual([400, 'limits.requests_per_minute']);
+    expect((await patch(operator, key.id, { scopes: { admin: true } })).statusCode).toBe(400);
+    expect((await patch(operator, key.id, {})).json().error.message).toContain('Nothing to change');
+    expect((await patch(operator, 'key_nope', { name: 'x' })).statusCode).toBe(404);
+    expect((await patch(keys.acmeUser!.key, key.id, { name: 'x' })).statusCode).toBe(403);
+    const bravoAdmin = await createKey(operator, { tenant: 'bravo', name: 'bravo admin', scopes: { admin: true } });
+    expect((await patch(bravoAdmin.key, key.id, { name: 'x' })).statusCode).toBe(404);
+
+    // nimbus keys update: the same through the CLI, against the server's real port.
+    const printed: string[] = [];
+    const log = vi.spyOn(console, 'log').mockImplementation((line: string) => void printed.push(line));
+    try {
+      const environment = { NIMBUS_URL: server.url, NIMBUS_API_KEY: operator };
+      expect(await keysCommand(['update', key.id, '--rpm', '1', '--tokens-per-day', '50'], environment)).toBe(0);
+      expect(await keysCommand(['update', key.id], environment)).toBe(2);
+    } finally {
+      log.mockRestore();
+    }
+    expect(printed.join('\n')).toContain(`updated ${key.id} (edited): requests_per_minute=1 tokens_per_day=50`);
+    expect((await complete(key.key)).statusCode).toBe(429);
   });
 
   test('200 concurrent requests against a budget that allows exactly 7: exactly 7 served, spend equals what was served', async () => {

@@ -14,6 +14,7 @@ import { AuditPage } from './pages/audit.js';
 import { DevicesPage } from './pages/devices.js';
 import { EstopBar } from './pages/estop-bar.js';
 import { KeysPage } from './pages/keys.js';
+import { ModelsPage } from './pages/models.js';
 import { OverviewPage } from './pages/overview.js';
 import { PlaygroundPage } from './pages/playground.js';
 import { SignIn } from './pages/sign-in.js';
@@ -33,6 +34,8 @@ const pages: PageEntry[] = [
   { path: '/', title: 'Overview', allowed: () => true, render: () => <OverviewPage /> },
   { path: '/playground', title: 'Playground', allowed: (me) => me.scopes.inference, render: () => <PlaygroundPage /> },
   { path: '/usage', title: 'Usage', allowed: () => true, render: () => <UsagePage /> },
+  // The model cache and the pool are the whole cloud's: the operator's page.
+  { path: '/models', title: 'Models', allowed: (me) => me.operator, render: () => <ModelsPage /> },
   { path: '/keys', title: 'Keys and tenants', allowed: (me) => me.scopes.admin, render: () => <KeysPage /> },
   { path: '/devices', title: 'Devices', allowed: hasDevices, render: () => <DevicesPage /> },
   { path: '/approvals', title: 'Approvals', allowed: (me) => me.devices_enabled && me.scopes.admin, render: () => <ApprovalsPage /> },

@@ -42,6 +42,9 @@ export const createKeySchema = z.strictObject({
   expires_at: z.number().int().positive().nullable().optional(),
 });
 
+/** A key's changes: its name and limits; scopes and expiry stay as created (a new key changes those). */
+export const updateKeySchema = z.strictObject({ name: label.optional(), limits: limitsBodySchema.optional() });
+
 /** Applies a limits body to `current`: absent fields stay, `null` removes, numbers set. */
 export function applyLimits(current: Limits, body: LimitsBody | undefined): Limits {
   const next: Limits = { ...current };

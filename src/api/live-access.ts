@@ -2,7 +2,8 @@
  * Which live events a key may see, by the same rules as the API it could read them from: requests
  * as `/v1/usage` (the operator all, a tenant's admin its tenant, any other key its own), twins as
  * `/v1/devices` (the key's device scope), approvals and audit as `/v1/approvals` (admin of the
- * tenant), the emergency stop as `/v1/estop` (anyone of the tenant).
+ * tenant), the emergency stop as `/v1/estop` (anyone of the tenant), model pulls as
+ * `/v1/model-files` (the operator: the model cache is the whole cloud's).
  */
 import type { LiveEvent } from '../core/live-events.js';
 import { allows, type Principal } from '../core/principal.js';
@@ -22,6 +23,8 @@ export function maySee(principal: Principal, event: LiveEvent): boolean {
     case 'approval':
     case 'audit':
       return ownTenant && principal.scopes.admin;
+    case 'model_pull':
+      return isOperator(principal);
     default:
       return !event.adminOnly || principal.scopes.admin;
   }

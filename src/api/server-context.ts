@@ -4,6 +4,8 @@ import type { ModelCatalog } from '../core/model-catalog.js';
 import type { PoolControl } from '../core/pool-control.js';
 import type { Store } from '../core/store.js';
 import type { RunningDevices } from '../devices/start-devices.js';
+import type { ModelCache } from '../models/model-cache.js';
+import type { ModelPulls } from '../models/model-pulls.js';
 import type { UsageGate } from '../tenancy/usage-gate.js';
 import type { Lifecycle } from './lifecycle.js';
 import type { Metrics } from './metrics.js';
@@ -28,6 +30,14 @@ export interface ServerContext {
    * control plane's ledger records the compute its request used. Off for clients.
    */
   reportCompute?: boolean;
+}
+
+/** The control plane's model cache as `/v1/model-files` manages it. */
+export interface ModelFileServices {
+  cache: Pick<ModelCache, 'list' | 'remove' | 'localPath'>;
+  pulls: ModelPulls;
+  /** The models the server loaded from its configuration: their files stay in use while it runs. */
+  configured: ReadonlyArray<{ id: string; source: string }>;
 }
 
 /** What the routes use of device support. */

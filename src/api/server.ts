@@ -16,11 +16,12 @@ import { registerHealthRoutes } from './routes/health.js';
 import { registerInferenceRoutes } from './routes/inference.js';
 import { registerKeyRoutes } from './routes/keys.js';
 import { registerLiveRoutes } from './routes/live.js';
+import { registerModelFileRoutes } from './routes/model-files.js';
 import { registerModelRoutes } from './routes/models.js';
 import { registerPoolRoutes } from './routes/pool.js';
 import { registerTenantRoutes } from './routes/tenants.js';
 import { registerUsageRoutes } from './routes/usage.js';
-import type { ServerContext } from './server-context.js';
+import type { ModelFileServices, ServerContext } from './server-context.js';
 
 export interface ServerOptions {
   catalog: ModelCatalog;
@@ -34,6 +35,8 @@ export interface ServerOptions {
   gate?: UsageGate;
   /** The pool runtime: worker and deployment routes are added when present. */
   pool?: PoolControl;
+  /** The model cache and its pulls: `/v1/model-files` is added when present (the control plane). */
+  modelFiles?: ModelFileServices;
   /** Where the built console lives (console/dist); not served when absent. */
   consoleDirectory?: string;
   /** A pool worker's server: usage carries the compute report for the control plane (server-context.ts). */
@@ -85,6 +88,7 @@ export function buildServer(options: ServerOptions): NimbusServer {
   registerKeyRoutes(app, context);
   registerUsageRoutes(app, context);
   if (options.pool) registerPoolRoutes(app, options.pool, () => options.engines.flatMap((engine) => engine.staticWorkers?.() ?? []));
+  if (options.modelFiles) registerModelFileRoutes(app, context, options.modelFiles);
   registerLiveRoutes(app, context);
   if (options.consoleDirectory !== undefined) registerConsoleRoutes(app, options.consoleDirectory);
   return { app, context };

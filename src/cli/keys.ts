@@ -1,5 +1,5 @@
 /**
- * `nimbus keys create|list|revoke`: API keys through the admin API. `create` prints the key
+ * `nimbus keys create|list|update|revoke`: API keys through the admin API. `create` prints the key
  * alone on stdout (so `KEY=$(nimbus keys create ...)` works) and what it is on stderr; the key
  * is shown this once and never again.
  */
@@ -11,7 +11,11 @@ import { formatSeconds, renderTable } from './render-table.js';
 export const keysUsage = `Usage: nimbus keys create --name NAME [--tenant ID] [--admin] [--no-inference]
                           [--models A,B | --models '*'] [--devices A,B] [--expires 30d|DATE] [limits]
        nimbus keys list [--tenant ID] [--json]
+       nimbus keys update ID [--name NAME] [limits]
        nimbus keys revoke ID...
+
+'update' changes a key's name or limits; it applies to the key's next request. Limits not
+named stay as they are; 'none' removes one.
 
 Talks to the server at NIMBUS_URL (default http://127.0.0.1:8080) with the admin key in
 NIMBUS_API_KEY (not needed in local mode; the first key created ends local mode, so make it an
@@ -93,6 +97,17 @@ export async function keysCommand(argv: string[], environment: NodeJS.ProcessEnv
         console.log(values.json ? JSON.stringify(list.data, null, 2) : render(list.data));
         return 0;
       }
+      case 'update': {
+        const [id, ...extra] = ids;
+        if (!id) return usageError("missing ID, the key to change ('nimbus keys list' shows ids)");
+        if (extra.length > 0) return usageError(`unexpected '${extra.join(' ')}'`);
+        const limits = limitsFromFlags(values);
+        if (!limits && !values.name) return usageError('nothing to change: give --name or a limit flag (e.g. --rpm 60, or --rpm none)');
+        const body = { ...(values.name ? { name: values.name } : {}), ...(limits ? { limits } : {}) };
+        const updated = await client.json<KeyView>('PATCH', `/v1/keys/${encodeURIComponent(id)}`, body);
+        console.log(`updated ${updated.id} (${updated.name}): ${formatLimits(updated.limits)}`);
+        return 0;
+      }
       case 'revoke': {
         if (ids.length === 0) return usageError("missing ID, the key to revoke ('nimbus keys list' shows ids)");
         for (const id of ids) {
@@ -102,7 +117,7 @@ export async function keysCommand(argv: string[], environment: NodeJS.ProcessEnv
         return 0;
       }
       default:
-        return usageError(action ? `unknown action '${action}'; use create, list or revoke` : 'missing action: create, list or revoke');
+        return usageError(action ? `unknown action '${action}'; use create, list, update or revoke` : 'missing action: create, list, update or revoke');
     }
   } catch (error) {
     if (error instanceof CommandError) {

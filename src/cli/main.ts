@@ -25,7 +25,7 @@ Commands:
   pull REF     download a model into the cache (hf:owner/repo/file.gguf)
   models       list cached models; 'models rm REF' removes one
   tenants      list, create and change tenants (admin API)
-  keys         create, list and revoke API keys (admin API)
+  keys         create, list, update and revoke API keys (admin API)
   usage        tokens, compute-seconds and cost by model, key, day (admin API)
   devices      devices, twins, history, commands; set properties, invoke actions
   approvals    list, grant and deny human approvals of risky device commands (admin API)

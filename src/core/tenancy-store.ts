@@ -111,6 +111,8 @@ export interface TenancyStore {
   findApiKeyByHash(hash: string): Promise<ApiKeyRecord | undefined>;
   /** Keys of one tenant, or of all, oldest first. */
   listApiKeys(tenantId?: string): Promise<ApiKeyRecord[]>;
+  /** Changes a key's name or limits (replaced whole); undefined when it does not exist. */
+  updateApiKey(id: string, patch: { name?: string; limits?: Limits }): Promise<ApiKeyRecord | undefined>;
   /** Revokes a key at `at` (a second revocation keeps the first time); undefined when unknown. */
   revokeApiKey(id: string, at: number): Promise<ApiKeyRecord | undefined>;
   /** Keys ever created, revoked ones included: once there is one, the server leaves local mode for good. */

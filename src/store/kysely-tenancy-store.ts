@@ -82,6 +82,14 @@ export class KyselyTenancyStore implements TenancyStore {
     return (await select.orderBy('created_at').orderBy('id').execute()).map(toApiKey);
   }
 
+  async updateApiKey(id: string, patch: { name?: string; limits?: Limits }): Promise<ApiKeyRecord | undefined> {
+    const values: Partial<ApiKeysTable> = {};
+    if (patch.name !== undefined) values.name = patch.name;
+    if (patch.limits !== undefined) values.limits = JSON.stringify(patch.limits);
+    if (Object.keys(values).length > 0) await this.db.updateTable('api_keys').set(values).where('id', '=', id).execute();
+    return this.getApiKey(id);
+  }
+
   async revokeApiKey(id: string, at: number): Promise<ApiKeyRecord | undefined> {
     await this.db.updateTable('api_keys').set({ revoked_at: at }).where('id', '=', id).where('revoked_at', 'is', null).execute();
     return this.getApiKey(id);

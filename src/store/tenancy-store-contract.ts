@@ -67,6 +67,19 @@ export function runTenancyStoreContract(open: () => Promise<Store>): void {
       await store.close();
     });
 
+    test("a key's name and limits change, the rest stays; an unknown key is undefined", async () => {
+      const store = await open();
+      const key = apiKeyRecord({ limits: { requestsPerMinute: 60, tokensPerDay: 1000 } });
+      await store.tenancy.createApiKey(key);
+      const limited = await store.tenancy.updateApiKey(key.id, { limits: { requestsPerMinute: 5 } });
+      expect(limited).toEqual({ ...key, limits: { requestsPerMinute: 5 } });
+      expect(await store.tenancy.updateApiKey(key.id, { name: 'renamed' })).toEqual({ ...key, name: 'renamed', limits: { requestsPerMinute: 5 } });
+      expect(await store.tenancy.updateApiKey(key.id, { limits: {} })).toMatchObject({ name: 'renamed', limits: {} });
+      expect(await store.tenancy.findApiKeyByHash(key.hash)).toMatchObject({ id: key.id, limits: {} });
+      expect(await store.tenancy.updateApiKey('key_nope', { name: 'x' })).toBeUndefined();
+      await store.close();
+    });
+
     test('ledger rows carry tenant, key, device class, compute-seconds and cost, and read back exactly', async () => {
       const store = await open();
       const entry = requestLogEntry({

@@ -155,6 +155,25 @@ describe('key resolver', () => {
     await rejection(() => resolver.resolve(`Bearer ${second.key}`));
   });
 
+  test("a key's new limits apply to its next request after forget, even when a lookup was in flight during the change", async () => {
+    const fake = fakeStore();
+    const { key, record } = fake.addKey({ limits: { requestsPerMinute: 1 } });
+    const resolver = new KeyResolver({ store: fake.store, clock: clock(), localModeAllowed: false, cacheMs: 60_000 });
+    const before = await resolver.resolve(`Bearer ${key}`);
+    expect(resolver.limitsOf(before).key).toEqual({ requestsPerMinute: 1 });
+    record.limits = { requestsPerMinute: 5 };
+    resolver.forget({ keyId: record.id });
+    const after = await resolver.resolve(`Bearer ${key}`);
+    expect(resolver.limitsOf(after).key).toEqual({ requestsPerMinute: 5 });
+    // A lookup that read the old record while the change happened is not cached.
+    const second = fake.addKey({ limits: { tokensPerDay: 1 } });
+    const inFlight = resolver.resolve(`Bearer ${second.key}`);
+    resolver.forget({ keyId: second.record.id });
+    second.record.limits = { tokensPerDay: 2 };
+    await inFlight;
+    expect(resolver.limitsOf(await resolver.resolve(`Bearer ${second.key}`)).key).toEqual({ tokensPerDay: 2 });
+  });
+
   test('concurrent lookups of one key hit the store once', async () => {
     const fake = fakeStore();
     const { key } = fake.addKey();

@@ -58,6 +58,8 @@ export class KeyResolver {
   private readonly loading = new Map<string, Promise<KeyEntry>>();
   private readonly tenants = new Map<string, TenantEntry>();
   private readonly keyLimits = new WeakMap<Principal, Limits>();
+  /** Bumped by `forget`: a lookup that started before a change must not cache what it read. */
+  private generation = 0;
 
   constructor(private readonly options: KeyResolverOptions) {}
 
@@ -130,7 +132,10 @@ export class KeyResolver {
 
   /** Drops cached state after an admin change in this process, so it applies at once. */
   forget(change: { keyId?: string; tenantId?: string }): void {
+    this.generation += 1;
     this.keysCheckedAt = Number.NEGATIVE_INFINITY;
+    // A lookup in flight may have read the record before the change: the next request starts its own.
+    this.loading.clear();
     if (change.tenantId !== undefined) this.tenants.delete(change.tenantId);
     if (change.keyId !== undefined) for (const [hash, entry] of this.keys) if (entry.record?.id === change.keyId) this.keys.delete(hash);
   }
@@ -147,13 +152,16 @@ export class KeyResolver {
   }
 
   private async load(hash: string): Promise<KeyEntry> {
+    const generation = this.generation;
     const record = await this.options.store.findApiKeyByHash(hash);
     let principal: Principal | undefined;
     if (record) {
       principal = { tenantId: record.tenantId, keyId: record.id, scopes: record.scopes, local: false };
       this.keyLimits.set(principal, record.limits);
     }
-    const entry: KeyEntry = { record, principal, fetchedAt: this.options.clock.monotonic() };
+    // Read before a change in this process: good for this request, never cached for the next.
+    const fetchedAt = generation === this.generation ? this.options.clock.monotonic() : Number.NEGATIVE_INFINITY;
+    const entry: KeyEntry = { record, principal, fetchedAt };
     if (this.keys.size >= maxEntries) this.keys.clear();
     this.keys.set(hash, entry);
     return entry;

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { installDevices } from '../../src/api/install-devices.js';
+import { consoleRoutes, isApiPath } from '../../src/api/routes/console.js';
 import { buildServer } from '../../src/api/server.js';
 import { NimbusError } from '../../src/core/errors.js';
 import { ModelCatalog } from '../../src/core/model-catalog.js';
@@ -44,7 +45,11 @@ export interface DeviceServer {
   close(): Promise<void>;
 }
 
-export async function startDeviceServer(settings: Partial<DeviceSettings> = {}): Promise<DeviceServer> {
+/** A caller of the console's files (the page holds no data): no rights at all. */
+const visitor: Principal = { tenantId: 'acme', keyId: null, local: false, scopes: { inference: false, admin: false, models: [], devices: [] } };
+
+/** `consoleDirectory`: serve the built console too (browser tests sign in with a key's name, e.g. `admin`). */
+export async function startDeviceServer(settings: Partial<DeviceSettings> = {}, options: { consoleDirectory?: string } = {}): Promise<DeviceServer> {
   const folder = mkdtempSync(join(tmpdir(), 'nimbus-device-server-'));
   const store = await openSqliteStore(join(folder, 'nimbus.db'));
   const engine = new ScriptedEngine();
@@ -55,7 +60,9 @@ export async function startDeviceServer(settings: Partial<DeviceSettings> = {}):
     store,
     bodyLimit: 1 << 20,
     logLevel: 'silent',
+    ...(options.consoleDirectory !== undefined ? { consoleDirectory: options.consoleDirectory } : {}),
     resolvePrincipal: (request) => {
+      if (consoleRoutes.includes(request.routeOptions.url ?? '') && !isApiPath(request.url)) return visitor;
       const name = (request.headers.authorization ?? '').replace(/^Bearer /, '');
       const principal = principals[name];
       if (!principal) throw new NimbusError('invalid_api_key', 'unknown test key');

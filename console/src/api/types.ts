@@ -181,6 +181,33 @@ export interface PoolDeployment {
   replicas: number;
   device: string;
   routing: string;
+  contextSize: number;
+  slots: number;
   placed: Array<{ id: string; worker: string; state: 'assigned' | 'ready' | 'failed'; error: string | null }>;
   refusal?: string;
+}
+
+/** A file in the control plane's model cache (`GET /v1/model-files`, the operator's). */
+export interface ModelFile {
+  ref: string;
+  path: string;
+  size: number;
+  modified_at: number;
+  /** A partial download a new pull resumes. */
+  incomplete: boolean;
+  /** Deployments and configured models that use it (it cannot be deleted while any does). */
+  in_use_by: string[];
+  pulling: boolean;
+}
+
+/** A pull into the model cache (`POST /v1/model-files/pull`, and `model_pull` events on the feed). */
+export interface ModelPull {
+  id: string;
+  ref: string;
+  state: 'queued' | 'downloading' | 'verifying' | 'done' | 'failed';
+  bytes: number;
+  total: number | null;
+  error: string | null;
+  created_at: number;
+  finished_at: number | null;
 }

@@ -23,6 +23,16 @@ describe('LiveStore', () => {
     expect(store.get().twins.get('sim-lock-1')?.version).toBe(3);
   });
 
+  it('keeps each model pull at its latest report, even when an older one arrives late', () => {
+    const store = new LiveStore(() => 0);
+    const pull = { id: 'pull_a', ref: 'hf:o/r/f.gguf', state: 'downloading', bytes: 10, total: 100, error: null, created_at: 1, finished_at: null };
+    store.receive('model_pull', { ...pull, bytes: 60 });
+    store.receive('model_pull', pull);
+    expect(store.get().pulls.get('pull_a')?.bytes).toBe(60);
+    store.receive('model_pull', { ...pull, state: 'done', bytes: 100 });
+    expect(store.get().pulls.get('pull_a')?.state).toBe('done');
+  });
+
   it('follows the emergency stop and counts approval changes, telling audit watchers', () => {
     const store = new LiveStore(() => 0);
     const seen: string[] = [];

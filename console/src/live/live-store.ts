@@ -1,10 +1,11 @@
 /**
  * What the console knows live, fed by `/v1/events`: recent finished requests (for the charts),
- * twins by device, the emergency stop, and a counter per kind of change so pages refetch lists
+ * twins by device, the emergency stop, model pulls (the operator's), and a counter per kind of change so pages refetch lists
  * (approvals, audit) when something changed rather than on a timer.
  */
 import type { FeedStatus } from '../api/event-feed.js';
-import type { AuditEntry, RequestEvent, Twin } from '../api/types.js';
+import type { AuditEntry, ModelPull, RequestEvent, Twin } from '../api/types.js';
+import { laterPull } from '../models/pull-progress.js';
 
 export interface LiveSnapshot {
   status: FeedStatus;
@@ -16,13 +17,23 @@ export interface LiveSnapshot {
   audit: readonly AuditEntry[];
   /** Bumped whenever an approval was requested or decided. */
   approvalsVersion: number;
+  /** Model pulls by id, each at its latest report. */
+  pulls: ReadonlyMap<string, ModelPull>;
 }
 
 const keptRequestsMs = 5 * 60_000;
 const keptAudit = 200;
 
 export class LiveStore {
-  private snapshot: LiveSnapshot = { status: 'connecting', requests: [], twins: new Map(), estopActive: undefined, audit: [], approvalsVersion: 0 };
+  private snapshot: LiveSnapshot = {
+    status: 'connecting',
+    requests: [],
+    twins: new Map(),
+    estopActive: undefined,
+    audit: [],
+    approvalsVersion: 0,
+    pulls: new Map(),
+  };
   private readonly listeners = new Set<() => void>();
   private readonly auditWatchers = new Set<(entry: AuditEntry) => void>();
 
@@ -84,6 +95,13 @@ export class LiveStore {
         const current = this.snapshot.twins.get(twin.device);
         if (current && current.version > twin.version) return;
         this.update({ twins: new Map(this.snapshot.twins).set(twin.device, twin) });
+        return;
+      }
+      case 'model_pull': {
+        const pull = data as ModelPull;
+        const latest = laterPull(this.snapshot.pulls.get(pull.id), pull);
+        if (latest !== pull) return;
+        this.update({ pulls: new Map(this.snapshot.pulls).set(pull.id, pull) });
         return;
       }
       case 'estop':

@@ -1,28 +1,9 @@
 import { useState, type FormEvent } from 'react';
 import { api, list } from '../api/client.js';
 import type { ApiKey, Tenant } from '../api/types.js';
+import { describeLimits, draftOf, limitChanges, limitFields, limitsOf, type LimitDraft } from '../keys/limit-draft.js';
 import { useConsole, useLoad } from '../live/console-context.js';
 import { ErrorNote } from '../ui/error-note.js';
-
-const limitFields = [
-  ['requests_per_minute', 'Requests/min'],
-  ['tokens_per_minute', 'Tokens/min'],
-  ['concurrent_requests', 'Concurrent'],
-  ['tokens_per_day', 'Tokens/day'],
-  ['cost_per_month_usd', 'USD/month'],
-] as const;
-
-type LimitDraft = Partial<Record<(typeof limitFields)[number][0], string>>;
-
-/** The limits a form filled in: empty fields are left out (no limit). */
-function limitsOf(draft: LimitDraft): Record<string, number> {
-  const limits: Record<string, number> = {};
-  for (const [field] of limitFields) {
-    const value = draft[field]?.trim();
-    if (value) limits[field] = Number(value);
-  }
-  return limits;
-}
 
 /** A comma-separated list, or `*` for all. */
 function allowanceOf(text: string): '*' | string[] {
@@ -34,11 +15,6 @@ function allowanceOf(text: string): '*' | string[] {
         .map((part) => part.trim())
         .filter(Boolean);
 }
-
-const describeLimits = (limits: Record<string, number>): string =>
-  Object.entries(limits)
-    .map(([name, value]) => `${name.replaceAll('_', ' ')} ${value}`)
-    .join(', ') || 'no limits';
 
 function LimitInputs({ draft, onChange }: { draft: LimitDraft; onChange: (draft: LimitDraft) => void }) {
   return (
@@ -91,7 +67,8 @@ function Tenants() {
   const save = async (event: FormEvent): Promise<void> => {
     event.preventDefault();
     try {
-      if (editing) await api('PATCH', `/v1/tenants/${encodeURIComponent(editing)}`, { limits: limitsOf(draft) });
+      const current = tenants.data?.find((tenant) => tenant.id === editing)?.limits ?? {};
+      if (editing) await api('PATCH', `/v1/tenants/${encodeURIComponent(editing)}`, { limits: limitChanges(current, draft) });
       else await api('POST', '/v1/tenants', { id: id.trim(), limits: limitsOf(draft) });
       setId('');
       setDraft({});
@@ -125,7 +102,7 @@ function Tenants() {
                   className="quiet"
                   onClick={() => {
                     setEditing(tenant.id);
-                    setDraft(Object.fromEntries(Object.entries(tenant.limits).map(([name, value]) => [name, String(value)])));
+                    setDraft(draftOf(tenant.limits));
                   }}
                 >
                   Edit limits
@@ -165,7 +142,34 @@ function Tenants() {
   );
 }
 
-/** Keys and tenants: create (shown once), find by prefix, revoke, limits. */
+/** A key's limits, edited in place: saved with PATCH /v1/keys/{id}, in force from the key's next request. */
+function KeyLimitsEditor({ apiKey, onSaved, onCancel }: { apiKey: ApiKey; onSaved: () => void; onCancel: () => void }) {
+  const [draft, setDraft] = useState<LimitDraft>(() => draftOf(apiKey.limits));
+  const [error, setError] = useState<string | null>(null);
+  const save = async (event: FormEvent): Promise<void> => {
+    event.preventDefault();
+    try {
+      await api('PATCH', `/v1/keys/${encodeURIComponent(apiKey.id)}`, { limits: limitChanges(apiKey.limits, draft) });
+      setError(null);
+      onSaved();
+    } catch (failure) {
+      setError((failure as Error).message);
+    }
+  };
+  return (
+    <form className="row" aria-label={`Limits of ${apiKey.name}`} onSubmit={(event) => void save(event)}>
+      <LimitInputs draft={draft} onChange={setDraft} />
+      <button type="submit">Save limits</button>
+      <button type="button" className="quiet" onClick={onCancel}>
+        Cancel
+      </button>
+      <span className="muted">An emptied field removes that limit.</span>
+      <ErrorNote error={error} />
+    </form>
+  );
+}
+
+/** Keys and tenants: create (shown once), find by prefix, edit limits, revoke. */
 export function KeysPage() {
   const { me } = useConsole();
   const keys = useLoad(() => list<ApiKey>('/v1/keys'));
@@ -177,6 +181,7 @@ export function KeysPage() {
   const [draft, setDraft] = useState<LimitDraft>({});
   const [created, setCreated] = useState<{ key: string; id: string } | null>(null);
   const [filter, setFilter] = useState('');
+  const [editing, setEditing] = useState<string | null>(null);
   const [error, setError] = useState<string | null>(null);
   const create = async (event: FormEvent): Promise<void> => {
     event.preventDefault();
@@ -261,7 +266,7 @@ export function KeysPage() {
             </tr>
           </thead>
           <tbody>
-            {shown.map((key) => (
+            {shown.map((key) => [
               <tr key={key.id}>
                 <td>
                   <code>{key.prefix}…</code>
@@ -279,13 +284,32 @@ export function KeysPage() {
                 </td>
                 <td>
                   {key.status === 'active' && (
-                    <button type="button" className="quiet" onClick={() => void revoke(key)}>
-                      Revoke
-                    </button>
+                    <div className="row">
+                      <button type="button" className="quiet" onClick={() => setEditing(editing === key.id ? null : key.id)} aria-expanded={editing === key.id}>
+                        Edit limits
+                      </button>
+                      <button type="button" className="quiet" onClick={() => void revoke(key)}>
+                        Revoke
+                      </button>
+                    </div>
                   )}
                 </td>
-              </tr>
-            ))}
+              </tr>,
+              editing === key.id && (
+                <tr key={`${key.id}:limits`}>
+                  <td colSpan={7}>
+                    <KeyLimitsEditor
+                      apiKey={key}
+                      onCancel={() => setEditing(null)}
+                      onSaved={() => {
+                        setEditing(null);
+                        keys.reload();
+                      }}
+                    />
+                  </td>
+                </tr>
+              ),
+            ])}
           </tbody>
         </table>
       </section>

@@ -1,6 +1,7 @@
 /**
  * The API keys admin API: `POST /v1/keys` (the key is in this response and nowhere else, ever),
- * `GET /v1/keys`, `GET /v1/keys/{id}`, `DELETE /v1/keys/{id}` (revoke). A tenant's admin manages
+ * `GET /v1/keys`, `GET /v1/keys/{id}`, `PATCH /v1/keys/{id}` (name, limits; `null` removes a
+ * limit), `DELETE /v1/keys/{id}` (revoke). A tenant's admin manages
  * its own tenant's keys and may not grant more than it holds; the operator manages all.
  */
 import type { FastifyInstance } from 'fastify';
@@ -11,7 +12,7 @@ import type { Allowance, Principal, Scopes } from '../../core/principal.js';
 import type { ApiKeyRecord } from '../../core/tenancy-store.js';
 import { generateApiKey } from '../../tenancy/api-key.js';
 import { canSeeTenant, isOperator, requireAdmin, tenantInScope } from '../admin-access.js';
-import { applyLimits, createKeySchema, keyView, tenantIdSchema } from '../admin-views.js';
+import { applyLimits, createKeySchema, keyView, tenantIdSchema, updateKeySchema } from '../admin-views.js';
 import type { ServerContext } from '../server-context.js';
 
 const notFound = (id: string): NimbusError =>
@@ -93,6 +94,21 @@ export function registerKeyRoutes(app: FastifyInstance, context: ServerContext):
     const key = await store.getApiKey(request.params.id);
     if (!key || !canSeeTenant(request.principal, key.tenantId)) throw notFound(request.params.id);
     return keyView(key, Date.now());
+  });
+
+  app.patch<{ Params: { id: string } }>('/v1/keys/:id', async (request) => {
+    requireAdmin(request.principal);
+    const body = parseRequest(updateKeySchema, request.body ?? {});
+    if (body.name === undefined && body.limits === undefined) throw new NimbusError('invalid_request', 'Nothing to change: send name and/or limits.');
+    const key = await store.getApiKey(request.params.id);
+    if (!key || !canSeeTenant(request.principal, key.tenantId)) throw notFound(request.params.id);
+    const updated = await store.updateApiKey(key.id, {
+      ...(body.name !== undefined ? { name: body.name } : {}),
+      ...(body.limits !== undefined ? { limits: applyLimits(key.limits, body.limits) } : {}),
+    });
+    // The resolver drops its cached copy: the next request of this key meets the new limits.
+    context.gate.changed({ keyId: key.id });
+    return keyView(updated ?? key, Date.now());
   });
 
   app.delete<{ Params: { id: string } }>('/v1/keys/:id', async (request) => {
