@@ -84,12 +84,15 @@ export interface DeploymentRecord {
   name: string;
   /** Model source: a GGUF path on the control plane or `hf:owner/repo/file.gguf`. */
   source: string;
+  /** Replicas wanted now: set by the operator, or by the autoscaler within `autoscale`'s range. */
   replicas: number;
   device: 'auto' | 'gpu' | 'cpu';
   contextSize: number;
   slots: number;
   /** Routing policy name (`prefix-cache`, `round-robin`, ...). */
   routing: string;
+  /** Null: a fixed count (`replicas`); set: the count follows demand within its range. */
+  autoscale: AutoscaleSpec | null;
   createdAt: number;
   updatedAt: number;
 }

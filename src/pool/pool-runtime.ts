@@ -231,7 +231,7 @@ export class PoolRuntime implements PoolControl {
       throw new NimbusError('invalid_value', (error as Error).message, { param: 'routing' });
     }
     const now = this.clock.now();
-    const record: DeploymentRecord = { ...request, createdAt: now, updatedAt: now };
+    const record: DeploymentRecord = { ...request, autoscale: null, createdAt: now, updatedAt: now };
     try {
       await this.memoryOf(record);
     } catch (error) {
