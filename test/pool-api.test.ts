@@ -97,8 +97,8 @@ test('autoscale settings are checked; a request at zero replicas is held, then a
     error: { type: 'service_unavailable', code: 'model_not_ready', message: expect.stringContaining("No replica of 'held' became ready within 0.3 s") },
   });
   expect(Date.now() - started).toBeGreaterThanOrEqual(300);
-  const view = (await call('GET', '/v1/deployments')).json() as { data: Array<Record<string, unknown>> };
-  expect(view.data.find((deployment) => deployment.name === 'held')).toMatchObject({
+  expect((await call('GET', '/v1/deployments/nope')).status).toBe(404);
+  expect((await call('GET', '/v1/deployments/held')).json()).toMatchObject({
     replicas: 1,
     lastScale: { from: 0, to: 1, reason: '1 request held at zero replicas' },
     refusal: expect.stringContaining('the pool has no workers'),

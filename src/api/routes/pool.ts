@@ -2,7 +2,7 @@
  * The pool over HTTP. Worker API (the worker's credential, not an API key): `POST
  * /v1/pool/workers/join` (with a join token), `POST /v1/pool/workers/heartbeat` (answers the
  * replicas to run), `POST /v1/pool/workers/leave`, `GET /v1/pool/files/{deployment}` (the GGUF, with Range). Admin API (the
- * operator): join tokens, `/v1/deployments` (deploy, list, scale or autoscale, remove, explain) and
+ * operator): join tokens, `/v1/deployments` (deploy, list, read one, scale or autoscale, remove, explain) and
  * `/v1/pool/workers` (list, drain). The list holds the joined workers, then the static ones: the
  * upstream engines of the configuration (`staticWorkers`), which serve their own models.
  */
@@ -73,6 +73,13 @@ export function registerPoolRoutes(app: FastifyInstance, pool: PoolControl, stat
   app.get('/v1/deployments', async (request) => {
     requireOperator(request.principal, 'list deployments');
     return { object: 'list', data: await pool.deployments() };
+  });
+
+  app.get<Named>('/v1/deployments/:name', async (request) => {
+    requireOperator(request.principal, 'read deployments');
+    const found = (await pool.deployments()).find((deployment) => deployment.name === request.params.name);
+    if (!found) throw new NimbusError('not_found', `No deployment '${request.params.name}'. 'nimbus deployments' lists them.`, { param: 'name' });
+    return found;
   });
 
   app.post('/v1/deployments', async (request, reply) => {
