@@ -138,3 +138,35 @@ test.skipIf(skip)(
   },
   30_000,
 );
+
+test.skipIf(skip)(
+  'a held request is answered 503 at once when the control plane shuts down, not after the drain deadline',
+  async () => {
+    await admin('POST', '/v1/deployments', {
+      model: storiesPath,
+      name: 'waiting',
+      device: 'gpu',
+      context_size: 256,
+      slots: 1,
+      min_replicas: 0,
+      max_replicas: 1,
+      scale_from_zero_timeout_ms: 60_000,
+    });
+    const answer = fetch(`${controlPlane.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'waiting', messages: [{ role: 'user', content: 'hi' }], max_tokens: 4 }),
+    });
+    await waitForDeployment('waiting', (deployment) => deployment.held === 1, 10_000);
+    const started = Date.now();
+    const stopped = controlPlane.stop();
+    const response = await answer;
+    expect(response.status).toBe(503);
+    expect(await response.json()).toMatchObject({ error: { code: 'shutting_down' } });
+    await stopped;
+    // The drain deadline is 30 s; a held request must not wait for it.
+    expect(Date.now() - started).toBeLessThan(5000);
+    figures.heldRequestAnsweredAtShutdownAfter = seconds(Date.now() - started);
+  },
+  30_000,
+);
