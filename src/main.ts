@@ -184,9 +184,13 @@ export async function startNimbus(config: NimbusConfig, environment: Readonly<Re
     onSettleError: (error) => onSettleError(error),
   });
   const engine = new LlamaEngine(config.gpu);
-  const poolEngine = new PoolEngine({ routingKeys: (request) => routingKeys(request, undefined, config.routing.prefixBlockChars) });
+  const poolEngine: PoolEngine = new PoolEngine({
+    routingKeys: (request) => routingKeys(request, undefined, config.routing.prefixBlockChars),
+    // Requests for a deployment that autoscales wait for its first replica (the runtime is made just below).
+    replicaWait: { holds: (model): boolean => pool.holds(model), wait: (model, signal): Promise<void> => pool.waitForReplica(model, signal) },
+  });
   const cache = new ModelCache({ home: config.home, endpoint: config.hfEndpoint });
-  const pool = new PoolRuntime({
+  const pool: PoolRuntime = new PoolRuntime({
     store: store.pool,
     serving: poolEngine,
     replicaEngine: (worker, replica) => workerReplicaEngine(config, worker.name, worker.endpoint, worker.inferenceSecret, replica.deployment),
@@ -194,6 +198,7 @@ export async function startNimbus(config: NimbusConfig, environment: Readonly<Re
     clock: systemClock,
     heartbeat: { intervalMs: config.poolHeartbeatMs },
     onError: (error) => log.error({ err: error }, 'pool reconciliation failed; retrying at the next interval'),
+    onScale: (deployment, event) => log.info({ deployment, from: event.from, to: event.to }, `pool: ${deployment} scaled: ${event.reason}`),
   });
   const engines = [engine, upstream, poolEngine];
   const catalog = new ModelCatalog(engines, { aliases: config.aliases, fallbacks: config.fallbacks });
@@ -275,6 +280,8 @@ export async function startNimbus(config: NimbusConfig, environment: Readonly<Re
   let shuttingDown: Promise<{ finished: boolean }> | undefined;
   const shutdown = (graceMs = config.shutdownGraceMs): Promise<{ finished: boolean }> => {
     shuttingDown ??= (async () => {
+      // Requests held for a replica get their 503 now rather than holding up the drain.
+      pool.releaseHeld();
       const drained = context.lifecycle.drain(graceMs);
       const closed = app.close();
       const result = await drained;

@@ -1,7 +1,9 @@
 /**
  * The pool over HTTP, in process: bad input gets a 4xx in OpenAI's error shape naming the field;
- * worker calls need the worker's credential; model files are served with Range; deployments show
- * in /v1/models once ready; and a worker's own server answers only its control plane's secret.
+ * autoscale settings are checked, and a request at zero replicas is held, then answered 503
+ * model_not_ready, or let go when its client leaves; worker calls need the worker's credential;
+ * model files are served with Range; deployments show in /v1/models once ready; and a worker's
+ * own server answers only its control plane's secret.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -48,6 +50,79 @@ test('bad deployments get a 400 in OpenAI’s shape that names the field', async
   expect(missing.json().error).toMatchObject({ param: 'model' });
   expect((await call('PATCH', '/v1/deployments/nope', { replicas: 1 })).status).toBe(404);
   expect((await call('DELETE', '/v1/deployments/nope')).status).toBe(404);
+});
+
+test('autoscale settings are checked; a request at zero replicas is held, then a 503 model_not_ready; a client that leaves is let go', async () => {
+  const bad: Array<[Record<string, unknown>, string]> = [
+    [{ min_replicas: 3, max_replicas: 2 }, 'min_replicas'],
+    [{ max_replicas: 0 }, 'max_replicas'],
+    [{ target_queue_per_replica: 0 }, 'target_queue_per_replica'],
+    [{ scale_down_delay_ms: -1 }, 'scale_down_delay_ms'],
+    [{ scale_from_zero_timeout_ms: 'soon' }, 'scale_from_zero_timeout_ms'],
+    [{ autoscale: false, min_replicas: 0 }, 'autoscale'],
+    [{ replicas: 5, max_replicas: 2 }, 'replicas'],
+    [{ replicas: 0 }, 'replicas'],
+  ];
+  for (const [fields, param] of bad) {
+    const answer = await call('POST', '/v1/deployments', { model: modelPath, name: 'held', ...fields });
+    expect(answer.status, JSON.stringify(fields)).toBe(400);
+    expect(answer.json().error, JSON.stringify(fields)).toMatchObject({ type: 'invalid_request_error', param });
+  }
+  const deployed = await call('POST', '/v1/deployments', {
+    model: modelPath,
+    name: 'held',
+    device: 'cpu',
+    context_size: 128,
+    slots: 1,
+    min_replicas: 0,
+    max_replicas: 2,
+    scale_from_zero_timeout_ms: 300,
+  });
+  expect(deployed.status).toBe(201);
+  expect(deployed.json()).toMatchObject({
+    replicas: 0,
+    placed: [],
+    autoscale: { minReplicas: 0, maxReplicas: 2, targetQueuePerReplica: 2, scaleDownDelayMs: 60_000, scaleFromZeroTimeoutMs: 300 },
+  });
+  // At zero replicas it is still a model clients may call.
+  const models = (await call('GET', '/v1/models')).json() as { data: Array<{ id: string }> };
+  expect(models.data.map((model) => model.id)).toContain('held');
+
+  // No worker to place a replica on: the request waits out the timeout, then gets OpenAI's error shape.
+  const body = JSON.stringify({ model: 'held', messages: [{ role: 'user', content: 'hi' }], max_tokens: 4 });
+  const started = Date.now();
+  const refused = await fetch(`${server.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+  expect(refused.status).toBe(503);
+  expect(await refused.json()).toMatchObject({
+    error: { type: 'service_unavailable', code: 'model_not_ready', message: expect.stringContaining("No replica of 'held' became ready within 0.3 s") },
+  });
+  expect(Date.now() - started).toBeGreaterThanOrEqual(300);
+  expect((await call('GET', '/v1/deployments/nope')).status).toBe(404);
+  expect((await call('GET', '/v1/deployments/held')).json()).toMatchObject({
+    replicas: 1,
+    lastScale: { from: 0, to: 1, reason: '1 request held at zero replicas' },
+    refusal: expect.stringContaining('the pool has no workers'),
+  });
+
+  expect((await call('PATCH', '/v1/deployments/held', {})).json().error).toMatchObject({ param: 'replicas' });
+  expect((await call('PATCH', '/v1/deployments/held', { replicas: 3 })).json().error).toMatchObject({ param: 'replicas' });
+  expect((await call('PATCH', '/v1/deployments/held', { scale_from_zero_timeout_ms: 60_000 })).json()).toMatchObject({
+    autoscale: { minReplicas: 0, maxReplicas: 2, scaleFromZeroTimeoutMs: 60_000 },
+  });
+  const heldNow = async (): Promise<number> =>
+    ((await call('GET', '/v1/deployments')).json() as { data: Array<{ name: string; held?: number }> }).data.find((deployment) => deployment.name === 'held')
+      ?.held ?? 0;
+  const client = new AbortController();
+  const leaving = fetch(`${server.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body, signal: client.signal });
+  leaving.catch(() => undefined);
+  for (let attempt = 0; attempt < 50 && (await heldNow()) === 0; attempt += 1) await new Promise((resolve) => setTimeout(resolve, 20));
+  expect(await heldNow()).toBe(1);
+  client.abort();
+  for (let attempt = 0; attempt < 50 && (await heldNow()) > 0; attempt += 1) await new Promise((resolve) => setTimeout(resolve, 20));
+  expect(await heldNow()).toBe(0);
+
+  expect((await call('PATCH', '/v1/deployments/held', { autoscale: false })).json()).toMatchObject({ replicas: 1, autoscale: null });
+  expect((await call('DELETE', '/v1/deployments/held')).status).toBe(200);
 });
 
 test('worker calls need a join token or the worker’s credential', async () => {

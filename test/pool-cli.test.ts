@@ -1,7 +1,7 @@
 /**
  * The pool commands of the built CLI against a real server: `nimbus workers token`, `nimbus
- * deploy`, `nimbus deployments list|explain|scale|rm` and `nimbus workers list|drain`, with the
- * exit codes scripts rely on (0 done, 1 refused by the server, 2 bad usage).
+ * deploy` (fixed or autoscaling), `nimbus deployments list|explain|scale|rm` and `nimbus workers
+ * list|drain`, with the exit codes scripts rely on (0 done, 1 refused by the server, 2 bad usage).
  */
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
@@ -45,7 +45,7 @@ test('tokens, deployments and workers from the command line', async () => {
 
   const deployed = await nimbus('deploy', modelPath, '--name', 'tiny', '--replicas', '1', '--device', 'cpu', '--ctx', '128', '--slots', '1');
   expect(deployed.code).toBe(0);
-  expect(deployed.stdout).toMatch(/tiny\s+0\s+0\s+1\s+cpu\s+128\s+1\s+prefix-cache/);
+  expect(deployed.stdout).toMatch(/tiny\s+0\s+0\s+1\s+-\s+cpu\s+128\s+1\s+prefix-cache/);
   expect(deployed.stdout).toContain('the pool has no workers');
 
   const explained = await nimbus('deployments', 'explain', 'tiny');
@@ -57,6 +57,36 @@ test('tokens, deployments and workers from the command line', async () => {
   expect(await nimbus('workers', 'drain', 'nobody')).toMatchObject({ code: 1, stderr: expect.stringContaining("No worker 'nobody'") });
   expect(await nimbus('deployments', 'rm', 'tiny')).toMatchObject({ code: 0, stdout: expect.stringContaining('Removed deployment tiny') });
   expect(await nimbus('deployments', 'rm', 'tiny')).toMatchObject({ code: 1, stderr: expect.stringContaining("No deployment 'tiny'") });
+  expect(await nimbus('deploy', modelPath, '--min', 'none')).toMatchObject({ code: 2, stderr: expect.stringContaining('--min must be a whole number') });
+  const autoscaled = await nimbus(
+    'deploy',
+    modelPath,
+    '--name',
+    'auto',
+    '--min',
+    '0',
+    '--max',
+    '2',
+    '--scale-down-ms',
+    '5000',
+    '--device',
+    'cpu',
+    '--ctx',
+    '128',
+  );
+  expect(autoscaled.code).toBe(0);
+  expect(autoscaled.stdout).toMatch(/auto\s+0\s+0\s+0\s+0-2\s+cpu/);
+  const moved = await nimbus('deployments', 'scale', 'auto', '--min', '1', '--max', '3');
+  expect(moved.stdout).toMatch(/auto\s+0\s+0\s+1\s+1-3\s+cpu/);
+  expect(moved.stdout).toContain('auto: scaled 0 -> 1');
+  expect(await nimbus('deployments', 'scale', 'auto', '--min', '4')).toMatchObject({
+    code: 1,
+    stderr: expect.stringContaining('min_replicas (4) must not exceed max_replicas (3)'),
+  });
+  expect((await nimbus('deployments', 'explain', 'auto')).stdout).toContain('autoscale: 1 to 3 replicas, target 2 requests per replica');
+  expect(await nimbus('deployments', 'scale', 'auto', '--fixed', '--max', '2')).toMatchObject({ code: 2 });
+  expect((await nimbus('deployments', 'scale', 'auto', '--fixed')).stdout).toMatch(/auto\s+0\s+0\s+1\s+-\s+cpu/);
+  expect((await nimbus('deployments', 'rm', 'auto')).code).toBe(0);
   expect((await nimbus('deployments')).stdout).toContain('No deployments');
   expect((await nimbus('workers')).stdout).toContain('No workers');
 });

@@ -8,44 +8,17 @@
 import OpenAI from 'openai';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { killNimbusProcesses, startNimbusProcess, type NimbusProcess } from './support/nimbus-process.js';
+import { poolAdmin, readyWorkers, type DeploymentState } from './support/pool-admin.js';
 import { killWorkerProcesses, startWorkerProcess, type WorkerProcess } from './support/pool-processes.js';
 import { skipWithoutSharedModel, storiesPath } from './support/shared-model.js';
 
 const skip = skipWithoutSharedModel();
 const heartbeatMs = 500;
 
-interface Deployment {
-  name: string;
-  placed: Array<{ id: string; worker: string; state: string }>;
-}
-
 let controlPlane: NimbusProcess;
 const workers: WorkerProcess[] = [];
-
-async function admin<T>(method: string, path: string, body?: unknown): Promise<T> {
-  const response = await fetch(`${controlPlane.url}${path}`, {
-    method,
-    headers: body === undefined ? {} : { 'content-type': 'application/json' },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-  const text = await response.text();
-  if (!response.ok) throw new Error(`${method} ${path}: ${response.status} ${text}`);
-  return JSON.parse(text) as T;
-}
-
-/** Polls the admin API until `done` holds for the deployment; fails with the last view after `ms`. */
-async function waitForDeployment(done: (deployment: Deployment) => boolean, ms = 30_000): Promise<Deployment> {
-  const deadline = Date.now() + ms;
-  let last: Deployment | undefined;
-  while (Date.now() < deadline) {
-    last = (await admin<{ data: Deployment[] }>('GET', '/v1/deployments')).data.find((deployment) => deployment.name === 'stories');
-    if (last && done(last)) return last;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  throw new Error(`deployment never reached the wanted state; last: ${JSON.stringify(last)}`);
-}
-
-const readyWorkers = (deployment: Deployment): string[] => deployment.placed.filter((replica) => replica.state === 'ready').map((replica) => replica.worker);
+const { call: admin, waitForDeployment: waitFor } = poolAdmin(() => controlPlane.url);
+const waitForDeployment = (done: (deployment: DeploymentState) => boolean): Promise<DeploymentState> => waitFor('stories', done);
 
 beforeAll(async () => {
   if (skip) return;

@@ -1,7 +1,9 @@
 /**
  * The control plane's pool runtime over a real SQLite store, a tiny GGUF and a hand-moved clock:
  * joining, heartbeats and assignments, placement spread, a silent worker's replica placed again,
- * drain, scale, remove, explain, refusals in words, and deployments surviving a restart.
+ * drain, scale, remove, explain, refusals in words, deployments surviving a restart, autoscaling
+ * (up under queue, down after the delay, to and from zero with held requests, their timeout) and
+ * the backoff of replicas that fail to load.
  */
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -27,10 +29,16 @@ interface Served {
   healthy?: () => boolean;
 }
 
-/** Records what the runtime tells the pool engine. */
+/** Records what the runtime tells the pool engine; `demand` plays the requests in flight per deployment. */
 class FakeServing {
   readonly replicas = new Map<string, Served[]>();
   readonly routers = new Map<string, string>();
+  readonly demand = new Map<string, number>();
+  /** Requests in flight per served replica id (`worker/replica`). */
+  readonly busy = new Map<string, number>();
+  inFlight(model: string, replica?: string): number {
+    return replica === undefined ? (this.demand.get(model) ?? 0) : (this.busy.get(replica) ?? 0);
+  }
   deploy(model: string, router: { constructor: { name: string } }): void {
     this.routers.set(model, router.constructor.name);
   }
@@ -80,6 +88,8 @@ function newRuntime(): PoolRuntime {
     },
     clock,
     heartbeat: { intervalMs: interval, missedBeats: 3 },
+    // Autoscale ticks only when a test calls runtime.autoscale() (or a request is held).
+    autoscaleIntervalMs: 3_600_000,
   });
 }
 
@@ -100,14 +110,14 @@ async function join_(name: string, token: string, ramGib = 8): Promise<JoinAnswe
 }
 
 /** One heartbeat of `name` reporting every assigned replica as `state`; returns the assigned replica ids. */
-async function beat(name: string, credential: string, state: 'ready' | 'loading' = 'ready'): Promise<string[]> {
+async function beat(name: string, credential: string, state: 'ready' | 'loading' | 'failed' = 'ready'): Promise<string[]> {
   const worker = (await runtime.authenticateWorker(credential))!;
   const first = await runtime.heartbeat(worker, {
     load: { activeSequences: 0, queueDepth: 0, tokensPerSecond: 0, memoryInUseBytes: 0 },
     hardware: hardware(),
     replicas: [],
   });
-  const reports = first.assignments.map((assignment) => ({ id: assignment.replica, state }));
+  const reports = first.assignments.map((assignment) => ({ id: assignment.replica, state, ...(state === 'failed' ? { error: 'out of memory' } : {}) }));
   const second = await runtime.heartbeat(worker, {
     load: { activeSequences: 0, queueDepth: 0, tokensPerSecond: 0, memoryInUseBytes: 0 },
     hardware: hardware(),
@@ -242,8 +252,8 @@ describe('placement and failure', () => {
     expect(await placedWorkers()).toEqual([holders[1]!, spare].sort());
     expect(serving.healthyWorkers('tiny')).toEqual([holders[1]!, spare].sort());
     expect(await beat(holders[0]!, credentials[holders[0]!]!)).toEqual([]);
-    expect((await runtime.scale('tiny', 1)).placed).toHaveLength(1);
-    expect((await runtime.scale('tiny', 3)).placed).toHaveLength(2);
+    expect((await runtime.scale('tiny', { replicas: 1 })).placed).toHaveLength(1);
+    expect((await runtime.scale('tiny', { replicas: 3 })).placed).toHaveLength(2);
     expect((await runtime.deployments())[0]?.refusal).toMatch(/draining|already run one/);
     expect(await runtime.remove('tiny')).toBe(true);
     expect(serving.replicas.has('tiny')).toBe(false);
@@ -264,7 +274,7 @@ describe('placement and failure', () => {
     await expect(runtime.deploy(deployRequest({ source: join(folder, 'missing.gguf') }))).rejects.toMatchObject({ code: 'invalid_value', param: 'model' });
     await runtime.deploy(deployRequest());
     await expect(runtime.deploy(deployRequest())).rejects.toMatchObject({ code: 'conflict', status: 409 });
-    await expect(runtime.scale('nope', 1)).rejects.toMatchObject({ code: 'not_found' });
+    await expect(runtime.scale('nope', { replicas: 1 })).rejects.toMatchObject({ code: 'not_found' });
   });
 });
 
@@ -325,4 +335,206 @@ test('deployments and workers survive a control-plane restart; workers get a hea
     ['tiny', [['w1', 'ready']]],
   ]);
   expect(serving.healthyWorkers('tiny')).toEqual(['w1']);
+});
+
+describe('autoscaling', () => {
+  let credentials: Record<string, string>;
+  const names = ['w1', 'w2', 'w3'];
+  const autoscale = { minReplicas: 0, maxReplicas: 3, scaleDownDelayMs: 10_000, scaleFromZeroTimeoutMs: 30_000 };
+
+  beforeEach(async () => {
+    const { token } = await runtime.createJoinToken();
+    credentials = {};
+    for (const name of names) credentials[name] = (await join_(name, token)).credential;
+  });
+
+  const view = async () => (await runtime.deployments())[0]!;
+  /** A deployment that autoscales and starts at its minimum. */
+  const scaled = (settings: DeployRequest['autoscale']): DeployRequest => {
+    const request = deployRequest({ autoscale: settings });
+    delete request.replicas;
+    return request;
+  };
+  /** Every worker beats (its replicas in `state`), time moves one interval, the autoscaler ticks; `steps` times. */
+  async function pass(steps: number, state: 'ready' | 'loading' = 'ready'): Promise<void> {
+    for (let step = 0; step < steps; step += 1) {
+      time += interval;
+      for (const name of names) await beat(name, credentials[name]!, state);
+      await runtime.autoscale();
+    }
+  }
+  /** Settles as 'resolved', or the rejection's error; 'pending' while neither. */
+  function track(promise: Promise<void>): { outcome: 'pending' | 'resolved' | unknown } {
+    const tracked: { outcome: unknown } = { outcome: 'pending' };
+    promise.then(
+      () => (tracked.outcome = 'resolved'),
+      (error: unknown) => (tracked.outcome = error),
+    );
+    return tracked;
+  }
+  const settle = () => new Promise((resolve) => setImmediate(resolve));
+
+  test('queue above target adds replicas at once, up to the maximum and the workers that have room', async () => {
+    await runtime.deploy(scaled({ ...autoscale, minReplicas: 1 }));
+    expect((await view()).placed).toHaveLength(1);
+    await pass(1);
+    serving.demand.set('tiny', 3);
+    await runtime.autoscale();
+    expect(await view()).toMatchObject({
+      replicas: 2,
+      lastScale: { from: 1, to: 2, reason: 'demand 3 on 1 ready replica passes the target of 2 per replica' },
+    });
+    expect((await view()).placed).toHaveLength(2);
+    // Twenty requests want ten replicas: the maximum is 3, and three workers hold one each.
+    serving.demand.set('tiny', 20);
+    await runtime.autoscale();
+    expect((await view()).replicas).toBe(3);
+    await pass(1);
+    expect(serving.healthyWorkers('tiny')).toEqual(names);
+    expect((await runtime.explain('tiny')).join('\n')).toMatch(/autoscale: 1 to 3 replicas, target 2[\s\S]*last scale: 2 -> 3/);
+  });
+
+  test('demand below target takes one replica away per delay, down to zero', async () => {
+    await runtime.deploy(deployRequest({ replicas: 2, autoscale }));
+    await pass(1);
+    expect(serving.healthyWorkers('tiny')).toHaveLength(2);
+    // Quiet for just under the delay: nothing goes.
+    await pass(8);
+    expect((await view()).replicas).toBe(2);
+    await pass(1);
+    expect(await view()).toMatchObject({ replicas: 1, lastScale: { from: 2, to: 1 } });
+    expect((await view()).placed).toHaveLength(1);
+    // The next step waits a whole delay after the last change, and demand resets it.
+    await pass(5);
+    serving.demand.set('tiny', 2);
+    await pass(1);
+    serving.demand.delete('tiny');
+    await pass(9);
+    expect((await view()).replicas).toBe(1);
+    await pass(1);
+    expect(await view()).toMatchObject({ replicas: 0, placed: [], lastScale: { from: 1, to: 0, reason: 'idle for 10 s: scaled to zero' } });
+    expect(serving.healthyWorkers('tiny')).toEqual([]);
+    // At zero it still holds requests, so it still looks callable.
+    expect(runtime.holds('tiny')).toBe(true);
+  });
+
+  test('from zero: a request is held, a replica is placed at once, and the request goes on when it is ready', async () => {
+    await runtime.deploy(scaled(autoscale));
+    expect(await view()).toMatchObject({ replicas: 0, placed: [] });
+    const held = track(runtime.waitForReplica('tiny', new AbortController().signal));
+    await runtime.autoscale();
+    expect(await view()).toMatchObject({ replicas: 1, held: 1, lastScale: { from: 0, to: 1, reason: '1 request held at zero replicas' } });
+    expect((await view()).placed).toHaveLength(1);
+    await pass(2, 'loading');
+    expect(held.outcome).toBe('pending');
+    await pass(1, 'ready');
+    await settle();
+    expect(held.outcome).toBe('resolved');
+    expect((await view()).held).toBeUndefined();
+    // With a replica ready, the next request is not held at all.
+    await expect(runtime.waitForReplica('tiny', new AbortController().signal)).resolves.toBeUndefined();
+  });
+
+  test('a held request past scaleFromZeroTimeoutMs gets a 503 model_not_ready; a client that leaves or a stop releases it', async () => {
+    await runtime.deploy(scaled({ ...autoscale, scaleFromZeroTimeoutMs: 5000 }));
+    const held = track(runtime.waitForReplica('tiny', new AbortController().signal));
+    await runtime.autoscale();
+    await pass(4, 'loading');
+    await settle();
+    expect(held.outcome).toBe('pending');
+    await pass(1, 'loading');
+    await settle();
+    expect(held.outcome).toMatchObject({ code: 'model_not_ready', status: 503, message: expect.stringContaining('within 5 s') });
+    expect((await view()).held).toBeUndefined();
+
+    const client = new AbortController();
+    const left = track(runtime.waitForReplica('tiny', client.signal));
+    expect((await view()).held).toBe(1);
+    client.abort(new Error('client disconnected'));
+    await settle();
+    expect(left.outcome).toMatchObject({ message: 'client disconnected' });
+    expect((await view()).held).toBeUndefined();
+
+    const stopped = track(runtime.waitForReplica('tiny', new AbortController().signal));
+    await runtime.stop();
+    await settle();
+    expect(stopped.outcome).toMatchObject({ code: 'shutting_down', status: 503 });
+  });
+
+  test('scaling down stops a replica with no request in flight before a busy one', async () => {
+    await runtime.deploy(deployRequest({ replicas: 2 }));
+    await pass(1);
+    // Both were placed at once: without requests in flight, the first listed would go.
+    const [first, second] = (await view()).placed;
+    serving.busy.set(`${first!.worker}/${first!.id}`, 1);
+    expect((await runtime.scale('tiny', { replicas: 1 })).placed.map((replica) => replica.id)).toEqual([first!.id]);
+    expect(second).toBeDefined();
+  });
+
+  test('a deployment of a fixed count holds nothing; autoscale settings are checked and can be turned off', async () => {
+    await runtime.deploy(deployRequest({ replicas: 1 }));
+    expect(runtime.holds('tiny')).toBe(false);
+    await expect(runtime.scale('tiny', { autoscale: { minReplicas: 3, maxReplicas: 2 } })).rejects.toMatchObject({
+      code: 'invalid_value',
+      param: 'min_replicas',
+    });
+    await expect(runtime.scale('tiny', { autoscale: { maxReplicas: 0 } })).rejects.toMatchObject({ param: 'max_replicas' });
+    const ranged = await runtime.scale('tiny', { autoscale: { minReplicas: 0, maxReplicas: 2 } });
+    expect(ranged).toMatchObject({
+      replicas: 1,
+      autoscale: { minReplicas: 0, maxReplicas: 2, targetQueuePerReplica: 2, scaleDownDelayMs: 60_000, scaleFromZeroTimeoutMs: 120_000 },
+    });
+    expect(runtime.holds('tiny')).toBe(true);
+    await expect(runtime.scale('tiny', { replicas: 5 })).rejects.toMatchObject({ param: 'replicas', message: expect.stringContaining('"autoscale": false') });
+    expect(await runtime.scale('tiny', { replicas: 2 })).toMatchObject({ replicas: 2, lastScale: { from: 1, to: 2, reason: 'set by an operator' } });
+    // Moving the range takes the count into it.
+    expect((await runtime.scale('tiny', { autoscale: { maxReplicas: 1 } })).replicas).toBe(1);
+    expect(await runtime.scale('tiny', { autoscale: false, replicas: 3 })).toMatchObject({ replicas: 3, autoscale: null });
+    expect(runtime.holds('tiny')).toBe(false);
+    await expect(runtime.deploy(deployRequest({ name: 'zero', replicas: 0 }))).rejects.toMatchObject({ param: 'replicas' });
+    await expect(runtime.deploy(deployRequest({ name: 'out', replicas: 4, autoscale: { maxReplicas: 2 } }))).rejects.toMatchObject({ param: 'replicas' });
+  });
+});
+
+describe('load backoff', () => {
+  let credentials: Record<string, string>;
+  const names = ['w1', 'w2', 'w3'];
+  beforeEach(async () => {
+    const { token } = await runtime.createJoinToken();
+    credentials = {};
+    for (const name of names) credentials[name] = (await join_(name, token)).credential;
+  });
+  const view = async () => (await runtime.deployments())[0]!;
+  async function everyone(state: 'ready' | 'loading' | 'failed'): Promise<void> {
+    for (const name of names) await beat(name, credentials[name]!, state);
+  }
+  /** Time moves by `ms`; the workers beat (loading) so they stay alive; the autoscaler ticks (placing again once the backoff passed). */
+  async function wait(ms: number): Promise<void> {
+    time += ms;
+    await everyone('loading');
+    await runtime.autoscale();
+    await runtime.reconcile();
+  }
+
+  test('a replica that fails to load is placed again after 1 s, then 2 s, ...; one that loads ends the backoff', async () => {
+    await runtime.deploy(deployRequest({ replicas: 1 }));
+    expect((await view()).placed).toHaveLength(1);
+    await everyone('failed');
+    expect(await view()).toMatchObject({ placed: [], loadBackoff: { failures: 1, lastError: 'out of memory' } });
+    expect((await view()).refusal).toContain('failed to load 1 time(s) in a row (last: out of memory); placed again in 1 s');
+    await wait(999);
+    expect((await view()).placed).toHaveLength(0);
+    await wait(1);
+    expect((await view()).placed).toHaveLength(1);
+    await everyone('failed');
+    expect((await view()).loadBackoff?.failures).toBe(2);
+    await wait(1999);
+    expect((await view()).placed).toHaveLength(0);
+    expect((await runtime.explain('tiny')).join('\n')).toContain('failed to load 2 time(s)');
+    await wait(1);
+    expect((await view()).placed).toHaveLength(1);
+    await everyone('ready');
+    expect(await view()).toMatchObject({ placed: [expect.objectContaining({ state: 'ready' })] });
+    expect((await view()).loadBackoff).toBeUndefined();
+  });
 });

@@ -49,19 +49,31 @@ export const heartbeatSchema = z.strictObject({
 
 export const joinTokenSchema = z.strictObject({ expires_in_seconds: z.number().int().min(1).max(31_536_000).optional() });
 
+/** Autoscale fields, on deploy and on scale; any of them turns autoscaling on, `autoscale: false` off. */
+const autoscaleFields = {
+  autoscale: z.boolean().optional(),
+  min_replicas: z.number().int().min(0).max(256).optional(),
+  max_replicas: z.number().int().min(1).max(256).optional(),
+  target_queue_per_replica: z.number().gt(0).max(10_000).optional(),
+  scale_down_delay_ms: z.number().int().min(0).max(86_400_000).optional(),
+  scale_from_zero_timeout_ms: z.number().int().min(100).max(3_600_000).optional(),
+};
+
 export const deploySchema = z.strictObject({
   model: z.string().min(1).max(1024),
   name: z
     .string()
     .regex(/^[\w.:/-]{1,128}$/, 'use letters, digits and . _ : / - (at most 128)')
     .optional(),
-  replicas: z.number().int().min(1).max(256).default(1),
+  /** Default 1; with autoscaling, the minimum. */
+  replicas: z.number().int().min(0).max(256).optional(),
   device: z.enum(['auto', 'gpu', 'cpu']).default('auto'),
   context_size: z.number().int().min(64).max(1_048_576).default(4096),
   slots: z.number().int().min(1).max(256).default(4),
   routing: z.string().min(1).max(64).default('prefix-cache'),
+  ...autoscaleFields,
 });
 
-export const scaleSchema = z.strictObject({ replicas: z.number().int().min(0).max(256) });
+export const scaleSchema = z.strictObject({ replicas: z.number().int().min(0).max(256).optional(), ...autoscaleFields });
 
 export const drainSchema = z.strictObject({ draining: z.boolean().default(true) });

@@ -1,14 +1,19 @@
 /** `nimbus deploy MODEL`: serve a model from the pool's workers, through the admin API. */
 import { parseArgs } from 'node:util';
 import { adminClient, commandFailure } from './admin-client.js';
+import { autoscaleFromFlags, autoscaleHelp, autoscaleOptions } from './autoscale-flags.js';
 import { renderDeployments, type DeploymentView } from './pool-output.js';
 
 export const deployUsage = `Usage: nimbus deploy MODEL [--name NAME] [--replicas N] [--device auto|gpu|cpu] [--ctx N] [--slots N] [--routing POLICY]
+                   [--min N --max N [--target-queue N] [--scale-down-ms N] [--scale-from-zero-timeout-ms N]]
 
 MODEL is a GGUF path on the control plane or hf:owner/repo/file.gguf (fetched into its cache);
 workers download it from the control plane. Defaults: --replicas 1, --device auto, --ctx 4096,
 --slots 4, --routing prefix-cache (or round-robin, least-outstanding-tokens, session-affinity).
-Talks to NIMBUS_URL with the admin key in NIMBUS_API_KEY (not needed in local mode).`;
+With --min 0 the deployment starts with no replica: the first request waits while one loads.
+Talks to NIMBUS_URL with the admin key in NIMBUS_API_KEY (not needed in local mode).
+
+${autoscaleHelp}`;
 
 const numericFlags = ['replicas', 'ctx', 'slots'] as const;
 
@@ -26,6 +31,7 @@ export async function deployCommand(argv: string[], environment: NodeJS.ProcessE
         ctx: { type: 'string' },
         slots: { type: 'string' },
         routing: { type: 'string' },
+        ...autoscaleOptions,
         json: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -47,6 +53,8 @@ export async function deployCommand(argv: string[], environment: NodeJS.ProcessE
     if (!/^\d+$/.test(text)) return usageError(`--${flag} must be a whole number, got '${text}'`);
     numbers[flag] = Number(text);
   }
+  const autoscale = autoscaleFromFlags(parsed.values);
+  if ('error' in autoscale) return usageError(autoscale.error);
   try {
     const view = await adminClient(environment).json<DeploymentView>('POST', '/v1/deployments', {
       model,
@@ -56,6 +64,7 @@ export async function deployCommand(argv: string[], environment: NodeJS.ProcessE
       ...(numbers.ctx !== undefined ? { context_size: numbers.ctx } : {}),
       ...(numbers.slots !== undefined ? { slots: numbers.slots } : {}),
       ...(parsed.values.routing ? { routing: parsed.values.routing } : {}),
+      ...autoscale.body,
     });
     console.log(parsed.values.json ? JSON.stringify(view, null, 2) : renderDeployments([view]));
     return 0;

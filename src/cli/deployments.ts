@@ -1,21 +1,31 @@
 /** `nimbus deployments`: list, remove, scale and explain pool deployments through the admin API. */
 import { parseArgs } from 'node:util';
 import { adminClient, commandFailure } from './admin-client.js';
+import { autoscaleFromFlags, autoscaleHelp, autoscaleOptions } from './autoscale-flags.js';
 import { renderDeployments, type DeploymentView } from './pool-output.js';
 
 export const deploymentsUsage = `Usage: nimbus deployments [list] [--json]
        nimbus deployments rm NAME
-       nimbus deployments scale NAME N
+       nimbus deployments scale NAME N [--fixed]
+       nimbus deployments scale NAME --min N --max N [--target-queue N] [--scale-down-ms N] [--scale-from-zero-timeout-ms N]
        nimbus deployments explain NAME
 
+'scale NAME N' sets the count (within the range while it autoscales); --fixed stops autoscaling.
 'explain' prints, for each replica, which workers were considered and why each was taken or
-refused. Talks to NIMBUS_URL with the admin key in NIMBUS_API_KEY (not needed in local mode).`;
+refused, and the last scaling decision. Talks to NIMBUS_URL with the admin key in NIMBUS_API_KEY
+(not needed in local mode).
+
+${autoscaleHelp}`;
 
 /** Runs `nimbus deployments`; returns the exit code. */
 export async function deploymentsCommand(argv: string[], environment: NodeJS.ProcessEnv): Promise<number> {
   let parsed;
   try {
-    parsed = parseArgs({ args: argv, allowPositionals: true, options: { json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } } });
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: { json: { type: 'boolean' }, fixed: { type: 'boolean' }, ...autoscaleOptions, help: { type: 'boolean', short: 'h' } },
+    });
   } catch (error) {
     return usageError((error as Error).message);
   }
@@ -41,9 +51,19 @@ export async function deploymentsCommand(argv: string[], environment: NodeJS.Pro
         console.log(`Removed deployment ${name}; its replicas stop at their workers' next heartbeat.`);
         return 0;
       case 'scale': {
-        if (!name || count === undefined) return usageError('usage: nimbus deployments scale NAME N');
-        if (!/^\d+$/.test(count)) return usageError(`N must be a whole number, got '${count}'`);
-        console.log(renderDeployments([await client.json<DeploymentView>('PATCH', path, { replicas: Number(count) })]));
+        const autoscale = autoscaleFromFlags(parsed.values);
+        if ('error' in autoscale) return usageError(autoscale.error);
+        const autoscaling = Object.keys(autoscale.body).length > 0;
+        if (!name || (count === undefined && !autoscaling && !parsed.values.fixed))
+          return usageError('usage: nimbus deployments scale NAME N, or NAME --min N --max N');
+        if (count !== undefined && !/^\d+$/.test(count)) return usageError(`N must be a whole number, got '${count}'`);
+        if (parsed.values.fixed && autoscaling) return usageError('--fixed stops autoscaling; drop --min, --max and the other autoscale flags');
+        const body = {
+          ...(count === undefined ? {} : { replicas: Number(count) }),
+          ...autoscale.body,
+          ...(parsed.values.fixed ? { autoscale: false } : {}),
+        };
+        console.log(renderDeployments([await client.json<DeploymentView>('PATCH', path, body)]));
         return 0;
       }
       case 'explain': {

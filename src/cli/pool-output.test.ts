@@ -1,5 +1,35 @@
 import { expect, test } from 'vitest';
-import { renderWorkers, type WorkerView } from './pool-output.js';
+import { renderDeployments, renderWorkers, type DeploymentView, type WorkerView } from './pool-output.js';
+
+test('deployments show their autoscale range, requests waiting, and the last change with its reason', () => {
+  const deployments: DeploymentView[] = [
+    {
+      name: 'chat',
+      source: '/m.gguf',
+      replicas: 2,
+      device: 'cpu',
+      contextSize: 4096,
+      slots: 4,
+      routing: 'prefix-cache',
+      autoscale: { minReplicas: 0, maxReplicas: 3, targetQueuePerReplica: 2 },
+      placed: [
+        { id: 'rep_1', worker: 'w1', state: 'ready' },
+        { id: 'rep_2', worker: 'w2', state: 'assigned' },
+      ],
+      held: 1,
+      lastScale: { at: Date.now() - 5000, from: 1, to: 2, reason: 'demand 5 on 1 ready replica passes the target of 2 per replica' },
+    },
+    { name: 'fixed', source: '/f.gguf', replicas: 1, device: 'auto', contextSize: 2048, slots: 2, routing: 'round-robin', autoscale: null, placed: [] },
+  ];
+  const [header, chat, fixed, ...notes] = renderDeployments(deployments).split('\n');
+  expect(header!.split(/\s{2,}/)).toEqual(['NAME', 'READY', 'PLACED', 'WANTED', 'AUTOSCALE', 'DEVICE', 'CTX', 'SLOTS', 'ROUTING', 'WORKERS']);
+  expect(chat!.split(/\s{2,}/)).toEqual(['chat', '1', '2', '2', '0-3', 'cpu', '4096', '4', 'prefix-cache', 'w1(ready) w2(assigned)']);
+  expect(fixed!.split(/\s{2,}/)).toEqual(['fixed', '0', '0', '1', '-', 'auto', '2048', '2', 'round-robin', '-']);
+  expect(notes).toEqual([
+    'chat: 1 request(s) waiting for a replica',
+    'chat: scaled 1 -> 2 5 s ago: demand 5 on 1 ready replica passes the target of 2 per replica',
+  ]);
+});
 
 test('joined workers show their hardware; upstream engines their models and open breakers', () => {
   const workers: WorkerView[] = [

@@ -10,8 +10,11 @@ export interface DeploymentView {
   contextSize: number;
   slots: number;
   routing: string;
+  autoscale?: { minReplicas: number; maxReplicas: number; targetQueuePerReplica: number } | null;
   placed: Array<{ id: string; worker: string; state: string }>;
   refusal?: string;
+  lastScale?: { at: number; from: number; to: number; reason: string };
+  held?: number;
 }
 
 /** A joined worker as `/v1/pool/workers` returns it. */
@@ -40,15 +43,22 @@ export type WorkerView = JoinedWorkerView | StaticWorkerView;
 
 const gib = (bytes: number): string => `${(bytes / 1024 ** 3).toFixed(1)} GiB`;
 
+/** `12 s ago`, `5 min ago`: when a change happened, from the machine running the command. */
+function ago(at: number, now = Date.now()): string {
+  const seconds = Math.max(0, Math.round((now - at) / 1000));
+  return seconds < 120 ? `${seconds} s ago` : `${Math.round(seconds / 60)} min ago`;
+}
+
 export function renderDeployments(deployments: readonly DeploymentView[]): string {
   if (deployments.length === 0) return "No deployments. Add one with 'nimbus deploy MODEL --replicas N'.";
   const table = renderTable([
-    ['NAME', 'READY', 'PLACED', 'WANTED', 'DEVICE', 'CTX', 'SLOTS', 'ROUTING', 'WORKERS'],
+    ['NAME', 'READY', 'PLACED', 'WANTED', 'AUTOSCALE', 'DEVICE', 'CTX', 'SLOTS', 'ROUTING', 'WORKERS'],
     ...deployments.map((deployment) => [
       deployment.name,
       String(deployment.placed.filter((replica) => replica.state === 'ready').length),
       String(deployment.placed.length),
       String(deployment.replicas),
+      deployment.autoscale ? `${deployment.autoscale.minReplicas}-${deployment.autoscale.maxReplicas}` : '-',
       deployment.device,
       String(deployment.contextSize),
       String(deployment.slots),
@@ -57,7 +67,15 @@ export function renderDeployments(deployments: readonly DeploymentView[]): strin
     ]),
   ]);
   const refusals = deployments.filter((deployment) => deployment.refusal).map((deployment) => `${deployment.name}: ${deployment.refusal}`);
-  return [table, ...refusals].join('\n');
+  const scaling = deployments.flatMap((deployment) => [
+    ...(deployment.held ? [`${deployment.name}: ${deployment.held} request(s) waiting for a replica`] : []),
+    ...(deployment.lastScale
+      ? [
+          `${deployment.name}: scaled ${deployment.lastScale.from} -> ${deployment.lastScale.to} ${ago(deployment.lastScale.at)}: ${deployment.lastScale.reason}`,
+        ]
+      : []),
+  ]);
+  return [table, ...refusals, ...scaling].join('\n');
 }
 
 export function renderWorkers(workers: readonly WorkerView[]): string {

@@ -1,5 +1,6 @@
 /**
- * The pool's pure logic: memory estimates, placement of replicas on workers, routing policies.
+ * The pool's pure logic: memory estimates, placement of replicas on workers, routing policies,
+ * autoscaling decisions and load backoff.
  * No HTTP, no database, no clock of its own; the pool runtime (workers, control plane) calls it.
  */
 export { fitOnWorker, type DeviceChoice, type Fit, type FitOutcome, type FitTier } from './fit-on-worker.js';
@@ -16,3 +17,5 @@ export { modelRouting, type ModelRoutingSettings } from './routing/model-routing
 export { reconcilePool, type ReconcilePlan, type ReplicaRecord } from './reconcile-pool.js';
 export { WorkerHealth, defaultHeartbeatPolicy, type HeartbeatPolicy, type WorkerHealthReport, type WorkerLoad } from './worker-health.js';
 export { explainPlacement } from './explain-placement.js';
+export { decideScale, defaultAutoscale, type ScaleDecision, type ScaleInput } from './decide-scale.js';
+export { afterLoadFailure, defaultLoadBackoff, loadBackoffDelay, mayPlaceAgain, type LoadBackoff, type LoadBackoffPolicy } from './load-backoff.js';

@@ -3,7 +3,7 @@
  * the admin API (join tokens, deployments, workers). Implemented by `src/pool/pool-runtime.ts`;
  * the routes in `src/api/routes/pool.ts` only parse, authenticate and call it.
  */
-import type { DeploymentRecord, PoolReplicaRecord, WorkerHardware, WorkerLoadReport, WorkerRecord } from './pool-store.js';
+import type { AutoscaleSpec, DeploymentRecord, PoolReplicaRecord, WorkerHardware, WorkerLoadReport, WorkerRecord } from './pool-store.js';
 
 /** A worker's replica as it reports it: loading, serving, or unable to load. */
 export interface ReplicaReport {
@@ -58,11 +58,26 @@ export interface HeartbeatAnswer {
   assignments: ReplicaAssignment[];
 }
 
+/** The last change of a deployment's replica count, by the autoscaler or an operator (kept in memory). */
+export interface ScaleEvent {
+  at: number;
+  from: number;
+  to: number;
+  /** In words: `demand 7 on 1 ready replica passes the target of 2 per replica`, `set by an operator`. */
+  reason: string;
+}
+
 /** A deployment as the admin API shows it. */
 export interface DeploymentView extends DeploymentRecord {
   placed: PoolReplicaRecord[];
   /** Why replicas are missing, when some are. */
   refusal?: string;
+  /** The last change of its count since this control plane started. */
+  lastScale?: ScaleEvent;
+  /** Requests waiting for a replica to become ready (scale from zero). */
+  held?: number;
+  /** Set while replicas that failed to load are not placed again: failures in a row, when it tries again, the last error. */
+  loadBackoff?: { failures: number; retryAt: number; lastError: string };
 }
 
 /** A worker as the admin API shows it: no secrets. */
@@ -106,15 +121,28 @@ export interface StaticWorkerView {
 /** What `GET /v1/pool/workers` lists: the joined workers, then the static ones. */
 export type PoolWorkerView = WorkerView | StaticWorkerView;
 
+/** Autoscale settings as the admin API takes them: any of them, merged over the deployment's own or the defaults. */
+export type AutoscaleChange = Partial<AutoscaleSpec>;
+
 /** What `nimbus deploy` asks for. */
 export interface DeployRequest {
   name: string;
   source: string;
-  replicas: number;
+  /** The count to start with; default 1, or the minimum when autoscaling. */
+  replicas?: number;
   device: DeploymentRecord['device'];
   contextSize: number;
   slots: number;
   routing: string;
+  /** Autoscale between min and max instead of a fixed count. */
+  autoscale?: AutoscaleChange;
+}
+
+/** What `nimbus deployments scale` asks for: a count, autoscale settings, or `autoscale: false` for a fixed count again. */
+export interface ScaleRequest {
+  /** The count now; with autoscaling on it must lie within the range, and the autoscaler moves it from there. */
+  replicas?: number;
+  autoscale?: AutoscaleChange | false;
 }
 
 /** A cached model file a worker may download. */
@@ -135,7 +163,8 @@ export interface PoolControl {
   /** The GGUF of a deployment assigned to this worker; throws 404 otherwise. */
   modelFile(worker: WorkerRecord, deployment: string): Promise<ModelFile>;
   deploy(request: DeployRequest): Promise<DeploymentView>;
-  scale(name: string, replicas: number): Promise<DeploymentView>;
+  /** Changes the count or the autoscale settings; throws 400 naming the field when they do not fit together. */
+  scale(name: string, change: ScaleRequest): Promise<DeploymentView>;
   remove(name: string): Promise<boolean>;
   deployments(): Promise<DeploymentView[]>;
   /** Lines of text: which workers were considered for each replica and why each was taken or refused. */

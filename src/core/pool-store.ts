@@ -61,17 +61,38 @@ export interface WorkerRecord {
   lastHeartbeatAt: number;
 }
 
+/**
+ * How a deployment follows demand (`nimbus deploy --min N --max N`): its replica count moves
+ * between `minReplicas` and `maxReplicas` so that each replica has about
+ * `targetQueuePerReplica` requests queued or running (src/cluster/decide-scale.ts).
+ */
+export interface AutoscaleSpec {
+  /** Never fewer replicas; 0 lets an idle deployment scale to zero (its next request waits for a replica). */
+  minReplicas: number;
+  /** Never more replicas. */
+  maxReplicas: number;
+  /** Requests queued or running per replica above which one is added (default 2). */
+  targetQueuePerReplica: number;
+  /** How long demand must stay below target before one replica goes (default 60 s): a short lull does not cost a reload. */
+  scaleDownDelayMs: number;
+  /** How long a request waits for a replica while none is ready before it gets a 503 (default 120 s). */
+  scaleFromZeroTimeoutMs: number;
+}
+
 /** A model served by the pool under one name. */
 export interface DeploymentRecord {
   name: string;
   /** Model source: a GGUF path on the control plane or `hf:owner/repo/file.gguf`. */
   source: string;
+  /** Replicas wanted now: set by the operator, or by the autoscaler within `autoscale`'s range. */
   replicas: number;
   device: 'auto' | 'gpu' | 'cpu';
   contextSize: number;
   slots: number;
   /** Routing policy name (`prefix-cache`, `round-robin`, ...). */
   routing: string;
+  /** Null: a fixed count (`replicas`); set: the count follows demand within its range. */
+  autoscale: AutoscaleSpec | null;
   createdAt: number;
   updatedAt: number;
 }

@@ -3,23 +3,33 @@
  * persisted; a reconcile loop (on join, heartbeat changes, deploy, scale, drain, and every
  * heartbeat interval, which is how silent workers are noticed) places and forgets replicas with
  * `reconcilePool`, persists them, answers each worker's heartbeat with the replicas it must run,
- * and keeps the pool engine's replicas current. The clock is injected; engines are built by the
- * caller (`replicaEngine`), so this folder knows no concrete engine.
+ * and keeps the pool engine's replicas current. An autoscale tick (every second) moves the count
+ * of deployments that autoscale with `decideScale`, holds requests at zero replicas until one is
+ * ready, and a replica that fails to load puts its deployment in backoff (`load-backoff.ts`)
+ * instead of being placed again at once. The clock is injected; engines are built by the caller
+ * (`replicaEngine`), so this folder knows no concrete engine.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { stat } from 'node:fs/promises';
 import { basename } from 'node:path';
 import {
+  afterLoadFailure,
   createRouter,
+  decideScale,
   defaultHeartbeatPolicy,
+  defaultLoadBackoff,
   estimateMemory,
   explainPlacement,
+  fitOnWorker,
+  mayPlaceAgain,
   parseRoutingPolicy,
   placeDeployment,
   reconcilePool,
   WorkerHealth,
   type DeploymentSpec,
   type HeartbeatPolicy,
+  type LoadBackoff,
+  type LoadBackoffPolicy,
   type MemoryEstimate,
   type PlacementResult,
 } from '../cluster/index.js';
@@ -37,12 +47,16 @@ import type {
   ModelFile,
   PoolControl,
   ReplicaAssignment,
+  ScaleEvent,
+  ScaleRequest,
   WorkerView,
 } from '../core/pool-control.js';
-import type { DeploymentRecord, PoolReplicaRecord, PoolStore, WorkerRecord } from '../core/pool-store.js';
+import type { AutoscaleSpec, DeploymentRecord, PoolReplicaRecord, PoolStore, WorkerRecord } from '../core/pool-store.js';
 import type { ReplicaRouter } from '../core/replica-router.js';
 import { readGgufHeader } from '../gguf/index.js';
+import { checkCountInRange, describeAutoscale, mergeAutoscale } from './autoscale-settings.js';
 import { FileDigests } from './file-digest.js';
+import { HeldRequests } from './held-requests.js';
 import { workerSnapshots } from './worker-snapshots.js';
 
 /** What the runtime needs of the pool engine (`src/engines/pool`). */
@@ -50,6 +64,11 @@ export interface PoolServing {
   deploy(model: string, router: ReplicaRouter): void;
   setReplicas(model: string, replicas: ReadonlyArray<{ id: string; worker?: string; engine: Engine; healthy?: () => boolean }>): void;
   undeploy(model: string): void;
+  /**
+   * Requests sent to the deployment's replicas (or to the one named `worker/replica`) and not yet
+   * ended, queued or running there: demand the autoscaler counts, and what scaling down avoids cutting.
+   */
+  inFlight(model: string, replica?: string): number;
 }
 
 /** Options of `PoolRuntime`. */
@@ -62,8 +81,21 @@ export interface PoolRuntimeOptions {
   resolveModel: (source: string) => Promise<string>;
   clock?: Clock;
   heartbeat?: Partial<HeartbeatPolicy>;
+  /** How often the autoscaler decides (and held requests' deadlines are checked); default 1000 ms. */
+  autoscaleIntervalMs?: number;
+  /** Backoff of deployments whose replicas fail to load; merged over 1 s doubling to 5 min. */
+  loadBackoff?: Partial<LoadBackoffPolicy>;
   /** Failures of the background loop (the loop keeps going). */
   onError?: (error: unknown) => void;
+  /** Every change of a deployment's count, by the autoscaler or an operator (for the log). */
+  onScale?: (deployment: string, event: ScaleEvent) => void;
+}
+
+/** The autoscaler's memory of one deployment (in memory: a restarted control plane starts it afresh). */
+interface ScaleState {
+  lastAboveTargetAt: number;
+  lastScaleAt: number;
+  last?: ScaleEvent;
 }
 
 const sha256 = (text: string): string => createHash('sha256').update(text).digest('hex');
@@ -88,9 +120,23 @@ export class PoolRuntime implements PoolControl {
   private readonly silenceLimitMs: number;
   private readonly engines = new Map<string, { key: string; engine: Engine }>();
   private readonly routing = new Map<string, string>();
+  /** Each deployment's replicas as last given to the pool engine, to tell when one of them serves. */
+  private readonly served = new Map<string, PoolReplicaRecord[]>();
+  /** Deployments that autoscale and their settings, as of the last reconcile or change here. */
+  private readonly autoscaled = new Map<string, AutoscaleSpec>();
+  private readonly scaling = new Map<string, ScaleState>();
+  private readonly held = new HeldRequests();
+  private readonly backoff = new Map<string, LoadBackoff>();
+  /** Deployments in backoff not yet placed again since it passed. */
+  private readonly retryPending = new Set<string>();
+  private readonly loadBackoffPolicy: LoadBackoffPolicy;
+  private readonly autoscaleIntervalMs: number;
   private running: Promise<void> | undefined;
   private again = false;
   private timer: NodeJS.Timeout | undefined;
+  private ticking: Promise<void> | undefined;
+  private tickAgain = false;
+  private autoscaleTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly options: PoolRuntimeOptions) {
     this.store = options.store;
@@ -98,6 +144,8 @@ export class PoolRuntime implements PoolControl {
     this.health = new WorkerHealth(this.clock, options.heartbeat);
     this.heartbeatIntervalMs = options.heartbeat?.intervalMs ?? defaultHeartbeatPolicy.intervalMs;
     this.silenceLimitMs = this.heartbeatIntervalMs * (options.heartbeat?.missedBeats ?? defaultHeartbeatPolicy.missedBeats);
+    this.loadBackoffPolicy = { ...defaultLoadBackoff, ...options.loadBackoff } satisfies LoadBackoffPolicy;
+    this.autoscaleIntervalMs = options.autoscaleIntervalMs ?? 1000;
   }
 
   /** Loads the pool from the store (known workers get the grace of a fresh heartbeat) and starts the loop. */
@@ -111,12 +159,64 @@ export class PoolRuntime implements PoolControl {
     this.reconcileLater();
     this.timer = setInterval(() => void this.reconcile().catch((error: unknown) => this.options.onError?.(error)), this.heartbeatIntervalMs);
     this.timer.unref();
+    this.autoscaleTimer = setInterval(() => this.autoscaleLater(), this.autoscaleIntervalMs);
+    this.autoscaleTimer.unref();
   }
 
-  /** Stops the loop; engines are closed by the pool engine's own close. */
+  /** Stops the loops and answers held requests; engines are closed by the pool engine's own close. */
   async stop(): Promise<void> {
     clearInterval(this.timer);
+    clearInterval(this.autoscaleTimer);
+    this.releaseHeld();
+    await this.ticking?.catch(() => undefined);
     await this.running?.catch(() => undefined);
+  }
+
+  /** Answers every held request with a 503 (the server is shutting down): they must not hold up the drain. */
+  releaseHeld(): void {
+    this.held.releaseAll(new NimbusError('shutting_down', 'The server is shutting down before a replica became ready; retry on another instance.'));
+  }
+
+  /** Whether requests for `model` wait for a replica when none is ready: its deployment autoscales. */
+  holds(model: string): boolean {
+    return this.autoscaled.has(model);
+  }
+
+  /**
+   * Holds a request until a replica of `model` is ready; rejects with 503 model_not_ready after
+   * the deployment's `scaleFromZeroTimeoutMs` (checked each autoscale tick), with the signal's
+   * reason when the client goes, or at shutdown. Asks the autoscaler at once, so a replica is
+   * placed without waiting for the next tick.
+   */
+  waitForReplica(model: string, signal: AbortSignal): Promise<void> {
+    const spec = this.autoscaled.get(model);
+    if (!spec || this.servable(model)) return Promise.resolve();
+    const waiting = this.held.hold(model, this.clock.now() + spec.scaleFromZeroTimeoutMs, spec.scaleFromZeroTimeoutMs, signal);
+    this.autoscaleLater();
+    return waiting;
+  }
+
+  /**
+   * One autoscale tick: held requests past their deadline get their 503; each autoscaling
+   * deployment's count is decided from its demand; deployments whose load backoff passed are
+   * placed again. One at a time; a call during one runs another right after.
+   */
+  autoscale(): Promise<void> {
+    if (this.ticking) {
+      this.tickAgain = true;
+      return this.ticking;
+    }
+    this.ticking = (async () => {
+      try {
+        do {
+          this.tickAgain = false;
+          await this.autoscaleOnce();
+        } while (this.tickAgain);
+      } finally {
+        this.ticking = undefined;
+      }
+    })();
+    return this.ticking;
   }
 
   /** Runs a reconciliation now; one at a time, and a request during one runs another right after. */
@@ -192,13 +292,18 @@ export class PoolRuntime implements PoolControl {
       const report = reports.get(replica.id);
       // Persisted, so that another control-plane process on the same store routes by it too.
       const state = report?.state === 'ready' ? 'ready' : report?.state === 'failed' ? 'failed' : 'assigned';
-      if (state === 'ready') this.ready.add(replica.id);
-      else this.ready.delete(replica.id);
+      if (state === 'ready') {
+        this.ready.add(replica.id);
+        // A replica that loads ends its deployment's load backoff.
+        this.backoff.delete(replica.deployment);
+        this.retryPending.delete(replica.deployment);
+      } else this.ready.delete(replica.id);
       if (state === replica.state) continue;
       await this.store.putReplica({ ...replica, state, error: state === 'failed' ? (report?.error ?? 'failed to load') : null, updatedAt: now });
       changed = true;
     }
     if (changed) this.reconcileLater();
+    this.wakeHeld();
     return { assignments: await this.assignmentsOf(mine.filter((replica) => replica.state !== 'failed')) };
   }
 
@@ -231,28 +336,54 @@ export class PoolRuntime implements PoolControl {
       throw new NimbusError('invalid_value', (error as Error).message, { param: 'routing' });
     }
     const now = this.clock.now();
-    const record: DeploymentRecord = { ...request, createdAt: now, updatedAt: now };
+    const autoscale = request.autoscale ? mergeAutoscale(null, request.autoscale, request.replicas ?? 0) : null;
+    const replicas = request.replicas ?? autoscale?.minReplicas ?? 1;
+    if (autoscale) checkCountInRange(autoscale, replicas);
+    else if (replicas < 1)
+      throw new NimbusError('invalid_value', 'A deployment of a fixed count needs at least 1 replica; pass min_replicas 0 to let it scale to zero.', {
+        param: 'replicas',
+      });
+    const { name, source, device, contextSize, slots, routing } = request;
+    const record: DeploymentRecord = { name, source, replicas, device, contextSize, slots, routing, autoscale, createdAt: now, updatedAt: now };
     try {
       await this.memoryOf(record);
     } catch (error) {
       throw new NimbusError('invalid_value', `Cannot deploy '${request.source}': ${(error as Error).message}`, { param: 'model' });
     }
     await this.store.putDeployment(record);
+    this.scaling.set(record.name, { lastAboveTargetAt: now, lastScaleAt: now });
+    if (autoscale) this.autoscaled.set(record.name, autoscale);
     await this.reconcile();
     return this.view(request.name);
   }
 
-  async scale(name: string, replicas: number): Promise<DeploymentView> {
+  async scale(name: string, change: ScaleRequest): Promise<DeploymentView> {
     const record = await this.deployment(name);
-    await this.store.putDeployment({ ...record, replicas, updatedAt: this.clock.now() });
+    let autoscale = record.autoscale;
+    if (change.autoscale === false) autoscale = null;
+    else if (change.autoscale !== undefined) autoscale = mergeAutoscale(record.autoscale, change.autoscale, change.replicas ?? record.replicas);
+    let replicas = change.replicas ?? record.replicas;
+    if (autoscale && change.replicas !== undefined) checkCountInRange(autoscale, replicas);
+    // A range set or moved takes the count into it at once.
+    if (autoscale) replicas = Math.min(autoscale.maxReplicas, Math.max(autoscale.minReplicas, replicas));
+    if (autoscale) this.autoscaled.set(name, autoscale);
+    else this.autoscaled.delete(name);
+    await this.putCount({ ...record, autoscale }, replicas, 'set by an operator');
     await this.reconcile();
+    // Held requests of a deployment that no longer autoscales go on to the 503 they would have got unheld.
+    if (!autoscale) this.held.wake(name);
     return this.view(name);
   }
 
   async remove(name: string): Promise<boolean> {
     const removed = await this.store.deleteDeployment(name);
     this.placements.delete(name);
+    this.autoscaled.delete(name);
+    this.scaling.delete(name);
+    this.backoff.delete(name);
+    this.retryPending.delete(name);
     await this.reconcile();
+    this.held.wake(name);
     return removed;
   }
 
@@ -267,14 +398,19 @@ export class PoolRuntime implements PoolControl {
     const lines = [
       `${name}: ${replicas.length} of ${record.replicas} replicas placed (${record.source}, ctx ${record.contextSize}, slots ${record.slots}, device ${record.device})`,
     ];
+    if (record.autoscale) lines.push(describeAutoscale(record.autoscale));
+    const last = this.scaling.get(name)?.last;
+    if (last) lines.push(`last scale: ${last.from} -> ${last.to} at ${new Date(last.at).toISOString()}: ${last.reason}`);
+    const backoff = this.backoff.get(name);
+    if (backoff) lines.push(this.backoffText(name, backoff));
     for (const replica of replicas)
       lines.push(`  ${replica.id} on ${replica.worker}: ${this.ready.has(replica.id) ? 'ready' : replica.state}${replica.error ? ` (${replica.error})` : ''}`);
     const problem = this.problems.get(name);
     if (problem) lines.push(problem);
-    const last = this.placements.get(name);
-    if (last) {
+    const decision = this.placements.get(name);
+    if (decision) {
       lines.push('last placement decision:');
-      lines.push(...explainPlacement(last));
+      lines.push(...explainPlacement(decision));
     } else if (!problem) {
       const memory = await this.memoryOf(record);
       const workers = workerSnapshots(
@@ -322,10 +458,125 @@ export class PoolRuntime implements PoolControl {
     this.reconcile().catch((error: unknown) => this.options.onError?.(error));
   }
 
+  private autoscaleLater(): void {
+    this.autoscale().catch((error: unknown) => this.options.onError?.(error));
+  }
+
+  private async autoscaleOnce(): Promise<void> {
+    const now = this.clock.now();
+    this.held.expire(now);
+    let changed = false;
+    for (const name of [...this.retryPending]) {
+      if (!mayPlaceAgain(this.backoff.get(name), now)) continue;
+      this.retryPending.delete(name);
+      changed = true;
+    }
+    if (this.autoscaled.size > 0) {
+      const all = await this.store.listDeployments();
+      const replicas = await this.store.listReplicas();
+      const workers = await this.store.listWorkers();
+      for (const deployment of all.filter((candidate) => candidate.autoscale)) {
+        const own = replicas.filter((replica) => replica.deployment === deployment.name);
+        const ready = own.filter((replica) => this.serves(replica)).length;
+        const state = this.scaleStateOf(deployment.name, now);
+        const decision = decideScale({
+          spec: deployment.autoscale!,
+          current: deployment.replicas,
+          ready,
+          starting: Math.max(0, deployment.replicas - ready),
+          demand: this.demandOf(deployment.name, own, replicas, workers),
+          held: this.held.count(deployment.name),
+          lastAboveTargetAt: state.lastAboveTargetAt,
+          lastScaleAt: state.lastScaleAt,
+          now,
+          room: await this.roomFor(deployment, all, own, replicas, workers),
+        });
+        if (decision.busy) state.lastAboveTargetAt = now;
+        if (decision.replicas === deployment.replicas) continue;
+        // Read again: an operator may have changed the deployment since the list above.
+        const fresh = await this.store.getDeployment(deployment.name);
+        if (!fresh?.autoscale || fresh.replicas !== deployment.replicas) continue;
+        await this.putCount(fresh, decision.replicas, decision.reason);
+        changed = true;
+      }
+    }
+    if (changed) await this.reconcile();
+  }
+
+  /** Persists a deployment's new count (the one path of operators and the autoscaler) and remembers the change. */
+  private async putCount(record: DeploymentRecord, replicas: number, reason: string): Promise<void> {
+    const now = this.clock.now();
+    await this.store.putDeployment({ ...record, replicas, updatedAt: now });
+    const state = this.scaleStateOf(record.name, now);
+    state.lastScaleAt = now;
+    if (replicas === record.replicas) return;
+    state.last = { at: now, from: record.replicas, to: replicas, reason };
+    this.options.onScale?.(record.name, state.last);
+  }
+
+  private scaleStateOf(name: string, now: number): ScaleState {
+    let state = this.scaling.get(name);
+    if (!state) this.scaling.set(name, (state = { lastAboveTargetAt: now, lastScaleAt: now }));
+    return state;
+  }
+
+  /**
+   * Requests queued or running on a deployment's replicas, plus those held for it. Two counts of
+   * the same requests, so the larger one is taken, not their sum: this control plane's own (exact
+   * and current), and its workers' heartbeats (they also see requests sent by another control
+   * plane on the same store, one beat late), a worker's load split evenly among the deployments it runs.
+   */
+  private demandOf(name: string, own: readonly PoolReplicaRecord[], replicas: readonly PoolReplicaRecord[], workers: readonly WorkerRecord[]): number {
+    let reported = 0;
+    for (const worker of workers) {
+      if (!own.some((replica) => replica.worker === worker.name) || this.health.state(worker.name) === 'unreachable') continue;
+      const sharing = new Set(replicas.filter((replica) => replica.worker === worker.name).map((replica) => replica.deployment)).size;
+      reported += (worker.load.activeSequences + worker.load.queueDepth) / Math.max(1, sharing);
+    }
+    return Math.max(this.options.serving.inFlight(name), reported) + this.held.count(name);
+  }
+
+  /** How many more replicas of a deployment fit now: ready workers without one that have room, less replicas wanted and not yet placed. */
+  private async roomFor(
+    deployment: DeploymentRecord,
+    deployments: readonly DeploymentRecord[],
+    own: readonly PoolReplicaRecord[],
+    replicas: readonly PoolReplicaRecord[],
+    workers: readonly WorkerRecord[],
+  ): Promise<number> {
+    let memory: MemoryEstimate;
+    try {
+      memory = await this.memoryOf(deployment);
+    } catch {
+      return 0;
+    }
+    const hosts = new Set(own.map((replica) => replica.worker));
+    const snapshots = workerSnapshots(
+      workers,
+      replicas,
+      (name) => this.health.state(name),
+      (name) => this.memory.get(this.memoryKey(deployments, name)),
+    );
+    const free = snapshots.filter((worker) => !hosts.has(worker.name) && 'fit' in fitOnWorker(worker, memory, deployment.device)).length;
+    return Math.max(0, free - Math.max(0, deployment.replicas - own.length));
+  }
+
+  /** Whether some replica of a deployment serves now. */
+  private servable(name: string): boolean {
+    return (this.served.get(name) ?? []).some((replica) => this.serves(replica));
+  }
+
+  /** Lets held requests go on where their deployment has a replica serving now. */
+  private wakeHeld(): void {
+    for (const name of this.held.deployments()) if (this.servable(name)) this.held.wake(name);
+  }
+
   private async reconcileOnce(): Promise<void> {
     const deployments = await this.store.listDeployments();
     const names = new Set(deployments.map((deployment) => deployment.name));
     const specs: DeploymentSpec[] = [];
+    this.autoscaled.clear();
+    for (const deployment of deployments) if (deployment.autoscale) this.autoscaled.set(deployment.name, deployment.autoscale);
     for (const deployment of deployments) {
       try {
         specs.push({ name: deployment.name, replicas: deployment.replicas, device: deployment.device, memory: await this.memoryOf(deployment) });
@@ -335,11 +586,25 @@ export class PoolRuntime implements PoolControl {
       }
     }
     let replicas = await this.store.listReplicas();
-    // A replica its worker could not load is forgotten, so that it is placed again (maybe elsewhere).
+    // A replica its worker could not load is forgotten, so that it is placed again (maybe elsewhere),
+    // once its deployment's backoff has passed: one step of backoff per reconcile that finds failures.
+    const started = this.clock.now();
+    for (const name of new Set(
+      replicas.filter((replica) => replica.state === 'failed' && names.has(replica.deployment)).map((replica) => replica.deployment),
+    )) {
+      const error = replicas.find((replica) => replica.deployment === name && replica.state === 'failed')?.error ?? 'failed to load';
+      this.backoff.set(name, afterLoadFailure(this.backoff.get(name), started, error, this.loadBackoffPolicy));
+      this.retryPending.add(name);
+    }
     for (const replica of replicas.filter((candidate) => candidate.state === 'failed' || !names.has(candidate.deployment))) {
       await this.store.deleteReplica(replica.id);
     }
     replicas = replicas.filter((replica) => replica.state !== 'failed' && names.has(replica.deployment));
+    // In backoff, a deployment keeps what it has (replacing replicas on lost workers) and gets no new ones.
+    for (const spec of specs) {
+      if (mayPlaceAgain(this.backoff.get(spec.name), started)) continue;
+      spec.replicas = Math.min(spec.replicas, replicas.filter((replica) => replica.deployment === spec.name).length);
+    }
     const workers = await this.store.listWorkers();
     this.syncFromStore(workers, replicas);
     const stateOf = (name: string) => this.health.state(name);
@@ -387,13 +652,16 @@ export class PoolRuntime implements PoolControl {
         doubled.length > 0 ? `${doubled.length} replica(s) found room only on workers that already run one (${doubled.join(', ')}); add a worker.` : undefined;
       this.placements.set(result.deployment, refusal && !result.refusal ? { ...result, refusal } : result);
     }
-    // Scaled down: the newest replicas beyond the wanted count go, those not yet serving first (draining ones go above).
+    // Scaled down: replicas beyond the wanted count go, those not yet serving first, then those with the fewest
+    // requests in flight from here (a request still running on a stopped replica is cut), then the newest
+    // (draining ones go above).
     let current = await this.store.listReplicas();
     for (const deployment of deployments) {
       const own = current.filter((replica) => replica.deployment === deployment.name && !draining.has(replica.worker));
       const surplus = own.length - deployment.replicas;
       if (surplus <= 0) continue;
-      const order = [...own].sort((a, b) => Number(this.ready.has(a.id)) - Number(this.ready.has(b.id)) || b.createdAt - a.createdAt);
+      const busy = (replica: PoolReplicaRecord): number => this.options.serving.inFlight(deployment.name, `${replica.worker}/${replica.id}`);
+      const order = [...own].sort((a, b) => Number(this.ready.has(a.id)) - Number(this.ready.has(b.id)) || busy(a) - busy(b) || b.createdAt - a.createdAt);
       for (const replica of order.slice(0, surplus)) {
         await this.store.deleteReplica(replica.id);
         this.ready.delete(replica.id);
@@ -401,6 +669,7 @@ export class PoolRuntime implements PoolControl {
     }
     current = await this.store.listReplicas();
     this.refreshServing(deployments, current, workers);
+    this.wakeHeld();
   }
 
   /**
@@ -429,6 +698,10 @@ export class PoolRuntime implements PoolControl {
         this.routing.set(deployment.name, deployment.routing);
       }
       const served = [];
+      this.served.set(
+        deployment.name,
+        replicas.filter((candidate) => candidate.deployment === deployment.name && byName.has(candidate.worker)),
+      );
       for (const replica of replicas.filter((candidate) => candidate.deployment === deployment.name)) {
         const worker = byName.get(replica.worker);
         if (!worker) continue;
@@ -441,6 +714,7 @@ export class PoolRuntime implements PoolControl {
       if (deployments.some((deployment) => deployment.name === name)) continue;
       this.options.serving.undeploy(name);
       this.routing.delete(name);
+      this.served.delete(name);
     }
     for (const [id, entry] of [...this.engines]) {
       if (live.has(id)) continue;
@@ -501,8 +775,25 @@ export class PoolRuntime implements PoolControl {
     const placed = replicas
       .filter((replica) => replica.deployment === record.name)
       .map((replica) => ({ ...replica, state: this.ready.has(replica.id) ? ('ready' as const) : replica.state }));
-    const refusal = placed.length < record.replicas ? (this.problems.get(record.name) ?? this.placements.get(record.name)?.refusal) : undefined;
-    return { ...record, placed, ...(refusal ? { refusal } : {}) };
+    const backoff = this.backoff.get(record.name);
+    const waiting = backoff && !mayPlaceAgain(backoff, this.clock.now()) ? this.backoffText(record.name, backoff) : undefined;
+    const refusal = placed.length < record.replicas ? (this.problems.get(record.name) ?? waiting ?? this.placements.get(record.name)?.refusal) : undefined;
+    const last = this.scaling.get(record.name)?.last;
+    const held = this.held.count(record.name);
+    return {
+      ...record,
+      placed,
+      ...(refusal ? { refusal } : {}),
+      ...(last ? { lastScale: last } : {}),
+      ...(held > 0 ? { held } : {}),
+      ...(backoff ? { loadBackoff: backoff } : {}),
+    };
+  }
+
+  private backoffText(name: string, backoff: LoadBackoff): string {
+    const waitMs = Math.max(0, backoff.retryAt - this.clock.now());
+    const when = waitMs > 0 ? `placed again in ${Math.ceil(waitMs / 1000)} s` : 'placed again at the next reconcile';
+    return `replicas of ${name} failed to load ${backoff.failures} time(s) in a row (last: ${backoff.lastError}); ${when}. A replica that loads ends the backoff.`;
   }
 
   private pathOf(source: string): Promise<string> {

@@ -4,6 +4,7 @@
  */
 import type { Kysely, Selectable } from 'kysely';
 import type {
+  AutoscaleSpec,
   DeploymentRecord,
   JoinTokenRecord,
   PoolReplicaRecord,
@@ -87,6 +88,7 @@ export class KyselyPoolStore implements PoolStore {
       context_size: deployment.contextSize,
       slots: deployment.slots,
       routing: deployment.routing,
+      autoscale: deployment.autoscale ? JSON.stringify(deployment.autoscale) : null,
       created_at: deployment.createdAt,
       updated_at: deployment.updatedAt,
     };
@@ -187,6 +189,7 @@ function deploymentFromRow(row: Selectable<PoolDeploymentsTable>): DeploymentRec
     contextSize: Number(row.context_size),
     slots: Number(row.slots),
     routing: row.routing,
+    autoscale: row.autoscale ? (JSON.parse(row.autoscale) as AutoscaleSpec) : null,
     createdAt: Number(row.created_at),
     updatedAt: Number(row.updated_at),
   };

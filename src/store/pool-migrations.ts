@@ -56,4 +56,13 @@ export const poolMigrations: Record<string, Migration> = {
       for (const table of ['pool_replicas', 'pool_deployments', 'pool_workers', 'pool_join_tokens']) await db.schema.dropTable(table).execute();
     },
   },
+  '0021-pool-autoscale': {
+    // A deployment's autoscale range and settings as JSON; null (every deployment before this) keeps a fixed count.
+    async up(db: Kysely<unknown>) {
+      await db.schema.alterTable('pool_deployments').addColumn('autoscale', 'text').execute();
+    },
+    async down(db: Kysely<unknown>) {
+      await db.schema.alterTable('pool_deployments').dropColumn('autoscale').execute();
+    },
+  },
 };

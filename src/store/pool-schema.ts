@@ -1,4 +1,4 @@
-/** Table types of the pool section (migration 0020), for Kysely; JSON columns hold text. */
+/** Table types of the pool section (migrations 0020 on), for Kysely; JSON columns hold text. */
 
 export interface PoolJoinTokensTable {
   id: string;
@@ -27,6 +27,8 @@ export interface PoolDeploymentsTable {
   context_size: number;
   slots: number;
   routing: string;
+  /** `AutoscaleSpec` as JSON (0021); null: a fixed count. */
+  autoscale: string | null;
   created_at: number;
   updated_at: number;
 }

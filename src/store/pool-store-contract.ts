@@ -38,6 +38,7 @@ export function deploymentRecord(overrides: Partial<DeploymentRecord> = {}): Dep
     contextSize: 512,
     slots: 2,
     routing: 'prefix-cache',
+    autoscale: null,
     createdAt: 1000,
     updatedAt: 1000,
     ...overrides,
@@ -102,6 +103,23 @@ export function runPoolStoreContract(open: () => Promise<Store>): void {
       expect(await store.pool.deleteDeployment('stories')).toBe(false);
       expect((await store.pool.listReplicas()).map((row) => row.id)).toEqual(['rep_2']);
       expect(await store.pool.getDeployment('stories')).toBeUndefined();
+      await store.close();
+    });
+
+    test('a deployment keeps its autoscale settings whole; null is a fixed count; changing it replaces them', async () => {
+      const store = await open();
+      const autoscale = { minReplicas: 0, maxReplicas: 3, targetQueuePerReplica: 2.5, scaleDownDelayMs: 60_000, scaleFromZeroTimeoutMs: 120_000 };
+      await store.pool.putDeployment(deploymentRecord({ autoscale, replicas: 0 }));
+      await store.pool.putDeployment(deploymentRecord({ name: 'fixed' }));
+      expect(await store.pool.getDeployment('stories')).toEqual(deploymentRecord({ autoscale, replicas: 0 }));
+      expect((await store.pool.getDeployment('fixed'))?.autoscale).toBeNull();
+      await store.pool.putDeployment(deploymentRecord({ autoscale: { ...autoscale, maxReplicas: 5 }, replicas: 2 }));
+      expect((await store.pool.listDeployments()).map((row) => [row.name, row.replicas, row.autoscale?.maxReplicas ?? null])).toEqual([
+        ['fixed', 2, null],
+        ['stories', 2, 5],
+      ]);
+      await store.pool.putDeployment(deploymentRecord({ autoscale: null }));
+      expect((await store.pool.getDeployment('stories'))?.autoscale).toBeNull();
       await store.close();
     });
 

@@ -2,14 +2,14 @@
  * The pool over HTTP. Worker API (the worker's credential, not an API key): `POST
  * /v1/pool/workers/join` (with a join token), `POST /v1/pool/workers/heartbeat` (answers the
  * replicas to run), `POST /v1/pool/workers/leave`, `GET /v1/pool/files/{deployment}` (the GGUF, with Range). Admin API (the
- * operator): join tokens, `/v1/deployments` (deploy, list, scale, remove, explain) and
+ * operator): join tokens, `/v1/deployments` (deploy, list, read one, scale or autoscale, remove, explain) and
  * `/v1/pool/workers` (list, drain). The list holds the joined workers, then the static ones: the
  * upstream engines of the configuration (`staticWorkers`), which serve their own models.
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { NimbusError } from '../../core/errors.js';
 import { parseRequest } from '../../core/openai/parse-request.js';
-import type { PoolControl, StaticWorkerView } from '../../core/pool-control.js';
+import type { AutoscaleChange, PoolControl, StaticWorkerView } from '../../core/pool-control.js';
 import type { WorkerRecord } from '../../core/pool-store.js';
 import { requireOperator } from '../admin-access.js';
 import { deploySchema, drainSchema, heartbeatSchema, joinSchema, joinTokenSchema, scaleSchema } from '../pool-schemas.js';
@@ -75,25 +75,44 @@ export function registerPoolRoutes(app: FastifyInstance, pool: PoolControl, stat
     return { object: 'list', data: await pool.deployments() };
   });
 
+  app.get<Named>('/v1/deployments/:name', async (request) => {
+    requireOperator(request.principal, 'read deployments');
+    const found = (await pool.deployments()).find((deployment) => deployment.name === request.params.name);
+    if (!found) throw new NimbusError('not_found', `No deployment '${request.params.name}'. 'nimbus deployments' lists them.`, { param: 'name' });
+    return found;
+  });
+
   app.post('/v1/deployments', async (request, reply) => {
     requireOperator(request.principal, 'deploy models');
     const body = parseRequest(deploySchema, request.body);
     const name = body.name ?? defaultName(body.model);
+    const autoscale = autoscaleChangeOf(body);
     const view = await pool.deploy({
       name,
       source: body.model,
-      replicas: body.replicas,
+      ...(body.replicas === undefined ? {} : { replicas: body.replicas }),
       device: body.device,
       contextSize: body.context_size,
       slots: body.slots,
       routing: body.routing,
+      ...(autoscale ? { autoscale } : {}),
     });
     return reply.code(201).send(view);
   });
 
   app.patch<Named>('/v1/deployments/:name', async (request) => {
     requireOperator(request.principal, 'scale deployments');
-    return pool.scale(request.params.name, parseRequest(scaleSchema, request.body).replicas);
+    const body = parseRequest(scaleSchema, request.body);
+    const autoscale = autoscaleChangeOf(body);
+    if (body.replicas === undefined && autoscale === undefined) {
+      throw new NimbusError('missing_required_parameter', "Missing required parameter: 'replicas' (or min_replicas / max_replicas to autoscale).", {
+        param: 'replicas',
+      });
+    }
+    return pool.scale(request.params.name, {
+      ...(body.replicas === undefined ? {} : { replicas: body.replicas }),
+      ...(autoscale === undefined ? {} : { autoscale }),
+    });
   });
 
   app.delete<Named>('/v1/deployments/:name', async (request) => {
@@ -107,6 +126,31 @@ export function registerPoolRoutes(app: FastifyInstance, pool: PoolControl, stat
     requireOperator(request.principal, 'explain deployments');
     return { deployment: request.params.name, lines: await pool.explain(request.params.name) };
   });
+}
+
+/** The autoscale fields of a body: a change, `false` to stop autoscaling, or undefined when it says nothing about it. */
+function autoscaleChangeOf(body: {
+  autoscale?: boolean | undefined;
+  min_replicas?: number | undefined;
+  max_replicas?: number | undefined;
+  target_queue_per_replica?: number | undefined;
+  scale_down_delay_ms?: number | undefined;
+  scale_from_zero_timeout_ms?: number | undefined;
+}): AutoscaleChange | false | undefined {
+  const change: AutoscaleChange = {
+    ...(body.min_replicas === undefined ? {} : { minReplicas: body.min_replicas }),
+    ...(body.max_replicas === undefined ? {} : { maxReplicas: body.max_replicas }),
+    ...(body.target_queue_per_replica === undefined ? {} : { targetQueuePerReplica: body.target_queue_per_replica }),
+    ...(body.scale_down_delay_ms === undefined ? {} : { scaleDownDelayMs: body.scale_down_delay_ms }),
+    ...(body.scale_from_zero_timeout_ms === undefined ? {} : { scaleFromZeroTimeoutMs: body.scale_from_zero_timeout_ms }),
+  };
+  const given = Object.keys(change).length > 0;
+  if (body.autoscale === false) {
+    if (given)
+      throw new NimbusError('invalid_value', '"autoscale": false fixes the count; drop the autoscale settings, or drop "autoscale".', { param: 'autoscale' });
+    return false;
+  }
+  return given || body.autoscale === true ? change : undefined;
 }
 
 /** The name a deployment gets from its model: the file name without `.gguf`. */

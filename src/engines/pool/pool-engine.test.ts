@@ -131,6 +131,47 @@ describe('PoolEngine', () => {
     expect(down.engine.models()[0]).toMatchObject({ state: 'loading', servedBy: [] });
   });
 
+  test('a deployment that holds requests waits for a replica instead of a 503, then serves from it', async () => {
+    const fake = fakeEngine('a', () => 'ok');
+    let ready = false;
+    const waits: string[] = [];
+    let wake: () => void = () => undefined;
+    const engine = new PoolEngine({
+      replicaWait: {
+        holds: (model) => model === 'm',
+        wait: (model) => {
+          waits.push(model);
+          return new Promise<void>((resolve) => (wake = resolve));
+        },
+      },
+    });
+    engine.deploy('m', createRouter('round-robin'));
+    engine.setReplicas('m', [{ id: 'a', engine: fake.engine, healthy: () => ready }]);
+    // Held at zero replicas it is still a model clients may call.
+    expect(engine.models()[0]).toMatchObject({ state: 'ready', servedBy: [] });
+    const answer = collect(engine.chat(chat(), call()));
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(waits).toEqual(['m']);
+    expect(fake.state.calls).toBe(0);
+    ready = true;
+    wake();
+    expect((await answer).at(-1)).toMatchObject({ type: 'done', servedBy: 'a' });
+    expect(engine.inFlight('m')).toBe(0);
+  });
+
+  test('a hold that ends without a replica (timeout) is the wait’s own error; a deployment that does not hold never waits', async () => {
+    const engine = new PoolEngine({
+      replicaWait: { holds: () => true, wait: async () => Promise.reject(new NimbusError('model_not_ready', 'no replica within 1 s')) },
+    });
+    engine.deploy('m', createRouter('round-robin'));
+    await expect(collect(engine.chat(chat(), call()))).rejects.toMatchObject({ code: 'model_not_ready', message: 'no replica within 1 s' });
+    const plain = pool({ a: 'ok' }, { a: false });
+    await expect(collect(plain.engine.chat(chat(), call()))).rejects.toMatchObject({
+      code: 'model_not_ready',
+      message: expect.stringContaining('the pool is placing it'),
+    });
+  });
+
   test('an unknown model is model_not_found', async () => {
     const { engine } = pool({ a: 'ok' });
     await expect(collect(engine.chat({ ...chat(), model: 'nope' }, call()))).rejects.toMatchObject({ code: 'model_not_found' });
@@ -142,6 +183,7 @@ describe('PoolEngine', () => {
     const iterator = engine.chat(chat(), call([], controller.signal))[Symbol.asyncIterator]();
     await iterator.next();
     expect(engine.load().active).toBe(1);
+    expect([engine.inFlight('m'), engine.inFlight('m', 'a'), engine.inFlight('m', 'b')]).toEqual([1, 1, 0]);
     await iterator.return?.();
     expect(engine.load().active).toBe(0);
     expect(fakes.a!.state.returned).toBe(1);

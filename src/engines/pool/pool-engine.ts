@@ -22,10 +22,20 @@ interface Deployment {
 /** The routing fields of a request (prefix keys, session): `routingKeys` from src/cluster, wired by main.ts. */
 export type RoutingKeysOf = (request: ChatCompletionRequest | TextRequest) => Pick<RoutingRequest, 'prefixKeys' | 'sessionKey'>;
 
+/** Where a request waits while its deployment has no replica ready (scale from zero): the pool runtime. */
+export interface ReplicaWait {
+  /** Whether requests for `model` wait for a replica (its deployment autoscales) rather than get a 503 at once. */
+  holds(model: string): boolean;
+  /** Resolves once a replica of `model` may serve; rejects (503 model_not_ready) after the deployment's timeout, on abort, or at shutdown. */
+  wait(model: string, signal: AbortSignal): Promise<void>;
+}
+
 /** Options of `PoolEngine`. */
 export interface PoolEngineOptions {
   /** Derives routing keys from a request; by default none (policies then route on load alone). */
   routingKeys?: RoutingKeysOf;
+  /** Holds requests for deployments with no replica ready; by default none is held (503 at once). */
+  replicaWait?: ReplicaWait;
   /** Unix seconds now, for `ModelStatus.created`. */
   now?: () => number;
 }
@@ -40,10 +50,12 @@ export class PoolEngine implements Engine {
   private readonly deployments = new Map<string, Deployment>();
   private readonly routingKeys: RoutingKeysOf;
   private readonly now: () => number;
+  private readonly replicaWait: ReplicaWait;
 
   constructor(options: PoolEngineOptions = {}) {
     this.routingKeys = options.routingKeys ?? (() => ({}));
     this.now = options.now ?? (() => Math.floor(Date.now() / 1000));
+    this.replicaWait = options.replicaWait ?? { holds: () => false, wait: async () => undefined };
   }
 
   /** Adds a deployment, or changes its router; its replicas come with `setReplicas`. */
@@ -72,15 +84,24 @@ export class PoolEngine implements Engine {
   models(): ModelStatus[] {
     return [...this.deployments].map(([id, deployment]) => {
       const healthy = deployment.replicas.filter((replica) => replica.healthy);
+      // A deployment that holds requests takes them at zero replicas: it is ready to be called.
+      const serves = healthy.length > 0 || this.replicaWait.holds(id);
       return {
         id,
         engine: this.kind,
-        state: healthy.length > 0 ? 'ready' : 'loading',
+        state: serves ? 'ready' : 'loading',
         created: deployment.created,
         servedBy: healthy.map((replica) => replica.id),
-        ...(healthy.length > 0 ? {} : { error: `No replica of '${id}' is running yet; see nimbus workers and nimbus deployments explain ${id}.` }),
+        ...(serves ? {} : { error: `No replica of '${id}' is running yet; see nimbus workers and nimbus deployments explain ${id}.` }),
       };
     });
+  }
+
+  /** Requests this server has sent to `model`'s replicas (or to the one with id `replica`) and not yet seen end. */
+  inFlight(model: string, replica?: string): number {
+    return (this.deployments.get(model)?.replicas ?? [])
+      .filter((candidate) => replica === undefined || candidate.id === replica)
+      .reduce((total, candidate) => total + candidate.inFlight, 0);
   }
 
   chat(request: ChatCompletionRequest, call: EngineCall): AsyncIterable<GenerationEvent> {
@@ -92,7 +113,7 @@ export class PoolEngine implements Engine {
   }
 
   async embed(request: { model: string; input: string[] }, call: EngineCall): Promise<EmbeddingResult> {
-    const order = this.order(request.model, call, {});
+    const order = await this.order(request.model, call, {});
     let last: unknown;
     for (const replica of order) {
       call.onAttempt?.({ model: request.model, servedBy: replica.id });
@@ -126,7 +147,7 @@ export class PoolEngine implements Engine {
     start: (engine: Engine) => AsyncIterable<GenerationEvent>,
   ): AsyncGenerator<GenerationEvent> {
     const tokens = estimateTokens(request);
-    const order = this.order(request.model, call, { ...this.routingKeys(request), tokens });
+    const order = await this.order(request.model, call, { ...this.routingKeys(request), tokens });
     let last: unknown;
     for (const replica of order) {
       call.onAttempt?.({ model: request.model, servedBy: replica.id });
@@ -157,12 +178,19 @@ export class PoolEngine implements Engine {
     throw this.exhausted(request.model, last);
   }
 
-  /** The healthy replicas of `model` in its policy's order; throws the catalog's errors when there are none. */
-  private order(model: string, call: EngineCall, keys: { prefixKeys?: readonly string[]; sessionKey?: string; tokens?: number }): PoolReplica[] {
-    const deployment = this.deployments.get(model);
-    if (!deployment)
+  /**
+   * The healthy replicas of `model` in its policy's order; where there are none, waits for one if
+   * the deployment holds requests, and throws the catalog's errors when there still are none.
+   */
+  private async order(model: string, call: EngineCall, keys: { prefixKeys?: readonly string[]; sessionKey?: string; tokens?: number }): Promise<PoolReplica[]> {
+    const known = this.deployments.get(model);
+    if (!known)
       throw new NimbusError('model_not_found', `The model '${model}' does not exist. GET /v1/models lists the models this server serves.`, { param: 'model' });
-    const healthy = deployment.replicas.filter((replica) => replica.healthy);
+    let healthy = known.replicas.filter((replica) => replica.healthy);
+    if (healthy.length === 0 && this.replicaWait.holds(model)) await this.replicaWait.wait(model, call.signal);
+    // Read again after the wait: the runtime replaced the replicas, or removed the deployment.
+    const deployment = this.deployments.get(model) ?? known;
+    healthy = deployment.replicas.filter((replica) => replica.healthy);
     if (healthy.length === 0)
       throw new NimbusError(
         'model_not_ready',

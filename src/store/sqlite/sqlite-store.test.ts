@@ -38,6 +38,20 @@ test('a database from before 0002 gains route and usage_estimated, and its rows 
   await store.close();
 });
 
+test('a pool database from before 0021 gains the autoscale column; its deployments read back with a fixed count', async () => {
+  const path = join(folder, 'pool-upgrade.db');
+  const database = new SQLite(path);
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database }) });
+  const { error } = await new Migrator({ db, provider: migrationProvider }).migrateTo('0020-pool');
+  expect(error).toBeUndefined();
+  await sql`insert into pool_deployments (name, source, replicas, device, context_size, slots, routing, created_at, updated_at)
+    values ('old', '/m.gguf', 2, 'cpu', 256, 1, 'round-robin', 1, 1)`.execute(db);
+  await db.destroy();
+  const store = await openSqliteStore(path);
+  expect(await store.pool.getDeployment('old')).toMatchObject({ name: 'old', replicas: 2, autoscale: null });
+  await store.close();
+});
+
 test('deployments survive reopening the file (a control-plane restart)', async () => {
   const path = join(folder, 'pool.db');
   const first = await openSqliteStore(path);
@@ -49,6 +63,7 @@ test('deployments survive reopening the file (a control-plane restart)', async (
     contextSize: 256,
     slots: 1,
     routing: 'round-robin',
+    autoscale: null,
     createdAt: 1,
     updatedAt: 1,
   });

@@ -1,0 +1,47 @@
+/**
+ * The admin API of a control plane, for tests that drive a real pool: JSON calls (local mode, no
+ * key) and polling a deployment until it reaches a state.
+ */
+
+/** A deployment as `GET /v1/deployments` lists it: the fields these tests read. */
+export interface DeploymentState {
+  name: string;
+  replicas: number;
+  placed: Array<{ id: string; worker: string; state: string }>;
+  autoscale?: { minReplicas: number; maxReplicas: number } | null;
+  lastScale?: { at: number; from: number; to: number; reason: string };
+  held?: number;
+  refusal?: string;
+}
+
+/** The workers whose replica of the deployment serves now. */
+export const readyWorkers = (deployment: DeploymentState): string[] =>
+  deployment.placed.filter((replica) => replica.state === 'ready').map((replica) => replica.worker);
+
+/** Admin calls against the control plane at `baseUrl()` (read at each call, so it may be set in beforeAll). */
+export function poolAdmin(baseUrl: () => string) {
+  async function call<T>(method: string, path: string, body?: unknown): Promise<T> {
+    const response = await fetch(`${baseUrl()}${path}`, {
+      method,
+      headers: body === undefined ? {} : { 'content-type': 'application/json' },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+    const text = await response.text();
+    if (!response.ok) throw new Error(`${method} ${path}: ${response.status} ${text}`);
+    return JSON.parse(text) as T;
+  }
+
+  /** Polls until `done` holds for deployment `name`; fails with the last view after `ms`. */
+  async function waitForDeployment(name: string, done: (deployment: DeploymentState) => boolean, ms = 30_000): Promise<DeploymentState> {
+    const deadline = Date.now() + ms;
+    let last: DeploymentState | undefined;
+    while (Date.now() < deadline) {
+      last = (await call<{ data: DeploymentState[] }>('GET', '/v1/deployments')).data.find((deployment) => deployment.name === name);
+      if (last && done(last)) return last;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    throw new Error(`deployment ${name} never reached the wanted state; last: ${JSON.stringify(last)}`);
+  }
+
+  return { call, waitForDeployment };
+}
