@@ -471,6 +471,63 @@ describe('autoscaling', () => {
     expect(second).toBeDefined();
   });
 
+  test('scaling down when every replica is busy: one stops taking requests and goes once its requests end', async () => {
+    await runtime.deploy(deployRequest({ replicas: 2 }));
+    await pass(1);
+    const [first, second] = (await view()).placed;
+    const busyId = (replica: typeof first) => `${replica!.worker}/${replica!.id}`;
+    serving.busy.set(busyId(first), 1);
+    serving.busy.set(busyId(second), 2);
+    // Both busy: the one with fewer requests retires. It stays placed, but the router no longer picks it.
+    expect((await runtime.scale('tiny', { replicas: 1 })).placed.map((replica) => replica.id).sort()).toEqual([first!.id, second!.id].sort());
+    expect(serving.healthyWorkers('tiny')).toEqual([second!.worker]);
+    time += interval;
+    await runtime.reconcile();
+    expect((await view()).placed).toHaveLength(2);
+    // Its last request ends: the next reconcile removes it.
+    serving.busy.set(busyId(first), 0);
+    time += interval;
+    await runtime.reconcile();
+    expect((await view()).placed.map((replica) => replica.id)).toEqual([second!.id]);
+    expect(serving.healthyWorkers('tiny')).toEqual([second!.worker]);
+  });
+
+  test('a retiring replica serves again when demand comes back, and goes after 5 min however busy', async () => {
+    await runtime.deploy(deployRequest({ replicas: 2 }));
+    await pass(1);
+    const placed = (await view()).placed;
+    for (const replica of placed) serving.busy.set(`${replica.worker}/${replica.id}`, 1);
+    await runtime.scale('tiny', { replicas: 1 });
+    expect(serving.healthyWorkers('tiny')).toHaveLength(1);
+    await runtime.scale('tiny', { replicas: 2 });
+    expect(serving.healthyWorkers('tiny')).toHaveLength(2);
+    expect((await view()).placed).toHaveLength(2);
+    await runtime.scale('tiny', { replicas: 1 });
+    expect(serving.healthyWorkers('tiny')).toHaveLength(1);
+    // Workers that keep beating with their replicas ready, while time moves in heartbeat steps.
+    const wait = async (ms: number) => {
+      for (let left = ms; left > 0; left -= interval) {
+        time += interval;
+        const placedNow = (await view()).placed;
+        for (const name of names) {
+          const worker = (await runtime.authenticateWorker(credentials[name]!))!;
+          const replicas = placedNow.filter((replica) => replica.worker === name).map((replica) => ({ id: replica.id, state: 'ready' as const }));
+          await runtime.heartbeat(worker, {
+            load: { activeSequences: 0, queueDepth: 0, tokensPerSecond: 0, memoryInUseBytes: 0 },
+            hardware: hardware(),
+            replicas,
+          });
+        }
+        await runtime.reconcile();
+      }
+    };
+    await wait(299_000);
+    expect((await view()).placed).toHaveLength(2);
+    expect(serving.healthyWorkers('tiny')).toHaveLength(1);
+    await wait(1000);
+    expect((await view()).placed).toHaveLength(1);
+  });
+
   test('a deployment of a fixed count holds nothing; autoscale settings are checked and can be turned off', async () => {
     await runtime.deploy(deployRequest({ replicas: 1 }));
     expect(runtime.holds('tiny')).toBe(false);

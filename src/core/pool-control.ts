@@ -67,9 +67,15 @@ export interface ScaleEvent {
   reason: string;
 }
 
+/**
+ * A replica as the admin API shows it: `retiring` is one a scale-down took out of routing, which
+ * goes once the requests still running on it end.
+ */
+export type PlacedReplica = Omit<PoolReplicaRecord, 'state'> & { state: PoolReplicaRecord['state'] | 'retiring' };
+
 /** A deployment as the admin API shows it. */
 export interface DeploymentView extends DeploymentRecord {
-  placed: PoolReplicaRecord[];
+  placed: PlacedReplica[];
   /** Why replicas are missing, when some are. */
   refusal?: string;
   /** The last change of its count since this control plane started. */

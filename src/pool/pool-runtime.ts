@@ -100,6 +100,8 @@ interface ScaleState {
 
 const sha256 = (text: string): string => createHash('sha256').update(text).digest('hex');
 const secret = (prefix: string): string => `${prefix}${randomBytes(32).toString('base64url')}`;
+/** The longest a retiring replica waits for its requests in flight before it is removed anyway. */
+const retireTimeoutMs = 300_000;
 const zeroLoad = { activeSequences: 0, queueDepth: 0, tokensPerSecond: 0, memoryInUseBytes: 0 };
 
 /** The pool's control-plane side; `start` it once, `stop` it on shutdown. */
@@ -115,6 +117,12 @@ export class PoolRuntime implements PoolControl {
   private readonly problems = new Map<string, string>();
   /** Replicas their worker reported loaded and serving. */
   private readonly ready = new Set<string>();
+  /**
+   * Replicas a scale-down took out of routing while requests from here were still running on them,
+   * and since when: removed once those requests end (or after `retireTimeoutMs`), so that scaling
+   * down cuts no request.
+   */
+  private readonly retiring = new Map<string, number>();
   /** The newest heartbeat time of each worker this process has taken into its health book. */
   private readonly lastSeen = new Map<string, number>();
   private readonly silenceLimitMs: number;
@@ -652,21 +660,37 @@ export class PoolRuntime implements PoolControl {
         doubled.length > 0 ? `${doubled.length} replica(s) found room only on workers that already run one (${doubled.join(', ')}); add a worker.` : undefined;
       this.placements.set(result.deployment, refusal && !result.refusal ? { ...result, refusal } : result);
     }
-    // Scaled down: replicas beyond the wanted count go, those not yet serving first, then those with the fewest
-    // requests in flight from here (a request still running on a stopped replica is cut), then the newest
-    // (draining ones go above).
+    // Scaled down: replicas beyond the wanted count go, those not yet serving first, then those already
+    // retiring, then those with the fewest requests in flight from here, then the newest (draining ones go
+    // above). One with requests in flight first stops taking new ones and goes once they end.
     let current = await this.store.listReplicas();
+    const surplusRetiring = new Set<string>();
     for (const deployment of deployments) {
       const own = current.filter((replica) => replica.deployment === deployment.name && !draining.has(replica.worker));
       const surplus = own.length - deployment.replicas;
       if (surplus <= 0) continue;
       const busy = (replica: PoolReplicaRecord): number => this.options.serving.inFlight(deployment.name, `${replica.worker}/${replica.id}`);
-      const order = [...own].sort((a, b) => Number(this.ready.has(a.id)) - Number(this.ready.has(b.id)) || busy(a) - busy(b) || b.createdAt - a.createdAt);
+      const order = [...own].sort(
+        (a, b) =>
+          Number(this.ready.has(a.id)) - Number(this.ready.has(b.id)) ||
+          Number(this.retiring.has(b.id)) - Number(this.retiring.has(a.id)) ||
+          busy(a) - busy(b) ||
+          b.createdAt - a.createdAt,
+      );
       for (const replica of order.slice(0, surplus)) {
+        const since = this.retiring.get(replica.id) ?? now;
+        if (this.ready.has(replica.id) && busy(replica) > 0 && now - since < retireTimeoutMs) {
+          this.retiring.set(replica.id, since);
+          surplusRetiring.add(replica.id);
+          continue;
+        }
         await this.store.deleteReplica(replica.id);
         this.ready.delete(replica.id);
+        this.retiring.delete(replica.id);
       }
     }
+    // A retiring replica that is no longer surplus (demand came back, or it went) serves again or is forgotten.
+    for (const id of [...this.retiring.keys()]) if (!surplusRetiring.has(id)) this.retiring.delete(id);
     current = await this.store.listReplicas();
     this.refreshServing(deployments, current, workers);
     this.wakeHeld();
@@ -726,7 +750,7 @@ export class PoolRuntime implements PoolControl {
   /** Whether a replica takes requests: loaded, and its worker beating. */
   private serves(replica: PoolReplicaRecord): boolean {
     const state = this.health.state(replica.worker);
-    return this.ready.has(replica.id) && (state === 'ready' || state === 'draining');
+    return this.ready.has(replica.id) && !this.retiring.has(replica.id) && (state === 'ready' || state === 'draining');
   }
 
   private engineFor(worker: WorkerRecord, replica: PoolReplicaRecord): Engine {
@@ -774,7 +798,10 @@ export class PoolRuntime implements PoolControl {
   private viewOf(record: DeploymentRecord, replicas: readonly PoolReplicaRecord[]): DeploymentView {
     const placed = replicas
       .filter((replica) => replica.deployment === record.name)
-      .map((replica) => ({ ...replica, state: this.ready.has(replica.id) ? ('ready' as const) : replica.state }));
+      .map((replica) => ({
+        ...replica,
+        state: this.retiring.has(replica.id) ? ('retiring' as const) : this.ready.has(replica.id) ? ('ready' as const) : replica.state,
+      }));
     const backoff = this.backoff.get(record.name);
     const waiting = backoff && !mayPlaceAgain(backoff, this.clock.now()) ? this.backoffText(record.name, backoff) : undefined;
     const refusal = placed.length < record.replicas ? (this.problems.get(record.name) ?? waiting ?? this.placements.get(record.name)?.refusal) : undefined;

@@ -183,8 +183,21 @@ export interface PoolDeployment {
   routing: string;
   contextSize: number;
   slots: number;
-  placed: Array<{ id: string; worker: string; state: 'assigned' | 'ready' | 'failed'; error: string | null }>;
+  /** `retiring`: taken out of routing by a scale-down, it goes once its requests in flight end. */
+  placed: Array<{ id: string; worker: string; state: 'assigned' | 'ready' | 'failed' | 'retiring'; error: string | null }>;
   refusal?: string;
+  /** Set when the count follows demand (`nimbus deploy --min --max`). */
+  autoscale?: {
+    minReplicas: number;
+    maxReplicas: number;
+    targetQueuePerReplica: number;
+    scaleDownDelayMs: number;
+    scaleFromZeroTimeoutMs: number;
+  } | null;
+  /** The last change of the count, by the autoscaler or an operator (since the control plane started). */
+  lastScale?: { at: number; from: number; to: number; reason: string };
+  /** Requests waiting for a replica (scale from zero). */
+  held?: number;
 }
 
 /** A file in the control plane's model cache (`GET /v1/model-files`, the operator's). */

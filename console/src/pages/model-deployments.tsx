@@ -8,6 +8,7 @@ import { api, list } from '../api/client.js';
 import type { PoolDeployment } from '../api/types.js';
 import { useLoad } from '../live/console-context.js';
 import { deployBody, emptyDeployDraft, type DeployDraft } from '../models/deploy-request.js';
+import { autoscaleSummary } from '../models/autoscale-summary.js';
 import { ErrorNote } from '../ui/error-note.js';
 
 function DeployForm({ models, picked, onDeployed }: { models: string[]; picked: { ref: string } | null; onDeployed: () => void }) {
@@ -100,12 +101,18 @@ function DeploymentRow({ deployment, onChanged }: { deployment: PoolDeployment; 
       onChanged();
     });
   const missing = deployment.replicas - deployment.placed.length;
+  const scaling = autoscaleSummary(deployment);
   return (
     <article className="card" aria-label={`Deployment ${deployment.name}`} data-testid="deployment">
       <strong>{deployment.name}</strong> <code>{deployment.source}</code>
       <div className="muted">
         {`${deployment.placed.length} of ${deployment.replicas} replicas placed · device ${deployment.device} · ctx ${deployment.contextSize} · ${deployment.slots} slots · routing ${deployment.routing}`}
       </div>
+      {scaling && (
+        <div className="muted" data-testid="deployment-scaling">
+          {scaling}
+        </div>
+      )}
       <div>
         {deployment.placed.map((replica) => (
           <span key={replica.id} className={`badge ${replica.state}`} title={replica.error ?? undefined}>
