@@ -13,6 +13,7 @@ import { launchChromium, screenshot, skipWithoutChromium } from './support/brows
 import { eventually } from './support/devices.js';
 import { skipWithoutSharedModel } from './support/shared-model.js';
 import { startTestServer, type TestServer } from './support/test-server.js';
+import { callJson, type JsonAnswer } from './support/json-api.js';
 
 const skip = skipWithoutSharedModel() || skipWithoutChromium();
 let server: TestServer;
@@ -22,16 +23,7 @@ let page: Page;
 let adminKey = '';
 const sims = new Map<string, VirtualDevice>();
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- JSON bodies of many shapes; the assertions check them
-async function api(method: string, path: string, body?: unknown, key = adminKey): Promise<{ status: number; body: any }> {
-  const response = await fetch(`${server.url}${path}`, {
-    method,
-    headers: { ...(key ? { authorization: `Bearer ${key}` } : {}), ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
-    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-  });
-  const text = await response.text();
-  return { status: response.status, body: text ? JSON.parse(text) : undefined };
-}
+const api = (method: string, path: string, body?: unknown, key = adminKey): Promise<JsonAnswer> => callJson(server.url, method, path, body, key);
 
 async function addSim(kind: SimKind, id: string): Promise<VirtualDevice> {
   const registered = await api('PUT', `/v1/devices/${id}`, { model: simCatalog[kind].model });

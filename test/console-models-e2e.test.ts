@@ -16,6 +16,7 @@ import { eventually } from './support/devices.js';
 import { startModelHub, type ModelHub } from './support/model-hub.js';
 import { repoRoot, skipWithoutSharedModel, storiesPath } from './support/shared-model.js';
 import { startTestServer, type TestServer } from './support/test-server.js';
+import { callJson, type JsonAnswer } from './support/json-api.js';
 
 const skip = skipWithoutSharedModel() || skipWithoutChromium();
 let hub: ModelHub;
@@ -25,16 +26,7 @@ let browser: Browser;
 let page: Page;
 let adminKey = '';
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- JSON bodies of many shapes; the assertions check them
-async function api(method: string, path: string, body?: unknown, key = adminKey): Promise<{ status: number; body: any }> {
-  const response = await fetch(`${server.url}${path}`, {
-    method,
-    headers: { ...(key ? { authorization: `Bearer ${key}` } : {}), ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
-    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-  });
-  const text = await response.text();
-  return { status: response.status, body: text ? JSON.parse(text) : undefined };
-}
+const api = (method: string, path: string, body?: unknown, key = adminKey): Promise<JsonAnswer> => callJson(server.url, method, path, body, key);
 
 async function open(on: Page, title: string): Promise<void> {
   await on.getByRole('navigation', { name: 'Pages' }).getByRole('link', { name: title, exact: true }).click();

@@ -10,6 +10,7 @@ import { openEventStream, type EventStream } from './support/event-stream.js';
 import { startModelHub, type ModelHub } from './support/model-hub.js';
 import { skipWithoutSharedModel, storiesPath } from './support/shared-model.js';
 import { startTestServer, type TestServer } from './support/test-server.js';
+import { callJson, type JsonAnswer } from './support/json-api.js';
 
 const skip = skipWithoutSharedModel();
 
@@ -22,16 +23,7 @@ describe.skipIf(skip)('model files over HTTP', () => {
   let userFeed: EventStream;
   const model = skip ? Buffer.alloc(0) : readFileSync(storiesPath!);
 
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- JSON bodies of many shapes; the assertions check them
-  async function api(method: string, path: string, body?: unknown, key = admin): Promise<{ status: number; body: any }> {
-    const response = await fetch(`${server.url}${path}`, {
-      method,
-      headers: { ...(key ? { authorization: `Bearer ${key}` } : {}), ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
-      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-    });
-    const text = await response.text();
-    return { status: response.status, body: text ? JSON.parse(text) : undefined };
-  }
+  const api = (method: string, path: string, body?: unknown, key = admin): Promise<JsonAnswer> => callJson(server.url, method, path, body, key);
 
   /** Polls a pull until it has ended. */
   async function finished(id: string): Promise<{ state: string; error: string | null; bytes: number; total: number | null }> {

@@ -20,6 +20,7 @@ import { hash32 } from '../../src/cluster/routing/hash-ring.js';
 import type { RoutingPolicy } from '../../src/core/replica-router.js';
 import { benchModelPath, repoRoot, startServerProcess } from '../support.js';
 import type { TraceRequest } from './load-trace.js';
+import { adminClient } from '../../src/cli/admin-client.js';
 
 /** How the trace is scaled onto the tiny model and this machine. */
 export interface RealReplayOptions {
@@ -192,18 +193,6 @@ function startWorker(name: string, controlPlane: string, token: string, stops: A
   });
 }
 
-/** Calls the control plane's admin API (local mode: no key). */
-async function admin<T>(url: string, method: string, path: string, body?: unknown): Promise<T> {
-  const response = await fetch(`${url}${path}`, {
-    method,
-    headers: body === undefined ? {} : { 'content-type': 'application/json' },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-  const text = await response.text();
-  if (!response.ok) throw new Error(`${method} ${path}: ${response.status} ${text}`);
-  return JSON.parse(text) as T;
-}
-
 /**
  * Starts a pool (a control plane and `workers` worker processes), deploys the model once per
  * policy (a deployment named after its policy, a replica on every worker), runs every policy
@@ -217,11 +206,13 @@ export async function runRealReplay(options: RealReplayOptions, onRun: (run: Pol
     const configPath = join(work, 'control-plane.json');
     writeFileSync(configPath, JSON.stringify({ mqttUrl: 'off', routing: { prefixBlockChars: options.blockChars } }));
     const controlPlane = await startServerProcess(['--config', configPath, '--log-level', 'warn'], { NIMBUS_POOL_HEARTBEAT_MS: '500' });
+    // The CLI's own admin client (local mode: no key).
+    const admin = adminClient({ NIMBUS_URL: controlPlane.url });
     stops.push(() => controlPlane.stop());
-    const { token } = await admin<{ token: string }>(controlPlane.url, 'POST', '/v1/pool/join-tokens', {});
+    const { token } = await admin.json<{ token: string }>('POST', '/v1/pool/join-tokens', {});
     await Promise.all(Array.from({ length: options.workers }, (_, index) => startWorker(`worker-${index}`, controlPlane.url, token, stops)));
     for (const policy of options.policies) {
-      await admin(controlPlane.url, 'POST', '/v1/deployments', {
+      await admin.json('POST', '/v1/deployments', {
         model: modelPath,
         name: policy,
         replicas: options.workers,
@@ -233,7 +224,7 @@ export async function runRealReplay(options: RealReplayOptions, onRun: (run: Pol
     }
     const deadline = Date.now() + 120_000;
     for (;;) {
-      const { data } = await admin<{ data: Array<{ name: string; placed: Array<{ state: string }> }> }>(controlPlane.url, 'GET', '/v1/deployments');
+      const { data } = await admin.json<{ data: Array<{ name: string; placed: Array<{ state: string }> }> }>('GET', '/v1/deployments');
       const ready = options.policies.every(
         (policy) => data.find((deployment) => deployment.name === policy)?.placed.filter((replica) => replica.state === 'ready').length === options.workers,
       );

@@ -3,6 +3,8 @@
  * key) and polling a deployment until it reaches a state.
  */
 
+import { adminClient } from '../../src/cli/admin-client.js';
+
 /** A deployment as `GET /v1/deployments` lists it: the fields these tests read. */
 export interface DeploymentState {
   name: string;
@@ -20,16 +22,9 @@ export const readyWorkers = (deployment: DeploymentState): string[] =>
 
 /** Admin calls against the control plane at `baseUrl()` (read at each call, so it may be set in beforeAll). */
 export function poolAdmin(baseUrl: () => string) {
-  async function call<T>(method: string, path: string, body?: unknown): Promise<T> {
-    const response = await fetch(`${baseUrl()}${path}`, {
-      method,
-      headers: body === undefined ? {} : { 'content-type': 'application/json' },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    });
-    const text = await response.text();
-    if (!response.ok) throw new Error(`${method} ${path}: ${response.status} ${text}`);
-    return JSON.parse(text) as T;
-  }
+  /** A JSON call through the CLI's admin client; throws with the server's message on an error status. */
+  const call = <T>(method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE', path: string, body?: unknown): Promise<T> =>
+    adminClient({ NIMBUS_URL: baseUrl() }).json<T>(method, path, body);
 
   /** Polls until `done` holds for deployment `name`; fails with the last view after `ms`. */
   async function waitForDeployment(name: string, done: (deployment: DeploymentState) => boolean, ms = 30_000): Promise<DeploymentState> {
