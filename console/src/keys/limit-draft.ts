@@ -3,12 +3,14 @@
  * body. When editing, a field emptied that had a value becomes `null`, which removes that limit.
  */
 
-/** The limits the page shows, as the API names them, with their labels. */
+/** Every limit and budget the API has, as it names them, with the page's labels. */
 export const limitFields = [
   ['requests_per_minute', 'Requests/min'],
   ['tokens_per_minute', 'Tokens/min'],
   ['concurrent_requests', 'Concurrent'],
   ['tokens_per_day', 'Tokens/day'],
+  ['tokens_per_month', 'Tokens/month'],
+  ['cost_per_day_usd', 'USD/day'],
   ['cost_per_month_usd', 'USD/month'],
 ] as const;
 

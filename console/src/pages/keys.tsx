@@ -22,7 +22,14 @@ function LimitInputs({ draft, onChange }: { draft: LimitDraft; onChange: (draft:
       {limitFields.map(([field, title]) => (
         <label key={field}>
           {title}
-          <input type="number" min={0} size={8} value={draft[field] ?? ''} onChange={(event) => onChange({ ...draft, [field]: event.target.value })} />
+          <input
+            type="number"
+            min={0}
+            step="any"
+            size={8}
+            value={draft[field] ?? ''}
+            onChange={(event) => onChange({ ...draft, [field]: event.target.value })}
+          />
         </label>
       ))}
     </>

@@ -4,6 +4,7 @@ import type { AnyPoolWorker, ModelInfo, PoolDeployment, PoolWorker, StaticPoolWo
 import { LineChart } from '../charts/line-chart.js';
 import { hardwareShare, rateSeries } from '../charts/shape.js';
 import { useLive, useLoad } from '../live/console-context.js';
+import { autoscaleSummary } from '../models/autoscale-summary.js';
 import { ErrorNote } from '../ui/error-note.js';
 
 /** Reads a pool list; `null` when this server has no pool (404) or this key may not see it (403). */
@@ -199,6 +200,7 @@ export function OverviewPage() {
                         {deployment.replicas - deployment.placed.length} not placed{deployment.refusal ? `: ${deployment.refusal}` : ''}
                       </span>
                     )}
+                    {deployment.autoscale && <div className="muted">{autoscaleSummary(deployment)}</div>}
                   </td>
                 </tr>
               ))}
