@@ -8,7 +8,7 @@
 import { describe, expect, test } from 'vitest';
 import type { TraceRequest } from '../bench/replay/load-trace.js';
 import { compressArrivals, promptOf, runRealReplay } from '../bench/replay/real-replay.js';
-import { skipWithoutSharedModel } from './support/shared-model.js';
+import { skipWithoutSharedModel, storiesPath } from './support/shared-model.js';
 
 const trace: TraceRequest[] = Array.from({ length: 30 }, (_, index) => {
   const prefix = index % 5;
@@ -47,6 +47,7 @@ describe('replay helpers', () => {
 describe.skipIf(skipWithoutSharedModel())('replay against real workers', () => {
   test('prefix-cache routing reuses more of the prompts than round-robin', { timeout: 120_000 }, async () => {
     const runs = await runRealReplay({
+      modelPath: storiesPath!,
       trace,
       policies: ['round-robin', 'prefix-cache'],
       workers: 3,

@@ -40,6 +40,8 @@ export interface RealReplayOptions {
   /** Offered load, requests per second (the trace's gaps are scaled to it). */
   rate: number;
   rounds: number;
+  /** The GGUF file the workers serve (default: `benchModelPath()`, stories260K). */
+  modelPath?: string;
 }
 
 /** What one run of one policy measured. */
@@ -199,7 +201,7 @@ function startWorker(name: string, controlPlane: string, token: string, stops: A
  * `rounds` times in turn through the control plane, and stops everything.
  */
 export async function runRealReplay(options: RealReplayOptions, onRun: (run: PolicyRun) => void = () => undefined): Promise<PolicyRun[]> {
-  const modelPath = benchModelPath();
+  const modelPath = options.modelPath ?? benchModelPath();
   const stops: Array<() => Promise<void>> = [];
   try {
     const work = mkdtempSync(join(tmpdir(), 'nimbus-replay-real-'));
