@@ -3,6 +3,7 @@
  * and the request bodies it accepts, as zod schemas with no unknown fields allowed.
  */
 import { z } from 'zod';
+import { NimbusError } from '../core/errors.js';
 import { limitNames, type ApiKeyRecord, type Limits, type Tenant } from '../core/tenancy-store.js';
 import { limitRules } from '../tenancy/limit-plan.js';
 
@@ -30,7 +31,8 @@ const label = z.string().trim().min(1).max(128);
 const names = z.union([z.literal('*'), z.array(z.string().min(1).max(256)).max(1000)]);
 
 export const createTenantSchema = z.strictObject({ id: tenantIdSchema, name: label.optional(), limits: limitsBodySchema.optional() });
-export const updateTenantSchema = z.strictObject({ name: label.optional(), limits: limitsBodySchema.optional() });
+/** `PATCH /v1/tenants/{id}` and `PATCH /v1/keys/{id}`: a new name, limits to change (`null` removes one), or both. */
+export const updateNamedLimitsSchema = z.strictObject({ name: label.optional(), limits: limitsBodySchema.optional() });
 
 export const createKeySchema = z.strictObject({
   /** The tenant that owns it; the caller's own when absent. */
@@ -43,7 +45,21 @@ export const createKeySchema = z.strictObject({
 });
 
 /** A key's changes: its name and limits; scopes and expiry stay as created (a new key changes those). */
-export const updateKeySchema = z.strictObject({ name: label.optional(), limits: limitsBodySchema.optional() });
+type NamedLimitsBody = z.infer<typeof updateNamedLimitsSchema>;
+
+/** Such a body, refused with a 400 when it asks for no change (checked before the record is looked up). */
+export function requireNamedLimitsChange(body: NamedLimitsBody): NamedLimitsBody {
+  if (body.name === undefined && body.limits === undefined) throw new NimbusError('invalid_request', 'Nothing to change: send name and/or limits.');
+  return body;
+}
+
+/** The change such a body asks of a tenant or key whose limits are `current`. */
+export function namedLimitsChange(body: NamedLimitsBody, current: Limits): { name?: string; limits?: Limits } {
+  return {
+    ...(body.name !== undefined ? { name: body.name } : {}),
+    ...(body.limits !== undefined ? { limits: applyLimits(current, body.limits) } : {}),
+  };
+}
 
 /** Applies a limits body to `current`: absent fields stay, `null` removes, numbers set. */
 export function applyLimits(current: Limits, body: LimitsBody | undefined): Limits {

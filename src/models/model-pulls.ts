@@ -88,7 +88,7 @@ export class ModelPulls {
       throw new PullRefError(`'${text}' is a local file: there is nothing to download. Deploy it by its path, or pull hf:OWNER/REPO/FILE.gguf.`);
     }
     const name = formatModelRef(ref);
-    const current = [...this.jobs.values()].find((job) => job.ref === name && running.has(job.state));
+    const current = this.runningJob(name);
     if (current) return { job: { ...current }, joined: true };
     const now = this.now();
     const job: PullJob = {
@@ -121,7 +121,12 @@ export class ModelPulls {
 
   /** Whether a pull of `ref` (canonical form) is queued or running. */
   pulling(ref: string): boolean {
-    return [...this.jobs.values()].some((job) => job.ref === ref && running.has(job.state));
+    return this.runningJob(ref) !== undefined;
+  }
+
+  private runningJob(ref: string): PullJob | undefined {
+    for (const job of this.jobs.values()) if (job.ref === ref && running.has(job.state)) return job;
+    return undefined;
   }
 
   /** Calls `watcher` with each reported change of a job; returns the function that stops it. */

@@ -53,6 +53,7 @@ import type {
 } from '../core/pool-control.js';
 import type { AutoscaleSpec, DeploymentRecord, PoolReplicaRecord, PoolStore, WorkerRecord } from '../core/pool-store.js';
 import type { ReplicaRouter } from '../core/replica-router.js';
+import { CoalescedRun } from '../core/coalesced-run.js';
 import { readGgufHeader } from '../gguf/index.js';
 import { checkCountInRange, describeAutoscale, mergeAutoscale } from './autoscale-settings.js';
 import { FileDigests } from './file-digest.js';
@@ -139,11 +140,9 @@ export class PoolRuntime implements PoolControl {
   private readonly retryPending = new Set<string>();
   private readonly loadBackoffPolicy: LoadBackoffPolicy;
   private readonly autoscaleIntervalMs: number;
-  private running: Promise<void> | undefined;
-  private again = false;
+  private readonly passes = new CoalescedRun(() => this.reconcileOnce());
+  private readonly ticks = new CoalescedRun(() => this.autoscaleOnce());
   private timer: NodeJS.Timeout | undefined;
-  private ticking: Promise<void> | undefined;
-  private tickAgain = false;
   private autoscaleTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly options: PoolRuntimeOptions) {
@@ -176,8 +175,8 @@ export class PoolRuntime implements PoolControl {
     clearInterval(this.timer);
     clearInterval(this.autoscaleTimer);
     this.releaseHeld();
-    await this.ticking?.catch(() => undefined);
-    await this.running?.catch(() => undefined);
+    await this.ticks.current?.catch(() => undefined);
+    await this.passes.current?.catch(() => undefined);
   }
 
   /** Answers every held request with a 503 (the server is shutting down): they must not hold up the drain. */
@@ -210,40 +209,12 @@ export class PoolRuntime implements PoolControl {
    * placed again. One at a time; a call during one runs another right after.
    */
   autoscale(): Promise<void> {
-    if (this.ticking) {
-      this.tickAgain = true;
-      return this.ticking;
-    }
-    this.ticking = (async () => {
-      try {
-        do {
-          this.tickAgain = false;
-          await this.autoscaleOnce();
-        } while (this.tickAgain);
-      } finally {
-        this.ticking = undefined;
-      }
-    })();
-    return this.ticking;
+    return this.ticks.run();
   }
 
   /** Runs a reconciliation now; one at a time, and a request during one runs another right after. */
   reconcile(): Promise<void> {
-    if (this.running) {
-      this.again = true;
-      return this.running;
-    }
-    this.running = (async () => {
-      try {
-        do {
-          this.again = false;
-          await this.reconcileOnce();
-        } while (this.again);
-      } finally {
-        this.running = undefined;
-      }
-    })();
-    return this.running;
+    return this.passes.run();
   }
 
   async createJoinToken(expiresInMs?: number): Promise<{ id: string; token: string; expiresAt: number | null }> {

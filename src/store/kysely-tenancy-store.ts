@@ -41,9 +41,7 @@ export class KyselyTenancyStore implements TenancyStore {
   }
 
   async updateTenant(id: string, patch: { name?: string; limits?: Limits }): Promise<Tenant | undefined> {
-    const values: Partial<TenantsTable> = {};
-    if (patch.name !== undefined) values.name = patch.name;
-    if (patch.limits !== undefined) values.limits = JSON.stringify(patch.limits);
+    const values = nameAndLimitsColumns(patch);
     if (Object.keys(values).length > 0) await this.db.updateTable('tenants').set(values).where('id', '=', id).execute();
     return this.getTenant(id);
   }
@@ -83,9 +81,7 @@ export class KyselyTenancyStore implements TenancyStore {
   }
 
   async updateApiKey(id: string, patch: { name?: string; limits?: Limits }): Promise<ApiKeyRecord | undefined> {
-    const values: Partial<ApiKeysTable> = {};
-    if (patch.name !== undefined) values.name = patch.name;
-    if (patch.limits !== undefined) values.limits = JSON.stringify(patch.limits);
+    const values = nameAndLimitsColumns(patch);
     if (Object.keys(values).length > 0) await this.db.updateTable('api_keys').set(values).where('id', '=', id).execute();
     return this.getApiKey(id);
   }
@@ -162,6 +158,14 @@ function toUsageRow(row: Record<string, string | number | null>, dimensions: Usa
     }
   }
   return usage;
+}
+
+/** The columns a `{ name?, limits? }` patch sets; tenants and keys store both the same way. */
+function nameAndLimitsColumns(patch: { name?: string; limits?: Limits }): { name?: string; limits?: string } {
+  return {
+    ...(patch.name !== undefined ? { name: patch.name } : {}),
+    ...(patch.limits !== undefined ? { limits: JSON.stringify(patch.limits) } : {}),
+  };
 }
 
 function toTenant(row: Selectable<TenantsTable>): Tenant {

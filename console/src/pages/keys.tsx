@@ -4,6 +4,7 @@ import type { ApiKey, Tenant } from '../api/types.js';
 import { describeLimits, draftOf, limitChanges, limitFields, limitsOf, type LimitDraft } from '../keys/limit-draft.js';
 import { useConsole, useLoad } from '../live/console-context.js';
 import { ErrorNote } from '../ui/error-note.js';
+import { useAction } from '../ui/use-action.js';
 
 /** A comma-separated list, or `*` for all. */
 function allowanceOf(text: string): '*' | string[] {
@@ -152,16 +153,13 @@ function Tenants() {
 /** A key's limits, edited in place: saved with PATCH /v1/keys/{id}, in force from the key's next request. */
 function KeyLimitsEditor({ apiKey, onSaved, onCancel }: { apiKey: ApiKey; onSaved: () => void; onCancel: () => void }) {
   const [draft, setDraft] = useState<LimitDraft>(() => draftOf(apiKey.limits));
-  const [error, setError] = useState<string | null>(null);
-  const save = async (event: FormEvent): Promise<void> => {
+  const { error, run } = useAction();
+  const save = (event: FormEvent): Promise<void> => {
     event.preventDefault();
-    try {
+    return run(async () => {
       await api('PATCH', `/v1/keys/${encodeURIComponent(apiKey.id)}`, { limits: limitChanges(apiKey.limits, draft) });
-      setError(null);
       onSaved();
-    } catch (failure) {
-      setError((failure as Error).message);
-    }
+    });
   };
   return (
     <form className="row" aria-label={`Limits of ${apiKey.name}`} onSubmit={(event) => void save(event)}>

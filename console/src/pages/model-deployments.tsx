@@ -10,24 +10,22 @@ import { useLoad } from '../live/console-context.js';
 import { deployBody, emptyDeployDraft, type DeployDraft } from '../models/deploy-request.js';
 import { autoscaleSummary } from '../models/autoscale-summary.js';
 import { ErrorNote } from '../ui/error-note.js';
+import { useAction } from '../ui/use-action.js';
 
 function DeployForm({ models, picked, onDeployed }: { models: string[]; picked: { ref: string } | null; onDeployed: () => void }) {
   const [draft, setDraft] = useState<DeployDraft>(emptyDeployDraft);
-  const [error, setError] = useState<string | null>(null);
+  const { error, run } = useAction();
   useEffect(() => {
     if (picked) setDraft((current) => ({ ...current, model: picked.ref }));
   }, [picked]);
   const set = (change: Partial<DeployDraft>): void => setDraft((current) => ({ ...current, ...change }));
-  const deploy = async (event: FormEvent): Promise<void> => {
+  const deploy = (event: FormEvent): Promise<void> => {
     event.preventDefault();
-    try {
+    return run(async () => {
       await api('POST', '/v1/deployments', deployBody(draft));
       setDraft(emptyDeployDraft);
-      setError(null);
       onDeployed();
-    } catch (failure) {
-      setError((failure as Error).message);
-    }
+    });
   };
   return (
     <form className="row" aria-label="Deploy a model" onSubmit={(event) => void deploy(event)}>
@@ -77,15 +75,7 @@ function DeploymentRow({ deployment, onChanged }: { deployment: PoolDeployment; 
   const [replicas, setReplicas] = useState(String(deployment.replicas));
   useEffect(() => setReplicas(String(deployment.replicas)), [deployment.replicas]);
   const [lines, setLines] = useState<string[] | null>(null);
-  const [error, setError] = useState<string | null>(null);
-  const act = async (action: () => Promise<void>): Promise<void> => {
-    try {
-      await action();
-      setError(null);
-    } catch (failure) {
-      setError((failure as Error).message);
-    }
-  };
+  const { error, run: act } = useAction();
   const path = `/v1/deployments/${encodeURIComponent(deployment.name)}`;
   const explain = (): Promise<void> => act(async () => setLines((await api<{ lines: string[] }>('GET', `${path}/explain`)).lines));
   const scale = (): Promise<void> =>

@@ -9,6 +9,7 @@ import type { ModelFile, ModelPull } from '../api/types.js';
 import { useLive, useLoad } from '../live/console-context.js';
 import { formatBytes, mergePulls, pullProgress } from '../models/pull-progress.js';
 import { ErrorNote, Time } from '../ui/error-note.js';
+import { useAction } from '../ui/use-action.js';
 import { Deployments } from './model-deployments.js';
 
 /** One pull: its reference, a bar, and what it is doing in words. */
@@ -41,18 +42,15 @@ function PullRow({ pull }: { pull: ModelPull }) {
 function Pulls({ listed, onPulled }: { listed: readonly ModelPull[]; onPulled: () => void }) {
   const { pulls: live } = useLive();
   const [ref, setRef] = useState('');
-  const [error, setError] = useState<string | null>(null);
+  const { error, run } = useAction();
   const shown = useMemo(() => mergePulls(listed, live).slice(0, 8), [listed, live]);
-  const pull = async (event: FormEvent): Promise<void> => {
+  const pull = (event: FormEvent): Promise<void> => {
     event.preventDefault();
-    try {
+    return run(async () => {
       await api('POST', '/v1/model-files/pull', { ref: ref.trim() });
       setRef('');
-      setError(null);
       onPulled();
-    } catch (failure) {
-      setError((failure as Error).message);
-    }
+    });
   };
   return (
     <section className="panel" aria-label="Pull a model">
@@ -101,17 +99,13 @@ function CachedFiles({
   onDeploy: (ref: string) => void;
   onChanged: () => void;
 }) {
-  const [failure, setFailure] = useState<string | null>(null);
-  const remove = async (file: ModelFile): Promise<void> => {
-    if (!confirm(`Delete ${file.ref} (${formatBytes(file.size)}) from the model cache?`)) return;
-    try {
+  const { error: failure, run } = useAction();
+  const remove = (file: ModelFile): Promise<void> =>
+    run(async () => {
+      if (!confirm(`Delete ${file.ref} (${formatBytes(file.size)}) from the model cache?`)) return;
       await api('DELETE', `/v1/model-files/${encodeURIComponent(file.ref)}`);
-      setFailure(null);
       onChanged();
-    } catch (problem) {
-      setFailure((problem as Error).message);
-    }
-  };
+    });
   return (
     <section className="panel" aria-label="Cached models">
       <h2>Cached models</h2>

@@ -12,7 +12,7 @@ import type { Allowance, Principal, Scopes } from '../../core/principal.js';
 import type { ApiKeyRecord } from '../../core/tenancy-store.js';
 import { generateApiKey } from '../../tenancy/api-key.js';
 import { canSeeTenant, isOperator, requireAdmin, tenantInScope } from '../admin-access.js';
-import { applyLimits, createKeySchema, keyView, tenantIdSchema, updateKeySchema } from '../admin-views.js';
+import { applyLimits, createKeySchema, keyView, namedLimitsChange, requireNamedLimitsChange, tenantIdSchema, updateNamedLimitsSchema } from '../admin-views.js';
 import type { ServerContext } from '../server-context.js';
 
 const notFound = (id: string): NimbusError =>
@@ -98,14 +98,10 @@ export function registerKeyRoutes(app: FastifyInstance, context: ServerContext):
 
   app.patch<{ Params: { id: string } }>('/v1/keys/:id', async (request) => {
     requireAdmin(request.principal);
-    const body = parseRequest(updateKeySchema, request.body ?? {});
-    if (body.name === undefined && body.limits === undefined) throw new NimbusError('invalid_request', 'Nothing to change: send name and/or limits.');
+    const body = requireNamedLimitsChange(parseRequest(updateNamedLimitsSchema, request.body ?? {}));
     const key = await store.getApiKey(request.params.id);
     if (!key || !canSeeTenant(request.principal, key.tenantId)) throw notFound(request.params.id);
-    const updated = await store.updateApiKey(key.id, {
-      ...(body.name !== undefined ? { name: body.name } : {}),
-      ...(body.limits !== undefined ? { limits: applyLimits(key.limits, body.limits) } : {}),
-    });
+    const updated = await store.updateApiKey(key.id, namedLimitsChange(body, key.limits));
     // The resolver drops its cached copy: the next request of this key meets the new limits.
     context.gate.changed({ keyId: key.id });
     return keyView(updated ?? key, Date.now());

@@ -41,13 +41,17 @@ export function pullLiveEvent(job: PullJob): LiveEvent {
   return { type: 'model_pull', tenantId: defaultTenantId, keyId: null, deviceId: null, adminOnly: true, data: pullView(job) };
 }
 
+/** A bad model reference as the 400 that names `ref`; any other error as it is. */
+function refFailure(error: unknown): unknown {
+  return error instanceof ModelRefError || error instanceof PullRefError ? new NimbusError('invalid_value', error.message, { param: 'ref' }) : error;
+}
+
 /** A reference from the request, parsed, or the 400 that names `ref`. */
 function parsedRef(text: string): ReturnType<typeof parseModelRef> {
   try {
     return parseModelRef(text);
   } catch (error) {
-    if (error instanceof ModelRefError) throw new NimbusError('invalid_value', error.message, { param: 'ref' });
-    throw error;
+    throw refFailure(error);
   }
 }
 
@@ -103,8 +107,7 @@ export function registerModelFileRoutes(app: FastifyInstance, context: ServerCon
       const { job, joined } = pulls.start(body.ref);
       return reply.code(202).send({ ...pullView(job), joined });
     } catch (error) {
-      if (error instanceof ModelRefError || error instanceof PullRefError) throw new NimbusError('invalid_value', error.message, { param: 'ref' });
-      throw error;
+      throw refFailure(error);
     }
   });
 

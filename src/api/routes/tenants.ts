@@ -7,7 +7,7 @@ import type { FastifyInstance } from 'fastify';
 import { NimbusError } from '../../core/errors.js';
 import { parseRequest } from '../../core/openai/parse-request.js';
 import { canSeeTenant, isOperator, requireAdmin, requireOperator } from '../admin-access.js';
-import { applyLimits, createTenantSchema, tenantView, updateTenantSchema } from '../admin-views.js';
+import { applyLimits, createTenantSchema, namedLimitsChange, requireNamedLimitsChange, tenantView, updateNamedLimitsSchema } from '../admin-views.js';
 import type { ServerContext } from '../server-context.js';
 
 const notFound = (id: string): NimbusError =>
@@ -45,15 +45,11 @@ export function registerTenantRoutes(app: FastifyInstance, context: ServerContex
 
   app.patch<{ Params: { id: string } }>('/v1/tenants/:id', async (request) => {
     requireOperator(request.principal, 'change tenants');
-    const body = parseRequest(updateTenantSchema, request.body);
-    if (body.name === undefined && body.limits === undefined) throw new NimbusError('invalid_request', 'Nothing to change: send name and/or limits.');
+    const body = requireNamedLimitsChange(parseRequest(updateNamedLimitsSchema, request.body));
     const { id } = request.params;
     const current = await tenants.getTenant(id);
     if (!current) throw notFound(id);
-    const updated = await tenants.updateTenant(id, {
-      ...(body.name !== undefined ? { name: body.name } : {}),
-      ...(body.limits !== undefined ? { limits: applyLimits(current.limits, body.limits) } : {}),
-    });
+    const updated = await tenants.updateTenant(id, namedLimitsChange(body, current.limits));
     context.gate.changed({ tenantId: id });
     return tenantView(updated ?? current);
   });
