@@ -10,6 +10,7 @@
  *
  *   npm run build && npx tsx bench/serving.ts [--rounds 9] [--warmup 2] [--tokens 400]
  */
+import { Cancellation } from '../src/core/cancellation.js';
 import { parseArgs } from 'node:util';
 import { getLlama, LlamaCompletion, type LlamaContext } from 'node-llama-cpp';
 import { LlamaEngine } from '../src/engines/llama/llama-engine.js';
@@ -60,7 +61,7 @@ async function throughEngine(id: string, streams: number): Promise<number> {
   const started = performance.now();
   const counts = await Promise.all(
     prompts.slice(0, streams).map(async (prompt) => {
-      const call = { requestId: id, signal: new AbortController().signal, onAttempt: () => undefined };
+      const call = { requestId: id, cancel: new Cancellation(), onAttempt: () => undefined };
       let tokens = 0;
       for await (const event of engine.complete({ model: id, prompt, temperature: 0, max_tokens: maxTokens }, call)) {
         if (event.type === 'done') tokens = event.usage.completion_tokens;

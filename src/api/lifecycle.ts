@@ -2,14 +2,19 @@
  * Tracks requests in flight so SIGTERM can stop accepting, let running generations finish up to
  * a deadline, and then cut the rest cleanly.
  */
+/** What shutdown cancels: a request's Cancellation (or an AbortController). */
+interface Abortable {
+  abort(reason?: unknown): void;
+}
+
 export class Lifecycle {
-  private readonly active = new Set<AbortController>();
+  private readonly active = new Set<Abortable>();
   private idleWaiters: Array<() => void> = [];
   /** True once shutdown began: /readyz answers 503 and new requests are refused. */
   draining = false;
 
   /** Registers a request; call the returned function when it ends. */
-  track(abort: AbortController): () => void {
+  track(abort: Abortable): () => void {
     this.active.add(abort);
     return () => {
       this.active.delete(abort);

@@ -12,10 +12,31 @@ declare module 'fastify' {
 /** Resolves the caller of a request, or throws a NimbusError (401/403). */
 export type PrincipalResolver = (request: FastifyRequest) => Promise<Principal> | Principal;
 
-/** Installs the resolver as the first hook of every request. */
+/**
+ * Installs the resolver as the first hook of every request. A callback hook, not an async one:
+ * a resolver that answers from its cache at once costs no promise.
+ */
 export function installPrincipal(app: FastifyInstance, resolve: PrincipalResolver = () => localPrincipal): void {
   app.decorateRequest('principal', null as unknown as Principal);
-  app.addHook('onRequest', async (request) => {
-    request.principal = await resolve(request);
+  app.addHook('onRequest', (request, _reply, done) => {
+    let result: Principal | Promise<Principal>;
+    try {
+      result = resolve(request);
+    } catch (error) {
+      done(error as Error);
+      return;
+    }
+    if (!(result instanceof Promise)) {
+      request.principal = result;
+      done();
+      return;
+    }
+    result.then(
+      (principal) => {
+        request.principal = principal;
+        done();
+      },
+      (error: unknown) => done(error as Error),
+    );
   });
 }

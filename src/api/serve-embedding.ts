@@ -4,6 +4,7 @@
  * happened (success, engine error, a limit's refusal, a client that left).
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { Cancellation } from '../core/cancellation.js';
 import type { EmbeddingResult, EngineCall } from '../core/engine.js';
 import { toNimbusError } from '../core/errors.js';
 import { newTimeOrderedId } from '../core/ids.js';
@@ -26,7 +27,7 @@ export async function serveEmbedding(context: ServerContext, request: FastifyReq
   const id = newTimeOrderedId('emb-');
   const createdAt = Date.now();
   const started = performance.now();
-  const abort = new AbortController();
+  const abort = new Cancellation();
   const onClose = (): void => {
     if (!reply.raw.writableEnded) abort.abort(new Error('client disconnected'));
   };
@@ -40,7 +41,7 @@ export async function serveEmbedding(context: ServerContext, request: FastifyReq
     const estimate = () => ({ promptTokens: estimateEmbeddingTokens(job.inputs), maxTokens: 0 });
     admission = await context.gate.admit(request.principal, { requestId: id, model: job.model, canonicalModel: job.canonicalModel, estimate });
     reply.headers(admission.headers);
-    result = await job.embed({ requestId: id, signal: abort.signal });
+    result = await job.embed({ requestId: id, cancel: abort });
     return {
       object: 'list',
       data: result.embeddings.map((vector, index) => ({
@@ -81,7 +82,7 @@ export async function serveEmbedding(context: ServerContext, request: FastifyReq
       kind: 'embedding',
       model: job.model,
       httpStatus,
-      status: result ? 'ok' : abort.signal.aborted ? 'cancelled' : 'error',
+      status: result ? 'ok' : abort.aborted ? 'cancelled' : 'error',
       promptTokens,
       completionTokens: 0,
       cachedTokens: 0,

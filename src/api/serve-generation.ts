@@ -5,6 +5,7 @@
  * engine error, or a client that left (whose generation is stopped at once).
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { Cancellation } from '../core/cancellation.js';
 import type { Attempt, ComputeReport, EngineCall, GenerationEvent } from '../core/engine.js';
 import { toNimbusError, type NimbusError } from '../core/errors.js';
 import type { FinishReason, ToolCall, Usage } from '../core/openai/response-types.js';
@@ -52,7 +53,7 @@ const sseHeaders = { 'content-type': 'text/event-stream; charset=utf-8', 'cache-
 export async function serveGeneration(context: ServerContext, request: FastifyRequest, reply: FastifyReply, job: GenerationJob): Promise<void> {
   const started = performance.now();
   const createdAt = Date.now();
-  const abort = new AbortController();
+  const abort = new Cancellation();
   const onClose = (): void => {
     if (!reply.raw.writableEnded) abort.abort(new Error('client disconnected'));
   };
@@ -79,14 +80,14 @@ export async function serveGeneration(context: ServerContext, request: FastifyRe
       ...(job.canonicalModel !== undefined ? { canonicalModel: job.canonicalModel } : {}),
       estimate: job.estimate,
     });
-    const call: EngineCall = { requestId: job.identity.id, signal: abort.signal, onAttempt: (attempt) => attempts.push(attempt) };
+    const call: EngineCall = { requestId: job.identity.id, cancel: abort, onAttempt: (attempt) => attempts.push(attempt) };
     const iterator = job.start(call)[Symbol.asyncIterator]();
     // The first event decides the response: an error here is still a plain JSON error with its status.
     const first = await iterator.next();
     outcome.httpStatus = 200;
     // Which model and replica serve is known now, before the first byte: it goes out as headers.
     const headers = { 'x-request-id': job.identity.id, ...admission.headers, ...routeHeaders(attempts) };
-    if (job.stream) await streamEvents(context, reply, job, iterator, first, started, outcome, abort.signal, headers);
+    if (job.stream) await streamEvents(context, reply, job, iterator, first, started, outcome, abort, headers);
     else await collectEvents(context, reply, job, iterator, first, started, outcome, headers);
   } catch (error) {
     const failure = toNimbusError(error);
@@ -96,7 +97,7 @@ export async function serveGeneration(context: ServerContext, request: FastifyRe
   } finally {
     reply.raw.off('close', onClose);
     finishTracking();
-    if (abort.signal.aborted && outcome.status !== 'error') outcome.status = 'cancelled';
+    if (abort.aborted && outcome.status !== 'error') outcome.status = 'cancelled';
     const servedModel = attempts[attempts.length - 1]?.model ?? job.identity.model;
     const charged = admission?.settle({ model: servedModel, usage: ledgerTokens(outcome.usage), compute: outcome.compute });
     record(context, job, createdAt, started, outcome, request, charged?.costNanoUsd ?? 0);
@@ -147,7 +148,7 @@ async function streamEvents(
   first: IteratorResult<GenerationEvent>,
   started: number,
   outcome: Outcome,
-  signal: AbortSignal,
+  cancel: Cancellation,
   headers: Record<string, string>,
 ): Promise<void> {
   reply.hijack();
@@ -164,7 +165,7 @@ async function streamEvents(
   };
   // Resolves only where a slow reader holds writes back, so a chunk that leaves at once costs no promise.
   const write = (data: object | string): Promise<void> | undefined => {
-    if (signal.aborted || raw.destroyed) return undefined;
+    if (cancel.aborted || raw.destroyed) return undefined;
     if (!corked) {
       corked = true;
       raw.cork();
@@ -279,8 +280,9 @@ function record(
   };
   context.store.recordRequest(entry);
   context.events.publish(requestLiveEvent(entry));
-  request.log.info(
+  context.accessLog.info(
     {
+      reqId: request.id,
       requestId: job.identity.id,
       tenantId,
       keyId,

@@ -17,6 +17,12 @@ export interface ServerContext {
   metrics: Metrics;
   lifecycle: Lifecycle;
   logger: FastifyBaseLogger;
+  /**
+   * The per-request access line (serve-generation.ts): the same destination and level, without
+   * the redaction paths, whose wildcard walk cost more than the rest of the line. Its fields are
+   * ids, names and counts, never a key or a body.
+   */
+  accessLog: FastifyBaseLogger;
   /** Admission and settlement against keys' and tenants' limits (`openGate` when tenancy is off). */
   gate: UsageGate;
   /** The live feed (`/v1/events`): finished requests here, device changes from installDevices. */

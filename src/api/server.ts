@@ -67,6 +67,7 @@ export function buildServer(options: ServerOptions): NimbusServer {
     metrics: new Metrics(options.catalog, options.engines),
     lifecycle: new Lifecycle(),
     logger: app.log,
+    accessLog: app.log.child({}, { redact: [] }),
     gate: options.gate ?? openGate,
     ...(options.pool ? { pool: options.pool } : {}),
     ...(options.reportCompute ? { reportCompute: true } : {}),
@@ -75,10 +76,12 @@ export function buildServer(options: ServerOptions): NimbusServer {
   installErrorHandling(app, options.bodyLimit);
   // The API speaks JSON only: anything else is a 415, not a string the routes would misread.
   app.removeContentTypeParser('text/plain');
-  app.addHook('onRequest', async (request) => {
+  app.addHook('onRequest', (request, _reply, done) => {
     if (context.lifecycle.draining && request.url.startsWith('/v1/')) {
-      throw new NimbusError('shutting_down', 'The server is shutting down; retry on another replica.', { headers: { connection: 'close' } });
+      done(new NimbusError('shutting_down', 'The server is shutting down; retry on another replica.', { headers: { connection: 'close' } }));
+      return;
     }
+    done();
   });
   installPrincipal(app, options.resolvePrincipal);
   registerHealthRoutes(app, context);

@@ -3,6 +3,7 @@
  * The in-process llama.cpp engine, an OpenAI-compatible upstream and the compute pool all
  * implement it, and one contract test suite runs against each.
  */
+import type { Cancellation } from './cancellation.js';
 import type { ChatCompletionRequest, CompletionRequest } from './openai/request-schemas.js';
 import type { FinishReason, ToolCallDelta, Usage } from './openai/response-types.js';
 import type { StaticWorkerView } from './pool-control.js';
@@ -11,8 +12,11 @@ import type { StaticWorkerView } from './pool-control.js';
 export interface EngineCall {
   /** The request id, for logs and for the upstream's own tracing. */
   requestId: string;
-  /** Aborted when the client goes away or the server gives up: stop generating, free the slot. */
-  signal: AbortSignal;
+  /**
+   * Cancelled when the client goes away or the server gives up: stop generating, free the slot.
+   * Subscribe with `onAbort`; `cancel.signal` makes a real AbortSignal for libraries that need one.
+   */
+  cancel: Cancellation;
   /**
    * Called for each try at serving the request before its first event: every replica an engine
    * tries, and every model a fallback tries. The HTTP layer turns the list into response headers

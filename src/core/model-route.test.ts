@@ -1,3 +1,4 @@
+import { Cancellation } from './cancellation.js';
 import { describe, expect, test } from 'vitest';
 import type { Attempt, EmbeddingResult, Engine, EngineCall, GenerationEvent, ModelStatus } from './engine.js';
 import { NimbusError } from './errors.js';
@@ -37,7 +38,7 @@ const badRequest = new NimbusError('invalid_value', 'bad', { param: 'max_tokens'
 
 async function run(catalog: ModelCatalog, model: string): Promise<{ text: string; attempts: Attempt[] }> {
   const attempts: Attempt[] = [];
-  const call: EngineCall = { requestId: 'r', signal: new AbortController().signal, onAttempt: (attempt) => attempts.push(attempt) };
+  const call: EngineCall = { requestId: 'r', cancel: new Cancellation(), onAttempt: (attempt) => attempts.push(attempt) };
   let text = '';
   for await (const event of catalog.route(model).chat({ model, messages: [{ role: 'user', content: 'hi' }] }, call))
     if (event.type === 'delta') text += event.content ?? '';
@@ -105,7 +106,7 @@ describe('ModelCatalog aliases and fallbacks', () => {
 
   test('embeddings fall back too', async () => {
     const catalog = new ModelCatalog([fakeEngine('e', ['a', 'b'], { a: unavailable })], { fallbacks: { a: ['b'] } });
-    const result = await catalog.route('a').embed({ model: 'a', input: ['x'] }, { requestId: 'r', signal: new AbortController().signal });
+    const result = await catalog.route('a').embed({ model: 'a', input: ['x'] }, { requestId: 'r', cancel: new Cancellation() });
     expect(result.embeddings).toEqual([[1]]);
   });
 });

@@ -71,7 +71,7 @@ class FallbackIterator implements AsyncIterableIterator<GenerationEvent> {
         first = await iterator.next();
       } catch (error) {
         if (!this.reported) this.outer.onAttempt?.({ model: target.model, error: toNimbusError(error).code });
-        if (index === this.targets.length - 1 || this.outer.signal.aborted || !canFallBack(error)) throw error;
+        if (index === this.targets.length - 1 || this.outer.cancel.aborted || !canFallBack(error)) throw error;
         continue;
       }
       if (!this.reported) this.outer.onAttempt?.({ model: target.model });
@@ -112,7 +112,7 @@ export class ModelRoute {
       try {
         return await target.engine.embed({ ...request, model: target.model }, call);
       } catch (error) {
-        if (index === this.targets.length - 1 || call.signal.aborted || !canFallBack(error)) throw error;
+        if (index === this.targets.length - 1 || call.cancel.aborted || !canFallBack(error)) throw error;
       }
     }
     throw new Error('unreachable: a route has at least one target');

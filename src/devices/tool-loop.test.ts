@@ -1,3 +1,4 @@
+import { Cancellation } from '../core/cancellation.js';
 import { expect, test } from 'vitest';
 import type { EngineCall, GenerationEvent } from '../core/engine.js';
 import { localPrincipal } from '../core/principal.js';
@@ -11,7 +12,7 @@ import { newToolSession } from './tool-session.js';
 
 const tools = ['lamp-1', 'lamp-2'].flatMap((id) => deviceTools(id, parseThingModel(simCatalog.lamp.model)));
 const usage = { prompt_tokens: 3, completion_tokens: 2, total_tokens: 5 };
-const call: EngineCall = { requestId: 'r', signal: new AbortController().signal };
+const call: EngineCall = { requestId: 'r', cancel: new Cancellation() };
 const request: ChatCompletionRequest = { model: 'm', messages: [{ role: 'user', content: 'hi' }], tool_choice: 'required' };
 
 /** An engine that always calls both lamps, as whole upstream bodies (pass-through). */

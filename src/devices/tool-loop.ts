@@ -69,7 +69,7 @@ export async function* runToolLoop(options: ToolLoopOptions): AsyncGenerator<Gen
       tool_choice: final ? 'none' : step === 0 ? (options.request.tool_choice ?? 'auto') : 'auto',
     });
     addUsage(usage, turn.usage);
-    if (turn.toolCalls.length === 0 || final || options.call.signal.aborted) {
+    if (turn.toolCalls.length === 0 || final || options.call.cancel.aborted) {
       if (turn.text) yield { type: 'delta', content: turn.text };
       yield { type: 'done', finishReason: turn.toolCalls.length > 0 ? 'length' : turn.finishReason, usage };
       return;

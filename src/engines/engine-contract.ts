@@ -3,6 +3,7 @@
  * process, an OpenAI-compatible upstream), so they cannot drift apart. Each harness serves one
  * small model deterministically at temperature 0.
  */
+import { cancellationOf } from '../core/cancellation.js';
 import { describe, expect, test } from 'vitest';
 import type { Engine, EngineCall, GenerationEvent } from '../core/engine.js';
 import { isNimbusError } from '../core/errors.js';
@@ -17,7 +18,7 @@ export interface EngineHarness {
 }
 
 function call(signal = new AbortController().signal): EngineCall {
-  return { requestId: 'contract', signal };
+  return { requestId: 'contract', cancel: cancellationOf(signal) };
 }
 
 /** The text an event carries: its content, or what its verbatim upstream payload carries. */

@@ -42,8 +42,15 @@ export const requestLogColumns = [
   'cost_nano_usd',
 ] as const satisfies ReadonlyArray<keyof Omit<RequestLogTable, 'seq'>>;
 
-/** Writes one batch of ledger rows (ids already present are skipped); made after migrations ran. */
-export type RequestLogWriter = (rows: ReadonlyArray<Omit<RequestLogTable, 'seq'>>) => void;
+/** A request-log row as a batch writer receives it. */
+export type RequestLogRow = Omit<RequestLogTable, 'seq'>;
+
+/** Writes batches of ledger rows (ids already present are skipped); made after migrations ran. */
+export interface RequestLogWriter {
+  /** Done (or failed) once the rows are queryable. */
+  write(rows: ReadonlyArray<RequestLogRow>): void | Promise<void>;
+  close?(): Promise<void>;
+}
 
 export interface KyselyStoreOptions {
   /** Longest a recorded row waits before its batch is written. */
@@ -52,7 +59,7 @@ export interface KyselyStoreOptions {
    * A faster batch writer than Kysely's multi-row insert, where the driver has one: SQLite's
    * prepared statement in one transaction costs half the CPU per row (bench/ledger.ts).
    */
-  requestLogWriter?: () => RequestLogWriter;
+  requestLogWriter?: () => RequestLogWriter | Promise<RequestLogWriter>;
 }
 
 export class KyselyStore implements Store {
@@ -61,7 +68,7 @@ export class KyselyStore implements Store {
   private flushing: Promise<void> = Promise.resolve();
   private closed = false;
   private readonly flushIntervalMs: number;
-  private writer: RequestLogWriter | undefined;
+  private writer: Promise<RequestLogWriter> | undefined;
   readonly devices: KyselyDeviceStore;
   readonly tenancy: KyselyTenancyStore;
   readonly pool: KyselyPoolStore;
@@ -123,14 +130,16 @@ export class KyselyStore implements Store {
     if (this.closed) return;
     await this.flush();
     this.closed = true;
+    await (await this.writer?.catch(() => undefined))?.close?.();
     await this.db.destroy();
   }
 
   private async write(rows: RequestLogEntry[]): Promise<void> {
-    if (this.options.requestLogWriter) {
+    const makeWriter = this.options.requestLogWriter;
+    if (makeWriter) {
       try {
-        this.writer ??= this.options.requestLogWriter();
-        this.writer(rows.map(toRow));
+        this.writer ??= Promise.resolve().then(makeWriter);
+        await (await this.writer).write(rows.map(toRow));
       } catch (error) {
         console.error(`nimbus: could not write ${rows.length} request-log rows: ${(error as Error).message}`);
       }
@@ -152,7 +161,7 @@ export class KyselyStore implements Store {
   }
 }
 
-function toRow(entry: RequestLogEntry): Omit<RequestLogTable, 'seq'> {
+function toRow(entry: RequestLogEntry): RequestLogRow {
   return {
     id: entry.id,
     created_at: entry.createdAt,

@@ -68,7 +68,12 @@ export class KeyResolver {
    * need no key. Synchronous while the lookups it needs are cached (the hot path), async otherwise.
    */
   resolve(authorization: string | undefined, publicRoute = false): Principal | Promise<Principal> {
-    if (!this.keysExist && this.options.localModeAllowed) return this.resolveWhileLocal(authorization, publicRoute);
+    if (!this.keysExist && this.options.localModeAllowed) {
+      const now = this.options.clock.monotonic();
+      // Local mode with both lookups fresh: no promise on the hot path.
+      if (now - this.keysCheckedAt < this.options.cacheMs && this.tenantFresh(defaultTenantId, now)) return localPrincipal;
+      return this.resolveWhileLocal(authorization, publicRoute);
+    }
     if (publicRoute) return anonymousPrincipal;
     const token = bearerToken(authorization);
     if (!token) throw missingKey();

@@ -304,7 +304,7 @@ export class LoadedModel {
       const embeddings: number[][] = [];
       let promptTokens = 0;
       for (const [index, input] of inputs.entries()) {
-        if (call.signal.aborted) throw call.signal.reason;
+        if (call.cancel.aborted) throw call.cancel.reason;
         const tokens = this.model.tokenize(input);
         promptTokens += tokens.length;
         if (tokens.length > contextSize) {
@@ -388,12 +388,11 @@ export class LoadedModel {
     // enough to change a greedy pick. Without a seed, prefix reuse: the free slot whose cache shares
     // the longest prefix with this prompt evaluates the least.
     const reproducible = seed !== undefined && seed !== null;
-    const slot = await this.pool.acquire(call.signal, reproducible ? undefined : (free) => longestPrefixSlot(free, prompt));
+    const slot = await this.pool.acquire(call.cancel.signal, reproducible ? undefined : (free) => longestPrefixSlot(free, prompt));
     let cachedTokens = 0;
     const acquiredAt = performance.now();
     const stop = new AbortController();
-    const onAbort = (): void => stop.abort(call.signal.reason);
-    call.signal.addEventListener('abort', onAbort, { once: true });
+    const stopFollowing = call.cancel.onAbort((reason) => stop.abort(reason));
     const queue = new AsyncQueue<GenerationEvent>();
     const output = new DeltaOutput(queue);
     const meter = slot.sequence.tokenMeter.getState();
@@ -421,7 +420,7 @@ export class LoadedModel {
     try {
       yield* queue;
     } finally {
-      call.signal.removeEventListener('abort', onAbort);
+      stopFollowing();
       if (!stop.signal.aborted) stop.abort(new Error('consumer stopped'));
       await run;
       this.pool.release(slot);

@@ -29,9 +29,9 @@ export class Exchange implements Dispatcher.DispatchHandler {
   private headers: IncomingHttpHeaders = {};
   /** The sink has had its end or failure. */
   private settled = false;
-  private listening = false;
+  private stopListening: (() => void) | undefined;
   private readonly onClientGone = (): void =>
-    this.fail(new AttemptFailure(failureFromError(this.replica.provider, this.call.signal.reason).error, false, 'none'));
+    this.fail(new AttemptFailure(failureFromError(this.replica.provider, this.call.cancel.reason).error, false, 'none'));
 
   constructor(
     readonly replica: Replica,
@@ -42,14 +42,13 @@ export class Exchange implements Dispatcher.DispatchHandler {
 
   /** Whether the client went away (as opposed to the upstream failing). */
   get clientGone(): boolean {
-    return this.call.signal.aborted;
+    return this.call.cancel.aborted;
   }
 
   /** Sends a POST with a JSON body; the answer goes to the sink. */
   send(path: string, body: string): void {
-    if (this.call.signal.aborted) return this.onClientGone();
-    this.call.signal.addEventListener('abort', this.onClientGone, { once: true });
-    this.listening = true;
+    if (this.call.cancel.aborted) return this.onClientGone();
+    this.stopListening = this.call.cancel.onAbort(this.onClientGone);
     const provider = this.replica.provider;
     provider.pool.dispatch(
       { path: provider.basePath + path, method: 'POST', headers: { ...provider.headers, 'x-request-id': this.call.requestId }, body },
@@ -132,10 +131,8 @@ export class Exchange implements Dispatcher.DispatchHandler {
   private finish(): void {
     this.settled = true;
     clearTimeout(this.timer);
-    if (this.listening) {
-      this.listening = false;
-      this.call.signal.removeEventListener('abort', this.onClientGone);
-    }
+    this.stopListening?.();
+    this.stopListening = undefined;
   }
 }
 

@@ -233,9 +233,9 @@ export class OpenAIEngine implements Engine {
       const wait = Math.max(pick.waitMs, backoffDelay(attempt, this.retry, this.random));
       if (wait > 0) {
         try {
-          await sleep(wait, undefined, { signal: call.signal });
+          await sleep(wait, undefined, { signal: call.cancel.signal });
         } catch {
-          throw call.signal.reason;
+          throw call.cancel.reason;
         }
       }
       const replica = pick.replica;
@@ -251,7 +251,7 @@ export class OpenAIEngine implements Engine {
       } catch (error) {
         const failure = error instanceof AttemptFailure ? error : new AttemptFailure(toNimbusError(error), false, 'none');
         lease.settle(failure.verdict);
-        if (call.signal.aborted) throw call.signal.reason;
+        if (call.cancel.aborted) throw call.cancel.reason;
         if (failure.retryAfterMs !== undefined) replica.blockedUntil = this.clock.monotonic() + failure.retryAfterMs;
         call.onAttempt?.({ model, servedBy: replica.id, error: failure.error.code });
         if (!failure.retryable) throw failure.error;

@@ -1,3 +1,4 @@
+import { cancellationOf } from '../../core/cancellation.js';
 import { describe, expect, test } from 'vitest';
 import type { Attempt, Engine, EngineCall, GenerationEvent } from '../../core/engine.js';
 import { NimbusError } from '../../core/errors.js';
@@ -25,7 +26,7 @@ function fakeEngine(name: string, behaviour: () => Behaviour) {
           if (mode === 'full') throw new NimbusError('queue_full', `${name} is full`);
           yield { type: 'delta', content: `hello from ${name}` } satisfies GenerationEvent;
           if (mode === 'dies-mid-stream') throw new NimbusError('upstream_error', `${name} died`, { usage });
-          if (mode === 'slow') await new Promise((resolve, reject) => call.signal.addEventListener('abort', () => reject(call.signal.reason as Error)));
+          if (mode === 'slow') await new Promise((resolve, reject) => call.cancel.onAbort(reject));
           yield { type: 'done', finishReason: 'stop', usage } satisfies GenerationEvent;
         } finally {
           state.returned += 1;
@@ -49,7 +50,7 @@ function fakeEngine(name: string, behaviour: () => Behaviour) {
 const chat = (content = 'hi', user?: string): ChatCompletionRequest => ({ model: 'm', messages: [{ role: 'user', content }], ...(user ? { user } : {}) });
 
 function call(attempts: Attempt[] = [], signal = new AbortController().signal): EngineCall {
-  return { requestId: 'r1', signal, onAttempt: (attempt) => attempts.push(attempt) };
+  return { requestId: 'r1', cancel: cancellationOf(signal), onAttempt: (attempt) => attempts.push(attempt) };
 }
 
 async function collect(events: AsyncIterable<GenerationEvent>): Promise<GenerationEvent[]> {

@@ -187,7 +187,7 @@ export class PoolEngine implements Engine {
     if (!known)
       throw new NimbusError('model_not_found', `The model '${model}' does not exist. GET /v1/models lists the models this server serves.`, { param: 'model' });
     let healthy = known.replicas.filter((replica) => replica.healthy);
-    if (healthy.length === 0 && this.replicaWait.holds(model)) await this.replicaWait.wait(model, call.signal);
+    if (healthy.length === 0 && this.replicaWait.holds(model)) await this.replicaWait.wait(model, call.cancel.signal);
     // Read again after the wait: the runtime replaced the replicas, or removed the deployment.
     const deployment = this.deployments.get(model) ?? known;
     healthy = deployment.replicas.filter((replica) => replica.healthy);
@@ -201,7 +201,7 @@ export class PoolEngine implements Engine {
 
   /** Reports a failed try and returns the error, or rethrows it when another replica would not help. */
   private failedTry(error: unknown, model: string, replica: PoolReplica, call: EngineCall): unknown {
-    if (call.signal.aborted) throw error;
+    if (call.cancel.aborted) throw error;
     if (error instanceof NimbusError && !error.retryable) throw error;
     call.onAttempt?.({ model, servedBy: replica.id, error: error instanceof NimbusError ? error.code : 'upstream_error' });
     return error;

@@ -3,29 +3,49 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import SQLite from 'better-sqlite3';
 import { Kysely, SqliteDialect } from 'kysely';
-import { KyselyStore, requestLogColumns, type RequestLogWriter } from '../kysely-store.js';
+import { KyselyStore, requestLogColumns, type RequestLogRow, type RequestLogWriter } from '../kysely-store.js';
 import type { Database } from '../schema.js';
+import { LedgerThread } from './ledger-thread.js';
+
+export interface SqliteStoreOptions {
+  /**
+   * Write ledger rows on a worker thread with its own connection (the default for a file), or
+   * on the request thread (always for `:memory:`, which another connection cannot see).
+   */
+  ledgerThread?: boolean;
+}
 
 /** Opens (creating if needed) and migrates a SQLite store; `:memory:` for a throwaway one. */
-export async function openSqliteStore(path: string): Promise<KyselyStore> {
+export async function openSqliteStore(path: string, options: SqliteStoreOptions = {}): Promise<KyselyStore> {
   if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
   const database = new SQLite(path);
   database.pragma('journal_mode = WAL');
   database.pragma('synchronous = NORMAL');
   database.pragma('busy_timeout = 5000');
   const store = new KyselyStore(new Kysely<Database>({ dialect: new SqliteDialect({ database }) }), {
-    requestLogWriter: () => requestLogWriter(database),
+    requestLogWriter: () => requestLogWriter(database, path, options.ledgerThread ?? path !== ':memory:'),
   });
   await store.migrate();
   return store;
 }
 
-/** Ledger rows through one prepared statement, a batch per transaction: no SQL built or parsed per flush. */
-function requestLogWriter(database: SQLite.Database): RequestLogWriter {
-  const insert = database.prepare(
-    `insert into request_log (${requestLogColumns.join(', ')}) values (${requestLogColumns.map((column) => `@${column}`).join(', ')}) on conflict (id) do nothing`,
-  );
-  return database.transaction((rows: Parameters<RequestLogWriter>[0]) => {
+const insertSql = `insert into request_log (${requestLogColumns.join(', ')}) values (${requestLogColumns.map((column) => `@${column}`).join(', ')}) on conflict (id) do nothing`;
+
+/**
+ * Ledger rows through one prepared statement, a batch per transaction: no SQL built or parsed per
+ * flush. On a worker thread where it can start one (ledger-thread.ts), else on this thread.
+ */
+async function requestLogWriter(database: SQLite.Database, path: string, threaded: boolean): Promise<RequestLogWriter> {
+  if (threaded) {
+    try {
+      return await LedgerThread.start(path, insertSql);
+    } catch (error) {
+      console.error(`nimbus: the ledger writes on the request thread: its own thread did not start (${(error as Error).message})`);
+    }
+  }
+  const insert = database.prepare(insertSql);
+  const write = database.transaction((rows: ReadonlyArray<RequestLogRow>) => {
     for (const row of rows) insert.run(row);
   });
+  return { write };
 }

@@ -72,3 +72,19 @@ test('deployments survive reopening the file (a control-plane restart)', async (
   expect((await second.pool.listDeployments()).map((row) => [row.name, row.replicas])).toEqual([['kept', 2]]);
   await second.close();
 });
+
+runStoreContract('SQLite, ledger on the request thread', () => openSqliteStore(join(folder, `inline-${counter++}.db`), { ledgerThread: false }));
+
+test('the ledger thread: a burst of rows is queryable after flush, and close waits for the last batch', async () => {
+  const path = join(folder, 'threaded.db');
+  const store = await openSqliteStore(path);
+  for (let index = 0; index < 1000; index += 1) store.recordRequest(requestLogEntry({ id: `burst-${index}`, createdAt: 1_000 + index }));
+  await store.flush();
+  expect(await store.listRequests({ limit: 2000 })).toHaveLength(1000);
+  // Recorded just before close: close must flush them through the thread, not drop them.
+  for (let index = 0; index < 10; index += 1) store.recordRequest(requestLogEntry({ id: `late-${index}`, createdAt: 5_000 + index }));
+  await store.close();
+  const reopened = await openSqliteStore(path, { ledgerThread: false });
+  expect((await reopened.listRequests({ limit: 2000 })).filter((row) => row.id.startsWith('late-'))).toHaveLength(10);
+  await reopened.close();
+});
