@@ -163,17 +163,17 @@ async function streamEvents(
     corked = false;
     raw.uncork();
   };
-  // Resolves only where a slow reader holds writes back, so a chunk that leaves at once costs no promise.
-  const write = (data: object | string): Promise<void> | undefined => {
+  // Writes whole SSE frames. Resolves only where a slow reader holds writes back, so a chunk that
+  // leaves at once costs no promise.
+  const writeFrames = (frames: string): Promise<void> | undefined => {
     if (cancel.aborted || raw.destroyed) return undefined;
     if (!corked) {
       corked = true;
       raw.cork();
       process.nextTick(uncork);
     }
-    const line = `data: ${typeof data === 'string' ? data : JSON.stringify(data)}\n\n`;
     // Respect backpressure: a slow reader must not make the server buffer without bound.
-    if (raw.write(line)) return undefined;
+    if (raw.write(frames)) return undefined;
     return new Promise<void>((resolve) => {
       const done = (): void => {
         raw.off('drain', done);
@@ -184,8 +184,9 @@ async function streamEvents(
       raw.on('close', done);
     });
   };
+  const write = (data: object | string): Promise<void> | undefined => writeFrames(`data: ${typeof data === 'string' ? data : JSON.stringify(data)}\n\n`);
   // A pass-through stream carries the upstream's own opening, finish and usage chunks.
-  const passthrough = !first.done && first.value.type === 'delta' && first.value.raw !== undefined;
+  const passthrough = !first.done && first.value.type === 'delta' && (first.value.raw !== undefined || first.value.sse !== undefined);
   const opening = passthrough ? undefined : job.format.opening(job.identity, job.prefix);
   if (opening) await write(opening);
   try {
@@ -198,7 +199,7 @@ async function streamEvents(
         if (outcome.ttftMs === null && firstTokenAt(event)) outcome.ttftMs = now - started;
         else if (lastChunkAt > 0) metrics.observe((now - lastChunkAt) / 1000);
         lastChunkAt = now;
-        const waiting = write(event.raw ?? job.format.delta(job.identity, event.content, event.toolCalls));
+        const waiting = event.sse !== undefined ? writeFrames(event.sse) : write(event.raw ?? job.format.delta(job.identity, event.content, event.toolCalls));
         if (waiting) await waiting;
       } else {
         Object.assign(outcome, {

@@ -58,6 +58,13 @@ export type GenerationEvent =
        * (the upstream sent them), only the final `data: [DONE]`.
        */
       raw?: string;
+      /**
+       * A pass-through stream's events that arrived together, already framed as server-sent
+       * events (`data: …\n\n` each): the HTTP layer writes them as they are, in one write, where
+       * an engine would otherwise hand over one `raw` event at a time. `content` and
+       * `toolCalls` then describe the group as a whole, for accounting.
+       */
+      sse?: string;
     }
   | {
       type: 'done';

@@ -24,9 +24,18 @@ function call(signal = new AbortController().signal): EngineCall {
 /** The text an event carries: its content, or what its verbatim upstream payload carries. */
 export function eventText(event: GenerationEvent): string {
   if (event.type !== 'delta') return '';
+  if (event.sse !== undefined) {
+    const payloads = event.sse.split('\n\n').filter((frame) => frame.startsWith('data: '));
+    return payloads.map((frame) => payloadText(frame.slice('data: '.length))).join('');
+  }
   if (event.raw === undefined) return event.content ?? '';
-  if (!event.raw.startsWith('{')) return '';
-  const parsed = JSON.parse(event.raw) as { choices?: Array<{ delta?: { content?: string | null }; message?: { content?: string | null }; text?: string }> };
+  return payloadText(event.raw);
+}
+
+/** The text of one verbatim upstream payload (a chunk or a whole body). */
+function payloadText(raw: string): string {
+  if (!raw.startsWith('{')) return '';
+  const parsed = JSON.parse(raw) as { choices?: Array<{ delta?: { content?: string | null }; message?: { content?: string | null }; text?: string }> };
   const choice = parsed.choices?.[0];
   return choice?.delta?.content ?? choice?.message?.content ?? choice?.text ?? '';
 }

@@ -20,6 +20,8 @@ import { StreamAccount, type RelayOptions } from './stream-account.js';
 import { AttemptFailure, malformedAnswer } from './upstream-failure.js';
 import { wholeAnswer } from './whole-answer.js';
 
+type Delta = Extract<GenerationEvent, { type: 'delta' }>;
+
 /** Events queued for a slow client before the upstream is paused (TCP backpressure takes it from there). */
 const highWater = 256;
 
@@ -85,9 +87,15 @@ export class StreamRelay implements ExchangeSink, AsyncIterableIterator<Generati
     return Promise.resolve({ value: undefined, done: true });
   }
 
+  /**
+   * The next queued event; pass-through events queued behind one another (those of one TCP chunk,
+   * or those a slow consumer left waiting) leave as one `sse` event: one promise and one socket
+   * write for the lot, instead of one each.
+   */
   private take(): GenerationEvent {
-    const event = this.queue[this.taken]!;
+    let event = this.queue[this.taken]!;
     this.taken += 1;
+    if (event.type === 'delta' && event.raw !== undefined && this.nextIsPassThrough()) event = this.group(event);
     if (this.taken === this.queue.length) {
       this.queue = [];
       this.taken = 0;
@@ -97,6 +105,26 @@ export class StreamRelay implements ExchangeSink, AsyncIterableIterator<Generati
       }
     }
     return event;
+  }
+
+  private nextIsPassThrough(): boolean {
+    const next = this.queue[this.taken];
+    return next !== undefined && next.type === 'delta' && next.raw !== undefined;
+  }
+
+  /** `first` and the pass-through events right behind it, as one event. */
+  private group(first: Delta): Delta {
+    let sse = `data: ${first.raw}\n\n`;
+    let content = first.content ?? '';
+    let toolCalls = first.toolCalls;
+    while (this.nextIsPassThrough()) {
+      const next = this.queue[this.taken] as Delta;
+      this.taken += 1;
+      sse += `data: ${next.raw}\n\n`;
+      if (next.content) content += next.content;
+      if (next.toolCalls) toolCalls = toolCalls ? [...toolCalls, ...next.toolCalls] : next.toolCalls;
+    }
+    return { type: 'delta', sse, ...(content ? { content } : {}), ...(toolCalls ? { toolCalls } : {}) };
   }
 
   /** The end of the events: the failure once, then `done`. */
