@@ -17,11 +17,7 @@ export interface ServerContext {
   metrics: Metrics;
   lifecycle: Lifecycle;
   logger: FastifyBaseLogger;
-  /**
-   * The per-request access line (serve-generation.ts): the same destination and level, without
-   * the redaction paths, whose wildcard walk cost more than the rest of the line. Its fields are
-   * ids, names and counts, never a key or a body.
-   */
+  /** The per-request access line (serve-generation.ts), batched onto stdout (access-log.ts). */
   accessLog: FastifyBaseLogger;
   /** Admission and settlement against keys' and tenants' limits (`openGate` when tenancy is off). */
   gate: UsageGate;
