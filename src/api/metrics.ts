@@ -110,40 +110,87 @@ export class Metrics {
     });
   }
 
-  /** One request's counters by tenant: the ledger's figures, for Prometheus. */
-  recordTenantUsage(tenant: string, model: string, status: string, usage: Usage | undefined, computeSeconds: number, costNanoUsd: number): void {
-    this.tenantRequests.labels(tenant, model, status).inc();
-    const children = this.tenantChildren(tenant, model);
+  /**
+   * One finished inference request (a generation or embeddings): requests, duration, tokens and time to first token, overall and by
+   * tenant. Label children are looked up once per combination of labels and kept: a plain
+   * `inc({labels})` hashes its labels every time, and a request makes nine updates.
+   */
+  recordRequest(finished: FinishedRequest): void {
+    const children = this.childrenOf(finished);
+    children.requests.inc();
+    children.duration.observe(finished.durationSeconds);
+    children.tenantRequests.inc();
+    const usage = finished.usage;
     if (usage) {
       children.prompt.inc(usage.prompt_tokens);
       children.completion.inc(usage.completion_tokens);
+      children.tenantPrompt.inc(usage.prompt_tokens);
+      children.tenantCompletion.inc(usage.completion_tokens);
     }
-    if (computeSeconds > 0) children.computeSeconds.inc(computeSeconds);
-    if (costNanoUsd > 0) children.cost.inc(costNanoUsd / 1e9);
+    if (finished.ttftSeconds !== null) children.ttft.observe(finished.ttftSeconds);
+    if (finished.computeSeconds > 0) children.tenantComputeSeconds.inc(finished.computeSeconds);
+    if (finished.costNanoUsd > 0) children.tenantCost.inc(finished.costNanoUsd / 1e9);
   }
 
-  private readonly tenantCounters = new Map<string, TenantChildren>();
+  private readonly children = new Map<string, RequestChildren>();
 
-  /** The label children of one tenant and model, looked up once (labels are hashed on every plain `inc`). */
-  private tenantChildren(tenant: string, model: string): TenantChildren {
-    const key = `${tenant}\u0000${model}`;
-    let children = this.tenantCounters.get(key);
+  private childrenOf({ route, model, status, tenant }: FinishedRequest): RequestChildren {
+    const key = `${route}\u0000${model}\u0000${status}\u0000${tenant}`;
+    let children = this.children.get(key);
     if (!children) {
+      // Names come from served models and tenants, but a bound keeps a flood of either from growing memory.
+      if (this.children.size >= maxChildren) this.children.clear();
       children = {
-        prompt: this.tenantTokens.labels(tenant, model, 'prompt'),
-        completion: this.tenantTokens.labels(tenant, model, 'completion'),
-        computeSeconds: this.tenantComputeSeconds.labels(tenant, model),
-        cost: this.tenantCost.labels(tenant, model),
+        requests: this.requests.labels(route, model, status),
+        duration: this.requestDuration.labels(route),
+        prompt: this.promptTokens.labels(model),
+        completion: this.completionTokens.labels(model),
+        ttft: this.timeToFirstToken.labels(model),
+        tenantRequests: this.tenantRequests.labels(tenant, model, status),
+        tenantPrompt: this.tenantTokens.labels(tenant, model, 'prompt'),
+        tenantCompletion: this.tenantTokens.labels(tenant, model, 'completion'),
+        tenantComputeSeconds: this.tenantComputeSeconds.labels(tenant, model),
+        tenantCost: this.tenantCost.labels(tenant, model),
       };
-      this.tenantCounters.set(key, children);
+      this.children.set(key, children);
     }
     return children;
   }
 }
 
-interface TenantChildren {
-  prompt: { inc(value: number): void };
-  completion: { inc(value: number): void };
-  computeSeconds: { inc(value: number): void };
-  cost: { inc(value: number): void };
+/** What `recordRequest` counts: one finished inference request. */
+export interface FinishedRequest {
+  route: string;
+  model: string;
+  /** The HTTP status, as text. */
+  status: string;
+  tenant: string;
+  durationSeconds: number;
+  usage: Usage | undefined;
+  ttftSeconds: number | null;
+  computeSeconds: number;
+  costNanoUsd: number;
+}
+
+const maxChildren = 10_000;
+
+interface Increment {
+  inc(value?: number): void;
+}
+
+interface Observe {
+  observe(value: number): void;
+}
+
+interface RequestChildren {
+  requests: Increment;
+  duration: Observe;
+  prompt: Increment;
+  completion: Increment;
+  ttft: Observe;
+  tenantRequests: Increment;
+  tenantPrompt: Increment;
+  tenantCompletion: Increment;
+  tenantComputeSeconds: Increment;
+  tenantCost: Increment;
 }

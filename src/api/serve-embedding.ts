@@ -65,17 +65,17 @@ export async function serveEmbedding(context: ServerContext, request: FastifyReq
     const costNanoUsd = admission?.settle({ model: job.canonicalModel, usage, compute: undefined }).costNanoUsd ?? 0;
     const durationMs = performance.now() - started;
     const { tenantId, keyId } = request.principal;
-    context.metrics.requests.inc({ route: 'embedding', model: job.model, status: String(httpStatus) });
-    if (result) context.metrics.promptTokens.inc({ model: job.model }, promptTokens);
-    context.metrics.requestDuration.observe({ route: 'embedding' }, durationMs / 1000);
-    context.metrics.recordTenantUsage(
-      tenantId,
-      job.model,
-      String(httpStatus),
-      result && { prompt_tokens: promptTokens, completion_tokens: 0, total_tokens: promptTokens },
-      0,
+    context.metrics.recordRequest({
+      route: 'embedding',
+      model: job.model,
+      status: String(httpStatus),
+      tenant: tenantId,
+      durationSeconds: durationMs / 1000,
+      usage: result && { prompt_tokens: promptTokens, completion_tokens: 0, total_tokens: promptTokens },
+      ttftSeconds: null,
+      computeSeconds: 0,
       costNanoUsd,
-    );
+    });
     context.store.recordRequest({
       id,
       createdAt,

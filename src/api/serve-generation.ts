@@ -243,16 +243,19 @@ function record(
   const durationMs = performance.now() - started;
   const model = job.identity.model;
   const usage = outcome.usage;
-  context.metrics.requests.inc({ route: job.kind, model, status: String(outcome.httpStatus) });
-  context.metrics.requestDuration.observe({ route: job.kind }, durationMs / 1000);
-  if (usage) {
-    context.metrics.promptTokens.inc({ model }, usage.prompt_tokens);
-    context.metrics.completionTokens.inc({ model }, usage.completion_tokens);
-  }
-  if (outcome.ttftMs !== null) context.metrics.timeToFirstToken.observe({ model }, outcome.ttftMs / 1000);
   const { tenantId, keyId } = request.principal;
   const compute = outcome.compute;
-  context.metrics.recordTenantUsage(tenantId, model, String(outcome.httpStatus), usage, compute?.seconds ?? 0, costNanoUsd);
+  context.metrics.recordRequest({
+    route: job.kind,
+    model,
+    status: String(outcome.httpStatus),
+    tenant: tenantId,
+    durationSeconds: durationMs / 1000,
+    usage,
+    ttftSeconds: outcome.ttftMs === null ? null : outcome.ttftMs / 1000,
+    computeSeconds: compute?.seconds ?? 0,
+    costNanoUsd,
+  });
   const entry: RequestLogEntry = {
     id: job.identity.id,
     createdAt,
