@@ -73,9 +73,13 @@ const targets = { direct: upstream.url, bare: proxy.url, nimbus: nimbus.url } as
 type Target = keyof typeof targets;
 const processes: Record<Target, ChildProcess> = { direct: upstream.process, bare: proxy.process, nimbus: nimbus.process };
 
-/** CPU milliseconds (user + system) a process has used, where /proc exists. */
-function cpuMs(child: ChildProcess): number {
-  const path = `/proc/${child.pid}/stat`;
+/**
+ * CPU milliseconds (user + system) a process has used, where /proc exists; with `mainThread`,
+ * its main thread's alone (Nimbus writes its ledger on a second thread: the main thread is what
+ * bounds its throughput).
+ */
+function cpuMs(child: ChildProcess, mainThread = false): number {
+  const path = mainThread ? `/proc/${child.pid}/task/${child.pid}/stat` : `/proc/${child.pid}/stat`;
   if (!existsSync(path)) return Number.NaN;
   const fields = readFileSync(path, 'utf8').split(') ')[1]!.split(' ');
   return (Number(fields[11]) + Number(fields[12])) * 10;
@@ -86,6 +90,7 @@ const bodies = { whole: JSON.stringify(request), stream: JSON.stringify({ ...req
 
 async function load(target: Target, body: string, seconds: number) {
   const cpuBefore = cpuMs(processes[target]);
+  const mainBefore = cpuMs(processes[target], true);
   const result = await autocannon({
     url: targets[target] + path,
     connections: 32,
@@ -96,16 +101,17 @@ async function load(target: Target, body: string, seconds: number) {
   });
   if (result.non2xx > 0 || result.errors > 0) throw new Error(`${target}: ${result.non2xx} non-2xx answers and ${result.errors} errors`);
   const cpuUs = ((cpuMs(processes[target]) - cpuBefore) * 1000) / (result['2xx'] || 1);
-  return { rps: result.requests.average, p50: result.latency.p50, p99: result.latency.p99, cpuUs };
+  const mainUs = ((cpuMs(processes[target], true) - mainBefore) * 1000) / (result['2xx'] || 1);
+  return { rps: result.requests.average, p50: result.latency.p50, p99: result.latency.p99, cpuUs, mainUs };
 }
 
 // Warm every path (JIT, connection pools) before measuring.
 for (const target of Object.keys(targets) as Target[]) for (const body of Object.values(bodies)) await load(target, body, 1);
 
 for (const [variant, body] of Object.entries(bodies)) {
-  const runs: Record<Target, Array<{ rps: number; p50: number; p99: number; cpuUs: number }>> = { direct: [], bare: [], nimbus: [] };
+  const runs: Record<Target, Array<{ rps: number; p50: number; p99: number; cpuUs: number; mainUs: number }>> = { direct: [], bare: [], nimbus: [] };
   for (let round = 0; round < rounds; round += 1) for (const target of Object.keys(targets) as Target[]) runs[target].push(await load(target, body, duration));
-  const figure = (target: Target, key: 'rps' | 'p50' | 'p99' | 'cpuUs') => median(runs[target].map((run) => run[key]));
+  const figure = (target: Target, key: 'rps' | 'p50' | 'p99' | 'cpuUs' | 'mainUs') => median(runs[target].map((run) => run[key]));
   report(`gateway ${variant} c=32`, {
     direct_rps: figure('direct', 'rps'),
     bare_proxy_rps: figure('bare', 'rps'),
@@ -121,6 +127,8 @@ for (const [variant, body] of Object.entries(bodies)) {
     bare_cpu_us_per_request: figure('bare', 'cpuUs'),
     nimbus_cpu_us_per_request: figure('nimbus', 'cpuUs'),
     bare_vs_nimbus_cpu: figure('bare', 'cpuUs') / figure('nimbus', 'cpuUs'),
+    nimbus_main_thread_cpu_us_per_request: figure('nimbus', 'mainUs'),
+    bare_vs_nimbus_main_thread_cpu: figure('bare', 'cpuUs') / figure('nimbus', 'mainUs'),
     seconds: duration,
     rounds,
   });
