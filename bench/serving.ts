@@ -5,19 +5,21 @@
  * the median of each round's API/direct pair, run back to back, because this shared machine's
  * speed drifts by tens of percent over a minute (both paths speed up together as it warms), which
  * a ratio of the two medians would mix in. `--warmup` rounds of both run first, unmeasured.
+ * One pair's ratio moves by +-0.1 here, so the default is 25 rounds of 300 tokens: the median's
+ * own spread is then about +-0.02, and the interquartile range is printed with it.
  * A third path, Nimbus's llama engine called in this process (no HTTP), splits the difference
  * into what the engine costs and what the HTTP hop to another process costs.
  *
- *   npm run build && npx tsx bench/serving.ts [--rounds 9] [--warmup 2] [--tokens 400]
+ *   npm run build && npx tsx bench/serving.ts [--rounds 25] [--warmup 2] [--tokens 300]
  */
 import { Cancellation } from '../src/core/cancellation.js';
 import { parseArgs } from 'node:util';
 import { getLlama, LlamaCompletion, type LlamaContext } from 'node-llama-cpp';
 import { LlamaEngine } from '../src/engines/llama/llama-engine.js';
-import { benchModelPath, median, report, startServerProcess, streamCompletion, waitReady } from './support.js';
+import { benchModelPath, median, percentile, report, startServerProcess, streamCompletion, waitReady } from './support.js';
 
 const { values } = parseArgs({
-  options: { rounds: { type: 'string', default: '9' }, warmup: { type: 'string', default: '2' }, tokens: { type: 'string', default: '400' } },
+  options: { rounds: { type: 'string', default: '25' }, warmup: { type: 'string', default: '2' }, tokens: { type: 'string', default: '300' } },
 });
 const rounds = Number(values.rounds);
 const warmupRounds = Number(values.warmup);
@@ -104,6 +106,7 @@ for (const streams of [1, 8]) {
     direct_tokens_per_s: directMedian,
     api_tokens_per_s: apiMedian,
     ratio: median(pairRatios),
+    ratio_iqr: `${percentile(pairRatios, 0.25).toFixed(3)}-${percentile(pairRatios, 0.75).toFixed(3)}`,
     ratio_range: `${Math.min(...pairRatios).toFixed(2)}-${Math.max(...pairRatios).toFixed(2)}`,
     engine_in_process_ratio: median(engineRatios),
     rounds,
