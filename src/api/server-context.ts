@@ -7,6 +7,7 @@ import type { RunningDevices } from '../devices/start-devices.js';
 import type { ModelCache } from '../models/model-cache.js';
 import type { ModelPulls } from '../models/model-pulls.js';
 import type { UsageGate } from '../tenancy/usage-gate.js';
+import type { AccessLog } from './access-log.js';
 import type { Lifecycle } from './lifecycle.js';
 import type { Metrics } from './metrics.js';
 
@@ -18,7 +19,7 @@ export interface ServerContext {
   lifecycle: Lifecycle;
   logger: FastifyBaseLogger;
   /** The per-request access line (serve-generation.ts), batched onto stdout (access-log.ts). */
-  accessLog: FastifyBaseLogger;
+  accessLog: AccessLog;
   /** Admission and settlement against keys' and tenants' limits (`openGate` when tenancy is off). */
   gate: UsageGate;
   /** The live feed (`/v1/events`): finished requests here, device changes from installDevices. */

@@ -7,7 +7,7 @@ import type { ModelCatalog } from '../core/model-catalog.js';
 import type { PoolControl } from '../core/pool-control.js';
 import type { Store } from '../core/store.js';
 import { openGate, type UsageGate } from '../tenancy/usage-gate.js';
-import { openAccessLog } from './access-log.js';
+import { AccessLog } from './access-log.js';
 import { installErrorHandling } from './error-handler.js';
 import { Lifecycle } from './lifecycle.js';
 import { Metrics } from './metrics.js';
@@ -62,9 +62,9 @@ export function buildServer(options: ServerOptions): NimbusServer {
     forceCloseConnections: 'idle',
     return503OnClosing: true,
   });
-  const access = openAccessLog(options.logLevel);
+  const accessLog = new AccessLog(options.logLevel);
   app.addHook('onClose', (_instance, done) => {
-    access.close();
+    accessLog.close();
     done();
   });
   const context: ServerContext = {
@@ -73,7 +73,7 @@ export function buildServer(options: ServerOptions): NimbusServer {
     metrics: new Metrics(options.catalog, options.engines),
     lifecycle: new Lifecycle(),
     logger: app.log,
-    accessLog: access.logger,
+    accessLog,
     gate: options.gate ?? openGate,
     ...(options.pool ? { pool: options.pool } : {}),
     ...(options.reportCompute ? { reportCompute: true } : {}),
