@@ -26,15 +26,18 @@ export class Metrics {
 
   constructor(catalog: ModelCatalog, engines: readonly Engine[]) {
     const registers = [this.registry];
+    // The request counters' increments are summed here and handed to prom-client when it is read.
+    const collect = (): void => this.applyPending();
     collectDefaultMetrics({ register: this.registry, prefix: 'nimbus_process_' });
     this.requests = new Counter({
       name: 'nimbus_requests_total',
+      collect,
       help: 'Requests by route, model and HTTP status.',
       labelNames: ['route', 'model', 'status'],
       registers,
     });
-    this.promptTokens = new Counter({ name: 'nimbus_prompt_tokens_total', help: 'Prompt tokens processed.', labelNames: ['model'], registers });
-    this.completionTokens = new Counter({ name: 'nimbus_completion_tokens_total', help: 'Tokens generated.', labelNames: ['model'], registers });
+    this.promptTokens = new Counter({ name: 'nimbus_prompt_tokens_total', collect, help: 'Prompt tokens processed.', labelNames: ['model'], registers });
+    this.completionTokens = new Counter({ name: 'nimbus_completion_tokens_total', collect, help: 'Tokens generated.', labelNames: ['model'], registers });
     this.timeToFirstToken = new Histogram({
       name: 'nimbus_time_to_first_token_seconds',
       help: 'Time from request to first generated token.',
@@ -58,24 +61,28 @@ export class Metrics {
     });
     this.tenantRequests = new Counter({
       name: 'nimbus_tenant_requests_total',
+      collect,
       help: 'Inference requests by tenant, model and HTTP status (429: refused by a limit).',
       labelNames: ['tenant', 'model', 'status'],
       registers,
     });
     this.tenantTokens = new Counter({
       name: 'nimbus_tenant_tokens_total',
+      collect,
       help: 'Tokens by tenant, model and type (prompt, completion), as the ledger charges them.',
       labelNames: ['tenant', 'model', 'type'],
       registers,
     });
     this.tenantComputeSeconds = new Counter({
       name: 'nimbus_tenant_compute_seconds_total',
+      collect,
       help: 'Seconds requests held a device, by tenant and model.',
       labelNames: ['tenant', 'model'],
       registers,
     });
     this.tenantCost = new Counter({
       name: 'nimbus_tenant_cost_usd_total',
+      collect,
       help: 'Cost in US dollars, by tenant and model.',
       labelNames: ['tenant', 'model'],
       registers,
@@ -134,23 +141,40 @@ export class Metrics {
 
   private readonly children = new Map<string, RequestChildren>();
 
+  /** Hands the summed increments to prom-client (each request counter calls it before it is read). */
+  private applyPending(): void {
+    for (const children of this.children.values()) {
+      children.requests.apply();
+      children.prompt.apply();
+      children.completion.apply();
+      children.tenantRequests.apply();
+      children.tenantPrompt.apply();
+      children.tenantCompletion.apply();
+      children.tenantComputeSeconds.apply();
+      children.tenantCost.apply();
+    }
+  }
+
   private childrenOf({ route, model, status, tenant }: FinishedRequest): RequestChildren {
     const key = `${route}\u0000${model}\u0000${status}\u0000${tenant}`;
     let children = this.children.get(key);
     if (!children) {
       // Names come from served models and tenants, but a bound keeps a flood of either from growing memory.
-      if (this.children.size >= maxChildren) this.children.clear();
+      if (this.children.size >= maxChildren) {
+        this.applyPending();
+        this.children.clear();
+      }
       children = {
-        requests: this.requests.labels(route, model, status),
+        requests: new SummedIncrement(this.requests.labels(route, model, status)),
         duration: this.requestDuration.labels(route),
-        prompt: this.promptTokens.labels(model),
-        completion: this.completionTokens.labels(model),
+        prompt: new SummedIncrement(this.promptTokens.labels(model)),
+        completion: new SummedIncrement(this.completionTokens.labels(model)),
         ttft: this.timeToFirstToken.labels(model),
-        tenantRequests: this.tenantRequests.labels(tenant, model, status),
-        tenantPrompt: this.tenantTokens.labels(tenant, model, 'prompt'),
-        tenantCompletion: this.tenantTokens.labels(tenant, model, 'completion'),
-        tenantComputeSeconds: this.tenantComputeSeconds.labels(tenant, model),
-        tenantCost: this.tenantCost.labels(tenant, model),
+        tenantRequests: new SummedIncrement(this.tenantRequests.labels(tenant, model, status)),
+        tenantPrompt: new SummedIncrement(this.tenantTokens.labels(tenant, model, 'prompt')),
+        tenantCompletion: new SummedIncrement(this.tenantTokens.labels(tenant, model, 'completion')),
+        tenantComputeSeconds: new SummedIncrement(this.tenantComputeSeconds.labels(tenant, model)),
+        tenantCost: new SummedIncrement(this.tenantCost.labels(tenant, model)),
       };
       this.children.set(key, children);
     }
@@ -178,19 +202,40 @@ interface Increment {
   inc(value?: number): void;
 }
 
+/**
+ * A counter's child whose increments are summed in a number until the counter is read: a
+ * prom-client child re-hashes and re-validates its labels on every `inc` (~0.6 µs), and a
+ * request makes up to eight.
+ */
+class SummedIncrement implements Increment {
+  private pending = 0;
+
+  constructor(private readonly child: Increment) {}
+
+  inc(value = 1): void {
+    this.pending += value;
+  }
+
+  apply(): void {
+    if (this.pending === 0) return;
+    this.child.inc(this.pending);
+    this.pending = 0;
+  }
+}
+
 interface Observe {
   observe(value: number): void;
 }
 
 interface RequestChildren {
-  requests: Increment;
+  requests: SummedIncrement;
   duration: Observe;
-  prompt: Increment;
-  completion: Increment;
+  prompt: SummedIncrement;
+  completion: SummedIncrement;
   ttft: Observe;
-  tenantRequests: Increment;
-  tenantPrompt: Increment;
-  tenantCompletion: Increment;
-  tenantComputeSeconds: Increment;
-  tenantCost: Increment;
+  tenantRequests: SummedIncrement;
+  tenantPrompt: SummedIncrement;
+  tenantCompletion: SummedIncrement;
+  tenantComputeSeconds: SummedIncrement;
+  tenantCost: SummedIncrement;
 }
