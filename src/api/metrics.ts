@@ -118,9 +118,10 @@ export class Metrics {
   }
 
   /**
-   * One finished inference request (a generation or embeddings): requests, duration, tokens and time to first token, overall and by
-   * tenant. Label children are looked up once per combination of labels and kept: a plain
-   * `inc({labels})` hashes its labels every time, and a request makes nine updates.
+   * One finished inference request (a generation or embeddings): requests, duration, tokens and
+   * time to first token, overall and by tenant. Label children are looked up once per combination
+   * of labels and kept: a plain `inc({labels})` hashes its labels every time, and a request makes
+   * nine updates.
    */
   recordRequest(finished: FinishedRequest): void {
     const children = this.childrenOf(finished);
@@ -140,19 +141,19 @@ export class Metrics {
   }
 
   private readonly children = new Map<string, RequestChildren>();
+  /** Every summed counter child of `children`, for `applyPending`. */
+  private summed: SummedIncrement[] = [];
 
   /** Hands the summed increments to prom-client (each request counter calls it before it is read). */
   private applyPending(): void {
-    for (const children of this.children.values()) {
-      children.requests.apply();
-      children.prompt.apply();
-      children.completion.apply();
-      children.tenantRequests.apply();
-      children.tenantPrompt.apply();
-      children.tenantCompletion.apply();
-      children.tenantComputeSeconds.apply();
-      children.tenantCost.apply();
-    }
+    for (const child of this.summed) child.apply();
+  }
+
+  /** A counter child whose increments wait in `summed` until the counter is read. */
+  private sum(child: Increment): SummedIncrement {
+    const summed = new SummedIncrement(child);
+    this.summed.push(summed);
+    return summed;
   }
 
   private childrenOf({ route, model, status, tenant }: FinishedRequest): RequestChildren {
@@ -163,18 +164,19 @@ export class Metrics {
       if (this.children.size >= maxChildren) {
         this.applyPending();
         this.children.clear();
+        this.summed = [];
       }
       children = {
-        requests: new SummedIncrement(this.requests.labels(route, model, status)),
+        requests: this.sum(this.requests.labels(route, model, status)),
         duration: this.requestDuration.labels(route),
-        prompt: new SummedIncrement(this.promptTokens.labels(model)),
-        completion: new SummedIncrement(this.completionTokens.labels(model)),
+        prompt: this.sum(this.promptTokens.labels(model)),
+        completion: this.sum(this.completionTokens.labels(model)),
         ttft: this.timeToFirstToken.labels(model),
-        tenantRequests: new SummedIncrement(this.tenantRequests.labels(tenant, model, status)),
-        tenantPrompt: new SummedIncrement(this.tenantTokens.labels(tenant, model, 'prompt')),
-        tenantCompletion: new SummedIncrement(this.tenantTokens.labels(tenant, model, 'completion')),
-        tenantComputeSeconds: new SummedIncrement(this.tenantComputeSeconds.labels(tenant, model)),
-        tenantCost: new SummedIncrement(this.tenantCost.labels(tenant, model)),
+        tenantRequests: this.sum(this.tenantRequests.labels(tenant, model, status)),
+        tenantPrompt: this.sum(this.tenantTokens.labels(tenant, model, 'prompt')),
+        tenantCompletion: this.sum(this.tenantTokens.labels(tenant, model, 'completion')),
+        tenantComputeSeconds: this.sum(this.tenantComputeSeconds.labels(tenant, model)),
+        tenantCost: this.sum(this.tenantCost.labels(tenant, model)),
       };
       this.children.set(key, children);
     }
@@ -228,14 +230,14 @@ interface Observe {
 }
 
 interface RequestChildren {
-  requests: SummedIncrement;
+  requests: Increment;
   duration: Observe;
-  prompt: SummedIncrement;
-  completion: SummedIncrement;
+  prompt: Increment;
+  completion: Increment;
   ttft: Observe;
-  tenantRequests: SummedIncrement;
-  tenantPrompt: SummedIncrement;
-  tenantCompletion: SummedIncrement;
-  tenantComputeSeconds: SummedIncrement;
-  tenantCost: SummedIncrement;
+  tenantRequests: Increment;
+  tenantPrompt: Increment;
+  tenantCompletion: Increment;
+  tenantComputeSeconds: Increment;
+  tenantCost: Increment;
 }

@@ -1,5 +1,11 @@
 import { describe, expect, test, vi } from 'vitest';
-import { Cancellation, cancellationOf, cancelled } from './cancellation.js';
+import { Cancellation, cancellationOf } from './cancellation.js';
+
+function cancelled(reason: unknown): Cancellation {
+  const cancellation = new Cancellation();
+  cancellation.abort(reason);
+  return cancellation;
+}
 
 describe('Cancellation', () => {
   test('listeners run once, in order, with the reason; a later abort changes nothing', () => {

@@ -64,13 +64,6 @@ export class Cancellation {
 
 const noop = (): void => undefined;
 
-/** A cancellation already cancelled with `reason`. */
-export function cancelled(reason: unknown): Cancellation {
-  const cancellation = new Cancellation();
-  cancellation.abort(reason);
-  return cancellation;
-}
-
 /** A cancellation that follows `signal` (a caller's AbortController). */
 export function cancellationOf(signal: AbortSignal): Cancellation {
   const cancellation = new Cancellation();
