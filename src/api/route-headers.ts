@@ -22,9 +22,16 @@ export function formatRoute(attempts: readonly Attempt[]): string {
  * `x-nimbus-route` (every try). Empty when the engine reported nothing.
  */
 export function routeHeaders(attempts: readonly Attempt[]): Record<string, string> {
-  const last = attempts[attempts.length - 1];
-  if (!last) return {};
-  const headers: Record<string, string> = { 'x-nimbus-model': last.model, 'x-nimbus-route': formatRoute(attempts) };
-  if (last.servedBy) headers['x-nimbus-served-by'] = last.servedBy;
+  const headers: Record<string, string> = {};
+  addRouteHeaders(headers, attempts);
   return headers;
+}
+
+/** Adds the route headers to `headers` (the hot path builds one object, not two). */
+export function addRouteHeaders(headers: Record<string, string>, attempts: readonly Attempt[]): void {
+  const last = attempts[attempts.length - 1];
+  if (!last) return;
+  headers['x-nimbus-model'] = last.model;
+  headers['x-nimbus-route'] = formatRoute(attempts);
+  if (last.servedBy) headers['x-nimbus-served-by'] = last.servedBy;
 }

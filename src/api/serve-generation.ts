@@ -10,9 +10,9 @@ import type { Attempt, ComputeReport, EngineCall, GenerationEvent } from '../cor
 import { toNimbusError, type NimbusError } from '../core/errors.js';
 import type { FinishReason, ToolCall, Usage } from '../core/openai/response-types.js';
 import type { RequestLogEntry, RequestStatus } from '../core/store.js';
-import type { Admission } from '../tenancy/usage-gate.js';
+import type { Admission, AdmissionRequest } from '../tenancy/usage-gate.js';
 import type { CompletionFormat, ResponseIdentity } from './response-format.js';
-import { formatRoute, routeHeaders } from './route-headers.js';
+import { addRouteHeaders, formatRoute, routeHeaders } from './route-headers.js';
 import { requestLiveEvent } from './request-live-event.js';
 import type { ServerContext } from './server-context.js';
 
@@ -74,24 +74,26 @@ export async function serveGeneration(context: ServerContext, request: FastifyRe
   // One reservation before the engine runs, one settlement after it, whatever happens in between.
   let admission: Admission | undefined;
   try {
-    admission = await context.gate.admit(request.principal, {
-      requestId: job.identity.id,
-      model: job.identity.model,
-      ...(job.canonicalModel !== undefined ? { canonicalModel: job.canonicalModel } : {}),
-      estimate: job.estimate,
-    });
+    const admissionRequest: AdmissionRequest = { requestId: job.identity.id, model: job.identity.model, estimate: job.estimate };
+    if (job.canonicalModel !== undefined) admissionRequest.canonicalModel = job.canonicalModel;
+    // Most admissions answer at once (no limits to count): awaiting those would cost a microtask hop.
+    const admitted = context.gate.admit(request.principal, admissionRequest);
+    admission = admitted instanceof Promise ? await admitted : admitted;
     const call: EngineCall = { requestId: job.identity.id, cancel: abort, onAttempt: (attempt) => attempts.push(attempt) };
     const iterator = job.start(call)[Symbol.asyncIterator]();
     // The first event decides the response: an error here is still a plain JSON error with its status.
     const first = await iterator.next();
     outcome.httpStatus = 200;
     // Which model and replica serve is known now, before the first byte: it goes out as headers.
-    const headers = { 'x-request-id': job.identity.id, ...admission.headers, ...routeHeaders(attempts) };
+    const headers = responseHeaders(job.identity.id, admission.headers, attempts);
     if (job.stream) await streamEvents(context, reply, job, iterator, first, started, outcome, abort, headers);
     else await collectEvents(context, reply, job, iterator, first, started, outcome, headers);
   } catch (error) {
     const failure = toNimbusError(error);
-    Object.assign(outcome, { status: 'error', httpStatus: failure.status, errorCode: failure.code, usage: failure.usage ?? outcome.usage });
+    outcome.status = 'error';
+    outcome.httpStatus = failure.status;
+    outcome.errorCode = failure.code;
+    outcome.usage = failure.usage ?? outcome.usage;
     if (!reply.sent) reply.headers({ ...admission?.headers, ...routeHeaders(attempts) });
     throw failure;
   } finally {
@@ -102,6 +104,23 @@ export async function serveGeneration(context: ServerContext, request: FastifyRe
     const charged = admission?.settle({ model: servedModel, usage: ledgerTokens(outcome.usage), compute: outcome.compute });
     record(context, job, createdAt, started, outcome, request, charged?.costNanoUsd ?? 0);
   }
+}
+
+/** The response's own headers: its id, the admission's rate-limit headers and the route it took, in one object. */
+function responseHeaders(id: string, admitted: Readonly<Record<string, string>>, attempts: readonly Attempt[]): Record<string, string> {
+  const headers: Record<string, string> = { 'x-request-id': id };
+  for (const name in admitted) headers[name] = admitted[name]!;
+  addRouteHeaders(headers, attempts);
+  return headers;
+}
+
+/** Records the engine's done event in the outcome. */
+function finished(outcome: Outcome, event: Extract<GenerationEvent, { type: 'done' }>): void {
+  outcome.usage = event.usage;
+  outcome.finishReason = event.finishReason;
+  outcome.servedBy = event.servedBy ?? null;
+  outcome.compute = event.compute;
+  outcome.status = 'ok';
 }
 
 function firstTokenAt(event: GenerationEvent): boolean {
@@ -130,9 +149,7 @@ async function collectEvents(
       if (event.content) text += event.content;
       for (const call of event.toolCalls ?? [])
         toolCalls.push({ id: call.id ?? '', type: 'function', function: { name: call.function.name ?? '', arguments: call.function.arguments } });
-    } else {
-      Object.assign(outcome, { usage: event.usage, finishReason: event.finishReason, servedBy: event.servedBy ?? null, compute: event.compute, status: 'ok' });
-    }
+    } else finished(outcome, event);
   }
   if (!outcome.usage || !outcome.finishReason) throw new Error('engine ended without a done event');
   reply.headers(headers);
@@ -202,13 +219,7 @@ async function streamEvents(
         const waiting = event.sse !== undefined ? writeFrames(event.sse) : write(event.raw ?? job.format.delta(job.identity, event.content, event.toolCalls));
         if (waiting) await waiting;
       } else {
-        Object.assign(outcome, {
-          usage: event.usage,
-          finishReason: event.finishReason,
-          servedBy: event.servedBy ?? null,
-          compute: event.compute,
-          status: 'ok',
-        });
+        finished(outcome, event);
         if (passthrough) continue;
         await write(job.format.finish(job.identity, event.finishReason));
         if (job.includeUsage) await write(job.format.usage(job.identity, usageToSend(context, event.usage, event.compute)));
@@ -217,7 +228,9 @@ async function streamEvents(
   } catch (error) {
     // Mid-stream failures end the stream with an error event in OpenAI's shape, never a hang.
     const failure: NimbusError = toNimbusError(error);
-    Object.assign(outcome, { status: 'error', errorCode: failure.code, usage: failure.usage ?? outcome.usage });
+    outcome.status = 'error';
+    outcome.errorCode = failure.code;
+    outcome.usage = failure.usage ?? outcome.usage;
     if (failure.code === 'internal_error') context.logger.error({ err: error, requestId: job.identity.id }, 'generation failed mid-stream');
     await write(failure.toJSON());
   }

@@ -42,8 +42,8 @@ function setup(limits: { key?: Limits; tenant?: Limits }, options: { counters?: 
   return { gate, counters, clock, read, settleErrors };
 }
 
-async function refusal(promise: Promise<unknown>): Promise<NimbusError> {
-  const error = await promise.then(
+async function refusal(admitted: unknown): Promise<NimbusError> {
+  const error = await Promise.resolve(admitted).then(
     () => undefined,
     (failure: unknown) => failure,
   );
@@ -54,6 +54,17 @@ async function refusal(promise: Promise<unknown>): Promise<NimbusError> {
 const today = '{acme}:k:key_1:tokensPerDay:d2025-03-04';
 
 describe('admission and settlement', () => {
+  test('with nothing to count, admission answers at once (no promise); a refusal still rejects', async () => {
+    const unlimited = setup({}).gate.admit(keyPrincipal, request(10, 90));
+    expect(unlimited).not.toBeInstanceOf(Promise);
+    expect(openGate.admit(localPrincipal, request(10, 90))).not.toBeInstanceOf(Promise);
+    const metered = setup({ key: { tokensPerDay: 1000 } }).gate.admit(keyPrincipal, request(10, 90));
+    expect(metered).toBeInstanceOf(Promise);
+    await metered;
+    const noScope: Principal = { ...keyPrincipal, scopes: { ...keyPrincipal.scopes, inference: false } };
+    expect((await refusal(setup({}).gate.admit(noScope, request(10, 90)))).code).toBe('permission_denied');
+  });
+
   test('admission reserves prompt + max tokens; settlement refunds what was not generated', async () => {
     const { gate, read } = setup({ key: { tokensPerDay: 1000 } });
     const admission = await gate.admit(keyPrincipal, request(10, 90));
@@ -87,7 +98,7 @@ describe('admission and settlement', () => {
 
   test('a daily token budget that allows exactly 7 requests admits exactly 7 of 50 at once', async () => {
     const { gate } = setup({ tenant: { tokensPerDay: 700 } });
-    const results = await Promise.allSettled(Array.from({ length: 50 }, () => gate.admit(keyPrincipal, request(10, 90))));
+    const results = await Promise.allSettled(Array.from({ length: 50 }, async () => gate.admit(keyPrincipal, request(10, 90))));
     expect(results.filter((result) => result.status === 'fulfilled')).toHaveLength(7);
     const refused = results.find((result) => result.status === 'rejected') as PromiseRejectedResult;
     expect((refused.reason as NimbusError).code).toBe('insufficient_quota');
