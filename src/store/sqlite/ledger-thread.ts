@@ -17,7 +17,13 @@ import type { RequestLogRow, RequestLogWriter } from '../kysely-store.js';
 
 interface Batch {
   id: number;
-  rows: ReadonlyArray<RequestLogRow>;
+  /**
+   * The rows as JSON, each an array of its values in the statement's order. A string crosses to
+   * the worker as one copy: JSON.stringify costs the request thread less than the structured
+   * clone of the row objects did (~2.2 against ~3 µs a row here), and JSON.parse the worker less
+   * than deserializing them.
+   */
+  rows: string;
 }
 
 type Answer = { id: number; error?: string } | { ready: true } | { failed: string };
@@ -33,7 +39,7 @@ function ledgerWorker(): void {
   const { parentPort, workerData } = require('node:worker_threads') as typeof WorkerThreads;
   const data = workerData as { driver: string; path: string; sql: string };
   const port = parentPort!;
-  let write: (rows: unknown[]) => void;
+  let write: (rows: unknown[][]) => void;
   try {
     // eslint-disable-next-line @typescript-eslint/no-require-imports -- the driver's path comes from the request thread
     const SQLite = require(data.driver) as typeof SQLiteDriver;
@@ -41,7 +47,7 @@ function ledgerWorker(): void {
     database.pragma('busy_timeout = 5000');
     database.pragma('synchronous = NORMAL');
     const insert = database.prepare(data.sql);
-    write = database.transaction((rows: unknown[]) => {
+    write = database.transaction((rows: unknown[][]) => {
       for (const row of rows) insert.run(row);
     });
   } catch (error) {
@@ -51,7 +57,7 @@ function ledgerWorker(): void {
   port.postMessage({ ready: true });
   port.on('message', (batch: Batch) => {
     try {
-      const rows = batch.rows as unknown[];
+      const rows = JSON.parse(batch.rows) as unknown[][];
       for (let start = 0; start < rows.length; start += 100) write(rows.slice(start, start + 100));
       port.postMessage({ id: batch.id });
     } catch (error) {
@@ -70,7 +76,10 @@ export class LedgerThread implements RequestLogWriter {
   private nextId = 0;
   private failure: Error | undefined;
 
-  private constructor(private readonly worker: Worker) {
+  private constructor(
+    private readonly worker: Worker,
+    private readonly values: (row: RequestLogRow) => unknown[],
+  ) {
     // Held only while batches are in flight: an idle ledger must not keep the process alive, a busy one must.
     worker.unref();
     worker.on('message', (answer: Answer) => {
@@ -86,14 +95,15 @@ export class LedgerThread implements RequestLogWriter {
     worker.on('exit', (code) => this.fail(new Error(`the ledger thread exited (code ${code})`)));
   }
 
-  static start(path: string, sql: string): Promise<LedgerThread> {
+  /** `sql` inserts one row with positional parameters; `values` gives a row's values in their order. */
+  static start(path: string, sql: string, values: (row: RequestLogRow) => unknown[]): Promise<LedgerThread> {
     const driver = createRequire(import.meta.url).resolve('better-sqlite3');
     const worker = new Worker(`(${ledgerWorker.toString()})()`, { eval: true, workerData: { driver, path, sql } });
     return new Promise((resolve, reject) => {
       const onMessage = (answer: Answer): void => {
         worker.off('error', onError);
         worker.off('message', onMessage);
-        if ('ready' in answer) resolve(new LedgerThread(worker));
+        if ('ready' in answer) resolve(new LedgerThread(worker, values));
         else {
           void worker.terminate();
           reject(new Error('failed' in answer ? answer.failed : 'the ledger thread did not start'));
@@ -113,9 +123,10 @@ export class LedgerThread implements RequestLogWriter {
     if (this.failure) return Promise.reject(this.failure);
     const id = this.nextId++;
     if (this.waiting.size === 0) this.worker.ref();
+    const json = JSON.stringify(rows.map(this.values));
     return new Promise((resolve, reject) => {
       this.waiting.set(id, { resolve, reject });
-      this.worker.postMessage({ id, rows } satisfies Batch);
+      this.worker.postMessage({ id, rows: json } satisfies Batch);
     });
   }
 
