@@ -51,6 +51,40 @@ export function runStoreContract(name: string, open: () => Promise<Store>): void
       await store.close();
     });
 
+    test('every field reads back as written, each set to its own value (no two columns can swap unnoticed)', async () => {
+      const store = await open();
+      const entry: RequestLogEntry = {
+        id: 'every-field',
+        createdAt: 1_700_000_000_123,
+        kind: 'completion',
+        model: 'model-x',
+        httpStatus: 502,
+        status: 'cancelled',
+        promptTokens: 11,
+        completionTokens: 13,
+        cachedTokens: 7,
+        ttftMs: 3.5,
+        durationMs: 9.75,
+        finishReason: 'length',
+        stream: true,
+        errorCode: 'upstream_error',
+        servedBy: 'replica-y',
+        route: 'model-x@replica-z (upstream_timeout), model-x@replica-y',
+        usageEstimated: true,
+        tenantId: 'tenant-q',
+        keyId: 'key_r',
+        deployment: 'deployment-s',
+        worker: 'worker-t',
+        deviceClass: 'cuda',
+        computeSeconds: 1.25,
+        costNanoUsd: 4_321,
+      };
+      store.recordRequest(entry);
+      await store.flush();
+      expect(await store.listRequests()).toEqual([entry]);
+      await store.close();
+    });
+
     test('the route of retries and fallbacks, and estimated usage, read back', async () => {
       const store = await open();
       const entry = requestLogEntry({
