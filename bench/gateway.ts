@@ -10,14 +10,14 @@
  *
  *   npm run build && npx tsx bench/gateway.ts [--duration 10] [--rounds 2] [--samples 2000]
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import type { ChildProcess } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { Agent, request as send } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
-import { median, percentile, report, repoRoot } from './support.js';
+import { cpuMs, median, percentile, report, repoRoot, spawnListening } from './support.js';
 
 const { values } = parseArgs({
   options: { duration: { type: 'string', default: '10' }, rounds: { type: 'string', default: '2' }, samples: { type: 'string', default: '2000' } },
@@ -25,36 +25,6 @@ const { values } = parseArgs({
 const duration = Number(values.duration);
 const rounds = Number(values.rounds);
 const samples = Number(values.samples);
-
-interface Child {
-  url: string;
-  process: ChildProcess;
-}
-
-/**
- * Spawns a process and waits for its `listening on URL` line, on stdout or stderr. With
- * `logFile`, stdout (Nimbus's request log lines) goes to that file instead of through this
- * process, which also runs the load generator.
- */
-function spawnListening(args: string[], logFile?: string): Promise<Child> {
-  const child = spawn(process.execPath, args, { stdio: ['ignore', logFile ? openSync(logFile, 'w') : 'pipe', 'pipe'] });
-  return new Promise((resolve, reject) => {
-    let text = '';
-    const streams = [child.stdout, child.stderr].filter((stream) => stream !== null);
-    const onData = (data: Buffer): void => {
-      text += data.toString();
-      const match = /listening on (http:\/\/[\d.:]+)/i.exec(text);
-      if (!match) return;
-      for (const stream of streams) {
-        stream.off('data', onData);
-        stream.resume();
-      }
-      resolve({ url: match[1]!, process: child });
-    };
-    for (const stream of streams) stream.on('data', onData);
-    child.once('exit', (code) => reject(new Error(`${args.join(' ')} exited with ${code}: ${text}`)));
-  });
-}
 
 const work = mkdtempSync(join(tmpdir(), 'nimbus-bench-gateway-'));
 const upstream = await spawnListening(['--import', 'tsx', join(repoRoot, 'bench', 'fixed-upstream.ts')]);
@@ -73,17 +43,6 @@ const targets = { direct: upstream.url, bare: proxy.url, nimbus: nimbus.url } as
 type Target = keyof typeof targets;
 const processes: Record<Target, ChildProcess> = { direct: upstream.process, bare: proxy.process, nimbus: nimbus.process };
 
-/**
- * CPU milliseconds (user + system) a process has used, where /proc exists; with `mainThread`,
- * its main thread's alone (Nimbus writes its ledger on a second thread: the main thread is what
- * bounds its throughput).
- */
-function cpuMs(child: ChildProcess, mainThread = false): number {
-  const path = mainThread ? `/proc/${child.pid}/task/${child.pid}/stat` : `/proc/${child.pid}/stat`;
-  if (!existsSync(path)) return Number.NaN;
-  const fields = readFileSync(path, 'utf8').split(') ')[1]!.split(' ');
-  return (Number(fields[11]) + Number(fields[12])) * 10;
-}
 const path = '/v1/chat/completions';
 const request = { model: 'fixed-model', messages: [{ role: 'user', content: 'Say hello.' }], max_tokens: 16 };
 const bodies = { whole: JSON.stringify(request), stream: JSON.stringify({ ...request, stream: true, stream_options: { include_usage: true } }) };
@@ -112,11 +71,17 @@ for (const [variant, body] of Object.entries(bodies)) {
   const runs: Record<Target, Array<{ rps: number; p50: number; p99: number; cpuUs: number; mainUs: number }>> = { direct: [], bare: [], nimbus: [] };
   for (let round = 0; round < rounds; round += 1) for (const target of Object.keys(targets) as Target[]) runs[target].push(await load(target, body, duration));
   const figure = (target: Target, key: 'rps' | 'p50' | 'p99' | 'cpuUs' | 'mainUs') => median(runs[target].map((run) => run[key]));
+  // Each round's Nimbus run against the bare proxy's run just before it: neighbours in time share
+  // the machine's mood, so the spread of these ratios says how far to trust the median.
+  const pairs = runs.nimbus.map((run, round) => run.rps / runs.bare[round]!.rps);
   report(`gateway ${variant} c=32`, {
     direct_rps: figure('direct', 'rps'),
     bare_proxy_rps: figure('bare', 'rps'),
     nimbus_rps: figure('nimbus', 'rps'),
     nimbus_vs_bare: figure('nimbus', 'rps') / figure('bare', 'rps'),
+    nimbus_vs_bare_pairs: median(pairs),
+    nimbus_vs_bare_pairs_min: Math.min(...pairs),
+    nimbus_vs_bare_pairs_max: Math.max(...pairs),
     nimbus_vs_direct: figure('nimbus', 'rps') / figure('direct', 'rps'),
     direct_p50_ms: figure('direct', 'p50'),
     direct_p99_ms: figure('direct', 'p99'),

@@ -1,15 +1,16 @@
 /**
  * The usage ledger's write path, on SQLite and PostgreSQL, in one script: rows per second when
- * a burst is recorded at once (batched multi-row inserts), and, at a steady request rate, the
- * lag from a request's end (its row recorded) to that row being queryable, as the largest and
- * the 99th percentile over every probe.
+ * a burst is recorded at once (batched inserts) with the CPU each row costs on the request
+ * thread and in all threads, and, at a steady request rate, the lag from a request's end (its
+ * row recorded) to that row being queryable, as the largest and the 99th percentile over every
+ * probe.
  *
  *   npx tsx bench/ledger.ts [--rows 50000] [--rate 2000] [--seconds 5]
  *
  * PostgreSQL at NIMBUS_TEST_POSTGRES_URL (default postgres://postgres@127.0.0.1:5432/test); it
  * is skipped with a message when unreachable.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -57,12 +58,34 @@ function row(id: string): RequestLogEntry {
   };
 }
 
-/** Rows per second for a burst recorded at once, until all are durable. */
-async function burst(store: Store): Promise<number> {
+/** CPU microseconds this process has used: all its threads, or (Linux /proc) its main thread alone. */
+function cpuUs(mainThread: boolean): number {
+  if (!mainThread) {
+    const usage = process.cpuUsage();
+    return usage.user + usage.system;
+  }
+  const path = `/proc/self/task/${process.pid}/stat`;
+  if (!existsSync(path)) return Number.NaN;
+  const fields = readFileSync(path, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10_000;
+}
+
+/**
+ * A burst recorded at once, until all are durable: rows per second, and CPU per row on the
+ * request thread (recording, encoding, handing over) and in all threads (with SQLite's ledger
+ * thread, the inserts). The bench's own row objects are counted too (~1 us).
+ */
+async function burst(store: Store): Promise<{ rowsPerSecond: number; requestThreadUs: number; allThreadsUs: number }> {
   const started = performance.now();
+  const mainBefore = cpuUs(true);
+  const allBefore = cpuUs(false);
   for (let index = 0; index < burstRows; index += 1) store.recordRequest(row(`burst-${index}`));
   await store.flush();
-  return burstRows / ((performance.now() - started) / 1000);
+  return {
+    rowsPerSecond: burstRows / ((performance.now() - started) / 1000),
+    requestThreadUs: (cpuUs(true) - mainBefore) / burstRows,
+    allThreadsUs: (cpuUs(false) - allBefore) / burstRows,
+  };
 }
 
 /** Records `rate` rows per second for `seconds`; polls the newest row to see when each probe became queryable. */
@@ -131,14 +154,16 @@ if (await postgresReachable()) {
 for (const [name, open] of backends) {
   const burstStore = await open();
   await burst(burstStore); // warm-up: JIT, prepared pages
-  const rowsPerSecond = await burst(burstStore);
+  const measured = await burst(burstStore);
   await burstStore.close();
   const lagStore = await open();
   const figures = await lag(lagStore);
   await lagStore.close();
   report(`ledger ${name}`, {
-    burst_rows_per_s: rowsPerSecond,
+    burst_rows_per_s: measured.rowsPerSecond,
     burst_rows: burstRows,
+    burst_cpu_us_per_row_request_thread: measured.requestThreadUs,
+    burst_cpu_us_per_row_all_threads: measured.allThreadsUs,
     steady_rate_rows_per_s: rate,
     lag_max_ms: figures.max,
     lag_p99_ms: figures.p99,

@@ -1,6 +1,6 @@
 /** Shared pieces of the benchmarks: the model, a server process, SSE consumption, statistics. */
-import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync } from 'node:fs';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, openSync, readFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -118,4 +118,46 @@ export function report(name: string, figures: Record<string, string | number>): 
       .map(([key, value]) => `${key}=${typeof value === 'number' ? Number(value.toFixed(3)) : value}`)
       .join(' ')}`,
   );
+}
+
+export interface Child {
+  url: string;
+  process: ChildProcess;
+}
+
+/**
+ * Spawns a process and waits for its `listening on URL` line, on stdout or stderr. With
+ * `logFile`, stdout (Nimbus's request log lines) goes to that file instead of through this
+ * process, which also runs the load generator.
+ */
+export function spawnListening(args: string[], logFile?: string): Promise<Child> {
+  const child = spawn(process.execPath, args, { stdio: ['ignore', logFile ? openSync(logFile, 'w') : 'pipe', 'pipe'] });
+  return new Promise((resolve, reject) => {
+    let text = '';
+    const streams = [child.stdout, child.stderr].filter((stream) => stream !== null);
+    const onData = (data: Buffer): void => {
+      text += data.toString();
+      const match = /listening on (http:\/\/[\d.:]+)/i.exec(text);
+      if (!match) return;
+      for (const stream of streams) {
+        stream.off('data', onData);
+        stream.resume();
+      }
+      resolve({ url: match[1]!, process: child });
+    };
+    for (const stream of streams) stream.on('data', onData);
+    child.once('exit', (code) => reject(new Error(`${args.join(' ')} exited with ${code}: ${text}`)));
+  });
+}
+
+/**
+ * CPU milliseconds (user + system) a process has used, where /proc exists; with `mainThread`,
+ * its main thread's alone (Nimbus writes its ledger on a second thread: the main thread is what
+ * bounds its throughput).
+ */
+export function cpuMs(child: ChildProcess, mainThread = false): number {
+  const path = mainThread ? `/proc/${child.pid}/task/${child.pid}/stat` : `/proc/${child.pid}/stat`;
+  if (!existsSync(path)) return Number.NaN;
+  const fields = readFileSync(path, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10;
 }
