@@ -11,7 +11,7 @@ import { KyselyTenancyStore } from './kysely-tenancy-store.js';
 import { migrationProvider } from './migrations.js';
 import type { Database, RequestLogTable } from './schema.js';
 
-/** Rows per insert statement; keeps statements under SQLite's bound-parameter limit. */
+/** Rows that make a batch be written at once, before its interval is up. */
 const batchSize = 200;
 
 /** Ledger columns in a fixed order, for dialects that write rows with one prepared statement. */
@@ -41,9 +41,6 @@ export const requestLogColumns = [
   'compute_seconds',
   'cost_nano_usd',
 ] as const satisfies ReadonlyArray<keyof Omit<RequestLogTable, 'seq'>>;
-
-/** A request-log row as a batch writer receives it. */
-export type RequestLogRow = Omit<RequestLogTable, 'seq'>;
 
 /** Writes batches of ledger rows (ids already present are skipped); made after migrations ran. */
 export interface RequestLogWriter {
@@ -91,16 +88,17 @@ export interface KyselyStoreOptions {
   /** Longest a recorded row waits before its batch is written. */
   flushIntervalMs?: number;
   /**
-   * A faster batch writer than Kysely's multi-row insert, where the driver has one: SQLite's
-   * prepared statement in one transaction costs half the CPU per row (bench/ledger.ts).
+   * Makes the ledger's batch writer (called once, after migrations): each dialect has a faster
+   * one than a Kysely multi-row insert, whose query building cost the request thread ~20 µs a
+   * row (bench/ledger.ts). SQLite: one prepared statement per row on its own thread;
+   * PostgreSQL: the batch as one JSON parameter.
    */
-  requestLogWriter?: () => RequestLogWriter | Promise<RequestLogWriter>;
+  requestLogWriter: () => RequestLogWriter | Promise<RequestLogWriter>;
 }
 
 export class KyselyStore implements Store {
-  /** Rows waiting for Kysely's insert; with a `requestLogWriter`, they wait encoded in `encoded`. */
-  private queue: RequestLogEntry[] = [];
-  private encoded: string[] = [];
+  /** Rows waiting for their batch, encoded (`encodeRequestLogRow`). */
+  private queue: string[] = [];
   private timer: NodeJS.Timeout | undefined;
   private flushing: Promise<void> = Promise.resolve();
   private closed = false;
@@ -112,7 +110,7 @@ export class KyselyStore implements Store {
 
   constructor(
     private readonly db: Kysely<Database>,
-    private readonly options: KyselyStoreOptions = {},
+    private readonly options: KyselyStoreOptions,
   ) {
     this.flushIntervalMs = options.flushIntervalMs ?? 50;
     this.devices = new KyselyDeviceStore(db);
@@ -135,8 +133,7 @@ export class KyselyStore implements Store {
 
   recordRequest(entry: RequestLogEntry): void {
     if (this.closed) return;
-    const waiting = this.options.requestLogWriter ? this.encoded.push(encodeRequestLogRow(entry)) : this.queue.push(entry);
-    if (waiting >= batchSize) void this.flush();
+    if (this.queue.push(encodeRequestLogRow(entry)) >= batchSize) void this.flush();
     else this.timer ??= setTimeout(() => void this.flush(), this.flushIntervalMs);
   }
 
@@ -144,10 +141,8 @@ export class KyselyStore implements Store {
     clearTimeout(this.timer);
     this.timer = undefined;
     const rows = this.queue;
-    const encoded = this.encoded;
     this.queue = [];
-    this.encoded = [];
-    this.flushing = this.flushing.then(() => (this.options.requestLogWriter ? this.writeEncoded(encoded) : this.write(rows)));
+    this.flushing = this.flushing.then(() => this.write(rows));
     return this.flushing;
   }
 
@@ -173,61 +168,16 @@ export class KyselyStore implements Store {
     await this.db.destroy();
   }
 
-  private async writeEncoded(rows: string[]): Promise<void> {
+  private async write(rows: string[]): Promise<void> {
     if (rows.length === 0) return;
     try {
       this.writer ??= Promise.resolve().then(this.options.requestLogWriter);
       await (await this.writer).write(rows);
     } catch (error) {
       // A failed log write must never take the server down; it is reported, not retried forever.
-      console.error(`nimbus: could not write ${rows.length} request-log rows: ${(error as Error).message}`);
+      console.error(`nimbus: request-log batch of ${rows.length} rows not (wholly) written: ${(error as Error).message}`);
     }
   }
-
-  private async write(rows: RequestLogEntry[]): Promise<void> {
-    for (let start = 0; start < rows.length; start += batchSize) {
-      const values = rows.slice(start, start + batchSize).map(toRow);
-      try {
-        await this.db
-          .insertInto('request_log')
-          .values(values)
-          .onConflict((conflict) => conflict.column('id').doNothing())
-          .execute();
-      } catch (error) {
-        // A failed log write must never take the server down; it is reported, not retried forever.
-        console.error(`nimbus: could not write ${values.length} request-log rows: ${(error as Error).message}`);
-      }
-    }
-  }
-}
-
-function toRow(entry: RequestLogEntry): RequestLogRow {
-  return {
-    id: entry.id,
-    created_at: entry.createdAt,
-    kind: entry.kind,
-    model: entry.model,
-    http_status: entry.httpStatus,
-    status: entry.status,
-    prompt_tokens: entry.promptTokens,
-    completion_tokens: entry.completionTokens,
-    cached_tokens: entry.cachedTokens,
-    ttft_ms: entry.ttftMs,
-    duration_ms: entry.durationMs,
-    finish_reason: entry.finishReason,
-    stream: entry.stream ? 1 : 0,
-    error_code: entry.errorCode,
-    served_by: entry.servedBy,
-    route: entry.route,
-    usage_estimated: entry.usageEstimated ? 1 : 0,
-    tenant_id: entry.tenantId,
-    key_id: entry.keyId,
-    deployment: entry.deployment,
-    worker: entry.worker,
-    device_class: entry.deviceClass,
-    compute_seconds: entry.computeSeconds,
-    cost_nano_usd: entry.costNanoUsd,
-  };
 }
 
 function fromRow(row: Selectable<RequestLogTable>): RequestLogEntry {

@@ -85,6 +85,29 @@ export function runStoreContract(name: string, open: () => Promise<Store>): void
       await store.close();
     });
 
+    test('a row the database refuses costs only itself: the rest of its batch is kept', async () => {
+      const store = await open();
+      const refusals: unknown[] = [];
+      const originalError = console.error;
+      console.error = (...args: unknown[]) => refusals.push(args.join(' '));
+      try {
+        store.recordRequest(requestLogEntry({ id: 'before', createdAt: 1 }));
+        // NaN is written as null, which the NOT NULL duration column refuses.
+        store.recordRequest(requestLogEntry({ id: 'refused', createdAt: 2, durationMs: Number.NaN }));
+        store.recordRequest(requestLogEntry({ id: 'nul', createdAt: 3, model: 'a\u0000b' }));
+        store.recordRequest(requestLogEntry({ id: 'after', createdAt: 4 }));
+        await store.flush();
+      } finally {
+        console.error = originalError;
+      }
+      const rows = await store.listRequests();
+      expect(rows.map((row) => row.id)).toEqual(['after', 'nul', 'before']);
+      // PostgreSQL text cannot hold a NUL character: it is dropped there, kept where it can be.
+      expect(['a\u0000b', 'ab']).toContain(rows[1]!.model);
+      expect(refusals).toEqual([expect.stringContaining('1 of 4 rows refused')]);
+      await store.close();
+    });
+
     test('the route of retries and fallbacks, and estimated usage, read back', async () => {
       const store = await open();
       const entry = requestLogEntry({

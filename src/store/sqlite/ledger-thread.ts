@@ -38,7 +38,8 @@ function ledgerWorker(): void {
   const { parentPort, workerData } = require('node:worker_threads') as typeof WorkerThreads;
   const data = workerData as { driver: string; path: string; sql: string };
   const port = parentPort!;
-  let write: (rows: unknown[][]) => void;
+  let write: (rows: unknown[][]) => number;
+  let reason = '';
   try {
     // eslint-disable-next-line @typescript-eslint/no-require-imports -- the driver's path comes from the request thread
     const SQLite = require(data.driver) as typeof SQLiteDriver;
@@ -46,8 +47,19 @@ function ledgerWorker(): void {
     database.pragma('busy_timeout = 5000');
     database.pragma('synchronous = NORMAL');
     const insert = database.prepare(data.sql);
+    // A row SQLite refuses (a constraint) fails its own statement, not the transaction: the
+    // rest of the batch is kept, and the refused ones are counted and reported.
     write = database.transaction((rows: unknown[][]) => {
-      for (const row of rows) insert.run(row);
+      let refused = 0;
+      for (const row of rows) {
+        try {
+          insert.run(row);
+        } catch (error) {
+          refused += 1;
+          reason = (error as Error).message;
+        }
+      }
+      return refused;
     });
   } catch (error) {
     port.postMessage({ failed: (error as Error).message });
@@ -57,8 +69,9 @@ function ledgerWorker(): void {
   port.on('message', (batch: Batch) => {
     try {
       const rows = JSON.parse(batch.rows) as unknown[][];
-      for (let start = 0; start < rows.length; start += 100) write(rows.slice(start, start + 100));
-      port.postMessage({ id: batch.id });
+      let refused = 0;
+      for (let start = 0; start < rows.length; start += 100) refused += write(rows.slice(start, start + 100));
+      port.postMessage(refused > 0 ? { id: batch.id, error: `${refused} of ${rows.length} rows refused: ${reason}` } : { id: batch.id });
     } catch (error) {
       port.postMessage({ id: batch.id, error: (error as Error).message });
     }

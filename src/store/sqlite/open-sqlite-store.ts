@@ -48,8 +48,24 @@ async function requestLogWriter(database: SQLite.Database, path: string, threade
     }
   }
   const insert = database.prepare(insertSql);
-  const write = database.transaction((rows: readonly string[]) => {
-    for (const row of rows) insert.run(JSON.parse(row) as unknown[]);
+  // As on the ledger thread: a refused row fails its own statement, and the rest are kept.
+  let reason = '';
+  const insertAll = database.transaction((rows: readonly string[]) => {
+    let refused = 0;
+    for (const row of rows) {
+      try {
+        insert.run(JSON.parse(row) as unknown[]);
+      } catch (error) {
+        refused += 1;
+        reason = (error as Error).message;
+      }
+    }
+    return refused;
   });
-  return { write };
+  return {
+    write: (rows) => {
+      const refused = insertAll(rows);
+      if (refused > 0) throw new Error(`${refused} of ${rows.length} rows refused: ${reason}`);
+    },
+  };
 }
