@@ -28,6 +28,16 @@ interface Batch {
 type Answer = { id: number; error?: string } | { ready: true } | { failed: string };
 
 /**
+ * Whether an insert failed because of its row (a constraint, a value SQLite will not take) rather
+ * than the database (busy, full, I/O): only those are skipped, the rest fail the batch as before.
+ * Also runs inside the worker (its source goes into the eval'd code).
+ */
+export function isRowError(error: unknown): boolean {
+  const code = (error as { code?: unknown }).code;
+  return typeof code === 'string' && (code.startsWith('SQLITE_CONSTRAINT') || code === 'SQLITE_MISMATCH' || code === 'SQLITE_TOOBIG');
+}
+
+/**
  * Runs inside the worker: one connection, one prepared insert, a transaction per 100 rows. The
  * request thread's own writes (keys, pool, devices) wait for the write lock while a transaction
  * runs, blocking its event loop, so a burst is committed in short transactions (~2 ms each here)
@@ -55,6 +65,7 @@ function ledgerWorker(): void {
         try {
           insert.run(row);
         } catch (error) {
+          if (!isRowError(error)) throw error;
           refused += 1;
           reason = (error as Error).message;
         }
@@ -107,7 +118,7 @@ export class LedgerThread implements RequestLogWriter {
   /** `sql` inserts one row with positional parameters, in the order of an encoded row's values. */
   static start(path: string, sql: string): Promise<LedgerThread> {
     const driver = createRequire(import.meta.url).resolve('better-sqlite3');
-    const worker = new Worker(`(${ledgerWorker.toString()})()`, { eval: true, workerData: { driver, path, sql } });
+    const worker = new Worker(`${isRowError.toString()}\n(${ledgerWorker.toString()})()`, { eval: true, workerData: { driver, path, sql } });
     return new Promise((resolve, reject) => {
       const onMessage = (answer: Answer): void => {
         worker.off('error', onError);

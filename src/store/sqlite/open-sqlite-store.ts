@@ -5,7 +5,7 @@ import SQLite from 'better-sqlite3';
 import { Kysely, SqliteDialect } from 'kysely';
 import { KyselyStore, requestLogColumns, type RequestLogWriter } from '../kysely-store.js';
 import type { Database } from '../schema.js';
-import { LedgerThread } from './ledger-thread.js';
+import { isRowError, LedgerThread } from './ledger-thread.js';
 
 export interface SqliteStoreOptions {
   /**
@@ -56,6 +56,7 @@ async function requestLogWriter(database: SQLite.Database, path: string, threade
       try {
         insert.run(JSON.parse(row) as unknown[]);
       } catch (error) {
+        if (!isRowError(error)) throw error;
         refused += 1;
         reason = (error as Error).message;
       }
