@@ -17,17 +17,10 @@ export function formatRoute(attempts: readonly Attempt[]): string {
 }
 
 /**
- * Headers sent before the first byte: `x-nimbus-model` (the model that served, after aliases
- * and fallbacks), `x-nimbus-served-by` (its replica, where the engine picked one) and
- * `x-nimbus-route` (every try). Empty when the engine reported nothing.
+ * Adds the headers sent before the first byte to `headers`: `x-nimbus-model` (the model that
+ * served, after aliases and fallbacks), `x-nimbus-served-by` (its replica, where the engine
+ * picked one) and `x-nimbus-route` (every try). Nothing when the engine reported nothing.
  */
-export function routeHeaders(attempts: readonly Attempt[]): Record<string, string> {
-  const headers: Record<string, string> = {};
-  addRouteHeaders(headers, attempts);
-  return headers;
-}
-
-/** Adds the route headers to `headers` (the hot path builds one object, not two). */
 export function addRouteHeaders(headers: Record<string, string>, attempts: readonly Attempt[]): void {
   const last = attempts[attempts.length - 1];
   if (!last) return;

@@ -12,7 +12,7 @@ import type { FinishReason, ToolCall, Usage } from '../core/openai/response-type
 import type { RequestLogEntry, RequestStatus } from '../core/store.js';
 import type { Admission, AdmissionRequest } from '../tenancy/usage-gate.js';
 import type { CompletionFormat, ResponseIdentity } from './response-format.js';
-import { addRouteHeaders, formatRoute, routeHeaders } from './route-headers.js';
+import { addRouteHeaders, formatRoute } from './route-headers.js';
 import { requestLiveEvent } from './request-live-event.js';
 import type { ServerContext } from './server-context.js';
 
@@ -94,7 +94,11 @@ export async function serveGeneration(context: ServerContext, request: FastifyRe
     outcome.httpStatus = failure.status;
     outcome.errorCode = failure.code;
     outcome.usage = failure.usage ?? outcome.usage;
-    if (!reply.sent) reply.headers({ ...admission?.headers, ...routeHeaders(attempts) });
+    if (!reply.sent) {
+      const headers = { ...admission?.headers };
+      addRouteHeaders(headers, attempts);
+      reply.headers(headers);
+    }
     throw failure;
   } finally {
     reply.raw.off('close', onClose);

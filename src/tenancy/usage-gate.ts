@@ -106,7 +106,7 @@ export class LimitsGate implements UsageGate {
   constructor(private readonly options: LimitsGateOptions) {}
 
   admit(principal: Principal, request: AdmissionRequest): Admission | Promise<Admission> {
-    let limits: { key: Limits; tenant: Limits };
+    let limits: ReturnType<LimitsSource>;
     try {
       authorizeInference(principal, request.model, request.canonicalModel);
       limits = this.options.limitsOf(principal);
@@ -122,7 +122,7 @@ export class LimitsGate implements UsageGate {
   }
 
   /** Counts the request against its limits: in this process or in Redis, so asynchronous. */
-  private async reserve(principal: Principal, request: AdmissionRequest, limits: { key: Limits; tenant: Limits }): Promise<Admission> {
+  private async reserve(principal: Principal, request: AdmissionRequest, limits: ReturnType<LimitsSource>): Promise<Admission> {
     const now = this.options.clock.now();
     const estimate = request.estimate();
     const maxTokens = estimate.maxTokens ?? this.options.defaultMaxTokens;

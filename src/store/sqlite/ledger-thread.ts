@@ -32,46 +32,57 @@ type Answer = { id: number; error?: string } | { ready: true } | { failed: strin
  * than the database (busy, full, I/O): only those are skipped, the rest fail the batch as before.
  * Also runs inside the worker (its source goes into the eval'd code).
  */
-export function isRowError(error: unknown): boolean {
+function isRowError(error: unknown): boolean {
   const code = (error as { code?: unknown }).code;
   return typeof code === 'string' && (code.startsWith('SQLITE_CONSTRAINT') || code === 'SQLITE_MISMATCH' || code === 'SQLITE_TOOBIG');
 }
 
 /**
- * Runs inside the worker: one connection, one prepared insert, a transaction per 100 rows. The
- * request thread's own writes (keys, pool, devices) wait for the write lock while a transaction
- * runs, blocking its event loop, so a burst is committed in short transactions (~2 ms each here)
- * rather than one long one.
+ * Inserts rows (each its values in the statement's order) through one prepared statement, a
+ * transaction per 100 rows: the request thread's own writes (keys, pool, devices) wait for the
+ * write lock while a transaction runs, blocking its event loop, so a burst is committed in short
+ * transactions (~2 ms each here) rather than one long one. A row SQLite refuses (`isRowError`)
+ * fails its own statement, not the transaction: the rest are kept, and the answer says how many
+ * were refused (undefined when none). Runs on the ledger thread (its source goes into the eval'd
+ * code) and, where that thread cannot start, on the request thread.
  */
+export function batchInserter(database: SQLiteDriver.Database, sql: string): (rows: unknown[][]) => string | undefined {
+  const insert = database.prepare(sql);
+  let reason = '';
+  const insertAll = database.transaction((rows: unknown[][]) => {
+    let refused = 0;
+    for (const row of rows) {
+      try {
+        insert.run(row);
+      } catch (error) {
+        if (!isRowError(error)) throw error;
+        refused += 1;
+        reason = (error as Error).message;
+      }
+    }
+    return refused;
+  });
+  return (rows) => {
+    let refused = 0;
+    for (let start = 0; start < rows.length; start += 100) refused += insertAll(rows.slice(start, start + 100));
+    return refused > 0 ? `${refused} of ${rows.length} rows refused: ${reason}` : undefined;
+  };
+}
+
+/** Runs inside the worker: one connection, and `batchInserter` on each batch. */
 function ledgerWorker(): void {
   // eslint-disable-next-line @typescript-eslint/no-require-imports -- an eval'd worker has no import
   const { parentPort, workerData } = require('node:worker_threads') as typeof WorkerThreads;
   const data = workerData as { driver: string; path: string; sql: string };
   const port = parentPort!;
-  let write: (rows: unknown[][]) => number;
-  let reason = '';
+  let write: (rows: unknown[][]) => string | undefined;
   try {
     // eslint-disable-next-line @typescript-eslint/no-require-imports -- the driver's path comes from the request thread
     const SQLite = require(data.driver) as typeof SQLiteDriver;
     const database = new SQLite(data.path);
     database.pragma('busy_timeout = 5000');
     database.pragma('synchronous = NORMAL');
-    const insert = database.prepare(data.sql);
-    // A row SQLite refuses (a constraint) fails its own statement, not the transaction: the
-    // rest of the batch is kept, and the refused ones are counted and reported.
-    write = database.transaction((rows: unknown[][]) => {
-      let refused = 0;
-      for (const row of rows) {
-        try {
-          insert.run(row);
-        } catch (error) {
-          if (!isRowError(error)) throw error;
-          refused += 1;
-          reason = (error as Error).message;
-        }
-      }
-      return refused;
-    });
+    write = batchInserter(database, data.sql);
   } catch (error) {
     port.postMessage({ failed: (error as Error).message });
     return;
@@ -79,10 +90,8 @@ function ledgerWorker(): void {
   port.postMessage({ ready: true });
   port.on('message', (batch: Batch) => {
     try {
-      const rows = JSON.parse(batch.rows) as unknown[][];
-      let refused = 0;
-      for (let start = 0; start < rows.length; start += 100) refused += write(rows.slice(start, start + 100));
-      port.postMessage(refused > 0 ? { id: batch.id, error: `${refused} of ${rows.length} rows refused: ${reason}` } : { id: batch.id });
+      const refused = write(JSON.parse(batch.rows) as unknown[][]);
+      port.postMessage(refused === undefined ? { id: batch.id } : { id: batch.id, error: refused });
     } catch (error) {
       port.postMessage({ id: batch.id, error: (error as Error).message });
     }
@@ -118,7 +127,8 @@ export class LedgerThread implements RequestLogWriter {
   /** `sql` inserts one row with positional parameters, in the order of an encoded row's values. */
   static start(path: string, sql: string): Promise<LedgerThread> {
     const driver = createRequire(import.meta.url).resolve('better-sqlite3');
-    const worker = new Worker(`${isRowError.toString()}\n(${ledgerWorker.toString()})()`, { eval: true, workerData: { driver, path, sql } });
+    const source = `${isRowError.toString()}\n${batchInserter.toString()}\n(${ledgerWorker.toString()})()`;
+    const worker = new Worker(source, { eval: true, workerData: { driver, path, sql } });
     return new Promise((resolve, reject) => {
       const onMessage = (answer: Answer): void => {
         worker.off('error', onError);

@@ -5,7 +5,7 @@ import SQLite from 'better-sqlite3';
 import { Kysely, SqliteDialect } from 'kysely';
 import { KyselyStore, requestLogColumns, type RequestLogWriter } from '../kysely-store.js';
 import type { Database } from '../schema.js';
-import { isRowError, LedgerThread } from './ledger-thread.js';
+import { batchInserter, LedgerThread } from './ledger-thread.js';
 
 export interface SqliteStoreOptions {
   /**
@@ -36,8 +36,8 @@ export async function openSqliteStore(path: string, options: SqliteStoreOptions 
 const insertSql = `insert into request_log (${requestLogColumns.join(', ')}) values (${requestLogColumns.map(() => '?').join(', ')}) on conflict (id) do nothing`;
 
 /**
- * Ledger rows through one prepared statement, a batch per transaction: no SQL built or parsed per
- * flush. On a worker thread where it can start one (ledger-thread.ts), else on this thread.
+ * Ledger rows through one prepared statement (`batchInserter`): no SQL built or parsed per flush.
+ * On a worker thread where it can start one (ledger-thread.ts), else on this thread.
  */
 async function requestLogWriter(database: SQLite.Database, path: string, threaded: boolean): Promise<RequestLogWriter> {
   if (threaded) {
@@ -47,26 +47,11 @@ async function requestLogWriter(database: SQLite.Database, path: string, threade
       console.error(`nimbus: the ledger writes on the request thread: its own thread did not start (${(error as Error).message})`);
     }
   }
-  const insert = database.prepare(insertSql);
-  // As on the ledger thread: a refused row fails its own statement, and the rest are kept.
-  let reason = '';
-  const insertAll = database.transaction((rows: readonly string[]) => {
-    let refused = 0;
-    for (const row of rows) {
-      try {
-        insert.run(JSON.parse(row) as unknown[]);
-      } catch (error) {
-        if (!isRowError(error)) throw error;
-        refused += 1;
-        reason = (error as Error).message;
-      }
-    }
-    return refused;
-  });
+  const insert = batchInserter(database, insertSql);
   return {
     write: (rows) => {
-      const refused = insertAll(rows);
-      if (refused > 0) throw new Error(`${refused} of ${rows.length} rows refused: ${reason}`);
+      const refused = insert(JSON.parse(`[${rows.join(',')}]`) as unknown[][]);
+      if (refused !== undefined) throw new Error(refused);
     },
   };
 }
