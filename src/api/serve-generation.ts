@@ -47,8 +47,6 @@ interface Outcome {
   compute: ComputeReport | undefined;
 }
 
-const sseHeaders = { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-accel-buffering': 'no' };
-
 /** Serves a generation job on this request; resolves when the response is complete. */
 export async function serveGeneration(context: ServerContext, request: FastifyRequest, reply: FastifyReply, job: GenerationJob): Promise<void> {
   const started = performance.now();
@@ -85,7 +83,7 @@ export async function serveGeneration(context: ServerContext, request: FastifyRe
     const first = await iterator.next();
     outcome.httpStatus = 200;
     // Which model and replica serve is known now, before the first byte: it goes out as headers.
-    const headers = responseHeaders(job.identity.id, admission.headers, attempts);
+    const headers = responseHeaders(job.identity.id, admission.headers, attempts, job.stream);
     if (job.stream) await streamEvents(context, reply, job, iterator, first, started, outcome, abort, headers);
     else await collectEvents(context, reply, job, iterator, first, started, outcome, headers);
   } catch (error) {
@@ -110,9 +108,20 @@ export async function serveGeneration(context: ServerContext, request: FastifyRe
   }
 }
 
-/** The response's own headers: its id, the admission's rate-limit headers and the route it took, in one object. */
-function responseHeaders(id: string, admitted: Readonly<Record<string, string>>, attempts: readonly Attempt[]): Record<string, string> {
-  const headers: Record<string, string> = { 'x-request-id': id };
+/**
+ * The response's headers: an event stream's, its id, the admission's rate-limit headers and the
+ * route it took, built as one object (spreading them into another at writeHead cost ~4 µs).
+ */
+function responseHeaders(id: string, admitted: Readonly<Record<string, string>>, attempts: readonly Attempt[], stream: boolean): Record<string, string> {
+  const headers: Record<string, string> = stream
+    ? {
+        'content-type': 'text/event-stream; charset=utf-8',
+        'cache-control': 'no-cache',
+        connection: 'keep-alive',
+        'x-accel-buffering': 'no',
+        'x-request-id': id,
+      }
+    : { 'x-request-id': id };
   for (const name in admitted) headers[name] = admitted[name]!;
   addRouteHeaders(headers, attempts);
   return headers;
@@ -174,7 +183,7 @@ async function streamEvents(
 ): Promise<void> {
   reply.hijack();
   const raw = reply.raw;
-  raw.writeHead(200, { ...sseHeaders, ...headers });
+  raw.writeHead(200, headers);
   const metrics = context.metrics.interTokenLatency.labels(job.identity.model);
   let lastChunkAt = 0;
   // Events that arrive together (several in one upstream TCP chunk) leave in one socket write:
@@ -238,8 +247,9 @@ async function streamEvents(
     if (failure.code === 'internal_error') context.logger.error({ err: error, requestId: job.identity.id }, 'generation failed mid-stream');
     await write(failure.toJSON());
   }
-  await write('[DONE]');
-  raw.end();
+  // The last frame goes with the end of the response: one write fewer.
+  if (cancel.aborted || raw.destroyed) raw.end();
+  else raw.end('data: [DONE]\n\n');
 }
 
 /** The token counts the ledger charges, from an engine's usage. */
