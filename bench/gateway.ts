@@ -1,9 +1,10 @@
 /**
  * Gateway overhead, in one script, against a fixed-reply upstream (bench/fixed-upstream.ts, its
  * own process): autocannon at concurrency 32, runs alternating between the upstream direct, a
- * bare node:http keep-alive proxy (bench/bare-proxy.ts: the floor a Node proxy reaches), and
- * Nimbus (dist/, its own process, request log in SQLite, metrics and info logging on), whole
- * answers and streams. Then, at concurrency 1, the latency each adds: p50 of whole answers and
+ * bare node:http keep-alive proxy (bench/bare-proxy.ts: the floor a Node proxy reaches), the
+ * same framework as Nimbus with none of its features (bench/fastify-floor.ts: Fastify and
+ * undici, nothing checked or counted), and Nimbus (dist/, its own process, request log in SQLite,
+ * metrics and info logging on), whole answers and streams. Then, at concurrency 1, the latency each adds: p50 of whole answers and
  * p50 time to first byte of streams, minus the upstream's own. Throughput moves with the
  * neighbours' load on a shared machine, so it also prints the CPU time each proxy process spent
  * per request (Linux /proc): the cost itself.
@@ -29,6 +30,7 @@ const samples = Number(values.samples);
 const work = mkdtempSync(join(tmpdir(), 'nimbus-bench-gateway-'));
 const upstream = await spawnListening(['--import', 'tsx', join(repoRoot, 'bench', 'fixed-upstream.ts')]);
 const proxy = await spawnListening(['--import', 'tsx', join(repoRoot, 'bench', 'bare-proxy.ts'), upstream.url]);
+const floor = await spawnListening(['--import', 'tsx', join(repoRoot, 'bench', 'fastify-floor.ts'), upstream.url]);
 const configPath = join(work, 'nimbus.json');
 writeFileSync(
   configPath,
@@ -39,9 +41,9 @@ const nimbus = await spawnListening(
   join(work, 'nimbus.log'),
 );
 
-const targets = { direct: upstream.url, bare: proxy.url, nimbus: nimbus.url } as const;
+const targets = { direct: upstream.url, bare: proxy.url, floor: floor.url, nimbus: nimbus.url } as const;
 type Target = keyof typeof targets;
-const processes: Record<Target, ChildProcess> = { direct: upstream.process, bare: proxy.process, nimbus: nimbus.process };
+const processes: Record<Target, ChildProcess> = { direct: upstream.process, bare: proxy.process, floor: floor.process, nimbus: nimbus.process };
 
 const path = '/v1/chat/completions';
 const request = { model: 'fixed-model', messages: [{ role: 'user', content: 'Say hello.' }], max_tokens: 16 };
@@ -68,7 +70,7 @@ async function load(target: Target, body: string, seconds: number) {
 for (const target of Object.keys(targets) as Target[]) for (const body of Object.values(bodies)) await load(target, body, 1);
 
 for (const [variant, body] of Object.entries(bodies)) {
-  const runs: Record<Target, Array<{ rps: number; p50: number; p99: number; cpuUs: number; mainUs: number }>> = { direct: [], bare: [], nimbus: [] };
+  const runs: Record<Target, Array<{ rps: number; p50: number; p99: number; cpuUs: number; mainUs: number }>> = { direct: [], bare: [], floor: [], nimbus: [] };
   for (let round = 0; round < rounds; round += 1) for (const target of Object.keys(targets) as Target[]) runs[target].push(await load(target, body, duration));
   const figure = (target: Target, key: 'rps' | 'p50' | 'p99' | 'cpuUs' | 'mainUs') => median(runs[target].map((run) => run[key]));
   // Each round's Nimbus run against the bare proxy's run just before it: neighbours in time share
@@ -83,6 +85,9 @@ for (const [variant, body] of Object.entries(bodies)) {
     nimbus_vs_bare_pairs_min: Math.min(...pairs),
     nimbus_vs_bare_pairs_max: Math.max(...pairs),
     nimbus_vs_direct: figure('nimbus', 'rps') / figure('direct', 'rps'),
+    floor_rps: figure('floor', 'rps'),
+    floor_vs_bare: figure('floor', 'rps') / figure('bare', 'rps'),
+    nimbus_vs_floor: figure('nimbus', 'rps') / figure('floor', 'rps'),
     direct_p50_ms: figure('direct', 'p50'),
     direct_p99_ms: figure('direct', 'p99'),
     bare_p50_ms: figure('bare', 'p50'),
@@ -90,6 +95,7 @@ for (const [variant, body] of Object.entries(bodies)) {
     nimbus_p50_ms: figure('nimbus', 'p50'),
     nimbus_p99_ms: figure('nimbus', 'p99'),
     bare_cpu_us_per_request: figure('bare', 'cpuUs'),
+    floor_cpu_us_per_request: figure('floor', 'cpuUs'),
     nimbus_cpu_us_per_request: figure('nimbus', 'cpuUs'),
     bare_vs_nimbus_cpu: figure('bare', 'cpuUs') / figure('nimbus', 'cpuUs'),
     nimbus_main_thread_cpu_us_per_request: figure('nimbus', 'mainUs'),
@@ -129,6 +135,7 @@ function timeOne(target: Target, body: string): Promise<{ firstByte: number; who
 const latencies: Record<Target, { whole: number[]; firstByte: number[] }> = {
   direct: { whole: [], firstByte: [] },
   bare: { whole: [], firstByte: [] },
+  floor: { whole: [], firstByte: [] },
   nimbus: { whole: [], firstByte: [] },
 };
 for (let index = 0; index < samples + 200; index += 1) {
@@ -146,6 +153,8 @@ report('gateway c=1 added latency', {
   bare_added_p50_ms: p50('bare', 'whole') - p50('direct', 'whole'),
   nimbus_added_ttfb_ms: p50('nimbus', 'firstByte') - p50('direct', 'firstByte'),
   bare_added_ttfb_ms: p50('bare', 'firstByte') - p50('direct', 'firstByte'),
+  floor_added_p50_ms: p50('floor', 'whole') - p50('direct', 'whole'),
+  floor_added_ttfb_ms: p50('floor', 'firstByte') - p50('direct', 'firstByte'),
   direct_p50_ms: p50('direct', 'whole'),
   direct_ttfb_ms: p50('direct', 'firstByte'),
   nimbus_p99_ms: percentile(latencies.nimbus.whole, 0.99),
@@ -153,4 +162,4 @@ report('gateway c=1 added latency', {
 });
 
 agent.destroy();
-for (const child of [nimbus, proxy, upstream]) child.process.kill('SIGTERM');
+for (const child of [nimbus, floor, proxy, upstream]) child.process.kill('SIGTERM');
