@@ -320,6 +320,23 @@ describe('streams and usage', () => {
     expect(await lastLogRow()).toMatchObject({ promptTokens: 7, completionTokens: 6, usageEstimated: false });
   });
 
+  test("the upstream's own request options reach it as the client sent them, streamed and not; unknown fields inside messages do not", async () => {
+    const extra = { chat_template_kwargs: { enable_thinking: false }, repetition_penalty: 1.1, guided_choice: ['yes', 'no'] };
+    const messages = [{ role: 'user', content: 'Say hello.', cache_hint: 'x' }];
+    const post = async (path: string, body: object) => {
+      const response = await fetch(`${server.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+      expect(response.status).toBe(200);
+      return response.text();
+    };
+    expect(JSON.parse(await post('/v1/chat/completions', { model: 'solo', messages, ...extra })).choices[0].message.content).toBe(answerText);
+    expect(await post('/v1/chat/completions', { model: 'solo', messages, stream: true, ...extra })).toContain('data: [DONE]');
+    await post('/v1/completions', { model: 'solo', prompt: 'Once', ...extra });
+    expect(a.requests).toHaveLength(3);
+    for (const request of a.requests) expect(request.body).toMatchObject(extra);
+    expect(a.requests[0]!.body.messages).toEqual([{ role: 'user', content: 'Say hello.' }]);
+    expect(a.requests[1]!.body.stream_options).toEqual({ include_usage: true });
+  });
+
   test('an upstream without usage: the stream gets an estimated usage chunk, marked estimated, and so does the log', async () => {
     a.next({ kind: 'ok', usage: false });
     const { text, usage } = await readStream('solo');

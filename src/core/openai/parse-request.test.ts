@@ -8,9 +8,9 @@ describe('parseRequest', () => {
     expect(formatParamPath([])).toBe('');
   });
 
-  test('accepts a valid request and ignores unknown top-level fields', () => {
-    const body = parseRequest(chatCompletionRequestSchema, { model: 'm', messages: [{ role: 'user', content: 'hi' }], vendor_extra: 1 });
-    expect(body.model).toBe('m');
+  test('accepts a valid request and keeps unknown top-level fields, unchecked, for an upstream engine', () => {
+    const body = parseRequest(chatCompletionRequestSchema, { model: 'm', messages: [{ role: 'user', content: 'hi', extra: 2 }], vendor_extra: { a: 1 } });
+    expect(body).toEqual({ model: 'm', messages: [{ role: 'user', content: 'hi' }], vendor_extra: { a: 1 } });
   });
 
   test.each([

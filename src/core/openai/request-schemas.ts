@@ -1,7 +1,11 @@
 /**
  * The OpenAI request bodies Nimbus accepts, as zod schemas. They are the wire contract: engines
  * receive these parsed, checked values (snake_case, as on the wire) so an upstream engine can
- * forward them unchanged. Unknown top-level fields are ignored, as vLLM and llama-server do.
+ * forward them unchanged. Unknown top-level fields of a completion request are kept, unchecked:
+ * an upstream engine gets them as the client sent them (vLLM's `chat_template_kwargs` and
+ * `repetition_penalty`, SGLang's `separate_reasoning`, a cloud's own options), as it would
+ * without Nimbus in between; Nimbus's own engine ignores them, as vLLM and llama-server ignore
+ * fields they do not know. Unknown fields inside messages and tools are dropped.
  */
 import { z } from 'zod';
 
@@ -81,7 +85,7 @@ const sampling = {
 };
 
 /** POST /v1/chat/completions */
-export const chatCompletionRequestSchema = z.object({
+const chatCompletionShape = z.object({
   ...sampling,
   messages: z.array(chatMessageSchema).min(1, 'must contain at least one message'),
   max_completion_tokens: positiveInt.nullish(),
@@ -92,9 +96,10 @@ export const chatCompletionRequestSchema = z.object({
   logprobs: z.boolean().nullish(),
   top_logprobs: z.number().int().nullish(),
 });
+export const chatCompletionRequestSchema = chatCompletionShape.loose();
 
 /** POST /v1/completions */
-export const completionRequestSchema = z.object({
+const completionShape = z.object({
   ...sampling,
   prompt: z.union([z.string(), z.array(z.string()).min(1, 'must contain at least one prompt')]),
   echo: z.boolean().nullish(),
@@ -102,6 +107,7 @@ export const completionRequestSchema = z.object({
   best_of: z.number().int().nullish(),
   logprobs: z.number().int().nullish(),
 });
+export const completionRequestSchema = completionShape.loose();
 
 /** POST /v1/embeddings */
 export const embeddingRequestSchema = z.object({
@@ -116,6 +122,7 @@ export type ChatMessage = z.infer<typeof chatMessageSchema>;
 export type ToolDefinition = z.infer<typeof toolSchema>;
 export type ToolChoice = z.infer<typeof toolChoice>;
 export type ResponseFormat = z.infer<typeof responseFormat>;
-export type ChatCompletionRequest = z.infer<typeof chatCompletionRequestSchema>;
-export type CompletionRequest = z.infer<typeof completionRequestSchema>;
+/** The fields Nimbus reads; a parsed request may hold others (see above), which only upstream engines pass on. */
+export type ChatCompletionRequest = z.infer<typeof chatCompletionShape>;
+export type CompletionRequest = z.infer<typeof completionShape>;
 export type EmbeddingRequest = z.infer<typeof embeddingRequestSchema>;
