@@ -337,6 +337,25 @@ describe('streams and usage', () => {
     expect(a.requests[1]!.body.stream_options).toEqual({ include_usage: true });
   });
 
+  test('embeddings: dimensions and the upstream own options reach it; the vectors come back as floats, which Nimbus encodes as asked', async () => {
+    const answer = await server.client.embeddings.create({
+      model: 'solo',
+      input: ['ab', 'abcd'],
+      dimensions: 3,
+      encoding_format: 'base64',
+      truncate_prompt_tokens: 8,
+    } as never);
+    expect(a.requests).toHaveLength(1);
+    expect(a.requests[0]!.path).toBe('/v1/embeddings');
+    expect(a.requests[0]!.body).toEqual({ model: 'solo', input: ['ab', 'abcd'], dimensions: 3, truncate_prompt_tokens: 8 });
+    // Asked for base64, the client hands the strings over as they came: little-endian float32s.
+    const floats = (encoded: unknown) => [...new Float32Array(new Uint8Array(Buffer.from(encoded as string, 'base64')).buffer)];
+    expect(answer.data.map((entry) => floats(entry.embedding))).toEqual([
+      [2, 2, 2],
+      [4, 4, 4],
+    ]);
+  });
+
   test('an upstream without usage: the stream gets an estimated usage chunk, marked estimated, and so does the log', async () => {
     a.next({ kind: 'ok', usage: false });
     const { text, usage } = await readStream('solo');

@@ -109,6 +109,19 @@ export interface ModelStatus {
   servedBy?: string[];
 }
 
+/**
+ * An embeddings request as engines get it: the inputs as a list, and what else the client sent
+ * except `encoding_format` (Nimbus encodes vectors itself): `dimensions`, `user` and fields
+ * Nimbus does not know pass on to an upstream engine; Nimbus's own engine ignores them.
+ */
+export interface EmbeddingRequest {
+  model: string;
+  input: string[];
+  dimensions?: number;
+  user?: string;
+  [field: string]: unknown;
+}
+
 /** Token counts of an embeddings call. */
 export interface EmbeddingResult {
   embeddings: number[][];
@@ -126,7 +139,7 @@ export interface Engine {
   /** A text completion of one prompt (the HTTP layer fans out prompt lists). */
   complete(request: CompletionRequest & { prompt: string }, call: EngineCall): AsyncIterable<GenerationEvent>;
   /** Embeds each input; one vector per input, in order. */
-  embed(request: { model: string; input: string[] }, call: EngineCall): Promise<EmbeddingResult>;
+  embed(request: EmbeddingRequest, call: EngineCall): Promise<EmbeddingResult>;
   /** Live load figures for /metrics and routing. */
   load(): EngineLoad;
   /** The servers outside the pool this engine sends requests to, shown in the pool as static workers (upstream engines). */

@@ -4,7 +4,7 @@
  * event with a retryable error (unreachable, overloaded, not ready) hands over to the next;
  * once an event has gone out, the answer belongs to that target.
  */
-import type { Attempt, EmbeddingResult, Engine, EngineCall, GenerationEvent } from './engine.js';
+import type { Attempt, EmbeddingRequest, EmbeddingResult, Engine, EngineCall, GenerationEvent } from './engine.js';
 import { isNimbusError, toNimbusError } from './errors.js';
 import type { ChatCompletionRequest, CompletionRequest } from './openai/request-schemas.js';
 
@@ -107,7 +107,7 @@ export class ModelRoute {
     );
   }
 
-  async embed(request: { model: string; input: string[] }, call: EngineCall): Promise<EmbeddingResult> {
+  async embed(request: EmbeddingRequest, call: EngineCall): Promise<EmbeddingResult> {
     for (const [index, target] of this.targets.entries()) {
       try {
         return await target.engine.embed({ ...request, model: target.model }, call);

@@ -74,6 +74,18 @@ function wholeAnswer(model: string, withUsage: boolean): string {
   });
 }
 
+/** Embeddings of each input: `dimensions` numbers (4 unless asked), the input's length repeated. */
+function embeddingsAnswer(model: string, body: Record<string, unknown>): string {
+  const inputs = Array.isArray(body.input) ? (body.input as string[]) : [String(body.input)];
+  const size = typeof body.dimensions === 'number' ? body.dimensions : 4;
+  return JSON.stringify({
+    object: 'list',
+    model,
+    data: inputs.map((input, index) => ({ object: 'embedding', index, embedding: Array.from({ length: size }, () => input.length) })),
+    usage: { prompt_tokens: inputs.length, total_tokens: inputs.length },
+  });
+}
+
 const sse = { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' };
 
 export class FaultUpstream {
@@ -89,7 +101,7 @@ export class FaultUpstream {
     request.on('end', () => {
       const body = JSON.parse(text || '{}') as Record<string, unknown>;
       this.requests.push({ path: request.url ?? '', headers: request.headers, body, at: performance.now() - this.started });
-      void this.answer(this.plan.shift() ?? this.always ?? { kind: 'ok' }, body, response);
+      void this.answer(this.plan.shift() ?? this.always ?? { kind: 'ok' }, body, response, request.url ?? '');
     });
   });
   url = '';
@@ -126,7 +138,7 @@ export class FaultUpstream {
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
   }
 
-  private async answer(fault: Fault, body: Record<string, unknown>, response: ServerResponse): Promise<void> {
+  private async answer(fault: Fault, body: Record<string, unknown>, response: ServerResponse, path: string): Promise<void> {
     const model = typeof body.model === 'string' ? body.model : 'unknown';
     const stream = body.stream === true;
     const wantsUsage = (body.stream_options as { include_usage?: boolean } | undefined)?.include_usage === true;
@@ -160,6 +172,11 @@ export class FaultUpstream {
         break;
     }
     const withUsage = fault.usage !== false;
+    if (path.endsWith('/embeddings')) {
+      response.writeHead(200, { 'content-type': 'application/json' });
+      response.end(embeddingsAnswer(model, body));
+      return;
+    }
     if (!stream) {
       response.writeHead(200, { 'content-type': 'application/json' });
       response.end(wholeAnswer(model, withUsage));

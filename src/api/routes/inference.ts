@@ -1,5 +1,6 @@
 /** POST /v1/chat/completions, /v1/completions and /v1/embeddings. */
 import type { FastifyInstance } from 'fastify';
+import type { EmbeddingRequest } from '../../core/engine.js';
 import { NimbusError } from '../../core/errors.js';
 import type { ModelRoute } from '../../core/model-route.js';
 import { newTimeOrderedId } from '../../core/ids.js';
@@ -97,12 +98,15 @@ export function registerInferenceRoutes(app: FastifyInstance, context: ServerCon
       );
     }
     const inputs = typeof body.input === 'string' ? [body.input] : body.input;
+    // Vectors come back as floats whatever the client asked for: Nimbus encodes them itself.
+    const forwarded: EmbeddingRequest = { ...body, input: inputs };
+    delete forwarded.encoding_format;
     return serveEmbedding(context, request, reply, {
       model: body.model,
       canonicalModel: route.primary.model,
       inputs,
       base64: body.encoding_format === 'base64',
-      embed: (call) => route.embed({ model: body.model, input: inputs }, call),
+      embed: (call) => route.embed(forwarded, call),
     });
   });
 }

@@ -1,7 +1,7 @@
 /**
  * The OpenAI request bodies Nimbus accepts, as zod schemas. They are the wire contract: engines
  * receive these parsed, checked values (snake_case, as on the wire) so an upstream engine can
- * forward them unchanged. Unknown top-level fields of a completion request are kept, unchecked:
+ * forward them unchanged. Unknown top-level fields of a request are kept, unchecked:
  * an upstream engine gets them as the client sent them (vLLM's `chat_template_kwargs` and
  * `repetition_penalty`, SGLang's `separate_reasoning`, a cloud's own options), as it would
  * without Nimbus in between; Nimbus's own engine ignores them, as vLLM and llama-server ignore
@@ -110,13 +110,14 @@ const completionShape = z.object({
 export const completionRequestSchema = completionShape.loose();
 
 /** POST /v1/embeddings */
-export const embeddingRequestSchema = z.object({
+const embeddingShape = z.object({
   model: z.string().min(1),
   input: z.union([z.string().min(1, 'must not be empty'), z.array(z.string().min(1, 'must not be empty')).min(1, 'must contain at least one input').max(2048)]),
   encoding_format: z.enum(['float', 'base64']).optional(),
   dimensions: positiveInt.optional(),
   user: z.string().optional(),
 });
+export const embeddingRequestSchema = embeddingShape.loose();
 
 export type ChatMessage = z.infer<typeof chatMessageSchema>;
 export type ToolDefinition = z.infer<typeof toolSchema>;
@@ -125,4 +126,4 @@ export type ResponseFormat = z.infer<typeof responseFormat>;
 /** The fields Nimbus reads; a parsed request may hold others (see above), which only upstream engines pass on. */
 export type ChatCompletionRequest = z.infer<typeof chatCompletionShape>;
 export type CompletionRequest = z.infer<typeof completionShape>;
-export type EmbeddingRequest = z.infer<typeof embeddingRequestSchema>;
+export type EmbeddingRequest = z.infer<typeof embeddingShape>;

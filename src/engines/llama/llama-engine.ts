@@ -3,7 +3,7 @@
  * CPU otherwise. Serves any number of loaded models, each with its own slots and queue.
  */
 import type { Llama } from 'node-llama-cpp';
-import type { EmbeddingResult, Engine, EngineCall, EngineLoad, GenerationEvent, ModelStatus } from '../../core/engine.js';
+import type { EmbeddingRequest, EmbeddingResult, Engine, EngineCall, EngineLoad, GenerationEvent, ModelStatus } from '../../core/engine.js';
 import { NimbusError } from '../../core/errors.js';
 import type { ChatCompletionRequest, CompletionRequest } from '../../core/openai/request-schemas.js';
 import { LoadedModel, type LoadOptions } from './loaded-model.js';
@@ -100,7 +100,7 @@ export class LlamaEngine implements Engine {
     return this.ready(request.model).complete(request, call);
   }
 
-  embed(request: { model: string; input: string[] }, call: EngineCall): Promise<EmbeddingResult> {
+  embed(request: EmbeddingRequest, call: EngineCall): Promise<EmbeddingResult> {
     return this.ready(request.model).embed(request.input, call);
   }
 

@@ -8,7 +8,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { systemClock, type Clock } from '../../core/clock.js';
 import { ConfigError, type ProviderConfig, type UpstreamModelConfig } from '../../core/config.js';
-import type { EmbeddingResult, Engine, EngineCall, EngineLoad, GenerationEvent, ModelStatus } from '../../core/engine.js';
+import type { EmbeddingRequest, EmbeddingResult, Engine, EngineCall, EngineLoad, GenerationEvent, ModelStatus } from '../../core/engine.js';
 import { NimbusError, toNimbusError } from '../../core/errors.js';
 import type { StaticWorkerModel, StaticWorkerView } from '../../core/pool-control.js';
 import type { ChatCompletionRequest, CompletionRequest } from '../../core/openai/request-schemas.js';
@@ -120,11 +120,11 @@ export class OpenAIEngine implements Engine {
     return new UpstreamGeneration(() => this.start('completion', '/completions', request, call));
   }
 
-  async embed(request: { model: string; input: string[] }, call: EngineCall): Promise<EmbeddingResult> {
+  async embed(request: EmbeddingRequest, call: EngineCall): Promise<EmbeddingResult> {
     const replicas = this.replicasOf(request.model);
     return this.withRetries({ model: request.model, requestId: call.requestId }, replicas, call, async (lease) => {
       const replica = lease.replica;
-      const payload = JSON.stringify({ model: replica.upstreamModel, input: request.input });
+      const payload = JSON.stringify({ ...request, model: replica.upstreamModel });
       const body = await fetchWhole(replica, call, this.clock, '/embeddings', payload, replica.provider.timeouts.requestMs);
       const result = embeddingAnswer(replica, body, request.input);
       lease.settle('success');

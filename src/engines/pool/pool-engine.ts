@@ -5,7 +5,7 @@
  * is skipped for the next; once the first event has reached the client, a failure ends the
  * stream with an error event instead (retrying would repeat text the client already has).
  */
-import type { Engine, EngineCall, EngineLoad, EmbeddingResult, GenerationEvent, ModelStatus } from '../../core/engine.js';
+import type { EmbeddingRequest, Engine, EngineCall, EngineLoad, EmbeddingResult, GenerationEvent, ModelStatus } from '../../core/engine.js';
 import { NimbusError } from '../../core/errors.js';
 import type { ChatCompletionRequest, CompletionRequest } from '../../core/openai/request-schemas.js';
 import { RoundRobinRouter, type ReplicaRouter, type RoutingRequest } from '../../core/replica-router.js';
@@ -112,7 +112,7 @@ export class PoolEngine implements Engine {
     return this.generate(request, call, (engine) => engine.complete(request, call));
   }
 
-  async embed(request: { model: string; input: string[] }, call: EngineCall): Promise<EmbeddingResult> {
+  async embed(request: EmbeddingRequest, call: EngineCall): Promise<EmbeddingResult> {
     const order = await this.order(request.model, call, {});
     let last: unknown;
     for (const replica of order) {
