@@ -318,6 +318,8 @@ function workerReplicaEngine(config: NimbusConfig, worker: string, endpoint: str
         idleTimeoutMs: 30_000,
         requestTimeoutMs: 600_000,
         maxConnections: 64,
+        // A worker is Nimbus: it applies its own providers' forwardFields to what it gets.
+        forwardFields: ['*'],
       },
     ],
     models: [{ id: deployment, provider: worker }],

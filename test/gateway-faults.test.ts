@@ -36,7 +36,12 @@ beforeEach(async () => {
     models: [],
     mqttUrl: 'off',
     providers: [
-      { id: 'a', baseUrl: `${a.url}/v1`, ...timeouts },
+      {
+        id: 'a',
+        baseUrl: `${a.url}/v1`,
+        ...timeouts,
+        forwardFields: ['chat_template_kwargs', 'repetition_penalty', 'guided_choice', 'truncate_prompt_tokens'],
+      },
       { id: 'b', baseUrl: `${b.url}/v1`, ...timeouts },
       { id: 'dead', baseUrl: 'http://127.0.0.1:9/v1', ...timeouts },
     ],
@@ -44,6 +49,7 @@ beforeEach(async () => {
       { id: 'pair', provider: 'a', upstreamModel: 'pair-upstream' },
       { id: 'pair', provider: 'b', upstreamModel: 'pair-upstream' },
       { id: 'solo', provider: 'a' },
+      { id: 'plain', provider: 'b' },
       { id: 'gone', provider: 'dead' },
     ],
     fallbacks: { gone: ['solo'] },
@@ -320,21 +326,30 @@ describe('streams and usage', () => {
     expect(await lastLogRow()).toMatchObject({ promptTokens: 7, completionTokens: 6, usageEstimated: false });
   });
 
-  test("the upstream's own request options reach it as the client sent them, streamed and not; unknown fields inside messages do not", async () => {
+  test('fields Nimbus does not know reach a provider that takes them (forwardFields), streamed and not; others, and unknown fields inside messages, do not', async () => {
     const extra = { chat_template_kwargs: { enable_thinking: false }, repetition_penalty: 1.1, guided_choice: ['yes', 'no'] };
+    // Options a cloud bills for: a tenant must not set them on the operator's account unless the operator says so.
+    const unlisted = { service_tier: 'priority', store: true };
     const messages = [{ role: 'user', content: 'Say hello.', cache_hint: 'x' }];
     const post = async (path: string, body: object) => {
       const response = await fetch(`${server.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
       expect(response.status).toBe(200);
       return response.text();
     };
-    expect(JSON.parse(await post('/v1/chat/completions', { model: 'solo', messages, ...extra })).choices[0].message.content).toBe(answerText);
-    expect(await post('/v1/chat/completions', { model: 'solo', messages, stream: true, ...extra })).toContain('data: [DONE]');
-    await post('/v1/completions', { model: 'solo', prompt: 'Once', ...extra });
+    expect(JSON.parse(await post('/v1/chat/completions', { model: 'solo', messages, ...extra, ...unlisted })).choices[0].message.content).toBe(answerText);
+    expect(await post('/v1/chat/completions', { model: 'solo', messages, stream: true, ...extra, ...unlisted })).toContain('data: [DONE]');
+    await post('/v1/completions', { model: 'solo', prompt: 'Once', ...extra, ...unlisted });
     expect(a.requests).toHaveLength(3);
-    for (const request of a.requests) expect(request.body).toMatchObject(extra);
+    for (const request of a.requests) {
+      expect(request.body).toMatchObject(extra);
+      expect(request.body).not.toHaveProperty('service_tier');
+      expect(request.body).not.toHaveProperty('store');
+    }
     expect(a.requests[0]!.body.messages).toEqual([{ role: 'user', content: 'Say hello.' }]);
     expect(a.requests[1]!.body.stream_options).toEqual({ include_usage: true });
+    // A provider that names none gets none.
+    await post('/v1/chat/completions', { model: 'plain', messages, max_tokens: 5, ...extra, ...unlisted });
+    expect(b.requests.map((request) => request.body)).toEqual([{ model: 'plain', messages: [{ role: 'user', content: 'Say hello.' }], max_tokens: 5 }]);
   });
 
   test('embeddings: dimensions and the upstream own options reach it; the vectors come back as floats, which Nimbus encodes as asked', async () => {

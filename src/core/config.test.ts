@@ -49,7 +49,7 @@ describe('upstream providers, models, aliases and fallbacks', () => {
   const layer = (values: Record<string, unknown>) => [{ source: 'nimbus.json', values }];
   const provider = { id: 'gpu-a', baseUrl: 'http://10.0.0.5:8000/v1' };
 
-  test('defaults: timeouts, connections, retries and breakers filled in', () => {
+  test('defaults: timeouts, connections, no forwarded fields, retries and breakers filled in', () => {
     const config = resolveConfig(layer({ providers: [provider], upstreamModels: [{ id: 'llama', provider: 'gpu-a' }] }));
     expect(config.providers[0]).toEqual({
       ...provider,
@@ -59,6 +59,7 @@ describe('upstream providers, models, aliases and fallbacks', () => {
       idleTimeoutMs: 30_000,
       requestTimeoutMs: 600_000,
       maxConnections: 256,
+      forwardFields: [],
     });
     expect(config.retry).toEqual({ maxAttempts: 3, backoffBaseMs: 50, backoffMaxMs: 2_000, maxRetryAfterMs: 5_000 });
     expect(config.breaker).toEqual({ failureThreshold: 5, openMs: 10_000 });

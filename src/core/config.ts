@@ -60,6 +60,13 @@ export const providerConfigSchema = z.strictObject({
   requestTimeoutMs: milliseconds.default(600_000),
   /** Connections kept open to it (each carries one request at a time). */
   maxConnections: z.number().int().min(1).max(10_000).default(256),
+  /**
+   * Request fields Nimbus does not know that reach this provider as the client sent them
+   * (vLLM's `chat_template_kwargs`, `repetition_penalty`): their names, or `["*"]` for every
+   * one. None by default: a cloud may bill for options a tenant could otherwise set on the
+   * operator's account (`service_tier`, `store`, web search), beyond what the ledger prices.
+   */
+  forwardFields: z.array(z.string().min(1)).default([]),
 });
 
 /** A model served by a provider; several entries with one id are replicas of that model. */
@@ -282,7 +289,7 @@ const hints: Partial<Record<keyof NimbusConfig, string>> = {
   logLevel: 'use one of fatal, error, warn, info, debug, trace, silent',
   hfEndpoint: 'use a URL such as https://huggingface.co',
   providers:
-    'each provider is {"id": "gpu-a", "baseUrl": "http://host:8000/v1"} with optional apiKeyEnv, headers, connectTimeoutMs, firstTokenTimeoutMs, idleTimeoutMs, requestTimeoutMs, maxConnections',
+    'each provider is {"id": "gpu-a", "baseUrl": "http://host:8000/v1"} with optional apiKeyEnv, headers, connectTimeoutMs, firstTokenTimeoutMs, idleTimeoutMs, requestTimeoutMs, maxConnections, forwardFields',
   upstreamModels:
     'each upstream model is {"id": "name-clients-use", "provider": "gpu-a"} with optional upstreamModel (the provider\'s name for it) and routing (round-robin, least-outstanding-tokens, prefix-cache, session-affinity)',
   aliases: 'use {"alias": "model"}, e.g. {"gpt-4o-mini": "llama-3-8b"}',

@@ -1,11 +1,11 @@
 /**
  * The OpenAI request bodies Nimbus accepts, as zod schemas. They are the wire contract: engines
  * receive these parsed, checked values (snake_case, as on the wire) so an upstream engine can
- * forward them unchanged. Unknown top-level fields of a request are kept, unchecked:
- * an upstream engine gets them as the client sent them (vLLM's `chat_template_kwargs` and
- * `repetition_penalty`, SGLang's `separate_reasoning`, a cloud's own options), as it would
- * without Nimbus in between; Nimbus's own engine ignores them, as vLLM and llama-server ignore
- * fields they do not know. Unknown fields inside messages and tools are dropped.
+ * forward them unchanged. Unknown top-level fields of a request are kept, unchecked, for an
+ * upstream provider that takes them (its `forwardFields`: vLLM's `chat_template_kwargs` and
+ * `repetition_penalty`, SGLang's `separate_reasoning`); Nimbus's own engine ignores them, as
+ * vLLM and llama-server ignore fields they do not know. Unknown fields inside messages and tools
+ * are dropped.
  */
 import { z } from 'zod';
 
@@ -123,6 +123,11 @@ export type ChatMessage = z.infer<typeof chatMessageSchema>;
 export type ToolDefinition = z.infer<typeof toolSchema>;
 export type ToolChoice = z.infer<typeof toolChoice>;
 export type ResponseFormat = z.infer<typeof responseFormat>;
+/** The fields each schema checks: any other field of a parsed request came from the client unchecked. */
+export const chatCompletionFields: ReadonlySet<string> = new Set(Object.keys(chatCompletionShape.shape));
+export const completionFields: ReadonlySet<string> = new Set(Object.keys(completionShape.shape));
+export const embeddingFields: ReadonlySet<string> = new Set(Object.keys(embeddingShape.shape));
+
 /** The fields Nimbus reads; a parsed request may hold others (see above), which only upstream engines pass on. */
 export type ChatCompletionRequest = z.infer<typeof chatCompletionShape>;
 export type CompletionRequest = z.infer<typeof completionShape>;

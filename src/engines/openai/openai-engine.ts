@@ -11,7 +11,13 @@ import { ConfigError, type ProviderConfig, type UpstreamModelConfig } from '../.
 import type { EmbeddingRequest, EmbeddingResult, Engine, EngineCall, EngineLoad, GenerationEvent, ModelStatus } from '../../core/engine.js';
 import { NimbusError, toNimbusError } from '../../core/errors.js';
 import type { StaticWorkerModel, StaticWorkerView } from '../../core/pool-control.js';
-import type { ChatCompletionRequest, CompletionRequest } from '../../core/openai/request-schemas.js';
+import {
+  chatCompletionFields,
+  completionFields,
+  embeddingFields,
+  type ChatCompletionRequest,
+  type CompletionRequest,
+} from '../../core/openai/request-schemas.js';
 import { RoundRobinRouter, type ReplicaRouter, type RoutingRequest } from '../../core/replica-router.js';
 import { CircuitBreaker, type BreakerOptions, type BreakerState } from './circuit-breaker.js';
 import { embeddingAnswer } from './embedding-answer.js';
@@ -53,11 +59,35 @@ export interface ReplicaState {
 }
 
 type TextRequest = CompletionRequest & { prompt: string };
+/** A text request's fields: the completion's, with its one prompt. */
+const textFields: ReadonlySet<string> = new Set([...completionFields, 'prompt']);
+
+/**
+ * The request as a provider gets it: the fields Nimbus checked (`known`), and of those the client
+ * added unchecked only the ones the provider takes (`forwardFields`). The request itself when it
+ * has nothing to leave out, which is the usual case.
+ */
+export function forwardable<Request extends object>(request: Request, known: ReadonlySet<string>, provider: UpstreamProvider): Request {
+  const forward = provider.forwardFields;
+  if (forward === 'all') return request;
+  let drop = false;
+  for (const name in request) {
+    if (!known.has(name) && !forward.has(name)) {
+      drop = true;
+      break;
+    }
+  }
+  if (!drop) return request;
+  const kept: Record<string, unknown> = {};
+  for (const [name, value] of Object.entries(request)) if (known.has(name) || forward.has(name)) kept[name] = value;
+  return kept as Request;
+}
 
 /** The body sent upstream: the client's request under the provider's model name, asking for usage when streaming. */
-function upstreamBody(request: ChatCompletionRequest | TextRequest, replica: Replica, stream: boolean): string {
-  if (!stream) return JSON.stringify({ ...request, model: replica.upstreamModel });
-  return JSON.stringify({ ...request, model: replica.upstreamModel, stream_options: { ...request.stream_options, include_usage: true } });
+function upstreamBody(request: ChatCompletionRequest | TextRequest, known: ReadonlySet<string>, replica: Replica, stream: boolean): string {
+  const fields = forwardable(request, known, replica.provider);
+  if (!stream) return JSON.stringify({ ...fields, model: replica.upstreamModel });
+  return JSON.stringify({ ...fields, model: replica.upstreamModel, stream_options: { ...request.stream_options, include_usage: true } });
 }
 
 /** A replica's breaker, load and Retry-After block at monotonic time `now`. */
@@ -124,7 +154,7 @@ export class OpenAIEngine implements Engine {
     const replicas = this.replicasOf(request.model);
     return this.withRetries({ model: request.model, requestId: call.requestId }, replicas, call, async (lease) => {
       const replica = lease.replica;
-      const payload = JSON.stringify({ ...request, model: replica.upstreamModel });
+      const payload = JSON.stringify({ ...forwardable(request, embeddingFields, replica.provider), model: replica.upstreamModel });
       const body = await fetchWhole(replica, call, this.clock, '/embeddings', payload, replica.provider.timeouts.requestMs);
       const result = embeddingAnswer(replica, body, request.input);
       lease.settle('success');
@@ -193,10 +223,11 @@ export class OpenAIEngine implements Engine {
     const estimate = (): number => (promptTokens ??= estimatePromptTokens(request));
     const output = ('max_completion_tokens' in request ? request.max_completion_tokens : undefined) ?? request.max_tokens ?? 256;
     const routing: RoutingRequest = { model: request.model, requestId: call.requestId, ...this.routingKeys(request), tokens: estimate() + output };
+    const known = kind === 'chat' ? chatCompletionFields : textFields;
     if (!request.stream) {
       return this.withRetries(routing, replicas, call, async (lease) => {
         const replica = lease.replica;
-        const body = await fetchWhole(replica, call, this.clock, path, upstreamBody(request, replica, false), replica.provider.timeouts.requestMs);
+        const body = await fetchWhole(replica, call, this.clock, path, upstreamBody(request, known, replica, false), replica.provider.timeouts.requestMs);
         const events = wholeAnswer(replica, kind, body, estimate);
         lease.settle('success');
         return events;
@@ -205,7 +236,7 @@ export class OpenAIEngine implements Engine {
     const options = { kind, clientWantsUsage: Boolean(request.stream_options?.include_usage), estimatePromptTokens: estimate };
     return this.withRetries(routing, replicas, call, async (lease) => {
       const relay = new StreamRelay(lease.replica, call, this.clock, options, (verdict) => lease.settle(verdict));
-      await relay.open(path, upstreamBody(request, lease.replica, true));
+      await relay.open(path, upstreamBody(request, known, lease.replica, true));
       return relay;
     });
   }

@@ -13,6 +13,7 @@ const provider = new UpstreamProvider(
     idleTimeoutMs: 1000,
     requestTimeoutMs: 1000,
     maxConnections: 1,
+    forwardFields: [],
   },
   { KEY: 'sk-secret-123456' },
 );

@@ -25,6 +25,8 @@ export class UpstreamProvider {
   readonly timeouts: ProviderTimeouts;
   /** Headers sent with every request: content type, configured headers, the API key. */
   readonly headers: Readonly<Record<string, string>>;
+  /** Request fields Nimbus does not know that this provider gets: all of them, or these. */
+  readonly forwardFields: 'all' | ReadonlySet<string>;
   /** Values that must never leave this process: the key and configured header values. */
   private readonly secrets: string[];
 
@@ -51,6 +53,7 @@ export class UpstreamProvider {
     for (const [name, value] of Object.entries(config.headers)) headers[name.toLowerCase()] = value;
     if (key) headers.authorization = `Bearer ${key}`;
     this.headers = headers;
+    this.forwardFields = config.forwardFields.includes('*') ? 'all' : new Set(config.forwardFields);
     this.secrets = [key, ...Object.values(config.headers)].filter((value): value is string => typeof value === 'string' && value.length >= 8);
     this.timeouts = {
       connectMs: config.connectTimeoutMs,
