@@ -352,13 +352,14 @@ describe('streams and usage', () => {
     expect(b.requests.map((request) => request.body)).toEqual([{ model: 'plain', messages: [{ role: 'user', content: 'Say hello.' }], max_tokens: 5 }]);
   });
 
-  test('embeddings: dimensions and the upstream own options reach it; the vectors come back as floats, which Nimbus encodes as asked', async () => {
+  test('embeddings: dimensions and the fields the provider takes reach it, others do not; the vectors come back as floats, which Nimbus encodes as asked', async () => {
     const answer = await server.client.embeddings.create({
       model: 'solo',
       input: ['ab', 'abcd'],
       dimensions: 3,
       encoding_format: 'base64',
       truncate_prompt_tokens: 8,
+      service_tier: 'priority',
     } as never);
     expect(a.requests).toHaveLength(1);
     expect(a.requests[0]!.path).toBe('/v1/embeddings');
