@@ -84,6 +84,11 @@ export function encodeRequestLogRow(entry: RequestLogEntry): string {
   ]);
 }
 
+/** Encoded rows as one JSON array, the form every batch writer takes them apart from. */
+export function encodeRequestLogBatch(rows: readonly string[]): string {
+  return `[${rows.join(',')}]`;
+}
+
 export interface KyselyStoreOptions {
   /** Longest a recorded row waits before its batch is written. */
   flushIntervalMs?: number;

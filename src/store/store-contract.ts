@@ -42,18 +42,21 @@ export function requestLogEntry(overrides: Partial<RequestLogEntry> = {}): Reque
 /** Registers the contract suite for one implementation. `open` returns a fresh, empty store. */
 export function runStoreContract(name: string, open: () => Promise<Store>): void {
   describe(`Store contract: ${name}`, () => {
-    test('a recorded row reads back exactly after flush', async () => {
+    /** Records `entry` in a fresh store and expects it back exactly after a flush. */
+    async function expectReadsBack(entry: RequestLogEntry): Promise<void> {
       const store = await open();
-      const entry = requestLogEntry({ ttftMs: null, finishReason: null, errorCode: 'queue_full', status: 'error', httpStatus: 429, stream: false });
       store.recordRequest(entry);
       await store.flush();
       expect(await store.listRequests()).toEqual([entry]);
       await store.close();
+    }
+
+    test('a recorded row reads back exactly after flush', async () => {
+      await expectReadsBack(requestLogEntry({ ttftMs: null, finishReason: null, errorCode: 'queue_full', status: 'error', httpStatus: 429, stream: false }));
     });
 
     test('every field reads back as written, each set to its own value (no two columns can swap unnoticed)', async () => {
-      const store = await open();
-      const entry: RequestLogEntry = {
+      await expectReadsBack({
         id: 'every-field',
         createdAt: 1_700_000_000_123,
         kind: 'completion',
@@ -78,11 +81,7 @@ export function runStoreContract(name: string, open: () => Promise<Store>): void
         deviceClass: 'cuda',
         computeSeconds: 1.25,
         costNanoUsd: 4_321,
-      };
-      store.recordRequest(entry);
-      await store.flush();
-      expect(await store.listRequests()).toEqual([entry]);
-      await store.close();
+      });
     });
 
     test('a row the database refuses costs only itself: the rest of its batch is kept', async () => {

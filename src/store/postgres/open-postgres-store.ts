@@ -5,7 +5,7 @@
  */
 import { Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
-import { KyselyStore, requestLogColumns } from '../kysely-store.js';
+import { encodeRequestLogBatch, KyselyStore, requestLogColumns } from '../kysely-store.js';
 import type { Database } from '../schema.js';
 
 /** Options beyond the URL. */
@@ -110,7 +110,7 @@ async function writeRequestLog(pool: pg.Pool, rows: readonly string[]): Promise<
 }
 
 function insertRows(pool: pg.Pool, rows: readonly string[]): Promise<unknown> {
-  let json = `[${rows.join(',')}]`;
+  let json = encodeRequestLogBatch(rows);
   // PostgreSQL text cannot hold a NUL character, and a client may send one (in a model name, say):
   // it is dropped rather than the row. JSON.stringify writes it as \u0000, after an even number of
   // backslashes (an odd number would make it an escaped backslash and the text "u0000").

@@ -13,7 +13,7 @@ import { createRequire } from 'node:module';
 import type * as WorkerThreads from 'node:worker_threads';
 import { Worker } from 'node:worker_threads';
 import type SQLiteDriver from 'better-sqlite3';
-import type { RequestLogWriter } from '../kysely-store.js';
+import { encodeRequestLogBatch, type RequestLogWriter } from '../kysely-store.js';
 
 interface Batch {
   id: number;
@@ -153,7 +153,7 @@ export class LedgerThread implements RequestLogWriter {
     if (this.failure) return Promise.reject(this.failure);
     const id = this.nextId++;
     if (this.waiting.size === 0) this.worker.ref();
-    const json = `[${rows.join(',')}]`;
+    const json = encodeRequestLogBatch(rows);
     return new Promise((resolve, reject) => {
       this.waiting.set(id, { resolve, reject });
       this.worker.postMessage({ id, rows: json } satisfies Batch);

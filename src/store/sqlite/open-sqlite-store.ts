@@ -3,7 +3,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import SQLite from 'better-sqlite3';
 import { Kysely, SqliteDialect } from 'kysely';
-import { KyselyStore, requestLogColumns, type RequestLogWriter } from '../kysely-store.js';
+import { encodeRequestLogBatch, KyselyStore, requestLogColumns, type RequestLogWriter } from '../kysely-store.js';
 import type { Database } from '../schema.js';
 import { batchInserter, LedgerThread } from './ledger-thread.js';
 
@@ -50,7 +50,7 @@ async function requestLogWriter(database: SQLite.Database, path: string, threade
   const insert = batchInserter(database, insertSql);
   return {
     write: (rows) => {
-      const refused = insert(JSON.parse(`[${rows.join(',')}]`) as unknown[][]);
+      const refused = insert(JSON.parse(encodeRequestLogBatch(rows)) as unknown[][]);
       if (refused !== undefined) throw new Error(refused);
     },
   };
