@@ -1,6 +1,6 @@
 /**
- * Migrations of the devices section, numbered from 0010 so they never collide with the request
- * log's or tenancy's. Portable DDL only (SQLite and PostgreSQL); JSON is stored as text.
+ * Migrations of the devices section (0010). A new one takes the next number of the one ordering
+ * in `migrations.ts`, whatever section it belongs to. Portable DDL only (SQLite and PostgreSQL); JSON is stored as text.
  */
 import { sql, type Kysely, type Migration } from 'kysely';
 import { serialKey } from './dialect.js';

@@ -132,7 +132,8 @@ export class KyselyStore implements Store {
     }).migrateToLatest();
     if (error) {
       const failed = results?.find((result) => result.status === 'Error');
-      throw new Error(`Database migration ${failed?.migrationName ?? ''} failed: ${(error as Error).message}`);
+      const which = failed ? `Database migration ${failed.migrationName}` : 'Database migrations';
+      throw new Error(`${which} failed: ${(error as Error).message}`);
     }
   }
 

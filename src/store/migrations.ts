@@ -1,6 +1,9 @@
 /**
- * Versioned migrations, in order, written once for every dialect. Never edit a released one:
- * add the next. Kysely records applied names in its own table.
+ * Versioned migrations, written once for every dialect, in one ordering that only grows: Kysely
+ * runs them sorted by name and refuses to start a database that applied a name sorting after a
+ * pending one. So every new migration, whatever section it belongs to, takes the next number
+ * after the highest one here (`migrations.test.ts` checks it against `releasedMigrations`), and a
+ * released migration is never edited: add the next. Kysely records applied names in its own table.
  */
 import { sql, type Kysely, type Migration, type MigrationProvider } from 'kysely';
 import { deviceMigrations } from './device-migrations.js';
@@ -8,7 +11,7 @@ import { doubleType, serialKey } from './dialect.js';
 import { poolMigrations } from './pool-migrations.js';
 import { tenancyMigrations } from './tenancy-migrations.js';
 
-const migrations: Record<string, Migration> = {
+const ledgerMigrations: Record<string, Migration> = {
   '0001-request-log': {
     async up(db: Kysely<unknown>) {
       // The same DDL as released for SQLite; PostgreSQL (which never ran it before) needs an identity and doubles.
@@ -55,7 +58,15 @@ const migrations: Record<string, Migration> = {
   },
 };
 
+/** Every migration by name, whichever section it belongs to; Kysely runs them in name order. */
+export const allMigrations: Readonly<Record<string, Migration>> = {
+  ...ledgerMigrations,
+  ...tenancyMigrations,
+  ...deviceMigrations,
+  ...poolMigrations,
+};
+
 /** The migrations, for Kysely's Migrator. */
 export const migrationProvider: MigrationProvider = {
-  getMigrations: async () => ({ ...migrations, ...tenancyMigrations, ...deviceMigrations, ...poolMigrations }),
+  getMigrations: async () => allMigrations,
 };

@@ -1,5 +1,6 @@
 /**
- * Migrations of the pool section, numbered from 0020 so they never collide with the others.
+ * Migrations of the pool section (0020, 0021). A new one takes the next number of the one
+ * ordering in `migrations.ts`, whatever section it belongs to.
  * Portable DDL only (SQLite and PostgreSQL); JSON is stored as text.
  */
 import type { Kysely, Migration } from 'kysely';

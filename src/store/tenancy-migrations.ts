@@ -1,6 +1,7 @@
 /**
- * Migrations of the tenancy section, numbered from 0003 (the gateway's are 0002, the devices'
- * 0010 on): tenants, API keys (hashes only), and the ledger's columns on the request log.
+ * Migrations of the tenancy section (0003): tenants, API keys (hashes only), and the ledger's
+ * columns on the request log. A new one takes the next number of the one ordering in
+ * `migrations.ts`, whatever section it belongs to.
  */
 import { sql, type Kysely, type Migration } from 'kysely';
 import { doubleType } from './dialect.js';

@@ -1,0 +1,80 @@
+-- index api_keys_tenant_id
+CREATE INDEX "api_keys_tenant_id" on "api_keys" ("tenant_id")
+
+-- index audit_log_device
+CREATE INDEX "audit_log_device" on "audit_log" ("tenant_id", "device_id", "seq")
+
+-- index audit_log_tenant
+CREATE INDEX "audit_log_tenant" on "audit_log" ("tenant_id", "seq")
+
+-- index device_approvals_tenant
+CREATE INDEX "device_approvals_tenant" on "device_approvals" ("tenant_id", "requested_at")
+
+-- index device_commands_device
+CREATE INDEX "device_commands_device" on "device_commands" ("tenant_id", "device_id", "created_at")
+
+-- index device_commands_state
+CREATE INDEX "device_commands_state" on "device_commands" ("state")
+
+-- index device_history_device
+CREATE INDEX "device_history_device" on "device_history" ("tenant_id", "device_id", "seq")
+
+-- index pool_replicas_deployment
+CREATE INDEX "pool_replicas_deployment" on "pool_replicas" ("deployment")
+
+-- index pool_replicas_worker
+CREATE INDEX "pool_replicas_worker" on "pool_replicas" ("worker")
+
+-- index request_log_created_at
+CREATE INDEX "request_log_created_at" on "request_log" ("created_at")
+
+-- index request_log_key_created_at
+CREATE INDEX "request_log_key_created_at" on "request_log" ("key_id", "created_at")
+
+-- index request_log_model_created_at
+CREATE INDEX "request_log_model_created_at" on "request_log" ("model", "created_at")
+
+-- index request_log_tenant_created_at
+CREATE INDEX "request_log_tenant_created_at" on "request_log" ("tenant_id", "created_at")
+
+-- table api_keys
+CREATE TABLE "api_keys" ("id" text primary key, "tenant_id" text not null, "name" text not null, "prefix" text not null, "hash" text not null unique, "scopes" text not null, "limits" text not null, "created_at" bigint not null, "expires_at" bigint, "revoked_at" bigint)
+
+-- table audit_log
+CREATE TABLE "audit_log" ("seq" integer primary key autoincrement, "id" text not null unique, "at" bigint not null, "tenant_id" text not null, "event" text not null, "actor" text not null, "key_id" text, "model" text, "conversation" text, "source" text not null, "device_id" text, "command_id" text, "approval_id" text, "detail" text not null, "prev_hash" text not null, "hash" text not null)
+
+-- table device_approvals
+CREATE TABLE "device_approvals" ("id" text primary key, "tenant_id" text not null, "command_hash" text not null, "device_id" text not null, "kind" text not null, "name" text not null, "input" text not null, "risk" text not null, "reason" text not null, "status" text not null, "requested_by" text, "requested_at" bigint not null, "expires_at" bigint not null, "decided_by" text, "decided_at" bigint, "used_at" bigint, "conversation" text, "model" text)
+
+-- table device_commands
+CREATE TABLE "device_commands" ("id" text primary key, "tenant_id" text not null, "device_id" text not null, "kind" text not null, "name" text not null, "input" text not null, "hash" text not null, "state" text not null, "created_at" bigint not null, "updated_at" bigint not null, "deadline" bigint not null, "output" text, "error" text, "key_id" text, "model" text, "conversation" text, "approval_id" text)
+
+-- table device_estops
+CREATE TABLE "device_estops" ("tenant_id" text primary key, "active" integer not null, "reason" text not null, "changed_by" text not null, "changed_at" bigint not null)
+
+-- table device_history
+CREATE TABLE "device_history" ("seq" integer primary key autoincrement, "tenant_id" text not null, "device_id" text not null, "version" bigint not null, "at" bigint not null, "kind" text not null, "data" text not null)
+
+-- table device_twins
+CREATE TABLE "device_twins" ("tenant_id" text not null, "device_id" text not null, "desired" text not null, "reported" text not null, "version" bigint not null, "connection" text not null, "reported_at" bigint, "updated_at" bigint not null, constraint "device_twins_pk" primary key ("tenant_id", "device_id"))
+
+-- table devices
+CREATE TABLE "devices" ("tenant_id" text not null, "id" text not null, "model" text not null, "secret_hash" text not null, "created_at" bigint not null, "updated_at" bigint not null, constraint "devices_pk" primary key ("tenant_id", "id"))
+
+-- table pool_deployments
+CREATE TABLE "pool_deployments" ("name" text primary key, "source" text not null, "replicas" integer not null, "device" text not null, "context_size" integer not null, "slots" integer not null, "routing" text not null, "created_at" bigint not null, "updated_at" bigint not null, "autoscale" text)
+
+-- table pool_join_tokens
+CREATE TABLE "pool_join_tokens" ("id" text primary key, "hash" text not null unique, "created_at" bigint not null, "expires_at" bigint)
+
+-- table pool_replicas
+CREATE TABLE "pool_replicas" ("id" text primary key, "deployment" text not null, "worker" text not null, "state" text not null, "error" text, "created_at" bigint not null, "updated_at" bigint not null)
+
+-- table pool_workers
+CREATE TABLE "pool_workers" ("name" text primary key, "credential_hash" text not null unique, "inference_secret" text not null, "endpoint" text not null, "hardware" text not null, "load" text not null, "draining" integer default 0 not null, "joined_at" bigint not null, "last_heartbeat_at" bigint not null)
+
+-- table request_log
+CREATE TABLE "request_log" ("seq" integer primary key autoincrement, "id" text not null unique, "created_at" bigint not null, "kind" text not null, "model" text not null, "http_status" integer not null, "status" text not null, "prompt_tokens" integer default 0 not null, "completion_tokens" integer default 0 not null, "cached_tokens" integer default 0 not null, "ttft_ms" real, "duration_ms" real not null, "finish_reason" text, "stream" integer default 0 not null, "error_code" text, "served_by" text, "route" text, "usage_estimated" integer default 0 not null, "tenant_id" text default 'default' not null, "key_id" text, "deployment" text, "worker" text, "device_class" text, "compute_seconds" real default 0 not null, "cost_nano_usd" bigint default 0 not null)
+
+-- table tenants
+CREATE TABLE "tenants" ("id" text primary key, "name" text not null, "limits" text not null, "created_at" bigint not null)

@@ -1,0 +1,47 @@
+/**
+ * One row in every table, written with the SQL of the last release's schema: what an upgrade
+ * test puts in a database made by that release before it opens it with today's code. Written by
+ * hand, not through the store, so that today's code cannot shape the old rows. When a release
+ * adds a table, add its row here in the same change as `releasedMigrations`.
+ */
+import { sql, type Kysely } from 'kysely';
+
+/** The tables the release holds and the rows `seedReleasedDatabase` writes into each. */
+export const releasedTableRows: Readonly<Record<string, number>> = {
+  request_log: 1,
+  tenants: 2,
+  api_keys: 1,
+  devices: 1,
+  device_twins: 1,
+  device_history: 1,
+  device_commands: 1,
+  device_approvals: 1,
+  device_estops: 1,
+  audit_log: 1,
+  pool_join_tokens: 1,
+  pool_workers: 1,
+  pool_deployments: 1,
+  pool_replicas: 1,
+};
+
+/** Writes the rows `releasedTableRows` counts (the `default` tenant is the migration's own). */
+export async function seedReleasedDatabase(db: Kysely<unknown>): Promise<void> {
+  const statements = [
+    sql`insert into request_log (id, created_at, kind, model, http_status, status, prompt_tokens, completion_tokens, duration_ms, route, usage_estimated, tenant_id, key_id, device_class, compute_seconds, cost_nano_usd)
+      values ('req_old', 1000, 'chat', 'm', 200, 'ok', 3, 4, 5, 'local', 0, 'acme', 'key_old', 'cpu', 0.5, 1234)`,
+    sql`insert into tenants (id, name, limits, created_at) values ('acme', 'Acme', '{"rpm":60}', 1000)`,
+    sql`insert into api_keys (id, tenant_id, name, prefix, hash, scopes, limits, created_at) values ('key_old', 'acme', 'ci', 'nmb_abcd', 'hash-old', '["inference"]', '{}', 1000)`,
+    sql`insert into devices (tenant_id, id, model, secret_hash, created_at, updated_at) values ('acme', 'lamp-1', '{"title":"Lamp"}', 'secret-hash', 1000, 1000)`,
+    sql`insert into device_twins (tenant_id, device_id, desired, reported, version, connection, reported_at, updated_at) values ('acme', 'lamp-1', '{}', '{"on":true}', 3, 'online', 1000, 1000)`,
+    sql`insert into device_history (tenant_id, device_id, version, at, kind, data) values ('acme', 'lamp-1', 3, 1000, 'reported', '{"on":true}')`,
+    sql`insert into device_commands (id, tenant_id, device_id, kind, name, input, hash, state, created_at, updated_at, deadline) values ('cmd_old', 'acme', 'lamp-1', 'property', 'on', 'true', 'h', 'acked', 1000, 1000, 2000)`,
+    sql`insert into device_approvals (id, tenant_id, command_hash, device_id, kind, name, input, risk, reason, status, requested_at, expires_at) values ('apr_old', 'acme', 'h', 'lamp-1', 'action', 'unlock', '{}', 'high', 'risky', 'pending', 1000, 2000)`,
+    sql`insert into device_estops (tenant_id, active, reason, changed_by, changed_at) values ('acme', 0, 'cleared', 'key_old', 1000)`,
+    sql`insert into audit_log (id, at, tenant_id, event, actor, source, detail, prev_hash, hash) values ('aud_old', 1000, 'acme', 'command', 'key_old', 'rest', '{}', '', 'hash-1')`,
+    sql`insert into pool_join_tokens (id, hash, created_at) values ('jt_old', 'join-hash', 1000)`,
+    sql`insert into pool_workers (name, credential_hash, inference_secret, endpoint, hardware, load, joined_at, last_heartbeat_at) values ('w1', 'cred-hash', 's', 'http://127.0.0.1:1', '{}', '{}', 1000, 1000)`,
+    sql`insert into pool_deployments (name, source, replicas, device, context_size, slots, routing, created_at, updated_at, autoscale) values ('old', '/m.gguf', 2, 'cpu', 256, 1, 'round-robin', 1000, 1000, null)`,
+    sql`insert into pool_replicas (id, deployment, worker, state, created_at, updated_at) values ('rep_old', 'old', 'w1', 'ready', 1000, 1000)`,
+  ];
+  for (const statement of statements) await statement.execute(db);
+}

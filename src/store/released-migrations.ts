@@ -1,0 +1,15 @@
+/**
+ * The migrations that have shipped, in the order they ran. Databases in the field hold exactly
+ * these (or a prefix), so every migration added later must sort after the last of them: Kysely
+ * refuses a database whose applied names are not a prefix of the sorted list. When a release
+ * lands, append its new names here and refresh the released schema snapshot
+ * (`npx vitest run src/store/migrations.test.ts -u`); see docs/extending.md.
+ */
+export const releasedMigrations: readonly string[] = [
+  '0001-request-log',
+  '0002-request-route',
+  '0003-tenancy',
+  '0010-devices',
+  '0020-pool',
+  '0021-pool-autoscale',
+];
