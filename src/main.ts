@@ -23,6 +23,7 @@ import { LlamaEngine } from './engines/llama/llama-engine.js';
 import { OpenAIEngine } from './engines/openai/openai-engine.js';
 import { PoolEngine } from './engines/pool/pool-engine.js';
 import { routingKeys } from './cluster/routing/routing-keys.js';
+import { JoinedWorkerPool } from './pool/joined/joined-worker-pool.js';
 import { PoolRuntime } from './pool/pool-runtime.js';
 import { fetchAssignedModel } from './worker/fetch-model.js';
 import { readHardware } from './worker/read-hardware.js';
@@ -190,13 +191,21 @@ export async function startNimbus(config: NimbusConfig, environment: Readonly<Re
     replicaWait: { holds: (model): boolean => pool.holds(model), wait: (model, signal): Promise<void> => pool.waitForReplica(model, signal) },
   });
   const cache = new ModelCache({ home: config.home, endpoint: config.hfEndpoint });
-  const pool: PoolRuntime = new PoolRuntime({
+  // Where replicas run: the machines that joined this pool (the one placement backend today).
+  const joined = new JoinedWorkerPool({
     store: store.pool,
-    serving: poolEngine,
-    replicaEngine: (worker, replica) => workerReplicaEngine(config, worker.name, worker.endpoint, worker.inferenceSecret, replica.deployment),
     resolveModel: (source) => cache.ensure(source),
     clock: systemClock,
     heartbeat: { intervalMs: config.poolHeartbeatMs },
+  });
+  const pool: PoolRuntime = new PoolRuntime({
+    store: store.pool,
+    serving: poolEngine,
+    provisioner: joined,
+    workers: joined.members,
+    replicaEngine: (replica) => workerReplicaEngine(config, replica.host, replica.endpoint.url, replica.endpoint.secret, replica.deployment),
+    clock: systemClock,
+    reconcileIntervalMs: config.poolHeartbeatMs,
     onError: (error) => log.error({ err: error }, 'pool reconciliation failed; retrying at the next interval'),
     onScale: (deployment, event) => log.info({ deployment, from: event.from, to: event.to }, `pool: ${deployment} scaled: ${event.reason}`),
   });

@@ -16,6 +16,7 @@ import type { DeployRequest, JoinAnswer } from '../src/core/pool-control.js';
 import type { Store } from '../src/core/store.js';
 import { writeTinyLlamaGguf } from '../src/gguf/index.js';
 import { openSqliteStore } from '../src/store/sqlite/open-sqlite-store.js';
+import { JoinedWorkerPool } from '../src/pool/joined/joined-worker-pool.js';
 import { PoolRuntime } from '../src/pool/pool-runtime.js';
 
 const folder = mkdtempSync(join(tmpdir(), 'nimbus-pool-runtime-'));
@@ -77,20 +78,31 @@ function hardware(ramGib = 8) {
   return { cpuModel: 'Test CPU', cores: 4, ramTotalBytes: ramGib * gib, ramFreeBytes: ramGib * gib, gpus: [] };
 }
 
-function newRuntime(): PoolRuntime {
+/** A pool runtime over the joined workers of `store`, as main.ts wires it. */
+function poolRuntime(on: FakeServing, resolveModel: (source: string) => Promise<string>, autoscaleIntervalMs?: number): PoolRuntime {
+  const joined = new JoinedWorkerPool({ store: store.pool, resolveModel, clock, heartbeat: { intervalMs: interval, missedBeats: 3 } });
   return new PoolRuntime({
     store: store.pool,
+    serving: on,
+    provisioner: joined,
+    workers: joined.members,
+    replicaEngine: (replica) => stubEngine(`${replica.host}/${replica.id}`),
+    clock,
+    reconcileIntervalMs: interval,
+    ...(autoscaleIntervalMs ? { autoscaleIntervalMs } : {}),
+  });
+}
+
+function newRuntime(): PoolRuntime {
+  return poolRuntime(
     serving,
-    replicaEngine: (worker, replica) => stubEngine(`${worker.name}/${replica.id}`),
-    resolveModel: async (source) => {
+    async (source) => {
       if (source !== modelPath) throw new Error(`no such file: ${source}`);
       return source;
     },
-    clock,
-    heartbeat: { intervalMs: interval, missedBeats: 3 },
     // Autoscale ticks only when a test calls runtime.autoscale() (or a request is held).
-    autoscaleIntervalMs: 3_600_000,
-  });
+    3_600_000,
+  );
 }
 
 const deployRequest = (overrides: Partial<DeployRequest> = {}): DeployRequest => ({
@@ -283,14 +295,7 @@ test('two control-plane processes on one store: a worker beating one is alive, a
   const credential = (await join_('w1', token)).credential;
   await runtime.deploy(deployRequest({ replicas: 1 }));
   const otherServing = new FakeServing();
-  const other = new PoolRuntime({
-    store: store.pool,
-    serving: otherServing,
-    replicaEngine: (worker, replica) => stubEngine(`${worker.name}/${replica.id}`),
-    resolveModel: async (source) => source,
-    clock,
-    heartbeat: { intervalMs: interval, missedBeats: 3 },
-  });
+  const other = poolRuntime(otherServing, async (source) => source);
   await other.start();
   try {
     for (let step = 0; step < 5; step += 1) {

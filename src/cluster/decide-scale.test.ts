@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { decideScale, defaultAutoscale, type ScaleInput } from './decide-scale.js';
+import { decideScale, defaultAutoscale, measureDemand, type ScaleInput } from './decide-scale.js';
 
 const spec = { minReplicas: 0, maxReplicas: 4, targetQueuePerReplica: 2, scaleDownDelayMs: 60_000 };
 const now = 1_000_000;
@@ -116,5 +116,14 @@ describe('decideScale: range', () => {
 
   test('steady load changes nothing and says so', () => {
     expect(decideScale(input({ current: 2, ready: 2, demand: 3 })).reason).toBe('demand 3 on 2 ready replicas: steady');
+  });
+});
+
+describe('measureDemand', () => {
+  test('the larger of the requests seen here and those the hosts report, plus those held', () => {
+    expect(measureDemand(3, [1, 1], 0)).toBe(3);
+    expect(measureDemand(1, [2, 1.5], 0)).toBe(3.5);
+    expect(measureDemand(0, [], 2)).toBe(2);
+    expect(measureDemand(2, [4], 1)).toBe(5);
   });
 });

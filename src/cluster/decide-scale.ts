@@ -77,3 +77,18 @@ export function decideScale(input: ScaleInput): ScaleDecision {
   }
   return { replicas: current, reason: `${load}: steady`, busy };
 }
+
+/**
+ * A deployment's demand: requests queued or running on its replicas, plus those held for it. Two
+ * counts of the same requests, so the larger is taken, not their sum: this control plane's own
+ * (exact and current), and what its replicas' hosts last reported (they also see requests sent
+ * by another control plane on the same store, one beat late).
+ */
+export function measureDemand(inFlightHere: number, reported: readonly number[], held: number): number {
+  return (
+    Math.max(
+      inFlightHere,
+      reported.reduce((total, load) => total + load, 0),
+    ) + held
+  );
+}

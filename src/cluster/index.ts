@@ -1,6 +1,6 @@
 /**
  * The pool's pure logic: memory estimates, placement of replicas on workers, routing policies,
- * autoscaling decisions and load backoff.
+ * the plan of each reconciliation, autoscaling decisions and demand, and load backoff.
  * No HTTP, no database, no clock of its own; the pool runtime (workers, control plane) calls it.
  */
 export { fitOnWorker, type DeviceChoice, type Fit, type FitOutcome, type FitTier } from './fit-on-worker.js';
@@ -14,8 +14,8 @@ export { PrefixCacheRouter, defaultPrefixCacheOptions, type PrefixCacheOptions }
 export { SessionAffinityRouter } from './routing/session-affinity-router.js';
 export { prefixKeysOf, prefixBlockChars, routingKeys } from './routing/routing-keys.js';
 export { modelRouting, type ModelRoutingSettings } from './routing/model-routing.js';
-export { reconcilePool, type ReconcilePlan, type ReplicaRecord } from './reconcile-pool.js';
+export { defaultRetireTimeoutMs, planReplicas, scaleDownOrder, type ReplicaFacts, type ReplicaPlan, type WantedCount } from './plan-replicas.js';
 export { WorkerHealth, defaultHeartbeatPolicy, type HeartbeatPolicy, type WorkerHealthReport, type WorkerLoad } from './worker-health.js';
 export { explainPlacement } from './explain-placement.js';
-export { decideScale, defaultAutoscale, type ScaleDecision, type ScaleInput } from './decide-scale.js';
+export { decideScale, defaultAutoscale, measureDemand, type ScaleDecision, type ScaleInput } from './decide-scale.js';
 export { afterLoadFailure, defaultLoadBackoff, loadBackoffDelay, mayPlaceAgain, type LoadBackoff, type LoadBackoffPolicy } from './load-backoff.js';

@@ -1,7 +1,7 @@
 /**
  * What the HTTP layer asks of the pool runtime: the worker API (join, heartbeat, model files) and
- * the admin API (join tokens, deployments, workers). Implemented by `src/pool/pool-runtime.ts`;
- * the routes in `src/api/routes/pool.ts` only parse, authenticate and call it.
+ * the admin API (join tokens, deployments, workers). Implemented by `src/pool/pool-runtime.ts`
+ * over `src/pool/joined/`; the routes in `src/api/routes/pool.ts` only parse, authenticate and call it.
  */
 import type { AutoscaleSpec, DeploymentRecord, PoolReplicaRecord, WorkerHardware, WorkerLoadReport, WorkerRecord } from './pool-store.js';
 
@@ -157,8 +157,12 @@ export interface ModelFile {
   size: number;
 }
 
-/** The pool runtime as the routes see it. */
-export interface PoolControl {
+/**
+ * The worker API of the joined-worker pool (`src/pool/joined/`): join tokens, joining,
+ * heartbeats, model files, and the workers as the admin API shows them. After `leave` and
+ * `drain` the caller reconciles.
+ */
+export interface WorkerControl {
   createJoinToken(expiresInMs?: number): Promise<{ id: string; token: string; expiresAt: number | null }>;
   join(request: JoinRequest): Promise<JoinAnswer>;
   /** The worker presenting this credential; undefined when none does. */
@@ -168,6 +172,12 @@ export interface PoolControl {
   leave(worker: WorkerRecord): Promise<void>;
   /** The GGUF of a deployment assigned to this worker; throws 404 otherwise. */
   modelFile(worker: WorkerRecord, deployment: string): Promise<ModelFile>;
+  workers(): Promise<WorkerView[]>;
+  drain(name: string, draining: boolean): Promise<WorkerView>;
+}
+
+/** The deployments API: what to serve, how many replicas, and why they are where they are. */
+export interface DeploymentControl {
   deploy(request: DeployRequest): Promise<DeploymentView>;
   /** Changes the count or the autoscale settings; throws 400 naming the field when they do not fit together. */
   scale(name: string, change: ScaleRequest): Promise<DeploymentView>;
@@ -175,6 +185,7 @@ export interface PoolControl {
   deployments(): Promise<DeploymentView[]>;
   /** Lines of text: which workers were considered for each replica and why each was taken or refused. */
   explain(name: string): Promise<string[]>;
-  workers(): Promise<WorkerView[]>;
-  drain(name: string, draining: boolean): Promise<WorkerView>;
 }
+
+/** The pool runtime as the routes see it: `src/pool/pool-runtime.ts`. */
+export interface PoolControl extends WorkerControl, DeploymentControl {}

@@ -3,10 +3,10 @@
  * state, and its free memory less what replicas assigned to it (not yet loaded, so not yet in
  * its report) will take.
  */
-import type { MemoryEstimate, WorkerSnapshot, WorkerState } from '../cluster/index.js';
-import type { PoolReplicaRecord, WorkerRecord } from '../core/pool-store.js';
+import type { MemoryEstimate, WorkerSnapshot, WorkerState } from '../../cluster/index.js';
+import type { PoolReplicaRecord, WorkerRecord } from '../../core/pool-store.js';
 
-/** Snapshots for `reconcilePool`; `stateOf` is the heartbeat verdict (undefined: never heard from). */
+/** Snapshots for `placeDeployment`; `stateOf` is the heartbeat verdict (undefined: never heard from). */
 export function workerSnapshots(
   workers: readonly WorkerRecord[],
   replicas: readonly PoolReplicaRecord[],

@@ -1,0 +1,66 @@
+/**
+ * One autoscale tick: held requests past their deadline get their 503; each deployment that
+ * autoscales gets the count `decideScale` gives from its demand (`measureDemand`), its replicas
+ * serving and the room its provisioner has; deployments whose load backoff passed are placed
+ * again. A count changes through `putCount`, the one path of operators and the autoscaler.
+ */
+import { decideScale, mayPlaceAgain, measureDemand } from '../cluster/index.js';
+import type { DeploymentRecord } from '../core/pool-store.js';
+import type { PoolParts } from './pool-state.js';
+
+/** Decides every autoscaling deployment's count; true when something changed and a reconcile should follow. */
+export async function autoscaleOnce(parts: PoolParts): Promise<boolean> {
+  const { store, provisioner, serving, clock, state } = parts;
+  const now = clock.now();
+  state.held.expire(now);
+  let changed = false;
+  for (const name of [...state.retryPending]) {
+    if (!mayPlaceAgain(state.backoff.get(name), now)) continue;
+    state.retryPending.delete(name);
+    changed = true;
+  }
+  if (state.autoscaled.size === 0) return changed;
+  const deployments = await store.listDeployments();
+  const observed = await provisioner.observe();
+  for (const deployment of deployments.filter((candidate) => candidate.autoscale)) {
+    const own = observed.filter((replica) => replica.deployment === deployment.name);
+    const ready = own.filter((replica) => state.serves(replica.id)).length;
+    const scale = state.scaleStateOf(deployment.name, now);
+    const held = state.held.count(deployment.name);
+    const decision = decideScale({
+      spec: deployment.autoscale!,
+      current: deployment.replicas,
+      ready,
+      starting: Math.max(0, deployment.replicas - ready),
+      demand: measureDemand(
+        serving.inFlight(deployment.name),
+        own.filter((replica) => !replica.lost).map((replica) => replica.reportedLoad),
+        held,
+      ),
+      held,
+      lastAboveTargetAt: scale.lastAboveTargetAt,
+      lastScaleAt: scale.lastScaleAt,
+      now,
+      room: await provisioner.room(deployment, deployment.replicas),
+    });
+    if (decision.busy) scale.lastAboveTargetAt = now;
+    if (decision.replicas === deployment.replicas) continue;
+    // Read again: an operator may have changed the deployment since the list above.
+    const fresh = await store.getDeployment(deployment.name);
+    if (!fresh?.autoscale || fresh.replicas !== deployment.replicas) continue;
+    await putCount(parts, fresh, decision.replicas, decision.reason);
+    changed = true;
+  }
+  return changed;
+}
+
+/** Persists a deployment's new count (the one path of operators and the autoscaler) and remembers the change. */
+export async function putCount(parts: PoolParts, record: DeploymentRecord, replicas: number, reason: string): Promise<void> {
+  const now = parts.clock.now();
+  await parts.store.putDeployment({ ...record, replicas, updatedAt: now });
+  const scale = parts.state.scaleStateOf(record.name, now);
+  scale.lastScaleAt = now;
+  if (replicas === record.replicas) return;
+  scale.last = { at: now, from: record.replicas, to: replicas, reason };
+  parts.onScale(record.name, scale.last);
+}
