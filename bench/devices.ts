@@ -20,11 +20,11 @@ import { ModelCatalog } from '../src/core/model-catalog.js';
 import { defaultDeviceSettings } from '../src/devices/device-settings.js';
 import { connectMqtt } from '../src/devices/mqtt/connect-mqtt.js';
 import { startEmbeddedBroker } from '../src/devices/mqtt/embedded-broker.js';
+import { TopicTree } from '../src/devices/mqtt/topics.js';
 import { simCatalog } from '../src/devices/sim/sim-catalog.js';
 import { VirtualDevice } from '../src/devices/sim/virtual-device.js';
 import { startDevices, type BrokerChoice, type RunningDevices } from '../src/devices/start-devices.js';
 import { newToolSession } from '../src/devices/tool-session.js';
-import { TopicTree } from '../src/devices/topics.js';
 import { openSqliteStore } from '../src/store/sqlite/open-sqlite-store.js';
 import { percentile, report } from './support.js';
 
@@ -61,7 +61,7 @@ async function embeddedBroker(): Promise<BrokerUnderTest> {
     host: '127.0.0.1',
     port: 0,
     topics: new TopicTree(`bench-${process.pid}`),
-    authenticate: (username, password) => devices?.gateway.authenticate(username, password),
+    authenticate: (device, secret) => devices?.gateway.authenticate(device, secret) ?? false,
   });
   const login = broker.serviceLogin;
   return {
@@ -154,7 +154,7 @@ async function apiRoundTrips(
     {},
   );
   const lamp = await VirtualDevice.start({ url: broker.url, topicRoot: nimbus.root, tenantId, deviceId: 'bench-lamp', secret: secret!, kind: 'lamp' });
-  while (nimbus.devices.gateway.twins.get(tenantId, 'bench-lamp').connection !== 'online') await new Promise((resolve) => setTimeout(resolve, 10));
+  while (nimbus.devices.gateway.twin(tenantId, 'bench-lamp').connection !== 'online') await new Promise((resolve) => setTimeout(resolve, 10));
   // The same commands straight into the gateway (no HTTP), to show where the time goes.
   const session = newToolSession({ tenantId, keyId: null, local: true, scopes: { inference: true, admin: true, models: '*', devices: '*' } }, 'rest');
   const direct: number[] = [];
@@ -275,15 +275,15 @@ async function measure(broker: BrokerUnderTest): Promise<void> {
     await counter.endAsync();
     await Promise.all(rawFleet.map(({ client }) => client.endAsync()));
     const fleet = await connectFleet(nimbus, broker, deviceCount, 'device');
-    const twins = nimbus.devices.gateway.twins;
+    const { gateway } = nimbus.devices;
     const ingest = await blast(
       fleet,
       messagesPerDevice,
       (id) => `${nimbus.root}/${tenantId}/devices/${id}/reported`,
-      () => twins.applied,
+      () => gateway.telemetry.applied,
     );
     const flushStarted = performance.now();
-    await twins.flush();
+    await gateway.flush();
     report(`devices telemetry ingest, ${broker.name}`, {
       raw_mqtt_msgs_per_s: rawIngest.rate,
       twin_ingest_msgs_per_s: ingest.rate,

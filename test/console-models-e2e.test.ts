@@ -159,7 +159,7 @@ describe.skipIf(skip)('the Models page, key limits and in-chat approvals in chro
   test('the playground: a risky device action the model asks for waits; Approve in the chat approves it and it happens', async () => {
     devices = await startDeviceServer({}, { consoleDirectory: join(repoRoot, 'console', 'dist') });
     const lock = await devices.addSim('lock', 'lock-1');
-    await eventually(() => expect(devices.devices.gateway.twins.get('acme', 'lock-1').connection).toBe('online'));
+    await eventually(() => expect(devices.devices.gateway.twin('acme', 'lock-1').connection).toBe('online'));
     const chatPage = await browser.newPage({ viewport: { width: 1366, height: 900 } });
     // The device server names its keys: `admin` may chat, act on every device and approve.
     await signIn(chatPage, devices.url, 'admin');

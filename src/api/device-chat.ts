@@ -90,7 +90,7 @@ export function withDeviceTools(
         request: body,
         tools,
         session,
-        maxSteps: options.max_steps ?? devices.gateway.settings.maxToolSteps,
+        maxSteps: options.max_steps ?? devices.settings.maxToolSteps,
         chat: (turn, turnCall) => route.chat(turn, turnCall),
         call,
         callTool: (name, args) => devices.gateway.callTool(session, name, args),

@@ -44,4 +44,4 @@ export interface ModelFileServices {
 }
 
 /** What the routes use of device support. */
-export type DeviceServices = Pick<RunningDevices, 'gateway' | 'admin' | 'broker'>;
+export type DeviceServices = Pick<RunningDevices, 'gateway' | 'admin' | 'settings' | 'broker'>;

@@ -18,6 +18,7 @@ import type {
 import { NimbusError } from '../core/errors.js';
 import type { Principal } from '../core/principal.js';
 import type { AuditContext } from './audit-log.js';
+import type { DeviceCore } from './device-core.js';
 import type { DeviceGateway } from './device-gateway.js';
 import type { RegisteredDevice } from './device-registry.js';
 import { actorOf } from './tool-session.js';
@@ -28,11 +29,14 @@ export function requireAdmin(principal: Principal, action: string): void {
 }
 
 export class DeviceAdmin {
-  constructor(private readonly gateway: DeviceGateway) {}
+  constructor(
+    private readonly core: DeviceCore,
+    private readonly gateway: DeviceGateway,
+  ) {}
 
   /** Devices in the principal's scope. */
   list(principal: Principal): RegisteredDevice[] {
-    return this.gateway.registry.list(principal.tenantId).filter((device) => this.gateway.visible(principal, device.record.id));
+    return this.core.registry.list(principal.tenantId).filter((device) => this.gateway.visible(principal, device.record.id));
   }
 
   /** A device in scope, or 404. */
@@ -45,8 +49,8 @@ export class DeviceAdmin {
   /** Registers or updates a device (admin); returns the secret when one was made. */
   async register(principal: Principal, id: string, model: unknown, options: { rotate?: boolean; secret?: string }) {
     requireAdmin(principal, 'Registering a device');
-    const result = await this.gateway.registry.put(principal.tenantId, id, model, options);
-    await this.gateway.audit.append(this.context(principal), 'device_registered', {
+    const result = await this.core.registry.put(principal.tenantId, id, model, options);
+    await this.core.audit.append(this.context(principal), 'device_registered', {
       deviceId: id,
       detail: { created: result.created, secret_rotated: Boolean(result.secret) && !result.created, risk: result.device.model.risk },
     });
@@ -57,15 +61,15 @@ export class DeviceAdmin {
   async remove(principal: Principal, id: string): Promise<void> {
     requireAdmin(principal, 'Removing a device');
     this.device(principal, id);
-    await this.gateway.twins.flush();
-    this.gateway.twins.forget(principal.tenantId, id);
-    await this.gateway.registry.remove(principal.tenantId, id);
-    await this.gateway.audit.append(this.context(principal), 'device_removed', { deviceId: id });
+    await this.core.twins.flush();
+    this.core.twins.forget(principal.tenantId, id);
+    await this.core.registry.remove(principal.tenantId, id);
+    await this.core.audit.append(this.context(principal), 'device_removed', { deviceId: id });
   }
 
   async history(principal: Principal, id: string, query: { since?: number; limit?: number }): Promise<TwinHistoryEntry[]> {
     this.device(principal, id);
-    await this.gateway.twins.flush();
+    await this.core.twins.flush();
     return this.store().listTwinHistory({ tenantId: principal.tenantId, deviceId: id, ...query });
   }
 
@@ -77,28 +81,28 @@ export class DeviceAdmin {
   /** One command of a device in scope, or 404. */
   async command(principal: Principal, id: string, commandId: string): Promise<CommandRecord> {
     this.device(principal, id);
-    const command = this.gateway.tracker.pending(commandId) ?? (await this.store().getCommand(principal.tenantId, commandId));
+    const command = this.core.tracker.pending(commandId) ?? (await this.store().getCommand(principal.tenantId, commandId));
     if (!command || command.deviceId !== id) throw new NimbusError('not_found', `Device '${id}' has no command '${commandId}'.`);
     return command;
   }
 
   async approvals(principal: Principal, status?: ApprovalStatus, limit?: number): Promise<ApprovalRecord[]> {
     requireAdmin(principal, 'Listing approvals');
-    return this.gateway.approvals.list(principal.tenantId, status, limit);
+    return this.core.approvals.list(principal.tenantId, status, limit);
   }
 
   async approval(principal: Principal, id: string): Promise<ApprovalRecord> {
     requireAdmin(principal, 'Reading an approval');
-    return this.gateway.approvals.get(principal.tenantId, id);
+    return this.core.approvals.get(principal.tenantId, id);
   }
 
   /** Grants or denies an approval request (admin). */
   async decide(principal: Principal, id: string, grant: boolean): Promise<ApprovalRecord> {
     requireAdmin(principal, grant ? 'Granting an approval' : 'Denying an approval');
     const approval = grant
-      ? await this.gateway.approvals.grant(principal.tenantId, id, principal)
-      : await this.gateway.approvals.deny(principal.tenantId, id, principal);
-    await this.gateway.audit.append(this.context(principal), grant ? 'approval_granted' : 'approval_denied', {
+      ? await this.core.approvals.grant(principal.tenantId, id, principal)
+      : await this.core.approvals.deny(principal.tenantId, id, principal);
+    await this.core.audit.append(this.context(principal), grant ? 'approval_granted' : 'approval_denied', {
       deviceId: approval.deviceId,
       approvalId: id,
       detail: {
@@ -115,7 +119,7 @@ export class DeviceAdmin {
 
   /** The tenant's emergency stop (inactive when never engaged). */
   emergencyStop(principal: Principal): EmergencyStop {
-    return this.gateway.estops.get(principal.tenantId) ?? { tenantId: principal.tenantId, active: false, reason: '', changedBy: '', changedAt: 0 };
+    return this.core.estops.get(principal.tenantId) ?? { tenantId: principal.tenantId, active: false, reason: '', changedBy: '', changedAt: 0 };
   }
 
   /** Engages (any key with a device scope) or clears (admin) the tenant's emergency stop. */
@@ -124,22 +128,22 @@ export class DeviceAdmin {
       throw new NimbusError('permission_denied', 'Engaging the emergency stop needs a key with a device scope or the admin scope.');
     }
     if (!active) requireAdmin(principal, 'Clearing the emergency stop');
-    const stop: EmergencyStop = { tenantId: principal.tenantId, active, reason, changedBy: actorOf(principal), changedAt: this.gateway.clock.now() };
+    const stop: EmergencyStop = { tenantId: principal.tenantId, active, reason, changedBy: actorOf(principal), changedAt: this.core.clock.now() };
     await this.store().putEmergencyStop(stop);
     await this.gateway.publishEmergencyStop(stop);
-    await this.gateway.audit.append(this.context(principal), active ? 'emergency_stop' : 'emergency_clear', { detail: { reason } });
+    await this.core.audit.append(this.context(principal), active ? 'emergency_stop' : 'emergency_clear', { detail: { reason } });
     return stop;
   }
 
   /** The audit log of the principal's tenant (admin). */
   async audit(principal: Principal, query: Omit<AuditQuery, 'tenantId'>): Promise<AuditEntry[]> {
     requireAdmin(principal, 'Reading the audit log');
-    await this.gateway.audit.settle();
-    return this.gateway.audit.list({ ...query, tenantId: principal.tenantId });
+    await this.core.audit.settle();
+    return this.core.audit.list({ ...query, tenantId: principal.tenantId });
   }
 
   private store(): DeviceStore {
-    return this.gateway.store;
+    return this.core.store;
   }
 
   private context(principal: Principal): AuditContext {

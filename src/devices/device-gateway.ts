@@ -4,40 +4,27 @@
  * decided by the policy, and either denied, parked for a human approval, or sent as a command
  * whose outcome comes from the device's answer and reported state, never from the proposer.
  */
-import { systemClock, type Clock } from '../core/clock.js';
-import type { AuditEntry, CommandRecord, DeviceStore, EmergencyStop, RiskTier, TwinRecord } from '../core/device-store.js';
+import type { Clock } from '../core/clock.js';
+import type { CommandRecord, DeviceStore, EmergencyStop, RiskTier, TwinRecord } from '../core/device-store.js';
 import { newId } from '../core/ids.js';
 import { allows, type Principal } from '../core/principal.js';
-import { ApprovalDesk } from './approval-desk.js';
-import { AuditLog, type AuditContext } from './audit-log.js';
+import type { ApprovalDesk } from './approval-desk.js';
+import type { AuditContext, AuditLog } from './audit-log.js';
 import { canonicalJson, sha256 } from './canonical-json.js';
-import { CommandTracker } from './command-tracker.js';
-import { DeviceRegistry, type RegisteredDevice } from './device-registry.js';
-import { silentLogger, type DeviceLogger } from './device-logger.js';
+import type { CommandTracker } from './command-tracker.js';
+import type { DeviceChange, DeviceCore } from './device-core.js';
+import type { DeviceLogger } from './device-logger.js';
+import type { DeviceRegistry, RegisteredDevice } from './device-registry.js';
 import type { DeviceSettings } from './device-settings.js';
 import { commandInput, deviceTools, parseToolName, type DeviceTool } from './device-tools.js';
 import { decide, type DenialReason, type Proposal } from './policy.js';
-import { parseConnection, parseObject, parseReply, type CommandMessage } from './protocol.js';
 import { RateLimiter } from './rate-limiter.js';
-import type { TopicTree } from './topics.js';
 import { actorOf, type ToolSession } from './tool-session.js';
-import { TwinBook } from './twin-book.js';
+import type { RecentEvent, TwinBook } from './twin-book.js';
+import type { DeviceAddress, DeviceTransport, InboundMessage, OutboundCommand, TransportHost } from './transport.js';
 import { envelope, hasFreeText } from './untrusted.js';
 
-/** How commands leave: an MQTT connection (or a test double). */
-export interface DeviceTransport {
-  /** 4 (MQTT 3.1.1) or 5. */
-  readonly protocolVersion: number;
-  publish(topic: string, payload: string, options?: PublishOptions): Promise<void>;
-}
-
-/** Publish options; the MQTT 5 ones are dropped on 3.1.1. */
-export interface PublishOptions {
-  retain?: boolean;
-  responseTopic?: string;
-  correlation?: string;
-  expirySeconds?: number;
-}
+export type { DeviceChange } from './device-core.js';
 
 /** What happened to one proposal, as the chat loop, MCP and REST report it. */
 export interface ActionReport {
@@ -66,77 +53,50 @@ export interface ActionReport {
   retryAfterMs?: number;
 }
 
-/** What changed, for watchers such as the live feed: a twin (after the change) or a stored audit entry. */
-export type DeviceChange = { kind: 'twin'; twin: TwinRecord } | { kind: 'audit'; entry: AuditEntry };
-
-export interface DeviceGatewayOptions {
-  store: DeviceStore;
-  topics: TopicTree;
-  settings: DeviceSettings;
-  clock?: Clock;
-  logger?: DeviceLogger;
-}
-
-export class DeviceGateway {
-  readonly registry: DeviceRegistry;
-  readonly twins: TwinBook;
-  readonly approvals: ApprovalDesk;
-  readonly audit: AuditLog;
-  readonly tracker: CommandTracker;
-  readonly topics: TopicTree;
-  readonly settings: DeviceSettings;
-  readonly estops = new Map<string, EmergencyStop>();
-  readonly store: DeviceStore;
-  readonly clock: Clock;
+export class DeviceGateway implements TransportHost {
+  private readonly registry: DeviceRegistry;
+  private readonly twins: TwinBook;
+  private readonly approvals: ApprovalDesk;
+  private readonly audit: AuditLog;
+  private readonly tracker: CommandTracker;
+  private readonly settings: DeviceSettings;
+  private readonly estops: Map<string, EmergencyStop>;
+  private readonly store: DeviceStore;
+  private readonly clock: Clock;
   private readonly logger: DeviceLogger;
   private readonly limiter: RateLimiter;
   private transport: DeviceTransport | undefined;
-  /** Messages on our topics from devices nobody registered (counted, then dropped). */
-  unknownMessages = 0;
-  private readonly watchers = new Set<(change: DeviceChange) => void>();
+  /** Messages from devices nobody registered (counted, then dropped). */
+  private unknownMessages = 0;
 
-  constructor(options: DeviceGatewayOptions) {
-    this.store = options.store;
-    this.topics = options.topics;
-    this.settings = options.settings;
-    this.clock = options.clock ?? systemClock;
-    this.logger = options.logger ?? silentLogger;
-    this.registry = new DeviceRegistry(this.store, this.clock);
-    this.twins = new TwinBook(this.store, this.clock, undefined, (twin) => this.notify({ kind: 'twin', twin }));
-    this.approvals = new ApprovalDesk(this.store, this.clock, { requestMs: this.settings.approvalRequestTtlMs, grantMs: this.settings.approvalTtlMs });
-    this.audit = new AuditLog(this.store, this.clock, (entry) => this.notify({ kind: 'audit', entry }));
-    this.tracker = new CommandTracker(this.store, this.clock, (command, settledBy) => this.recordOutcome(command, settledBy));
+  constructor(private readonly core: DeviceCore) {
+    this.registry = core.registry;
+    this.twins = core.twins;
+    this.approvals = core.approvals;
+    this.audit = core.audit;
+    this.tracker = core.tracker;
+    this.settings = core.settings;
+    this.estops = core.estops;
+    this.store = core.store;
+    this.clock = core.clock;
+    this.logger = core.logger;
     this.limiter = new RateLimiter(this.settings.rateLimit, this.clock);
   }
 
   /** Calls `watcher` with every twin change and audit entry (the live feed); returns the function that stops it. */
   watch(watcher: (change: DeviceChange) => void): () => void {
-    this.watchers.add(watcher);
-    return () => {
-      this.watchers.delete(watcher);
-    };
+    return this.core.watch(watcher);
   }
 
-  private notify(change: DeviceChange): void {
-    for (const watcher of this.watchers) {
-      try {
-        watcher(change);
-      } catch (error) {
-        // A watcher must never break telemetry or the audit chain.
-        this.logger.warn({ detail: (error as Error).message }, 'a device watcher failed');
-      }
-    }
-  }
-
-  /** Loads devices, twins and emergency stops from the store. */
-  async load(): Promise<void> {
-    for (const problem of await this.registry.load()) this.logger.warn({}, `skipping a stored device: ${problem}`);
-    await this.twins.load();
-    for (const stop of await this.store.listEmergencyStops()) this.estops.set(stop.tenantId, stop);
-  }
-
-  /** Connects the gateway to its transport; then re-arms commands left pending by a restart. */
+  /**
+   * Connects the transport with this gateway as its host, then re-arms commands left pending by
+   * a restart and tells devices of the emergency stops in force.
+   */
   async attach(transport: DeviceTransport): Promise<void> {
+    // A transport that starts knowing no device: connections stay unknown until each device speaks.
+    if (transport.startsEmpty)
+      for (const twin of this.twins.list()) if (twin.connection !== 'unknown') this.twins.connection(twin.tenantId, twin.deviceId, 'unknown');
+    await transport.connect(this);
     this.transport = transport;
     await this.tracker.recover(await this.store.listCommands({ states: ['pending'], limit: 100_000 }));
     for (const stop of this.estops.values()) if (stop.active) await this.publishEmergencyStop(stop);
@@ -145,8 +105,28 @@ export class DeviceGateway {
   /** Stops timers and writes what is buffered. */
   async close(): Promise<void> {
     this.tracker.close();
+    await this.flush();
+  }
+
+  /** Writes buffered twin changes and waits for pending audit entries. */
+  async flush(): Promise<void> {
     await this.twins.flush();
     await this.audit.settle();
+  }
+
+  /** A device's twin (empty if it never reported). */
+  twin(tenantId: string, deviceId: string): TwinRecord {
+    return this.twins.get(tenantId, deviceId);
+  }
+
+  /** Events a device sent lately, oldest first. */
+  recentEvents(tenantId: string, deviceId: string): RecentEvent[] {
+    return this.twins.recentEvents(tenantId, deviceId);
+  }
+
+  /** Messages taken in since start: reported states applied, and messages from unknown devices (dropped). */
+  get telemetry(): { applied: number; unknown: number } {
+    return { applied: this.twins.applied, unknown: this.unknownMessages };
   }
 
   /** The tools of the devices a principal may use; `selection` narrows them to some device ids. */
@@ -295,65 +275,50 @@ export class DeviceGateway {
     return this.execute(session, proposal, hash, verdict.risk, verdict.approvalId ?? null, options.wait ?? true);
   }
 
-  /** Handles a message a device published on our topics. */
-  receive(topic: string, payload: Buffer, correlation?: string): void {
-    const parsed = this.topics.parse(topic);
-    if (!parsed) return;
-    const device = this.registry.get(parsed.tenantId, parsed.deviceId);
+  /** Takes in one message a device sent, as the transport vouches for its sender (TransportHost). */
+  receive(message: InboundMessage): void {
+    const { tenantId, deviceId } = message.from;
+    const device = this.registry.get(tenantId, deviceId);
     if (!device) {
       this.unknownMessages += 1;
       return;
     }
-    const { tenantId, deviceId } = parsed;
-    switch (parsed.channel) {
-      case 'state':
-        this.twins.connection(tenantId, deviceId, parseConnection(payload));
+    switch (message.kind) {
+      case 'connection':
+        this.twins.connection(tenantId, deviceId, message.state);
         return;
       case 'reported': {
-        const values = parseObject(payload);
-        if (!values) return;
         // Only declared properties with valid values reach the twin: a device cannot invent state.
         const accepted: Record<string, unknown> = {};
-        for (const [name, value] of Object.entries(values)) if (device.model.properties[name]?.validate(value) === undefined) accepted[name] = value;
+        for (const [name, value] of Object.entries(message.values)) if (device.model.properties[name]?.validate(value) === undefined) accepted[name] = value;
         this.twins.report(tenantId, deviceId, accepted);
         return;
       }
       case 'event':
-        if (!device.model.events[parsed.name ?? '']) return;
-        this.twins.event(tenantId, deviceId, parsed.name!, parseObject(payload) ?? payload.toString().slice(0, 2000));
+        if (!device.model.events[message.name]) return;
+        this.twins.event(tenantId, deviceId, message.name, message.data);
         return;
-      case 'reply': {
-        const reply = parseReply(payload, correlation);
-        if (reply)
-          void this.tracker
-            .answer(reply.id, parsed, reply.status, reply.output, reply.error ?? null)
-            .catch((error: unknown) => this.logger.error({ err: error }, 'could not record a command answer'));
-        return;
-      }
-      default:
+      case 'ack':
+        void this.tracker
+          .answer(message.commandId, message.from, message.status, message.output, message.error ?? null)
+          .catch((error: unknown) => this.logger.error({ err: error }, 'could not record a command answer'));
         return;
     }
   }
 
-  /** Checks a device's MQTT login (`TENANT/DEVICE` and its secret) for the embedded broker. */
-  authenticate(username: string, password: string): { tenantId: string; deviceId: string } | undefined {
-    const slash = username.indexOf('/');
-    if (slash <= 0) return undefined;
-    const tenantId = username.slice(0, slash);
-    const deviceId = username.slice(slash + 1);
-    return this.registry.verifySecret(tenantId, deviceId, password) ? { tenantId, deviceId } : undefined;
+  /** Whether `secret` is the device's own, for a transport that checks device logins itself (TransportHost). */
+  authenticate(device: DeviceAddress, secret: string): boolean {
+    return this.registry.verifySecret(device.tenantId, device.deviceId, secret);
   }
 
-  /** Publishes a tenant's emergency stop, retained, so devices halt and late joiners learn it. */
+  /** Records a tenant's emergency stop and tells its devices, so they halt and late joiners learn it. */
   async publishEmergencyStop(stop: EmergencyStop): Promise<void> {
     this.estops.set(stop.tenantId, stop);
-    await this.transport?.publish(this.topics.estop(stop.tenantId), JSON.stringify({ active: stop.active, reason: stop.reason, at: stop.changedAt }), {
-      retain: true,
-    });
+    await this.transport?.announceEmergencyStop(stop);
   }
 
   /** The audit context of a session. */
-  context(session: ToolSession): AuditContext {
+  private context(session: ToolSession): AuditContext {
     return {
       tenantId: session.principal.tenantId,
       actor: actorOf(session.principal),
@@ -429,16 +394,16 @@ export class DeviceGateway {
       approvalId,
       detail: { kind: command.kind, name, input: command.input, risk, state_before: stateBefore },
     });
-    const replyTo = this.topics.replies(tenantId, deviceId);
-    const message: CommandMessage = {
+    const outbound: OutboundCommand = {
       id: command.id,
-      replyTo,
+      to: { tenantId, deviceId },
+      kind: command.kind,
+      name,
+      value: command.input,
       deadline: command.deadline,
-      ...(command.kind === 'set' ? { desired: { [name]: proposal.input } } : { input: command.input }),
     };
-    const topic = command.kind === 'set' ? this.topics.set(tenantId, deviceId) : this.topics.action(tenantId, deviceId, name);
     // A broker that is away would hold the publish until it returns: the deadline still settles the command.
-    const sent = this.send(topic, message).catch((error: unknown) => this.tracker.fail(command.id, `could not send: ${(error as Error).message}`));
+    const sent = this.send(outbound).catch((error: unknown) => this.tracker.fail(command.id, `could not send: ${(error as Error).message}`));
     const base = { deviceId, kind: proposal.kind, name, input: command.input, risk, commandId: command.id, ...(approvalId ? { approvalId } : {}), stateBefore };
     if (!wait) {
       await Promise.race([sent, settled]);
@@ -468,30 +433,9 @@ export class DeviceGateway {
     };
   }
 
-  private async send(topic: string, message: CommandMessage): Promise<void> {
-    if (!this.transport) throw new Error('devices are not connected to an MQTT broker');
-    await this.transport.publish(topic, JSON.stringify(message), {
-      responseTopic: message.replyTo,
-      correlation: message.id,
-      expirySeconds: Math.ceil(this.settings.commandTimeoutMs / 1000),
-    });
-  }
-
-  private async recordOutcome(command: CommandRecord, settledBy: string): Promise<void> {
-    const context: AuditContext = {
-      tenantId: command.tenantId,
-      actor: settledBy,
-      keyId: command.keyId,
-      model: command.model,
-      conversation: command.conversation,
-      source: settledBy.startsWith('device:') ? 'device' : 'system',
-    };
-    await this.audit.append(context, 'outcome', {
-      deviceId: command.deviceId,
-      commandId: command.id,
-      approvalId: command.approvalId,
-      detail: { state: command.state, output: command.output, error: command.error, state_after: this.twins.get(command.tenantId, command.deviceId).reported },
-    });
+  private async send(command: OutboundCommand): Promise<void> {
+    if (!this.transport) throw new Error('devices are not connected to their transport');
+    await this.transport.send(command);
   }
 }
 

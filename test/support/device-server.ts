@@ -35,6 +35,8 @@ export interface DeviceServer {
   url: string;
   engine: ScriptedEngine;
   devices: RunningDevices;
+  /** The settings the gateway uses, live: a test may shorten `commandTimeoutMs` for a while. */
+  settings: DeviceSettings;
   store: Store;
   sims: Map<string, VirtualDevice>;
   /** Registers (as admin) and connects a virtual device. */
@@ -70,11 +72,12 @@ export async function startDeviceServer(settings: Partial<DeviceSettings> = {}, 
     },
   });
   const root = uniqueRoot();
+  const liveSettings = { ...defaultDeviceSettings, ...settings };
   const devices = await startDevices({
     store: store.devices,
     broker: { kind: 'embedded', host: '127.0.0.1', port: 0 },
     topicRoot: root,
-    settings: { ...defaultDeviceSettings, ...settings },
+    settings: liveSettings,
   });
   installDevices(app, context, devices, 'test');
   const address = await app.listen({ host: '127.0.0.1', port: 0 });
@@ -84,6 +87,7 @@ export async function startDeviceServer(settings: Partial<DeviceSettings> = {}, 
     url: address,
     engine,
     devices,
+    settings: liveSettings,
     store,
     sims,
     async call(as, method, path, body) {

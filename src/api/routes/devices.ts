@@ -33,7 +33,7 @@ type Params = { id: string; name: string; command: string };
 
 export function registerDeviceRoutes(app: FastifyInstance, devices: DeviceServices): void {
   const { gateway, admin } = devices;
-  const twinOf = (request: FastifyRequest, id: string) => gateway.twins.get(request.principal.tenantId, id);
+  const twinOf = (request: FastifyRequest, id: string) => gateway.twin(request.principal.tenantId, id);
 
   app.get('/v1/mqtt', async () => ({
     object: 'mqtt.broker',

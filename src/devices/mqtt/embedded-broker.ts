@@ -7,7 +7,8 @@
 import { randomBytes } from 'node:crypto';
 import { createServer, type AddressInfo, type Server } from 'node:net';
 import { Aedes, type AuthenticateError, type Client } from 'aedes';
-import type { TopicTree } from '../topics.js';
+import type { DeviceAddress } from '../transport.js';
+import type { TopicTree } from './topics.js';
 
 /** Who a connected client is. */
 type Identity = { kind: 'service' } | { kind: 'device'; tenantId: string; deviceId: string };
@@ -16,8 +17,8 @@ export interface EmbeddedBrokerOptions {
   host: string;
   port: number;
   topics: TopicTree;
-  /** Checks a device login; returns who it is, or undefined to refuse. */
-  authenticate(username: string, password: string): { tenantId: string; deviceId: string } | undefined;
+  /** Whether `secret` is the device's own (the gateway checks it against the registry). */
+  authenticate(device: DeviceAddress, secret: string): boolean;
 }
 
 /** A running embedded broker. */
@@ -33,6 +34,13 @@ const serviceUser = '$nimbus';
 
 function refusal(returnCode: 4 | 5, message: string): AuthenticateError {
   return Object.assign(new Error(message), { returnCode });
+}
+
+/** A device logs in as `TENANT/DEVICE`. */
+export function deviceLogin(username: string): DeviceAddress | undefined {
+  const slash = username.indexOf('/');
+  if (slash <= 0 || slash === username.length - 1) return undefined;
+  return { tenantId: username.slice(0, slash), deviceId: username.slice(slash + 1) };
 }
 
 /** A device subscribes to its own commands (`set`, `actions/+` or one action), its retained reported state, and its tenant's emergency stop. */
@@ -55,8 +63,8 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
         identities.set(client, { kind: 'service' });
         return done(null, true);
       }
-      const device = username ? options.authenticate(username, secret) : undefined;
-      if (!device) return done(refusal(4, 'bad username or password'), false);
+      const device = username ? deviceLogin(username) : undefined;
+      if (!device || !options.authenticate(device, secret)) return done(refusal(4, 'bad username or password'), false);
       identities.set(client, { kind: 'device', ...device });
       done(null, true);
     },

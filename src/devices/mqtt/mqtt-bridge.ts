@@ -6,9 +6,16 @@
  * device answers that arrive while Nimbus is away.
  */
 import type { MqttClient } from 'mqtt';
-import type { DeviceTransport, PublishOptions } from '../device-gateway.js';
-import type { TopicTree } from '../topics.js';
+import type { TopicTree } from './topics.js';
 import { connectMqtt, type MqttProtocol } from './connect-mqtt.js';
+
+/** Publish options; the MQTT 5 ones are dropped on 3.1.1. */
+export interface PublishOptions {
+  retain?: boolean;
+  responseTopic?: string;
+  correlation?: string;
+  expirySeconds?: number;
+}
 
 export interface MqttBridgeOptions {
   url: string;
@@ -23,7 +30,8 @@ export interface MqttBridgeOptions {
   onStatus?(status: 'connected' | 'reconnecting' | 'offline', detail?: string): void;
 }
 
-export class MqttBridge implements DeviceTransport {
+/** One MQTT client: subscribed to everything devices publish, publishing commands. */
+export class MqttBridge {
   private constructor(private readonly client: MqttClient) {}
 
   /** Connects and subscribes; rejects when the broker cannot be reached or refuses the login. */

@@ -6,8 +6,8 @@
  */
 import type { MqttClient } from 'mqtt';
 import { connectMqtt, type MqttProtocol } from '../mqtt/connect-mqtt.js';
-import { parseCommand, parseObject, type ReplyMessage } from '../protocol.js';
-import { TopicTree } from '../topics.js';
+import { parseCommand, parseObject, type ReplyMessage } from '../mqtt/protocol.js';
+import { TopicTree } from '../mqtt/topics.js';
 import { simCatalog, type SimKind, type SimState } from './sim-catalog.js';
 
 /** How a virtual device answers commands: normally, never (to test timeouts), or by refusing. */

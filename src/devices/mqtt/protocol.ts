@@ -8,7 +8,7 @@
  *   reply (device -> Nimbus, on replyTo):
  *     { "id": "cmd_...", "status": "acked" | "failed" | "rejected", "output"?: ..., "error"?: "..." }
  */
-import type { ConnectionState } from '../core/device-store.js';
+import type { ConnectionState } from '../../core/device-store.js';
 
 /** A command as a device receives it. */
 export interface CommandMessage {
