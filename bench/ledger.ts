@@ -55,6 +55,11 @@ function row(id: string): RequestLogEntry {
     deviceClass: 'cpu',
     computeSeconds: 0.25,
     costNanoUsd: 123_456,
+    requestedModel: 'qwen2.5-0.5b-instruct',
+    parentId: null,
+    appId: null,
+    appVersion: null,
+    batchId: null,
   };
 }
 

@@ -6,8 +6,13 @@ import type { DeviceStore } from './device-store.js';
 import type { PoolStore } from './pool-store.js';
 import type { TenancyStore } from './tenancy-store.js';
 
-/** Final status of a request, as the request log records it. */
-export type RequestStatus = 'ok' | 'error' | 'cancelled';
+/**
+ * Final status of a request, as the request log records it: `ok` served; `error` failed (the
+ * engine, an upstream, a timeout); `cancelled` the client left or the server gave up on it
+ * (whatever the engine then threw); `refused` turned away before it ran (a limit, a budget, a
+ * scope), so nothing was served or charged.
+ */
+export type RequestStatus = 'ok' | 'error' | 'cancelled' | 'refused';
 
 /**
  * One row of the request log, which is also the usage ledger: written for every inference
@@ -19,7 +24,13 @@ export interface RequestLogEntry {
   createdAt: number;
   /** `chat`, `completion`, `embedding`. */
   kind: string;
+  /**
+   * The model that served it (after aliases and fallbacks), whose prices it was billed at; the
+   * model the name stood for when nothing served (a refusal, a failure before any try).
+   */
   model: string;
+  /** The model name the client asked for (an alias, or the first of a fallback chain); null on rows older than this column. */
+  requestedModel: string | null;
   /** HTTP status sent (or that would have been sent, for a client that left). */
   httpStatus: number;
   status: RequestStatus;
@@ -54,6 +65,17 @@ export interface RequestLogEntry {
   computeSeconds: number;
   /** What it cost, in billionths of a US dollar (integers, so sums are exact). */
   costNanoUsd: number;
+  /**
+   * The id the client got, where this row is one of several billed calls made for one client
+   * request (a later turn of the device tool loop, a turn of a response, a batch's line): the
+   * first call's row has that id itself and no parent. Null for a call of its own.
+   */
+  parentId: string | null;
+  /** The app (and its version) the call was made for; null outside apps. */
+  appId: string | null;
+  appVersion: string | null;
+  /** The batch the call belongs to; null for interactive calls. */
+  batchId: string | null;
 }
 
 /** Filters for reading the request log, newest first. */

@@ -40,6 +40,11 @@ export const requestLogColumns = [
   'device_class',
   'compute_seconds',
   'cost_nano_usd',
+  'requested_model',
+  'parent_id',
+  'app_id',
+  'app_version',
+  'batch_id',
 ] as const satisfies ReadonlyArray<keyof Omit<RequestLogTable, 'seq'>>;
 
 /** Writes batches of ledger rows (ids already present are skipped); made after migrations ran. */
@@ -81,6 +86,11 @@ export function encodeRequestLogRow(entry: RequestLogEntry): string {
     entry.deviceClass,
     entry.computeSeconds,
     entry.costNanoUsd,
+    entry.requestedModel,
+    entry.parentId,
+    entry.appId,
+    entry.appVersion,
+    entry.batchId,
   ]);
 }
 
@@ -212,5 +222,10 @@ function fromRow(row: Selectable<RequestLogTable>): RequestLogEntry {
     deviceClass: row.device_class,
     computeSeconds: Number(row.compute_seconds),
     costNanoUsd: Number(row.cost_nano_usd),
+    requestedModel: row.requested_model,
+    parentId: row.parent_id,
+    appId: row.app_id,
+    appVersion: row.app_version,
+    batchId: row.batch_id,
   };
 }

@@ -8,6 +8,7 @@
 import { sql, type Kysely, type Migration, type MigrationProvider } from 'kysely';
 import { deviceMigrations } from './device-migrations.js';
 import { doubleType, serialKey } from './dialect.js';
+import { ledgerDimensionMigrations } from './ledger-migrations.js';
 import { poolMigrations } from './pool-migrations.js';
 import { tenancyMigrations } from './tenancy-migrations.js';
 
@@ -64,6 +65,7 @@ export const allMigrations: Readonly<Record<string, Migration>> = {
   ...tenancyMigrations,
   ...deviceMigrations,
   ...poolMigrations,
+  ...ledgerDimensionMigrations,
 };
 
 /** The migrations, for Kysely's Migrator. */

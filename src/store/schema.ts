@@ -29,6 +29,11 @@ export interface RequestLogTable {
   device_class: string | null;
   compute_seconds: number;
   cost_nano_usd: number;
+  requested_model: string | null;
+  parent_id: string | null;
+  app_id: string | null;
+  app_version: string | null;
+  batch_id: string | null;
   seq: Generated<number>;
 }
 

@@ -35,6 +35,11 @@ export function requestLogEntry(overrides: Partial<RequestLogEntry> = {}): Reque
     deviceClass: null,
     computeSeconds: 0,
     costNanoUsd: 0,
+    requestedModel: 'm',
+    parentId: null,
+    appId: null,
+    appVersion: null,
+    batchId: null,
     ...overrides,
   };
 }
@@ -81,6 +86,11 @@ export function runStoreContract(name: string, open: () => Promise<Store>): void
         deviceClass: 'cuda',
         computeSeconds: 1.25,
         costNanoUsd: 4_321,
+        requestedModel: 'alias-u',
+        parentId: 'chatcmpl-parent-v',
+        appId: 'app-w',
+        appVersion: '7',
+        batchId: 'batch_x',
       });
     });
 

@@ -49,7 +49,7 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
   return store;
 }
 
-/** The ledger's PostgreSQL column types (migrations.ts, tenancy-migrations.ts), for the batch insert's casts. */
+/** The ledger's PostgreSQL column types (migrations.ts, tenancy-migrations.ts, ledger-migrations.ts), for the batch insert's casts. */
 const columnTypes: Record<(typeof requestLogColumns)[number], string> = {
   id: 'text',
   created_at: 'bigint',
@@ -75,6 +75,11 @@ const columnTypes: Record<(typeof requestLogColumns)[number], string> = {
   device_class: 'text',
   compute_seconds: 'double precision',
   cost_nano_usd: 'bigint',
+  requested_model: 'text',
+  parent_id: 'text',
+  app_id: 'text',
+  app_version: 'text',
+  batch_id: 'text',
 };
 
 /**
