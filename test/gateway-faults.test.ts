@@ -175,7 +175,7 @@ describe('before the first byte: retries', () => {
     const route = 'gone@dead (upstream_error), gone@dead (upstream_error), solo@a';
     expect(response.headers.get('x-nimbus-route')).toBe(route);
     expect(replica('gone', 'dead').breaker).toBe('open');
-    expect(await lastLogRow()).toMatchObject({ model: 'gone', status: 'ok', route, servedBy: 'a' });
+    expect(await lastLogRow()).toMatchObject({ model: 'solo', requestedModel: 'gone', status: 'ok', route, servedBy: 'a' });
   });
 });
 

@@ -93,7 +93,8 @@ describe.skipIf(skip)('gateway in front of a real Nimbus upstream (stories260K)'
     await gateway.nimbus.store.flush();
     const [row] = await gateway.nimbus.store.listRequests({ limit: 1 });
     expect(row).toMatchObject({
-      model: 'gpt-4o-mini',
+      model: 'remote-stories',
+      requestedModel: 'gpt-4o-mini',
       status: 'ok',
       servedBy: 'nimbus-b',
       route: 'remote-stories@nimbus-b',
@@ -150,6 +151,11 @@ describe.skipIf(skip)('gateway in front of a real Nimbus upstream (stories260K)'
     expect(response.headers.get('x-nimbus-route')).toBe(route);
     expect(`Once upon a time${((await response.json()) as { choices: Array<{ text: string }> }).choices[0]!.text}`).toMatch(startsWithKnownAnswer);
     await gateway.nimbus.store.flush();
-    expect((await gateway.nimbus.store.listRequests({ limit: 1 }))[0]).toMatchObject({ model: 'flaky', route, servedBy: 'nimbus-b' });
+    expect((await gateway.nimbus.store.listRequests({ limit: 1 }))[0]).toMatchObject({
+      model: 'remote-stories',
+      requestedModel: 'flaky',
+      route,
+      servedBy: 'nimbus-b',
+    });
   });
 });

@@ -19,8 +19,13 @@ import { newId } from '../core/ids.js';
 import type { ModelRoute } from '../core/model-route.js';
 import { parseRequest } from '../core/openai/parse-request.js';
 import type { ChatCompletionRequest } from '../core/openai/request-schemas.js';
+import type { EngineCall, GenerationEvent } from '../core/engine.js';
+import { newTimeOrderedId } from '../core/ids.js';
 import { runToolLoop, type LoopAction } from '../devices/tool-loop.js';
 import { newToolSession } from '../devices/tool-session.js';
+import type { BilledCall } from '../tenancy/accounting/billed-call.js';
+import { billedGeneration } from '../tenancy/accounting/billed-runs.js';
+import { estimateChatPromptTokens } from '../tenancy/estimate-prompt-tokens.js';
 import { actionView } from './device-views.js';
 import type { CompletionFormat } from './response-format.js';
 import type { GenerationJob } from './serve-generation.js';
@@ -82,21 +87,74 @@ export function withDeviceTools(
     untrusted_context: session.untrusted,
     actions: actions.map((action) => actionView(action.report, action.toolCallId)),
   });
+  // The first turn is this request's own billed call; its prompt also holds the tools' definitions.
+  const toolsBytes = Buffer.byteLength(JSON.stringify(tools.map((tool) => [tool.name, tool.description, tool.grammarParameters])));
   return {
     ...job,
     format: withActions(job.format, summary),
-    start: (call) =>
-      runToolLoop({
+    estimate: () => {
+      const estimate = job.estimate();
+      return { ...estimate, promptTokens: estimate.promptTokens + toolsBytes + toolsAllowance };
+    },
+    start: (call, billed) => {
+      let turns = 0;
+      return runToolLoop({
         request: body,
         tools,
         session,
         maxSteps: options.max_steps ?? devices.settings.maxToolSteps,
-        chat: (turn, turnCall) => route.chat(turn, turnCall),
+        chat: (turn, turnCall) => (turns++ === 0 ? firstTurn(billed, route.chat(turn, turnCall)) : laterTurn(context, request, route, billed, turn, turnCall)),
         call,
         callTool: (name, args) => devices.gateway.callTool(session, name, args),
         onAction: (action) => actions.push(action),
-      }),
+      });
+    },
   };
+}
+
+/** Room for the tool-calling instructions and the untrusted-data note the loop adds to a turn's prompt. */
+const toolsAllowance = 1024;
+
+/** The first turn: billed on the request's own call, whose row carries this turn's usage (the client gets every turn's). */
+async function* firstTurn(billed: BilledCall, events: AsyncIterable<GenerationEvent>): AsyncGenerator<GenerationEvent> {
+  for await (const event of events) {
+    if (event.type === 'done') billed.billOnly(event);
+    yield event;
+  }
+}
+
+/**
+ * A later turn: a billed call of its own, reserved before it runs (so a budget is checked per
+ * turn, not once for up to 16), with the request's id as its parent.
+ */
+function laterTurn(
+  context: ServerContext,
+  request: FastifyRequest,
+  route: ModelRoute,
+  parent: BilledCall,
+  turn: ChatCompletionRequest,
+  call: EngineCall,
+): AsyncIterable<GenerationEvent> {
+  return billedGeneration(
+    context.accounting,
+    {
+      requestId: newTimeOrderedId('chatcmpl-'),
+      kind: 'chat',
+      principal: request.principal,
+      model: parent.spec.model,
+      models: route.models,
+      estimate: () => ({
+        promptTokens: estimateChatPromptTokens(turn),
+        maxTokens: turn.max_completion_tokens ?? turn.max_tokens ?? undefined,
+        contextLength: parent.spec.estimate().contextLength,
+      }),
+      stream: false,
+      parentId: parent.spec.requestId,
+      httpRequestId: request.id,
+    },
+    call.cancel,
+    (turnCall) => route.chat(turn, turnCall),
+  );
 }
 
 /** A format that adds `nimbus` (the actions) to the whole body, and to the final chunk of a stream. */

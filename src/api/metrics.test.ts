@@ -1,6 +1,7 @@
 import { expect, test } from 'vitest';
 import type { ModelCatalog } from '../core/model-catalog.js';
-import { Metrics, type FinishedRequest } from './metrics.js';
+import type { FinishedRequest } from '../tenancy/accounting/sinks.js';
+import { Metrics } from './metrics.js';
 
 const catalog = { list: () => [] } as unknown as ModelCatalog;
 

@@ -6,12 +6,12 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { ModelCatalog } from '../core/model-catalog.js';
 import type { Engine } from '../core/engine.js';
-import type { Usage } from '../core/openai/response-types.js';
+import type { FinishedRequest, RequestMeter } from '../tenancy/accounting/sinks.js';
 
 const latencyBuckets = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 const tokenGapBuckets = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1];
 
-export class Metrics {
+export class Metrics implements RequestMeter {
   readonly registry = new Registry();
   readonly requests: Counter<'route' | 'model' | 'status'>;
   readonly promptTokens: Counter<'model'>;
@@ -182,20 +182,6 @@ export class Metrics {
     }
     return children;
   }
-}
-
-/** What `recordRequest` counts: one finished inference request. */
-export interface FinishedRequest {
-  route: string;
-  model: string;
-  /** The HTTP status, as text. */
-  status: string;
-  tenant: string;
-  durationSeconds: number;
-  usage: Usage | undefined;
-  ttftSeconds: number | null;
-  computeSeconds: number;
-  costNanoUsd: number;
 }
 
 const maxChildren = 10_000;

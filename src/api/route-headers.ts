@@ -1,20 +1,9 @@
 /**
- * The route a request took (retries on other replicas, fallbacks to other models) as response
- * headers and as the request log's `route`, in one format, so a client and an operator read the
- * same thing: `big@gpu-a (upstream_error), big@gpu-b (upstream_timeout), small@gpu-c`.
+ * The route a request took as response headers, sent before the first byte, in the ledger's
+ * format (`formatRoute`), so a client and an operator read the same thing.
  */
 import type { Attempt } from '../core/engine.js';
-
-/** The attempts as one line: `model@replica (error)`, joined by `, `. */
-export function formatRoute(attempts: readonly Attempt[]): string {
-  let out = '';
-  for (const attempt of attempts) {
-    if (out !== '') out += ', ';
-    out += attempt.servedBy ? `${attempt.model}@${attempt.servedBy}` : attempt.model;
-    if (attempt.error) out += ` (${attempt.error})`;
-  }
-  return out;
-}
+import { formatRoute } from '../tenancy/accounting/format-route.js';
 
 /**
  * Adds the headers sent before the first byte to `headers`: `x-nimbus-model` (the model that

@@ -6,6 +6,7 @@ import type { Store } from '../core/store.js';
 import type { RunningDevices } from '../devices/start-devices.js';
 import type { ModelCache } from '../models/model-cache.js';
 import type { ModelPulls } from '../models/model-pulls.js';
+import type { Accounting } from '../tenancy/accounting/accounting.js';
 import type { UsageGate } from '../tenancy/usage-gate.js';
 import type { AccessLog } from './access-log.js';
 import type { Lifecycle } from './lifecycle.js';
@@ -18,10 +19,12 @@ export interface ServerContext {
   metrics: Metrics;
   lifecycle: Lifecycle;
   logger: FastifyBaseLogger;
-  /** The per-request access line (serve-generation.ts), batched onto stdout (access-log.ts). */
+  /** The per-request access line (written by the accounting path), batched onto stdout (access-log.ts). */
   accessLog: AccessLog;
-  /** Admission and settlement against keys' and tenants' limits (`openGate` when tenancy is off). */
+  /** Admission and settlement against keys' and tenants' limits (`openGate` when tenancy is off); admin routes report changes to it. */
   gate: UsageGate;
+  /** The one accounting path every billed engine call goes through (src/tenancy/accounting/). */
+  accounting: Accounting;
   /** The live feed (`/v1/events`): finished requests here, device changes from installDevices. */
   events: LiveEventBus;
   /** Device support (MQTT, twins, tools for models); absent when the server runs without it. */

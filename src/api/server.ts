@@ -6,6 +6,7 @@ import { LiveEventBus } from '../core/live-events.js';
 import type { ModelCatalog } from '../core/model-catalog.js';
 import type { PoolControl } from '../core/pool-control.js';
 import type { Store } from '../core/store.js';
+import { Accounting } from '../tenancy/accounting/accounting.js';
 import { openGate, type UsageGate } from '../tenancy/usage-gate.js';
 import { AccessLog } from './access-log.js';
 import { installErrorHandling } from './error-handler.js';
@@ -67,17 +68,21 @@ export function buildServer(options: ServerOptions): NimbusServer {
     accessLog.close();
     done();
   });
+  const metrics = new Metrics(options.catalog, options.engines);
+  const gate = options.gate ?? openGate;
+  const events = new LiveEventBus();
   const context: ServerContext = {
     catalog: options.catalog,
     store: options.store,
-    metrics: new Metrics(options.catalog, options.engines),
+    metrics,
     lifecycle: new Lifecycle(),
     logger: app.log,
     accessLog,
-    gate: options.gate ?? openGate,
+    gate,
+    accounting: new Accounting({ gate, store: options.store, events, meter: metrics, accessLog, log: app.log }),
     ...(options.pool ? { pool: options.pool } : {}),
     ...(options.reportCompute ? { reportCompute: true } : {}),
-    events: new LiveEventBus(),
+    events,
   };
   installErrorHandling(app, options.bodyLimit);
   // The API speaks JSON only: anything else is a 415, not a string the routes would misread.

@@ -24,6 +24,13 @@ export interface EngineCall {
    * not pick replicas need not call it; the catalog's route reports the model they served.
    */
   onAttempt?: (attempt: Attempt) => void;
+  /**
+   * The most tokens the call may generate where the request sets no `max_tokens` (nor
+   * `max_completion_tokens`): the cap admission reserved against a token or cost limit. Engines
+   * must hold the generation to it (an upstream gets it in the field its provider takes), so a
+   * budget is a ceiling; the answer then ends with `finish_reason: "length"`. Absent: no cap.
+   */
+  maxTokens?: number;
 }
 
 /** One try at serving a request, as `EngineCall.onAttempt` reports it. */
@@ -126,6 +133,10 @@ export interface EmbeddingRequest {
 export interface EmbeddingResult {
   embeddings: number[][];
   promptTokens: number;
+  /** Which replica or slot computed it, for the ledger (as a generation's `done.servedBy`). */
+  servedBy?: string;
+  /** Where it was computed and for how long (engines that compute it, not upstreams). */
+  compute?: ComputeReport;
 }
 
 /** Anything that turns requests into tokens. Implementations live in src/engines/. */

@@ -95,6 +95,11 @@ export class ModelRoute {
     return this.targets[0];
   }
 
+  /** Every model that may serve, in order: what admission quotes (the dearest) and scopes check (the first). */
+  get models(): readonly string[] {
+    return this.targets.length === 1 ? [this.targets[0].model] : this.targets.map((target) => target.model);
+  }
+
   chat(request: ChatCompletionRequest, call: EngineCall): AsyncIterable<GenerationEvent> {
     return new FallbackIterator(this.targets, call, (target, targetCall) =>
       target.engine.chat(target.model === request.model ? request : { ...request, model: target.model }, targetCall),
@@ -107,11 +112,27 @@ export class ModelRoute {
     );
   }
 
+  /** Embeds on the first target that can; reports each model tried as an attempt unless its engine reported its own (replicas). */
   async embed(request: EmbeddingRequest, call: EngineCall): Promise<EmbeddingResult> {
+    const outer = call.onAttempt;
+    let reported = false;
+    const inner: EngineCall = outer
+      ? {
+          ...call,
+          onAttempt: (attempt: Attempt) => {
+            reported = true;
+            outer(attempt);
+          },
+        }
+      : call;
     for (const [index, target] of this.targets.entries()) {
+      reported = false;
       try {
-        return await target.engine.embed({ ...request, model: target.model }, call);
+        const result = await target.engine.embed({ ...request, model: target.model }, inner);
+        if (!reported) outer?.({ model: target.model });
+        return result;
       } catch (error) {
+        if (!reported) outer?.({ model: target.model, error: toNimbusError(error).code });
         if (index === this.targets.length - 1 || call.cancel.aborted || !canFallBack(error)) throw error;
       }
     }

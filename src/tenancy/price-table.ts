@@ -45,8 +45,8 @@ function priceOf(table: PriceTable, model: string): ModelPrice | undefined {
   return table.models[model] ?? table.models['*'];
 }
 
-/** What a request cost, in nano-USD: its tokens at the model's prices plus its compute time. */
-export function costNanoUsd(table: PriceTable, model: string, tokens: TokenCounts, compute?: ComputeTime): number {
+/** What a request cost, in nano-USD: its tokens at the model's prices plus its compute time, times `factor` (a discount). */
+export function costNanoUsd(table: PriceTable, model: string, tokens: TokenCounts, compute?: ComputeTime, factor = 1): number {
   const price = priceOf(table, model);
   let cost = 0;
   if (price) {
@@ -59,7 +59,7 @@ export function costNanoUsd(table: PriceTable, model: string, tokens: TokenCount
     const rate = table.computePerHour[compute.deviceClass] ?? table.computePerHour['*'] ?? 0;
     cost += compute.seconds * perSecond(rate);
   }
-  return Math.round(cost);
+  return Math.round(cost * factor);
 }
 
 /**
@@ -67,13 +67,13 @@ export function costNanoUsd(table: PriceTable, model: string, tokens: TokenCount
  * allowed output token, and, where compute is priced, `secondsPerToken` per token at the dearest
  * device class. Admission reserves this quote against cost budgets.
  */
-export function quoteNanoUsd(table: PriceTable, model: string, promptTokens: number, maxTokens: number, secondsPerToken: number): number {
+export function quoteNanoUsd(table: PriceTable, model: string, promptTokens: number, maxTokens: number, secondsPerToken: number, factor = 1): number {
   const price = priceOf(table, model);
   let cost = 0;
   if (price) cost += promptTokens * perToken(Math.max(price.input, price.cachedInput ?? 0)) + maxTokens * perToken(price.output);
   const rates = Object.values(table.computePerHour);
   if (rates.length > 0) cost += (promptTokens + maxTokens) * secondsPerToken * perSecond(Math.max(...rates));
-  return Math.ceil(cost);
+  return Math.ceil(cost * factor);
 }
 
 /** nano-USD as US dollars, for APIs and CSV. */

@@ -21,10 +21,28 @@ export interface AdmissionRequest {
   requestId: string;
   /** The model the client asked for. */
   model: string;
-  /** The model that name stands for (aliases resolved), where it differs: scopes accept either name, prices are its. */
-  canonicalModel?: string;
-  /** Upper bounds of what it may use, computed only when a limit needs them. */
-  estimate(): { promptTokens: number; maxTokens: number | undefined };
+  /**
+   * The models that may serve it, in the order they would be tried: the one the name stands for
+   * (aliases resolved; scopes accept it as well as the name), then its fallbacks. The cost quote
+   * is the dearest of them, so a fallback to a dearer model never passes a cost budget. Just
+   * `model` when absent.
+   */
+  models?: readonly string[];
+  /** Multiplies every price of this request (a batch discount: 0.5); 1 when absent. */
+  priceFactor?: number;
+  /**
+   * Upper bounds of what it may use, computed only when a limit needs them: the prompt's tokens
+   * at most, the client's cap on output (undefined: none sent), and the context length of the
+   * model the name stands for, where its engine knows it.
+   */
+  estimate(): AdmissionEstimate;
+}
+
+/** What `AdmissionRequest.estimate` answers. */
+export interface AdmissionEstimate {
+  promptTokens: number;
+  maxTokens: number | undefined;
+  contextLength?: number | undefined;
 }
 
 /** What settlement needs to know about a request once it ended. */
@@ -41,6 +59,12 @@ export interface SettlementInput {
 export interface Admission {
   /** `x-ratelimit-*` headers for the response. */
   readonly headers: Readonly<Record<string, string>>;
+  /**
+   * The output cap admission reserved for a request that set none, where a token or cost limit
+   * counted it: the engine must be held to it (sent upstream as `max_tokens`), or the budget is
+   * no ceiling. Undefined when the request set its own cap or nothing counted tokens or cost.
+   */
+  readonly maxTokens: number | undefined;
   /** Charges what was used and frees the reservation. Synchronous for the caller; counters update in the background. Once only. */
   settle(input: SettlementInput): { costNanoUsd: number };
 }
@@ -77,7 +101,7 @@ export const openGate: UsageGate = {
   changed: () => undefined,
 };
 
-const freeAdmission: Admission = { headers: {}, settle: () => ({ costNanoUsd: 0 }) };
+const freeAdmission: Admission = { headers: {}, maxTokens: undefined, settle: () => ({ costNanoUsd: 0 }) };
 
 /** Where the gate reads the limits that apply to a principal (cached by the key resolver). */
 export type LimitsSource = (principal: Principal) => { key: Limits; tenant: Limits };
@@ -89,8 +113,14 @@ export interface LimitsGateOptions {
   limitsOf: LimitsSource;
   /** Called after an admin change (the key resolver's cache). */
   onChange?: (change: { keyId?: string; tenantId?: string }) => void;
-  /** Reserved when a request sets no max_tokens (its engine knows no context length). */
+  /**
+   * Reserved, and sent as the cap, when a request sets no max_tokens: per model (`models[]` and
+   * `upstreamModels[]` entries' `defaultMaxTokens`), else the model's context length where its
+   * engine knows it, else `defaultMaxTokens`.
+   */
   defaultMaxTokens: number;
+  /** `defaultMaxTokens` of the models configured with one, by name. */
+  modelMaxTokens?: Readonly<Record<string, number>>;
   /** Compute time assumed per token when quoting compute-priced requests against cost budgets. */
   reserveSecondsPerToken: number;
   /** How long a concurrency lease lives if its request never settles. */
@@ -108,12 +138,12 @@ export class LimitsGate implements UsageGate {
   admit(principal: Principal, request: AdmissionRequest): Admission | Promise<Admission> {
     let limits: ReturnType<LimitsSource>;
     try {
-      authorizeInference(principal, request.model, request.canonicalModel);
+      authorizeInference(principal, request.model, request.models?.[0]);
       limits = this.options.limitsOf(principal);
     } catch (error) {
       return Promise.reject(error);
     }
-    if (!hasLimits(limits.key) && !hasLimits(limits.tenant)) return new UnmeteredAdmission(this.options.prices);
+    if (!hasLimits(limits.key) && !hasLimits(limits.tenant)) return new UnmeteredAdmission(this.options.prices, request.priceFactor ?? 1);
     return this.reserve(principal, request, limits);
   }
 
@@ -125,14 +155,19 @@ export class LimitsGate implements UsageGate {
   private async reserve(principal: Principal, request: AdmissionRequest, limits: ReturnType<LimitsSource>): Promise<Admission> {
     const now = this.options.clock.now();
     const estimate = request.estimate();
-    const maxTokens = estimate.maxTokens ?? this.options.defaultMaxTokens;
+    const models = request.models ?? [request.model];
+    const maxTokens = estimate.maxTokens ?? this.options.modelMaxTokens?.[models[0]!] ?? estimate.contextLength ?? this.options.defaultMaxTokens;
     const costBudget = limitsMeasure('cost', limits.key, limits.tenant);
-    const demand: Demand = {
-      tokens: estimate.promptTokens + maxTokens,
-      costNanoUsd: costBudget
-        ? quoteNanoUsd(this.options.prices, request.canonicalModel ?? request.model, estimate.promptTokens, maxTokens, this.options.reserveSecondsPerToken)
-        : 0,
-    };
+    const factor = request.priceFactor ?? 1;
+    let quote = 0;
+    if (costBudget) {
+      // The dearest model of the chain: whichever serves, the reservation covers it.
+      for (const model of models)
+        quote = Math.max(quote, quoteNanoUsd(this.options.prices, model, estimate.promptTokens, maxTokens, this.options.reserveSecondsPerToken, factor));
+    }
+    const demand: Demand = { tokens: estimate.promptTokens + maxTokens, costNanoUsd: quote };
+    // Held to the cap it reserved where tokens or cost are counted; a request that set its own keeps it.
+    const cap = estimate.maxTokens === undefined && (costBudget || limitsMeasure('tokens', limits.key, limits.tenant)) ? maxTokens : undefined;
     const template = this.plans.template(principal.tenantId, principal.keyId, limits.key, limits.tenant, now);
     const checks = withDemand(template, demand, now, this.options.leaseMs);
     let result;
@@ -145,17 +180,21 @@ export class LimitsGate implements UsageGate {
       });
     }
     if (!result.ok) throw limitRefusal(checks, result.failed, result.values, demand, now);
-    return new MeteredAdmission(this.options, request.requestId, checks, demand, costBudget, rateLimitHeaders(checks, result.values, now));
+    return new MeteredAdmission(this.options, request.requestId, checks, factor, cap, rateLimitHeaders(checks, result.values, now));
   }
 }
 
 /** Admitted with no limit to count against: settlement only prices it. */
 class UnmeteredAdmission implements Admission {
   readonly headers = {};
-  constructor(private readonly prices: PriceTable) {}
+  readonly maxTokens = undefined;
+  constructor(
+    private readonly prices: PriceTable,
+    private readonly factor: number,
+  ) {}
 
   settle(input: SettlementInput): { costNanoUsd: number } {
-    return { costNanoUsd: input.usage || input.compute ? costNanoUsd(this.prices, input.model, input.usage ?? noTokens, input.compute) : 0 };
+    return { costNanoUsd: input.usage || input.compute ? costNanoUsd(this.prices, input.model, input.usage ?? noTokens, input.compute, this.factor) : 0 };
   }
 }
 
@@ -168,8 +207,8 @@ class MeteredAdmission implements Admission {
     private readonly options: LimitsGateOptions,
     private readonly leaseId: string,
     private readonly checks: readonly PlannedCheck[],
-    private readonly demand: Demand,
-    private readonly costBudget: boolean,
+    private readonly factor: number,
+    readonly maxTokens: number | undefined,
     readonly headers: Readonly<Record<string, string>>,
   ) {}
 
@@ -177,9 +216,9 @@ class MeteredAdmission implements Admission {
     if (this.settlement) return this.settlement;
     const usage = input.usage ?? noTokens;
     const tokens = usage.promptTokens + usage.completionTokens;
-    let cost = costNanoUsd(this.options.prices, input.model, usage, input.compute);
-    // Under a cost budget the quote is a ceiling: a request is never charged more than it reserved.
-    if (this.costBudget) cost = Math.min(cost, this.demand.costNanoUsd);
+    // What was used, at the price of the model that served: the quote is a reservation, never the
+    // bill. The cap sent upstream keeps real usage within it wherever the upstream reports usage.
+    const cost = costNanoUsd(this.options.prices, input.model, usage, input.compute, this.factor);
     this.settlement = { costNanoUsd: cost };
     const adjustments = [];
     const concurrencyKeys = [];

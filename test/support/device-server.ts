@@ -19,6 +19,7 @@ import { simCatalog, type SimKind } from '../../src/devices/sim/sim-catalog.js';
 import { VirtualDevice, type AnswerMode } from '../../src/devices/sim/virtual-device.js';
 import { startDevices, type RunningDevices } from '../../src/devices/start-devices.js';
 import { openSqliteStore } from '../../src/store/sqlite/open-sqlite-store.js';
+import type { UsageGate } from '../../src/tenancy/usage-gate.js';
 import { uniqueRoot } from './devices.js';
 import { ScriptedEngine } from './scripted-engine.js';
 
@@ -51,7 +52,11 @@ export interface DeviceServer {
 const visitor: Principal = { tenantId: 'acme', keyId: null, local: false, scopes: { inference: false, admin: false, models: [], devices: [] } };
 
 /** `consoleDirectory`: serve the built console too (browser tests sign in with a key's name, e.g. `admin`). */
-export async function startDeviceServer(settings: Partial<DeviceSettings> = {}, options: { consoleDirectory?: string } = {}): Promise<DeviceServer> {
+/** `gate`: limits and prices around every inference request (none by default). */
+export async function startDeviceServer(
+  settings: Partial<DeviceSettings> = {},
+  options: { consoleDirectory?: string; gate?: UsageGate } = {},
+): Promise<DeviceServer> {
   const folder = mkdtempSync(join(tmpdir(), 'nimbus-device-server-'));
   const store = await openSqliteStore(join(folder, 'nimbus.db'));
   const engine = new ScriptedEngine();
@@ -63,6 +68,7 @@ export async function startDeviceServer(settings: Partial<DeviceSettings> = {}, 
     bodyLimit: 1 << 20,
     logLevel: 'silent',
     ...(options.consoleDirectory !== undefined ? { consoleDirectory: options.consoleDirectory } : {}),
+    ...(options.gate ? { gate: options.gate } : {}),
     resolvePrincipal: (request) => {
       if (consoleRoutes.includes(request.routeOptions.url ?? '') && !isApiPath(request.url)) return visitor;
       const name = (request.headers.authorization ?? '').replace(/^Bearer /, '');

@@ -51,10 +51,11 @@ export function registerInferenceRoutes(app: FastifyInstance, context: ServerCon
         includeUsage: Boolean(body.stream_options?.include_usage),
         prefix: '',
         start: (call) => route.chat(body, call),
-        canonicalModel: route.primary.model,
+        models: route.models,
         estimate: () => ({
           promptTokens: estimateChatPromptTokens(body, Number(request.headers['content-length'])),
-          maxTokens: body.max_completion_tokens ?? body.max_tokens ?? contextLengthOf(route),
+          maxTokens: body.max_completion_tokens ?? body.max_tokens ?? undefined,
+          contextLength: contextLengthOf(route),
         }),
       }),
     );
@@ -81,8 +82,9 @@ export function registerInferenceRoutes(app: FastifyInstance, context: ServerCon
       includeUsage: Boolean(body.stream_options?.include_usage),
       prefix: body.echo ? prompt : '',
       start: (call) => route.complete({ ...body, prompt }, call),
-      canonicalModel: route.primary.model,
-      estimate: () => ({ promptTokens: estimateTextPromptTokens(prompt), maxTokens: body.max_tokens ?? contextLengthOf(route) }),
+      models: route.models,
+      // A text completion without max_tokens generates 16 tokens (OpenAI's default, and the engines').
+      estimate: () => ({ promptTokens: estimateTextPromptTokens(prompt), maxTokens: body.max_tokens ?? 16 }),
     });
   });
 
@@ -103,7 +105,7 @@ export function registerInferenceRoutes(app: FastifyInstance, context: ServerCon
     delete forwarded.encoding_format;
     return serveEmbedding(context, request, reply, {
       model: body.model,
-      canonicalModel: route.primary.model,
+      models: route.models,
       inputs,
       base64: body.encoding_format === 'base64',
       embed: (call) => route.embed(forwarded, call),

@@ -229,7 +229,7 @@ export class LoadedModel {
     const plan = planOutput(request);
     let history = toChatHistory(request.messages);
     if (plan.kind === 'forced-call') history = [{ type: 'system', text: plan.instructions }, ...history];
-    const maxTokens = request.max_completion_tokens ?? request.max_tokens ?? undefined;
+    const maxTokens = request.max_completion_tokens ?? request.max_tokens ?? call.maxTokens;
     const prompt = this.chatPromptTokens(history, plan);
     return this.generate(call, prompt, maxTokens, request.seed, async (slot, signal, output, budget) => {
       const grammar = plan.kind === 'json' || plan.kind === 'forced-call' ? await this.grammarFor(plan.grammar) : undefined;
@@ -273,7 +273,7 @@ export class LoadedModel {
 
   /** A text completion of one prompt. */
   complete(request: CompletionRequest & { prompt: string }, call: EngineCall): AsyncIterable<GenerationEvent> {
-    const maxTokens = request.max_tokens ?? 16;
+    const maxTokens = request.max_tokens ?? call.maxTokens ?? 16;
     // Tokenized once, exactly as LlamaCompletion would (it prepends BOS itself and then tokenizes
     // without the SentencePiece leading space), and handed over as tokens: the usage count and the
     // prefix matched against slot caches are then the very tokens that get evaluated.
@@ -301,6 +301,7 @@ export class LoadedModel {
     });
     const context = await this.embedding;
     const run = this.embeddingTail.then(async () => {
+      const started = performance.now();
       const embeddings: number[][] = [];
       let promptTokens = 0;
       for (const [index, input] of inputs.entries()) {
@@ -319,7 +320,9 @@ export class LoadedModel {
         const embedding = await context.getEmbeddingFor(tokens);
         embeddings.push([...embedding.vector]);
       }
-      return { embeddings, promptTokens };
+      // The embedding context is one sequence: it is the slot this call held, for the ledger and its compute price.
+      const compute = { deviceClass: this.deviceClass, seconds: (performance.now() - started) / 1000 };
+      return { embeddings, promptTokens, servedBy: `${this.options.id}#embedding`, compute };
     });
     this.embeddingTail = run.catch(() => undefined);
     return run;

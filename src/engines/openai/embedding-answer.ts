@@ -2,7 +2,7 @@
 import type { EmbeddingResult } from '../../core/engine.js';
 import type { Replica } from './replica.js';
 import { malformedAnswer } from './upstream-failure.js';
-import { estimateTokens, readUsage } from './upstream-usage.js';
+import { estimateTokens, optionalCompute, readCompute, readUsage } from './upstream-usage.js';
 
 interface EmbeddingsBody {
   data?: Array<{ index?: number; embedding?: unknown }>;
@@ -25,5 +25,8 @@ export function embeddingAnswer(replica: Replica, body: string, input: readonly 
   return {
     embeddings: data.map((entry) => entry.embedding as number[]),
     promptTokens: usage?.prompt_tokens ?? input.reduce((sum, text) => sum + estimateTokens(text), 0),
+    servedBy: replica.id,
+    // A pool worker's compute report, for the control plane's ledger.
+    ...optionalCompute(readCompute(parsed.usage)),
   };
 }

@@ -119,7 +119,8 @@ export class PoolEngine implements Engine {
       call.onAttempt?.({ model: request.model, servedBy: replica.id });
       replica.inFlight += 1;
       try {
-        return await replica.engine.embed(request, call);
+        const result = await replica.engine.embed(request, call);
+        return result.compute ? { ...result, compute: { ...result.compute, worker: replica.worker, deployment: request.model } } : result;
       } catch (error) {
         last = this.failedTry(error, request.model, replica, call);
       } finally {
