@@ -132,8 +132,7 @@ describe('a billed call', () => {
     const { accounting, rows, spec } = setup();
     const call = accounting.open(spec());
     await call.admit();
-    const failure = new NimbusError('upstream_error', 'connection reset');
-    failure.usage = { prompt_tokens: 10, completion_tokens: 3, total_tokens: 13 };
+    const failure = new NimbusError('upstream_error', 'connection reset', { usage: { prompt_tokens: 10, completion_tokens: 3, total_tokens: 13 } });
     call.failed(failure);
     call.end(true);
     expect(rows[0]).toMatchObject({ status: 'cancelled', errorCode: 'upstream_error', completionTokens: 3, httpStatus: 502 });
