@@ -28,7 +28,7 @@ beforeAll(async () => {
   });
   server = await startDeviceServer({}, { gate });
   await server.addSim('lamp', 'lamp-1');
-  await eventually(() => expect(server.devices.gateway.twins.get('acme', 'lamp-1').connection).toBe('online'));
+  await eventually(() => expect(server.devices.gateway.twin('acme', 'lamp-1').connection).toBe('online'));
 });
 afterAll(async () => server?.close());
 
