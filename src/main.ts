@@ -6,7 +6,8 @@ import { createRequire } from 'node:module';
 import { stat } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
+import type { FastifyBaseLogger, FastifyInstance, FastifyRequest } from 'fastify';
+import { checkLocalHost } from './api/local-host.js';
 import { installDevices } from './api/install-devices.js';
 import { consoleRoutes, isApiPath } from './api/routes/console.js';
 import { buildServer } from './api/server.js';
@@ -29,7 +30,7 @@ import { fetchAssignedModel } from './worker/fetch-model.js';
 import { readHardware } from './worker/read-hardware.js';
 import { WorkerAgent } from './worker/worker-agent.js';
 import { NimbusError } from './core/errors.js';
-import { localPrincipal } from './core/principal.js';
+import { localPrincipal, type Principal } from './core/principal.js';
 import { bearerToken } from './tenancy/api-key.js';
 import { timingSafeEqual } from 'node:crypto';
 import { workerPaths } from './api/routes/pool.js';
@@ -84,6 +85,14 @@ function modelIdOrSource(model: ModelConfig): string {
 
 function isLoopback(host: string): boolean {
   return host === 'localhost' || host === '::1' || host.startsWith('127.');
+}
+
+/** `defaultMaxTokens` of the models configured with one (local and upstream), by the name clients use. */
+function modelMaxTokens(config: NimbusConfig): Record<string, number> {
+  const caps: Record<string, number> = {};
+  for (const model of config.models) if (model.defaultMaxTokens !== undefined) caps[modelIdOrSource(model)] = model.defaultMaxTokens;
+  for (const model of config.upstreamModels) if (model.defaultMaxTokens !== undefined) caps[model.id] = model.defaultMaxTokens;
+  return caps;
 }
 
 /** Limit counters in Redis when several control-plane processes share limits, else in this process. */
@@ -180,10 +189,16 @@ export async function startNimbus(config: NimbusConfig, environment: Readonly<Re
       if (change.tenantId !== undefined) seedSpendCounters(store.tenancy, counters, systemClock).catch((error: unknown) => onSettleError(error));
     },
     defaultMaxTokens: config.tenancy.defaultMaxTokens,
+    modelMaxTokens: modelMaxTokens(config),
     reserveSecondsPerToken: config.tenancy.reserveSecondsPerToken,
     leaseMs: config.tenancy.concurrencyLeaseMs,
     onSettleError: (error) => onSettleError(error),
   });
+  const allowedHosts = new Set(config.allowedHosts.map((name) => name.toLowerCase()));
+  const hostGuard = (request: FastifyRequest, principal: Principal): Principal => {
+    if (principal.local) checkLocalHost(request.headers.host, request.raw.socket.localPort, allowedHosts);
+    return principal;
+  };
   const engine = new LlamaEngine(config.gpu);
   const poolEngine: PoolEngine = new PoolEngine({
     routingKeys: (request) => routingKeys(request, undefined, config.routing.prefixBlockChars),
@@ -222,7 +237,11 @@ export async function startNimbus(config: NimbusConfig, environment: Readonly<Re
     bodyLimit: config.bodyLimit,
     logLevel: config.logLevel,
     gate,
-    resolvePrincipal: (request) => resolver.resolve(request.headers.authorization, isPublic(request.routeOptions.url, request.url)),
+    resolvePrincipal: (request) => {
+      const principal = resolver.resolve(request.headers.authorization, isPublic(request.routeOptions.url, request.url));
+      // Local mode answers to loopback names only: a page that rebinds its own name to 127.0.0.1 gets a 403.
+      return principal instanceof Promise ? principal.then((resolved) => hostGuard(request, resolved)) : hostGuard(request, principal);
+    },
     pool,
     modelFiles: { cache, pulls, configured: configured.map((model) => ({ id: modelIdOrSource(model), source: model.source })) },
     consoleDirectory,
@@ -329,6 +348,7 @@ function workerReplicaEngine(config: NimbusConfig, worker: string, endpoint: str
         maxConnections: 64,
         // A worker is Nimbus: it applies its own providers' forwardFields to what it gets.
         forwardFields: ['*'],
+        maxTokensField: 'max_tokens',
       },
     ],
     models: [{ id: deployment, provider: worker }],

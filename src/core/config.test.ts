@@ -60,6 +60,7 @@ describe('upstream providers, models, aliases and fallbacks', () => {
       requestTimeoutMs: 600_000,
       maxConnections: 256,
       forwardFields: [],
+      maxTokensField: 'max_tokens',
     });
     expect(config.retry).toEqual({ maxAttempts: 3, backoffBaseMs: 50, backoffMaxMs: 2_000, maxRetryAfterMs: 5_000 });
     expect(config.breaker).toEqual({ failureThreshold: 5, openMs: 10_000 });

@@ -30,6 +30,11 @@ export const modelConfigSchema = z.strictObject({
     .string()
     .regex(/^[0-9a-f]{64}$/)
     .optional(),
+  /**
+   * The output cap a request without max_tokens reserves under a token or cost limit, and is held
+   * to (`finish_reason: "length"`); the context length when absent.
+   */
+  defaultMaxTokens: z.number().int().min(1).max(10_000_000).optional(),
 });
 
 const namePattern = /^[\w.:/-]{1,128}$/;
@@ -67,6 +72,12 @@ export const providerConfigSchema = z.strictObject({
    * operator's account (`service_tier`, `store`, web search), beyond what the ledger prices.
    */
   forwardFields: z.array(z.string().min(1)).default([]),
+  /**
+   * The field a chat request's output cap goes in: `max_tokens` (vLLM, SGLang, llama-server,
+   * Ollama) or `max_completion_tokens` (OpenAI, whose reasoning models refuse `max_tokens`). A
+   * client's cap in the other field is moved to this one; so is the cap admission reserves.
+   */
+  maxTokensField: z.enum(['max_tokens', 'max_completion_tokens']).default('max_tokens'),
 });
 
 /** A model served by a provider; several entries with one id are replicas of that model. */
@@ -83,6 +94,11 @@ export const upstreamModelConfigSchema = z.strictObject({
    * set `prefix-cache` for self-hosted engines with a prefix cache (vLLM, SGLang, llama-server).
    */
   routing: z.enum(routingPolicies).optional(),
+  /**
+   * The output cap a request without max_tokens reserves under a token or cost limit, and is sent
+   * with (the answer then ends with `finish_reason: "length"`); `tenancy.defaultMaxTokens` when absent.
+   */
+  defaultMaxTokens: z.number().int().min(1).max(10_000_000).optional(),
 });
 
 /** Routing settings shared by every policy. */
@@ -112,7 +128,10 @@ export const modelPriceConfigSchema = z.strictObject({
 
 /** How admission reserves and how long it trusts what it looked up. */
 export const tenancyConfigSchema = z.strictObject({
-  /** Reserved for a request without max_tokens whose engine knows no context length. */
+  /**
+   * Reserved, and sent as the cap, for a request without max_tokens under a token or cost limit,
+   * where neither its model's `defaultMaxTokens` nor its engine's context length says otherwise.
+   */
   defaultMaxTokens: z.number().int().min(1).max(10_000_000).default(4096),
   /** Compute time assumed per token when quoting compute-priced requests against a cost budget. */
   reserveSecondsPerToken: z.number().min(0).max(3600).default(0.05),
@@ -154,6 +173,13 @@ export const configSchema = z
   .strictObject({
     host: z.string().min(1).default('127.0.0.1'),
     port: z.number().int().min(0).max(65535).default(8080),
+    /**
+     * Names this server answers to in local mode besides the loopback names with its port
+     * (`localhost:8080`, `127.0.0.1:8080`, `[::1]:8080`): a name and port a browser reaches it by
+     * (`nimbus.internal:8080`, an SSH tunnel's `localhost:9000`). Other Host headers get a 403, so
+     * a web page that rebinds its own name to 127.0.0.1 cannot use a keyless server.
+     */
+    allowedHosts: z.array(z.string().min(1).max(255)).default([]),
     /** Model cache and database live here. */
     home: z
       .string()
@@ -283,15 +309,17 @@ export type NimbusConfigInput = z.input<typeof configSchema>;
 const hints: Partial<Record<keyof NimbusConfig, string>> = {
   port: 'use a port number from 1 to 65535 (0 picks a free one), e.g. 8080',
   host: 'use an address to bind, e.g. 127.0.0.1 (this machine only) or 0.0.0.0 (every interface)',
-  models: 'each model is {"source": "PATH.gguf or hf:owner/repo/file.gguf"} with optional id, contextSize, slots, threads, gpuLayers, promptCacheMiB',
+  allowedHosts: 'use a list of host names with their port, e.g. ["nimbus.internal:8080"]',
+  models:
+    'each model is {"source": "PATH.gguf or hf:owner/repo/file.gguf"} with optional id, contextSize, slots, threads, gpuLayers, promptCacheMiB, defaultMaxTokens',
   gpu: 'use one of auto, cpu, cuda, vulkan, metal',
   threads: 'use 0 (all cores) or a thread count',
   logLevel: 'use one of fatal, error, warn, info, debug, trace, silent',
   hfEndpoint: 'use a URL such as https://huggingface.co',
   providers:
-    'each provider is {"id": "gpu-a", "baseUrl": "http://host:8000/v1"} with optional apiKeyEnv, headers, connectTimeoutMs, firstTokenTimeoutMs, idleTimeoutMs, requestTimeoutMs, maxConnections, forwardFields',
+    'each provider is {"id": "gpu-a", "baseUrl": "http://host:8000/v1"} with optional apiKeyEnv, headers, connectTimeoutMs, firstTokenTimeoutMs, idleTimeoutMs, requestTimeoutMs, maxConnections, forwardFields, maxTokensField (max_tokens or max_completion_tokens)',
   upstreamModels:
-    'each upstream model is {"id": "name-clients-use", "provider": "gpu-a"} with optional upstreamModel (the provider\'s name for it) and routing (round-robin, least-outstanding-tokens, prefix-cache, session-affinity)',
+    'each upstream model is {"id": "name-clients-use", "provider": "gpu-a"} with optional upstreamModel (the provider\'s name for it) , routing (round-robin, least-outstanding-tokens, prefix-cache, session-affinity) and defaultMaxTokens',
   aliases: 'use {"alias": "model"}, e.g. {"gpt-4o-mini": "llama-3-8b"}',
   fallbacks: 'use {"model": ["fallback", ...]}, e.g. {"llama-3-70b": ["llama-3-8b"]}',
   retry: 'keys: maxAttempts, backoffBaseMs, backoffMaxMs, maxRetryAfterMs',

@@ -83,9 +83,29 @@ export function forwardable<Request extends object>(request: Request, known: Rea
   return kept as Request;
 }
 
-/** The body sent upstream: the client's request under the provider's model name, asking for usage when streaming. */
-function upstreamBody(request: ChatCompletionRequest | TextRequest, known: ReadonlySet<string>, replica: Replica, stream: boolean): string {
-  const fields = forwardable(request, known, replica.provider);
+/**
+ * The body sent upstream: the client's request under the provider's model name, asking for usage
+ * when streaming, with its output cap (the client's, else `cap`, the one admission reserved) in
+ * the field the provider takes (`UpstreamProvider.maxTokensField`; text completions have only
+ * `max_tokens`). Without a cap to send or move, the request's fields are sent as they are.
+ */
+export function upstreamBody(
+  request: ChatCompletionRequest | TextRequest,
+  known: ReadonlySet<string>,
+  replica: Replica,
+  stream: boolean,
+  cap: number | undefined,
+): string {
+  let fields: object = forwardable(request, known, replica.provider);
+  const chat = 'messages' in request;
+  const field = chat ? replica.provider.maxTokensField : 'max_tokens';
+  const other = field === 'max_tokens' ? 'max_completion_tokens' : 'max_tokens';
+  const given = fields as { max_tokens?: number | null; max_completion_tokens?: number | null };
+  if (given[other] != null || (given[field] == null && cap !== undefined)) {
+    const moved: Record<string, unknown> = { ...fields, [field]: given[field] ?? given[other] ?? cap };
+    delete moved[other];
+    fields = moved;
+  }
   if (!stream) return JSON.stringify({ ...fields, model: replica.upstreamModel });
   return JSON.stringify({ ...fields, model: replica.upstreamModel, stream_options: { ...request.stream_options, include_usage: true } });
 }
@@ -221,13 +241,20 @@ export class OpenAIEngine implements Engine {
     const replicas = this.replicasOf(request.model);
     let promptTokens: number | undefined;
     const estimate = (): number => (promptTokens ??= estimatePromptTokens(request));
-    const output = ('max_completion_tokens' in request ? request.max_completion_tokens : undefined) ?? request.max_tokens ?? 256;
+    const output = ('max_completion_tokens' in request ? request.max_completion_tokens : undefined) ?? request.max_tokens ?? call.maxTokens ?? 256;
     const routing: RoutingRequest = { model: request.model, requestId: call.requestId, ...this.routingKeys(request), tokens: estimate() + output };
     const known = kind === 'chat' ? chatCompletionFields : textFields;
     if (!request.stream) {
       return this.withRetries(routing, replicas, call, async (lease) => {
         const replica = lease.replica;
-        const body = await fetchWhole(replica, call, this.clock, path, upstreamBody(request, known, replica, false), replica.provider.timeouts.requestMs);
+        const body = await fetchWhole(
+          replica,
+          call,
+          this.clock,
+          path,
+          upstreamBody(request, known, replica, false, call.maxTokens),
+          replica.provider.timeouts.requestMs,
+        );
         const events = wholeAnswer(replica, kind, body, estimate);
         lease.settle('success');
         return events;
@@ -236,7 +263,7 @@ export class OpenAIEngine implements Engine {
     const options = { kind, clientWantsUsage: Boolean(request.stream_options?.include_usage), estimatePromptTokens: estimate };
     return this.withRetries(routing, replicas, call, async (lease) => {
       const relay = new StreamRelay(lease.replica, call, this.clock, options, (verdict) => lease.settle(verdict));
-      await relay.open(path, upstreamBody(request, known, lease.replica, true));
+      await relay.open(path, upstreamBody(request, known, lease.replica, true, call.maxTokens));
       return relay;
     });
   }

@@ -14,6 +14,7 @@ const provider = new UpstreamProvider(
     requestTimeoutMs: 1000,
     maxConnections: 1,
     forwardFields: [],
+    maxTokensField: 'max_tokens',
   },
   { KEY: 'sk-secret-123456' },
 );

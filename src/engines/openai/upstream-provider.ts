@@ -27,6 +27,8 @@ export class UpstreamProvider {
   readonly headers: Readonly<Record<string, string>>;
   /** Request fields Nimbus does not know that this provider gets: all of them, or these. */
   readonly forwardFields: 'all' | ReadonlySet<string>;
+  /** Where a chat request's output cap goes (`max_tokens` or `max_completion_tokens`). */
+  readonly maxTokensField: 'max_tokens' | 'max_completion_tokens';
   /** Values that must never leave this process: the key and configured header values. */
   private readonly secrets: string[];
 
@@ -54,6 +56,7 @@ export class UpstreamProvider {
     if (key) headers.authorization = `Bearer ${key}`;
     this.headers = headers;
     this.forwardFields = config.forwardFields.includes('*') ? 'all' : new Set(config.forwardFields);
+    this.maxTokensField = config.maxTokensField;
     this.secrets = [key, ...Object.values(config.headers)].filter((value): value is string => typeof value === 'string' && value.length >= 8);
     this.timeouts = {
       connectMs: config.connectTimeoutMs,

@@ -266,6 +266,15 @@ export class BilledCall {
     const prompt = usage.prompt_tokens;
     const completion = usage.completion_tokens;
     const cached = usage.prompt_tokens_details?.cached_tokens ?? 0;
+    if (usage.estimated && isCount(completion)) {
+      // Counted here from the text (the upstream sent no usage): it cannot have generated more than
+      // the cap it was sent, so an estimate past the cap is the estimate's error, not spend.
+      const cap = this.spec.estimate().maxTokens ?? this.admission?.maxTokens;
+      if (cap !== undefined && completion > cap) {
+        this.usage = { ...usage, completion_tokens: cap, total_tokens: prompt + cap };
+        return this.countedTokens();
+      }
+    }
     if (isCount(prompt) && isCount(completion) && isCount(cached)) return { promptTokens: prompt, cachedTokens: cached, completionTokens: completion };
     this.sinks.log.warn(
       { requestId: this.spec.requestId, model: this.spec.model, usage },
