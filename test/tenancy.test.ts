@@ -96,6 +96,10 @@ describe.skipIf(skip)('tenancy over HTTP', () => {
     expect((await call({ method: 'GET', url: `/v1/usage?key=${keys.bravoUser.id}`, key: keys.acmeUser.key })).statusCode).toBe(403);
     expect((await call({ method: 'GET', url: '/v1/keys', key: keys.acmeUser.key })).statusCode).toBe(403);
     expect((await call({ method: 'GET', url: '/metrics', key: keys.acmeUser.key })).statusCode).toBe(403);
+    // /metrics counts every tenant: a tenant's own admin may not read it either.
+    const scraped = await call({ method: 'GET', url: '/metrics', key: acmeAdmin });
+    expect([scraped.statusCode, scraped.json().error.code]).toEqual([403, 'permission_denied']);
+    expect(scraped.body).not.toContain('bravo');
     // The operator sees everyone, grouped by tenant.
     const all = (await call({ method: 'GET', url: '/v1/usage?group_by=tenant', key: operator })).json().data as Array<{ tenant: string }>;
     expect(all.map((row) => row.tenant)).toEqual(['acme', 'bravo', 'default']);
@@ -191,6 +195,34 @@ describe.skipIf(skip)('tenancy over HTTP', () => {
     expect((await complete(key.key)).statusCode).toBe(429);
   });
 
+  test("a tenant admin cannot lift its own key's limits, nor make a key looser than its own or its tenant's", async () => {
+    const tenant = await call({ method: 'POST', url: '/v1/tenants', key: operator, payload: { id: 'capped', limits: { tokens_per_day: 1_000_000 } } });
+    expect(tenant.statusCode).toBe(201);
+    const boss = await createKey(operator, { tenant: 'capped', name: 'limited admin', scopes: { admin: true }, limits: { requests_per_minute: 10 } });
+    const lifted = await call({ method: 'PATCH', url: `/v1/keys/${boss.id}`, key: boss.key, payload: { limits: { requests_per_minute: null } } });
+    expect([lifted.statusCode, lifted.json().error.param]).toEqual([403, 'limits']);
+    // A key without the limit would be a way out of it.
+    const escape = await call({ method: 'POST', url: '/v1/keys', key: boss.key, payload: { name: 'escape' } });
+    expect([escape.statusCode, escape.json().error.param]).toEqual([403, 'limits.requests_per_minute']);
+    const beyond = await call({
+      method: 'POST',
+      url: '/v1/keys',
+      key: boss.key,
+      payload: { name: 'big', limits: { requests_per_minute: 5, tokens_per_day: 2_000_000 } },
+    });
+    expect([beyond.statusCode, beyond.json().error.param]).toEqual([403, 'limits.tokens_per_day']);
+    const within = await createKey(boss.key, { name: 'within', limits: { requests_per_minute: 5, tokens_per_day: 500 } });
+    const loosened = await call({ method: 'PATCH', url: `/v1/keys/${within.id}`, key: boss.key, payload: { limits: { requests_per_minute: 50 } } });
+    expect(loosened.statusCode).toBe(403);
+    expect((await call({ method: 'PATCH', url: `/v1/keys/${within.id}`, key: boss.key, payload: { limits: { requests_per_minute: 2 } } })).statusCode).toBe(
+      200,
+    );
+    // The operator may change any of it.
+    expect((await call({ method: 'PATCH', url: `/v1/keys/${boss.id}`, key: operator, payload: { limits: { requests_per_minute: null } } })).statusCode).toBe(
+      200,
+    );
+  });
+
   test('200 concurrent requests against a budget that allows exactly 7: exactly 7 served, spend equals what was served', async () => {
     await call({ method: 'POST', url: '/v1/tenants', key: operator, payload: { id: 'budget-test', limits: { cost_per_day_usd: 7 * 8 * 1e-6 } } });
     const key = await createKey(operator, { tenant: 'budget-test', name: 'crowd' });
@@ -210,6 +242,12 @@ describe.skipIf(skip)('tenancy over HTTP', () => {
     expect(servedTokens).toBe(56);
     const usage = (await call({ method: 'GET', url: '/v1/usage?tenant=budget-test', key: operator })).json().data;
     expect(usage).toEqual([expect.objectContaining({ requests: 200, completion_tokens: servedTokens, cost_usd: servedTokens * 1e-6 })]);
+    // Refused and served apart: the refusals are rows of their own that cost nothing.
+    const byStatus = (await call({ method: 'GET', url: '/v1/usage?tenant=budget-test&group_by=status', key: operator })).json().data;
+    expect(byStatus).toEqual([
+      expect.objectContaining({ status: 'ok', requests: 7, completion_tokens: servedTokens }),
+      expect.objectContaining({ status: 'refused', requests: 193, completion_tokens: 0, cost_usd: 0 }),
+    ]);
     expect((await complete(key.key)).json().error.code).toBe('insufficient_quota');
   });
 
@@ -281,6 +319,22 @@ describe.skipIf(skip)('tenancy over HTTP', () => {
       },
       { name: 'tenant: fractional rpm', method: 'POST', url: '/v1/tenants', body: { id: 'ok', limits: { requests_per_minute: 1.5 } }, status: 400 },
       { name: 'tenant: limit a string', method: 'POST', url: '/v1/tenants', body: { id: 'ok', limits: { cost_per_day_usd: '5' } }, status: 400 },
+      {
+        name: 'tenant: a cost limit below a nano-dollar',
+        method: 'POST',
+        url: '/v1/tenants',
+        body: { id: 'ok', limits: { cost_per_day_usd: 1e-12 } },
+        status: 400,
+        param: 'limits.cost_per_day_usd',
+      },
+      {
+        name: 'key: a cost limit below a nano-dollar',
+        method: 'POST',
+        url: '/v1/keys',
+        body: { name: 'x', limits: { cost_per_month_usd: 4e-10 } },
+        status: 400,
+        param: 'limits.cost_per_month_usd',
+      },
       { name: 'tenant: unknown limit', method: 'POST', url: '/v1/tenants', body: { id: 'ok', limits: { tokens_per_hour: 5 } }, status: 400 },
       { name: 'tenant: duplicate', method: 'POST', url: '/v1/tenants', body: { id: 'acme' }, status: 409, param: 'id' },
       { name: 'tenant patch: nothing', method: 'PATCH', url: '/v1/tenants/acme', body: {}, status: 400 },

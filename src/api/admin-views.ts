@@ -8,7 +8,12 @@ import { limitNames, type ApiKeyRecord, type Limits, type Tenant } from '../core
 import { limitRules } from '../tenancy/limit-plan.js';
 
 const count = z.number().int().min(0).max(1e12);
-const dollars = z.number().min(0).max(1e9);
+/** US dollars; a budget between 0 and one nano-dollar (the smallest unit a cost is counted in) would round to nothing. */
+const dollars = z
+  .number()
+  .min(0)
+  .max(1e9)
+  .refine((value) => value === 0 || value >= 1e-9, 'a cost limit is 0 or at least 0.000000001 (one nano-dollar, the smallest unit a cost is counted in)');
 
 /** Limits as the API writes them; `null` in a change removes a limit. */
 export const limitsBodySchema = z.strictObject({

@@ -11,6 +11,7 @@ import { modelsCommand } from './models.js';
 import { pullCommand } from './pull.js';
 import { serveCommand } from './serve.js';
 import { simCommand } from './sim.js';
+import { installTerminalSafeConsole } from './terminal-text.js';
 import { tenantsCommand } from './tenants.js';
 import { usageCommand } from './usage.js';
 import { workerCommand } from './worker.js';
@@ -79,6 +80,8 @@ async function main(argv: string[]): Promise<number> {
   return command(rest, process.env);
 }
 
+// Names and messages from a server must not drive the terminal (colours, cursor, title).
+installTerminalSafeConsole();
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (error: unknown) => {

@@ -3,11 +3,11 @@ import { parseArgs } from 'node:util';
 import { adminClient, CommandError } from './admin-client.js';
 import { renderTable } from './render-table.js';
 
-export const usageUsage = `Usage: nimbus usage [--from DATE] [--to DATE] [--by model,key,day,device_class,tenant]
+export const usageUsage = `Usage: nimbus usage [--from DATE] [--to DATE] [--by model,key,day,device_class,status,tenant]
                     [--tenant ID] [--key KEY_ID] [--csv]
 
 Sums tokens, compute-seconds and cost over [--from, --to) (default: the last 30 days), grouped
-by the --by dimensions. DATE is YYYY-MM-DD, an ISO time or unix seconds. --csv writes CSV for
+by the --by dimensions (status: ok, error, cancelled, refused). DATE is YYYY-MM-DD, an ISO time or unix seconds. --csv writes CSV for
 a spreadsheet. An admin key sees its tenant (the 'default' tenant's admin sees all); any other
 key sees only itself.
 

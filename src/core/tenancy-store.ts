@@ -65,7 +65,7 @@ export interface ApiKeyRecord {
 }
 
 /** What `GET /v1/usage` can group the ledger by. */
-export type UsageDimension = 'tenant' | 'model' | 'key' | 'day' | 'device_class';
+export type UsageDimension = 'tenant' | 'model' | 'key' | 'day' | 'device_class' | 'status';
 
 /** A range of the ledger, filtered and grouped. */
 export interface UsageQuery {
@@ -86,6 +86,8 @@ export interface UsageRow {
   /** UTC day, `YYYY-MM-DD`. */
   day?: string;
   deviceClass?: string | null;
+  /** `ok`, `error`, `cancelled` or `refused` (the request log's status). */
+  status?: string;
   requests: number;
   promptTokens: number;
   cachedTokens: number;

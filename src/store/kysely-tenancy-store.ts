@@ -17,6 +17,7 @@ const dimensionColumns: Record<UsageDimension, string> = {
   key: 'key_id',
   day: `created_at / ${dayMs}`,
   device_class: 'device_class',
+  status: 'status',
 };
 
 export class KyselyTenancyStore implements TenancyStore {
@@ -154,6 +155,9 @@ function toUsageRow(row: Record<string, string | number | null>, dimensions: Usa
         break;
       case 'device_class':
         usage.deviceClass = value === null ? null : String(value);
+        break;
+      case 'status':
+        usage.status = String(value);
         break;
     }
   }

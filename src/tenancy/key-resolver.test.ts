@@ -190,3 +190,18 @@ describe('key resolver', () => {
     expect(anonymousPrincipal.scopes).toEqual({ inference: false, admin: false, models: [], devices: [] });
   });
 });
+
+test('past 10,000 cached keys the least recently used is evicted, not the whole cache: a key in use stays cached', async () => {
+  const { store, calls, addKey } = fakeStore();
+  const { key } = addKey({ tenantId: 'default' });
+  const resolver = new KeyResolver({ store, clock: clock(), localModeAllowed: false, cacheMs: 60_000 });
+  await resolver.resolve(`Bearer ${key}`);
+  const lookups = calls.find;
+  // A flood of unknown keys, with the real one used now and then: it must never be looked up again.
+  for (let index = 0; index < 12_000; index += 1) {
+    await rejection(() => resolver.resolve(`Bearer ${generateApiKey().key}`));
+    if (index % 1000 === 0) void resolver.resolve(`Bearer ${key}`);
+  }
+  expect(calls.find).toBe(lookups + 12_000);
+  expect(resolver.resolve(`Bearer ${key}`)).not.toBeInstanceOf(Promise);
+});

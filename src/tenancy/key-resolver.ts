@@ -38,7 +38,7 @@ export const anonymousPrincipal: Principal = {
   local: false,
 };
 
-/** Entries kept at most; past it the cache starts over (a flood of random keys must not grow memory). */
+/** Entries kept at most; past it the least recently used goes (a flood of random keys must not grow memory, nor evict the keys in use). */
 const maxEntries = 10_000;
 const noLimits: Limits = {};
 
@@ -81,8 +81,12 @@ export class KeyResolver {
     const hash = hashApiKey(token);
     const now = this.options.clock.monotonic();
     const cached = this.keys.get(hash);
-    if (cached && now - cached.fetchedAt < this.options.cacheMs && (!cached.record || this.tenantFresh(cached.record.tenantId, now)))
+    if (cached && now - cached.fetchedAt < this.options.cacheMs && (!cached.record || this.tenantFresh(cached.record.tenantId, now))) {
+      // Most recently used last: a Map keeps insertion order, so the first entry is the one to evict.
+      this.keys.delete(hash);
+      this.keys.set(hash, cached);
       return this.admit(cached, hash);
+    }
     return this.lookup(hash).then(async (entry) => {
       if (entry.record) await this.refreshTenant(entry.record.tenantId);
       return this.admit(entry, hash);
@@ -167,7 +171,8 @@ export class KeyResolver {
     // Read before a change in this process: good for this request, never cached for the next.
     const fetchedAt = generation === this.generation ? this.options.clock.monotonic() : Number.NEGATIVE_INFINITY;
     const entry: KeyEntry = { record, principal, fetchedAt };
-    if (this.keys.size >= maxEntries) this.keys.clear();
+    this.keys.delete(hash);
+    if (this.keys.size >= maxEntries) this.keys.delete(this.keys.keys().next().value!);
     this.keys.set(hash, entry);
     return entry;
   }

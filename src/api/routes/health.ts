@@ -1,6 +1,6 @@
 /** Liveness, readiness and Prometheus metrics. */
 import type { FastifyInstance } from 'fastify';
-import { requireAdmin } from '../admin-access.js';
+import { requireOperator } from '../admin-access.js';
 import type { ServerContext } from '../server-context.js';
 
 export function registerHealthRoutes(app: FastifyInstance, context: ServerContext): void {
@@ -15,8 +15,8 @@ export function registerHealthRoutes(app: FastifyInstance, context: ServerContex
     return { status: 'ready', models };
   });
   app.get('/metrics', async (request, reply) => {
-    // Tenant names and spend are in here: once keys are enforced, scraping needs an admin key.
-    requireAdmin(request.principal);
+    // Every tenant's requests, tokens and spend are in here: the operator's alone (another tenant's admin gets a 403).
+    requireOperator(request.principal, "read /metrics (it counts every tenant's requests, tokens and cost)");
     reply.header('content-type', context.metrics.registry.contentType);
     return context.metrics.registry.metrics();
   });

@@ -1,15 +1,17 @@
 /**
  * The API keys admin API: `POST /v1/keys` (the key is in this response and nowhere else, ever),
  * `GET /v1/keys`, `GET /v1/keys/{id}`, `PATCH /v1/keys/{id}` (name, limits; `null` removes a
- * limit), `DELETE /v1/keys/{id}` (revoke). A tenant's admin manages
- * its own tenant's keys and may not grant more than it holds; the operator manages all.
+ * limit), `DELETE /v1/keys/{id}` (revoke). A tenant's admin manages its own tenant's keys and may
+ * not grant more than it holds (scopes, and limits no looser than its key's and its tenant's), nor
+ * change its own key's limits; the operator manages all.
  */
 import type { FastifyInstance } from 'fastify';
 import { NimbusError } from '../../core/errors.js';
 import { newId } from '../../core/ids.js';
 import { parseRequest } from '../../core/openai/parse-request.js';
 import type { Allowance, Principal, Scopes } from '../../core/principal.js';
-import type { ApiKeyRecord } from '../../core/tenancy-store.js';
+import { limitNames, type ApiKeyRecord, type Limits } from '../../core/tenancy-store.js';
+import { limitRules } from '../../tenancy/limit-plan.js';
 import { generateApiKey } from '../../tenancy/api-key.js';
 import { canSeeTenant, isOperator, requireAdmin, tenantInScope } from '../admin-access.js';
 import { applyLimits, createKeySchema, keyView, namedLimitsChange, requireNamedLimitsChange, tenantIdSchema, updateNamedLimitsSchema } from '../admin-views.js';
@@ -40,6 +42,39 @@ function grantedScopes(caller: Principal, requested: Partial<Scopes> | undefined
   return scopes;
 }
 
+/**
+ * Checks a tenant admin's key limits (the operator may set any): no limit looser than the
+ * tenant's own (it would never apply, and reads as if it did), and none looser than the limits of
+ * the key making the change, which would otherwise mint a key to escape its own limits.
+ */
+async function limitsWithinCaller(context: ServerContext, caller: Principal, tenantId: string, limits: Limits): Promise<void> {
+  if (isOperator(caller)) return;
+  const tenant = await context.store.tenancy.getTenant(tenantId);
+  const own = caller.keyId ? await context.store.tenancy.getApiKey(caller.keyId) : undefined;
+  for (const name of limitNames) {
+    const field = limitRules[name].field;
+    const value = limits[name];
+    const tenantLimit = tenant?.limits[name];
+    if (value !== undefined && tenantLimit !== undefined && value > tenantLimit) {
+      throw new NimbusError(
+        'permission_denied',
+        `limits.${field} (${value}) is above tenant '${tenantId}''s own (${tenantLimit}); a key's limit may not exceed its tenant's.`,
+        {
+          param: `limits.${field}`,
+        },
+      );
+    }
+    const ownLimit = own?.limits[name];
+    if (ownLimit !== undefined && (value === undefined || value > ownLimit)) {
+      throw new NimbusError(
+        'permission_denied',
+        `A key may not have looser limits than the key creating or changing it: set limits.${field} to at most ${ownLimit} (your key's), or ask the operator.`,
+        { param: `limits.${field}` },
+      );
+    }
+  }
+}
+
 export function registerKeyRoutes(app: FastifyInstance, context: ServerContext): void {
   const store = context.store.tenancy;
 
@@ -56,6 +91,8 @@ export function registerKeyRoutes(app: FastifyInstance, context: ServerContext):
     if (body.expires_at != null && body.expires_at * 1000 <= now) {
       throw new NimbusError('invalid_value', "Invalid value for 'expires_at': it is in the past; give unix seconds in the future.", { param: 'expires_at' });
     }
+    const limits = applyLimits({}, body.limits);
+    await limitsWithinCaller(context, request.principal, tenantId, limits);
     const generated = generateApiKey();
     const record: ApiKeyRecord = {
       id: newId('key_', 20),
@@ -64,7 +101,7 @@ export function registerKeyRoutes(app: FastifyInstance, context: ServerContext):
       prefix: generated.prefix,
       hash: generated.hash,
       scopes: grantedScopes(request.principal, body.scopes),
-      limits: applyLimits({}, body.limits),
+      limits,
       createdAt: now,
       expiresAt: body.expires_at != null ? body.expires_at * 1000 : null,
       revokedAt: null,
@@ -101,7 +138,16 @@ export function registerKeyRoutes(app: FastifyInstance, context: ServerContext):
     const body = requireNamedLimitsChange(parseRequest(updateNamedLimitsSchema, request.body ?? {}));
     const key = await store.getApiKey(request.params.id);
     if (!key || !canSeeTenant(request.principal, key.tenantId)) throw notFound(request.params.id);
-    const updated = await store.updateApiKey(key.id, namedLimitsChange(body, key.limits));
+    const change = namedLimitsChange(body, key.limits);
+    if (change.limits && !isOperator(request.principal)) {
+      if (key.id === request.principal.keyId) {
+        throw new NimbusError('permission_denied', "A key may not change its own limits; ask the operator (an admin key of the 'default' tenant).", {
+          param: 'limits',
+        });
+      }
+      await limitsWithinCaller(context, request.principal, key.tenantId, change.limits);
+    }
+    const updated = await store.updateApiKey(key.id, change);
     // The resolver drops its cached copy: the next request of this key meets the new limits.
     context.gate.changed({ keyId: key.id });
     return keyView(updated ?? key, Date.now());

@@ -1,6 +1,6 @@
 /**
  * `GET /v1/usage`: the ledger summed over a time range and grouped by model, key, day, device
- * class (and tenant, for the operator), as JSON or as CSV (`format=csv`). Each caller sees only
+ * class, status (served, refused, failed, cancelled) and tenant (for the operator), as JSON or as CSV (`format=csv`). Each caller sees only
  * what is theirs: the operator every tenant, a tenant's admin its tenant, any other key itself.
  */
 import type { FastifyInstance } from 'fastify';
@@ -11,7 +11,7 @@ import { isOperator, tenantInScope } from '../admin-access.js';
 import { tenantIdSchema } from '../admin-views.js';
 import type { ServerContext } from '../server-context.js';
 
-const dimensions: readonly UsageDimension[] = ['tenant', 'model', 'key', 'day', 'device_class'];
+const dimensions: readonly UsageDimension[] = ['tenant', 'model', 'key', 'day', 'device_class', 'status'];
 const parameters = new Set(['start', 'end', 'group_by', 'tenant', 'key', 'format']);
 const defaultRangeMs = 30 * 86_400_000;
 
@@ -50,6 +50,7 @@ function rowView(row: UsageRow): Record<string, string | number | null> {
   if (row.keyId !== undefined) view.key_id = row.keyId;
   if (row.day !== undefined) view.day = row.day;
   if (row.deviceClass !== undefined) view.device_class = row.deviceClass;
+  if (row.status !== undefined) view.status = row.status;
   return {
     ...view,
     requests: row.requests,
