@@ -251,6 +251,17 @@ export async function startNimbus(config: NimbusConfig, environment: Readonly<Re
   const onSettleError = (error: unknown): void => app.log.error({ err: error }, 'limit counters could not be updated; a reservation stays counted');
   const log = app.log;
   await pool.start();
+  // Raw ledger rows past the retention go every hour; their hourly sums stay.
+  const pruneLedger = (): void => {
+    if (config.ledgerRetentionDays === 0) return;
+    store
+      .pruneLedger(Date.now() - config.ledgerRetentionDays * 86_400_000)
+      .then((removed) => removed > 0 && log.info({ removed, retentionDays: config.ledgerRetentionDays }, 'ledger rows past the retention removed'))
+      .catch((error: unknown) => log.error({ err: error }, 'pruning the ledger failed; it is tried again in an hour'));
+  };
+  pruneLedger();
+  const pruning = setInterval(pruneLedger, 3_600_000);
+  pruning.unref();
 
   const modelsSettled = Promise.all(
     configured.map(async (model) => {
@@ -310,6 +321,7 @@ export async function startNimbus(config: NimbusConfig, environment: Readonly<Re
     shuttingDown ??= (async () => {
       // Requests held for a replica get their 503 now rather than holding up the drain.
       pool.releaseHeld();
+      clearInterval(pruning);
       const drained = context.lifecycle.drain(graceMs);
       const closed = app.close();
       const result = await drained;
@@ -406,6 +418,7 @@ export async function startWorker(settings: WorkerSettings): Promise<RunningWork
       store.recordRequest(entry);
     },
     flush: () => store.flush(),
+    pruneLedger: (before) => store.pruneLedger(before),
     listRequests: (query) => store.listRequests(query),
     devices: store.devices,
     tenancy: store.tenancy,

@@ -20,6 +20,7 @@ Options (each also settable as an environment variable or in a JSON config file)
       --prompt-cache MIB evicted slot states kept in RAM per model for prefix reuse, 0 = off (NIMBUS_PROMPT_CACHE_MIB, default 512)
       --database URL     sqlite:PATH or postgres://USER:PASSWORD@HOST:5432/DB (NIMBUS_DATABASE_URL)
       --redis URL        redis://HOST:6379: limits shared by several servers (NIMBUS_REDIS_URL)
+      --ledger-retention-days N  raw ledger rows kept N days, hourly sums kept (NIMBUS_LEDGER_RETENTION_DAYS, default 0 = all)
       --mqtt-port PORT   the embedded MQTT broker for devices (NIMBUS_MQTT_PORT, default 1883; 0 = any free port)
       --mqtt-url URL     an external MQTT broker instead, mqtt://HOST:1883, or off (NIMBUS_MQTT_URL)
       --log-level LEVEL  fatal | error | warn | info | debug | silent (NIMBUS_LOG_LEVEL)
@@ -39,6 +40,7 @@ const flagKeys: Record<string, keyof NimbusConfig> = {
   'prompt-cache': 'promptCacheMiB',
   database: 'databaseUrl',
   redis: 'redisUrl',
+  'ledger-retention-days': 'ledgerRetentionDays',
   'mqtt-port': 'mqttPort',
   'mqtt-url': 'mqttUrl',
   'log-level': 'logLevel',

@@ -210,6 +210,11 @@ export const configSchema = z
     shutdownGraceMs: z.number().int().min(0).default(30_000),
     /** `sqlite:PATH` (default: `<home>/nimbus.db`) or `postgres://...`. */
     databaseUrl: z.string().optional(),
+    /**
+     * Days a raw ledger row is kept; older rows are deleted every hour, their hourly sums stay (so
+     * `/v1/usage` still answers for those days, by whole hours). 0 keeps every row.
+     */
+    ledgerRetentionDays: z.number().int().min(0).max(36_500).default(0),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     /** OpenAI-compatible servers to forward to. */
     providers: z.array(providerConfigSchema).default([]),
@@ -326,6 +331,7 @@ const hints: Partial<Record<keyof NimbusConfig, string>> = {
   routing: 'keys: prefixBlockChars (characters per prefix block for prefix-cache routing, at least 16)',
   breaker: 'keys: failureThreshold, openMs',
   redisUrl: 'use redis://HOST:6379 (or rediss:// for TLS)',
+  ledgerRetentionDays: 'use a number of days (0 keeps every ledger row)',
   prices: 'use {"model": {"input": 0.15, "output": 0.6}} in US dollars per million tokens, optional cachedInput; "*" prices the rest',
   computePrices: 'use {"cpu": 0.05, "cuda": 2.5} in US dollars per hour',
   tenancy: 'keys: defaultMaxTokens, reserveSecondsPerToken, authCacheMs, concurrencyLeaseMs',
@@ -352,6 +358,7 @@ export const environmentKeys: Record<string, keyof NimbusConfig> = {
   NIMBUS_BODY_LIMIT: 'bodyLimit',
   NIMBUS_SHUTDOWN_GRACE_MS: 'shutdownGraceMs',
   NIMBUS_DATABASE_URL: 'databaseUrl',
+  NIMBUS_LEDGER_RETENTION_DAYS: 'ledgerRetentionDays',
   NIMBUS_LOG_LEVEL: 'logLevel',
   NIMBUS_REDIS_URL: 'redisUrl',
   NIMBUS_MQTT_PORT: 'mqttPort',
@@ -379,6 +386,7 @@ const numericKeys = new Set<string>([
   'shutdownGraceMs',
   'mqttPort',
   'poolHeartbeatMs',
+  'ledgerRetentionDays',
 ]);
 
 /** Converts a string from the environment or a flag into the key's type. */

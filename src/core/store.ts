@@ -94,6 +94,11 @@ export interface Store {
   recordRequest(entry: RequestLogEntry): void;
   /** Writes every queued row now. */
   flush(): Promise<void>;
+  /**
+   * Deletes request-log rows made before `before` (unix ms), keeping their hourly sums: usage over
+   * that range is still answered, by whole hours. Resolves to how many rows went.
+   */
+  pruneLedger(before: number): Promise<number>;
   listRequests(query?: RequestLogQuery): Promise<RequestLogEntry[]>;
   /** Devices, twins, commands, approvals, emergency stops and the audit log (`device-store.ts`). */
   readonly devices: DeviceStore;

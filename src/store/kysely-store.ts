@@ -3,7 +3,7 @@
  * written in batches (one multi-row insert per flush, or a dialect's own batch writer), so the
  * hot path never waits on disk.
  */
-import { Migrator, type Kysely, type Selectable } from 'kysely';
+import { Migrator, sql, type Kysely, type Selectable } from 'kysely';
 import type { RequestLogEntry, RequestLogQuery, Store } from '../core/store.js';
 import { KyselyDeviceStore } from './kysely-device-store.js';
 import { KyselyPoolStore } from './kysely-pool-store.js';
@@ -13,6 +13,8 @@ import type { Database, RequestLogTable } from './schema.js';
 
 /** Rows that make a batch be written at once, before its interval is up. */
 const batchSize = 200;
+/** Rows one prune statement deletes: short enough that the writes it holds up wait little. */
+const pruneChunk = 5_000;
 
 /** Ledger columns in a fixed order, for dialects that write rows with one prepared statement. */
 export const requestLogColumns = [
@@ -47,10 +49,19 @@ export const requestLogColumns = [
   'batch_id',
 ] as const satisfies ReadonlyArray<keyof Omit<RequestLogTable, 'seq'>>;
 
-/** Writes batches of ledger rows (ids already present are skipped); made after migrations ran. */
+/**
+ * Writes batches of ledger rows (ids already present are skipped) and keeps their hourly sums
+ * (`usage_rollups`) in the same transaction; made after migrations ran. A writer with a connection
+ * of its own off the request thread (SQLite's ledger thread) also runs the ledger's reads and
+ * prunes there, so they never stall serving.
+ */
 export interface RequestLogWriter {
   /** Rows as `encodeRequestLogRow` made them. Done (or failed) once they are queryable. */
   write(rows: readonly string[]): void | Promise<void>;
+  /** Runs a read (compiled SQL and its parameters) off the request thread. */
+  query?(sql: string, parameters: readonly unknown[]): Promise<Array<Record<string, unknown>>>;
+  /** Runs a delete off the request thread; resolves to the rows it removed. */
+  prune?(sql: string, parameters: readonly unknown[]): Promise<number>;
   close?(): Promise<void>;
 }
 
@@ -129,8 +140,35 @@ export class KyselyStore implements Store {
   ) {
     this.flushIntervalMs = options.flushIntervalMs ?? 50;
     this.devices = new KyselyDeviceStore(db);
-    this.tenancy = new KyselyTenancyStore(db);
+    // Usage reads go where the writer runs them (off the request thread where it can).
+    this.tenancy = new KyselyTenancyStore(db, async (compiled) => {
+      const writer = await this.ledgerWriter();
+      return writer.query ? writer.query(compiled.sql, compiled.parameters) : ((await db.executeQuery(compiled)).rows as Array<Record<string, unknown>>);
+    });
     this.pool = new KyselyPoolStore(db);
+  }
+
+  /**
+   * Deletes raw ledger rows made before `before`, a chunk at a time (off the request thread where
+   * the writer can), and keeps their hourly sums: usage over that range is then answered by whole
+   * hours. Resolves to the rows removed.
+   */
+  async pruneLedger(before: number): Promise<number> {
+    this.tenancy.retainedSince = Math.max(this.tenancy.retainedSince, before);
+    const writer = await this.ledgerWriter();
+    const chunk = sql`delete from request_log where seq in (select seq from request_log where created_at < ${before} limit ${pruneChunk})`.compile(this.db);
+    let removed = 0;
+    for (;;) {
+      const changes = writer.prune ? await writer.prune(chunk.sql, chunk.parameters) : Number((await this.db.executeQuery(chunk)).numAffectedRows ?? 0);
+      removed += changes;
+      if (changes < pruneChunk) return removed;
+    }
+  }
+
+  /** The batch writer, made on first use (after migrations). */
+  private ledgerWriter(): Promise<RequestLogWriter> {
+    this.writer ??= Promise.resolve().then(this.options.requestLogWriter);
+    return this.writer;
   }
 
   /** Applies pending migrations; throws with the failing migration's name. `schema`: where PostgreSQL keeps Kysely's own tables. */
@@ -187,8 +225,7 @@ export class KyselyStore implements Store {
   private async write(rows: string[]): Promise<void> {
     if (rows.length === 0) return;
     try {
-      this.writer ??= Promise.resolve().then(this.options.requestLogWriter);
-      await (await this.writer).write(rows);
+      await (await this.ledgerWriter()).write(rows);
     } catch (error) {
       // A failed log write must never take the server down; it is reported, not retried forever.
       console.error(`nimbus: request-log batch of ${rows.length} rows not (wholly) written: ${(error as Error).message}`);

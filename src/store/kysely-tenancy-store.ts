@@ -3,11 +3,12 @@
  * JSON as text, timestamps as bigint (read back with Number()), sums read back with Number()
  * (PostgreSQL returns bigint and numeric sums as strings).
  */
-import { sql, type Kysely, type Selectable } from 'kysely';
+import { sql, type CompiledQuery, type Kysely, type Selectable } from 'kysely';
 import type { Scopes } from '../core/principal.js';
 import type { ApiKeyRecord, Limits, TenancyStore, Tenant, UsageDimension, UsageQuery, UsageRow } from '../core/tenancy-store.js';
 import type { Database } from './schema.js';
 import type { ApiKeysTable, TenantsTable } from './tenancy-schema.js';
+import { hourMs } from './usage-rollups.js';
 
 const dayMs = 86_400_000;
 /** Ledger columns (or expressions) per usage dimension; the day is an integer division, the same in both dialects. */
@@ -21,7 +22,18 @@ const dimensionColumns: Record<UsageDimension, string> = {
 };
 
 export class KyselyTenancyStore implements TenancyStore {
-  constructor(private readonly db: Kysely<Database>) {}
+  /**
+   * Raw ledger rows before this time (unix ms) were pruned (`KyselyStore.pruneLedger`): usage
+   * over it is answered by whole hours from the rollups.
+   */
+  retainedSince = Number.NEGATIVE_INFINITY;
+
+  constructor(
+    private readonly db: Kysely<Database>,
+    /** Runs a compiled ledger read: on the ledger thread where the store has one. */
+    private readonly reader: (compiled: CompiledQuery) => Promise<Array<Record<string, unknown>>> = async (compiled) =>
+      (await db.executeQuery(compiled)).rows as Array<Record<string, unknown>>,
+  ) {}
 
   async createTenant(tenant: Tenant): Promise<boolean> {
     const result = await this.db
@@ -102,34 +114,110 @@ export class KyselyTenancyStore implements TenancyStore {
 
   async usage(query: UsageQuery): Promise<UsageRow[]> {
     const dimensions = [...new Set(query.groupBy)];
-    let select = this.db
-      .selectFrom('request_log')
-      .where('created_at', '>=', query.since)
-      .where('created_at', '<', query.until)
-      .select((eb) => [
-        eb.fn.countAll().as('requests'),
-        eb.fn.sum('prompt_tokens').as('prompt_tokens'),
-        eb.fn.sum('cached_tokens').as('cached_tokens'),
-        eb.fn.sum('completion_tokens').as('completion_tokens'),
-        eb.fn.sum('compute_seconds').as('compute_seconds'),
-        eb.fn.sum('cost_nano_usd').as('cost_nano_usd'),
-      ]);
-    if (query.tenantId !== undefined) select = select.where('tenant_id', '=', query.tenantId);
-    if (query.keyId !== undefined) select = select.where('key_id', '=', query.keyId);
-    for (const dimension of dimensions) {
-      // Literal SQL (never user input: the dimension names are checked), identical in select and group by, as PostgreSQL requires.
-      const expression = sql.raw<string | number | null>(dimensionColumns[dimension]);
-      select = select
-        .select(expression.as(`g_${dimension}`))
-        .groupBy(expression)
-        .orderBy(expression);
+    // Whole hours come from the rollups; the partial hours at either end (or a range within one
+    // hour) from the raw rows. Where raw rows were pruned (before `retainedSince`), an end is
+    // widened to its whole hour instead.
+    let firstHour = Math.ceil(query.since / hourMs) * hourMs;
+    let lastHour = Math.floor(query.until / hourMs) * hourMs;
+    if (query.since < this.retainedSince) firstHour = Math.floor(query.since / hourMs) * hourMs;
+    if (query.until <= this.retainedSince) lastHour = Math.ceil(query.until / hourMs) * hourMs;
+    const parts: Array<Promise<Array<Record<string, unknown>>>> = [];
+    if (firstHour < lastHour) {
+      parts.push(this.read(this.sums('usage_rollups', 'hour', firstHour, lastHour, query, dimensions)));
+      if (query.since < firstHour) parts.push(this.read(this.sums('request_log', 'created_at', query.since, firstHour, query, dimensions)));
+      if (lastHour < query.until) parts.push(this.read(this.sums('request_log', 'created_at', lastHour, query.until, query, dimensions)));
+    } else {
+      parts.push(this.read(this.sums('request_log', 'created_at', query.since, query.until, query, dimensions)));
     }
-    const rows = (await select.execute()) as Array<Record<string, string | number | null>>;
-    return rows.map((row) => toUsageRow(row, dimensions));
+    return mergeUsage((await Promise.all(parts)).flat(), dimensions);
+  }
+
+  /** Runs a compiled read where the store runs them (off the request thread where it can). */
+  private read(compiled: CompiledQuery): Promise<Array<Record<string, unknown>>> {
+    return this.reader(compiled);
+  }
+
+  /**
+   * Sums of `table` over [from, to) of its time column, filtered and grouped as `query` asks,
+   * compiled. Literal SQL for the columns (never user input: the dimension names are checked, and
+   * the same expressions in select and group by, as PostgreSQL requires); the values are parameters.
+   */
+  private sums(
+    table: 'request_log' | 'usage_rollups',
+    time: 'created_at' | 'hour',
+    from: number,
+    to: number,
+    query: UsageQuery,
+    dimensions: readonly UsageDimension[],
+  ): CompiledQuery {
+    const columns = table === 'usage_rollups' ? rollupDimensionColumns : dimensionColumns;
+    const requests = table === 'usage_rollups' ? 'sum(requests)' : 'count(*)';
+    const selected = [
+      `${requests} as requests, sum(prompt_tokens) as prompt_tokens, sum(cached_tokens) as cached_tokens, sum(completion_tokens) as completion_tokens, sum(compute_seconds) as compute_seconds, sum(cost_nano_usd) as cost_nano_usd`,
+      ...dimensions.map((dimension) => `${columns[dimension]} as g_${dimension}`),
+    ];
+    const filters = [sql`${sql.ref(time)} >= ${from}`, sql`${sql.ref(time)} < ${to}`];
+    if (query.tenantId !== undefined) filters.push(sql`tenant_id = ${query.tenantId}`);
+    if (query.keyId !== undefined) filters.push(sql`key_id = ${query.keyId}`);
+    const grouped = dimensions.length > 0 ? sql` group by ${sql.raw(dimensions.map((dimension) => columns[dimension]).join(', '))}` : sql``;
+    return sql`select ${sql.raw(selected.join(', '))} from ${sql.table(table)} where ${sql.join(filters, sql` and `)}${grouped}`.compile(this.db);
   }
 }
 
-function toUsageRow(row: Record<string, string | number | null>, dimensions: UsageDimension[]): UsageRow {
+/** The rollups' expression per usage dimension: nulls are stored as '' there, and a day is a whole number of hours. */
+const rollupDimensionColumns: Record<UsageDimension, string> = {
+  tenant: 'tenant_id',
+  model: 'model',
+  key: "nullif(key_id, '')",
+  day: `hour / ${dayMs}`,
+  device_class: "nullif(device_class, '')",
+  status: 'status',
+};
+
+/**
+ * Groups from several reads (rollups and the raw rows at either end) added together, in the order
+ * of their dimension values (nulls first). With no dimension there is one group, even an empty one.
+ */
+function mergeUsage(rows: ReadonlyArray<Record<string, unknown>>, dimensions: readonly UsageDimension[]): UsageRow[] {
+  const groups = new Map<string, { values: Array<string | number | null>; sums: number[] }>();
+  for (const row of rows) {
+    // An aggregate over no rows (no group by) is one row of nulls: it adds nothing.
+    if (dimensions.length === 0 && Number(row.requests ?? 0) === 0) continue;
+    const values = dimensions.map((dimension) => (row[`g_${dimension}`] ?? null) as string | number | null);
+    const key = JSON.stringify(values);
+    let group = groups.get(key);
+    if (!group) groups.set(key, (group = { values, sums: [0, 0, 0, 0, 0, 0] }));
+    sumColumns.forEach((column, index) => (group.sums[index]! += Number(row[column] ?? 0)));
+  }
+  if (dimensions.length === 0 && groups.size === 0) groups.set('[]', { values: [], sums: [0, 0, 0, 0, 0, 0] });
+  const sorted = [...groups.values()].sort((a, b) => {
+    for (let index = 0; index < dimensions.length; index += 1) {
+      const order = compareValues(a.values[index] ?? null, b.values[index] ?? null);
+      if (order !== 0) return order;
+    }
+    return 0;
+  });
+  return sorted.map(({ values, sums }) =>
+    toUsageRow(
+      Object.fromEntries([
+        ...sumColumns.map((column, index) => [column, sums[index]!]),
+        ...dimensions.map((dimension, index) => [`g_${dimension}`, values[index]]),
+      ]),
+      dimensions,
+    ),
+  );
+}
+
+const sumColumns = ['requests', 'prompt_tokens', 'cached_tokens', 'completion_tokens', 'compute_seconds', 'cost_nano_usd'] as const;
+
+function compareValues(a: string | number | null, b: string | number | null): number {
+  if (a === b) return 0;
+  if (a === null) return -1;
+  if (b === null) return 1;
+  return typeof a === 'number' && typeof b === 'number' ? a - b : String(a) < String(b) ? -1 : 1;
+}
+
+function toUsageRow(row: Record<string, unknown>, dimensions: readonly UsageDimension[]): UsageRow {
   const usage: UsageRow = {
     requests: Number(row.requests ?? 0),
     promptTokens: Number(row.prompt_tokens ?? 0),

@@ -5,7 +5,9 @@
  * client request a call was made for (tool-loop turns, a response's turns, a batch's lines), the
  * app and its version, and the batch.
  */
-import type { Kysely, Migration } from 'kysely';
+import { sql, type Kysely, type Migration } from 'kysely';
+import { doubleType } from './dialect.js';
+import { rollupColumns, rollupRowsSql } from './usage-rollups.js';
 
 /** Migration names -> migrations; merged into the store's list in `migrations.ts`. */
 export const ledgerDimensionMigrations: Record<string, Migration> = {
@@ -25,6 +27,27 @@ export const ledgerDimensionMigrations: Record<string, Migration> = {
       for (const column of ['batch_id', 'app_version', 'app_id', 'parent_id', 'requested_model']) {
         await db.schema.alterTable('request_log').dropColumn(column).execute();
       }
+    },
+  },
+  '0023-usage-rollups': {
+    async up(db: Kysely<unknown>) {
+      // The ledger summed per hour and per group of every dimension usage reads group or filter by,
+      // kept as rows are written (in the same transaction): usage reads sum hours, not rows, and
+      // raw rows can be pruned after a retention period while their sums stay.
+      let table = db.schema.createTable('usage_rollups').addColumn('hour', 'bigint', (column) => column.notNull());
+      for (const column of rollupColumns.dimensions.slice(1)) table = table.addColumn(column, 'text', (definition) => definition.notNull());
+      for (const column of rollupColumns.sums) {
+        table = table.addColumn(column, column === 'compute_seconds' ? doubleType(db) : 'bigint', (definition) => definition.notNull().defaultTo(0));
+      }
+      // The builder's column type grows only with literal names; these come from `rollupColumns`.
+      await table.addPrimaryKeyConstraint('usage_rollups_pk', [...rollupColumns.dimensions] as never).execute();
+      // Rows written before this migration: summed once, here.
+      await sql
+        .raw(`insert into usage_rollups (${[...rollupColumns.dimensions, ...rollupColumns.sums].join(', ')}) ${rollupRowsSql('request_log')}`)
+        .execute(db);
+    },
+    async down(db: Kysely<unknown>) {
+      await db.schema.dropTable('usage_rollups').execute();
     },
   },
 };

@@ -37,6 +37,25 @@ export interface RequestLogTable {
   seq: Generated<number>;
 }
 
+/** The ledger's hourly sums (usage-rollups.ts); null dimensions are ''. */
+export interface UsageRollupsTable {
+  hour: number;
+  tenant_id: string;
+  key_id: string;
+  model: string;
+  device_class: string;
+  status: string;
+  app_id: string;
+  app_version: string;
+  requests: number;
+  prompt_tokens: number;
+  cached_tokens: number;
+  completion_tokens: number;
+  compute_seconds: number;
+  cost_nano_usd: number;
+}
+
 export interface Database extends DeviceTables, TenancyTables, PoolTables {
   request_log: RequestLogTable;
+  usage_rollups: UsageRollupsTable;
 }

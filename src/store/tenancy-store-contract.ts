@@ -3,8 +3,8 @@
  * `runStoreContract` against every implementation.
  */
 import { describe, expect, test } from 'vitest';
-import type { ApiKeyRecord } from '../core/tenancy-store.js';
-import type { Store } from '../core/store.js';
+import type { ApiKeyRecord, UsageDimension, UsageRow } from '../core/tenancy-store.js';
+import type { RequestLogEntry, Store } from '../core/store.js';
 import { requestLogEntry } from './store-contract.js';
 
 /** A valid key record; tests override what they care about. */
@@ -137,5 +137,114 @@ export function runTenancyStoreContract(open: () => Promise<Store>): void {
       expect(await store.tenancy.usage({ since: 0, until: 1, groupBy: ['model'] })).toEqual([]);
       await store.close();
     });
+
+    test('usage sums whole hours from the hourly rollups and the partial hours from the rows: the same answer as the rows, for any range', async () => {
+      const store = await open();
+      const rows = ledgerOverHours(240);
+      for (const row of rows) store.recordRequest(row);
+      // The same id again: skipped by the ledger, and not summed twice.
+      store.recordRequest({ ...rows[0]!, completionTokens: 999_999 });
+      await store.flush();
+      const ranges = [
+        [jan1, jan1 + 6 * hour],
+        [jan1 + 1234, jan1 + 5 * hour - 77],
+        [jan1 + hour + 5, jan1 + hour + 900_000],
+        [jan1 - hour, jan1 + 2 * hour],
+      ] as const;
+      const groupings: UsageDimension[][] = [[], ['tenant', 'key'], ['model', 'status', 'device_class'], ['day', 'tenant'], ['key']];
+      for (const [since, until] of ranges) {
+        for (const groupBy of groupings) {
+          for (const filter of [{}, { tenantId: 'a' }, { tenantId: 'a', keyId: 'k1' }]) {
+            const read = await store.tenancy.usage({ since, until, groupBy, ...filter });
+            expect(sorted(read), JSON.stringify({ since, until, groupBy, filter })).toEqual(sorted(sumRows(rows, since, until, groupBy, filter)));
+          }
+        }
+      }
+      await store.close();
+    });
+
+    test('pruning the ledger removes raw rows before a time and keeps their sums: usage over those hours still answers', async () => {
+      const store = await open();
+      const rows = ledgerOverHours(160);
+      for (const row of rows) store.recordRequest(row);
+      await store.flush();
+      const whole = { since: jan1, until: jan1 + 4 * hour, groupBy: ['model', 'status'] as UsageDimension[] };
+      const before = await store.tenancy.usage(whole);
+      const cut = jan1 + 2 * hour;
+      expect(await store.pruneLedger(cut)).toBe(rows.filter((row) => row.createdAt < cut).length);
+      const left = await store.listRequests({ limit: 10_000 });
+      expect(left.length).toBe(rows.filter((row) => row.createdAt >= cut).length);
+      expect(left.every((row) => row.createdAt >= cut)).toBe(true);
+      expect(sorted(await store.tenancy.usage(whole))).toEqual(sorted(before));
+      // A range that starts inside a pruned hour is answered for that whole hour.
+      const inside = await store.tenancy.usage({ since: jan1 + hour + 60_000, until: jan1 + 3 * hour, groupBy: [] });
+      expect(inside).toEqual(sumRows(rows, jan1 + hour, jan1 + 3 * hour, [], {}));
+      await store.close();
+    });
   });
+}
+
+const hour = 3_600_000;
+
+/** Rows every 90 s or so from Jan 1st, in groups of every kind: tenants, keys (some none), models, statuses, device classes. */
+function ledgerOverHours(count: number): RequestLogEntry[] {
+  return Array.from({ length: count }, (_, index) =>
+    requestLogEntry({
+      id: `h${index}`,
+      createdAt: jan1 + index * 90_000 + (index % 7) * 1000,
+      tenantId: index % 3 ? 'a' : 'b',
+      keyId: index % 5 ? `k${index % 4}` : null,
+      model: index % 2 ? 'm1' : 'm2',
+      status: index % 11 ? 'ok' : 'refused',
+      deviceClass: index % 4 ? 'cpu' : null,
+      promptTokens: index,
+      completionTokens: 2 * index,
+      cachedTokens: index % 3,
+      computeSeconds: index / 8,
+      costNanoUsd: 1000 + index,
+    }),
+  );
+}
+
+/** What usage must answer, summed from the rows themselves. */
+function sumRows(
+  rows: readonly RequestLogEntry[],
+  since: number,
+  until: number,
+  groupBy: readonly UsageDimension[],
+  filter: { tenantId?: string; keyId?: string },
+): UsageRow[] {
+  const groups = new Map<string, UsageRow>();
+  for (const row of rows) {
+    if (row.createdAt < since || row.createdAt >= until) continue;
+    if (filter.tenantId !== undefined && row.tenantId !== filter.tenantId) continue;
+    if (filter.keyId !== undefined && row.keyId !== filter.keyId) continue;
+    const dimensions: Partial<UsageRow> = {};
+    for (const dimension of groupBy) {
+      if (dimension === 'tenant') dimensions.tenantId = row.tenantId;
+      if (dimension === 'key') dimensions.keyId = row.keyId;
+      if (dimension === 'model') dimensions.model = row.model;
+      if (dimension === 'day') dimensions.day = new Date(row.createdAt).toISOString().slice(0, 10);
+      if (dimension === 'device_class') dimensions.deviceClass = row.deviceClass;
+      if (dimension === 'status') dimensions.status = row.status;
+    }
+    const key = JSON.stringify(dimensions);
+    const group = groups.get(key) ?? { ...dimensions, requests: 0, promptTokens: 0, cachedTokens: 0, completionTokens: 0, computeSeconds: 0, costNanoUsd: 0 };
+    group.requests += 1;
+    group.promptTokens += row.promptTokens;
+    group.cachedTokens += row.cachedTokens;
+    group.completionTokens += row.completionTokens;
+    group.computeSeconds += row.computeSeconds;
+    group.costNanoUsd += row.costNanoUsd;
+    groups.set(key, group);
+  }
+  if (groupBy.length === 0 && groups.size === 0)
+    return [{ requests: 0, promptTokens: 0, cachedTokens: 0, completionTokens: 0, computeSeconds: 0, costNanoUsd: 0 }];
+  return [...groups.values()];
+}
+
+/** Groups in one order, whatever order a store returned them in. */
+function sorted(rows: readonly UsageRow[]): UsageRow[] {
+  const key = (row: UsageRow): string => JSON.stringify([row.tenantId, row.keyId, row.model, row.day, row.deviceClass, row.status]);
+  return [...rows].sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));
 }

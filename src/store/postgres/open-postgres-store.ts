@@ -7,6 +7,7 @@ import { Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
 import { encodeRequestLogBatch, KyselyStore, requestLogColumns } from '../kysely-store.js';
 import type { Database } from '../schema.js';
+import { rollupColumns, rollupRowsSql } from '../usage-rollups.js';
 
 /** Options beyond the URL. */
 export interface PostgresStoreOptions {
@@ -87,11 +88,14 @@ const columnTypes: Record<(typeof requestLogColumns)[number], string> = {
  * JSON array, taken apart by PostgreSQL (`jsonb_array_elements`, each value cast to its column's
  * type). Building a multi-row insert through Kysely cost the request thread ~20 µs a row
  * (bench/ledger.ts); joining strings costs it next to nothing, and the parsing happens in the
- * database's process. Prepared once per connection (the statement's name).
+ * database's process. Prepared once per connection (the statement's name). The rows it wrote (not
+ * those already there) are summed per hour into `usage_rollups` in the same statement.
  */
-const insertSql = `insert into request_log (${requestLogColumns.join(', ')}) select ${requestLogColumns
+const insertSql = `with inserted as (insert into request_log (${requestLogColumns.join(', ')}) select ${requestLogColumns
   .map((column, index) => `(item ->> ${index})::${columnTypes[column]}`)
-  .join(', ')} from jsonb_array_elements($1::jsonb) as item on conflict (id) do nothing`;
+  .join(', ')} from jsonb_array_elements($1::jsonb) as item on conflict (id) do nothing returning *)
+  insert into usage_rollups (${[...rollupColumns.dimensions, ...rollupColumns.sums].join(', ')}) ${rollupRowsSql('inserted')}
+  on conflict (${rollupColumns.dimensions.join(', ')}) do update set ${rollupColumns.sums.map((column) => `${column} = usage_rollups.${column} + excluded.${column}`).join(', ')}`;
 
 async function writeRequestLog(pool: pg.Pool, rows: readonly string[]): Promise<void> {
   try {

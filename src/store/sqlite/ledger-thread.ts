@@ -8,12 +8,19 @@
  *
  * The worker's code is a function serialized into an eval'd worker: it runs the same from the
  * built dist/ and from TypeScript under the test runner, and it may use nothing from this module.
+ *
+ * The same connection also answers the ledger's reads (`GET /v1/usage`, budget seeding) and
+ * prunes it: a read over a large ledger then costs the request thread nothing but the answer, so
+ * it never stalls serving (on the request thread one such read stalled `/healthz` for 0.4 to 1 s).
  */
 import { createRequire } from 'node:module';
 import type * as WorkerThreads from 'node:worker_threads';
 import { Worker } from 'node:worker_threads';
 import type SQLiteDriver from 'better-sqlite3';
 import { encodeRequestLogBatch, type RequestLogWriter } from '../kysely-store.js';
+
+/** What the request thread asks of the ledger thread: a batch to write, a read, or a prune. */
+type Work = Batch | { id: number; read: string; parameters: unknown[] } | { id: number; prune: string; parameters: unknown[] };
 
 interface Batch {
   id: number;
@@ -25,7 +32,14 @@ interface Batch {
   rows: string;
 }
 
-type Answer = { id: number; error?: string } | { ready: true } | { failed: string };
+type Answer = { id: number; error?: string; rows?: unknown[]; changes?: number } | { ready: true } | { failed: string };
+
+/** How the ledger's hourly sums are kept as rows are written (usage-rollups.ts): the upsert, and where each value sits in an encoded row. */
+export interface RollupWriter {
+  sql: string;
+  /** Indexes in an encoded row of: created_at, tenant_id, key_id, model, device_class, status, app_id, app_version, prompt_tokens, cached_tokens, completion_tokens, compute_seconds, cost_nano_usd. */
+  columns: readonly number[];
+}
 
 /**
  * Whether an insert failed because of its row (a constraint, a value SQLite will not take) rather
@@ -43,23 +57,46 @@ function isRowError(error: unknown): boolean {
  * write lock while a transaction runs, blocking its event loop, so a burst is committed in short
  * transactions (~2 ms each here) rather than one long one. A row SQLite refuses (`isRowError`)
  * fails its own statement, not the transaction: the rest are kept, and the answer says how many
- * were refused (undefined when none). Runs on the ledger thread (its source goes into the eval'd
- * code) and, where that thread cannot start, on the request thread.
+ * were refused (undefined when none). With `rollup`, the rows written (not those already there)
+ * are summed per hour and group, and added to the hourly sums in the same transaction. Runs on the
+ * ledger thread (its source goes into the eval'd code) and, where that thread cannot start, on the
+ * request thread.
  */
-export function batchInserter(database: SQLiteDriver.Database, sql: string): (rows: unknown[][]) => string | undefined {
+export function batchInserter(database: SQLiteDriver.Database, sql: string, rollup?: RollupWriter): (rows: unknown[][]) => string | undefined {
   const insert = database.prepare(sql);
+  const upsert = rollup ? database.prepare(rollup.sql) : undefined;
   let reason = '';
   const insertAll = database.transaction((rows: unknown[][]) => {
     let refused = 0;
+    const groups = new Map<string, unknown[]>();
     for (const row of rows) {
       try {
-        insert.run(row);
+        if (insert.run(row).changes === 0 || !rollup) continue;
       } catch (error) {
         if (!isRowError(error)) throw error;
         refused += 1;
         reason = (error as Error).message;
+        continue;
       }
+      const at = rollup.columns;
+      const values = (index: number): unknown => row[at[index]!];
+      const dimensions = [
+        Math.floor(Number(values(0)) / 3_600_000) * 3_600_000,
+        values(1),
+        values(2) ?? '',
+        values(3),
+        values(4) ?? '',
+        values(5),
+        values(6) ?? '',
+        values(7) ?? '',
+      ];
+      const key = JSON.stringify(dimensions);
+      let group = groups.get(key);
+      if (!group) groups.set(key, (group = [...dimensions, 0, 0, 0, 0, 0, 0]));
+      group[8] = (group[8] as number) + 1;
+      for (let sum = 0; sum < 5; sum += 1) group[9 + sum] = (group[9 + sum] as number) + Number(values(8 + sum) ?? 0);
     }
+    if (upsert) for (const group of groups.values()) upsert.run(group);
     return refused;
   });
   return (rows) => {
@@ -73,27 +110,38 @@ export function batchInserter(database: SQLiteDriver.Database, sql: string): (ro
 function ledgerWorker(): void {
   // eslint-disable-next-line @typescript-eslint/no-require-imports -- an eval'd worker has no import
   const { parentPort, workerData } = require('node:worker_threads') as typeof WorkerThreads;
-  const data = workerData as { driver: string; path: string; sql: string };
+  const data = workerData as { driver: string; path: string; sql: string; rollup?: RollupWriter };
   const port = parentPort!;
   let write: (rows: unknown[][]) => string | undefined;
+  let database: SQLiteDriver.Database;
   try {
     // eslint-disable-next-line @typescript-eslint/no-require-imports -- the driver's path comes from the request thread
     const SQLite = require(data.driver) as typeof SQLiteDriver;
-    const database = new SQLite(data.path);
+    database = new SQLite(data.path);
     database.pragma('busy_timeout = 5000');
     database.pragma('synchronous = NORMAL');
-    write = batchInserter(database, data.sql);
+    write = batchInserter(database, data.sql, data.rollup);
   } catch (error) {
     port.postMessage({ failed: (error as Error).message });
     return;
   }
+  const statements = new Map<string, SQLiteDriver.Statement>();
+  const statement = (sql: string): SQLiteDriver.Statement => {
+    let prepared = statements.get(sql);
+    if (!prepared) statements.set(sql, (prepared = database.prepare(sql)));
+    return prepared;
+  };
   port.postMessage({ ready: true });
-  port.on('message', (batch: Batch) => {
+  port.on('message', (work: Work) => {
     try {
-      const refused = write(JSON.parse(batch.rows) as unknown[][]);
-      port.postMessage(refused === undefined ? { id: batch.id } : { id: batch.id, error: refused });
+      if ('read' in work) port.postMessage({ id: work.id, rows: statement(work.read).all(work.parameters) });
+      else if ('prune' in work) port.postMessage({ id: work.id, changes: statement(work.prune).run(work.parameters).changes });
+      else {
+        const refused = write(JSON.parse(work.rows) as unknown[][]);
+        port.postMessage(refused === undefined ? { id: work.id } : { id: work.id, error: refused });
+      }
     } catch (error) {
-      port.postMessage({ id: batch.id, error: (error as Error).message });
+      port.postMessage({ id: work.id, error: (error as Error).message });
     }
   });
 }
@@ -104,7 +152,7 @@ function ledgerWorker(): void {
  * request thread).
  */
 export class LedgerThread implements RequestLogWriter {
-  private readonly waiting = new Map<number, { resolve: () => void; reject: (error: Error) => void }>();
+  private readonly waiting = new Map<number, { resolve: (answer: { rows?: unknown[]; changes?: number }) => void; reject: (error: Error) => void }>();
   private nextId = 0;
   private failure: Error | undefined;
 
@@ -116,7 +164,7 @@ export class LedgerThread implements RequestLogWriter {
       const waiter = this.waiting.get(answer.id);
       this.waiting.delete(answer.id);
       if (this.waiting.size === 0) worker.unref();
-      if (answer.error === undefined) waiter?.resolve();
+      if (answer.error === undefined) waiter?.resolve(answer);
       else waiter?.reject(new Error(answer.error));
     });
     // A worker that dies takes its batches with it: they fail (and are reported), later ones too.
@@ -124,11 +172,11 @@ export class LedgerThread implements RequestLogWriter {
     worker.on('exit', (code) => this.fail(new Error(`the ledger thread exited (code ${code})`)));
   }
 
-  /** `sql` inserts one row with positional parameters, in the order of an encoded row's values. */
-  static start(path: string, sql: string): Promise<LedgerThread> {
+  /** `sql` inserts one row with positional parameters, in the order of an encoded row's values; `rollup` keeps the hourly sums. */
+  static start(path: string, sql: string, rollup?: RollupWriter): Promise<LedgerThread> {
     const driver = createRequire(import.meta.url).resolve('better-sqlite3');
     const source = `${isRowError.toString()}\n${batchInserter.toString()}\n(${ledgerWorker.toString()})()`;
-    const worker = new Worker(source, { eval: true, workerData: { driver, path, sql } });
+    const worker = new Worker(source, { eval: true, workerData: { driver, path, sql, rollup } });
     return new Promise((resolve, reject) => {
       const onMessage = (answer: Answer): void => {
         worker.off('error', onError);
@@ -149,14 +197,28 @@ export class LedgerThread implements RequestLogWriter {
   }
 
   /** Resolves once the batch is committed; rejects with the worker's error. */
-  write(rows: readonly string[]): Promise<void> {
+  async write(rows: readonly string[]): Promise<void> {
+    const json = encodeRequestLogBatch(rows);
+    await this.send((id) => ({ id, rows: json }));
+  }
+
+  /** Runs a read on the ledger thread's connection: the request thread waits without working. */
+  async query(sql: string, parameters: readonly unknown[]): Promise<Array<Record<string, unknown>>> {
+    return ((await this.send((id) => ({ id, read: sql, parameters: [...parameters] }))).rows ?? []) as Array<Record<string, unknown>>;
+  }
+
+  /** Runs a delete on the ledger thread's connection; resolves to the rows it removed. */
+  async prune(sql: string, parameters: readonly unknown[]): Promise<number> {
+    return (await this.send((id) => ({ id, prune: sql, parameters: [...parameters] }))).changes ?? 0;
+  }
+
+  private send(work: (id: number) => Work): Promise<{ rows?: unknown[]; changes?: number }> {
     if (this.failure) return Promise.reject(this.failure);
     const id = this.nextId++;
     if (this.waiting.size === 0) this.worker.ref();
-    const json = encodeRequestLogBatch(rows);
     return new Promise((resolve, reject) => {
       this.waiting.set(id, { resolve, reject });
-      this.worker.postMessage({ id, rows: json } satisfies Batch);
+      this.worker.postMessage(work(id));
     });
   }
 

@@ -5,7 +5,8 @@ import SQLite from 'better-sqlite3';
 import { Kysely, SqliteDialect } from 'kysely';
 import { encodeRequestLogBatch, KyselyStore, requestLogColumns, type RequestLogWriter } from '../kysely-store.js';
 import type { Database } from '../schema.js';
-import { batchInserter, LedgerThread } from './ledger-thread.js';
+import { rollupUpsertSql } from '../usage-rollups.js';
+import { batchInserter, LedgerThread, type RollupWriter } from './ledger-thread.js';
 
 export interface SqliteStoreOptions {
   /**
@@ -35,6 +36,28 @@ export async function openSqliteStore(path: string, options: SqliteStoreOptions 
  */
 const insertSql = `insert into request_log (${requestLogColumns.join(', ')}) values (${requestLogColumns.map(() => '?').join(', ')}) on conflict (id) do nothing`;
 
+/** The hourly sums' upsert, and where its values sit in an encoded row. */
+const rollup: RollupWriter = {
+  sql: rollupUpsertSql,
+  columns: (
+    [
+      'created_at',
+      'tenant_id',
+      'key_id',
+      'model',
+      'device_class',
+      'status',
+      'app_id',
+      'app_version',
+      'prompt_tokens',
+      'cached_tokens',
+      'completion_tokens',
+      'compute_seconds',
+      'cost_nano_usd',
+    ] as const
+  ).map((column) => requestLogColumns.indexOf(column)),
+};
+
 /**
  * Ledger rows through one prepared statement (`batchInserter`): no SQL built or parsed per flush.
  * On a worker thread where it can start one (ledger-thread.ts), else on this thread.
@@ -42,12 +65,12 @@ const insertSql = `insert into request_log (${requestLogColumns.join(', ')}) val
 async function requestLogWriter(database: SQLite.Database, path: string, threaded: boolean): Promise<RequestLogWriter> {
   if (threaded) {
     try {
-      return await LedgerThread.start(path, insertSql);
+      return await LedgerThread.start(path, insertSql, rollup);
     } catch (error) {
       console.error(`nimbus: the ledger writes on the request thread: its own thread did not start (${(error as Error).message})`);
     }
   }
-  const insert = batchInserter(database, insertSql);
+  const insert = batchInserter(database, insertSql, rollup);
   return {
     write: (rows) => {
       const refused = insert(JSON.parse(encodeRequestLogBatch(rows)) as unknown[][]);
