@@ -1,9 +1,12 @@
 /**
  * How much memory one deployment of a model needs, from its GGUF header alone, before any
- * worker loads it: the weights by tensor type, the KV cache for every slot, and llama.cpp's
- * compute buffer. Placement (`place-deployment.ts`) fits these figures onto workers.
+ * worker loads it: the weights by tensor type (of every file of a split model: read it with
+ * `readGgufModel`), the cache for every slot (`cache-estimate.ts`: full, sliding-window, shared
+ * and recurrent layers), and llama.cpp's compute buffer. Placement (`place-deployment.ts`) fits
+ * these figures onto workers.
  */
 import { ggmlTypeSize, modelFacts, tensorBytes, type GgufHeader } from '../gguf/index.js';
+import { estimateCache } from './cache-estimate.js';
 
 /** What the deployment asks of the model; merged over `defaultEstimateOptions`. */
 export interface MemoryEstimateOptions {
@@ -36,11 +39,11 @@ export interface MemoryEstimate {
   weightsByType: Record<string, number>;
   /** Weights outside the repeating layers (embeddings, output head): they stay with the first device. */
   nonLayerWeightBytes: number;
-  /** KV cache: layers x context x slots x KV heads x (key + value length) x bytes per element. */
+  /** The per-slot cache: keys and values of attention layers (a window's worth on sliding-window layers), plus recurrent state. */
   kvCacheBytes: number;
   /** llama.cpp's compute buffer (graph scratch), one per device the model runs on. */
   computeBytes: number;
-  /** Weights + KV cache of one layer: what each offloaded layer takes from a GPU. */
+  /** Weights + cache of one layer, on average: what each offloaded layer takes from a GPU. */
   perLayerBytes: number;
   /** weightBytes + kvCacheBytes + computeBytes: the footprint on a single device. */
   totalBytes: number;
@@ -58,13 +61,6 @@ export function estimateMemory(
   if (!(settings.contextSize > 0 && settings.slots > 0))
     throw new Error(`contextSize and slots must be positive, got ${settings.contextSize} and ${settings.slots}`);
   const facts = modelFacts(header);
-  const number = (key: string): number | undefined => {
-    const value = header.metadata.get(`${facts.architecture}.${key}`);
-    return typeof value === 'number' ? value : undefined;
-  };
-  const headSize = facts.headCount > 0 ? facts.embeddingLength / facts.headCount : 0;
-  const keyLength = number('attention.key_length') ?? headSize;
-  const valueLength = number('attention.value_length') ?? headSize;
 
   const weightsByType: Record<string, number> = {};
   let layerWeightBytes = 0;
@@ -76,10 +72,12 @@ export function estimateMemory(
   }
 
   const cells = Math.ceil(settings.contextSize / kvCellPadding) * kvCellPadding;
-  const kvPerLayer = cells * settings.slots * facts.keyValueHeadCount * (keyLength + valueLength) * settings.kvBytesPerElement;
-  const kvCacheBytes = kvPerLayer * facts.layerCount;
+  // node-llama-cpp's default n_ubatch: the context's tokens, at most 512.
+  const batchSize = Math.min(settings.batchSize, settings.contextSize * settings.slots);
+  const cache = estimateCache(header, { contextSize: settings.contextSize, slots: settings.slots, batchSize, kvBytesPerElement: settings.kvBytesPerElement });
+  const kvCacheBytes = cache.kvCacheBytes + cache.recurrentStateBytes;
   const computeBytes = computeBufferBytes(facts.vocabularySize, facts.embeddingLength, facts.headCount, cells, settings);
-  const perLayerBytes = facts.layerCount > 0 ? layerWeightBytes / facts.layerCount + kvPerLayer : 0;
+  const perLayerBytes = facts.layerCount > 0 ? (layerWeightBytes + kvCacheBytes) / facts.layerCount : 0;
   return {
     layerCount: facts.layerCount,
     weightBytes: facts.weightBytes,

@@ -8,7 +8,7 @@ import { estimateMemory, type MemoryEstimate } from '../../cluster/index.js';
 import type { ReplicaAssignment } from '../../core/pool-control.js';
 import type { DeploymentRecord, PoolReplicaRecord } from '../../core/pool-store.js';
 import type { ProvisionSpec } from '../../core/replica-provisioner.js';
-import { readGgufHeader } from '../../gguf/index.js';
+import { readGgufModel } from '../../gguf/index.js';
 import { FileDigests } from './file-digest.js';
 
 /** Resolves deployments' model sources to files, sizes them, and describes them to workers. */
@@ -36,7 +36,8 @@ export class ModelFiles {
     const key = memoryKey(spec);
     const known = this.memory.get(key);
     if (known) return known;
-    const header = await readGgufHeader(await this.pathOf(spec.source));
+    // Every file of a split model: the first alone undercounts the weights.
+    const header = await readGgufModel(await this.pathOf(spec.source));
     const memory = estimateMemory(header, { contextSize: spec.contextSize, slots: spec.slots });
     this.memory.set(key, memory);
     return memory;
