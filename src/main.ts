@@ -204,6 +204,10 @@ export async function startNimbus(config: NimbusConfig, environment: Readonly<Re
     routingKeys: (request) => routingKeys(request, undefined, config.routing.prefixBlockChars),
     // Requests for a deployment that autoscales wait for its first replica (the runtime is made just below).
     replicaWait: { holds: (model): boolean => pool.holds(model), wait: (model, signal): Promise<void> => pool.waitForReplica(model, signal) },
+    // A request on a worker silent for two heartbeats, with no event for as long, goes on elsewhere.
+    stallMs: 2 * config.poolHeartbeatMs,
+    onAbandon: (replica, requests, reason) =>
+      log.warn({ replica, requests }, `pool: ${requests} request(s) moved off ${replica} to go on elsewhere: ${reason}`),
   });
   const cache = new ModelCache({ home: config.home, endpoint: config.hfEndpoint });
   // Where replicas run: the machines that joined this pool (the one placement backend today).
@@ -223,6 +227,8 @@ export async function startNimbus(config: NimbusConfig, environment: Readonly<Re
     reconcileIntervalMs: config.poolHeartbeatMs,
     onError: (error) => log.error({ err: error }, 'pool reconciliation failed; retrying at the next interval'),
     onScale: (deployment, event) => log.info({ deployment, from: event.from, to: event.to }, `pool: ${deployment} scaled: ${event.reason}`),
+    onHost: (worker, state, detail) =>
+      state === 'lost' ? log.warn({ worker }, `pool: worker ${worker} lost: ${detail}`) : log.info({ worker }, `pool: worker ${worker} is back: ${detail}`),
   });
   const engines = [engine, upstream, poolEngine];
   const catalog = new ModelCatalog(engines, { aliases: config.aliases, fallbacks: config.fallbacks });
@@ -367,6 +373,8 @@ function workerReplicaEngine(config: NimbusConfig, worker: string, endpoint: str
     retry: { ...config.retry, maxAttempts: 1 },
     breaker: config.breaker,
     environment: { NIMBUS_WORKER_SECRET: secret },
+    // The pool engine continues a stream on another replica when a worker is lost mid-answer: it must know the text.
+    parseStreams: true,
   });
 }
 

@@ -120,6 +120,10 @@ test('autoscale settings are checked; a request at zero replicas is held, then a
   client.abort();
   for (let attempt = 0; attempt < 50 && (await heldNow()) > 0; attempt += 1) await new Promise((resolve) => setTimeout(resolve, 20));
   expect(await heldNow()).toBe(0);
+  // Abandoned before its first token: cancelled in the ledger (499, as nginx logs it), not a server error.
+  await server.nimbus.store.flush();
+  const [left] = (await server.nimbus.store.listRequests({ limit: 1 })).filter((row) => row.model === 'held');
+  expect(left).toMatchObject({ status: 'cancelled', httpStatus: 499, errorCode: null });
 
   expect((await call('PATCH', '/v1/deployments/held', { autoscale: false })).json()).toMatchObject({ replicas: 1, autoscale: null });
   expect((await call('DELETE', '/v1/deployments/held')).status).toBe(200);

@@ -78,10 +78,14 @@ function hardware(ramGib = 8) {
   return { cpuModel: 'Test CPU', cores: 4, ramTotalBytes: ramGib * gib, ramFreeBytes: ramGib * gib, gpus: [] };
 }
 
+/** What the runtime reported about hosts lost and back, as main.ts logs it. */
+const hostLog: string[] = [];
+
 /** A pool runtime over the joined workers of `store`, as main.ts wires it. */
 function poolRuntime(on: FakeServing, resolveModel: (source: string) => Promise<string>, autoscaleIntervalMs?: number): PoolRuntime {
   const joined = new JoinedWorkerPool({ store: store.pool, resolveModel, clock, heartbeat: { intervalMs: interval, missedBeats: 3 } });
   return new PoolRuntime({
+    onHost: (host, state, detail) => hostLog.push(`${host} ${state}: ${detail}`),
     store: store.pool,
     serving: on,
     provisioner: joined,
@@ -150,6 +154,7 @@ beforeAll(async () => {
 afterAll(() => rmSync(folder, { recursive: true, force: true }));
 
 beforeEach(async () => {
+  hostLog.length = 0;
   store = await openSqliteStore(join(folder, `pool-${storeCount++}.db`));
   serving = new FakeServing();
   runtime = newRuntime();
@@ -237,6 +242,36 @@ describe('placement and failure', () => {
     expect(await placedWorkers()).toEqual([survivor, spare].sort());
     expect(closed.some((name) => name.startsWith(`${victim}/`))).toBe(true);
     expect((await runtime.workers()).find((worker) => worker.name === victim)?.state).toBe('unreachable');
+    // The control plane says so once, in words.
+    expect(hostLog.filter((line) => line.startsWith(`${victim} lost`))).toEqual([
+      expect.stringMatching(/silent for [\d.]+ s; its replicas \(rep_\w+\) are placed elsewhere/),
+    ]);
+    // A dead worker can be removed; a live one cannot (it would join again); an unknown one is a 404.
+    await expect(runtime.removeWorker(survivor)).rejects.toMatchObject({ code: 'conflict', status: 409 });
+    await runtime.removeWorker(victim);
+    expect((await runtime.workers()).map((worker) => worker.name)).not.toContain(victim);
+    await expect(runtime.removeWorker(victim)).rejects.toMatchObject({ code: 'not_found', status: 404 });
+    await beat(victim, credentials[victim]!).catch(() => undefined);
+    expect(await runtime.authenticateWorker(credentials[victim]!)).toBeUndefined();
+  });
+
+  test('explain and the deployment list agree about where each replica is and how it fares', async () => {
+    await runtime.deploy(deployRequest({ replicas: 2 }));
+    const holders = await placedWorkers();
+    await beat(holders[0]!, credentials[holders[0]!]!);
+    const agree = async (): Promise<void> => {
+      const [view] = await runtime.deployments();
+      const lines = (await runtime.explain('tiny')).filter((line) => line.startsWith('  rep_'));
+      expect(lines).toEqual(view!.placed.map((replica) => `  ${replica.id} on ${replica.worker}: ${replica.state}`));
+    };
+    await agree();
+    // Busy when scaled down: the list calls it retiring, and so must explain.
+    const [view] = await runtime.deployments();
+    for (const replica of view!.placed) serving.busy.set(`${replica.worker}/${replica.id}`, 1);
+    await beat(holders[1]!, credentials[holders[1]!]!);
+    await runtime.scale('tiny', { replicas: 1 });
+    expect((await runtime.deployments())[0]!.placed.map((replica) => replica.state)).toContain('retiring');
+    await agree();
   });
 
   test('a worker that leaves is forgotten at once and its replica placed elsewhere', async () => {

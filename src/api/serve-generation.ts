@@ -14,6 +14,7 @@ import type { ToolCall, Usage } from '../core/openai/response-types.js';
 import type { BilledCall } from '../tenancy/accounting/billed-call.js';
 import type { AdmissionEstimate } from '../tenancy/usage-gate.js';
 import type { CompletionFormat, ResponseIdentity } from './response-format.js';
+import { formatRoute } from '../tenancy/accounting/format-route.js';
 import { addRouteHeaders } from './route-headers.js';
 import type { ServerContext } from './server-context.js';
 
@@ -51,8 +52,11 @@ export async function serveGeneration(context: ServerContext, request: FastifyRe
     httpRequestId: request.id,
   });
   const abort = new Cancellation();
+  let clientLeft = false;
   const onClose = (): void => {
-    if (!reply.raw.writableEnded) abort.abort(new Error('client disconnected'));
+    if (reply.raw.writableEnded) return;
+    clientLeft = true;
+    abort.abort(new Error('client disconnected'));
   };
   reply.raw.on('close', onClose);
   const finishTracking = context.lifecycle.track(abort);
@@ -69,7 +73,8 @@ export async function serveGeneration(context: ServerContext, request: FastifyRe
     else await collectEvents(context, reply, job, iterator, first, billed, headers);
   } catch (error) {
     const failure = billed.failed(error);
-    if (!reply.sent) {
+    if (clientLeft && !reply.sent) billed.clientLeft();
+    else if (!reply.sent) {
       const headers: Record<string, string> = { 'x-request-id': job.identity.id };
       const admitted = billed.headers;
       for (const name in admitted) headers[name] = admitted[name]!;
@@ -96,6 +101,8 @@ function responseHeaders(id: string, admitted: Readonly<Record<string, string>>,
         connection: 'keep-alive',
         'x-accel-buffering': 'no',
         'x-request-id': id,
+        // Where a replica is lost mid-stream and another continues, the route changes after these headers.
+        trailer: 'x-nimbus-route',
       }
     : { 'x-request-id': id };
   for (const name in admitted) headers[name] = admitted[name]!;
@@ -214,6 +221,9 @@ async function streamEvents(
     if (failure.code === 'internal_error') context.logger.error({ err: error, requestId: job.identity.id }, 'generation failed mid-stream');
     await write(failure.toJSON());
   }
+  // A try cut mid-stream and continued elsewhere changed the route after the headers went: it goes as a trailer.
+  const route = billed.attempts.length > 0 ? formatRoute(billed.attempts) : undefined;
+  if (route !== undefined && route !== headers['x-nimbus-route'] && !raw.destroyed) raw.addTrailers({ 'x-nimbus-route': route });
   // The last frame goes with the end of the response: one write fewer.
   if (cancel.aborted || raw.destroyed) raw.end();
   else raw.end('data: [DONE]\n\n');

@@ -33,7 +33,7 @@ Commands:
   estop        the tenant's emergency stop: status, on, off
   audit        the audit log of device actions (admin API)
   worker       join a control plane's pool: --join URL --token TOKEN
-  workers      the pool's workers; 'workers token' makes a join token; 'workers drain NAME'
+  workers      the pool's workers; 'workers token' makes a join token; 'workers drain NAME', 'workers rm NAME'
   deploy MODEL serve a model from the pool: --replicas N --device --ctx --slots --routing
   deployments  list, rm, scale and explain pool deployments
   sim          run virtual devices (lamp, thermostat, lock, conveyor, robot)

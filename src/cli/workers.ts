@@ -1,4 +1,4 @@
-/** `nimbus workers`: join tokens, the pool's workers, and draining one, through the admin API. */
+/** `nimbus workers`: join tokens, the pool's workers, draining one and removing a dead one, through the admin API. */
 import { parseArgs } from 'node:util';
 import { adminClient, commandFailure } from './admin-client.js';
 import { renderWorkers, type WorkerView } from './pool-output.js';
@@ -6,10 +6,12 @@ import { renderWorkers, type WorkerView } from './pool-output.js';
 export const workersUsage = `Usage: nimbus workers [list] [--json]
        nimbus workers token [--expires-in SECONDS]
        nimbus workers drain NAME [--undo]
+       nimbus workers rm NAME
 
 'token' creates a join token, shown once: run 'nimbus worker --join URL --token TOKEN' with it on
 each machine. 'drain' moves a worker's replicas to other workers before maintenance; --undo lets
-it take replicas again. Talks to NIMBUS_URL with the admin key in NIMBUS_API_KEY.`;
+it take replicas again. 'rm' forgets a worker that stopped answering (a dead machine); one that
+still beats is refused. Talks to NIMBUS_URL with the admin key in NIMBUS_API_KEY.`;
 
 /** Runs `nimbus workers`; returns the exit code. */
 export async function workersCommand(argv: string[], environment: NodeJS.ProcessEnv): Promise<number> {
@@ -58,8 +60,15 @@ export async function workersCommand(argv: string[], environment: NodeJS.Process
         console.log(renderWorkers([worker]));
         return 0;
       }
+      case 'rm':
+      case 'remove': {
+        if (!name) return usageError('missing NAME');
+        await client.json('DELETE', `/v1/pool/workers/${encodeURIComponent(name)}`);
+        console.log(`Removed worker ${name}; its replicas are placed elsewhere.`);
+        return 0;
+      }
       default:
-        return usageError(`unknown action '${action}'; use list, token or drain`);
+        return usageError(`unknown action '${action}'; use list, token, drain or rm`);
     }
   } catch (error) {
     return commandFailure(error);

@@ -77,6 +77,12 @@ export class WorkerHealth {
     return worker.draining ? 'draining' : 'ready';
   }
 
+  /** Milliseconds since a worker's last heartbeat; undefined for one never seen. */
+  silentMs(name: string): number | undefined {
+    const worker = this.workers.get(name);
+    return worker ? this.clock.monotonic() - worker.lastBeat : undefined;
+  }
+
   /** Every known worker, by name. */
   report(): WorkerHealthReport[] {
     const now = this.clock.monotonic();

@@ -18,10 +18,13 @@ export interface EngineCall {
    */
   cancel: Cancellation;
   /**
-   * Called for each try at serving the request before its first event: every replica an engine
-   * tries, and every model a fallback tries. The HTTP layer turns the list into response headers
-   * (they must be known before the first byte) and the request log's `route`. Engines that do
-   * not pick replicas need not call it; the catalog's route reports the model they served.
+   * Called once for each try at serving the request: every replica an engine tries, and every
+   * model a fallback tries, before the first event. The HTTP layer turns the list into response
+   * headers (they must be known before the first byte) and the request log's `route`. A try
+   * that served and was then cut (its replica lost mid-stream) is reported again with its error,
+   * which replaces the earlier report, and the try that continued it is reported `continued`
+   * (a stream's headers are gone by then: it goes in the `x-nimbus-route` trailer and the log).
+   * Engines that do not pick replicas need not call it; the catalog's route reports the model they served.
    */
   onAttempt?: (attempt: Attempt) => void;
   /**
@@ -39,8 +42,14 @@ export interface Attempt {
   model: string;
   /** The replica tried (an upstream provider id), where the engine picks one. */
   servedBy?: string;
-  /** The error code that ended this try before the first event; absent on the try that serves. */
+  /**
+   * The error code that ended this try: before its first event, or, where the engine continues a
+   * stream elsewhere, after it (the try is then reported again with the code). Absent on the try
+   * that serves.
+   */
   error?: string;
+  /** This try continued the text an earlier try had started streaming (its replica was lost mid-answer). */
+  continued?: boolean;
 }
 
 /**

@@ -34,6 +34,7 @@ export type ErrorCode =
   | 'shutting_down'
   | 'upstream_error'
   | 'upstream_timeout'
+  | 'worker_lost'
   | 'internal_error';
 
 interface CatalogEntry {
@@ -74,6 +75,7 @@ export const errorCatalog: Record<ErrorCode, CatalogEntry> = {
   shutting_down: { status: 503, type: 'service_unavailable', retryable: true },
   upstream_error: { status: 502, type: 'upstream_error', retryable: true },
   upstream_timeout: { status: 504, type: 'upstream_error', retryable: true },
+  worker_lost: { status: 503, type: 'service_unavailable', retryable: true },
   internal_error: { status: 500, type: 'server_error', retryable: true },
 };
 

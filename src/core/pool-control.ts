@@ -174,6 +174,12 @@ export interface WorkerControl {
   modelFile(worker: WorkerRecord, deployment: string): Promise<ModelFile>;
   workers(): Promise<WorkerView[]>;
   drain(name: string, draining: boolean): Promise<WorkerView>;
+  /**
+   * Forgets a worker that stopped answering (a machine that died and will not come back): its
+   * replicas are placed elsewhere. A worker that still beats is refused with a 409: it would
+   * only join again; stop it, and it leaves by itself.
+   */
+  removeWorker(name: string): Promise<void>;
 }
 
 /** The deployments API: what to serve, how many replicas, and why they are where they are. */

@@ -62,7 +62,9 @@ export type ProvisionerChange =
   /** A replica of `deployment` loaded: its load backoff ends, and requests held for it may go on. */
   | { kind: 'ready'; deployment: string }
   /** A host beat: requests held may find a replica serving now. */
-  | { kind: 'beat' };
+  | { kind: 'beat' }
+  /** A host stopped answering (`lost`) or answers again (`back`): for the log. */
+  | { kind: 'host'; host: string; state: 'lost' | 'back'; detail: string };
 
 /**
  * A placement backend. Every method that changes placement (`place`, `remove`) persists what it
@@ -90,6 +92,11 @@ export interface ReplicaProvisioner {
   observe(): Promise<ProvisionedReplica[]>;
   /** Whether a replica takes requests now: loaded, and its host answering. Synchronous and cheap: asked on every request. */
   serves(id: string): boolean;
+  /**
+   * Whether a replica's host has been silent long enough (two heartbeats) that requests waiting on
+   * it should move: a frozen or cut-off machine, not yet declared lost. Synchronous and cheap.
+   */
+  stalled(id: string): boolean;
   /** How many replicas of `spec` beyond `wanted` would fit now (the autoscaler asks for no more than that). */
   room(spec: ProvisionSpec, wanted: number): Promise<number>;
   /** Lines for `nimbus deployments explain`: where its last placement of `spec` went and why, or where it would go now. */

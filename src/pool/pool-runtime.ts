@@ -59,6 +59,8 @@ export interface PoolRuntimeOptions {
   onError?: (error: unknown) => void;
   /** Every change of a deployment's count, by the autoscaler or an operator (for the log). */
   onScale?: (deployment: string, event: ScaleEvent) => void;
+  /** A host (worker) the provisioner lost, or that answers again (for the log). */
+  onHost?: (host: string, state: 'lost' | 'back', detail: string) => void;
 }
 
 /** The pool's control-plane side; `start` it once, `stop` it on shutdown. */
@@ -92,6 +94,7 @@ export class PoolRuntime implements PoolControl {
       loadBackoff: { ...defaultLoadBackoff, ...options.loadBackoff } satisfies LoadBackoffPolicy,
       onError: (error) => options.onError?.(error),
       onScale: (deployment, event) => options.onScale?.(deployment, event),
+      onHost: (host, state, detail) => options.onHost?.(host, state, detail),
     };
     this.sync = new ServingSync(this.parts, options.replicaEngine);
   }
@@ -102,7 +105,11 @@ export class PoolRuntime implements PoolControl {
     this.unwatch = this.provisioner.watch((change) => {
       if (change.kind === 'ready') this.state.loaded(change.deployment);
       else if (change.kind === 'changed') this.reconcileLater();
-      else this.state.wakeHeld();
+      else if (change.kind === 'beat') this.state.wakeHeld();
+      else {
+        this.parts.onHost(change.host, change.state, change.detail);
+        this.reconcileLater();
+      }
     });
     // In the background: a deployment whose model must first be downloaded does not hold up the server's start.
     this.reconcileLater();
@@ -188,6 +195,11 @@ export class PoolRuntime implements PoolControl {
     await this.workerApi.drain(name, draining);
     await this.reconcile();
     return (await this.workerApi.workers()).find((worker) => worker.name === name)!;
+  }
+
+  async removeWorker(name: string): Promise<void> {
+    await this.workerApi.removeWorker(name);
+    await this.reconcile();
   }
 
   async deploy(request: DeployRequest): Promise<DeploymentView> {

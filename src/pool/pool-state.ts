@@ -15,7 +15,7 @@ import { HeldRequests } from './held-requests.js';
 /** What the runtime needs of the pool engine (`src/engines/pool`). */
 export interface PoolServing {
   deploy(model: string, router: ReplicaRouter): void;
-  setReplicas(model: string, replicas: ReadonlyArray<{ id: string; worker?: string; engine: Engine; healthy?: () => boolean }>): void;
+  setReplicas(model: string, replicas: ReadonlyArray<{ id: string; worker?: string; engine: Engine; healthy?: () => boolean; stalled?: () => boolean }>): void;
   undeploy(model: string): void;
   /**
    * Requests sent to the deployment's replicas (or to the one named `host/replica`) and not yet
@@ -41,6 +41,8 @@ export interface PoolParts {
   loadBackoff: LoadBackoffPolicy;
   onError: (error: unknown) => void;
   onScale: (deployment: string, event: ScaleEvent) => void;
+  /** A host lost or back, in words (for the log). */
+  onHost: (host: string, state: 'lost' | 'back', detail: string) => void;
 }
 
 /** The id a replica has in the pool engine: its host and its own id. */

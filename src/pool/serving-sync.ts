@@ -37,7 +37,13 @@ export class ServingSync {
       state.served.set(deployment.name, reachable);
       const served = reachable.map((replica) => {
         live.add(replica.id);
-        return { id: servingId(replica), worker: replica.host, engine: this.engineFor(replica), healthy: () => state.serves(replica.id) };
+        return {
+          id: servingId(replica),
+          worker: replica.host,
+          engine: this.engineFor(replica),
+          healthy: () => state.serves(replica.id),
+          stalled: () => this.parts.provisioner.stalled(replica.id),
+        };
       });
       serving.setReplicas(deployment.name, served);
     }

@@ -105,13 +105,23 @@ export class WorkerAgent {
     return this.credentials;
   }
 
-  private schedule(): void {
+  /**
+   * Beats at a steady rate: the next beat is due one interval after the last one started, not
+   * after its answer came, so a slow round trip does not stretch the silence the control plane
+   * sees (it moves requests off a worker silent for two intervals). One beat at a time.
+   */
+  private schedule(startedAt = performance.now()): void {
     if (this.stopped) return;
-    this.timer = setTimeout(() => {
-      this.beat()
-        .catch((error: unknown) => this.options.onError?.(error))
-        .finally(() => this.schedule());
-    }, this.credentials?.heartbeatIntervalMs ?? 5000);
+    const interval = this.credentials?.heartbeatIntervalMs ?? 5000;
+    this.timer = setTimeout(
+      () => {
+        const started = performance.now();
+        this.beat()
+          .catch((error: unknown) => this.options.onError?.(error))
+          .finally(() => this.schedule(started));
+      },
+      Math.max(0, startedAt + interval - performance.now()),
+    );
   }
 
   private async heartbeatBody(): Promise<unknown> {

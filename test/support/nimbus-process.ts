@@ -10,6 +10,8 @@ import { repoRoot } from './shared-model.js';
 
 export interface NimbusProcess {
   url: string;
+  /** Its home folder (its SQLite database is `nimbus.db` there). */
+  home: string;
   /** The process itself, for tests that signal it or wait for its exit code. */
   child: ChildProcessWithoutNullStreams;
   /** Everything it wrote to stdout and stderr so far. */
@@ -43,6 +45,7 @@ export function startNimbusProcess(args: string[], environment: Record<string, s
       listening = true;
       resolve({
         url: match[1]!,
+        home,
         child,
         output: () => output,
         stop: async () => {

@@ -3,7 +3,7 @@
  * /v1/pool/workers/join` (with a join token), `POST /v1/pool/workers/heartbeat` (answers the
  * replicas to run), `POST /v1/pool/workers/leave`, `GET /v1/pool/files/{deployment}` (the GGUF, with Range). Admin API (the
  * operator): join tokens, `/v1/deployments` (deploy, list, read one, scale or autoscale, remove, explain) and
- * `/v1/pool/workers` (list, drain). The list holds the joined workers, then the static ones: the
+ * `/v1/pool/workers` (list, drain, remove a dead one). The list holds the joined workers, then the static ones: the
  * upstream engines of the configuration (`staticWorkers`), which serve their own models.
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
@@ -68,6 +68,19 @@ export function registerPoolRoutes(app: FastifyInstance, pool: PoolControl, stat
       );
     }
     return pool.drain(request.params.name, parseRequest(drainSchema, request.body ?? {}).draining);
+  });
+
+  app.delete<Named>('/v1/pool/workers/:name', async (request) => {
+    requireOperator(request.principal, 'remove workers');
+    if (staticWorkers().some((worker) => worker.name === request.params.name)) {
+      throw new NimbusError(
+        'invalid_value',
+        `'${request.params.name}' is an upstream engine from the configuration, not a joined worker; remove its models from 'upstreamModels' instead.`,
+        { param: 'name' },
+      );
+    }
+    await pool.removeWorker(request.params.name);
+    return { name: request.params.name, removed: true };
   });
 
   app.get('/v1/deployments', async (request) => {

@@ -45,6 +45,12 @@ export interface OpenAIEngineOptions {
   routingKeys?: (request: ChatCompletionRequest | TextRequest) => Pick<RoutingRequest, 'prefixKeys' | 'sessionKey'>;
   /** Source of backoff jitter in [0, 1). */
   random?: () => number;
+  /**
+   * Streams are read event by event and handed on as parsed deltas, not the upstream's bytes
+   * (see `RelayOptions.parse`): for the pool's replicas, whose streams the pool engine continues
+   * elsewhere when a worker is lost mid-answer. Off by default: the gateway passes bytes through.
+   */
+  parseStreams?: boolean;
 }
 
 /** One replica's health, for tests, metrics and the console. */
@@ -131,6 +137,7 @@ export class OpenAIEngine implements Engine {
   private readonly routingKeys: NonNullable<OpenAIEngineOptions['routingKeys']>;
   private readonly random: () => number;
   private readonly retry: RetryOptions;
+  private readonly parseStreams: boolean;
   private closing: Promise<void> | undefined;
 
   constructor(options: OpenAIEngineOptions) {
@@ -139,6 +146,7 @@ export class OpenAIEngine implements Engine {
     this.routingKeys = options.routingKeys ?? (() => ({}));
     this.random = options.random ?? Math.random;
     this.retry = options.retry;
+    this.parseStreams = options.parseStreams ?? false;
     for (const config of options.providers) this.providers.set(config.id, new UpstreamProvider(config, options.environment));
     for (const model of options.models) {
       const provider = this.providers.get(model.provider);
@@ -260,7 +268,7 @@ export class OpenAIEngine implements Engine {
         return events;
       });
     }
-    const options = { kind, clientWantsUsage: Boolean(request.stream_options?.include_usage), estimatePromptTokens: estimate };
+    const options = { kind, clientWantsUsage: Boolean(request.stream_options?.include_usage), estimatePromptTokens: estimate, parse: this.parseStreams };
     return this.withRetries(routing, replicas, call, async (lease) => {
       const relay = new StreamRelay(lease.replica, call, this.clock, options, (verdict) => lease.settle(verdict));
       await relay.open(path, upstreamBody(request, known, lease.replica, true, call.maxTokens));

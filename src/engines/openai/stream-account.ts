@@ -20,6 +20,13 @@ export interface RelayOptions {
   clientWantsUsage: boolean;
   /** Prompt tokens to record when the upstream gives no usage. */
   estimatePromptTokens: () => number;
+  /**
+   * Read every event and hand on parsed deltas (text, tool calls) without the upstream's bytes;
+   * events that carry neither (the role chunk, the finish, usage) only inform accounting, and the
+   * HTTP layer writes its own. The pool's replicas stream so: the pool engine must know the text
+   * so far to continue a stream on another replica.
+   */
+  parse?: boolean;
 }
 
 /** The parts of a chunk accounting reads. */
@@ -155,7 +162,7 @@ export class StreamAccount {
       this.sawDone = true;
       return undefined;
     }
-    if (!readAll && !mayCarryAccounting(payload)) {
+    if (!readAll && !this.options.parse && !mayCarryAccounting(payload)) {
       this.tokenChunks += 1;
       return { type: 'delta', raw: payload };
     }
@@ -284,14 +291,14 @@ export class StreamAccount {
     }
     if (reading.finish) this.finishReason = reading.finish;
     if (usage && reading.noChoices && !this.options.clientWantsUsage) return undefined;
-    const event: Delta = { type: 'delta', raw: payload };
+    const event: Delta = this.options.parse ? { type: 'delta' } : { type: 'delta', raw: payload };
     if (reading.text) {
       event.content = reading.text;
       this.tokenChunks += 1;
     } else if (reading.toolCalls) {
       event.toolCalls = reading.toolCalls;
       this.tokenChunks += 1;
-    }
+    } else if (this.options.parse) return undefined;
     return event;
   }
 }

@@ -186,7 +186,7 @@ export class StreamRelay implements ExchangeSink, AsyncIterableIterator<Generati
       return;
     }
     this.verdict = 'success';
-    if (this.options.clientWantsUsage && !this.account.usage) this.queue.push({ type: 'delta', raw: this.account.usageChunk() });
+    if (this.options.clientWantsUsage && !this.options.parse && !this.account.usage) this.queue.push({ type: 'delta', raw: this.account.usageChunk() });
     this.queue.push(this.account.done());
     this.end();
   }

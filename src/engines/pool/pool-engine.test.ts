@@ -7,26 +7,32 @@ import { createRouter } from '../../cluster/routing/create-router.js';
 import { routingKeys } from '../../cluster/routing/routing-keys.js';
 import { PoolEngine } from './pool-engine.js';
 
-type Behaviour = 'ok' | 'dead' | 'full' | 'bad-request' | 'dies-mid-stream' | 'slow';
+type Behaviour = 'ok' | 'dead' | 'full' | 'bad-request' | 'dies-mid-stream' | 'slow' | 'hangs' | 'freezes-mid-stream';
 const usage = { prompt_tokens: 3, completion_tokens: 2, total_tokens: 5 };
 
 /** A replica's engine that behaves as told and counts its calls. */
 function fakeEngine(name: string, behaviour: () => Behaviour) {
-  const state = { calls: 0, returned: 0, closed: false };
+  const state = { calls: 0, returned: 0, closed: false, requests: [] as ChatCompletionRequest[] };
+  const aborted = (call: EngineCall) => new Promise((_resolve, reject) => call.cancel.onAbort(reject));
   const engine: Engine = {
     kind: 'fake',
     models: () => [],
-    chat(_request: ChatCompletionRequest, call: EngineCall): AsyncIterable<GenerationEvent> {
+    chat(request: ChatCompletionRequest, call: EngineCall): AsyncIterable<GenerationEvent> {
       state.calls += 1;
+      state.requests.push(request);
       const mode = behaviour();
       if (mode === 'bad-request') throw new NimbusError('invalid_request', 'bad field', { param: 'messages' });
       return (async function* () {
         try {
           if (mode === 'dead') throw new Error(`connect ECONNREFUSED (${name})`);
           if (mode === 'full') throw new NimbusError('queue_full', `${name} is full`);
+          // A frozen machine before its first token: nothing comes until the try is cancelled, which the upstream engine throws.
+          if (mode === 'hangs') await aborted(call);
           yield { type: 'delta', content: `hello from ${name}` } satisfies GenerationEvent;
           if (mode === 'dies-mid-stream') throw new NimbusError('upstream_error', `${name} died`, { usage });
-          if (mode === 'slow') await new Promise((resolve, reject) => call.cancel.onAbort(reject));
+          if (mode === 'slow') await aborted(call);
+          // Frozen mid-stream: once cancelled, the upstream engine ends as for a client that left, with a done.
+          if (mode === 'freezes-mid-stream') await aborted(call).catch(() => undefined);
           yield { type: 'done', finishReason: 'stop', usage } satisfies GenerationEvent;
         } finally {
           state.returned += 1;
@@ -59,13 +65,18 @@ async function collect(events: AsyncIterable<GenerationEvent>): Promise<Generati
   return all;
 }
 
-function pool(behaviours: Record<string, Behaviour>, healthy: Record<string, boolean> = {}) {
-  const engine = new PoolEngine({ routingKeys: (request) => routingKeys(request) });
+function pool(behaviours: Record<string, Behaviour>, healthy: Record<string, boolean> = {}, stalled: Record<string, boolean> = {}) {
+  const engine = new PoolEngine({ routingKeys: (request) => routingKeys(request), stallMs: 40 });
   engine.deploy('m', createRouter('round-robin'));
   const fakes = Object.fromEntries(Object.keys(behaviours).map((name) => [name, fakeEngine(name, () => behaviours[name]!)]));
   engine.setReplicas(
     'm',
-    Object.keys(behaviours).map((name) => ({ id: name, engine: fakes[name]!.engine, healthy: () => healthy[name] ?? true })),
+    Object.keys(behaviours).map((name) => ({
+      id: name,
+      engine: fakes[name]!.engine,
+      healthy: () => healthy[name] ?? true,
+      stalled: () => stalled[name] ?? false,
+    })),
   );
   return { engine, fakes };
 }
@@ -84,8 +95,8 @@ describe('PoolEngine', () => {
     const attempts: Attempt[] = [];
     const events = await collect(engine.chat(chat(), call(attempts)));
     expect(events[0]).toEqual({ type: 'delta', content: 'hello from b' });
+    // Each try once: the failed one with its error, then the one that served.
     expect(attempts).toEqual([
-      { model: 'm', servedBy: 'a' },
       { model: 'm', servedBy: 'a', error: 'upstream_error' },
       { model: 'm', servedBy: 'b' },
     ]);
@@ -97,16 +108,111 @@ describe('PoolEngine', () => {
     expect((await collect(engine.chat(chat(), call()))).at(-1)).toMatchObject({ servedBy: 'b' });
   });
 
-  test('after the first token a failure ends the stream with the error, and is not retried', async () => {
+  test('a stream cut after its first token continues on another replica from the text already sent', async () => {
     const { engine, fakes } = pool({ a: 'dies-mid-stream', b: 'ok' });
+    const attempts: Attempt[] = [];
+    const events = await collect(engine.chat({ ...chat(), max_tokens: 10 }, call(attempts)));
+    expect(events.slice(0, 2)).toEqual([
+      { type: 'delta', content: 'hello from a' },
+      { type: 'delta', content: 'hello from b' },
+    ]);
+    // b was asked to go on with a's text as the assistant's answer so far, for the tokens still allowed.
+    expect(fakes.b!.state.requests[0]).toMatchObject({
+      messages: [
+        { role: 'user', content: 'hi' },
+        { role: 'assistant', content: 'hello from a' },
+      ],
+      max_tokens: 9,
+    });
+    // The continuation's prompt counted a's text, which is output; estimated, as a never reported its own.
+    expect(events.at(-1)).toMatchObject({ type: 'done', finishReason: 'stop', usage: { prompt_tokens: 2, completion_tokens: 3, estimated: true } });
+    expect(attempts).toEqual([
+      { model: 'm', servedBy: 'a' },
+      { model: 'm', servedBy: 'a', error: 'upstream_error' },
+      { model: 'm', servedBy: 'b', continued: true },
+    ]);
+    expect(engine.inFlight('m')).toBe(0);
+  });
+
+  test('a cut stream that cannot be continued (tool calls, a grammar, no replica left) ends with the error', async () => {
+    const tools = [{ type: 'function' as const, function: { name: 'f', parameters: { type: 'object' } } }];
+    const withTools = pool({ a: 'dies-mid-stream', b: 'ok' });
     const events: GenerationEvent[] = [];
     await expect(
       (async () => {
-        for await (const event of engine.chat(chat(), call())) events.push(event);
+        for await (const event of withTools.engine.chat({ ...chat(), tools }, call())) events.push(event);
       })(),
     ).rejects.toMatchObject({ code: 'upstream_error', usage });
     expect(events).toEqual([{ type: 'delta', content: 'hello from a' }]);
+    expect(withTools.fakes.b!.state.calls).toBe(0);
+    const json = pool({ a: 'dies-mid-stream', b: 'ok' });
+    await expect(collect(json.engine.chat({ ...chat(), response_format: { type: 'json_object' } }, call()))).rejects.toMatchObject({ code: 'upstream_error' });
+    const alone = pool({ a: 'dies-mid-stream' });
+    await expect(collect(alone.engine.chat(chat(), call()))).rejects.toMatchObject({ code: 'upstream_error' });
+  });
+
+  test('a frozen replica: tries on it are abandoned once it stalls, before the first token retried, mid-stream continued', async () => {
+    const stalled: Record<string, boolean> = {};
+    const { engine, fakes } = pool({ a: 'hangs', b: 'ok' }, {}, stalled);
+    const attempts: Attempt[] = [];
+    const answer = collect(engine.chat(chat(), call(attempts)));
+    await new Promise((resolve) => setTimeout(resolve, 60));
+    // Silent, but its worker still beats: nothing moves.
     expect(fakes.b!.state.calls).toBe(0);
+    stalled.a = true;
+    expect((await answer).at(-1)).toMatchObject({ type: 'done', servedBy: 'b' });
+    expect(attempts).toEqual([
+      { model: 'm', servedBy: 'a', error: 'worker_lost' },
+      { model: 'm', servedBy: 'b' },
+    ]);
+    // A stalled replica takes no new request.
+    expect(engine.models()[0]!.servedBy).toEqual(['b']);
+
+    const frozen: Record<string, boolean> = {};
+    const mid = pool({ a: 'freezes-mid-stream', b: 'ok' }, {}, frozen);
+    const streamed = collect(mid.engine.chat(chat(), call()));
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    frozen.a = true;
+    const events = await streamed;
+    expect(events.map((event) => (event.type === 'delta' ? event.content : event.type))).toEqual(['hello from a', 'hello from b', 'done']);
+  });
+
+  test('when every replica looks stalled (this process paused, say), nothing is abandoned and requests still go to them', async () => {
+    const stalled = { a: true, b: true };
+    const { engine } = pool({ a: 'slow', b: 'slow' }, {}, stalled);
+    expect(engine.models()[0]).toMatchObject({ state: 'ready', servedBy: ['a', 'b'] });
+    const controller = new AbortController();
+    const iterator = engine.chat(chat(), call([], controller.signal))[Symbol.asyncIterator]();
+    expect((await iterator.next()).value).toMatchObject({ content: 'hello from a' });
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(engine.inFlight('m', 'a')).toBe(1);
+    await iterator.return?.();
+  });
+
+  test('a replica taken out of the pool mid-stream (its worker lost) hands its streams to another', async () => {
+    const { engine, fakes } = pool({ a: 'freezes-mid-stream', b: 'ok' });
+    const iterator = engine.chat(chat(), call())[Symbol.asyncIterator]();
+    expect((await iterator.next()).value).toEqual({ type: 'delta', content: 'hello from a' });
+    engine.setReplicas('m', [{ id: 'b', engine: fakes.b!.engine }]);
+    expect((await iterator.next()).value).toEqual({ type: 'delta', content: 'hello from b' });
+    expect((await iterator.next()).value).toMatchObject({ type: 'done', servedBy: 'b' });
+  });
+
+  test('a cut text completion continues from its prompt and the text so far; a spent budget ends at its length', async () => {
+    const { engine } = pool({ a: 'dies-mid-stream', b: 'ok' });
+    const requests: unknown[] = [];
+    const fakeComplete = engine as unknown as { deployments: Map<string, { replicas: Array<{ engine: Engine }> }> };
+    for (const replica of fakeComplete.deployments.get('m')!.replicas) {
+      const chatOf = replica.engine.chat.bind(replica.engine);
+      replica.engine.complete = (request, replicaCall) => {
+        requests.push(request);
+        return chatOf({ model: 'm', messages: [{ role: 'user', content: request.prompt }] }, replicaCall);
+      };
+    }
+    await collect(engine.complete({ model: 'm', prompt: 'Once', max_tokens: 4 }, call()));
+    expect(requests[1]).toMatchObject({ prompt: 'Oncehello from a', max_tokens: 3 });
+    const spent = await collect(pool({ a: 'dies-mid-stream', b: 'ok' }).engine.chat({ ...chat(), max_tokens: 1 }, call()));
+    expect(spent.at(-1)).toMatchObject({ type: 'done', finishReason: 'length', usage: { completion_tokens: 1, estimated: true } });
   });
 
   test('a request error is not retried: another replica would refuse it too', async () => {

@@ -1,15 +1,19 @@
 /**
  * The pool engine: serves each model from the replicas placed on workers, in the order its
- * deployment's routing policy gives (src/cluster/routing), and fails over before the first
- * token. A replica whose worker died, refused (queue full) or failed before producing an event
- * is skipped for the next; once the first event has reached the client, a failure ends the
- * stream with an error event instead (retrying would repeat text the client already has).
+ * deployment's routing policy gives (src/cluster/routing). A replica whose worker died, refused
+ * (queue full) or failed before producing an event is skipped for the next. A stream whose
+ * replica is lost after its first event (the connection broke, or the replica was abandoned
+ * because its worker froze or left the pool) continues on another replica from the text the
+ * client already has (`continuation.ts`), where the answer is plain text; otherwise it ends with
+ * an error event. Each try is reported once through `EngineCall.onAttempt`.
  */
+import { Cancellation } from '../../core/cancellation.js';
 import type { EmbeddingRequest, Engine, EngineCall, EngineLoad, EmbeddingResult, GenerationEvent, ModelStatus } from '../../core/engine.js';
 import { NimbusError } from '../../core/errors.js';
 import type { ChatCompletionRequest, CompletionRequest } from '../../core/openai/request-schemas.js';
 import { RoundRobinRouter, type ReplicaRouter, type RoutingRequest } from '../../core/replica-router.js';
-import { PoolReplica, type PoolReplicaOptions } from './pool-replica.js';
+import { continuationOf, joinedDone, mayContinue, spentDone, type StreamedSoFar } from './continuation.js';
+import { PoolReplica, type PoolReplicaOptions, type ReplicaTry } from './pool-replica.js';
 
 type TextRequest = CompletionRequest & { prompt: string };
 
@@ -38,6 +42,15 @@ export interface PoolEngineOptions {
   replicaWait?: ReplicaWait;
   /** Unix seconds now, for `ModelStatus.created`. */
   now?: () => number;
+  /**
+   * How long a try on a stalled replica may go without an event before it is abandoned (two
+   * heartbeats); checked every quarter of it. Default 10 s.
+   */
+  stallMs?: number;
+  /** Monotonic milliseconds, for the stall watchdog. */
+  monotonic?: () => number;
+  /** Requests taken off a replica (its worker froze or left) to go on elsewhere: how many, and why (for the log). */
+  onAbandon?: (replica: string, requests: number, reason: string) => void;
 }
 
 /**
@@ -51,11 +64,19 @@ export class PoolEngine implements Engine {
   private readonly routingKeys: RoutingKeysOf;
   private readonly now: () => number;
   private readonly replicaWait: ReplicaWait;
+  private readonly stallMs: number;
+  private readonly monotonic: () => number;
+  private readonly watchdog: NodeJS.Timeout;
+  private readonly onAbandon: NonNullable<PoolEngineOptions['onAbandon']>;
 
   constructor(options: PoolEngineOptions = {}) {
     this.routingKeys = options.routingKeys ?? (() => ({}));
     this.now = options.now ?? (() => Math.floor(Date.now() / 1000));
     this.replicaWait = options.replicaWait ?? { holds: () => false, wait: async () => undefined };
+    this.stallMs = options.stallMs ?? 10_000;
+    this.monotonic = options.monotonic ?? (() => performance.now());
+    this.onAbandon = options.onAbandon ?? (() => undefined);
+    this.watchdog = setInterval(() => this.abandonStalled(), Math.max(10, this.stallMs / 4)).unref();
   }
 
   /** Adds a deployment, or changes its router; its replicas come with `setReplicas`. */
@@ -64,12 +85,20 @@ export class PoolEngine implements Engine {
     this.deployments.set(model, { router, replicas: known?.replicas ?? [], created: known?.created ?? this.now() });
   }
 
-  /** Replaces a deployment's replicas: placed, lost and moved ones take effect for the next request. */
+  /**
+   * Replaces a deployment's replicas: placed, lost and moved ones take effect for the next
+   * request. Requests still running on a replica that left are abandoned and go on elsewhere.
+   */
   setReplicas(model: string, replicas: readonly PoolReplicaOptions[]): void {
     if (!this.deployments.has(model)) this.deploy(model);
     const deployment = this.deployments.get(model)!;
     const kept = new Map(deployment.replicas.map((replica) => [replica.id, replica]));
     deployment.replicas = replicas.map((options) => (kept.get(options.id)?.engine === options.engine ? kept.get(options.id)! : new PoolReplica(options)));
+    for (const replica of kept.values()) {
+      if (deployment.replicas.includes(replica) || replica.tries.size === 0) continue;
+      const reason = `The replica ${replica.id} left the pool (its worker stopped answering, or the replica moved).`;
+      this.onAbandon(replica.id, replica.abandon(new NimbusError('worker_lost', reason)), reason);
+    }
   }
 
   /** Stops serving a deployment; its replicas' engines are closed. */
@@ -83,7 +112,7 @@ export class PoolEngine implements Engine {
 
   models(): ModelStatus[] {
     return [...this.deployments].map(([id, deployment]) => {
-      const healthy = deployment.replicas.filter((replica) => replica.healthy);
+      const healthy = candidates(deployment.replicas);
       // A deployment that holds requests takes them at zero replicas: it is ready to be called.
       const serves = healthy.length > 0 || this.replicaWait.holds(id);
       return {
@@ -105,21 +134,22 @@ export class PoolEngine implements Engine {
   }
 
   chat(request: ChatCompletionRequest, call: EngineCall): AsyncIterable<GenerationEvent> {
-    return this.generate(request, call, (engine) => engine.chat(request, call));
+    return this.generate(request, call, (engine, sent, replicaCall) => engine.chat(sent, replicaCall));
   }
 
   complete(request: TextRequest, call: EngineCall): AsyncIterable<GenerationEvent> {
-    return this.generate(request, call, (engine) => engine.complete(request, call));
+    return this.generate(request, call, (engine, sent, replicaCall) => engine.complete(sent, replicaCall));
   }
 
   async embed(request: EmbeddingRequest, call: EngineCall): Promise<EmbeddingResult> {
     const order = await this.order(request.model, call, {});
     let last: unknown;
     for (const replica of order) {
-      call.onAttempt?.({ model: request.model, servedBy: replica.id });
       replica.inFlight += 1;
       try {
-        const result = await replica.engine.embed(request, call);
+        // The replica's own engine reports nothing: each try is reported once, here.
+        const result = await replica.engine.embed(request, { requestId: call.requestId, cancel: call.cancel });
+        call.onAttempt?.({ model: request.model, servedBy: replica.id });
         return result.compute ? { ...result, compute: { ...result.compute, worker: replica.worker, deployment: request.model } } : result;
       } catch (error) {
         last = this.failedTry(error, request.model, replica, call);
@@ -137,39 +167,83 @@ export class PoolEngine implements Engine {
   }
 
   async close(): Promise<void> {
+    clearInterval(this.watchdog);
     const engines = new Set([...this.deployments.values()].flatMap((deployment) => deployment.replicas.map((replica) => replica.engine)));
     this.deployments.clear();
     await Promise.all([...engines].map((engine) => engine.close()));
   }
 
-  private async *generate(
-    request: ChatCompletionRequest | TextRequest,
+  private async *generate<Request extends ChatCompletionRequest | TextRequest>(
+    asked: Request,
     call: EngineCall,
-    start: (engine: Engine) => AsyncIterable<GenerationEvent>,
+    start: (engine: Engine, request: Request, call: EngineCall) => AsyncIterable<GenerationEvent>,
   ): AsyncGenerator<GenerationEvent> {
+    // The cap admission reserved goes to the worker in the body, where the client set none.
+    const request = withCap(asked, call.maxTokens);
     const tokens = estimateTokens(request);
     const order = await this.order(request.model, call, { ...this.routingKeys(request), tokens });
+    const sofar: StreamedSoFar = { text: '', chunks: 0, toolCalls: false };
+    /** The request as the next try sends it: the client's, or its continuation once a try was cut. */
+    let current: Request = request;
+    /** What had been streamed at the last cut: the continuation's prompt holds it. */
+    let carried: StreamedSoFar | undefined;
     let last: unknown;
     for (const replica of order) {
-      call.onAttempt?.({ model: request.model, servedBy: replica.id });
+      // A replica that left or stopped serving since the order was made is not tried.
+      if (!replica.serving) continue;
+      // The try's own cancellation: the client's, or this engine's when the replica is lost.
+      const attempt: ReplicaTry = { cancel: new Cancellation(), lastEventAt: this.monotonic() };
+      const unfollow = call.cancel.onAbort((reason) => attempt.cancel.abort(reason));
+      const abandoned = (): boolean => attempt.cancel.aborted && !call.cancel.aborted;
+      replica.tries.add(attempt);
       replica.inFlight += 1;
       replica.outstandingTokens += tokens;
       let iterator: AsyncIterator<GenerationEvent> | undefined;
       let started = false;
       let finished = false;
       try {
-        iterator = start(replica.engine)[Symbol.asyncIterator]();
-        const first = await iterator.next();
-        // From here the client has tokens from this replica: a failure ends the stream, no other try.
+        // The replica's own engine reports nothing: each try is reported once, here.
+        iterator = start(replica.engine, current, { requestId: call.requestId, cancel: attempt.cancel })[Symbol.asyncIterator]();
+        let next = await iterator.next();
+        if (abandoned()) throw attempt.cancel.reason;
+        call.onAttempt?.({ model: request.model, servedBy: replica.id, ...(carried ? { continued: true } : {}) });
         started = true;
-        for (let next = first; !next.done; next = await iterator.next()) yield attributed(next.value, replica, request.model);
+        for (; !next.done; next = await iterator.next()) {
+          // An abandoned try's engine ends as if the client had left: that end is not the answer's.
+          if (abandoned()) throw attempt.cancel.reason;
+          attempt.lastEventAt = this.monotonic();
+          const event = next.value;
+          if (event.type === 'delta') {
+            if (event.content) sofar.text += event.content;
+            if (event.toolCalls?.length) sofar.toolCalls = true;
+            if (event.content || event.toolCalls?.length) sofar.chunks += 1;
+            yield event;
+          } else yield attributed(carried ? joinedDone(event, carried) : event, replica, request.model);
+        }
         finished = true;
         return;
       } catch (error) {
         finished = true;
-        if (started) throw error;
-        last = this.failedTry(error, request.model, replica, call);
+        // The stream of an abandoned try is closed, whatever state it was in.
+        if (abandoned()) await iterator?.return?.();
+        if (!started) {
+          last = this.failedTry(error, request.model, replica, call);
+          continue;
+        }
+        if (call.cancel.aborted || !(error instanceof NimbusError) || !error.retryable || !mayContinue(request, sofar)) throw error;
+        // Cut mid-answer: the try is reported again with its error, and the text goes on elsewhere.
+        call.onAttempt?.({ model: request.model, servedBy: replica.id, error: error.code });
+        const continuation = continuationOf(request, sofar);
+        if (!continuation) {
+          yield attributed(spentDone(sofar, estimatePromptTokens(request)), replica, request.model);
+          return;
+        }
+        current = continuation;
+        carried = { ...sofar };
+        last = error;
       } finally {
+        unfollow();
+        replica.tries.delete(attempt);
         replica.inFlight -= 1;
         replica.outstandingTokens -= tokens;
         // The consumer stopped early (client gone): let the replica's generation free its slot.
@@ -180,6 +254,26 @@ export class PoolEngine implements Engine {
   }
 
   /**
+   * Abandons tries on stalled replicas that have had no event for `stallMs`: they go on
+   * elsewhere. Only where another replica of the deployment serves and is not stalled: when every
+   * worker looks silent at once, the likelier silence is this process's own (a pause, a slow
+   * loop), and there would be nowhere to go anyway.
+   */
+  private abandonStalled(): void {
+    const now = this.monotonic();
+    for (const deployment of this.deployments.values()) {
+      if (!deployment.replicas.some((replica) => replica.healthy)) continue;
+      for (const replica of deployment.replicas) {
+        if (replica.tries.size === 0 || !replica.stalled) continue;
+        const silentS = Math.round(this.stallMs / 100) / 10;
+        const reason = `The worker of replica ${replica.id} stopped answering (silent for ${silentS} s).`;
+        const moved = replica.abandon(new NimbusError('worker_lost', reason), (entry) => now - entry.lastEventAt >= this.stallMs);
+        if (moved > 0) this.onAbandon(replica.id, moved, reason);
+      }
+    }
+  }
+
+  /**
    * The healthy replicas of `model` in its policy's order; where there are none, waits for one if
    * the deployment holds requests, and throws the catalog's errors when there still are none.
    */
@@ -187,11 +281,11 @@ export class PoolEngine implements Engine {
     const known = this.deployments.get(model);
     if (!known)
       throw new NimbusError('model_not_found', `The model '${model}' does not exist. GET /v1/models lists the models this server serves.`, { param: 'model' });
-    let healthy = known.replicas.filter((replica) => replica.healthy);
+    let healthy = candidates(known.replicas);
     if (healthy.length === 0 && this.replicaWait.holds(model)) await this.replicaWait.wait(model, call.cancel.signal);
     // Read again after the wait: the runtime replaced the replicas, or removed the deployment.
     const deployment = this.deployments.get(model) ?? known;
-    healthy = deployment.replicas.filter((replica) => replica.healthy);
+    healthy = candidates(deployment.replicas);
     if (healthy.length === 0)
       throw new NimbusError(
         'model_not_ready',
@@ -218,6 +312,18 @@ export class PoolEngine implements Engine {
   }
 }
 
+/** The request with `max_tokens` set to `cap` where it sets no output budget of its own. */
+function withCap<Request extends ChatCompletionRequest | TextRequest>(request: Request, cap: number | undefined): Request {
+  if (cap === undefined || request.max_tokens != null || ('max_completion_tokens' in request && request.max_completion_tokens != null)) return request;
+  return { ...request, max_tokens: cap };
+}
+
+/** The replicas a request may go to: those serving and not stalled, or, where every one is stalled, those serving. */
+function candidates(replicas: readonly PoolReplica[]): PoolReplica[] {
+  const fresh = replicas.filter((replica) => replica.healthy);
+  return fresh.length > 0 ? fresh : replicas.filter((replica) => replica.serving);
+}
+
 /** A replica's `done` names the replica, and its compute report (the ledger's) the worker and the deployment. */
 function attributed(event: GenerationEvent, replica: PoolReplica, deployment: string): GenerationEvent {
   if (event.type !== 'done') return event;
@@ -228,9 +334,14 @@ function attributed(event: GenerationEvent, replica: PoolReplica, deployment: st
   };
 }
 
-/** Prompt characters / 4 plus the output budget: what outstanding-tokens routing weighs. */
-function estimateTokens(request: ChatCompletionRequest | TextRequest): number {
+/** Prompt characters / 4. */
+function estimatePromptTokens(request: ChatCompletionRequest | TextRequest): number {
   const characters = 'messages' in request ? JSON.stringify(request.messages).length : request.prompt.length;
+  return Math.ceil(characters / 4);
+}
+
+/** The prompt's estimate plus the output budget: what outstanding-tokens routing weighs. */
+function estimateTokens(request: ChatCompletionRequest | TextRequest): number {
   const output = ('max_completion_tokens' in request ? request.max_completion_tokens : undefined) ?? request.max_tokens ?? 256;
-  return Math.ceil(characters / 4) + output;
+  return estimatePromptTokens(request) + output;
 }

@@ -52,9 +52,7 @@ export class JoinedWorkerPool implements ReplicaProvisioner {
       clock,
       book: this.book,
       files: this.files,
-      emit: (change) => {
-        for (const listener of this.listeners) listener(change);
-      },
+      emit: (change) => this.emit(change),
     });
   }
 
@@ -141,6 +139,10 @@ export class JoinedWorkerPool implements ReplicaProvisioner {
     return this.book.serves(id);
   }
 
+  stalled(id: string): boolean {
+    return this.book.stalled(id);
+  }
+
   async room(spec: ProvisionSpec, wanted: number): Promise<number> {
     let memory: MemoryEstimate;
     try {
@@ -184,10 +186,23 @@ export class JoinedWorkerPool implements ReplicaProvisioner {
     return () => this.listeners.delete(listener);
   }
 
+  private emit(change: ProvisionerChange): void {
+    for (const listener of this.listeners) listener(change);
+  }
+
   /** Workers, replicas and deployments from the store, with what other control planes recorded taken in. */
   private async read(): Promise<{ workers: WorkerRecord[]; replicas: PoolReplicaRecord[]; deployments: DeploymentRecord[] }> {
     const [workers, replicas, deployments] = await Promise.all([this.store.listWorkers(), this.store.listReplicas(), this.store.listDeployments()]);
     this.book.sync(workers, replicas);
+    for (const change of this.book.changes(workers.map((worker) => worker.name))) {
+      const seconds = `${Math.round(change.silentMs / 100) / 10} s`;
+      const held = replicas.filter((replica) => replica.worker === change.name).map((replica) => replica.id);
+      const detail =
+        change.state === 'lost'
+          ? `silent for ${seconds}; ${held.length > 0 ? `its replicas (${held.join(', ')}) are placed elsewhere` : 'it ran no replicas'}`
+          : 'beating again';
+      this.emit({ kind: 'host', host: change.name, state: change.state, detail });
+    }
     return { workers, replicas, deployments };
   }
 

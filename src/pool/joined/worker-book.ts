@@ -17,6 +17,10 @@ export class WorkerBook {
   private readonly lastSeen = new Map<string, number>();
   /** Replicas their worker reported loaded and serving, and the worker of each. */
   private readonly ready = new Map<string, string>();
+  /** Each worker's last verdict as `changes` reported it: true for lost. */
+  private readonly verdicts = new Map<string, boolean>();
+  /** Silence after which requests on a worker move elsewhere: two heartbeats. */
+  readonly stallMs: number;
 
   constructor(
     private readonly clock: Clock,
@@ -25,6 +29,7 @@ export class WorkerBook {
     this.health = new WorkerHealth(clock, policy);
     this.heartbeatIntervalMs = policy.intervalMs ?? defaultHeartbeatPolicy.intervalMs;
     this.silenceLimitMs = this.heartbeatIntervalMs * (policy.missedBeats ?? defaultHeartbeatPolicy.missedBeats);
+    this.stallMs = Math.min(this.silenceLimitMs, 2 * this.heartbeatIntervalMs);
   }
 
   /** Known workers get the grace of a fresh heartbeat (a restarted control plane must not declare them all lost). */
@@ -55,7 +60,30 @@ export class WorkerBook {
 
   /** Milliseconds since its last heartbeat, as this process saw it. */
   silentMs(name: string): number | undefined {
-    return this.health.report().find((report) => report.name === name)?.silentMs;
+    return this.health.silentMs(name);
+  }
+
+  /** Whether a loaded replica's worker has been silent for two heartbeats or more: its requests should move. */
+  stalled(id: string): boolean {
+    const worker = this.ready.get(id);
+    if (worker === undefined) return false;
+    return (this.health.silentMs(worker) ?? Infinity) >= this.stallMs;
+  }
+
+  /**
+   * Workers whose verdict changed since the last call: lost (silent past the limit) or back. A
+   * worker seen for the first time is neither.
+   */
+  changes(names: readonly string[]): Array<{ name: string; state: 'lost' | 'back'; silentMs: number }> {
+    const changes: Array<{ name: string; state: 'lost' | 'back'; silentMs: number }> = [];
+    for (const name of names) {
+      const lost = (this.health.state(name) ?? 'unreachable') === 'unreachable';
+      const before = this.verdicts.get(name);
+      this.verdicts.set(name, lost);
+      if (before !== undefined && before !== lost) changes.push({ name, state: lost ? 'lost' : 'back', silentMs: this.health.silentMs(name) ?? 0 });
+    }
+    for (const name of [...this.verdicts.keys()]) if (!names.includes(name)) this.verdicts.delete(name);
+    return changes;
   }
 
   setReady(replica: Pick<PoolReplicaRecord, 'id' | 'worker'>, ready: boolean): void {

@@ -150,6 +150,22 @@ export class WorkerMembership implements WorkerControl {
     return (await this.workers()).find((worker) => worker.name === name)!;
   }
 
+  async removeWorker(name: string): Promise<void> {
+    const { store, book } = this.parts;
+    const worker = await store.getWorker(name);
+    if (!worker) throw new NimbusError('not_found', `No worker '${name}'. 'nimbus workers' lists the workers of the pool.`, { param: 'name' });
+    const alive = book.stateOf(name);
+    if (alive !== undefined && alive !== 'unreachable') {
+      throw new NimbusError(
+        'conflict',
+        `Worker '${name}' is still beating, so it would join again: stop it instead (SIGTERM leaves the pool), or drain it first with 'nimbus workers drain ${name}'.`,
+        { param: 'name' },
+      );
+    }
+    await store.deleteWorker(name);
+    book.forget(name);
+  }
+
   private async assignmentsOf(replicas: readonly PoolReplicaRecord[]): Promise<ReplicaAssignment[]> {
     const assignments: ReplicaAssignment[] = [];
     for (const replica of replicas) {

@@ -23,7 +23,7 @@ import type { RequestLogEntry, RequestStatus } from '../../core/store.js';
 import type { TokenCounts } from '../price-table.js';
 import type { Admission, AdmissionRequest } from '../usage-gate.js';
 import type { AccountingSinks } from './accounting.js';
-import { formatRoute, servingAttempt } from './format-route.js';
+import { formatRoute, noteAttempt, servingAttempt } from './format-route.js';
 import { requestLiveEvent } from './request-live-event.js';
 
 /**
@@ -53,6 +53,8 @@ export interface BilledCallSpec extends AdmissionRequest {
 type DoneEvent = Extract<GenerationEvent, { type: 'done' }>;
 
 const noHeaders: Readonly<Record<string, string>> = {};
+/** The status logged for a call whose client left before it was answered. */
+const clientClosedRequest = 499;
 
 /** A billed call in flight; made by `Accounting.open`. */
 export class BilledCall {
@@ -74,9 +76,7 @@ export class BilledCall {
   private billedApart = false;
   private cost = 0;
   private ended = false;
-  private readonly addAttempt = (attempt: Attempt): void => {
-    this.attempts.push(attempt);
-  };
+  private readonly addAttempt = (attempt: Attempt): void => noteAttempt(this.attempts, attempt);
 
   constructor(
     private readonly sinks: AccountingSinks,
@@ -167,6 +167,16 @@ export class BilledCall {
     this.errorCode = failure.code;
     if (failure.usage && !this.billedApart) this.usage = failure.usage;
     return failure;
+  }
+
+  /**
+   * The client left before anything was answered (waiting in a queue, or for a replica): nothing
+   * failed, so the row says `cancelled` with HTTP 499 (nginx's "client closed request"), not the
+   * error the engine threw when its call was cancelled.
+   */
+  clientLeft(): void {
+    this.httpStatus = clientClosedRequest;
+    this.errorCode = null;
   }
 
   /**
