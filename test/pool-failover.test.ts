@@ -20,7 +20,7 @@ import { killWorkerProcesses, startWorkerProcess, type WorkerProcess } from './s
 import { skipWithoutSharedModel, storiesPath } from './support/shared-model.js';
 
 const skip = skipWithoutSharedModel();
-const heartbeatMs = 500;
+const heartbeatMs = 1000;
 const streams = 50;
 
 let controlPlane: NimbusProcess;

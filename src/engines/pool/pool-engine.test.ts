@@ -198,6 +198,17 @@ describe('PoolEngine', () => {
     expect((await iterator.next()).value).toMatchObject({ type: 'done', servedBy: 'b' });
   });
 
+  test('when every replica leaves at once (this process paused, say), running streams are left to finish where they run', async () => {
+    const { engine, fakes } = pool({ a: 'freezes-mid-stream', b: 'ok' });
+    const iterator = engine.chat(chat(), call())[Symbol.asyncIterator]();
+    expect((await iterator.next()).value).toEqual({ type: 'delta', content: 'hello from a' });
+    engine.setReplicas('m', []);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(engine.inFlight('m')).toBe(0);
+    expect(fakes.a!.state.returned).toBe(0);
+    await iterator.return?.();
+  });
+
   test('a cut text completion continues from its prompt and the text so far; a spent budget ends at its length', async () => {
     const { engine } = pool({ a: 'dies-mid-stream', b: 'ok' });
     const requests: unknown[] = [];

@@ -94,6 +94,9 @@ export class PoolEngine implements Engine {
     const deployment = this.deployments.get(model)!;
     const kept = new Map(deployment.replicas.map((replica) => [replica.id, replica]));
     deployment.replicas = replicas.map((options) => (kept.get(options.id)?.engine === options.engine ? kept.get(options.id)! : new PoolReplica(options)));
+    // Only where another replica may take them: when every replica went at once, the likelier
+    // cause is this process's own silence, and the requests may still finish where they run.
+    if (!deployment.replicas.some((replica) => replica.healthy)) return;
     for (const replica of kept.values()) {
       if (deployment.replicas.includes(replica) || replica.tries.size === 0) continue;
       const reason = `The replica ${replica.id} left the pool (its worker stopped answering, or the replica moved).`;
@@ -188,9 +191,9 @@ export class PoolEngine implements Engine {
     /** What had been streamed at the last cut: the continuation's prompt holds it. */
     let carried: StreamedSoFar | undefined;
     let last: unknown;
-    for (const replica of order) {
-      // A replica that left or stopped serving since the order was made is not tried.
-      if (!replica.serving) continue;
+    const tried = new Set<PoolReplica>();
+    for (let replica = next(order, tried); replica; replica = next(order, tried) ?? (carried ? this.freshReplica(request.model, tried) : undefined)) {
+      tried.add(replica);
       // The try's own cancellation: the client's, or this engine's when the replica is lost.
       const attempt: ReplicaTry = { cancel: new Cancellation(), lastEventAt: this.monotonic() };
       const unfollow = call.cancel.onAbort((reason) => attempt.cancel.abort(reason));
@@ -253,6 +256,11 @@ export class PoolEngine implements Engine {
     throw this.exhausted(request.model, last);
   }
 
+  /** A replica of `model` serving now and not tried yet, for a stream cut after the first order ran out (one placed since, say). */
+  private freshReplica(model: string, tried: ReadonlySet<PoolReplica>): PoolReplica | undefined {
+    return candidates(this.deployments.get(model)?.replicas ?? []).find((replica) => !tried.has(replica));
+  }
+
   /**
    * Abandons tries on stalled replicas that have had no event for `stallMs`: they go on
    * elsewhere. Only where another replica of the deployment serves and is not stalled: when every
@@ -310,6 +318,11 @@ export class PoolEngine implements Engine {
       { cause: last },
     );
   }
+}
+
+/** The next replica of `order` not tried yet that still serves (one that left since the order was made is not tried). */
+function next(order: readonly PoolReplica[], tried: ReadonlySet<PoolReplica>): PoolReplica | undefined {
+  return order.find((replica) => !tried.has(replica) && replica.serving);
 }
 
 /** The request with `max_tokens` set to `cap` where it sets no output budget of its own. */
