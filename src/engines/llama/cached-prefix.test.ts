@@ -1,6 +1,7 @@
 import { describe, expect, test } from 'vitest';
 import type { Token } from 'node-llama-cpp';
-import { cachedPrefix, reusablePrefix } from './loaded-model.js';
+import { cachedPrefix } from './prompt-cache.js';
+import { reusablePrefix } from './slot-choice.js';
 
 const tokens = (...values: number[]) => values as Token[];
 

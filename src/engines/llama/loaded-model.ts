@@ -13,7 +13,6 @@ import type {
   LlamaEmbeddingContext,
   LlamaGrammar,
   LlamaModel,
-  LLamaContextualRepeatPenalty,
   Token,
 } from 'node-llama-cpp';
 import { AsyncQueue } from '../../core/async-queue.js';
@@ -23,7 +22,10 @@ import { newId } from '../../core/ids.js';
 import type { ChatCompletionRequest, CompletionRequest } from '../../core/openai/request-schemas.js';
 import type { FinishReason, Usage } from '../../core/openai/response-types.js';
 import { toChatHistory } from './chat-history.js';
+import { DeltaOutput } from './delta-output.js';
+import { mapFinishReason, samplingOptions } from './generation-options.js';
 import { cachedPrefix, PromptCache } from './prompt-cache.js';
+import { longestPrefixSlot } from './slot-choice.js';
 import { SlotPool } from './slot-pool.js';
 import { planOutput, type OutputPlan } from './tool-plan.js';
 
@@ -43,117 +45,23 @@ export interface LoadOptions {
 /** Sequences shorter than this are cheaper to evaluate again than to save. */
 const promptCacheMinTokens = 32;
 
-/** A sequence and the evaluators bound to it; the unit the slot pool hands out. */
+/**
+ * A sequence and the evaluators bound to it; the unit the slot pool hands out. The sequence is
+ * replaced by a fresh one after a failed generation (see `LoadedModel.renew`).
+ */
 interface Slot {
-  index: number;
+  readonly index: number;
   sequence: LlamaContextSequence;
   chat: LlamaChat;
   completion: LlamaCompletion;
 }
 
-type StopReason = 'eogToken' | 'stopGenerationTrigger' | 'functionCalls' | 'maxTokens' | 'abort' | 'customStopTrigger';
-
-/** node-llama-cpp's stop reasons in OpenAI's words. */
-function mapFinishReason(reason: StopReason): FinishReason {
-  switch (reason) {
-    case 'maxTokens':
-      return 'length';
-    case 'functionCalls':
-      return 'tool_calls';
-    case 'eogToken':
-    case 'stopGenerationTrigger':
-    case 'customStopTrigger':
-    case 'abort':
-      return 'stop';
-    default:
-      return 'stop';
-  }
-}
-
-export { cachedPrefix };
-
 /**
- * Where a generation's events go. Text chunks are handed on a turn of the event loop later, not
- * from inside node-llama-cpp's token callback: the callback returns at once, the next token's
- * decode is dispatched to llama.cpp's thread first (node-llama-cpp dispatches a batch at once
- * when every sequence has queued, else on the next setImmediate, which is why the flush waits two),
- * and the HTTP work (building and writing the SSE chunk) overlaps with that decode instead of
- * delaying it. Chunks that arrive meanwhile (fast decodes) leave as one delta. Any other event
- * flushes pending text first, so order is kept.
+ * A failed llama_decode. node-llama-cpp decodes the queued tokens of every slot in one batch, and a
+ * batch that llama.cpp refuses fails every request in it, not only the one whose sequence caused it.
  */
-class DeltaOutput {
-  private pending = '';
-  private scheduled = false;
-
-  constructor(private readonly queue: AsyncQueue<GenerationEvent>) {}
-
-  readonly text = (chunk: string): void => {
-    if (!chunk) return;
-    this.pending += chunk;
-    if (!this.scheduled) {
-      this.scheduled = true;
-      setImmediate(this.deferredFlush);
-    }
-  };
-
-  private readonly deferredFlush = (): void => void setImmediate(this.flush);
-
-  readonly flush = (): void => {
-    this.scheduled = false;
-    if (!this.pending) return;
-    const content = this.pending;
-    this.pending = '';
-    this.queue.push({ type: 'delta', content });
-  };
-
-  push(event: GenerationEvent): void {
-    this.flush();
-    this.queue.push(event);
-  }
-}
-
-/**
- * How much of a slot's cache is worth steering a request to: a shared BOS token or two says
- * nothing, so a match counts only when it covers half the prompt or 64 tokens.
- */
-export function reusablePrefix(held: readonly Token[], prompt: readonly Token[]): number {
-  const length = cachedPrefix(held, prompt);
-  return length > 1 && (length * 2 >= prompt.length || length >= 64) ? length : 0;
-}
-
-/**
- * Among free slots, the one holding the longest reusable prefix of the prompt; otherwise (and on
- * ties) the least recently used, so recent caches, likely to be asked for again, survive longest.
- */
-function longestPrefixSlot(free: readonly Slot[], prompt: readonly Token[]): Slot {
-  let best = free[0]!;
-  let bestLength = reusablePrefix(best.sequence.contextTokens, prompt);
-  for (let index = 1; index < free.length; index += 1) {
-    const length = reusablePrefix(free[index]!.sequence.contextTokens, prompt);
-    if (length > bestLength) {
-      best = free[index]!;
-      bestLength = length;
-    }
-  }
-  return best;
-}
-
-/** Sampling options shared by chat and text completion, mapped from the OpenAI request. */
-function samplingOptions(request: ChatCompletionRequest | CompletionRequest) {
-  const presence = request.presence_penalty ?? 0;
-  const frequency = request.frequency_penalty ?? 0;
-  const repeatPenalty: LLamaContextualRepeatPenalty | false =
-    presence !== 0 || frequency !== 0 ? { lastTokens: 64, penalty: 1, presencePenalty: presence, frequencyPenalty: frequency } : false;
-  const stop = request.stop ?? [];
-  return {
-    temperature: request.temperature ?? 1,
-    topP: request.top_p ?? 1,
-    ...(request.top_k != null ? { topK: request.top_k } : {}),
-    ...(request.min_p != null ? { minP: request.min_p } : {}),
-    ...(request.seed != null ? { seed: request.seed } : {}),
-    repeatPenalty,
-    customStopTriggers: (typeof stop === 'string' ? [stop] : stop).filter((text) => text !== ''),
-  };
+function isDecodeFailure(error: unknown): boolean {
+  return error instanceof Error && /Eval has failed|could not find a KV slot|llama_decode/.test(error.message);
 }
 
 export class LoadedModel {
@@ -172,6 +80,7 @@ export class LoadedModel {
     readonly model: LlamaModel,
     private readonly context: LlamaContext,
     slots: Slot[],
+    private readonly evaluators: (sequence: LlamaContextSequence) => Pick<Slot, 'chat' | 'completion'>,
   ) {
     this.slots = slots;
     this.pool = new SlotPool(slots, options.maxQueue, `model '${options.id}'`);
@@ -190,12 +99,16 @@ export class LoadedModel {
         sequences: options.slots,
         ...(options.threads > 0 ? { threads: options.threads } : {}),
       });
+      const evaluators = (sequence: LlamaContextSequence) => ({
+        chat: new LlamaChat({ contextSequence: sequence }),
+        completion: new LlamaCompletion({ contextSequence: sequence }),
+      });
       const slots: Slot[] = [];
       for (let index = 0; index < options.slots; index += 1) {
         const sequence = context.getSequence();
-        slots.push({ index, sequence, chat: new LlamaChat({ contextSequence: sequence }), completion: new LlamaCompletion({ contextSequence: sequence }) });
+        slots.push({ index, sequence, ...evaluators(sequence) });
       }
-      return new LoadedModel(options, llama, model, context, slots);
+      return new LoadedModel(options, llama, model, context, slots, evaluators);
     } catch (error) {
       await model.dispose();
       throw error;
@@ -398,14 +311,28 @@ export class LoadedModel {
     const stopFollowing = call.cancel.onAbort((reason) => stop.abort(reason));
     const queue = new AsyncQueue<GenerationEvent>();
     const output = new DeltaOutput(queue);
-    const meter = slot.sequence.tokenMeter.getState();
     const run = (async () => {
       try {
-        if (reproducible) await slot.sequence.clearHistory();
-        else cachedTokens = this.promptCache ? await this.promptCache.prepare(slot.sequence, prompt) : cachedPrefix(slot.sequence.contextTokens, prompt);
-        const finishReason = await body(slot, stop.signal, output, budget);
+        let finishReason: FinishReason;
+        let generated: number;
+        for (let attempt = 1; ; attempt += 1) {
+          const meter = slot.sequence.tokenMeter.getState();
+          try {
+            if (reproducible) await slot.sequence.clearHistory();
+            else cachedTokens = this.promptCache ? await this.promptCache.prepare(slot.sequence, prompt) : cachedPrefix(slot.sequence.contextTokens, prompt);
+            finishReason = await body(slot, stop.signal, output, budget);
+            generated = slot.sequence.tokenMeter.diff(meter).usedOutputTokens;
+            break;
+          } catch (error) {
+            // Whatever failed, this sequence's token list and llama.cpp's cells may no longer agree,
+            // and a sequence out of step fails every batch it joins: the slot gets a fresh one.
+            await this.renew(slot);
+            // A request that failed only because a batch it was in failed, before it gave out
+            // anything, runs again once on its fresh sequence: the client never sees the failure.
+            if (attempt > 1 || !isDecodeFailure(error) || output.started || stop.signal.aborted) throw error;
+          }
+        }
         const promptTokens = prompt.length;
-        const generated = slot.sequence.tokenMeter.diff(meter).usedOutputTokens;
         const usage: Usage = {
           prompt_tokens: promptTokens,
           completion_tokens: generated,
@@ -428,5 +355,12 @@ export class LoadedModel {
       await run;
       this.pool.release(slot);
     }
+  }
+
+  /** Replaces a slot's sequence with an empty one (llama.cpp's cells of the old one are freed). */
+  private async renew(slot: Slot): Promise<void> {
+    await slot.sequence.dispose().catch(() => undefined);
+    slot.sequence = this.context.getSequence();
+    Object.assign(slot, this.evaluators(slot.sequence));
   }
 }

@@ -1,6 +1,6 @@
 import type { Token } from 'node-llama-cpp';
 import { describe, expect, test } from 'vitest';
-import { PromptCacheIndex, type PromptCacheEntry } from './prompt-cache.js';
+import { FilePins, PromptCacheIndex, type PromptCacheEntry } from './prompt-cache.js';
 
 const entry = (name: string, tokens: number[], bytes = 10): PromptCacheEntry => ({ tokens: tokens as Token[], path: name, bytes });
 const prompt = (...values: number[]) => values as Token[];
@@ -49,5 +49,32 @@ describe('PromptCacheIndex', () => {
     expect(index.all().map((kept) => kept.path)).toEqual(['c', 'a', 'd']);
     expect(index.bytes).toBe(30);
     expect(index.size).toBe(3);
+  });
+});
+
+describe('FilePins', () => {
+  test('a file discarded while pinned goes only when its last pin is released', async () => {
+    const removed: string[] = [];
+    const pins = new FilePins(async (path) => void removed.push(path));
+    const first = pins.pin('a');
+    const second = pins.pin('a');
+    await pins.discard('a');
+    expect(removed).toEqual([]);
+    await first();
+    await first(); // a release counts once
+    expect(removed).toEqual([]);
+    await second();
+    expect(removed).toEqual(['a']);
+    expect(pins.pinned).toBe(0);
+  });
+
+  test('an unpinned file goes at once; a released pin of a kept file removes nothing', async () => {
+    const removed: string[] = [];
+    const pins = new FilePins(async (path) => void removed.push(path));
+    await pins.discard('b');
+    expect(removed).toEqual(['b']);
+    const release = pins.pin('c');
+    await release();
+    expect(removed).toEqual(['b']);
   });
 });

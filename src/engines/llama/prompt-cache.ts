@@ -9,6 +9,14 @@
  *
  * The index (which entry shares the longest prefix, what to evict) is plain logic over token
  * arrays; the file I/O goes through the sequence's own save and load.
+ *
+ * Concurrency: requests on different slots save, load and evict at once. An entry being loaded is
+ * pinned, so an eviction meanwhile drops it from the index but leaves its file until the load is
+ * done. A load that fails anyway (file gone, disk trouble) must not leave the sequence's KV cache
+ * out of step with its token list: node-llama-cpp forgets the tokens before reading the file, but
+ * llama.cpp keeps the old cells when the file cannot be opened, and the next decode of that
+ * sequence then fails llama.cpp's position check, which fails every request in the same batch. So
+ * the sequence is emptied before a load, and a failed load leaves it empty: a miss.
  */
 import { existsSync } from 'node:fs';
 import { mkdtemp, readdir, rm, unlink } from 'node:fs/promises';
@@ -21,6 +29,42 @@ export interface PromptCacheEntry {
   readonly tokens: readonly Token[];
   readonly path: string;
   readonly bytes: number;
+}
+
+/** Files of entries in use: an evicted entry's file is removed only once its last load is done. */
+export class FilePins {
+  private readonly pins = new Map<string, number>();
+  private readonly doomed = new Set<string>();
+
+  constructor(private readonly remove: (path: string) => Promise<void>) {}
+
+  /** Keeps `path` until the returned release is called (once). */
+  pin(path: string): () => Promise<void> {
+    this.pins.set(path, (this.pins.get(path) ?? 0) + 1);
+    let released = false;
+    return async () => {
+      if (released) return;
+      released = true;
+      const left = (this.pins.get(path) ?? 1) - 1;
+      if (left > 0) {
+        this.pins.set(path, left);
+        return;
+      }
+      this.pins.delete(path);
+      if (this.doomed.delete(path)) await this.remove(path);
+    };
+  }
+
+  /** Removes `path` now, or when its last pin is released. */
+  async discard(path: string): Promise<void> {
+    if (this.pins.has(path)) this.doomed.add(path);
+    else await this.remove(path);
+  }
+
+  /** Paths pinned now (tests). */
+  get pinned(): number {
+    return this.pins.size;
+  }
 }
 
 /**
@@ -116,10 +160,11 @@ export interface PromptCacheOptions {
 /** The prompt cache of one loaded model. */
 export class PromptCache {
   private readonly index: PromptCacheIndex;
+  private readonly files = new FilePins((path) => unlink(path).catch(() => undefined));
   private directory: Promise<string> | undefined;
   private counter = 0;
-  /** Hits, misses and saves, for metrics and tests. */
-  readonly stats = { restored: 0, restoredTokens: 0, saved: 0 };
+  /** Hits, misses, saves and failures, for metrics and tests. */
+  readonly stats = { restored: 0, restoredTokens: 0, saved: 0, failedLoads: 0, failedSaves: 0 };
 
   constructor(private readonly options: PromptCacheOptions) {
     this.index = new PromptCacheIndex(options.budgetBytes);
@@ -129,7 +174,8 @@ export class PromptCache {
    * Readies `sequence` for `prompt`: the part of its content the prompt would overwrite is saved
    * first (unless already saved); then, when a saved state shares a longer prefix with the prompt
    * than the sequence itself does, that state is loaded in its place. Returns the prompt tokens
-   * now in the sequence's cache.
+   * now in the sequence's cache. Never fails for the cache's sake: a state that cannot be saved is
+   * not kept, one that cannot be loaded is a miss (the prompt is evaluated).
    */
   async prepare(sequence: LlamaContextSequence, prompt: readonly Token[]): Promise<number> {
     const own = cachedPrefix(sequence.contextTokens, prompt);
@@ -138,12 +184,19 @@ export class PromptCache {
     // A restore must beat what the slot holds by enough to pay for loading a file.
     const hit = this.index.longest(prompt, own + Math.max(8, own >> 3));
     if (!hit) return own;
+    // Pinned before the first await: an eviction meanwhile leaves the file until this load is done.
+    const release = this.files.pin(hit.entry.path);
     try {
+      // Emptied first, through node-llama-cpp, so that its token list and llama.cpp's cells agree
+      // whatever the load does (see the header).
+      await sequence.clearHistory();
       await sequence.loadStateFromFile(hit.entry.path, { acceptRisk: true });
     } catch {
-      // A state that cannot be loaded (file gone) is a miss: start from an empty sequence.
-      await sequence.clearHistory();
+      this.stats.failedLoads += 1;
+      await sequence.clearHistory().catch(() => undefined);
       return 0;
+    } finally {
+      await release();
     }
     this.index.touch(hit.entry);
     this.stats.restored += 1;
@@ -151,19 +204,27 @@ export class PromptCache {
     return cachedPrefix(sequence.contextTokens, prompt);
   }
 
-  /** Saves what the sequence holds, when long enough and not already saved. */
+  /** Saves what the sequence holds, when long enough and not already saved; a failed save keeps nothing. */
   async save(sequence: LlamaContextSequence): Promise<void> {
     const tokens = sequence.contextTokens.slice();
     if (tokens.length < this.options.minTokens || this.index.covers(tokens)) return;
     const path = join(await this.folder(), `${(this.counter += 1)}.state`);
-    const { fileSize } = await sequence.saveStateToFile(path);
+    let fileSize: number;
+    try {
+      ({ fileSize } = await sequence.saveStateToFile(path));
+    } catch {
+      // A full /dev/shm or the like: the request goes on without this entry.
+      this.stats.failedSaves += 1;
+      await unlink(path).catch(() => undefined);
+      return;
+    }
     if (fileSize > this.options.budgetBytes) {
       await unlink(path).catch(() => undefined);
       return;
     }
     this.stats.saved += 1;
     const removed = this.index.add({ tokens, path, bytes: fileSize });
-    await Promise.all(removed.map((entry) => unlink(entry.path).catch(() => undefined)));
+    await Promise.all(removed.map((entry) => this.files.discard(entry.path)));
   }
 
   /** Removes every saved state. */
