@@ -111,10 +111,18 @@ const cases: Case[] = [
     code: 'invalid_schema',
   },
   {
-    name: 'tool schema with a wide number range',
-    body: chat({ tools: [tool({ type: 'object', properties: { x: { type: 'number', minimum: 0 } } })] }),
+    name: 'tool schema with an empty integer range',
+    body: chat({ tools: [tool({ type: 'object', properties: { x: { type: 'integer', minimum: 5, maximum: 1 } } })] }),
     status: 400,
     param: 'tools[0].function.parameters',
+    code: 'invalid_schema',
+  },
+  {
+    name: 'tool schema with multipleOf',
+    body: chat({ tools: [tool({ type: 'object', properties: { x: { type: 'number', multipleOf: 0.5 } } })] }),
+    status: 400,
+    param: 'tools[0].function.parameters',
+    code: 'invalid_schema',
   },
   {
     name: 'tool schema with a remote $ref',

@@ -15,6 +15,7 @@ export type ErrorCode =
   | 'unsupported_value'
   | 'invalid_schema'
   | 'context_length_exceeded'
+  | 'output_validation_failed'
   | 'unsupported_media_type'
   | 'request_too_large'
   | 'not_found'
@@ -56,6 +57,8 @@ export const errorCatalog: Record<ErrorCode, CatalogEntry> = {
   unsupported_value: invalid,
   invalid_schema: invalid,
   context_length_exceeded: invalid,
+  // The model gave no output satisfying the client's schema in several tries: another try may succeed.
+  output_validation_failed: { status: 422, type: 'invalid_request_error', retryable: true },
   unsupported_media_type: { status: 415, type: 'invalid_request_error', retryable: false },
   request_too_large: { status: 413, type: 'invalid_request_error', retryable: false },
   not_found: { status: 404, type: 'invalid_request_error', retryable: false },

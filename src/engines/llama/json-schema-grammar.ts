@@ -1,26 +1,53 @@
 /**
  * JSON Schema -> the schema form node-llama-cpp turns into a GBNF grammar. Output generated
- * under the grammar always parses; it always validates too, because a keyword the grammar
- * cannot enforce (pattern, a wide number range, ...) is refused here with a 400 that names it,
- * rather than accepted and silently broken.
+ * under the grammar always parses. Integer ranges of any width and the sign of numbers are held
+ * by number-grammar.ts's rules: node-llama-cpp's schema form has no bounds, so each bounded
+ * number stands in it as a placeholder constant whose rule `buildJsonGrammar` swaps in. What a
+ * grammar cannot hold but a check after generation can (other number ranges, and any range under
+ * tool_choice auto, whose grammar node-llama-cpp builds itself) makes the result inexact: the
+ * engine then checks the output and samples again (output-check.ts). A keyword neither can
+ * enforce (pattern, multipleOf, ...) is refused here with a 400 that names it.
  */
-import type { GbnfJsonSchema } from 'node-llama-cpp';
+import type { GbnfJsonSchema, Llama, LlamaGrammar } from 'node-llama-cpp';
 import { NimbusError } from '../../core/errors.js';
+import { decimal, integerRange, maxSafe, toGbnf, type NumberSign } from './number-grammar.js';
 
 type Schema = Record<string, unknown>;
 type Primitive = string | number | boolean | null;
 
 const metadataKeys = new Set(['title', 'description', 'default', 'examples', '$schema', '$id', '$comment', 'deprecated', 'readOnly', 'writeOnly']);
 const basicTypes = new Set(['string', 'number', 'integer', 'boolean', 'null']);
-/** Integer ranges up to this span become an enum, which the grammar can enforce exactly. */
-const maxEnumeratedRange = 1000;
+
+/** A converted schema: node-llama-cpp's form, the rules of its placeholders, and whether it is exact. */
+export interface GrammarSchema {
+  schema: GbnfJsonSchema;
+  /** Placeholder constant -> the GBNF of the number it stands for. */
+  rules: Record<string, string>;
+  /** False when the output must be checked after generation (the grammar holds less than the schema says). */
+  exact: boolean;
+}
+
+/**
+ * `grammar`: Nimbus builds the grammar (response_format, forced tool calls), so placeholders work.
+ * `functions`: node-llama-cpp builds it from plain schemas (tool_choice auto): numbers stay plain.
+ */
+export type GrammarMode = 'grammar' | 'functions';
+
+const placeholderPrefix = 'nimbus-number-';
 
 const anyValue: GbnfJsonSchema = {
   oneOf: [{ type: ['string', 'number', 'boolean', 'null'] }, { type: 'object', additionalProperties: true }, { type: 'array' }],
 };
 
 class Converter {
-  constructor(private readonly param: string) {}
+  readonly rules: Record<string, string> = {};
+  private readonly markers = new Map<string, string>();
+  exact = true;
+
+  constructor(
+    private readonly param: string,
+    private readonly mode: GrammarMode,
+  ) {}
 
   fail(path: string, message: string): never {
     throw new NimbusError('invalid_schema', `Invalid schema for '${this.param}' at '${path || '/'}': ${message}`, { param: this.param });
@@ -87,7 +114,8 @@ class Converter {
     if (node.nullable === true) type = [...(Array.isArray(type) ? type : [type]), 'null'];
     if (Array.isArray(type)) {
       if (type.length === 0) this.fail(`${path}/type`, 'type must not be an empty list.');
-      if (type.every((name) => basicTypes.has(String(name))) && !type.includes('string') && !type.includes('integer')) {
+      const plain = !type.includes('string') && !type.includes('integer') && !type.includes('number');
+      if (type.every((name) => basicTypes.has(String(name))) && plain) {
         return withDescription({ type: type as ('number' | 'boolean' | 'null')[] });
       }
       return withDescription({ oneOf: type.map((name) => this.convert({ ...node, type: name, nullable: undefined }, path)) });
@@ -102,8 +130,7 @@ class Converter {
       case 'integer':
         return withDescription(this.integer(node, path));
       case 'number':
-        this.rejectRange(node, path, 'number');
-        return withDescription({ type: 'number' });
+        return withDescription(this.number(node, path));
       case 'boolean':
       case 'null':
         return withDescription({ type });
@@ -164,34 +191,107 @@ class Converter {
   }
 
   private integer(node: Schema, path: string): GbnfJsonSchema {
-    const hasRange = ['minimum', 'maximum', 'exclusiveMinimum', 'exclusiveMaximum'].some((key) => key in node);
-    if (!hasRange) return { type: 'integer' };
-    let low = typeof node.minimum === 'number' ? Math.ceil(node.minimum) : undefined;
-    let high = typeof node.maximum === 'number' ? Math.floor(node.maximum) : undefined;
-    if (typeof node.exclusiveMinimum === 'number') low = Math.floor(node.exclusiveMinimum) + 1;
-    if (typeof node.exclusiveMaximum === 'number') high = Math.ceil(node.exclusiveMaximum) - 1;
-    if (low === undefined || high === undefined || high - low > maxEnumeratedRange) {
-      this.fail(
-        path,
-        `an integer range is enforced by listing its values, so it needs both a minimum and a maximum at most ${maxEnumeratedRange} apart; use enum, narrow the range, or remove it.`,
-      );
+    const { lower, upper } = this.bounds(node, path);
+    const low = lower === undefined ? -maxSafe : lower.exclusive ? Math.floor(lower.value) + 1 : Math.ceil(lower.value);
+    const high = upper === undefined ? maxSafe : upper.exclusive ? Math.ceil(upper.value) - 1 : Math.floor(upper.value);
+    if (high < -maxSafe || low > maxSafe) this.fail(path, `the range holds no integer JSON can carry exactly (beyond +-${maxSafe}).`);
+    if (high < low) this.fail(path, 'the range is empty: no integer lies between its minimum and maximum.');
+    if (this.mode === 'functions') {
+      this.exact = false;
+      return { type: 'integer' };
     }
-    if (high < low) this.fail(path, 'the range is empty (maximum is below minimum).');
-    return { enum: Array.from({ length: high - low + 1 }, (_, index) => low + index) };
+    return this.placeholder(toGbnf(integerRange(Math.max(low, -maxSafe), Math.min(high, maxSafe))));
   }
 
-  private rejectRange(node: Schema, path: string, type: string): void {
-    for (const key of ['minimum', 'maximum', 'exclusiveMinimum', 'exclusiveMaximum']) {
-      if (key in node)
-        this.fail(`${path}/${key}`, `a ${type} range cannot be enforced by a grammar; use type integer with a range, or enum, or remove '${key}'.`);
+  /** A number: its sign by grammar where a bound says it; any other range is checked after generation. */
+  private number(node: Schema, path: string): GbnfJsonSchema {
+    const { lower, upper } = this.bounds(node, path);
+    if (lower && upper && (lower.value > upper.value || (lower.value === upper.value && (lower.exclusive || upper.exclusive)))) {
+      this.fail(path, 'the range is empty (maximum is below minimum).');
     }
+    let sign: NumberSign = 'any';
+    if (lower && lower.value >= 0) sign = lower.value > 0 || lower.exclusive ? 'positive' : 'nonnegative';
+    else if (upper && upper.value <= 0) sign = upper.value < 0 || upper.exclusive ? 'negative' : 'nonpositive';
+    // Exact only where the sign is the whole range: one bound, at zero.
+    const signOnly = (lower === undefined) !== (upper === undefined) && (lower ?? upper)!.value === 0;
+    if (this.mode === 'functions') {
+      this.exact = false;
+      return { type: 'number' };
+    }
+    if (lower !== undefined || upper !== undefined) this.exact &&= signOnly;
+    return this.placeholder(toGbnf(decimal(sign)));
+  }
+
+  /** The bounds a schema sets (draft 4's boolean exclusives too); +-(2^53-1) is no bound. */
+  private bounds(node: Schema, path: string): { lower?: { value: number; exclusive: boolean }; upper?: { value: number; exclusive: boolean } } {
+    const read = (key: string): number | undefined => {
+      const value = node[key];
+      if (value === undefined || typeof value === 'boolean') return undefined;
+      if (typeof value !== 'number' || !Number.isFinite(value)) this.fail(`${path}/${key}`, `${key} must be a number.`);
+      const lower = key.endsWith('inimum');
+      return (lower && value <= -maxSafe) || (!lower && value >= maxSafe) ? undefined : value;
+    };
+    const result: { lower?: { value: number; exclusive: boolean }; upper?: { value: number; exclusive: boolean } } = {};
+    const minimum = read('minimum');
+    const exclusiveMinimum = read('exclusiveMinimum');
+    const maximum = read('maximum');
+    const exclusiveMaximum = read('exclusiveMaximum');
+    if (minimum !== undefined) result.lower = { value: minimum, exclusive: node.exclusiveMinimum === true };
+    if (exclusiveMinimum !== undefined && (result.lower === undefined || exclusiveMinimum >= result.lower.value))
+      result.lower = { value: exclusiveMinimum, exclusive: true };
+    if (maximum !== undefined) result.upper = { value: maximum, exclusive: node.exclusiveMaximum === true };
+    if (exclusiveMaximum !== undefined && (result.upper === undefined || exclusiveMaximum <= result.upper.value))
+      result.upper = { value: exclusiveMaximum, exclusive: true };
+    return result;
+  }
+
+  /** A constant standing for `rule` in node-llama-cpp's schema form (one per distinct rule). */
+  private placeholder(rule: string): GbnfJsonSchema {
+    let marker = this.markers.get(rule);
+    if (marker === undefined) {
+      marker = `${placeholderPrefix}${this.markers.size}`;
+      this.markers.set(rule, marker);
+      this.rules[marker] = rule;
+    }
+    return { const: marker };
   }
 }
 
 /**
- * Converts a JSON Schema into node-llama-cpp's grammar schema. `param` names the request field
- * for errors (`response_format.json_schema.schema`, `tools[0].function.parameters`).
+ * Converts a JSON Schema into node-llama-cpp's grammar schema, its number rules and whether it is
+ * exact. `param` names the request field for errors (`response_format.json_schema.schema`,
+ * `tools[0].function.parameters`).
  */
-export function jsonSchemaToGrammarSchema(schema: unknown, param: string): GbnfJsonSchema {
-  return new Converter(param).convert(schema, '');
+export function jsonSchemaToGrammar(schema: unknown, param: string, mode: GrammarMode = 'grammar'): GrammarSchema {
+  const converter = new Converter(param, mode);
+  const converted = converter.convert(schema, '');
+  return { schema: converted, rules: converter.rules, exact: converter.exact };
+}
+
+/** Plain JSON numbers anywhere else (untyped values): no exponent, so never 1e4000. */
+const plainNumberRules: Record<string, string> = {
+  'integer-number-rule': toGbnf(integerRange(-maxSafe, maxSafe)),
+  'fractional-number-rule': toGbnf(decimal('any')),
+};
+
+/** The GBNF of a converted schema: node-llama-cpp's, with each placeholder's rule swapped in. */
+export function jsonGrammarText(generated: string, rules: Readonly<Record<string, string>>): string {
+  let text = generated;
+  for (const [marker, rule] of Object.entries(rules)) {
+    const line = new RegExp(`^(\\S+) ::= "\\\\"${marker}\\\\""$`, 'm');
+    if (!line.test(text)) throw new Error(`grammar placeholder ${marker} not found in node-llama-cpp's grammar`);
+    text = text.replace(line, (_whole, name: string) => `${name} ::= ${rule}`);
+  }
+  for (const [name, rule] of Object.entries(plainNumberRules)) text = text.replace(new RegExp(`^${name} ::= .*$`, 'm'), `${name} ::= ${rule}`);
+  return text;
+}
+
+/** Builds the llama.cpp grammar of a converted schema. */
+export async function buildJsonGrammar(llama: Llama, grammar: GrammarSchema): Promise<LlamaGrammar> {
+  const generated = await llama.createGrammarForJsonSchema(grammar.schema as never);
+  return llama.createGrammar({
+    grammar: jsonGrammarText(generated.grammar, grammar.rules),
+    stopGenerationTriggers: [...generated.stopGenerationTriggers],
+    trimWhitespaceSuffix: generated.trimWhitespaceSuffix,
+  });
 }

@@ -17,8 +17,7 @@ import type {
 } from 'node-llama-cpp';
 import { AsyncQueue } from '../../core/async-queue.js';
 import type { EmbeddingResult, EngineCall, GenerationEvent } from '../../core/engine.js';
-import { NimbusError } from '../../core/errors.js';
-import { newId } from '../../core/ids.js';
+import { isNimbusError, NimbusError } from '../../core/errors.js';
 import type { ChatCompletionRequest, CompletionRequest } from '../../core/openai/request-schemas.js';
 import type { FinishReason, Usage } from '../../core/openai/response-types.js';
 import { toChatHistory } from './chat-history.js';
@@ -28,6 +27,8 @@ import { cachedPrefix, PromptCache } from './prompt-cache.js';
 import { longestPrefixSlot } from './slot-choice.js';
 import { SlotPool } from './slot-pool.js';
 import { planOutput, type OutputPlan } from './tool-plan.js';
+import { buildJsonGrammar, type GrammarSchema } from './json-schema-grammar.js';
+import { generateChat } from './chat-generation.js';
 
 /** How to load one model. */
 export interface LoadOptions {
@@ -146,41 +147,7 @@ export class LoadedModel {
     const prompt = this.chatPromptTokens(history, plan);
     return this.generate(call, prompt, maxTokens, request.seed, async (slot, signal, output, budget) => {
       const grammar = plan.kind === 'json' || plan.kind === 'forced-call' ? await this.grammarFor(plan.grammar) : undefined;
-      const streamText = plan.kind !== 'forced-call';
-      // The options type is a union (grammar xor functions) that plan.kind already guarantees.
-      const result = await slot.chat.generateResponse(history, {
-        ...samplingOptions(request),
-        maxTokens: budget,
-        signal,
-        stopOnAbortSignal: true,
-        ...(grammar ? { grammar } : {}),
-        ...(plan.kind === 'functions' ? { functions: plan.functions, documentFunctionParams: true, maxParallelFunctionCalls: plan.maxParallel } : {}),
-        onTextChunk: streamText ? output.text : undefined,
-      } as Parameters<LlamaChat['generateResponse']>[1]);
-      let finishReason = mapFinishReason(result.metadata.stopReason);
-      if (plan.kind === 'forced-call') {
-        // Cut off (max_tokens) or stopped (client gone) before the grammar closed: there is no
-        // whole call to give, and half a call would break the promise that arguments parse.
-        if (finishReason === 'length' || signal.aborted) return finishReason;
-        const parsed = JSON.parse(result.response) as { name: string; arguments: unknown };
-        output.push({
-          type: 'delta',
-          toolCalls: [{ index: 0, id: newId('call_'), type: 'function', function: { name: parsed.name, arguments: JSON.stringify(parsed.arguments) } }],
-        });
-        finishReason = 'tool_calls';
-      } else if (result.functionCalls && result.functionCalls.length > 0) {
-        output.push({
-          type: 'delta',
-          toolCalls: result.functionCalls.map((functionCall, index) => ({
-            index,
-            id: newId('call_'),
-            type: 'function' as const,
-            function: { name: functionCall.functionName, arguments: JSON.stringify(functionCall.params ?? {}) },
-          })),
-        });
-        finishReason = 'tool_calls';
-      }
-      return finishReason;
+      return generateChat({ chat: slot.chat, sequence: slot.sequence, history, request, plan, grammar, signal, output, budget });
     });
   }
 
@@ -273,11 +240,11 @@ export class LoadedModel {
     return contextText.tokenize(this.model.tokenizer);
   }
 
-  private grammarFor(schema: OutputPlan & { kind: 'json' | 'forced-call' } extends { grammar: infer G } ? G : never): Promise<LlamaGrammar> {
+  private grammarFor(schema: GrammarSchema | 'any'): Promise<LlamaGrammar> {
     const key = schema === 'any' ? 'any' : JSON.stringify(schema);
     let grammar = this.grammars.get(key);
     if (!grammar) {
-      grammar = schema === 'any' ? this.llama.getGrammarFor('json') : this.llama.createGrammarForJsonSchema(schema as never);
+      grammar = schema === 'any' ? this.llama.getGrammarFor('json') : buildJsonGrammar(this.llama, schema);
       if (this.grammars.size > 256) this.grammars.clear();
       this.grammars.set(key, grammar);
       grammar.catch(() => this.grammars.delete(key));
@@ -324,8 +291,15 @@ export class LoadedModel {
             generated = slot.sequence.tokenMeter.diff(meter).usedOutputTokens;
             break;
           } catch (error) {
-            // Whatever failed, this sequence's token list and llama.cpp's cells may no longer agree,
-            // and a sequence out of step fails every batch it joins: the slot gets a fresh one.
+            // A refusal of Nimbus's own (output that broke the schema) leaves the sequence sound; it
+            // carries the tokens the tries used, for the ledger.
+            if (isNimbusError(error)) {
+              const used = slot.sequence.tokenMeter.diff(meter).usedOutputTokens;
+              const usage = { prompt_tokens: prompt.length, completion_tokens: used, total_tokens: prompt.length + used };
+              throw new NimbusError(error.code, error.message, { param: error.param, usage, headers: error.headers });
+            }
+            // Whatever else failed, this sequence's token list and llama.cpp's cells may no longer
+            // agree, and a sequence out of step fails every batch it joins: the slot gets a fresh one.
             await this.renew(slot);
             // A request that failed only because a batch it was in failed, before it gave out
             // anything, runs again once on its fresh sequence: the client never sees the failure.
