@@ -9,7 +9,8 @@ import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
 /** undefined when the value satisfies the schema; otherwise what is wrong, in words. */
 export type OutputCheck = (value: unknown) => string | undefined;
 
-const ajv = new Ajv2020({ strict: false, allErrors: false, validateFormats: false, validateSchema: false });
+/** Made on first use: every CLI command loads this module, and few of them check output. */
+let ajv: Ajv2020 | undefined;
 const compiled = new Map<string, ValidateFunction>();
 
 /** The schema as Ajv reads it (a copy; the client's is left alone). */
@@ -46,6 +47,7 @@ export function compileOutputCheck(schema: unknown): OutputCheck {
   const key = JSON.stringify(schema ?? {});
   let validate = compiled.get(key);
   if (!validate) {
+    ajv ??= new Ajv2020({ strict: false, allErrors: false, validateFormats: false, validateSchema: false });
     validate = ajv.compile(normalize(schema ?? {}, true) as object);
     if (compiled.size > 256) compiled.clear();
     compiled.set(key, validate);
