@@ -6,6 +6,10 @@
  * The model is stories260K: it has no judgement, so only grammar-constrained paths are used
  * (response_format json_schema and forced tool calls).
  */
+import { createOpenAI } from '@ai-sdk/openai';
+import { createOpenAICompatible } from '@ai-sdk/openai-compatible';
+import { ChatOpenAI } from '@langchain/openai';
+import { generateObject, generateText, streamObject, tool, type LanguageModel } from 'ai';
 import OpenAI from 'openai';
 import { zodFunction, zodResponseFormat } from 'openai/helpers/zod';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
@@ -88,6 +92,93 @@ describe.skipIf(skip)('structured output through the official openai client', ()
       if (call?.type !== 'function') return;
       expect(Booking.safeParse(call.function.parsed_arguments).success, call.function.arguments).toBe(true);
       expectSoundNumbers(call.function.parsed_arguments as Record<string, unknown>);
+    }
+  });
+});
+
+describe.skipIf(skip)('structured output through the Vercel AI SDK', () => {
+  let server: TestServer;
+  const models: Array<[string, () => LanguageModel]> = [];
+  beforeAll(async () => {
+    server = await startTestServer({ slots: 2 });
+  });
+  afterAll(async () => server?.stop());
+  // Declared here, made once the server's address is known. `supportsStructuredOutputs` is the
+  // provider's documented switch to send json_schema to a server that supports it.
+  models.push(
+    [
+      '@ai-sdk/openai-compatible',
+      () => createOpenAICompatible({ name: 'nimbus', baseURL: `${server.url}/v1`, apiKey: 'local', supportsStructuredOutputs: true })('stories'),
+    ],
+    ['@ai-sdk/openai createOpenAI().chat()', () => createOpenAI({ baseURL: `${server.url}/v1`, apiKey: 'local' }).chat('stories')],
+  );
+
+  test.each(models)('%s: generateObject and streamObject hold the ranges', async (_name, model) => {
+    for (let run = 0; run < 3; run += 1) {
+      const { object } = await generateObject({ model: model(), schema: Person, prompt: 'Go.', temperature: 1, maxOutputTokens: 200, maxRetries: 0 });
+      expect(Person.safeParse(object).success).toBe(true);
+      expectSoundNumbers(object);
+      const streamed = streamObject({ model: model(), schema: Person, prompt: 'Go.', temperature: 1, maxOutputTokens: 200, maxRetries: 0 });
+      let partials = 0;
+      for await (const partial of streamed.partialObjectStream) partials += partial ? 1 : 0;
+      expect(partials).toBeGreaterThan(0);
+      const final = await streamed.object;
+      expect(Person.safeParse(final).success).toBe(true);
+      expectSoundNumbers(final);
+    }
+  });
+
+  test.each(models)('%s: a forced tool call with integer parameters', async (_name, model) => {
+    for (let run = 0; run < 3; run += 1) {
+      const result = await generateText({
+        model: model(),
+        prompt: 'Go.',
+        temperature: 1,
+        maxOutputTokens: 160,
+        maxRetries: 0,
+        tools: { book: tool({ description: 'Book a room', inputSchema: Booking }) },
+        toolChoice: { type: 'tool', toolName: 'book' },
+      });
+      expect(result.toolCalls).toHaveLength(1);
+      const call = result.toolCalls[0]!;
+      expect(call.toolName).toBe('book');
+      expect(Booking.safeParse(call.input).success, JSON.stringify(call.input)).toBe(true);
+      expectSoundNumbers(call.input as Record<string, unknown>);
+    }
+  });
+});
+
+describe.skipIf(skip)('structured output through LangChain', () => {
+  let server: TestServer;
+  let model: ChatOpenAI;
+  beforeAll(async () => {
+    server = await startTestServer({ slots: 2 });
+    model = new ChatOpenAI({
+      model: 'stories',
+      apiKey: 'local',
+      configuration: { baseURL: `${server.url}/v1` },
+      temperature: 1,
+      maxTokens: 200,
+      maxRetries: 0,
+    });
+  });
+  afterAll(async () => server?.stop());
+
+  test('withStructuredOutput with method jsonSchema', async () => {
+    const structured = model.withStructuredOutput(Person, { method: 'jsonSchema', name: 'person' });
+    for (let run = 0; run < 3; run += 1) {
+      const value = await structured.invoke('Go.');
+      expect(Person.safeParse(value).success).toBe(true);
+      expectSoundNumbers(value);
+    }
+  });
+
+  test('withStructuredOutput with method functionCalling', async () => {
+    const structured = model.withStructuredOutput(Booking, { method: 'functionCalling', name: 'book' });
+    for (let run = 0; run < 3; run += 1) {
+      const value = await structured.invoke('Go.');
+      expect(Booking.safeParse(value).success).toBe(true);
+      expectSoundNumbers(value);
     }
   });
 });
