@@ -2,6 +2,8 @@
  * Malformed requests get the right 4xx in OpenAI's error shape, no stack trace, and the server
  * keeps answering. Uses Fastify's inject (no port needed: the wire is not the point here).
  */
+import { request as httpRequest } from 'node:http';
+import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { skipWithoutSharedModel } from './support/shared-model.js';
 import { startTestServer, type TestServer } from './support/test-server.js';
@@ -194,6 +196,42 @@ describe.skipIf(skip)('bad input', () => {
     });
     expect(response.status).toBe(413);
     expect(((await response.json()) as { error: { code: string } }).error.code).toBe('request_too_large');
+  });
+
+  test("a body far over the limit reaches Node's http, fetch and the openai SDK as 413, not a connection error", async () => {
+    // 8 MiB against a 64 KiB limit: the client is still writing when the server has decided.
+    const content = 'x'.repeat(8 << 20);
+    const body = JSON.stringify(chat({ messages: [{ role: 'user', content }] }));
+    const client = new OpenAI({ baseURL: `${server.url}/v1`, apiKey: 'local', maxRetries: 0 });
+    for (let round = 0; round < 3; round += 1) {
+      const viaHttp = await new Promise<{ status?: number; errors: string[] }>((resolve) => {
+        const errors: string[] = [];
+        let status: number | undefined;
+        const request = httpRequest(
+          `${server.url}/v1/chat/completions`,
+          { method: 'POST', headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } },
+          (response) => {
+            status = response.statusCode;
+            response.resume();
+            // A reset after the answer would still show up on the request as an error: wait a moment for it.
+            response.on('end', () => setTimeout(() => resolve({ status, errors }), 100));
+          },
+        );
+        request.on('error', (error) => {
+          errors.push(error.message);
+          if (status === undefined) resolve({ errors });
+        });
+        request.end(body);
+      });
+      expect(viaHttp).toEqual({ status: 413, errors: [] });
+      const viaFetch = await fetch(`${server.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+      expect(viaFetch.status).toBe(413);
+      expect(((await viaFetch.json()) as { error: { code: string } }).error.code).toBe('request_too_large');
+      await expect(client.chat.completions.create({ model: 'stories', messages: [{ role: 'user', content }] })).rejects.toMatchObject({
+        status: 413,
+        code: 'request_too_large',
+      });
+    }
   });
 
   test('after all of that, the server still answers', async () => {
