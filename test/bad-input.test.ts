@@ -16,7 +16,7 @@ const tool = (parameters: unknown, name = 'f') => ({ type: 'function', function:
 interface Case {
   name: string;
   url?: string;
-  method?: 'POST' | 'GET';
+  method?: 'POST' | 'GET' | 'PUT' | 'DELETE' | 'PATCH';
   body?: unknown;
   raw?: string;
   contentType?: string;
@@ -90,6 +90,25 @@ const cases: Case[] = [
     status: 400,
     param: 'response_format.json_schema.name',
   },
+  {
+    name: 'json_schema without schema',
+    body: chat({ response_format: { type: 'json_schema', json_schema: { name: 'x' } } }),
+    status: 400,
+    param: 'response_format.json_schema.schema',
+  },
+  { name: 'max_tokens past the context', body: chat({ max_tokens: 1e9 }), status: 400, param: 'max_tokens', code: 'invalid_value' },
+  { name: 'max_completion_tokens past the context', body: chat({ max_completion_tokens: 513 }), status: 400, param: 'max_completion_tokens' },
+  {
+    name: 'completion max_tokens past the context',
+    url: '/v1/completions',
+    body: { model: 'stories', prompt: 'x', max_tokens: 100000 },
+    status: 400,
+    param: 'max_tokens',
+  },
+  { name: 'a wrong method with a JSON content type and no body', method: 'PUT', url: '/v1/chat/completions', status: 405, code: 'method_not_allowed' },
+  { name: 'DELETE on an inference route, no body', method: 'DELETE', url: '/v1/completions', status: 405 },
+  { name: 'an unknown path with a JSON content type and no body', method: 'POST', url: '/v1/nothing-here', status: 404, code: 'not_found' },
+  { name: 'an unknown path with a JSON content type and a bad body', method: 'PATCH', url: '/v1/nothing-here', raw: '{oops', status: 404 },
   {
     name: 'json_schema with an unknown type',
     body: chat({ response_format: { type: 'json_schema', json_schema: { name: 'x', schema: { type: 'banana' } } } }),
@@ -186,6 +205,24 @@ describe.skipIf(skip)('bad input', () => {
     expect(body.error.message).not.toMatch(/\n\s+at /);
     if (item.param !== undefined) expect(body.error.param).toBe(item.param);
     if (item.code) expect(body.error.code).toBe(item.code);
+    // Every error answer can be traced: it carries a request id, as successes do.
+    expect(response.headers['x-request-id']).toMatch(/^(req_|chatcmpl-|cmpl-)/);
+    if (item.status === 405) expect(response.headers.allow).toContain('POST');
+  });
+
+  test('refusals are counted in /metrics by status and code', async () => {
+    const metrics = await server.nimbus.app.inject({ method: 'GET', url: '/metrics' });
+    const counted = (status: number, code: string): number => {
+      const line = metrics.body.split('\n').find((text) => text.startsWith(`nimbus_http_errors_total{status="${status}",code="${code}"}`));
+      return Number(line?.split(' ').pop() ?? 0);
+    };
+    expect(counted(400, 'invalid_value')).toBeGreaterThan(0);
+    expect(counted(400, 'invalid_json')).toBeGreaterThan(0);
+    expect(counted(404, 'not_found')).toBeGreaterThan(0);
+    expect(counted(404, 'model_not_found')).toBeGreaterThan(0);
+    expect(counted(405, 'method_not_allowed')).toBeGreaterThan(0);
+    expect(counted(415, 'unsupported_media_type')).toBeGreaterThan(0);
+    // The 413s of the socket tests run after this one; the table's inject never goes past the limit.
   });
 
   test('a body over the limit is a 413 over a real socket', async () => {
@@ -232,6 +269,8 @@ describe.skipIf(skip)('bad input', () => {
         code: 'request_too_large',
       });
     }
+    const metrics = await server.nimbus.app.inject({ method: 'GET', url: '/metrics' });
+    expect(metrics.body).toMatch(/^nimbus_http_errors_total\{status="413",code="request_too_large"\} [1-9]/m);
   });
 
   test('after all of that, the server still answers', async () => {

@@ -5,6 +5,8 @@
 import type { IncomingMessage } from 'node:http';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { NimbusError, toNimbusError } from '../core/errors.js';
+import { newTimeOrderedId } from '../core/ids.js';
+import type { Metrics } from './metrics.js';
 
 /** How much of a body past the limit is read and dropped before the 413 goes out, at most. */
 const drainBytes = 64 * 1024 * 1024;
@@ -67,17 +69,71 @@ function fromFastify(error: FastifyError, bodyLimit: number): NimbusError | unde
   return undefined;
 }
 
-/** Installs the error and not-found handlers. */
-export function installErrorHandling(app: FastifyInstance, bodyLimit: number): void {
+/** Route patterns by method, to tell a wrong method (405) from an unknown path (404). */
+class KnownRoutes {
+  private readonly patterns: Array<{ pattern: RegExp; methods: Set<string> }> = [];
+  private readonly byUrl = new Map<string, Set<string>>();
+
+  add(url: string, methods: string | string[]): void {
+    let known = this.byUrl.get(url);
+    if (!known) {
+      known = new Set();
+      this.byUrl.set(url, known);
+      const source = url
+        .split('/')
+        .map((part) => (part.startsWith(':') || part === '*' ? '[^/]+' : part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')))
+        .join('/');
+      this.patterns.push({ pattern: new RegExp(`^${source}$`), methods: known });
+    }
+    for (const method of Array.isArray(methods) ? methods : [methods]) known.add(method);
+  }
+
+  /** The methods a path answers to (none: unknown path). */
+  methodsOf(path: string): string[] {
+    const methods = new Set<string>();
+    for (const { pattern, methods: known } of this.patterns) if (pattern.test(path)) for (const method of known) methods.add(method);
+    return [...methods];
+  }
+}
+
+/** The answer to a method and path no route serves: 405 with `allow` when the path exists, else 404. */
+function noRoute(routes: KnownRoutes, request: FastifyRequest): NimbusError {
+  const path = request.url.split('?')[0]!;
+  const allowed = routes.methodsOf(path).filter((method) => method !== 'HEAD');
+  if (allowed.length > 0) {
+    return new NimbusError('method_not_allowed', `${request.method} is not allowed on ${path}; use ${allowed.join(' or ')}.`, {
+      headers: { allow: allowed.join(', ') },
+    });
+  }
+  return new NimbusError('not_found', `Unknown route: ${request.method} ${path}. See the README for the API.`);
+}
+
+/**
+ * Installs the error and not-found handlers. Every error answer carries `x-request-id` (the
+ * request's own where a route set one) and is counted in /metrics by status and code.
+ */
+export function installErrorHandling(app: FastifyInstance, bodyLimit: number, metrics: Metrics): void {
+  const routes = new KnownRoutes();
+  app.addHook('onRoute', (route) => routes.add(route.url, route.method));
+  const answer = (request: FastifyRequest, reply: FastifyReply, failure: NimbusError): FastifyReply => {
+    metrics.countError(failure.status, failure.code);
+    if (!reply.hasHeader('x-request-id')) reply.header('x-request-id', newTimeOrderedId('req_'));
+    return reply.code(failure.status).headers(failure.headers).send(failure.toJSON());
+  };
   app.setErrorHandler(async (error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
-    const failure = error instanceof NimbusError ? error : (fromFastify(error, bodyLimit) ?? toNimbusError(error));
+    // A method and path no route serves, with a JSON content type and no (or a bad) body: the body
+    // parser's complaint would hide that the route itself is wrong.
+    const bodyComplaint = !(error instanceof NimbusError) && typeof error.code === 'string' && error.code.startsWith('FST_ERR_CTP_');
+    const failure =
+      request.is404 && bodyComplaint
+        ? noRoute(routes, request)
+        : error instanceof NimbusError
+          ? error
+          : (fromFastify(error, bodyLimit) ?? toNimbusError(error));
     if (failure.status >= 500 && failure.code === 'internal_error') request.log.error({ err: error }, 'request failed');
     if (reply.sent || reply.raw.headersSent) return reply;
     if (failure.code === 'request_too_large') await drain(request.raw);
-    return reply.code(failure.status).headers(failure.headers).send(failure.toJSON());
+    return answer(request, reply, failure);
   });
-  app.setNotFoundHandler((request, reply) => {
-    const failure = new NimbusError('not_found', `Unknown route: ${request.method} ${request.url.split('?')[0]}. See the README for the API.`);
-    void reply.code(404).send(failure.toJSON());
-  });
+  app.setNotFoundHandler((request, reply) => answer(request, reply, noRoute(routes, request)));
 }

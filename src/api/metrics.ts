@@ -23,12 +23,19 @@ export class Metrics implements RequestMeter {
   readonly tenantTokens: Counter<'tenant' | 'model' | 'type'>;
   readonly tenantComputeSeconds: Counter<'tenant' | 'model'>;
   readonly tenantCost: Counter<'tenant' | 'model'>;
+  readonly errors: Counter<'status' | 'code'>;
 
   constructor(catalog: ModelCatalog, engines: readonly Engine[]) {
     const registers = [this.registry];
     // The request counters' increments are summed here and handed to prom-client when it is read.
     const collect = (): void => this.applyPending();
     collectDefaultMetrics({ register: this.registry, prefix: 'nimbus_process_' });
+    this.errors = new Counter({
+      name: 'nimbus_http_errors_total',
+      help: 'Error answers by HTTP status and code: refusals before a model is chosen (400, 404, 405, 413, 415, 401, 403) as well as those of inference requests (429, 422, 5xx).',
+      labelNames: ['status', 'code'],
+      registers,
+    });
     this.requests = new Counter({
       name: 'nimbus_requests_total',
       collect,
@@ -138,6 +145,11 @@ export class Metrics implements RequestMeter {
     if (finished.ttftSeconds !== null) children.ttft.observe(finished.ttftSeconds);
     if (finished.computeSeconds > 0) children.tenantComputeSeconds.inc(finished.computeSeconds);
     if (finished.costNanoUsd > 0) children.tenantCost.inc(finished.costNanoUsd / 1e9);
+  }
+
+  /** One error answer (every route, counted where the answer is written). */
+  countError(status: number, code: string): void {
+    this.errors.inc({ status: String(status), code });
   }
 
   private readonly children = new Map<string, RequestChildren>();

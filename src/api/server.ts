@@ -84,7 +84,7 @@ export function buildServer(options: ServerOptions): NimbusServer {
     ...(options.reportCompute ? { reportCompute: true } : {}),
     events,
   };
-  installErrorHandling(app, options.bodyLimit);
+  installErrorHandling(app, options.bodyLimit, context.metrics);
   // The API speaks JSON only: anything else is a 415, not a string the routes would misread.
   app.removeContentTypeParser('text/plain');
   app.addHook('onRequest', (request, _reply, done) => {

@@ -23,6 +23,21 @@ function unsupported(param: string, message: string): NimbusError {
   return new NimbusError('unsupported_value', message, { param });
 }
 
+/**
+ * max_tokens past the model's context (where its engine knows it) can never be served: refused,
+ * as OpenAI does. A prompt plus max_tokens past it is served up to the end of the context, ending
+ * with finish_reason `length`.
+ */
+function checkMaxTokens(route: ModelRoute, asked: number | null | undefined, param: string): void {
+  const contextLength = contextLengthOf(route);
+  if (asked == null || contextLength === undefined || asked <= contextLength) return;
+  throw new NimbusError(
+    'invalid_value',
+    `Invalid value for '${param}': ${asked} is more than this model's context of ${contextLength} tokens (prompt and answer together). Ask for at most ${contextLength}.`,
+    { param },
+  );
+}
+
 /** Checks shared by chat and text completions that zod's shapes cannot say. */
 function checkCommon(body: { n?: number | null; stream?: boolean | null; stream_options?: unknown }): void {
   if (body.n != null && body.n !== 1) throw unsupported('n', `Only n=1 is supported (got n=${body.n}): send separate requests for several choices.`);
@@ -38,6 +53,7 @@ export function registerInferenceRoutes(app: FastifyInstance, context: ServerCon
     if (body.logit_bias && Object.keys(body.logit_bias).length > 0) throw unsupported('logit_bias', 'logit_bias is not supported yet; remove the parameter.');
     authorizeInference(request.principal, body.model, context.catalog.canonical(body.model));
     const route = context.catalog.route(body.model);
+    checkMaxTokens(route, body.max_completion_tokens ?? body.max_tokens, body.max_completion_tokens != null ? 'max_completion_tokens' : 'max_tokens');
     // With `nimbus.devices`, the job runs the device tool loop (api/device-chat.ts); otherwise it is unchanged.
     await serveGeneration(
       context,
@@ -74,6 +90,7 @@ export function registerInferenceRoutes(app: FastifyInstance, context: ServerCon
     const prompt = Array.isArray(body.prompt) ? body.prompt[0]! : body.prompt;
     authorizeInference(request.principal, body.model, context.catalog.canonical(body.model));
     const route = context.catalog.route(body.model);
+    checkMaxTokens(route, body.max_tokens, 'max_tokens');
     await serveGeneration(context, request, reply, {
       kind: 'completion',
       identity: { id: newTimeOrderedId('cmpl-'), created: Math.floor(Date.now() / 1000), model: body.model },

@@ -56,7 +56,8 @@ const responseFormat = z.discriminatedUnion('type', [
     json_schema: z.object({
       name: z.string().min(1).max(64),
       description: z.string().optional(),
-      schema: z.record(z.string(), z.unknown()).optional(),
+      // Required here (OpenAI's API lets it out): json_schema without a schema is a mistake, not "any JSON".
+      schema: z.record(z.string(), z.unknown()),
       strict: z.boolean().nullish(),
     }),
   }),

@@ -265,6 +265,11 @@ export class LoadedModel {
     body: (slot: Slot, signal: AbortSignal, output: DeltaOutput, budget: number) => Promise<FinishReason>,
   ): AsyncGenerator<GenerationEvent> {
     if (maxTokens !== undefined && maxTokens < 1) throw new NimbusError('invalid_value', 'max_tokens must be at least 1.', { param: 'max_tokens' });
+    if (maxTokens !== undefined && maxTokens > this.context.contextSize) {
+      throw new NimbusError('invalid_value', `max_tokens (${maxTokens}) is more than this model's context of ${this.context.contextSize} tokens per slot.`, {
+        param: 'max_tokens',
+      });
+    }
     const budget = this.budget(prompt.length, maxTokens);
     // A request with a seed is reproducible: it is evaluated from an empty cache, because llama.cpp's
     // logits differ in the last bits between a whole-prompt batch and a cached prefix plus the rest,

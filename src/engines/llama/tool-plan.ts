@@ -146,7 +146,6 @@ export function planOutput(request: ChatCompletionRequest): OutputPlan {
   if (format?.type === 'json_object') return { kind: 'json', grammar: 'any', param: 'response_format' };
   if (format?.type === 'json_schema') {
     const schema = format.json_schema.schema;
-    if (schema === undefined) return { kind: 'json', grammar: 'any', param };
     return { kind: 'json', grammar: jsonSchemaToGrammar(schema, param), check: compileOutputCheck(schema), param };
   }
   return { kind: 'text' };
