@@ -44,8 +44,11 @@ export function requestLogEntry(overrides: Partial<RequestLogEntry> = {}): Reque
   };
 }
 
-/** Registers the contract suite for one implementation. `open` returns a fresh, empty store. */
-export function runStoreContract(name: string, open: () => Promise<Store>): void {
+/**
+ * Registers the contract suite for one implementation. `open` returns a fresh, empty store;
+ * `reopen` opens another store on the database the last `open` made (to read what a closed one wrote).
+ */
+export function runStoreContract(name: string, open: () => Promise<Store>, reopen: () => Promise<Store>): void {
   describe(`Store contract: ${name}`, () => {
     /** Records `entry` in a fresh store and expects it back exactly after a flush. */
     async function expectReadsBack(entry: RequestLogEntry): Promise<void> {
@@ -156,9 +159,18 @@ export function runStoreContract(name: string, open: () => Promise<Store>): void
 
     test('close flushes what is queued, and is idempotent', async () => {
       const store = await open();
-      store.recordRequest(requestLogEntry({ id: 'last' }));
+      for (let index = 0; index < 250; index += 1) store.recordRequest(requestLogEntry({ id: `last-${index}` }));
       await store.close();
       await store.close();
+      // Nothing was flushed by hand: every queued row is there for the next process.
+      const again = await reopen();
+      try {
+        expect((await again.listRequests({ limit: 1000 })).map((row) => row.id).sort()).toEqual(
+          Array.from({ length: 250 }, (_, index) => `last-${index}`).sort(),
+        );
+      } finally {
+        await again.close();
+      }
     });
 
     runDeviceStoreContract(open);

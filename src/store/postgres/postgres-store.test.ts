@@ -11,11 +11,12 @@ const openFresh = () => {
   schemas.push(schema);
   return openPostgresStore(postgresUrl, { schema });
 };
+const openLast = () => openPostgresStore(postgresUrl, { schema: schemas[schemas.length - 1]! });
 afterAll(() => dropSchemas(schemas));
 
 if (skip) test.skip('Store contract: PostgreSQL (no PostgreSQL at 127.0.0.1:5432)', () => undefined);
 else {
-  runStoreContract('PostgreSQL', openFresh);
+  runStoreContract('PostgreSQL', openFresh, openLast);
 
   test('two stores on one schema migrate once, and each sees the other’s rows', async () => {
     const schema = uniqueName('store');

@@ -13,7 +13,12 @@ const folder = mkdtempSync(join(tmpdir(), 'nimbus-sqlite-'));
 let counter = 0;
 afterAll(() => rmSync(folder, { recursive: true, force: true }));
 
-runStoreContract('SQLite', () => openSqliteStore(join(folder, `store-${counter++}.db`)));
+let lastPath = '';
+runStoreContract(
+  'SQLite',
+  () => openSqliteStore((lastPath = join(folder, `store-${counter++}.db`))),
+  () => openSqliteStore(lastPath),
+);
 
 test('rows survive reopening the file, and migrations run once', async () => {
   const path = join(folder, 'reopen.db');
@@ -73,7 +78,11 @@ test('deployments survive reopening the file (a control-plane restart)', async (
   await second.close();
 });
 
-runStoreContract('SQLite, ledger on the request thread', () => openSqliteStore(join(folder, `inline-${counter++}.db`), { ledgerThread: false }));
+runStoreContract(
+  'SQLite, ledger on the request thread',
+  () => openSqliteStore((lastPath = join(folder, `inline-${counter++}.db`)), { ledgerThread: false }),
+  () => openSqliteStore(lastPath, { ledgerThread: false }),
+);
 
 test('the ledger thread: a burst of rows is queryable after flush, and close waits for the last batch', async () => {
   const path = join(folder, 'threaded.db');
