@@ -103,21 +103,30 @@ export function runEngineContract(name: string, open: () => Promise<EngineHarnes
       expect(isNimbusError(refusal) && refusal.code).toBe('model_not_found');
     });
 
-    test('an aborted stream ends promptly, without hanging', async () => {
+    test('an aborted stream stops generating at once: far fewer tokens than asked, and promptly', async () => {
       const { engine, model } = await setup();
       const abort = new AbortController();
       const started = performance.now();
-      let events = 0;
+      let deltas = 0;
+      let text = '';
+      let done: Extract<GenerationEvent, { type: 'done' }> | undefined;
       try {
         for await (const event of engine.complete({ model, prompt: 'Once upon a time', temperature: 0, max_tokens: 400, stream: true }, call(abort.signal))) {
-          events += 1;
-          if (events === 3) abort.abort(new Error('client left'));
-          if (event.type === 'done') break;
+          if (event.type === 'done') done = event;
+          else deltas += 1;
+          text += eventText(event);
+          if (deltas === 3 && !abort.signal.aborted) abort.abort(new Error('client left'));
         }
       } catch {
-        // Ending with an error is allowed; hanging is not.
+        // Ending with an error is allowed; generating on, or hanging, is not.
       }
       expect(performance.now() - started).toBeLessThan(5_000);
+      // Without the abort the whole answer comes: hundreds of tokens, well over a thousand characters.
+      expect(text.length).toBeLessThan(300);
+      if (done) {
+        expect(done.usage.completion_tokens).toBeLessThan(60);
+        expect(done.finishReason).not.toBe('length');
+      }
     });
 
     test('embeds each input, in order, with the same dimension', async () => {
@@ -129,8 +138,14 @@ export function runEngineContract(name: string, open: () => Promise<EngineHarnes
       expect(result.promptTokens).toBeGreaterThan(0);
     });
 
-    test('close frees it', async () => {
-      await (await setup()).close();
+    test('close frees it: the engine serves no more', async () => {
+      const opened = await setup();
+      const { engine, model } = opened;
+      await opened.close();
+      const afterClose = (async () => {
+        for await (const event of engine.complete({ model, prompt: 'Once', max_tokens: 2 }, call())) void event;
+      })();
+      await expect(afterClose).rejects.toThrow();
     });
   });
 }

@@ -8,8 +8,12 @@ import { fileURLToPath } from 'node:url';
 
 export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
-/** Path of stories260K.gguf, or undefined when this machine has no ../shared. */
+/**
+ * Path of stories260K.gguf, or undefined when this machine has no ../shared.
+ * NIMBUS_TEST_MODEL=none hides it, to run the suite as a fresh clone without ../shared would.
+ */
 export const storiesPath: string | undefined = (() => {
+  if (process.env.NIMBUS_TEST_MODEL === 'none') return undefined;
   const candidates = [process.env.NIMBUS_TEST_MODEL, resolve(repoRoot, '..', 'shared', 'models', 'stories260K.gguf')];
   return candidates.find((path): path is string => Boolean(path) && existsSync(path!));
 })();
