@@ -283,6 +283,7 @@ describe.skipIf(skip)('tenancy over HTTP', () => {
     const today = new Date().toISOString().slice(0, 10);
     const grouped = await call({ method: 'GET', url: `/v1/usage?group_by=model,day,device_class&start=${today}&tenant=acme`, key: operator });
     expect(grouped.json()).toMatchObject({ object: 'list', group_by: ['model', 'day', 'device_class'] });
+    expect(grouped.json().data.length).toBeGreaterThan(0);
     for (const row of grouped.json().data) expect(row).toMatchObject({ model: 'stories', day: today, device_class: expect.toBeOneOf(['cpu', null]) });
     const csv = await call({ method: 'GET', url: '/v1/usage?group_by=key&format=csv&tenant=acme', key: operator });
     expect(csv.headers['content-type']).toContain('text/csv');

@@ -55,6 +55,8 @@ describe('HashRing', () => {
       const owner = ring.walk(`key${key}`)[0]!;
       counts.set(owner, (counts.get(owner) ?? 0) + 1);
     }
+    // Every replica owns keys (one with none would be missing from the map, not below the bar).
+    expect([...counts.keys()].sort()).toEqual(['a', 'b', 'c', 'd']);
     for (const count of counts.values()) expect(count).toBeGreaterThan(1400);
   });
 
@@ -102,8 +104,20 @@ describe('PrefixCacheRouter (CHWBL)', () => {
     const router = new PrefixCacheRouter({ loadFactor: 1.25 });
     const keys = { prefixKeys: ['warm'] };
     const owner = first(router.order(request(keys), pool(4)));
-    const loaded = pool(4, (index) => ({ inFlight: `r${index}` === owner ? 2 : 2 }));
+    // The owner holds 2, another replica only 1, the rest 3: least-loaded would leave the owner, the
+    // bound (2 + 1 <= 1.25 x (9 + 1) / 4) keeps it.
+    const others = pool(4)
+      .map((candidate) => candidate.id)
+      .filter((id) => id !== owner);
+    const loads = new Map([
+      [owner, 2],
+      [others[0]!, 1],
+      [others[1]!, 3],
+      [others[2]!, 3],
+    ]);
+    const loaded = pool(4, (index) => ({ inFlight: loads.get(`r${index}`)! }));
     expect(first(router.order(request(keys), loaded))).toBe(owner);
+    expect(first(createRouter('least-outstanding-tokens').order(request(keys), loaded))).not.toBe(owner);
   });
 
   test('one hot prefix under load fans out to a few replicas, not one', () => {
