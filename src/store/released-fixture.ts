@@ -22,13 +22,16 @@ export const releasedTableRows: Readonly<Record<string, number>> = {
   pool_workers: 1,
   pool_deployments: 1,
   pool_replicas: 1,
+  usage_rollups: 1,
 };
 
 /** Writes the rows `releasedTableRows` counts (the `default` tenant is the migration's own). */
 export async function seedReleasedDatabase(db: Kysely<unknown>): Promise<void> {
   const statements = [
-    sql`insert into request_log (id, created_at, kind, model, http_status, status, prompt_tokens, completion_tokens, duration_ms, route, usage_estimated, tenant_id, key_id, device_class, compute_seconds, cost_nano_usd)
-      values ('req_old', 1000, 'chat', 'm', 200, 'ok', 3, 4, 5, 'local', 0, 'acme', 'key_old', 'cpu', 0.5, 1234)`,
+    sql`insert into request_log (id, created_at, kind, model, http_status, status, prompt_tokens, completion_tokens, duration_ms, route, usage_estimated, tenant_id, key_id, device_class, compute_seconds, cost_nano_usd, requested_model, parent_id, app_id, app_version, batch_id)
+      values ('req_old', 1000, 'chat', 'm', 200, 'ok', 3, 4, 5, 'local', 0, 'acme', 'key_old', 'cpu', 0.5, 1234, 'm', null, null, null, null)`,
+    sql`insert into usage_rollups (hour, tenant_id, key_id, model, device_class, status, app_id, app_version, requests, prompt_tokens, cached_tokens, completion_tokens, compute_seconds, cost_nano_usd)
+      values (0, 'acme', 'key_old', 'm', 'cpu', 'ok', '', '', 1, 3, 0, 4, 0.5, 1234)`,
     sql`insert into tenants (id, name, limits, created_at) values ('acme', 'Acme', '{"rpm":60}', 1000)`,
     sql`insert into api_keys (id, tenant_id, name, prefix, hash, scopes, limits, created_at) values ('key_old', 'acme', 'ci', 'nmb_abcd', 'hash-old', '["inference"]', '{}', 1000)`,
     sql`insert into devices (tenant_id, id, model, secret_hash, created_at, updated_at) values ('acme', 'lamp-1', '{"title":"Lamp"}', 'secret-hash', 1000, 1000)`,

@@ -12,4 +12,6 @@ export const releasedMigrations: readonly string[] = [
   '0010-devices',
   '0020-pool',
   '0021-pool-autoscale',
+  '0022-ledger-dimensions',
+  '0023-usage-rollups',
 ];

@@ -34,6 +34,9 @@ CREATE INDEX "request_log_key_created_at" on "request_log" ("key_id", "created_a
 -- index request_log_model_created_at
 CREATE INDEX "request_log_model_created_at" on "request_log" ("model", "created_at")
 
+-- index request_log_parent_id
+CREATE INDEX "request_log_parent_id" on "request_log" ("parent_id")
+
 -- index request_log_tenant_created_at
 CREATE INDEX "request_log_tenant_created_at" on "request_log" ("tenant_id", "created_at")
 
@@ -74,7 +77,10 @@ CREATE TABLE "pool_replicas" ("id" text primary key, "deployment" text not null,
 CREATE TABLE "pool_workers" ("name" text primary key, "credential_hash" text not null unique, "inference_secret" text not null, "endpoint" text not null, "hardware" text not null, "load" text not null, "draining" integer default 0 not null, "joined_at" bigint not null, "last_heartbeat_at" bigint not null)
 
 -- table request_log
-CREATE TABLE "request_log" ("seq" integer primary key autoincrement, "id" text not null unique, "created_at" bigint not null, "kind" text not null, "model" text not null, "http_status" integer not null, "status" text not null, "prompt_tokens" integer default 0 not null, "completion_tokens" integer default 0 not null, "cached_tokens" integer default 0 not null, "ttft_ms" real, "duration_ms" real not null, "finish_reason" text, "stream" integer default 0 not null, "error_code" text, "served_by" text, "route" text, "usage_estimated" integer default 0 not null, "tenant_id" text default 'default' not null, "key_id" text, "deployment" text, "worker" text, "device_class" text, "compute_seconds" real default 0 not null, "cost_nano_usd" bigint default 0 not null)
+CREATE TABLE "request_log" ("seq" integer primary key autoincrement, "id" text not null unique, "created_at" bigint not null, "kind" text not null, "model" text not null, "http_status" integer not null, "status" text not null, "prompt_tokens" integer default 0 not null, "completion_tokens" integer default 0 not null, "cached_tokens" integer default 0 not null, "ttft_ms" real, "duration_ms" real not null, "finish_reason" text, "stream" integer default 0 not null, "error_code" text, "served_by" text, "route" text, "usage_estimated" integer default 0 not null, "tenant_id" text default 'default' not null, "key_id" text, "deployment" text, "worker" text, "device_class" text, "compute_seconds" real default 0 not null, "cost_nano_usd" bigint default 0 not null, "requested_model" text, "parent_id" text, "app_id" text, "app_version" text, "batch_id" text)
 
 -- table tenants
 CREATE TABLE "tenants" ("id" text primary key, "name" text not null, "limits" text not null, "created_at" bigint not null)
+
+-- table usage_rollups
+CREATE TABLE "usage_rollups" ("hour" bigint not null, "tenant_id" text not null, "key_id" text not null, "model" text not null, "device_class" text not null, "status" text not null, "app_id" text not null, "app_version" text not null, "requests" bigint default 0 not null, "prompt_tokens" bigint default 0 not null, "cached_tokens" bigint default 0 not null, "completion_tokens" bigint default 0 not null, "compute_seconds" real default 0 not null, "cost_nano_usd" bigint default 0 not null, constraint "usage_rollups_pk" primary key ("hour", "tenant_id", "key_id", "model", "device_class", "status", "app_id", "app_version"))
