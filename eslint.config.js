@@ -53,6 +53,8 @@ export default tseslint.config(
   },
   // The pool runtime gets its engines from main.ts; the worker agent gets its engine and downloads the same way.
   { files: ['src/pool/**/*.ts'], rules: boundary(['**/api/*', '**/store/*', '**/engines/*', '**/main.js', '**/cli/*']) },
+  // Files and vector stores get their store section and engines from main.ts.
+  { files: ['src/knowledge/**/*.ts'], rules: boundary(['**/api/*', '**/store/*', '**/engines/*', '**/main.js', '**/cli/*']) },
   { files: ['src/worker/**/*.ts'], rules: boundary(['**/api/*', '**/store/*', '**/engines/*', '**/main.js', '**/cli/*']) },
   { files: ['src/engines/**/*.ts'], rules: boundary(['**/api/*', '**/store/*', '**/main.js', '**/cli/*']) },
   { files: ['src/api/**/*.ts'], rules: boundary(['**/engines/*', '**/store/*', '**/main.js', '**/cli/*', '**/devices/mqtt/*']) },

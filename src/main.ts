@@ -34,6 +34,7 @@ import { localPrincipal, type Principal } from './core/principal.js';
 import { bearerToken } from './tenancy/api-key.js';
 import { timingSafeEqual } from 'node:crypto';
 import { workerPaths } from './api/routes/pool.js';
+import { startKnowledge } from './knowledge/start-knowledge.js';
 import { ModelCache } from './models/model-cache.js';
 import { ModelPulls } from './models/model-pulls.js';
 import { parseModelRef } from './models/model-ref.js';
@@ -235,6 +236,13 @@ export async function startNimbus(config: NimbusConfig, environment: Readonly<Re
   // A server that only fronts upstreams or a pool downloads nothing.
   const usingDefault = config.models.length === 0 && config.upstreamModels.length === 0 && (await store.pool.listDeployments()).length === 0;
   const configured = usingDefault ? [{ source: config.defaultModel }] : config.models;
+  const knowledge = startKnowledge({
+    store: store.knowledge,
+    home: config.home,
+    limits: config.knowledge,
+    clock: systemClock,
+    onError: (error) => log.error({ err: error }, 'sweeping expired files failed; it is tried again in a minute'),
+  });
   const pulls = new ModelPulls({ cache, sizeOf: async (path) => (await stat(path)).size });
   const { app, context } = buildServer({
     catalog,
@@ -251,6 +259,7 @@ export async function startNimbus(config: NimbusConfig, environment: Readonly<Re
     pool,
     modelFiles: { cache, pulls, configured: configured.map((model) => ({ id: modelIdOrSource(model), source: model.source })) },
     consoleDirectory,
+    knowledge,
   });
   const devices = await openDevices(config, store, app.log);
   if (devices) installDevices(app, context, devices, (createRequire(import.meta.url)('../package.json') as { version: string }).version);
@@ -328,6 +337,7 @@ export async function startNimbus(config: NimbusConfig, environment: Readonly<Re
       // Requests held for a replica get their 503 now rather than holding up the drain.
       pool.releaseHeld();
       clearInterval(pruning);
+      knowledge.stop();
       const drained = context.lifecycle.drain(graceMs);
       const closed = app.close();
       const result = await drained;
@@ -431,6 +441,7 @@ export async function startWorker(settings: WorkerSettings): Promise<RunningWork
     devices: store.devices,
     tenancy: store.tenancy,
     pool: store.pool,
+    knowledge: store.knowledge,
     close: () => store.close(),
   };
   // The agent is made once the server listens (it must report the bound address); the guard reads it then.

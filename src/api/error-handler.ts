@@ -132,7 +132,7 @@ export function installErrorHandling(app: FastifyInstance, bodyLimit: number, me
           : (fromFastify(error, bodyLimit) ?? toNimbusError(error));
     if (failure.status >= 500 && failure.code === 'internal_error') request.log.error({ err: error }, 'request failed');
     if (reply.sent || reply.raw.headersSent) return reply;
-    if (failure.code === 'request_too_large') await drain(request.raw);
+    if (failure.status === 413) await drain(request.raw);
     return answer(request, reply, failure);
   });
   app.setNotFoundHandler((request, reply) => answer(request, reply, noRoute(routes, request)));

@@ -163,6 +163,22 @@ export const devicesConfigSchema = z.strictObject({
   maxToolSteps: z.number().int().min(1).max(16).default(4),
 });
 
+/** Files and vector stores (`/v1/files`, `/v1/vector_stores`). */
+export const knowledgeConfigSchema = z.strictObject({
+  /** Largest file an upload may carry, in bytes (413 past it; OpenAI's limit is 512 MB). */
+  maxFileBytes: z
+    .number()
+    .int()
+    .min(1)
+    .default(512 * 1024 * 1024),
+  /** Bytes all of one tenant's files may take (413 past it). */
+  tenantStorageBytes: z
+    .number()
+    .int()
+    .min(1)
+    .default(10 * 1024 * 1024 * 1024),
+});
+
 /** A circuit breaker per replica: open after consecutive failures, one probe after `openMs`. */
 export const breakerConfigSchema = z.strictObject({
   failureThreshold: z.number().int().min(1).max(1000).default(5),
@@ -247,6 +263,7 @@ export const configSchema = z
       .regex(/^(off|(mqtts?|wss?):\/\/.+)$/, 'use mqtt://HOST:1883 (mqtts://, ws://, wss:// also work) or off')
       .optional(),
     devices: devicesConfigSchema.prefault({}),
+    knowledge: knowledgeConfigSchema.prefault({}),
     /** How often pool workers beat; a worker silent for 3 intervals is unreachable and its replicas are placed again. */
     poolHeartbeatMs: z.number().int().min(50).max(600_000).default(5_000),
   })
@@ -338,6 +355,7 @@ const hints: Partial<Record<keyof NimbusConfig, string>> = {
   mqttPort: 'use a port for the embedded MQTT broker, e.g. 1883 (0 picks a free one), or set mqttUrl to use another broker',
   mqttUrl: 'use the URL of an MQTT broker, e.g. mqtt://127.0.0.1:1883, or off to run without devices',
   poolHeartbeatMs: 'use milliseconds between worker heartbeats, e.g. 5000',
+  knowledge: 'keys: maxFileBytes, tenantStorageBytes',
   devices: 'keys: topicRoot, commandTimeoutMs, approvalTtlMs, approvalRequestTtlMs, maxDevicesPerRequest, rateLimitPerMinute, rateLimitBurst, maxToolSteps',
 };
 

@@ -18,6 +18,7 @@ export type ErrorCode =
   | 'output_validation_failed'
   | 'unsupported_media_type'
   | 'request_too_large'
+  | 'storage_quota_exceeded'
   | 'not_found'
   | 'model_not_found'
   | 'method_not_allowed'
@@ -61,6 +62,8 @@ export const errorCatalog: Record<ErrorCode, CatalogEntry> = {
   output_validation_failed: { status: 422, type: 'invalid_request_error', retryable: true },
   unsupported_media_type: { status: 415, type: 'invalid_request_error', retryable: false },
   request_too_large: { status: 413, type: 'invalid_request_error', retryable: false },
+  // A tenant's files fill its storage quota: deleting files (or a larger quota) makes room.
+  storage_quota_exceeded: { status: 413, type: 'invalid_request_error', retryable: false },
   not_found: { status: 404, type: 'invalid_request_error', retryable: false },
   model_not_found: { status: 404, type: 'invalid_request_error', retryable: false },
   method_not_allowed: { status: 405, type: 'invalid_request_error', retryable: false },

@@ -3,6 +3,7 @@
  * default, PostgreSQL for scale-out; one contract test suite runs on both.
  */
 import type { DeviceStore } from './device-store.js';
+import type { KnowledgeStore } from './knowledge-store.js';
 import type { PoolStore } from './pool-store.js';
 import type { TenancyStore } from './tenancy-store.js';
 
@@ -106,6 +107,8 @@ export interface Store {
   readonly tenancy: TenancyStore;
   /** Join tokens, workers, deployments and replicas of the pool (`pool-store.ts`). */
   readonly pool: PoolStore;
+  /** Files, vector stores, their chunks and the lexical index (`knowledge-store.ts`). */
+  readonly knowledge: KnowledgeStore;
   /** Flushes and closes connections. Idempotent. */
   close(): Promise<void>;
 }

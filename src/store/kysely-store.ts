@@ -6,6 +6,7 @@
 import { Migrator, sql, type Kysely, type Selectable } from 'kysely';
 import type { RequestLogEntry, RequestLogQuery, Store } from '../core/store.js';
 import { KyselyDeviceStore } from './kysely-device-store.js';
+import { KyselyKnowledgeStore } from './kysely-knowledge-store.js';
 import { KyselyPoolStore } from './kysely-pool-store.js';
 import { KyselyTenancyStore } from './kysely-tenancy-store.js';
 import { migrationProvider } from './migrations.js';
@@ -133,6 +134,7 @@ export class KyselyStore implements Store {
   readonly devices: KyselyDeviceStore;
   readonly tenancy: KyselyTenancyStore;
   readonly pool: KyselyPoolStore;
+  readonly knowledge: KyselyKnowledgeStore;
 
   constructor(
     private readonly db: Kysely<Database>,
@@ -146,6 +148,7 @@ export class KyselyStore implements Store {
       return writer.query ? writer.query(compiled.sql, compiled.parameters) : ((await db.executeQuery(compiled)).rows as Array<Record<string, unknown>>);
     });
     this.pool = new KyselyPoolStore(db);
+    this.knowledge = new KyselyKnowledgeStore(db);
   }
 
   /**

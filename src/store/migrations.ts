@@ -8,6 +8,7 @@
 import { sql, type Kysely, type Migration, type MigrationProvider } from 'kysely';
 import { deviceMigrations } from './device-migrations.js';
 import { doubleType, serialKey } from './dialect.js';
+import { knowledgeMigrations } from './knowledge-migrations.js';
 import { ledgerDimensionMigrations } from './ledger-migrations.js';
 import { poolMigrations } from './pool-migrations.js';
 import { tenancyMigrations } from './tenancy-migrations.js';
@@ -66,6 +67,7 @@ export const allMigrations: Readonly<Record<string, Migration>> = {
   ...deviceMigrations,
   ...poolMigrations,
   ...ledgerDimensionMigrations,
+  ...knowledgeMigrations,
 };
 
 /** The migrations, for Kysely's Migrator. */

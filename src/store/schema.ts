@@ -1,6 +1,7 @@
 /** Table types for Kysely: the database as the query layer sees it, for SQLite and PostgreSQL alike. */
 import type { Generated } from 'kysely';
 import type { DeviceTables } from './device-schema.js';
+import type { KnowledgeTables } from './knowledge-schema.js';
 import type { PoolTables } from './pool-schema.js';
 import type { TenancyTables } from './tenancy-schema.js';
 
@@ -55,7 +56,7 @@ export interface UsageRollupsTable {
   cost_nano_usd: number;
 }
 
-export interface Database extends DeviceTables, TenancyTables, PoolTables {
+export interface Database extends DeviceTables, TenancyTables, PoolTables, KnowledgeTables {
   request_log: RequestLogTable;
   usage_rollups: UsageRollupsTable;
 }
