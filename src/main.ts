@@ -19,6 +19,7 @@ import type { GpuChoice } from './engines/llama/llama-engine.js';
 import type { LimitCounters } from './core/limit-counters.js';
 import { ModelCatalog } from './core/model-catalog.js';
 import type { Store } from './core/store.js';
+import { bridgeClientId } from './devices/instance-id.js';
 import { startDevices, type RunningDevices } from './devices/start-devices.js';
 import { LlamaEngine } from './engines/llama/llama-engine.js';
 import { OpenAIEngine } from './engines/openai/openai-engine.js';
@@ -127,8 +128,10 @@ async function openDevices(config: NimbusConfig, store: Store, log: FastifyBaseL
       topicRoot: config.devices.topicRoot,
       settings,
       logger: log,
-      // On an external broker a stable, persistent session keeps device answers while Nimbus restarts.
-      ...(external ? { clientId: `nimbus-bridge-${config.devices.topicRoot}`, persistentSession: true } : {}),
+      // Unique per instance (two servers on one topic root must not take over each other's session)
+      // and stable across restarts: on an external broker its persistent session keeps device answers while Nimbus restarts.
+      clientId: bridgeClientId(config.home, config.devices.topicRoot),
+      ...(external ? { persistentSession: true } : {}),
     });
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw error;

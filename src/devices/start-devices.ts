@@ -21,7 +21,7 @@ export interface StartDevicesOptions {
   broker: BrokerChoice;
   topicRoot: string;
   settings: DeviceSettings;
-  /** The bridge's MQTT client id; its persistent session keeps device answers while Nimbus is away. */
+  /** The bridge's MQTT client id, unique per server and stable across its restarts (`bridgeClientId`); random when absent. */
   clientId?: string;
   persistentSession?: boolean;
   clock?: Clock;
@@ -44,17 +44,18 @@ export async function startDevices(options: StartDevicesOptions): Promise<Runnin
   const core = new DeviceCore({ store: options.store, settings: options.settings, logger, ...(options.clock ? { clock: options.clock } : {}) });
   await core.load();
   const gateway = new DeviceGateway(core);
+  const clientId = options.clientId ?? `nimbus-${options.topicRoot}-${randomBytes(4).toString('hex')}`;
   const transport = new MqttTransport({
     broker: options.broker,
     topicRoot: options.topicRoot,
-    clientId: options.clientId ?? `nimbus-${options.topicRoot}-${randomBytes(4).toString('hex')}`,
+    clientId,
     persistentSession: options.persistentSession ?? false,
     logger,
   });
   await gateway.attach(transport);
   const broker = transport.endpoint;
   logger.info(
-    { broker: broker.url, embedded: broker.embedded, protocolVersion: broker.protocolVersion, topicRoot: broker.topicRoot },
+    { broker: broker.url, embedded: broker.embedded, protocolVersion: broker.protocolVersion, topicRoot: broker.topicRoot, clientId },
     'devices: MQTT bridge connected',
   );
   return {

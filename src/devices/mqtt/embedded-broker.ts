@@ -3,6 +3,12 @@
  * log in as `TENANT/DEVICE` with their own secret; the Nimbus bridge logs in with a secret made
  * at start. ACLs by prefix: a device publishes only its own lifecycle, reported state, events
  * and replies, and subscribes only to its own commands and its tenant's emergency stop.
+ *
+ * A client id belongs to the identity that logged in with it: the broker keys sessions by the
+ * login and the id together (`sessionId`), so a device that reconnects with its id takes over
+ * its own old session (MQTT's rule), but a login of another device, of any tenant, that presents
+ * the same id gets a session of its own and cannot knock the first one offline or inherit its
+ * subscriptions.
  */
 import { randomBytes } from 'node:crypto';
 import { createServer, type AddressInfo, type Server } from 'node:net';
@@ -32,6 +38,11 @@ export interface EmbeddedBroker {
 
 const serviceUser = '$nimbus';
 
+/** The broker's key for a session: who logged in, then the client id they chose. */
+export function sessionId(identity: Identity, clientId: string): string {
+  return `${identity.kind === 'service' ? serviceUser : `${identity.tenantId}/${identity.deviceId}`}|${clientId}`;
+}
+
 function refusal(returnCode: 4 | 5, message: string): AuthenticateError {
   return Object.assign(new Error(message), { returnCode });
 }
@@ -59,13 +70,17 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
     drainTimeout: 10_000,
     authenticate(client, username, password, done) {
       const secret = password?.toString() ?? '';
-      if (username === serviceUser && secret === servicePassword) {
-        identities.set(client, { kind: 'service' });
-        return done(null, true);
+      let identity: Identity;
+      if (username === serviceUser && secret === servicePassword) identity = { kind: 'service' };
+      else {
+        const device = username ? deviceLogin(username) : undefined;
+        if (!device || !options.authenticate(device, secret)) return done(refusal(4, 'bad username or password'), false);
+        identity = { kind: 'device', ...device };
       }
-      const device = username ? deviceLogin(username) : undefined;
-      if (!device || !options.authenticate(device, secret)) return done(refusal(4, 'bad username or password'), false);
-      identities.set(client, { kind: 'device', ...device });
+      identities.set(client, identity);
+      // aedes takes over, and restores the stored session of, whatever client has the same id: make
+      // the id the login's own before it looks (authentication runs before both).
+      client.id = sessionId(identity, client.id);
       done(null, true);
     },
     authorizePublish(client, packet, done) {
