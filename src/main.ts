@@ -3,8 +3,8 @@
  * Everything else receives its dependencies; nothing else constructs an engine or a store.
  */
 import { createRequire } from 'node:module';
+import { existsSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
-import { basename } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FastifyBaseLogger, FastifyInstance, FastifyRequest } from 'fastify';
 import { checkLocalHost } from './api/local-host.js';
@@ -14,7 +14,7 @@ import { buildServer } from './api/server.js';
 import type { ServerContext } from './api/server-context.js';
 import { modelRouting } from './cluster/routing/model-routing.js';
 import { systemClock } from './core/clock.js';
-import type { ModelConfig, NimbusConfig } from './core/config.js';
+import type { NimbusConfig } from './core/config.js';
 import type { GpuChoice } from './engines/llama/llama-engine.js';
 import type { LimitCounters } from './core/limit-counters.js';
 import { ModelCatalog } from './core/model-catalog.js';
@@ -38,13 +38,33 @@ import { workerPaths } from './api/routes/pool.js';
 import { startKnowledge } from './knowledge/start-knowledge.js';
 import { ModelCache } from './models/model-cache.js';
 import { ModelPulls } from './models/model-pulls.js';
-import { parseModelRef } from './models/model-ref.js';
+import { startModels } from './start-models.js';
+import { modelIdOrSource } from './models/model-id.js';
 import { openStore } from './store/open-store.js';
 import { RedisLimitCounters } from './store/redis/redis-limit-counters.js';
 import { KeyResolver } from './tenancy/key-resolver.js';
 import { MemoryLimitCounters } from './tenancy/memory-limit-counters.js';
 import { seedSpendCounters } from './tenancy/seed-spend.js';
 import { LimitsGate } from './tenancy/usage-gate.js';
+
+/** What a started server knows about itself, for the banner. */
+export interface StartUpFacts {
+  url: string;
+  /** Who can reach it. */
+  exposure: string;
+  /** False when console/dist is missing (the console then says to build it). */
+  consoleBuilt: boolean;
+  /** Models this process loads (downloading first where not cached). */
+  localModels: string[];
+  /** The default model's reference when no model is configured (it is then `localModels`' one). */
+  defaultModel: string | undefined;
+  /** Models served by OpenAI-compatible upstreams. */
+  upstreamModels: string[];
+  /** Pool deployments, served by workers. */
+  deployments: string[];
+  /** The MQTT broker devices use, or why devices are off. */
+  devices: { broker: string } | { off: string };
+}
 
 /** A running Nimbus server. */
 export interface RunningNimbus {
@@ -62,27 +82,12 @@ export interface RunningNimbus {
   url: string;
   /** Who can reach it, in words for the start-up line. */
   exposure: string;
+  /** What it serves and what is off, for the start-up banner. */
+  facts: StartUpFacts;
   /** Resolves when every configured model has loaded or failed. */
   modelsSettled: Promise<void>;
   /** Stops accepting, lets requests finish up to `graceMs`, then frees everything. */
   shutdown(graceMs?: number): Promise<{ finished: boolean }>;
-}
-
-/** The name clients use for a model: its configured id, else the file name without `.gguf`. */
-export function modelId(model: ModelConfig): string {
-  if (model.id) return model.id;
-  const ref = parseModelRef(model.source);
-  const file = ref.kind === 'hf' ? ref.file : ref.path;
-  return basename(file).replace(/\.gguf$/i, '');
-}
-
-/** The model id, or its source where the source is not a model reference (it then names no cached file). */
-function modelIdOrSource(model: ModelConfig): string {
-  try {
-    return modelId(model);
-  } catch {
-    return model.source;
-  }
 }
 
 function isLoopback(host: string): boolean {
@@ -115,14 +120,14 @@ async function openLimitCounters(redisUrl: string | undefined): Promise<LimitCou
 /**
  * Device support: the embedded MQTT broker on mqttHost:mqttPort, or an external broker at
  * mqttUrl (`off`: none). A port already taken (another broker) turns devices off with a warning
- * rather than stopping the server.
+ * rather than stopping the server. `off` says why devices are off, in words, for the banner.
  */
-async function openDevices(config: NimbusConfig, store: Store, log: FastifyBaseLogger): Promise<RunningDevices | undefined> {
-  if (config.mqttUrl === 'off') return undefined;
+async function openDevices(config: NimbusConfig, store: Store, log: FastifyBaseLogger): Promise<{ devices?: RunningDevices; off?: string }> {
+  if (config.mqttUrl === 'off') return { off: "off: mqttUrl is 'off' (--mqtt-url, NIMBUS_MQTT_URL or the config file)" };
   const external = config.mqttUrl !== undefined;
   const settings = { ...config.devices, rateLimit: { perMinute: config.devices.rateLimitPerMinute, burst: config.devices.rateLimitBurst } };
   try {
-    return await startDevices({
+    const devices = await startDevices({
       store: store.devices,
       broker: external ? { kind: 'external', url: config.mqttUrl! } : { kind: 'embedded', host: config.mqttHost, port: config.mqttPort },
       topicRoot: config.devices.topicRoot,
@@ -133,12 +138,12 @@ async function openDevices(config: NimbusConfig, store: Store, log: FastifyBaseL
       clientId: bridgeClientId(config.home, config.devices.topicRoot),
       ...(external ? { persistentSession: true } : {}),
     });
+    return { devices };
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw error;
-    log.warn(
-      `MQTT port ${config.mqttHost}:${config.mqttPort} is taken (another broker?): devices are off. Set mqttPort (NIMBUS_MQTT_PORT) to a free port, or mqttUrl to use that broker.`,
-    );
-    return undefined;
+    const off = `off: MQTT port ${config.mqttHost}:${config.mqttPort} is taken (another broker?). Set --mqtt-port (NIMBUS_MQTT_PORT) to a free port, or --mqtt-url to use that broker`;
+    log.warn(`${off.replace(/^off: /, '')}: devices are off.`);
+    return { off };
   }
 }
 
@@ -246,6 +251,8 @@ export async function startNimbus(config: NimbusConfig, environment: Readonly<Re
     clock: systemClock,
     onError: (error) => log.error({ err: error }, 'sweeping expired files failed; it is tried again in a minute'),
   });
+  // The files configured models use; a model first pulled while the server runs joins them.
+  const inUse = configured.map((model) => ({ id: modelIdOrSource(model), source: model.source }));
   const pulls = new ModelPulls({ cache, sizeOf: async (path) => (await stat(path)).size });
   const { app, context } = buildServer({
     catalog,
@@ -260,11 +267,11 @@ export async function startNimbus(config: NimbusConfig, environment: Readonly<Re
       return principal instanceof Promise ? principal.then((resolved) => hostGuard(request, resolved)) : hostGuard(request, principal);
     },
     pool,
-    modelFiles: { cache, pulls, configured: configured.map((model) => ({ id: modelIdOrSource(model), source: model.source })) },
+    modelFiles: { cache, pulls, configured: inUse },
     consoleDirectory,
     knowledge,
   });
-  const devices = await openDevices(config, store, app.log);
+  const { devices, off: devicesOff } = await openDevices(config, store, app.log);
   if (devices) installDevices(app, context, devices, (createRequire(import.meta.url)('../package.json') as { version: string }).version);
   const onSettleError = (error: unknown): void => app.log.error({ err: error }, 'limit counters could not be updated; a reservation stays counted');
   const log = app.log;
@@ -281,49 +288,19 @@ export async function startNimbus(config: NimbusConfig, environment: Readonly<Re
   const pruning = setInterval(pruneLedger, 3_600_000);
   pruning.unref();
 
-  const modelsSettled = Promise.all(
-    configured.map(async (model) => {
-      const id = modelId(model);
-      let path: string;
-      try {
-        let lastLogged = 0;
-        path = await cache.ensure(model.source, {
-          ...(model.sha256 ? { sha256: model.sha256 } : {}),
-          onProgress: (progress: { received: number; total?: number }) => {
-            const now = Date.now();
-            if (now - lastLogged < 2000) return;
-            lastLogged = now;
-            log.info({ model: id, received: progress.received, total: progress.total }, 'downloading model');
-          },
-        });
-      } catch (error) {
-        const reason = (error as Error).message;
-        log.warn({ model: id }, `model unavailable: ${reason}`);
-        if (usingDefault) {
-          catalog.setNoModelAdvice({
-            reason: `No model is configured, and the default model could not be fetched: ${reason}`,
-            command: `nimbus pull ${config.defaultModel}`,
-          });
-        } else engine.addFailedModel(id, reason);
-        return;
-      }
-      await engine.addModel({
-        id,
-        path,
-        contextSize: model.contextSize ?? config.contextSize,
-        slots: model.slots ?? config.slots,
-        threads: model.threads ?? config.threads,
-        gpuLayers: model.gpuLayers ?? 'auto',
-        maxQueue: config.maxQueue,
-        promptCacheBytes: (model.promptCacheMiB ?? config.promptCacheMiB) * 1024 * 1024,
-      });
-      const status = engine.models().find((candidate) => candidate.id === id);
-      if (status?.state === 'ready') log.info({ model: id, contextLength: status.contextLength }, 'model ready');
-      else log.error({ model: id }, status?.error ?? 'model failed to load');
-    }),
-  ).then(() => {
-    for (const problem of catalog.routingProblems()) log.warn(`routing: ${problem}`);
+  const models = startModels({
+    config,
+    engine,
+    catalog,
+    cache,
+    pulls,
+    configured,
+    usingDefault,
+    inUse,
+    hasDeployments: async () => (await store.pool.listDeployments()).length > 0,
+    log,
   });
+  const modelsSettled = models.settled;
 
   const address = await app.listen({ host: config.host, port: config.port });
   const url = address.replace('[::1]', 'localhost');
@@ -339,6 +316,7 @@ export async function startNimbus(config: NimbusConfig, environment: Readonly<Re
     shuttingDown ??= (async () => {
       // Requests held for a replica get their 503 now rather than holding up the drain.
       pool.releaseHeld();
+      models.stop();
       clearInterval(pruning);
       knowledge.stop();
       const drained = context.lifecycle.drain(graceMs);
@@ -356,7 +334,17 @@ export async function startNimbus(config: NimbusConfig, environment: Readonly<Re
     })();
     return shuttingDown;
   };
-  return { app, context, engine, upstream, pool, store, devices, url, exposure, modelsSettled, shutdown };
+  const facts: StartUpFacts = {
+    url,
+    exposure,
+    consoleBuilt: existsSync(`${consoleDirectory}index.html`),
+    localModels: configured.map((model) => modelIdOrSource(model)),
+    defaultModel: usingDefault ? config.defaultModel : undefined,
+    upstreamModels: config.upstreamModels.map((model) => model.id),
+    deployments: (await store.pool.listDeployments()).map((deployment) => deployment.name),
+    devices: devices ? { broker: devices.broker.url } : { off: devicesOff ?? 'off' },
+  };
+  return { app, context, engine, upstream, pool, store, devices, url, exposure, facts, modelsSettled, shutdown };
 }
 
 /**

@@ -4,6 +4,7 @@
  * to add one; a bad config value is refused with the fix.
  */
 import { spawn } from 'node:child_process';
+import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, test } from 'vitest';
 import { killNimbusProcesses, startNimbusProcess, waitReady } from './support/nimbus-process.js';
@@ -63,6 +64,19 @@ describe('nimbus serve process', () => {
     expect(body.error.code).toBe('no_model');
     expect(body.error.message).toContain('nimbus pull hf:Qwen/Qwen2.5-0.5B-Instruct-GGUF');
     child.kill('SIGTERM');
+  });
+
+  test('after the build, `npx nimbus` runs the CLI: the bin package.json names, with its shebang and executable bit', async () => {
+    const { bin } = JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as { bin: Record<string, string> };
+    expect(bin.nimbus).toBe('dist/cli/main.js');
+    expect(readFileSync(cli, 'utf8').startsWith('#!/usr/bin/env node\n')).toBe(true);
+    // Checked before npx runs it (npx sets the bit itself when it links a bin): the build must.
+    expect(statSync(cli).mode & 0o111).toBe(0o111);
+    const child = spawn('npx', ['--no-install', 'nimbus', '--help'], { cwd: repoRoot });
+    let stdout = '';
+    child.stdout.on('data', (data: Buffer) => (stdout += data.toString()));
+    expect(await new Promise((resolve) => child.on('exit', resolve))).toBe(0);
+    expect(stdout).toContain('Usage: nimbus COMMAND');
   });
 
   test('a bad config value is refused with its source and the fix', async () => {

@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { coerceValue, ConfigError, environmentKeys, resolveConfig, type ConfigLayer, type NimbusConfig } from '../core/config.js';
 import { startNimbus } from '../main.js';
+import { modelsSettledLine, startUpBanner } from './start-up-banner.js';
 
 export const serveUsage = `Usage: nimbus serve [options]
 
@@ -119,8 +120,17 @@ export async function serveCommand(argv: string[], environment: NodeJS.ProcessEn
     throw error;
   }
   const nimbus = await startNimbus(config);
-  // The one line a person (and a script waiting for the port) looks for, whatever the log level.
-  console.error(`Nimbus listening on ${nimbus.url} (${nimbus.exposure})`);
+  // What a person (and a script waiting for the port) looks for, whatever the log level.
+  console.error(startUpBanner(nimbus.facts).join('\n'));
+  void nimbus.modelsSettled.then(() => {
+    const { catalog } = nimbus.context;
+    console.error(
+      modelsSettledLine(
+        catalog.ready().map((model) => model.id),
+        catalog.notReadyReason(),
+      ),
+    );
+  });
   return new Promise<number>((resolve) => {
     let signals = 0;
     const stop = (signal: NodeJS.Signals): void => {

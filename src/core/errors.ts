@@ -77,7 +77,8 @@ export const errorCatalog: Record<ErrorCode, CatalogEntry> = {
   limits_unavailable: { status: 503, type: 'service_unavailable', retryable: true },
   queue_full: { status: 429, type: 'rate_limit_error', retryable: true },
   model_not_ready: { status: 503, type: 'service_unavailable', retryable: true },
-  no_model: { status: 503, type: 'service_unavailable', retryable: true },
+  // Only a person clears it (pull a model): the same request retried fails the same way.
+  no_model: { status: 503, type: 'service_unavailable', retryable: false },
   shutting_down: { status: 503, type: 'service_unavailable', retryable: true },
   upstream_error: { status: 502, type: 'upstream_error', retryable: true },
   upstream_timeout: { status: 504, type: 'upstream_error', retryable: true },

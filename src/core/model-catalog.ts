@@ -18,10 +18,15 @@ export interface CatalogRouting {
 
 /** How to add a model, shown wherever the server has none. */
 export interface NoModelAdvice {
-  /** The exact command that adds a model, e.g. `nimbus pull hf:... && nimbus serve --model hf:...`. */
+  /** The exact command that adds a model, e.g. `nimbus pull hf:...`. */
   command: string;
-  /** Why no model is ready (offline, download failed, still loading). */
+  /** Why no model is ready (offline, download failed, still downloading). */
   reason: string;
+  /**
+   * True while the condition clears by itself (a download under way): a client is then told to
+   * retry. False or absent when only a person can clear it (pull a model): no Retry-After then.
+   */
+  pending?: boolean;
 }
 
 export class ModelCatalog {
@@ -61,8 +66,8 @@ export class ModelCatalog {
     if (loading.length > 0) return `Loading ${loading.map((model) => model.id).join(', ')}.`;
     const parts = failed.map((model) => `${model.id}: ${model.error ?? 'failed'}`);
     if (this.noModel) {
-      const { reason, command } = this.noModel;
-      parts.push(reason.includes(command) ? reason : `${reason} Add a model with: ${command}`);
+      const { reason, command, pending } = this.noModel;
+      parts.push(pending || reason.includes(command) ? reason : `${reason} Add a model with: ${command}`);
     }
     return parts.length > 0 ? parts.join(' ') : 'No model is configured. Start the server with --model PATH.gguf.';
   }
@@ -104,12 +109,20 @@ export class ModelCatalog {
     return new ModelRoute(model, [primary, ...fallbacks]);
   }
 
-  /** The engine serving `model` (or the model its alias stands for); 404 when unknown, 503 when the server has no model at all. */
+  /**
+   * The engine serving `model` (or the model its alias stands for); 404 when unknown. With no
+   * model ready at all: 503 `model_not_ready` with Retry-After while one is downloading or
+   * loading (it clears by itself), else 503 `no_model`, which only a person clears, so it
+   * carries no Retry-After and tells OpenAI's SDKs not to retry (`x-should-retry: false`).
+   */
   resolve(model: string): Engine {
     const engine = this.engineFor(this.canonical(model));
     if (engine) return engine;
     if (this.ready().length === 0) {
-      throw new NimbusError('no_model', `No model can serve requests yet. ${this.notReadyReason() ?? ''}`.trim(), { headers: { 'retry-after': '5' } });
+      const message = `No model can serve requests yet. ${this.notReadyReason() ?? ''}`.trim();
+      const pending = this.noModel?.pending === true || this.list().some((status) => status.state === 'loading');
+      if (pending) throw new NimbusError('model_not_ready', message, { headers: { 'retry-after': '5' } });
+      throw new NimbusError('no_model', message, { headers: { 'x-should-retry': 'false' } });
     }
     const target = this.aliasTargets.get(model);
     const why = target ? `is an alias of '${target}', which this server does not serve` : 'does not exist';
