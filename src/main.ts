@@ -102,10 +102,19 @@ function modelMaxTokens(config: NimbusConfig): Record<string, number> {
   return caps;
 }
 
+/** Where the Redis counters report a dead process swept, or a beat that failed; a logger once the server has one. */
+interface CounterReports {
+  log: FastifyBaseLogger | undefined;
+}
+
 /** Limit counters in Redis when several control-plane processes share limits, else in this process. */
-async function openLimitCounters(redisUrl: string | undefined): Promise<LimitCounters> {
+async function openLimitCounters(redisUrl: string | undefined, reports: CounterReports): Promise<LimitCounters> {
   if (!redisUrl) return new MemoryLimitCounters();
-  const counters = new RedisLimitCounters(redisUrl);
+  const counters = new RedisLimitCounters(redisUrl, {
+    onSweep: (processId, leases) =>
+      reports.log?.warn({ process: processId, leases }, `limits: released ${leases} lease(s) of process ${processId}, which stopped renewing its liveness`),
+    onError: (error) => reports.log?.warn({ err: error }, "limits: renewing this process's liveness in Redis failed; retrying at the next beat"),
+  });
   try {
     await counters.connect();
   } catch (error) {
@@ -183,7 +192,8 @@ export async function startNimbus(config: NimbusConfig, environment: Readonly<Re
         `Start once on 127.0.0.1, create an admin key with 'nimbus keys create --admin --name operator', then start on ${config.host} again.`,
     );
   }
-  const counters = await openLimitCounters(config.redisUrl);
+  const counterReports: CounterReports = { log: undefined };
+  const counters = await openLimitCounters(config.redisUrl, counterReports);
   // In-process counters start empty: today's and this month's spend comes back from the ledger.
   await seedSpendCounters(store.tenancy, counters, systemClock);
   const resolver = new KeyResolver({ store: store.tenancy, clock: systemClock, localModeAllowed, cacheMs: config.tenancy.authCacheMs });
@@ -275,6 +285,7 @@ export async function startNimbus(config: NimbusConfig, environment: Readonly<Re
   if (devices) installDevices(app, context, devices, (createRequire(import.meta.url)('../package.json') as { version: string }).version);
   const onSettleError = (error: unknown): void => app.log.error({ err: error }, 'limit counters could not be updated; a reservation stays counted');
   const log = app.log;
+  counterReports.log = log;
   await pool.start();
   // Raw ledger rows past the retention go every hour; their hourly sums stay.
   const pruneLedger = (): void => {

@@ -28,17 +28,26 @@ export interface ReserveResult {
   values: number[];
 }
 
-/** A settlement's change to one window counter (`delta` may be negative: a refund). */
+/** A settlement's change to one window counter. */
 export interface CounterAdjustment {
   key: string;
+  /** What was used minus what was reserved (negative: a refund). */
   delta: number;
+  /**
+   * What was used: charged instead of `delta` where the reservation was already released because
+   * its process was taken for dead (Redis: its liveness key lapsed), so the counter stays exact.
+   */
+  used: number;
 }
 
 /** Shared counters. Implementations must make `reserve` atomic across every caller. */
 export interface LimitCounters {
   /** Checks every counter and adds to all of them, or to none; `leaseId` names the concurrency lease. */
   reserve(leaseId: string, checks: readonly CounterCheck[], now: number): Promise<ReserveResult>;
-  /** Applies window deltas (to counters that still exist) and releases the lease on `concurrencyKeys`. */
+  /**
+   * Applies window deltas (to counters that still exist) and releases the lease on `concurrencyKeys`.
+   * Every window counter the reservation took is passed, a delta of 0 included.
+   */
   settle(leaseId: string, adjustments: readonly CounterAdjustment[], concurrencyKeys: readonly string[]): Promise<void>;
   /** Sets a window counter that does not exist yet (after a restart, from the ledger); no-op if it exists. */
   seed(key: string, value: number, expiresAt: number): Promise<void>;

@@ -46,13 +46,13 @@ export function runLimitCountersContract(name: string, open: () => Promise<Limit
       await counters.settle(
         'r1',
         [
-          { key: a, delta: -30 },
-          { key: gone, delta: 5 },
+          { key: a, delta: -30, used: 20 },
+          { key: gone, delta: 5, used: 5 },
         ],
         [],
       );
       expect(await counters.read([a, gone], Date.now())).toEqual([20, 0]);
-      await counters.settle('r1', [{ key: a, delta: 4 }], []);
+      await counters.settle('r1', [{ key: a, delta: 4, used: 4 }], []);
       expect(await counters.read([a], Date.now())).toEqual([24]);
       await counters.close();
     });
@@ -110,7 +110,7 @@ export function runLimitCountersContract(name: string, open: () => Promise<Limit
       const cost = fresh('cost');
       const big = 5_000_000_000_123;
       expect((await counters.reserve('r1', [window(cost, 2 * big, big)], Date.now())).values).toEqual([big]);
-      await counters.settle('r1', [{ key: cost, delta: -123 }], []);
+      await counters.settle('r1', [{ key: cost, delta: -123, used: big - 123 }], []);
       expect(await counters.read([cost], Date.now())).toEqual([big - 123]);
       await counters.close();
     });

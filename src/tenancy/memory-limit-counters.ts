@@ -46,6 +46,7 @@ export class MemoryLimitCounters implements LimitCounters {
 
   async settle(leaseId: string, adjustments: readonly CounterAdjustment[], concurrencyKeys: readonly string[]): Promise<void> {
     for (const adjustment of adjustments) {
+      if (adjustment.delta === 0) continue;
       const counter = this.windows.get(adjustment.key);
       if (counter) counter.value += adjustment.delta;
     }

@@ -223,9 +223,13 @@ class MeteredAdmission implements Admission {
     const adjustments = [];
     const concurrencyKeys = [];
     for (const check of this.checks) {
-      if (check.kind === 'concurrency') concurrencyKeys.push(check.key);
-      else if (check.rule.measure === 'tokens' && tokens !== check.amount) adjustments.push({ key: check.key, delta: tokens - check.amount });
-      else if (check.rule.measure === 'cost' && cost !== check.amount) adjustments.push({ key: check.key, delta: cost - check.amount });
+      if (check.kind === 'concurrency') {
+        concurrencyKeys.push(check.key);
+        continue;
+      }
+      // Every window goes, unchanged ones too: where the reservation was released for a process taken for dead, `used` is charged whole.
+      const used = check.rule.measure === 'tokens' ? tokens : check.rule.measure === 'cost' ? cost : check.amount;
+      adjustments.push({ key: check.key, delta: used - check.amount, used });
     }
     if (adjustments.length > 0 || concurrencyKeys.length > 0) {
       this.options.counters.settle(this.leaseId, adjustments, concurrencyKeys).catch(this.options.onSettleError);

@@ -2,6 +2,7 @@
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { expect, test } from 'vitest';
+import type { CounterCheck } from '../../core/limit-counters.js';
 import { redisUrl, skipWithoutRedis } from '../../../test/support/services.js';
 import { runLimitCountersContract } from '../../tenancy/limit-counters-contract.js';
 import { RedisLimitCounters } from './redis-limit-counters.js';
@@ -28,6 +29,50 @@ else {
     });
     admin.disconnect();
     await counters.close();
+  });
+
+  test('a process that stops beating is taken for dead: a survivor releases its leases and reservations, and its late settlement charges what was used', async () => {
+    const namespace = `test-${randomBytes(4).toString('hex')}:`;
+    // Renews every minute but is dead after 300 ms: a process frozen or killed right after its last beat.
+    const frozen = new RedisLimitCounters(redisUrl, { namespace, beatMs: 60_000, livenessMs: 300 });
+    await frozen.connect();
+    const swept: number[] = [];
+    const survivor = new RedisLimitCounters(redisUrl, {
+      namespace,
+      beatMs: 100,
+      livenessMs: 300,
+      onSweep: (processId, leases) => processId === frozen.processId && swept.push(leases),
+    });
+    await survivor.connect();
+    const tenant = `{t${randomBytes(4).toString('hex')}}`;
+    const [running, budget] = [`${tenant}:running`, `${tenant}:budget`];
+    const slot = (): CounterCheck => ({ key: running, kind: 'concurrency', limit: 1, amount: 1, expiresAt: Date.now() + 3_600_000 });
+    const spend = (amount: number): CounterCheck => ({ key: budget, kind: 'window', limit: 100, amount, expiresAt: Date.now() + 60_000 });
+    expect((await frozen.reserve('r1', [slot(), spend(50)], Date.now())).ok).toBe(true);
+    expect((await survivor.reserve('s1', [slot(), spend(1)], Date.now())).ok).toBe(false);
+    const started = Date.now();
+    while (swept.length === 0 && Date.now() - started < 3000) await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(swept).toEqual([1]);
+    expect(await survivor.read([running, budget], Date.now())).toEqual([0, 0]);
+    expect((await survivor.reserve('s1', [slot(), spend(1)], Date.now())).ok).toBe(true);
+    // The frozen process wakes and settles: its reservation was given back, so what it used (20) is charged whole.
+    await frozen.settle('r1', [{ key: budget, delta: -30, used: 20 }], [running]);
+    expect(await survivor.read([running, budget], Date.now())).toEqual([1, 21]);
+    await survivor.settle('s1', [{ key: budget, delta: 0, used: 1 }], [running]);
+    expect(await survivor.read([running, budget], Date.now())).toEqual([0, 21]);
+    await frozen.close();
+    await survivor.close();
+  });
+
+  test('installations sharing a Redis share no counter: each namespace counts its own', async () => {
+    const key = `{t${randomBytes(4).toString('hex')}}:budget`;
+    const [one, two] = [new RedisLimitCounters(redisUrl, { namespace: 'test-one:' }), new RedisLimitCounters(redisUrl, { namespace: 'test-two:' })];
+    await Promise.all([one.connect(), two.connect()]);
+    const spend = (amount: number): CounterCheck => ({ key, kind: 'window', limit: 10, amount, expiresAt: Date.now() + 60_000 });
+    expect((await one.reserve('r1', [spend(10)], Date.now())).ok).toBe(true);
+    expect((await two.reserve('r1', [spend(10)], Date.now())).ok).toBe(true);
+    expect(await one.read([key], Date.now())).toEqual([10]);
+    await Promise.all([one.close(), two.close()]);
   });
 
   test('a wrong address is refused at connect, not on the first request', async () => {

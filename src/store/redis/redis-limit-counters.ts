@@ -1,100 +1,64 @@
 /**
  * Limit counters in Redis, shared by every control-plane process (`NIMBUS_REDIS_URL`). Each
- * operation is one Lua script, so a reservation checks and adds to every counter of a request
- * atomically: two processes can never both take the last unit of a budget. Windows are plain
- * integer keys that expire with their window; concurrency is a sorted set of leases scored by
- * when they lapse, so a crashed process's leases free themselves.
+ * operation is one Lua script (limit-scripts.ts), so a reservation checks and adds to every
+ * counter of a request atomically: two processes can never both take the last unit of a budget.
+ * Windows are plain integer keys that expire with their window; concurrency is a sorted set of
+ * leases scored by when they lapse. What each reservation took is recorded per process, and a
+ * process that dies is swept by the survivors within seconds (process-registry.ts). Every key
+ * starts with the installation's namespace, so installations sharing a Redis share nothing.
  */
+import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import type { CounterAdjustment, CounterCheck, LimitCounters, ReserveResult } from '../../core/limit-counters.js';
+import { limitScripts, type LimitScriptName } from './limit-scripts.js';
+import { ProcessRegistry } from './process-registry.js';
 
-/**
- * KEYS: counters. ARGV: now, lease, and one packed string `kind,limit,amount,expiresAt;...` per
- * key in order (kind w|c): one argument instead of four per key halves the client's cost per call.
- * Returns {ok, failed index (1-based), values...}. Integers travel as the strings they came in,
- * since Lua would print a large number as 1e+15.
- */
-const reserveScript = `
-local now = tonumber(ARGV[1])
-local lease = ARGV[2]
-local specs = {}
-for kind, limit, amount, expires in string.gmatch(ARGV[3], '([wc]),([^,;]+),([^,;]+),([^,;]+)') do
-  specs[#specs + 1] = {kind, tonumber(limit), amount, expires}
-end
-local values = {}
-for i = 1, #KEYS do
-  local spec = specs[i]
-  local current
-  if spec[1] == 'w' then
-    current = tonumber(redis.call('GET', KEYS[i]) or '0')
-  else
-    redis.call('ZREMRANGEBYSCORE', KEYS[i], '-inf', now)
-    current = redis.call('ZCARD', KEYS[i])
-  end
-  values[i] = current
-  if current + tonumber(spec[3]) > spec[2] then
-    return {0, i, unpack(values)}
-  end
-end
-for i = 1, #KEYS do
-  local spec = specs[i]
-  if spec[1] == 'w' then
-    values[i] = redis.call('INCRBY', KEYS[i], spec[3])
-    redis.call('PEXPIREAT', KEYS[i], spec[4])
-  else
-    redis.call('ZADD', KEYS[i], spec[4], lease)
-    local latest = redis.call('ZRANGE', KEYS[i], -1, -1, 'WITHSCORES')
-    redis.call('PEXPIREAT', KEYS[i], latest[2])
-    values[i] = redis.call('ZCARD', KEYS[i])
-  end
-end
-return {1, 0, unpack(values)}
-`;
-
-/** KEYS: window counters, then concurrency counters. ARGV: lease, number of window counters, their deltas packed as `d1,d2,...`. */
-const settleScript = `
-local windows = tonumber(ARGV[2])
-local i = 0
-for delta in string.gmatch(ARGV[3], '([^,]+)') do
-  i = i + 1
-  if i <= windows and redis.call('EXISTS', KEYS[i]) == 1 then redis.call('INCRBY', KEYS[i], delta) end
-end
-for j = windows + 1, #KEYS do redis.call('ZREM', KEYS[j], ARGV[1]) end
-return 0
-`;
-
-/** KEYS: counters. ARGV: now. Windows read as integers, concurrency as live leases. */
-const readScript = `
-local values = {}
-for i = 1, #KEYS do
-  if redis.call('TYPE', KEYS[i])['ok'] == 'zset' then
-    values[i] = redis.call('ZCOUNT', KEYS[i], '(' .. ARGV[1], '+inf')
-  else
-    values[i] = tonumber(redis.call('GET', KEYS[i]) or '0')
-  end
-end
-return values
-`;
-
-/** The scripts by name; loaded once, then called by their sha1 (a reply of NOSCRIPT reloads them). */
-const scripts = { reserve: reserveScript, settle: settleScript, read: readScript } as const;
-type ScriptName = keyof typeof scripts;
+/** Where and how the counters live in Redis. */
+export interface RedisLimitCountersOptions {
+  /** Prefix of every key: `nimbus:INSTALLATION:`; empty when absent. */
+  namespace?: string;
+  /** How often this process says it is alive and sweeps the dead (3 s). */
+  beatMs?: number;
+  /** A process silent this long is taken for dead and its leases released (9 s). */
+  livenessMs?: number;
+  /** Told how many leases of a dead process were released. */
+  onSweep?: (processId: string, leases: number) => void;
+  /** Told when a beat failed (Redis away). */
+  onError?: (error: unknown) => void;
+}
 
 export class RedisLimitCounters implements LimitCounters {
   private readonly redis: Redis;
   private closed = false;
-  private readonly shas = new Map<ScriptName, string>();
+  private readonly shas = new Map<LimitScriptName, string>();
+  private readonly namespace: string;
+  private readonly registry: ProcessRegistry;
+  /** Tenant -> this process's lease record key for it. */
+  private readonly records = new Map<string, string>();
 
-  constructor(url: string) {
+  constructor(url: string, options: RedisLimitCountersOptions = {}) {
     // Fail fast when Redis is away: admission answers 503 rather than hanging requests on retries.
     this.redis = new Redis(url, { maxRetriesPerRequest: 1, connectTimeout: 2000, commandTimeout: 2000, enableAutoPipelining: true, lazyConnect: true });
     this.redis.on('error', () => undefined);
+    this.namespace = options.namespace ?? '';
+    this.registry = new ProcessRegistry(this.redis, this.namespace, randomBytes(8).toString('hex'), (key) => this.sweepRecord(key), {
+      beatMs: options.beatMs ?? 3000,
+      livenessMs: options.livenessMs ?? 9000,
+      ...(options.onSweep ? { onSweep: options.onSweep } : {}),
+      ...(options.onError ? { onError: options.onError } : {}),
+    });
   }
 
-  /** Connects now, so a wrong URL is reported at start rather than on the first request. */
+  /** This process's id in the registry. */
+  get processId(): string {
+    return this.registry.processId;
+  }
+
+  /** Connects now, so a wrong URL is reported at start rather than on the first request; then joins the registry. */
   async connect(): Promise<void> {
     await this.redis.connect();
     await this.loadScripts();
+    await this.registry.start();
   }
 
   async reserve(leaseId: string, checks: readonly CounterCheck[], now: number): Promise<ReserveResult> {
@@ -102,43 +66,71 @@ export class RedisLimitCounters implements LimitCounters {
     const args: Array<string | number> = [];
     let packed = '';
     for (const check of checks) {
-      args.push(check.key);
+      args.push(this.namespace + check.key);
       packed += `${packed ? ';' : ''}${check.kind === 'window' ? 'w' : 'c'},${integer(check.limit)},${integer(check.amount)},${integer(check.expiresAt)}`;
     }
-    args.push(now, leaseId, packed);
-    const reply = (await this.run('reserve', checks.length, args)) as number[];
+    args.push(this.recordKey(checks[0]!.key), now, leaseId, packed);
+    const reply = (await this.run('reserve', checks.length + 1, args)) as number[];
     const [ok, failed, ...values] = reply.map(Number);
     return { ok: ok === 1, failed: ok === 1 ? -1 : failed! - 1, values };
   }
 
   async settle(leaseId: string, adjustments: readonly CounterAdjustment[], concurrencyKeys: readonly string[]): Promise<void> {
-    if (adjustments.length === 0 && concurrencyKeys.length === 0) return;
-    const keys = [...adjustments.map((adjustment) => adjustment.key), ...concurrencyKeys];
-    const deltas = adjustments.map((adjustment) => integer(adjustment.delta)).join(',');
-    await this.run('settle', keys.length, [...keys, leaseId, adjustments.length, deltas]);
+    const first = adjustments[0]?.key ?? concurrencyKeys[0];
+    if (first === undefined) return;
+    const args: Array<string | number> = [];
+    let packed = '';
+    for (const adjustment of adjustments) {
+      args.push(this.namespace + adjustment.key);
+      packed += `${packed ? ',' : ''}${integer(adjustment.delta)}:${integer(adjustment.used)}`;
+    }
+    for (const key of concurrencyKeys) args.push(this.namespace + key);
+    args.push(this.recordKey(first), leaseId, adjustments.length, packed);
+    await this.run('settle', args.length - 3, args);
   }
 
   async seed(key: string, value: number, expiresAt: number): Promise<void> {
-    await this.redis.set(key, Math.round(value), 'PXAT', expiresAt, 'NX');
+    await this.redis.set(this.namespace + key, Math.round(value), 'PXAT', expiresAt, 'NX');
   }
 
   async read(keys: readonly string[], now: number): Promise<number[]> {
     if (keys.length === 0) return [];
-    return ((await this.run('read', keys.length, [...keys, now])) as number[]).map(Number);
+    return ((await this.run('read', keys.length, [...keys.map((key) => this.namespace + key), now])) as number[]).map(Number);
   }
 
+  /** Gives back what this process still holds and leaves the registry, then disconnects. */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    await this.registry.stop().catch(() => undefined);
     await this.redis.quit().catch(() => this.redis.disconnect());
   }
 
+  /**
+   * This process's lease record for the tenant a counter belongs to (the hash tag every counter
+   * name starts with), registering the tenant the first time so a sweep after a crash finds it.
+   */
+  private recordKey(counterKey: string): string {
+    const tenantId = counterKey.slice(1, counterKey.indexOf('}'));
+    let record = this.records.get(tenantId);
+    if (record === undefined) {
+      this.registry.noteTenant(tenantId);
+      this.records.set(tenantId, (record = this.registry.recordKey(tenantId)));
+    }
+    return record;
+  }
+
+  private async sweepRecord(recordKey: string): Promise<number> {
+    return Number(await this.run('sweep', 1, [recordKey]));
+  }
+
   private async loadScripts(): Promise<void> {
-    for (const [name, lua] of Object.entries(scripts) as Array<[ScriptName, string]>) this.shas.set(name, (await this.redis.script('LOAD', lua)) as string);
+    for (const [name, lua] of Object.entries(limitScripts) as Array<[LimitScriptName, string]>)
+      this.shas.set(name, (await this.redis.script('LOAD', lua)) as string);
   }
 
   /** EVALSHA, never the script text on the hot path; after a Redis restart (NOSCRIPT) the scripts are loaded again. */
-  private async run(name: ScriptName, numberOfKeys: number, args: Array<string | number>): Promise<unknown> {
+  private async run(name: LimitScriptName, numberOfKeys: number, args: Array<string | number>): Promise<unknown> {
     if (!this.shas.has(name)) await this.loadScripts();
     try {
       return await this.redis.evalsha(this.shas.get(name)!, numberOfKeys, ...args);

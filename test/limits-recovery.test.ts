@@ -1,0 +1,91 @@
+/**
+ * Limits across a crash, on two servers (`nimbus serve`, built) over one PostgreSQL and one
+ * Redis, in front of a scripted upstream: a server killed with SIGKILL while it holds a key's
+ * concurrency leases frees them within 15 s, so the key works again through the other one.
+ */
+import { writeFileSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { FaultUpstream } from './support/fault-upstream.js';
+import { killNimbusProcesses, startNimbusProcess, type NimbusProcess } from './support/nimbus-process.js';
+import { createTestDatabase, redisUrl, skipWithoutPostgres, skipWithoutRedis } from './support/services.js';
+
+const skip = (await skipWithoutPostgres()) || (await skipWithoutRedis());
+
+/** The fields of an answer these tests read. */
+interface Answer {
+  key?: string;
+  error?: { code: string };
+}
+
+/** One JSON call with a key (or none). */
+async function api(url: string, key: string, method: string, path: string, body?: unknown): Promise<{ status: number; body: Answer }> {
+  const response = await fetch(`${url}${path}`, {
+    method,
+    headers: { ...(key ? { authorization: `Bearer ${key}` } : {}), ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+  return { status: response.status, body: (await response.json()) as Answer };
+}
+
+const chat = (stream = false): object => ({ model: 'echo', messages: [{ role: 'user', content: 'Hello' }], max_tokens: 16, stream });
+
+describe.skipIf(skip)('limits across a crash: two servers on PostgreSQL and Redis', () => {
+  let upstream: FaultUpstream;
+  let database: { url: string; drop(): Promise<void> };
+  let first: NimbusProcess;
+  let second: NimbusProcess;
+  let operator: string;
+
+  beforeAll(async () => {
+    upstream = await FaultUpstream.start();
+    database = await createTestDatabase();
+    const config = join(mkdtempSync(join(tmpdir(), 'nimbus-recovery-')), 'nimbus.json');
+    writeFileSync(config, JSON.stringify({ providers: [{ id: 'fault', baseUrl: `${upstream.url}/v1` }], upstreamModels: [{ id: 'echo', provider: 'fault' }] }));
+    const environment = { NIMBUS_CONFIG: config, NIMBUS_DATABASE_URL: database.url, NIMBUS_REDIS_URL: redisUrl };
+    first = await startNimbusProcess(['--log-level', 'info'], environment);
+    operator = (await api(first.url, '', 'POST', '/v1/keys', { name: 'operator', scopes: { admin: true } })).body.key!;
+    second = await startNimbusProcess(['--log-level', 'info'], environment);
+  }, 60_000);
+
+  afterAll(async () => {
+    await Promise.all([first, second].map((server) => server?.stop()));
+    killNimbusProcesses();
+    await upstream?.close();
+    await database?.drop();
+  });
+
+  test('a server killed while it holds a key’s concurrency leases frees them within 15 s: the key works again through the other', async () => {
+    const key = (await api(first.url, operator, 'POST', '/v1/keys', { name: 'two-at-once', limits: { concurrent_requests: 2 } })).body.key!;
+    // Two streams that the upstream starts and never ends: both leases held by the first server.
+    upstream.always = { kind: 'stall-after', events: 2 };
+    const held = await Promise.all(
+      [0, 1].map(() =>
+        fetch(`${first.url}/v1/chat/completions`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+          body: JSON.stringify(chat(true)),
+        }),
+      ),
+    );
+    expect(held.map((response) => response.status)).toEqual([200, 200]);
+    const refused = await api(second.url, key, 'POST', '/v1/chat/completions', chat());
+    expect([refused.status, refused.body.error?.code]).toEqual([429, 'rate_limit_exceeded']);
+
+    first.child.kill('SIGKILL');
+    const killedAt = performance.now();
+    upstream.always = undefined;
+    for (const response of held) response.body?.cancel().catch(() => undefined);
+    let answer = refused;
+    while (answer.status !== 200 && performance.now() - killedAt < 20_000) {
+      await new Promise((resolve) => setTimeout(resolve, 250));
+      answer = await api(second.url, key, 'POST', '/v1/chat/completions', chat());
+    }
+    const freedAfterMs = performance.now() - killedAt;
+    expect(answer.status, JSON.stringify(answer.body)).toBe(200);
+    expect(freedAfterMs).toBeLessThan(15_000);
+    expect(second.output()).toMatch(/released 2 lease\(s\) of process/);
+    console.log(`concurrency leases of the killed server freed after ${Math.round(freedAfterMs)} ms`);
+  }, 40_000);
+});
