@@ -357,7 +357,9 @@ describe('attacks, each refused and audited', () => {
     const asked = await server.call('admin', 'POST', '/v1/devices/robot-1/actions/move_to', { input: { x: 10, y: 20, z: 300 }, conversation: 'a-critical' });
     expect(asked).toMatchObject({ status: 202, body: { status: 'approval_required', risk: 'critical' } });
     expect((await server.call('admin', 'POST', `/v1/approvals/${asked.body.approval}/grant`)).status).toBe(403);
-    expect((await server.call('ops', 'POST', `/v1/approvals/${asked.body.approval}/grant`)).body.status).toBe('granted');
+    // Two grants from two keys, neither the asker's (issue 17).
+    expect((await server.call('ops', 'POST', `/v1/approvals/${asked.body.approval}/grant`)).body.status).toBe('requested');
+    expect((await server.call('ops2', 'POST', `/v1/approvals/${asked.body.approval}/grant`)).body.status).toBe('granted');
     const moved = await server.call('admin', 'POST', '/v1/devices/robot-1/actions/move_to', { input: { x: 10, y: 20, z: 300 }, approval: asked.body.approval });
     expect(moved.body).toMatchObject({ status: 'acked', output: { position: { x: 10, y: 20, z: 300 } } });
   });

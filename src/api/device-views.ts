@@ -84,6 +84,8 @@ export function approvalView(approval: ApprovalRecord): object {
     expires_at: approval.expiresAt,
     decided_by: approval.decidedBy,
     decided_at: approval.decidedAt,
+    grants: approval.grants,
+    grants_needed: approval.risk === 'critical' && approval.decidedBy !== 'self_approved_local' && !approval.grants.includes('self_approved_local') ? 2 : 1,
     used_at: approval.usedAt,
     conversation: approval.conversation,
     model: approval.model,
@@ -151,6 +153,7 @@ export function denialError(report: ActionReport, param: string): NimbusError {
     case 'too_many_devices':
       return new NimbusError('invalid_request', message);
     case 'rate_limited':
+    case 'approval_rate_limited':
       return new NimbusError('rate_limit_exceeded', message, { headers: { 'retry-after': String(Math.ceil((report.retryAfterMs ?? 1000) / 1000)) } });
     case 'device_offline':
       return new NimbusError('device_offline', message);

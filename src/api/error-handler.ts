@@ -118,6 +118,8 @@ export function installErrorHandling(app: FastifyInstance, bodyLimit: number, me
   const answer = (request: FastifyRequest, reply: FastifyReply, failure: NimbusError): FastifyReply => {
     metrics.countError(failure.status, failure.code);
     if (!reply.hasHeader('x-request-id')) reply.header('x-request-id', newTimeOrderedId('req_'));
+    // The official SDKs retry 408, 409, 429 and 5xx unless told not to: an error a retry cannot fix says so.
+    if (!failure.retryable) reply.header('x-should-retry', 'false');
     return reply.code(failure.status).headers(failure.headers).send(failure.toJSON());
   };
   app.setErrorHandler(async (error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {

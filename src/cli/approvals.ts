@@ -4,14 +4,16 @@ import { adminClient } from './admin-client.js';
 import { formatMs, reportError } from './device-output.js';
 import { renderTable } from './render-table.js';
 
-export const approvalsUsage = `Usage: nimbus approvals [ls] [--status requested|granted|denied|used|expired] [--json]
+export const approvalsUsage = `Usage: nimbus approvals [ls] [--status requested|granted|denied|used|expired|void] [--json]
        nimbus approvals show ID
        nimbus approvals grant ID
        nimbus approvals deny ID
 
 An approval allows one exact command (its sha256 is shown), once, for a short time, for the key
-that asked. Critical commands must be granted by another key than the one that asked. Needs an
-admin key in NIMBUS_API_KEY (not in local mode); talks to NIMBUS_URL (default http://127.0.0.1:8080).`;
+that asked. The key that asked can never grant it; a critical command needs two grants from two
+other admin keys. In local mode you approve your own commands here (recorded as
+self_approved_local). An emergency stop voids every pending or granted approval. Needs an admin
+key in NIMBUS_API_KEY (not in local mode); talks to NIMBUS_URL (default http://127.0.0.1:8080).`;
 
 interface ApprovalView {
   id: string;
@@ -65,9 +67,11 @@ export async function approvalsCommand(argv: string[], environment: NodeJS.Proce
       case 'grant':
       case 'deny': {
         if (!id) return usageError(`missing ID, the approval to ${action} ('nimbus approvals' lists them)`);
-        const decided = await client.json<ApprovalView>('POST', `/v1/approvals/${encodeURIComponent(id)}/${action}`);
+        // `via: cli` says a person decided here: local mode takes decisions only from the CLI and the console.
+        const decided = await client.json<ApprovalView>('POST', `/v1/approvals/${encodeURIComponent(id)}/${action}`, { via: 'cli' });
         console.log(render([decided]));
-        if (action === 'grant') console.log(`\nValid until ${formatMs(decided.expires_at)} UTC, once, for the exact command above.`);
+        if (action === 'grant' && decided.status === 'requested') console.log('\nCritical: granted once; a second admin, with another key, must grant it too.');
+        else if (action === 'grant') console.log(`\nValid until ${formatMs(decided.expires_at)} UTC, once, for the exact command above.`);
         return 0;
       }
       default:

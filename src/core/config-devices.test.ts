@@ -14,6 +14,9 @@ test('devices: the embedded broker on 127.0.0.1:1883 by default, with conservati
     rateLimitPerMinute: 30,
     rateLimitBurst: 10,
     maxToolSteps: 4,
+    taintWindowMs: 900_000,
+    actuationsPerKeyPerMinute: 10,
+    approvalRequestsPerKeyPerMinute: 10,
   });
 });
 

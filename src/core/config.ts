@@ -161,6 +161,12 @@ export const devicesConfigSchema = z.strictObject({
   rateLimitBurst: z.number().int().min(1).max(10_000).default(10),
   /** Model turns that may call tools in one chat completion. */
   maxToolSteps: z.number().int().min(1).max(16).default(4),
+  /** How long untrusted device text keeps a conversation and its key needing approval for every actuation. */
+  taintWindowMs: milliseconds.default(900_000),
+  /** Actuations one key may make in any 60 s, however they arrive (chat, MCP, REST). */
+  actuationsPerKeyPerMinute: z.number().int().min(1).max(100_000).default(10),
+  /** Approval requests one key may make in any 60 s. */
+  approvalRequestsPerKeyPerMinute: z.number().int().min(1).max(100_000).default(10),
 });
 
 /** Files and vector stores (`/v1/files`, `/v1/vector_stores`). */
@@ -356,7 +362,8 @@ const hints: Partial<Record<keyof NimbusConfig, string>> = {
   mqttUrl: 'use the URL of an MQTT broker, e.g. mqtt://127.0.0.1:1883, or off to run without devices',
   poolHeartbeatMs: 'use milliseconds between worker heartbeats, e.g. 5000',
   knowledge: 'keys: maxFileBytes, tenantStorageBytes',
-  devices: 'keys: topicRoot, commandTimeoutMs, approvalTtlMs, approvalRequestTtlMs, maxDevicesPerRequest, rateLimitPerMinute, rateLimitBurst, maxToolSteps',
+  devices:
+    'keys: topicRoot, commandTimeoutMs, approvalTtlMs, approvalRequestTtlMs, maxDevicesPerRequest, rateLimitPerMinute, rateLimitBurst, maxToolSteps, taintWindowMs, actuationsPerKeyPerMinute, approvalRequestsPerKeyPerMinute',
 };
 
 /** Environment variables and the keys they set. */

@@ -4,6 +4,7 @@
  * a network database fits; every record is tenant-scoped. The audit log has no update or delete:
  * it is append-only by contract, and each entry carries the hash of the one before it.
  */
+import type { PolicyStateStore } from './policy-state-store.js';
 
 /** How much harm a wrong command can do; high and critical wait for a human approval. */
 export type RiskTier = 'low' | 'high' | 'critical';
@@ -81,8 +82,11 @@ export interface CommandRecord {
   approvalId: string | null;
 }
 
-/** requested -> granted -> used; or denied; or expired before being granted or used. */
-export type ApprovalStatus = 'requested' | 'granted' | 'denied' | 'used' | 'expired';
+/**
+ * requested -> granted -> used; or denied; or expired before being granted or used; or void (an
+ * emergency stop was engaged while it was requested or granted: it can never be used).
+ */
+export type ApprovalStatus = 'requested' | 'granted' | 'denied' | 'used' | 'expired' | 'void';
 
 /** A one-time human approval of one exact command. */
 export interface ApprovalRecord {
@@ -103,8 +107,10 @@ export interface ApprovalRecord {
   requestedAt: number;
   /** Until granted: when the request lapses. Once granted: when the grant lapses (short). */
   expiresAt: number;
-  /** Who granted or denied it (`key:ID`, or `local`). */
+  /** Who granted or denied it (`key:ID`, or `self_approved_local` in local mode); for critical ones the second grant. */
   decidedBy: string | null;
+  /** Everyone who granted it so far, in order (critical commands need two distinct keys). */
+  grants: string[];
   decidedAt: number | null;
   usedAt: number | null;
   conversation: string | null;
@@ -123,6 +129,9 @@ export interface EmergencyStop {
 /** What an audit entry records. */
 export type AuditEvent =
   | 'proposal'
+  | 'taint'
+  | 'taint_cleared'
+  | 'approvals_voided'
   | 'denial'
   | 'approval_requested'
   | 'approval_granted'
@@ -182,7 +191,7 @@ export interface CommandQuery {
 }
 
 /** Persistence of everything devices need. */
-export interface DeviceStore {
+export interface DeviceStore extends PolicyStateStore {
   putDevice(device: DeviceRecord): Promise<void>;
   getDevice(tenantId: string, id: string): Promise<DeviceRecord | undefined>;
   /** Devices of a tenant, or of every tenant when `tenantId` is absent; by id. */
@@ -212,6 +221,14 @@ export interface DeviceStore {
    * redeemers exactly one wins.
    */
   redeemApproval(tenantId: string, id: string, commandHash: string, keyId: string | null, now: number): Promise<boolean>;
+  /**
+   * Writes a decision (a grant, a second grant, a denial) only if the approval is still `from`
+   * with the grants it had when read: of two concurrent deciders one wins, and a decision never
+   * revives an approval an emergency stop voided meanwhile. True when this call wrote it.
+   */
+  decideApproval(approval: ApprovalRecord, from: { status: ApprovalStatus; grants: readonly string[] }): Promise<boolean>;
+  /** Voids every requested or granted approval of a tenant (an emergency stop); returns their ids. */
+  voidApprovals(tenantId: string, now: number): Promise<string[]>;
 
   putEmergencyStop(stop: EmergencyStop): Promise<void>;
   listEmergencyStops(): Promise<EmergencyStop[]>;

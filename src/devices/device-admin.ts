@@ -17,6 +17,7 @@ import type {
 } from '../core/device-store.js';
 import { NimbusError } from '../core/errors.js';
 import type { Principal } from '../core/principal.js';
+import { selfApprovedLocal, type DecisionChannel } from './approval-desk.js';
 import type { AuditContext } from './audit-log.js';
 import type { DeviceCore } from './device-core.js';
 import type { DeviceGateway } from './device-gateway.js';
@@ -96,12 +97,24 @@ export class DeviceAdmin {
     return this.core.approvals.get(principal.tenantId, id);
   }
 
-  /** Grants or denies an approval request (admin). */
-  async decide(principal: Principal, id: string, grant: boolean): Promise<ApprovalRecord> {
+  /**
+   * Grants or denies an approval request (admin). `channel` says where a person decided (the CLI,
+   * the console); local mode accepts decisions only from those and records them as self-approved.
+   */
+  async decide(principal: Principal, id: string, grant: boolean, channel: DecisionChannel = 'api'): Promise<ApprovalRecord> {
     requireAdmin(principal, grant ? 'Granting an approval' : 'Denying an approval');
-    const approval = grant
-      ? await this.core.approvals.grant(principal.tenantId, id, principal)
-      : await this.core.approvals.deny(principal.tenantId, id, principal);
+    const approvals = this.core.approvals;
+    let approval: ApprovalRecord;
+    try {
+      approval = grant ? await approvals.grant(principal.tenantId, id, principal, channel) : await approvals.deny(principal.tenantId, id, principal, channel);
+    } catch (error) {
+      await this.core.audit.append(this.context(principal), 'denial', {
+        approvalId: id,
+        detail: { reason: 'approval_refused', action: grant ? 'grant' : 'deny', channel, message: (error as Error).message },
+      });
+      throw error;
+    }
+    const waiting = grant && approval.status === 'requested';
     await this.core.audit.append(this.context(principal), grant ? 'approval_granted' : 'approval_denied', {
       deviceId: approval.deviceId,
       approvalId: id,
@@ -110,8 +123,13 @@ export class DeviceAdmin {
         name: approval.name,
         input: approval.input,
         risk: approval.risk,
+        status: approval.status,
         expires_at: approval.expiresAt,
         requested_by: approval.requestedBy,
+        grants: approval.grants,
+        channel,
+        ...(waiting ? { waiting_for: 'a second admin key' } : {}),
+        ...(principal.local ? { [selfApprovedLocal]: true } : {}),
       },
     });
     return approval;
@@ -132,6 +150,12 @@ export class DeviceAdmin {
     await this.store().putEmergencyStop(stop);
     await this.gateway.publishEmergencyStop(stop);
     await this.core.audit.append(this.context(principal), active ? 'emergency_stop' : 'emergency_clear', { detail: { reason } });
+    if (active) {
+      // An approval given before the stop was given for a world that has changed since: none survives it.
+      const voided = await this.core.approvals.voidAll(principal.tenantId);
+      if (voided.length > 0)
+        await this.core.audit.append(this.context(principal), 'approvals_voided', { detail: { approvals: voided, reason: 'emergency_stop' } });
+    }
     return stop;
   }
 

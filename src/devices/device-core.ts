@@ -13,6 +13,7 @@ import { CommandTracker } from './command-tracker.js';
 import { DeviceRegistry } from './device-registry.js';
 import { silentLogger, type DeviceLogger } from './device-logger.js';
 import type { DeviceSettings } from './device-settings.js';
+import { PolicyState } from './policy-state.js';
 import { TwinBook } from './twin-book.js';
 
 /** What changed, for watchers such as the live feed: a twin (after the change) or a stored audit entry. */
@@ -35,6 +36,8 @@ export class DeviceCore {
   readonly approvals: ApprovalDesk;
   readonly audit: AuditLog;
   readonly tracker: CommandTracker;
+  /** Taint, caps and approval-request counts, shared through the store by every control plane. */
+  readonly policyState: PolicyState;
   /** Each tenant's emergency stop, as last set. */
   readonly estops = new Map<string, EmergencyStop>();
   private readonly watchers = new Set<(change: DeviceChange) => void>();
@@ -48,6 +51,7 @@ export class DeviceCore {
     this.twins = new TwinBook(this.store, this.clock, undefined, (twin) => this.notify({ kind: 'twin', twin }));
     this.approvals = new ApprovalDesk(this.store, this.clock, { requestMs: this.settings.approvalRequestTtlMs, grantMs: this.settings.approvalTtlMs });
     this.audit = new AuditLog(this.store, this.clock, (entry) => this.notify({ kind: 'audit', entry }));
+    this.policyState = new PolicyState(this.store, this.clock, this.settings);
     this.tracker = new CommandTracker(this.store, this.clock, (command, settledBy) => this.recordOutcome(command, settledBy));
   }
 

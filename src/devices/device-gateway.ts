@@ -10,14 +10,14 @@ import { newId } from '../core/ids.js';
 import { allows, type Principal } from '../core/principal.js';
 import type { ApprovalDesk } from './approval-desk.js';
 import type { AuditContext, AuditLog } from './audit-log.js';
-import { canonicalJson, sha256 } from './canonical-json.js';
+import { commandHash, describeOutcome, type ActionReport } from './action-report.js';
 import type { CommandTracker } from './command-tracker.js';
 import type { DeviceChange, DeviceCore } from './device-core.js';
 import type { DeviceLogger } from './device-logger.js';
 import type { DeviceRegistry, RegisteredDevice } from './device-registry.js';
 import type { DeviceSettings } from './device-settings.js';
 import { commandInput, deviceTools, parseToolName, type DeviceTool } from './device-tools.js';
-import { decide, type DenialReason, type Proposal } from './policy.js';
+import { decide, type Proposal } from './policy.js';
 import { RateLimiter } from './rate-limiter.js';
 import { actorOf, type ToolSession } from './tool-session.js';
 import type { RecentEvent, TwinBook } from './twin-book.js';
@@ -25,33 +25,8 @@ import type { DeviceAddress, DeviceTransport, InboundMessage, OutboundCommand, T
 import { envelope, hasFreeText } from './untrusted.js';
 
 export type { DeviceChange } from './device-core.js';
-
-/** What happened to one proposal, as the chat loop, MCP and REST report it. */
-export interface ActionReport {
-  tool?: string;
-  deviceId: string;
-  kind: Proposal['kind'];
-  name?: string;
-  input?: unknown;
-  /** `read`, a command state, `denied`, or `approval_required`. */
-  status: 'read' | CommandRecord['state'] | 'denied' | 'approval_required';
-  /** For denials: the stable reason. */
-  reason?: DenialReason;
-  message: string;
-  risk?: RiskTier;
-  commandId?: string;
-  approvalId?: string;
-  output?: unknown;
-  /** The device's own reason for failing or rejecting (device text: untrusted when free text). */
-  error?: string;
-  stateBefore?: Record<string, unknown>;
-  stateAfter?: Record<string, unknown>;
-  /** For reads: the live state, in its (possibly untrusted) envelope. */
-  data?: unknown;
-  /** True when this result carries untrusted text into the context. */
-  untrusted?: boolean;
-  retryAfterMs?: number;
-}
+export type { ActionReport } from './action-report.js';
+export { commandHash } from './action-report.js';
 
 export class DeviceGateway implements TransportHost {
   private readonly registry: DeviceRegistry;
@@ -171,6 +146,11 @@ export class DeviceGateway implements TransportHost {
     return { ...(await this.propose(session, proposal, { tool: name })), tool: name };
   }
 
+  /** Audits an attempt to approve from inside a session (an MCP approval response, a model's output): it never counts. */
+  async refuseApprovalClaim(session: ToolSession, where: string, detail: unknown): Promise<void> {
+    await this.audit.append(this.context(session), 'denial', { detail: { reason: 'approval_in_model_output', where, claim: detail } });
+  }
+
   /** Reads a device's live state; device text in it is marked, and marks the session untrusted. */
   async read(session: ToolSession, deviceId: string): Promise<ActionReport> {
     const device = this.registry.get(session.principal.tenantId, deviceId);
@@ -240,6 +220,12 @@ export class DeviceGateway implements TransportHost {
       };
     }
     if (verdict.verdict === 'approve') {
+      const counted = await this.core.policyState.take('approval_request', session.principal, session.conversation, proposal.deviceId);
+      if (!counted.ok) {
+        const message = `This key asked for ${counted.count} approvals in the last minute (at most ${counted.limit}); nothing was sent and no approval was requested. Wait a minute.`;
+        await this.audit.append(context, 'denial', { deviceId: proposal.deviceId, detail: { reason: 'approval_rate_limited', message, command_hash: hash } });
+        return { ...base, status: 'denied', reason: 'approval_rate_limited', message, retryAfterMs: 60_000 };
+      }
       const approval = await this.approvals.request({
         tenantId,
         commandHash: hash,
@@ -436,25 +422,5 @@ export class DeviceGateway implements TransportHost {
   private async send(command: OutboundCommand): Promise<void> {
     if (!this.transport) throw new Error('devices are not connected to their transport');
     await this.transport.send(command);
-  }
-}
-
-/** sha256 of the canonical command: what an approval binds to. */
-export function commandHash(tenantId: string, proposal: Pick<Proposal, 'deviceId' | 'kind' | 'name' | 'input'>): string {
-  return sha256(canonicalJson({ tenant: tenantId, device: proposal.deviceId, kind: proposal.kind, name: proposal.name ?? '', input: proposal.input ?? null }));
-}
-
-function describeOutcome(command: CommandRecord): string {
-  switch (command.state) {
-    case 'acked':
-      return 'the device acknowledged the command';
-    case 'failed':
-      return command.error?.startsWith('could not send') ? command.error : 'the device reported that the command failed';
-    case 'rejected':
-      return 'the device rejected the command';
-    case 'timed_out':
-      return `the device did not answer within ${Math.round((command.deadline - command.createdAt) / 1000)} s`;
-    default:
-      return 'sent; waiting for the device';
   }
 }

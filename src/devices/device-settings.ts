@@ -8,12 +8,18 @@ export interface DeviceSettings {
   approvalTtlMs: number;
   /** Time an approval request waits for a human before it lapses. */
   approvalRequestTtlMs: number;
-  /** Distinct devices one request (a chat completion, an MCP session) may actuate. */
+  /** Distinct devices one conversation (a chat conversation, an MCP session) may actuate within the taint window. */
   maxDevicesPerRequest: number;
   /** Commands per device. */
   rateLimit: RateLimit;
   /** Model turns that may call tools in one chat completion before a final answer is asked for. */
   maxToolSteps: number;
+  /** How long untrusted text keeps a conversation and its key needing approval for every actuation. */
+  taintWindowMs: number;
+  /** Actuations per key in any 60 s, however they arrive. */
+  actuationsPerKeyPerMinute: number;
+  /** Approval requests per key in any 60 s. */
+  approvalRequestsPerKeyPerMinute: number;
 }
 
 /** Conservative defaults: short approvals, a few devices per request, a few commands per minute. */
@@ -24,4 +30,7 @@ export const defaultDeviceSettings: DeviceSettings = {
   maxDevicesPerRequest: 3,
   rateLimit: { perMinute: 30, burst: 10 },
   maxToolSteps: 4,
+  taintWindowMs: 900_000,
+  actuationsPerKeyPerMinute: 10,
+  approvalRequestsPerKeyPerMinute: 10,
 };

@@ -63,6 +63,16 @@ export class McpHandler {
         return { jsonrpc: '2.0', id, result: { tools: this.listTools(session) } };
       case 'tools/call':
         return this.callTool(id, params, session);
+      case 'mcp_approval_response':
+      case 'approvals/grant':
+      case 'approvals/respond':
+        // The Responses API's MCP approval is an agent's (or a model's) own say-so: never a device approval.
+        await this.gateway.refuseApprovalClaim(session, method, params);
+        return failure(
+          id,
+          codes.invalidRequest,
+          'Device approvals are granted only by a person through the approval API (nimbus approvals grant, or the console), never over MCP; the command stays waiting for that.',
+        );
       default:
         return failure(id, codes.methodNotFound, `Method '${method}' is not supported; this server offers tools only.`);
     }

@@ -55,6 +55,7 @@ function approval(overrides: Partial<ApprovalRecord> = {}): ApprovalRecord {
     decidedBy: 'local',
     decidedAt: 9500,
     usedAt: null,
+    grants: ['key:admin'],
     conversation: null,
     model: null,
     ...overrides,

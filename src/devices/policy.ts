@@ -59,7 +59,10 @@ export type DenialReason =
   | 'approval_not_granted'
   | 'approval_denied'
   | 'approval_used'
-  | 'approval_expired';
+  | 'approval_expired'
+  | 'approval_void'
+  | 'approval_rate_limited'
+  | 'approval_in_model_output';
 
 /** The decision. */
 export type Verdict =
@@ -148,6 +151,8 @@ function checkApproval(facts: PolicyFacts, risk: RiskTier, why: string, actuatio
       return deny('approval_not_granted', `Approval '${approval.id}' has not been granted yet.`);
     case 'expired':
       return deny('approval_expired', `Approval '${approval.id}' expired; request a new one.`);
+    case 'void':
+      return deny('approval_void', `Approval '${approval.id}' was voided by an emergency stop; request a new one.`);
     case 'granted':
       if (approval.expiresAt <= facts.now) return deny('approval_expired', `Approval '${approval.id}' expired; request a new one.`);
       return { verdict: 'allow', risk, actuation, approvalId: approval.id };

@@ -68,6 +68,8 @@ export interface DeviceApprovalsTable {
   decided_by: string | null;
   decided_at: number | null;
   used_at: number | null;
+  /** JSON list of who granted it (migration 0024); null on older rows. */
+  grants?: string | null;
   conversation: string | null;
   model: string | null;
 }
@@ -99,6 +101,36 @@ export interface AuditLogTable {
   hash: string;
 }
 
+export interface DeviceTaintsTable {
+  tenant_id: string;
+  subject: string;
+  until: number;
+  reason: string;
+  set_at: number;
+}
+
+export interface DeviceStepsTable {
+  seq: Generated<number>;
+  tenant_id: string;
+  kind: string;
+  key_subject: string;
+  conversation: string | null;
+  device_id: string;
+  at: number;
+}
+
+export interface DeviceIdempotencyTable {
+  tenant_id: string;
+  key_subject: string;
+  idempotency_key: string;
+  request_hash: string;
+  state: string;
+  status: number | null;
+  body: string | null;
+  created_at: number;
+  expires_at: number;
+}
+
 /** The devices section's tables; `Database` extends it. */
 export interface DeviceTables {
   devices: DevicesTable;
@@ -108,4 +140,7 @@ export interface DeviceTables {
   device_approvals: DeviceApprovalsTable;
   device_estops: DeviceEstopsTable;
   audit_log: AuditLogTable;
+  device_taints: DeviceTaintsTable;
+  device_steps: DeviceStepsTable;
+  device_idempotency: DeviceIdempotencyTable;
 }

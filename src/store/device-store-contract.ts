@@ -49,6 +49,7 @@ export function approvalRecord(overrides: Partial<ApprovalRecord> = {}): Approva
     decidedBy: 'key:admin',
     decidedAt: 950,
     usedAt: null,
+    grants: ['key:admin'],
     conversation: null,
     model: null,
     ...overrides,

@@ -16,14 +16,17 @@ import type {
   TwinRecord,
 } from '../core/device-store.js';
 import type { AuditLogTable, DeviceApprovalsTable, DeviceCommandsTable, DeviceTables, DeviceTwinsTable } from './device-schema.js';
+import { KyselyPolicyStateStore } from './kysely-policy-state-store.js';
 import type { Database } from './schema.js';
 
 const json = (value: unknown): string => JSON.stringify(value ?? null);
 const parse = (text: string | null): unknown => (text === null ? null : JSON.parse(text));
 const optionalNumber = (value: number | string | null): number | null => (value === null ? null : Number(value));
 
-export class KyselyDeviceStore implements DeviceStore {
-  constructor(private readonly db: Kysely<Database>) {}
+export class KyselyDeviceStore extends KyselyPolicyStateStore implements DeviceStore {
+  constructor(db: Kysely<Database>) {
+    super(db);
+  }
 
   async putDevice(device: DeviceRecord): Promise<void> {
     const row = {
@@ -165,9 +168,43 @@ export class KyselyDeviceStore implements DeviceStore {
           decided_by: row.decided_by,
           decided_at: row.decided_at,
           used_at: row.used_at,
+          grants: row.grants,
         }),
       )
       .execute();
+  }
+
+  async decideApproval(approval: ApprovalRecord, from: { status: ApprovalRecord['status']; grants: readonly string[] }): Promise<boolean> {
+    const row = approvalToRow(approval);
+    let update = this.db
+      .updateTable('device_approvals')
+      .set({ status: row.status, expires_at: row.expires_at, decided_by: row.decided_by, decided_at: row.decided_at, grants: row.grants })
+      .where('tenant_id', '=', approval.tenantId)
+      .where('id', '=', approval.id)
+      .where('status', '=', from.status);
+    update =
+      from.grants.length === 0
+        ? update.where((where) => where.or([where('grants', 'is', null), where('grants', '=', '[]')]))
+        : update.where('grants', '=', JSON.stringify(from.grants));
+    const result = await update.executeTakeFirst();
+    return Number(result.numUpdatedRows) === 1;
+  }
+
+  async voidApprovals(tenantId: string, now: number): Promise<string[]> {
+    const rows = await this.db
+      .selectFrom('device_approvals')
+      .select('id')
+      .where('tenant_id', '=', tenantId)
+      .where('status', 'in', ['requested', 'granted'])
+      .execute();
+    if (rows.length === 0) return [];
+    await this.db
+      .updateTable('device_approvals')
+      .set({ status: 'void', decided_at: now })
+      .where('tenant_id', '=', tenantId)
+      .where('status', 'in', ['requested', 'granted'])
+      .execute();
+    return rows.map((row) => row.id);
   }
 
   async getApproval(tenantId: string, id: string): Promise<ApprovalRecord | undefined> {
@@ -349,6 +386,7 @@ function approvalToRow(approval: ApprovalRecord): DeviceApprovalsTable {
     decided_by: approval.decidedBy,
     decided_at: approval.decidedAt,
     used_at: approval.usedAt,
+    grants: JSON.stringify(approval.grants),
     conversation: approval.conversation,
     model: approval.model,
   };
@@ -372,6 +410,7 @@ function approvalFromRow(row: Selectable<DeviceApprovalsTable>): ApprovalRecord 
     decidedBy: row.decided_by,
     decidedAt: optionalNumber(row.decided_at),
     usedAt: optionalNumber(row.used_at),
+    grants: row.grants ? (JSON.parse(row.grants) as string[]) : [],
     conversation: row.conversation,
     model: row.model,
   };

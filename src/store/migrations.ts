@@ -10,6 +10,7 @@ import { deviceMigrations } from './device-migrations.js';
 import { doubleType, serialKey } from './dialect.js';
 import { knowledgeMigrations } from './knowledge-migrations.js';
 import { ledgerDimensionMigrations } from './ledger-migrations.js';
+import { policyStateMigrations } from './policy-state-migrations.js';
 import { poolMigrations } from './pool-migrations.js';
 import { tenancyMigrations } from './tenancy-migrations.js';
 
@@ -68,6 +69,7 @@ export const allMigrations: Readonly<Record<string, Migration>> = {
   ...poolMigrations,
   ...ledgerDimensionMigrations,
   ...knowledgeMigrations,
+  ...policyStateMigrations,
 };
 
 /** The migrations, for Kysely's Migrator. */

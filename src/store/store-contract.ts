@@ -6,6 +6,7 @@ import { describe, expect, test } from 'vitest';
 import type { RequestLogEntry, Store } from '../core/store.js';
 import { runDeviceStoreContract } from './device-store-contract.js';
 import { runKnowledgeStoreContract } from './knowledge-store-contract.js';
+import { runPolicyStateStoreContract } from './policy-state-store-contract.js';
 import { runPoolStoreContract } from './pool-store-contract.js';
 import { runTenancyStoreContract } from './tenancy-store-contract.js';
 
@@ -175,6 +176,7 @@ export function runStoreContract(name: string, open: () => Promise<Store>, reope
     });
 
     runDeviceStoreContract(open);
+    runPolicyStateStoreContract(open);
     runTenancyStoreContract(open);
     runPoolStoreContract(open);
     runKnowledgeStoreContract(open);

@@ -1,7 +1,7 @@
 /**
  * A real Nimbus HTTP server (Fastify, SQLite, embedded MQTT broker, device gateway) whose model is
  * the scripted engine, and whose callers are named by their bearer token so tests can act as keys
- * with different scopes: `admin` (everything), `lamps` (inference, devices lamp-*), `none` (no devices).
+ * with different scopes: `admin` (everything), `ops` and `ops2` (two more admins), `lamps` (inference, devices lamp-*), `none` (no devices).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -26,6 +26,7 @@ import { ScriptedEngine } from './scripted-engine.js';
 const principals: Record<string, Principal> = {
   admin: { tenantId: 'acme', keyId: 'key_admin', local: false, scopes: { inference: true, admin: true, models: '*', devices: '*' } },
   ops: { tenantId: 'acme', keyId: 'key_ops', local: false, scopes: { inference: true, admin: true, models: '*', devices: '*' } },
+  ops2: { tenantId: 'acme', keyId: 'key_ops2', local: false, scopes: { inference: true, admin: true, models: '*', devices: '*' } },
   lamps: { tenantId: 'acme', keyId: 'key_lamps', local: false, scopes: { inference: true, admin: false, models: '*', devices: ['lamp-1', 'lamp-2'] } },
   none: { tenantId: 'acme', keyId: 'key_none', local: false, scopes: { inference: true, admin: false, models: '*', devices: [] } },
   other: { tenantId: 'globex', keyId: 'key_other', local: false, scopes: { inference: true, admin: true, models: '*', devices: '*' } },

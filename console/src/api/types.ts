@@ -60,12 +60,15 @@ export interface Approval {
   input: unknown;
   risk: string;
   reason: string;
-  requested_by: string;
+  requested_by: string | null;
   requested_at: number;
   expires_at: number;
   model: string | null;
   conversation: string | null;
   decided_by: string | null;
+  /** Who granted it so far; a critical command needs two grants from two keys, neither the asker's. */
+  grants?: string[];
+  grants_needed?: number;
 }
 
 export interface AuditEntry {

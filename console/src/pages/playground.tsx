@@ -18,7 +18,7 @@ function ActionOutcome({ action, onApproved }: { action: DeviceAction; onApprove
   const [decided, setDecided] = useState<string | null>(null);
   const decide = async (grant: boolean): Promise<void> => {
     try {
-      await api('POST', `/v1/approvals/${action.approval}/${grant ? 'grant' : 'deny'}`);
+      await api('POST', `/v1/approvals/${action.approval}/${grant ? 'grant' : 'deny'}`, { via: 'console' });
       setDecided(grant ? 'granted' : 'denied');
       if (grant) onApproved(action.approval!);
     } catch (failure) {
@@ -28,7 +28,13 @@ function ActionOutcome({ action, onApproved }: { action: DeviceAction; onApprove
   return (
     <li>
       <span className={`badge ${action.status}`}>{action.status}</span> {action.device} {action.kind} {action.name ?? ''}: {action.message}
-      {action.status === 'approval_required' && action.approval && me.scopes.admin && !decided && (
+      {action.status === 'approval_required' && action.approval && me.scopes.admin && !me.local && (
+        <span className="muted" data-testid="waiting-for-another-admin">
+          {' '}
+          · waiting for another admin: this key asked, so it cannot approve its own command.
+        </span>
+      )}
+      {action.status === 'approval_required' && action.approval && me.scopes.admin && me.local && !decided && (
         <span className="row">
           <button type="button" onClick={() => void decide(true)}>
             Approve {action.approval}

@@ -10,11 +10,14 @@ import { approvalView, auditView, emergencyStopView } from '../device-views.js';
 import type { DeviceServices } from '../server-context.js';
 
 const approvalsQuery = z.object({
-  status: z.enum(['requested', 'granted', 'denied', 'used', 'expired']).optional(),
+  status: z.enum(['requested', 'granted', 'denied', 'used', 'expired', 'void']).optional(),
   limit: z.coerce.number().int().min(1).max(1000).optional(),
 });
 const auditEvents = [
   'proposal',
+  'taint',
+  'taint_cleared',
+  'approvals_voided',
   'denial',
   'approval_requested',
   'approval_granted',
@@ -37,6 +40,8 @@ const auditQuery = z.object({
   until: z.coerce.number().int().optional(),
   limit: z.coerce.number().int().min(1).max(10_000).optional(),
 });
+/** Where a person decided: the CLI and the console say so (local mode takes decisions only from them). */
+const decisionBody = z.strictObject({ via: z.enum(['cli', 'console']).optional() });
 const estopBody = z.strictObject({ reason: z.string().min(1).max(500).optional() });
 
 export function registerApprovalRoutes(app: FastifyInstance, devices: DeviceServices): void {
@@ -49,13 +54,12 @@ export function registerApprovalRoutes(app: FastifyInstance, devices: DeviceServ
 
   app.get<{ Params: { id: string } }>('/v1/approvals/:id', async (request) => approvalView(await admin.approval(request.principal, request.params.id)));
 
-  app.post<{ Params: { id: string } }>('/v1/approvals/:id/grant', async (request) =>
-    approvalView(await admin.decide(request.principal, request.params.id, true)),
-  );
-
-  app.post<{ Params: { id: string } }>('/v1/approvals/:id/deny', async (request) =>
-    approvalView(await admin.decide(request.principal, request.params.id, false)),
-  );
+  for (const verb of ['grant', 'deny'] as const) {
+    app.post<{ Params: { id: string } }>(`/v1/approvals/:id/${verb}`, async (request) => {
+      const body = parseRequest(decisionBody, request.body ?? {});
+      return approvalView(await admin.decide(request.principal, request.params.id, verb === 'grant', body.via ?? 'api'));
+    });
+  }
 
   app.get('/v1/estop', async (request) => emergencyStopView(admin.emergencyStop(request.principal)));
 
