@@ -75,6 +75,8 @@ export interface RunningNimbus {
   upstream: OpenAIEngine;
   /** Pool deployments, served from replicas on workers. */
   pool: PoolRuntime;
+  /** The engine serving pool deployments (the engine contract runs on it). */
+  poolEngine: PoolEngine;
   store: Store;
   /** Device support (MQTT broker, twins, tools); undefined when off. */
   devices: RunningDevices | undefined;
@@ -355,7 +357,7 @@ export async function startNimbus(config: NimbusConfig, environment: Readonly<Re
     deployments: (await store.pool.listDeployments()).map((deployment) => deployment.name),
     devices: devices ? { broker: devices.broker.url } : { off: devicesOff ?? 'off' },
   };
-  return { app, context, engine, upstream, pool, store, devices, url, exposure, facts, modelsSettled, shutdown };
+  return { app, context, engine, upstream, pool, poolEngine, store, devices, url, exposure, facts, modelsSettled, shutdown };
 }
 
 /**

@@ -1,6 +1,7 @@
 /**
- * The Engine contract (src/engines/engine-contract.ts) on every engine: llama.cpp in process, and
- * the OpenAI-compatible upstream engine fronting a real Nimbus (threads 1). The model is
+ * The Engine contract (src/engines/engine-contract.ts) on every engine: llama.cpp in process, the
+ * OpenAI-compatible upstream engine fronting a real Nimbus (threads 1), and the pool engine of a
+ * control plane whose deployment runs on a real `nimbus worker` process (run `npm run build` first). The model is
  * stories260K where ../shared has it, else the tiny random-weight model the repo writes itself
  * (as the rest of the suite falls back), whose known answer is what node-llama-cpp itself
  * generates greedily from it.
@@ -14,6 +15,8 @@ import { runEngineContract } from '../src/engines/engine-contract.js';
 import { LlamaEngine } from '../src/engines/llama/llama-engine.js';
 import { OpenAIEngine } from '../src/engines/openai/openai-engine.js';
 import { writeTinyLlamaGguf } from '../src/gguf/index.js';
+import { poolAdmin } from './support/pool-admin.js';
+import { killWorkerProcesses, startWorkerProcess } from './support/pool-processes.js';
 import { knownAnswer, storiesPath } from './support/shared-model.js';
 import { startTestServer } from './support/test-server.js';
 
@@ -70,6 +73,31 @@ runEngineContract('openai (an upstream Nimbus)', async () => {
     close: async () => {
       await engine.close();
       await upstream.stop();
+    },
+  };
+});
+
+runEngineContract('pool (a deployment on a worker process)', async () => {
+  const { path, startsWith } = await served;
+  const control = await startTestServer({ mqttUrl: 'off', models: [], poolHeartbeatMs: 200 });
+  const { call, waitForDeployment } = poolAdmin(() => control.url);
+  const { token } = await call<{ token: string }>('POST', '/v1/pool/join-tokens', {});
+  await startWorkerProcess('contract-worker', control.url, token);
+  await call('POST', '/v1/deployments', { model: path, name: 'stories', device: 'cpu', context_size: 512, slots: 2 });
+  await waitForDeployment('stories', (deployment) => deployment.placed.some((replica) => replica.state === 'ready'), 60_000);
+  const engine = control.nimbus.poolEngine;
+  // The control plane learns the replica is ready at its next heartbeat pass.
+  for (let waited = 0; !engine.models().some((status) => status.id === 'stories' && status.state === 'ready'); waited += 50) {
+    if (waited > 30_000) throw new Error(`the pool engine never served 'stories': ${JSON.stringify(engine.models())}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  return {
+    engine,
+    model: 'stories',
+    knownAnswer: { prompt, startsWith },
+    close: async () => {
+      await control.stop();
+      killWorkerProcesses();
     },
   };
 });

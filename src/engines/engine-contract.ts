@@ -1,7 +1,7 @@
 /**
  * The Engine contract test: one suite, run against every implementation (the llama engine in
- * process, an OpenAI-compatible upstream), so they cannot drift apart. Each harness serves one
- * small model deterministically at temperature 0.
+ * process, an OpenAI-compatible upstream, the pool on a worker process), so they cannot drift
+ * apart. Each harness serves one small model deterministically at temperature 0.
  */
 import { cancellationOf } from '../core/cancellation.js';
 import { describe, expect, test } from 'vitest';
