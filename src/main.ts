@@ -136,7 +136,11 @@ async function openLimitCounters(redisUrl: string | undefined, reports: CounterR
 async function openDevices(config: NimbusConfig, store: Store, log: FastifyBaseLogger): Promise<{ devices?: RunningDevices; off?: string }> {
   if (config.mqttUrl === 'off') return { off: "off: mqttUrl is 'off' (--mqtt-url, NIMBUS_MQTT_URL or the config file)" };
   const external = config.mqttUrl !== undefined;
-  const settings = { ...config.devices, rateLimit: { perMinute: config.devices.rateLimitPerMinute, burst: config.devices.rateLimitBurst } };
+  const settings = {
+    ...config.devices,
+    rateLimit: { perMinute: config.devices.rateLimitPerMinute, burst: config.devices.rateLimitBurst },
+    refusalAudit: { perWindow: config.audit.refusalsPerWindow, windowMs: config.audit.refusalWindowMs },
+  };
   try {
     const devices = await startDevices({
       store: store.devices,

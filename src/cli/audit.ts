@@ -8,7 +8,7 @@ export const auditUsage = `Usage: nimbus audit [--device ID] [--event EVENT] [--
 
 Events: proposal, denial, approval_requested, approval_granted, approval_denied,
 approval_redeemed, execution, outcome, read, emergency_stop, emergency_clear,
-device_registered, device_removed. Needs an admin key in NIMBUS_API_KEY (not in local mode).`;
+device_registered, device_removed, refusals_aggregated. Needs an admin key in NIMBUS_API_KEY (not in local mode).`;
 
 interface AuditView {
   at: number;

@@ -169,6 +169,13 @@ export const devicesConfigSchema = z.strictObject({
   approvalRequestsPerKeyPerMinute: z.number().int().min(1).max(100_000).default(10),
 });
 
+/** The device audit log: how refusals are counted (docs/decisions/0005-device-safety.md). */
+export const auditConfigSchema = z.strictObject({
+  /** Refusals per key written one by one per window; past it they are counted in one entry per window. */
+  refusalsPerWindow: z.number().int().min(1).max(100_000).default(20),
+  refusalWindowMs: milliseconds.default(60_000),
+});
+
 /** Files and vector stores (`/v1/files`, `/v1/vector_stores`). */
 export const knowledgeConfigSchema = z.strictObject({
   /** Largest file an upload may carry, in bytes (413 past it; OpenAI's limit is 512 MB). */
@@ -269,6 +276,7 @@ export const configSchema = z
       .regex(/^(off|(mqtts?|wss?):\/\/.+)$/, 'use mqtt://HOST:1883 (mqtts://, ws://, wss:// also work) or off')
       .optional(),
     devices: devicesConfigSchema.prefault({}),
+    audit: auditConfigSchema.prefault({}),
     knowledge: knowledgeConfigSchema.prefault({}),
     /** How often pool workers beat; a worker silent for 3 intervals is unreachable and its replicas are placed again. */
     poolHeartbeatMs: z.number().int().min(50).max(600_000).default(5_000),
@@ -358,6 +366,7 @@ const hints: Partial<Record<keyof NimbusConfig, string>> = {
   prices: 'use {"model": {"input": 0.15, "output": 0.6}} in US dollars per million tokens, optional cachedInput; "*" prices the rest',
   computePrices: 'use {"cpu": 0.05, "cuda": 2.5} in US dollars per hour',
   tenancy: 'keys: defaultMaxTokens, reserveSecondsPerToken, authCacheMs, concurrencyLeaseMs',
+  audit: 'keys: refusalsPerWindow, refusalWindowMs',
   mqttPort: 'use a port for the embedded MQTT broker, e.g. 1883 (0 picks a free one), or set mqttUrl to use another broker',
   mqttUrl: 'use the URL of an MQTT broker, e.g. mqtt://127.0.0.1:1883, or off to run without devices',
   poolHeartbeatMs: 'use milliseconds between worker heartbeats, e.g. 5000',

@@ -143,7 +143,9 @@ export type AuditEvent =
   | 'emergency_stop'
   | 'emergency_clear'
   | 'device_registered'
-  | 'device_removed';
+  | 'device_removed'
+  /** Refusals of one key past its rate, counted in one entry per window (count, times, hash of the inputs). */
+  | 'refusals_aggregated';
 
 /** One line of the append-only audit log. */
 export interface AuditEntry {

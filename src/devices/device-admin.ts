@@ -3,7 +3,9 @@
  * history and commands, decide approvals, engage and clear the emergency stop, read the audit
  * log. Each call checks the principal: a device outside the key's scope does not exist for it;
  * registering, approvals, clearing an emergency stop and the audit log need the admin scope.
- * Engaging an emergency stop needs only some device scope: stopping must be easy.
+ * Engaging an emergency stop needs only some device scope: stopping must be easy. Every refusal
+ * (a grant or a clear without the admin scope, a grant the approval desk refuses, a device
+ * outside the key's scope) is audited as a `denial` before it is thrown.
  */
 import type {
   ApprovalRecord,
@@ -18,7 +20,7 @@ import type {
 import { NimbusError } from '../core/errors.js';
 import type { Principal } from '../core/principal.js';
 import { selfApprovedLocal, type DecisionChannel } from './approval-desk.js';
-import type { AuditContext } from './audit-log.js';
+import type { AuditContext, AuditFields } from './audit-log.js';
 import type { DeviceCore } from './device-core.js';
 import type { DeviceGateway } from './device-gateway.js';
 import type { RegisteredDevice } from './device-registry.js';
@@ -40,15 +42,24 @@ export class DeviceAdmin {
     return this.core.registry.list(principal.tenantId).filter((device) => this.gateway.visible(principal, device.record.id));
   }
 
-  /** A device in scope, or 404. */
+  /** A device in scope, or 404 (audited: a key asking for a device outside its scope is refused). */
   device(principal: Principal, id: string): RegisteredDevice {
-    const device = this.gateway.visible(principal, id);
-    if (!device) throw new NimbusError('not_found', `No device '${id}' is in this key's device scope. GET /v1/devices lists the ones that are.`);
-    return device;
+    try {
+      return this.find(principal, id);
+    } catch (error) {
+      this.refused(principal, 'read_device', { deviceId: id }, error as NimbusError).catch((failure: unknown) =>
+        this.core.logger.error({ err: failure }, 'could not audit a refusal'),
+      );
+      throw error;
+    }
   }
 
   /** Registers or updates a device (admin); returns the secret when one was made. */
-  async register(principal: Principal, id: string, model: unknown, options: { rotate?: boolean; secret?: string }) {
+  register(principal: Principal, id: string, model: unknown, options: { rotate?: boolean; secret?: string }) {
+    return this.guard(principal, 'register_device', { deviceId: id }, () => this.registerDevice(principal, id, model, options));
+  }
+
+  private async registerDevice(principal: Principal, id: string, model: unknown, options: { rotate?: boolean; secret?: string }) {
     requireAdmin(principal, 'Registering a device');
     const result = await this.core.registry.put(principal.tenantId, id, model, options);
     await this.core.audit.append(this.context(principal), 'device_registered', {
@@ -59,9 +70,13 @@ export class DeviceAdmin {
   }
 
   /** Removes a device (admin). */
-  async remove(principal: Principal, id: string): Promise<void> {
+  remove(principal: Principal, id: string): Promise<void> {
+    return this.guard(principal, 'remove_device', { deviceId: id }, () => this.removeDevice(principal, id));
+  }
+
+  private async removeDevice(principal: Principal, id: string): Promise<void> {
     requireAdmin(principal, 'Removing a device');
-    this.device(principal, id);
+    this.find(principal, id);
     await this.core.twins.flush();
     this.core.twins.forget(principal.tenantId, id);
     await this.core.registry.remove(principal.tenantId, id);
@@ -87,33 +102,37 @@ export class DeviceAdmin {
     return command;
   }
 
-  async approvals(principal: Principal, status?: ApprovalStatus, limit?: number): Promise<ApprovalRecord[]> {
-    requireAdmin(principal, 'Listing approvals');
-    return this.core.approvals.list(principal.tenantId, status, limit);
+  approvals(principal: Principal, status?: ApprovalStatus, limit?: number): Promise<ApprovalRecord[]> {
+    return this.guard(principal, 'list_approvals', {}, async () => {
+      requireAdmin(principal, 'Listing approvals');
+      return this.core.approvals.list(principal.tenantId, status, limit);
+    });
   }
 
-  async approval(principal: Principal, id: string): Promise<ApprovalRecord> {
-    requireAdmin(principal, 'Reading an approval');
-    return this.core.approvals.get(principal.tenantId, id);
+  approval(principal: Principal, id: string): Promise<ApprovalRecord> {
+    return this.guard(principal, 'read_approval', { approvalId: id }, async () => {
+      requireAdmin(principal, 'Reading an approval');
+      return this.core.approvals.get(principal.tenantId, id);
+    });
   }
 
   /**
-   * Grants or denies an approval request (admin). `channel` says where a person decided (the CLI,
-   * the console); local mode accepts decisions only from those and records them as self-approved.
+   * Grants or denies an approval request (admin); a refused grant or denial is audited. `channel`
+   * says where a person decided (the CLI, the console); local mode accepts decisions only from
+   * those and records them as self-approved.
    */
-  async decide(principal: Principal, id: string, grant: boolean, channel: DecisionChannel = 'api'): Promise<ApprovalRecord> {
+  decide(principal: Principal, id: string, grant: boolean, channel: DecisionChannel = 'api'): Promise<ApprovalRecord> {
+    return this.guard(principal, grant ? 'grant_approval' : 'deny_approval', { approvalId: id, detail: { reason: 'approval_refused', channel } }, () =>
+      this.decideApproval(principal, id, grant, channel),
+    );
+  }
+
+  private async decideApproval(principal: Principal, id: string, grant: boolean, channel: DecisionChannel): Promise<ApprovalRecord> {
     requireAdmin(principal, grant ? 'Granting an approval' : 'Denying an approval');
     const approvals = this.core.approvals;
-    let approval: ApprovalRecord;
-    try {
-      approval = grant ? await approvals.grant(principal.tenantId, id, principal, channel) : await approvals.deny(principal.tenantId, id, principal, channel);
-    } catch (error) {
-      await this.core.audit.append(this.context(principal), 'denial', {
-        approvalId: id,
-        detail: { reason: 'approval_refused', action: grant ? 'grant' : 'deny', channel, message: (error as Error).message },
-      });
-      throw error;
-    }
+    const approval = grant
+      ? await approvals.grant(principal.tenantId, id, principal, channel)
+      : await approvals.deny(principal.tenantId, id, principal, channel);
     const waiting = grant && approval.status === 'requested';
     await this.core.audit.append(this.context(principal), grant ? 'approval_granted' : 'approval_denied', {
       deviceId: approval.deviceId,
@@ -140,8 +159,14 @@ export class DeviceAdmin {
     return this.core.estops.get(principal.tenantId) ?? { tenantId: principal.tenantId, active: false, reason: '', changedBy: '', changedAt: 0 };
   }
 
-  /** Engages (any key with a device scope) or clears (admin) the tenant's emergency stop. */
-  async setEmergencyStop(principal: Principal, active: boolean, reason: string): Promise<EmergencyStop> {
+  /** Engages (any key with a device scope) or clears (admin) the tenant's emergency stop; a refusal is audited. */
+  setEmergencyStop(principal: Principal, active: boolean, reason: string): Promise<EmergencyStop> {
+    return this.guard(principal, active ? 'engage_emergency_stop' : 'clear_emergency_stop', { detail: { requested_reason: reason } }, () =>
+      this.changeEmergencyStop(principal, active, reason),
+    );
+  }
+
+  private async changeEmergencyStop(principal: Principal, active: boolean, reason: string): Promise<EmergencyStop> {
     if (active && !principal.scopes.admin && principal.scopes.devices !== '*' && principal.scopes.devices.length === 0) {
       throw new NimbusError('permission_denied', 'Engaging the emergency stop needs a key with a device scope or the admin scope.');
     }
@@ -160,10 +185,35 @@ export class DeviceAdmin {
   }
 
   /** The audit log of the principal's tenant (admin). */
-  async audit(principal: Principal, query: Omit<AuditQuery, 'tenantId'>): Promise<AuditEntry[]> {
-    requireAdmin(principal, 'Reading the audit log');
-    await this.core.audit.settle();
-    return this.core.audit.list({ ...query, tenantId: principal.tenantId });
+  audit(principal: Principal, query: Omit<AuditQuery, 'tenantId'>): Promise<AuditEntry[]> {
+    return this.guard(principal, 'read_audit', {}, async () => {
+      requireAdmin(principal, 'Reading the audit log');
+      await this.core.audit.settle();
+      return this.core.audit.list({ ...query, tenantId: principal.tenantId });
+    });
+  }
+
+  /** A device in scope, or 404; not audited (the caller is). */
+  private find(principal: Principal, id: string): RegisteredDevice {
+    const device = this.gateway.visible(principal, id);
+    if (!device) throw new NimbusError('not_found', `No device '${id}' is in this key's device scope. GET /v1/devices lists the ones that are.`);
+    return device;
+  }
+
+  /** Runs a human or admin action; a refusal (a NimbusError) is audited as a denial before it is thrown. */
+  private async guard<T>(principal: Principal, action: string, fields: AuditFields, run: () => Promise<T>): Promise<T> {
+    try {
+      return await run();
+    } catch (error) {
+      if (error instanceof NimbusError) await this.refused(principal, action, fields, error);
+      throw error;
+    }
+  }
+
+  private refused(principal: Principal, action: string, fields: AuditFields, error: NimbusError): Promise<unknown> {
+    return this.core.audit.refuse(this.context(principal), [
+      { event: 'denial', ...fields, detail: { reason: error.code, action, code: error.code, message: error.message, ...fields.detail } },
+    ]);
   }
 
   private store(): DeviceStore {

@@ -50,7 +50,11 @@ export class DeviceCore {
     this.registry = new DeviceRegistry(this.store, this.clock);
     this.twins = new TwinBook(this.store, this.clock, undefined, (twin) => this.notify({ kind: 'twin', twin }));
     this.approvals = new ApprovalDesk(this.store, this.clock, { requestMs: this.settings.approvalRequestTtlMs, grantMs: this.settings.approvalTtlMs });
-    this.audit = new AuditLog(this.store, this.clock, (entry) => this.notify({ kind: 'audit', entry }));
+    this.audit = new AuditLog(this.store, this.clock, {
+      onAppend: (entry) => this.notify({ kind: 'audit', entry }),
+      ...(this.settings.refusalAudit ? { refusals: this.settings.refusalAudit } : {}),
+      onError: (error) => this.logger.error({ err: error }, 'could not write an audit entry'),
+    });
     this.policyState = new PolicyState(this.store, this.clock, this.settings);
     this.tracker = new CommandTracker(this.store, this.clock, (command, settledBy) => this.recordOutcome(command, settledBy));
   }

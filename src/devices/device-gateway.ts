@@ -80,7 +80,9 @@ export class DeviceGateway implements TransportHost {
   /** Stops timers and writes what is buffered. */
   async close(): Promise<void> {
     this.tracker.close();
-    await this.flush();
+    await this.twins.flush();
+    // Refusals still being counted are written now: nothing folded is lost at shutdown.
+    await this.audit.close();
   }
 
   /** Writes buffered twin changes and waits for pending audit entries. */
@@ -191,7 +193,7 @@ export class DeviceGateway implements TransportHost {
     const proposal: Proposal = objectInput && given.input === undefined ? { ...given, input: {} } : given;
     const hash = commandHash(tenantId, proposal);
     const base = { deviceId: proposal.deviceId, kind: proposal.kind, ...(proposal.name ? { name: proposal.name } : {}), input: proposal.input };
-    await this.audit.append(context, 'proposal', {
+    const proposed = {
       deviceId: proposal.deviceId,
       detail: {
         kind: proposal.kind,
@@ -202,15 +204,16 @@ export class DeviceGateway implements TransportHost {
         command_hash: hash,
         untrusted_context: session.untrusted,
       },
-    });
+    };
     const facts = this.facts(session, device, proposal.deviceId, hash);
     facts.presented = session.approvals.length > 0 ? await this.approvals.lookup(tenantId, session.approvals) : [];
     const verdict = decide(proposal, facts);
     if (verdict.verdict === 'deny') {
-      await this.audit.append(context, 'denial', {
-        deviceId: proposal.deviceId,
-        detail: { reason: verdict.reason, message: verdict.message, command_hash: hash },
-      });
+      // The proposal and its denial are one refusal: written together, or past the key's rate folded together.
+      await this.audit.refuse(context, [
+        { event: 'proposal', ...proposed },
+        { event: 'denial', deviceId: proposal.deviceId, detail: { reason: verdict.reason, message: verdict.message, command_hash: hash } },
+      ]);
       return {
         ...base,
         status: 'denied',
@@ -219,6 +222,7 @@ export class DeviceGateway implements TransportHost {
         ...(verdict.retryAfterMs ? { retryAfterMs: verdict.retryAfterMs } : {}),
       };
     }
+    await this.audit.append(context, 'proposal', proposed);
     if (verdict.verdict === 'approve') {
       const counted = await this.core.policyState.take('approval_request', session.principal, session.conversation, proposal.deviceId);
       if (!counted.ok) {

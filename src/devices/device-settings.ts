@@ -1,5 +1,6 @@
 /** The knobs of device safety and timing; main.ts fills them from the `devices` config section. */
 import type { RateLimit } from './rate-limiter.js';
+import type { RefusalRate } from './refusal-windows.js';
 
 export interface DeviceSettings {
   /** Time a device has to answer a command before it is timed out. */
@@ -20,6 +21,8 @@ export interface DeviceSettings {
   actuationsPerKeyPerMinute: number;
   /** Approval requests per key in any 60 s. */
   approvalRequestsPerKeyPerMinute: number;
+  /** Refusals per key audited one by one per window; past it, one aggregate entry per window (default 20 a minute). */
+  refusalAudit?: RefusalRate;
 }
 
 /** Conservative defaults: short approvals, a few devices per request, a few commands per minute. */

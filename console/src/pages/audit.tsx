@@ -18,6 +18,7 @@ const events = [
   'emergency_clear',
   'device_registered',
   'device_removed',
+  'refusals_aggregated',
 ];
 
 /** The state before and after, where the entry carries them, side by side. */

@@ -30,6 +30,7 @@ const auditEvents = [
   'emergency_clear',
   'device_registered',
   'device_removed',
+  'refusals_aggregated',
 ] as const;
 const auditQuery = z.object({
   device: z.string().optional(),
