@@ -128,6 +128,7 @@ export function actionView(report: ActionReport, toolCallId?: string): object {
     ...(report.input !== undefined ? { input: report.input } : {}),
     status: report.status,
     ...(report.reason ? { reason: report.reason } : {}),
+    ...(report.param ? { param: report.param } : {}),
     message: report.message,
     ...(report.risk ? { risk: report.risk } : {}),
     ...(report.commandId ? { command: report.commandId } : {}),
@@ -149,7 +150,8 @@ export function denialError(report: ActionReport, param: string): NimbusError {
       return new NimbusError('not_found', message);
     case 'read_only':
     case 'invalid_input':
-      return new NimbusError('invalid_value', message, { param });
+      // Name the field: a property's arguments already start at `value`, an action's sit under `input`.
+      return new NimbusError('invalid_value', message, { param: report.param ? (param === 'input' ? `input.${report.param}` : report.param) : param });
     case 'too_many_devices':
       return new NimbusError('invalid_request', message);
     case 'rate_limited':

@@ -31,6 +31,8 @@ export interface ActionReport {
   /** True when this result carries untrusted text into the context. */
   untrusted?: boolean;
   retryAfterMs?: number;
+  /** For a refused argument: its dotted path in the tool's arguments (`note`, `value.extra`). */
+  param?: string;
 }
 
 /** sha256 of the canonical command: what an approval binds to. */

@@ -92,14 +92,58 @@ export function dataSchemaOf(affordance: DataSchema): DataSchema {
   return schema;
 }
 
-/** A validator for values of a schema; returns the first problem in words, naming `name`, or undefined. */
+/**
+ * The schema with `additionalProperties: false` on every object that does not say otherwise, at
+ * any depth: a field the thing model does not declare is refused unless the model allows it.
+ */
+export function closeSchema(schema: DataSchema): DataSchema {
+  const out: DataSchema = { ...schema };
+  const isObject = schema.type === 'object' || (Array.isArray(schema.type) && schema.type.includes('object')) || 'properties' in schema;
+  if (isObject && schema.additionalProperties === undefined) out.additionalProperties = false;
+  if (schema.properties && typeof schema.properties === 'object') {
+    out.properties = Object.fromEntries(Object.entries(schema.properties as Record<string, DataSchema>).map(([key, child]) => [key, closeSchema(child)]));
+  }
+  if (schema.items && typeof schema.items === 'object' && !Array.isArray(schema.items)) out.items = closeSchema(schema.items as DataSchema);
+  for (const key of ['oneOf', 'anyOf', 'allOf']) if (Array.isArray(schema[key])) out[key] = (schema[key] as DataSchema[]).map(closeSchema);
+  return out;
+}
+
+/** The dotted path of the first field of `value` its (closed) schema does not declare, or undefined. */
+export function undeclaredField(value: unknown, schema: DataSchema | undefined, path: string): string | undefined {
+  if (value === null || typeof value !== 'object') return undefined;
+  if (Array.isArray(value)) {
+    const items = schema?.items as DataSchema | undefined;
+    for (const [index, item] of value.entries()) {
+      const found = undeclaredField(item, items, `${path}.${index}`);
+      if (found) return found;
+    }
+    return undefined;
+  }
+  const properties = (schema?.properties ?? {}) as Record<string, DataSchema>;
+  const open = schema?.additionalProperties !== undefined && schema.additionalProperties !== false;
+  for (const [key, item] of Object.entries(value)) {
+    const where = path ? `${path}.${key}` : key;
+    if (!(key in properties)) {
+      if (!open) return where;
+      continue;
+    }
+    const found = undeclaredField(item, properties[key], where);
+    if (found) return found;
+  }
+  return undefined;
+}
+
+/** A validator for values of a schema, closed (see closeSchema); returns the first problem in words, naming `name`, or undefined. */
 export function compileValidator(schema: DataSchema, name: string): (value: unknown) => string | undefined {
-  const validate: ValidateFunction = ajv.compile(dataSchemaOf(schema));
+  const validate: ValidateFunction = ajv.compile(closeSchema(dataSchemaOf(schema)));
   return (value) => {
     if (validate(value)) return undefined;
     const error = validate.errors?.[0];
     if (!error) return `${name} is invalid`;
     const where = `${name}${error.instancePath.replace(/\//g, '.')}`;
+    if (error.keyword === 'additionalProperties') {
+      return `${where}.${String(error.params.additionalProperty)} is not declared by the thing model (undeclared fields are refused)`;
+    }
     return `${where} ${error.message ?? 'is invalid'}${error.params && 'allowedValues' in error.params ? `: ${JSON.stringify(error.params.allowedValues)}` : ''}`;
   };
 }

@@ -220,6 +220,7 @@ export class DeviceGateway implements TransportHost {
         reason: verdict.reason,
         message: verdict.message,
         ...(verdict.retryAfterMs ? { retryAfterMs: verdict.retryAfterMs } : {}),
+        ...(verdict.param ? { param: verdict.param } : {}),
       };
     }
     await this.audit.append(context, 'proposal', proposed);

@@ -5,7 +5,7 @@
  * contain `__`, so a name always splits back into its target.
  */
 import type { RiskTier } from '../core/device-store.js';
-import { grammarSafeSchema, type DataSchema } from './data-schema.js';
+import { closeSchema, grammarSafeSchema, type DataSchema } from './data-schema.js';
 import type { ThingModel } from './thing-model.js';
 
 /** What a tool acts on. */
@@ -49,7 +49,7 @@ export function deviceTools(deviceId: string, model: ThingModel): DeviceTool[] {
   ];
   for (const property of Object.values(model.properties)) {
     if (property.readOnly) continue;
-    const parameters = { type: 'object', properties: { value: property.schema }, required: ['value'], additionalProperties: false };
+    const parameters = { type: 'object', properties: { value: closeSchema(property.schema) }, required: ['value'], additionalProperties: false };
     tools.push({
       name: `${deviceId}__set_${property.name}`,
       description: `Set ${property.name} of ${model.title} ${deviceId}.${property.description ? ` ${property.description}` : ''}${riskNote(property.risk)}`,
@@ -63,11 +63,12 @@ export function deviceTools(deviceId: string, model: ThingModel): DeviceTool[] {
   }
   for (const action of Object.values(model.actions)) {
     const isObject = action.input?.type === 'object';
+    // Closed at every depth: a field the thing model does not declare is refused unless it allows more.
     const parameters: DataSchema = !action.input
       ? noArguments
       : isObject
-        ? { additionalProperties: false, ...action.input }
-        : { type: 'object', properties: { value: action.input }, required: ['value'], additionalProperties: false };
+        ? closeSchema(action.input)
+        : { type: 'object', properties: { value: closeSchema(action.input) }, required: ['value'], additionalProperties: false };
     tools.push({
       name: `${deviceId}__do_${action.name}`,
       description: `${action.description ?? `Invoke ${action.name}`} (${model.title} ${deviceId}).${riskNote(action.risk)}`,

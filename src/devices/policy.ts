@@ -7,6 +7,7 @@
  */
 import type { ApprovalRecord, ConnectionState, EmergencyStop, RiskTier } from '../core/device-store.js';
 import { allows, type Principal } from '../core/principal.js';
+import { undeclaredField, type DataSchema } from './data-schema.js';
 import type { ThingModel } from './thing-model.js';
 
 /** A command someone (a model, an agent, a REST client) wants executed. */
@@ -67,14 +68,14 @@ export type DenialReason =
 /** The decision. */
 export type Verdict =
   | { verdict: 'allow'; risk: RiskTier; actuation: boolean; approvalId?: string }
-  | { verdict: 'deny'; reason: DenialReason; message: string; retryAfterMs?: number }
+  | { verdict: 'deny'; reason: DenialReason; message: string; retryAfterMs?: number; param?: string }
   | { verdict: 'approve'; risk: RiskTier; reason: string; message: string };
 
 /** Argument names that claim a human decision; only the approval API can make one. */
 const approvalClaim = /approv|confirm|authori[sz]|consent|override|bypass|sudo|human|verified/i;
 
-function deny(reason: DenialReason, message: string, retryAfterMs?: number): Verdict {
-  return { verdict: 'deny', reason, message, ...(retryAfterMs !== undefined ? { retryAfterMs } : {}) };
+function deny(reason: DenialReason, message: string, retryAfterMs?: number, param?: string): Verdict {
+  return { verdict: 'deny', reason, message, ...(retryAfterMs !== undefined ? { retryAfterMs } : {}), ...(param ? { param } : {}) };
 }
 
 /** Decides one proposal. */
@@ -106,6 +107,15 @@ export function decide(proposal: Proposal, facts: PolicyFacts): Verdict {
       `The argument '${claim}' claims an approval; approvals are granted only by a human through the approval API, never by a tool argument.`,
     );
   }
+  const undeclared = undeclaredArgument(proposal.kind, affordance, proposal.arguments ?? {});
+  if (undeclared) {
+    return deny(
+      'invalid_input',
+      `Refused before sending: '${undeclared}' is not declared by the thing model of '${deviceId}', and undeclared fields are refused unless the model allows them.`,
+      undefined,
+      undeclared,
+    );
+  }
   const problem = affordance.validate(proposal.input);
   if (problem) return deny('invalid_input', `Refused before sending: ${problem}.`);
   const reach = new Set([...facts.touched, ...facts.planned, deviceId]).size;
@@ -125,6 +135,19 @@ export function decide(proposal: Proposal, facts: PolicyFacts): Verdict {
   if (!risky && !untrusted) return { verdict: 'allow', risk: affordance.risk, actuation };
   const why = risky ? `risk ${affordance.risk}` : 'untrusted content in context';
   return checkApproval(facts, affordance.risk, why, actuation);
+}
+
+/**
+ * The first argument (as a dotted path) that the tool's schema does not declare: a property write
+ * and a wrapped action input take only `value`; an object input takes its declared fields, at any
+ * depth, unless the thing model sets `additionalProperties`.
+ */
+function undeclaredArgument(kind: 'set' | 'invoke', affordance: object, args: Record<string, unknown>): string | undefined {
+  const input = 'input' in affordance ? (affordance.input as DataSchema | undefined) : undefined;
+  if (kind === 'invoke' && input?.type === 'object') return undeclaredField(args, input, '');
+  const schema = kind === 'set' ? (affordance as { schema: DataSchema }).schema : input;
+  const wrapper: DataSchema = schema ? { type: 'object', properties: { value: schema } } : { type: 'object', properties: {} };
+  return undeclaredField(args, wrapper, '');
 }
 
 /** The argument names a tool for this affordance declares (see device-tools.ts). */

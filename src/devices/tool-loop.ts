@@ -140,6 +140,7 @@ export function toolResult(report: ActionReport): Record<string, unknown> {
     status: report.status,
     message: report.message,
     ...(report.reason ? { reason: report.reason } : {}),
+    ...(report.param ? { param: report.param } : {}),
     ...(report.approvalId ? { approval_id: report.approvalId } : {}),
     ...(report.data !== undefined ? { state: report.data } : {}),
     ...(Object.keys(fromDevice).length > 0 ? (report.untrusted ? envelope(`device:${report.deviceId}`, fromDevice, true) : fromDevice) : {}),
