@@ -43,10 +43,28 @@ test('twins, approvals and the emergency stop reach exactly the keys that may se
   // The lock goes offline: its twin changes; the lamp-only key and the key with no devices never see it.
   await server.sims.get('lock-1')!.stop();
   await feeds.admin!.next((event) => event.type === 'twin' && event.data.device === 'lock-1' && event.data.connection !== 'online');
-  await feeds.lamps!.next((event) => event.type === 'estop');
-  expect(feeds.lamps!.events.filter((event) => event.type === 'twin').every((event) => event.data.device === 'lamp-1')).toBe(true);
+
+  // Barriers: events reach every feed in the order they were published, so once a feed has an
+  // event published after all of the above, anything of the above it was (wrongly) sent is in too.
+  // The other tenant's own emergency stop is its barrier; acme's stop cleared is acme's.
+  expect((await server.call('other', 'POST', '/v1/estop', { reason: 'barrier' })).status).toBe(200);
+  expect((await server.call('admin', 'DELETE', '/v1/estop')).status).toBe(200);
+  const cleared = (event: { type: string; data: { event: string } }) => event.type === 'estop' && event.data.event === 'emergency_clear';
+  for (const name of ['admin', 'lamps', 'none']) await feeds[name]!.next(cleared);
+  await feeds.other!.next((event) => event.type === 'estop');
+
+  const lampsTwins = feeds.lamps!.events.filter((event) => event.type === 'twin');
+  expect(lampsTwins.length).toBeGreaterThan(0);
+  expect(lampsTwins.every((event) => event.data.device === 'lamp-1')).toBe(true);
   expect(feeds.none!.events.filter((event) => event.type === 'twin')).toEqual([]);
   for (const name of ['lamps', 'none']) expect(feeds[name]!.events.filter((event) => event.type === 'approval' || event.type === 'audit')).toEqual([]);
-  // Another tenant's admin saw nothing of acme's.
-  expect(feeds.other!.events.map((event) => event.type)).toEqual(['ready']);
+  // Each acme feed saw acme's stop and its clearing, not the other tenant's stop.
+  for (const name of ['admin', 'lamps', 'none'])
+    expect(feeds[name]!.events.filter((event) => event.type === 'estop').map((event) => [event.data.event, event.data.key])).toEqual([
+      ['emergency_stop', 'key_lamps'],
+      ['emergency_clear', 'key_admin'],
+    ]);
+  // Another tenant's admin saw nothing of acme's: only its own stream's start and its own stop.
+  expect(feeds.other!.events.map((event) => event.type)).toEqual(['ready', 'estop']);
+  expect(feeds.other!.events[1]!.data).toMatchObject({ event: 'emergency_stop', key: 'key_other', detail: { reason: 'barrier' } });
 });

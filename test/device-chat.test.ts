@@ -152,6 +152,7 @@ describe('attacks, each refused and audited', () => {
     server.engine.play([{ calls: [{ name: 'lock-1__do_unlock', arguments: {} }] }, { text: 'Unlocked.' }]);
     const { body } = await chat('lamps', { devices: true, conversation: 'a-scope' });
     // The key sees only its lamps: the lock is not among its tools, and calling it anyway is refused.
+    expect(server.engine.requests[0]!.tools!.length).toBeGreaterThan(0);
     expect(server.engine.requests[0]!.tools!.every((tool) => tool.function.name.startsWith('lamp-'))).toBe(true);
     expect(body.nimbus.actions).toEqual([expect.objectContaining({ device: 'lock-1', status: 'denied', reason: 'out_of_scope' })]);
     expect(body.choices[0].message.content).toBe('Unlocked.');

@@ -39,6 +39,7 @@ function runDeviceSuite(name: 'embedded' | 'mosquitto', skip: boolean): void {
       expect(gateway.twin('default', 'lamp-1').desired).toEqual({ brightness: 80 });
       expect(lamp.state).toEqual({ on: true, brightness: 80 });
       // MQTT 5 carries the response topic and correlation data too; 3.1.1 only the payload's.
+      expect(lamp.received.length).toBeGreaterThan(0);
       expect(lamp.received.every((command) => command.correlated === (name === 'mosquitto'))).toBe(true);
       expect(rig.devices.settings.commandTimeoutMs).toBeGreaterThan(0);
 

@@ -322,6 +322,7 @@ describe('streams and usage', () => {
     const chunks = [];
     for await (const chunk of stream) chunks.push(chunk);
     expect(a.requests[0]!.body.stream_options).toEqual({ include_usage: true });
+    expect(chunks.length).toBeGreaterThan(1);
     expect(chunks.every((chunk) => chunk.choices.length === 1)).toBe(true);
     expect(await lastLogRow()).toMatchObject({ promptTokens: 7, completionTokens: 6, usageEstimated: false });
   });

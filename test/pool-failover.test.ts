@@ -139,6 +139,7 @@ async function expectEveryStreamCompleted(outcomes: StreamOutcome[]): Promise<Re
   expect(outcomes.filter((outcome) => !outcome.completed).map((outcome) => outcome.error)).toEqual([]);
   expect(outcomes).toHaveLength(streams);
   const rows = await ledger(streams);
+  expect(rows).toHaveLength(streams);
   expect(rows.filter((row) => row.status !== 'ok')).toEqual([]);
   for (const row of rows) expect(new Set(triesOf(row.route)).size).toBe(triesOf(row.route).length);
   const continued = rows.filter((row) => row.route?.includes('(continued)'));

@@ -104,6 +104,7 @@ describe.skipIf(skip)('number ranges checked after generation', () => {
       const content = completion.choices[0]!.message.content!;
       expect(content).not.toMatch(/[.eE]|-0\b/);
       const value = JSON.parse(content) as Record<string, number>;
+      expect(Object.keys(value).sort(), content).toEqual(['a', 'b', 'c']);
       for (const field of Object.values(value)) expect(Number.isSafeInteger(field), content).toBe(true);
       expect(value.c).toBeLessThanOrEqual(-10);
     }

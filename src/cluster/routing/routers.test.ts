@@ -38,6 +38,7 @@ describe.each(routingPolicies)('%s router: the ReplicaRouter contract', (policy)
   test('keeps the candidate objects it was given (engines call methods on them)', () => {
     const candidates = pool(3);
     const ordered = createRouter(policy).order(request({ prefixKeys: ['k'], sessionKey: 's' }), candidates);
+    expect(ordered).toHaveLength(candidates.length);
     for (const candidate of ordered) expect(candidates).toContain(candidate);
   });
 });
