@@ -10,6 +10,7 @@ import type { FastifyBaseLogger, FastifyInstance, FastifyRequest } from 'fastify
 import { checkLocalHost } from './api/local-host.js';
 import { installDevices } from './api/install-devices.js';
 import { consoleRoutes, isApiPath } from './api/routes/console.js';
+import { installKnowledge } from './api/install-knowledge.js';
 import { buildServer } from './api/server.js';
 import type { ServerContext } from './api/server-context.js';
 import { modelRouting } from './cluster/routing/model-routing.js';
@@ -35,6 +36,7 @@ import { localPrincipal, type Principal } from './core/principal.js';
 import { bearerToken } from './tenancy/api-key.js';
 import { timingSafeEqual } from 'node:crypto';
 import { workerPaths } from './api/routes/pool.js';
+import { billedChunkEmbedder } from './knowledge/chunk-embedder.js';
 import { startKnowledge } from './knowledge/start-knowledge.js';
 import { ModelCache } from './models/model-cache.js';
 import { ModelPulls } from './models/model-pulls.js';
@@ -260,13 +262,6 @@ export async function startNimbus(config: NimbusConfig, environment: Readonly<Re
   // A server that only fronts upstreams or a pool downloads nothing.
   const usingDefault = config.models.length === 0 && config.upstreamModels.length === 0 && (await store.pool.listDeployments()).length === 0;
   const configured = usingDefault ? [{ source: config.defaultModel }] : config.models;
-  const knowledge = startKnowledge({
-    store: store.knowledge,
-    home: config.home,
-    limits: config.knowledge,
-    clock: systemClock,
-    onError: (error) => log.error({ err: error }, 'sweeping expired files failed; it is tried again in a minute'),
-  });
   // The files configured models use; a model first pulled while the server runs joins them.
   const inUse = configured.map((model) => ({ id: modelIdOrSource(model), source: model.source }));
   const pulls = new ModelPulls({ cache, sizeOf: async (path) => (await stat(path)).size });
@@ -285,14 +280,24 @@ export async function startNimbus(config: NimbusConfig, environment: Readonly<Re
     pool,
     modelFiles: { cache, pulls, configured: inUse },
     consoleDirectory,
-    knowledge,
   });
+  const knowledge = startKnowledge({
+    store: store.knowledge,
+    home: config.home,
+    limits: config.knowledge,
+    clock: systemClock,
+    embedder: config.knowledge.embeddingModel === undefined ? undefined : billedChunkEmbedder(context.accounting, catalog, config.knowledge.embeddingModel),
+    onError: (error) => app.log.error({ err: error }, 'knowledge: a sweep or an ingest failed outside a request'),
+  });
+  installKnowledge(app, knowledge);
   const { devices, off: devicesOff } = await openDevices(config, store, app.log);
   if (devices) installDevices(app, context, devices, (createRequire(import.meta.url)('../package.json') as { version: string }).version);
   const onSettleError = (error: unknown): void => app.log.error({ err: error }, 'limit counters could not be updated; a reservation stays counted');
   const log = app.log;
   counterReports.log = log;
   await pool.start();
+  // Ingest a stopped process left in progress starts again (each file whole, or failed with its reason).
+  await knowledge.resume();
   // Raw ledger rows past the retention go every hour; their hourly sums stay.
   const pruneLedger = (): void => {
     if (config.ledgerRetentionDays === 0) return;
@@ -335,7 +340,7 @@ export async function startNimbus(config: NimbusConfig, environment: Readonly<Re
       pool.releaseHeld();
       models.stop();
       clearInterval(pruning);
-      knowledge.stop();
+      await knowledge.stop();
       const drained = context.lifecycle.drain(graceMs);
       const closed = app.close();
       const result = await drained;

@@ -13,9 +13,7 @@ import { installErrorHandling } from './error-handler.js';
 import { Lifecycle } from './lifecycle.js';
 import { Metrics } from './metrics.js';
 import { installPrincipal, type PrincipalResolver } from './principal.js';
-import type { KnowledgeServices } from '../knowledge/start-knowledge.js';
 import { registerConsoleRoutes } from './routes/console.js';
-import { registerFileRoutes } from './routes/files.js';
 import { registerHealthRoutes } from './routes/health.js';
 import { registerInferenceRoutes } from './routes/inference.js';
 import { registerKeyRoutes } from './routes/keys.js';
@@ -41,8 +39,6 @@ export interface ServerOptions {
   pool?: PoolControl;
   /** The model cache and its pulls: `/v1/model-files` is added when present (the control plane). */
   modelFiles?: ModelFileServices;
-  /** Files and vector stores: `/v1/files` and `/v1/vector_stores` are added when present. */
-  knowledge?: KnowledgeServices;
   /** Where the built console lives (console/dist); not served when absent. */
   consoleDirectory?: string;
   /** A pool worker's server: usage carries the compute report for the control plane (server-context.ts). */
@@ -107,7 +103,6 @@ export function buildServer(options: ServerOptions): NimbusServer {
   registerUsageRoutes(app, context);
   if (options.pool) registerPoolRoutes(app, options.pool, () => options.engines.flatMap((engine) => engine.staticWorkers?.() ?? []));
   if (options.modelFiles) registerModelFileRoutes(app, context, options.modelFiles);
-  if (options.knowledge) registerFileRoutes(app, options.knowledge.files);
   registerLiveRoutes(app, context);
   if (options.consoleDirectory !== undefined) registerConsoleRoutes(app, options.consoleDirectory);
   return { app, context };

@@ -190,6 +190,11 @@ export const knowledgeConfigSchema = z.strictObject({
     .int()
     .min(1)
     .default(10 * 1024 * 1024 * 1024),
+  /**
+   * A model Nimbus serves (any, local or upstream) whose embeddings index chunks and queries: search
+   * is then hybrid (BM25 and vectors fused). Unset: BM25 only.
+   */
+  embeddingModel: z.string().min(1).optional(),
 });
 
 /** A circuit breaker per replica: open after consecutive failures, one probe after `openMs`. */
@@ -370,7 +375,7 @@ const hints: Partial<Record<keyof NimbusConfig, string>> = {
   mqttPort: 'use a port for the embedded MQTT broker, e.g. 1883 (0 picks a free one), or set mqttUrl to use another broker',
   mqttUrl: 'use the URL of an MQTT broker, e.g. mqtt://127.0.0.1:1883, or off to run without devices',
   poolHeartbeatMs: 'use milliseconds between worker heartbeats, e.g. 5000',
-  knowledge: 'keys: maxFileBytes, tenantStorageBytes',
+  knowledge: 'keys: maxFileBytes, tenantStorageBytes, embeddingModel',
   devices:
     'keys: topicRoot, commandTimeoutMs, approvalTtlMs, approvalRequestTtlMs, maxDevicesPerRequest, rateLimitPerMinute, rateLimitBurst, maxToolSteps, taintWindowMs, actuationsPerKeyPerMinute, approvalRequestsPerKeyPerMinute',
 };

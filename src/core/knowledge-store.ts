@@ -4,6 +4,7 @@
  * the lexical index over those chunks. Every read and write is scoped by tenant: another tenant's
  * file or store does not exist for a caller.
  */
+import type { VectorStoreStore } from './vector-store-store.js';
 
 /** What a file is for, as OpenAI names it: inputs a client uploads, outputs Nimbus writes. */
 export const filePurposes = ['assistants', 'user_data', 'batch', 'vision', 'fine-tune', 'evals', 'assistants_output', 'batch_output'] as const;
@@ -36,8 +37,8 @@ export interface FileListQuery {
   now: number;
 }
 
-/** Persistence of files and (later sections) vector stores. */
-export interface KnowledgeStore {
+/** Persistence of files, and of vector stores (vector-store-store.ts). */
+export interface KnowledgeStore extends VectorStoreStore {
   putFile(file: FileRecord): Promise<void>;
   /** The tenant's file, unless it expired before `now`. */
   getFile(tenantId: string, id: string, now: number): Promise<FileRecord | undefined>;

@@ -1,16 +1,22 @@
 /**
- * Builds the knowledge services (files; vector stores) over a store and the home folder, with
- * the timer that sweeps expired files. Called once by main.ts.
+ * Builds the knowledge services (files, vector stores, their ingest and search) over a store and
+ * the home folder, resumes ingest left in progress by a stopped process, and sweeps expired files
+ * and stores every minute. Called once by main.ts.
  */
 import { join } from 'node:path';
 import type { Clock } from '../core/clock.js';
 import type { KnowledgeStore } from '../core/knowledge-store.js';
+import type { ChunkEmbedder } from './chunk-embedder.js';
 import { FileBlobs } from './file-blobs.js';
 import { KnowledgeFiles, type FileLimits } from './knowledge-files.js';
+import { StoreSearch } from './search/store-search.js';
+import { VectorStores } from './vector-stores.js';
 
-/** What the HTTP layer serves `/v1/files` with. */
+/** What the HTTP layer serves `/v1/files` and `/v1/vector_stores` with. */
 export interface KnowledgeServices {
   files: KnowledgeFiles;
+  vectorStores: VectorStores;
+  search: StoreSearch;
 }
 
 export interface KnowledgeOptions {
@@ -19,20 +25,29 @@ export interface KnowledgeOptions {
   home: string;
   limits: FileLimits;
   clock: Clock;
-  /** Reports a sweep that failed (it is tried again at the next interval). */
+  /** Embeds chunks and queries where an embedding model is configured. */
+  embedder?: ChunkEmbedder | undefined;
+  /** Reports a sweep or an ingest that failed outside any request. */
   onError: (error: unknown) => void;
 }
 
 /** The running services and their stop. */
 export interface RunningKnowledge extends KnowledgeServices {
-  stop(): void;
+  /** Queues again what a stopped process left in progress; resolves to how many. */
+  resume(): Promise<number>;
+  stop(): Promise<void>;
 }
 
 const sweepIntervalMs = 60_000;
 
 export function startKnowledge(options: KnowledgeOptions): RunningKnowledge {
   const files = new KnowledgeFiles(options.store, new FileBlobs(join(options.home, 'files')), options.limits, options.clock);
-  const sweep = (): void => void files.sweepExpired().catch(options.onError);
+  const vectorStores = new VectorStores({ store: options.store, files, clock: options.clock, embedder: options.embedder, onError: options.onError });
+  const search = new StoreSearch(options.store, vectorStores);
+  const sweep = (): void => {
+    files.sweepExpired().catch(options.onError);
+    vectorStores.sweepExpired().catch(options.onError);
+  };
   const timer = setInterval(sweep, sweepIntervalMs);
   timer.unref();
   // The first sweep soon after start, once the server is up (expired files are hidden meanwhile).
@@ -40,9 +55,13 @@ export function startKnowledge(options: KnowledgeOptions): RunningKnowledge {
   first.unref();
   return {
     files,
-    stop: () => {
+    vectorStores,
+    search,
+    resume: () => vectorStores.ingest.resume(),
+    stop: async () => {
       clearTimeout(first);
       clearInterval(timer);
+      await vectorStores.ingest.stop();
     },
   };
 }

@@ -1,18 +1,25 @@
 /**
  * The knowledge section of the Store contract over Kysely, portable across SQLite and PostgreSQL:
  * files' metadata (their bytes are on disk, src/knowledge/file-blobs.ts), every query scoped by
- * tenant.
+ * tenant, and vector stores (kysely-vector-store.ts) over the dialect's lexical index.
  */
 import type { Kysely, Selectable } from 'kysely';
 import type { FileListQuery, FilePurpose, FileRecord, KnowledgeStore } from '../core/knowledge-store.js';
 import type { KnowledgeFilesTable } from './knowledge-schema.js';
+import { KyselyVectorStore } from './kysely-vector-store.js';
+import type { LexicalIndex } from './lexical-index.js';
 import type { Database } from './schema.js';
 
-export class KyselyKnowledgeStore implements KnowledgeStore {
-  constructor(private readonly db: Kysely<Database>) {}
+export class KyselyKnowledgeStore extends KyselyVectorStore implements KnowledgeStore {
+  constructor(
+    private readonly files: Kysely<Database>,
+    index: LexicalIndex,
+  ) {
+    super(files, index);
+  }
 
   async putFile(file: FileRecord): Promise<void> {
-    await this.db
+    await this.files
       .insertInto('knowledge_files')
       .values({
         id: file.id,
@@ -28,12 +35,12 @@ export class KyselyKnowledgeStore implements KnowledgeStore {
   }
 
   async getFile(tenantId: string, id: string, now: number): Promise<FileRecord | undefined> {
-    const row = await this.db.selectFrom('knowledge_files').selectAll().where('tenant_id', '=', tenantId).where('id', '=', id).executeTakeFirst();
+    const row = await this.files.selectFrom('knowledge_files').selectAll().where('tenant_id', '=', tenantId).where('id', '=', id).executeTakeFirst();
     return row && !expired(row, now) ? fileFromRow(row) : undefined;
   }
 
   async listFiles(tenantId: string, query: FileListQuery): Promise<FileRecord[]> {
-    let select = this.db
+    let select = this.files
       .selectFrom('knowledge_files')
       .selectAll()
       .where('tenant_id', '=', tenantId)
@@ -45,7 +52,7 @@ export class KyselyKnowledgeStore implements KnowledgeStore {
   }
 
   async deleteFile(tenantId: string, id: string): Promise<FileRecord | undefined> {
-    return this.db.transaction().execute(async (transaction) => {
+    return this.files.transaction().execute(async (transaction) => {
       const row = await transaction.selectFrom('knowledge_files').selectAll().where('tenant_id', '=', tenantId).where('id', '=', id).executeTakeFirst();
       if (!row) return undefined;
       await transaction.deleteFrom('knowledge_files').where('id', '=', id).execute();
@@ -54,7 +61,7 @@ export class KyselyKnowledgeStore implements KnowledgeStore {
   }
 
   async tenantBytes(tenantId: string): Promise<number> {
-    const row = await this.db
+    const row = await this.files
       .selectFrom('knowledge_files')
       .select((select) => select.fn.sum<number | string | null>('bytes').as('total'))
       .where('tenant_id', '=', tenantId)
@@ -63,7 +70,7 @@ export class KyselyKnowledgeStore implements KnowledgeStore {
   }
 
   async countBySha256(sha256: string): Promise<number> {
-    const row = await this.db
+    const row = await this.files
       .selectFrom('knowledge_files')
       .select((select) => select.fn.countAll<number | string>().as('count'))
       .where('sha256', '=', sha256)
@@ -72,7 +79,7 @@ export class KyselyKnowledgeStore implements KnowledgeStore {
   }
 
   async expiredFiles(now: number, limit: number): Promise<FileRecord[]> {
-    const rows = await this.db.selectFrom('knowledge_files').selectAll().where('expires_at', '<=', now).orderBy('expires_at').limit(limit).execute();
+    const rows = await this.files.selectFrom('knowledge_files').selectAll().where('expires_at', '<=', now).orderBy('expires_at').limit(limit).execute();
     return rows.map(fileFromRow);
   }
 }

@@ -7,6 +7,7 @@ import { Migrator, sql, type Kysely, type Selectable } from 'kysely';
 import type { RequestLogEntry, RequestLogQuery, Store } from '../core/store.js';
 import { KyselyDeviceStore } from './kysely-device-store.js';
 import { KyselyKnowledgeStore } from './kysely-knowledge-store.js';
+import type { LexicalIndex } from './lexical-index.js';
 import { KyselyPoolStore } from './kysely-pool-store.js';
 import { KyselyTenancyStore } from './kysely-tenancy-store.js';
 import { migrationProvider } from './migrations.js';
@@ -121,6 +122,8 @@ export interface KyselyStoreOptions {
    * PostgreSQL: the batch as one JSON parameter.
    */
   requestLogWriter: () => RequestLogWriter | Promise<RequestLogWriter>;
+  /** The dialect's index of vector stores' chunks (lexical-index.ts). */
+  lexicalIndex: LexicalIndex;
 }
 
 export class KyselyStore implements Store {
@@ -148,7 +151,7 @@ export class KyselyStore implements Store {
       return writer.query ? writer.query(compiled.sql, compiled.parameters) : ((await db.executeQuery(compiled)).rows as Array<Record<string, unknown>>);
     });
     this.pool = new KyselyPoolStore(db);
-    this.knowledge = new KyselyKnowledgeStore(db);
+    this.knowledge = new KyselyKnowledgeStore(db, options.lexicalIndex);
   }
 
   /**

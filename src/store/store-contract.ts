@@ -5,7 +5,7 @@
 import { describe, expect, test } from 'vitest';
 import type { RequestLogEntry, Store } from '../core/store.js';
 import { runDeviceStoreContract } from './device-store-contract.js';
-import { runKnowledgeStoreContract } from './knowledge-store-contract.js';
+import { runKnowledgeStoreContract, runVectorStoreContract } from './knowledge-store-contract.js';
 import { runPolicyStateStoreContract } from './policy-state-store-contract.js';
 import { runPoolStoreContract } from './pool-store-contract.js';
 import { runTenancyStoreContract } from './tenancy-store-contract.js';
@@ -180,5 +180,6 @@ export function runStoreContract(name: string, open: () => Promise<Store>, reope
     runTenancyStoreContract(open);
     runPoolStoreContract(open);
     runKnowledgeStoreContract(open);
+    runVectorStoreContract(open);
   });
 }

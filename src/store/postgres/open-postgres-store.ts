@@ -8,6 +8,7 @@ import pg from 'pg';
 import { encodeRequestLogBatch, KyselyStore, requestLogColumns } from '../kysely-store.js';
 import type { Database } from '../schema.js';
 import { rollupColumns, rollupRowsSql } from '../usage-rollups.js';
+import { postingsIndex } from './postings-index.js';
 
 /** Options beyond the URL. */
 export interface PostgresStoreOptions {
@@ -45,6 +46,7 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
   const store = new KyselyStore(new Kysely<Database>({ dialect: new PostgresDialect({ pool }) }), {
     ...(options.flushIntervalMs !== undefined ? { flushIntervalMs: options.flushIntervalMs } : {}),
     requestLogWriter: () => ({ write: (rows) => writeRequestLog(pool, rows) }),
+    lexicalIndex: postingsIndex,
   });
   await store.migrate(options.schema);
   return store;

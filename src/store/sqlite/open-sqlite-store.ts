@@ -6,6 +6,7 @@ import { Kysely, SqliteDialect } from 'kysely';
 import { encodeRequestLogBatch, KyselyStore, requestLogColumns, type RequestLogWriter } from '../kysely-store.js';
 import type { Database } from '../schema.js';
 import { rollupUpsertSql } from '../usage-rollups.js';
+import { fts5Index } from './fts5-index.js';
 import { batchInserter, LedgerThread, type RollupWriter } from './ledger-thread.js';
 
 export interface SqliteStoreOptions {
@@ -25,6 +26,7 @@ export async function openSqliteStore(path: string, options: SqliteStoreOptions 
   database.pragma('busy_timeout = 5000');
   const store = new KyselyStore(new Kysely<Database>({ dialect: new SqliteDialect({ database }) }), {
     requestLogWriter: () => requestLogWriter(database, path, options.ledgerThread ?? path !== ':memory:'),
+    lexicalIndex: fts5Index,
   });
   await store.migrate();
   return store;

@@ -1,0 +1,64 @@
+/**
+ * Embeddings for chunks and queries, each call a billed call on the one accounting path (admitted
+ * against the payer's limits, settled, one ledger row of kind `embedding`), with the model the
+ * configuration names (`knowledge.embeddingModel`, any model Nimbus serves). Vectors are
+ * normalised to unit length, so a dot product is their cosine.
+ */
+import { Cancellation } from '../core/cancellation.js';
+import { newTimeOrderedId } from '../core/ids.js';
+import type { ModelCatalog } from '../core/model-catalog.js';
+import type { Principal } from '../core/principal.js';
+import type { Accounting } from '../tenancy/accounting/accounting.js';
+import { billedEmbedding } from '../tenancy/accounting/billed-runs.js';
+import { estimateEmbeddingTokens } from '../tenancy/estimate-prompt-tokens.js';
+import { authorizeInference } from '../tenancy/usage-gate.js';
+
+/** Turns texts into unit vectors, billing `payer`. */
+export interface ChunkEmbedder {
+  readonly model: string;
+  /** Throws 403 when the payer may not use the model (checked before a file is accepted). */
+  authorize(payer: Principal): void;
+  embed(texts: readonly string[], payer: Principal, cancel?: Cancellation): Promise<Float32Array[]>;
+}
+
+/** Inputs per engine call. */
+const batchSize = 32;
+
+/** Scales a vector to unit length (a zero vector stays zero). */
+export function normalise(values: readonly number[]): Float32Array {
+  let norm = 0;
+  for (const value of values) norm += value * value;
+  const scale = norm > 0 ? 1 / Math.sqrt(norm) : 0;
+  return Float32Array.from(values, (value) => value * scale);
+}
+
+/** The embedder over a served model, on the accounting path. */
+export function billedChunkEmbedder(accounting: Accounting, catalog: ModelCatalog, model: string): ChunkEmbedder {
+  return {
+    model,
+    authorize: (payer) => authorizeInference(payer, model, catalog.canonical(model)),
+    async embed(texts, payer, cancel = new Cancellation()) {
+      const route = catalog.route(model);
+      const out: Float32Array[] = [];
+      for (let start = 0; start < texts.length; start += batchSize) {
+        const input = texts.slice(start, start + batchSize);
+        const result = await billedEmbedding(
+          accounting,
+          {
+            requestId: newTimeOrderedId('emb-'),
+            kind: 'embedding',
+            principal: payer,
+            model,
+            models: route.models,
+            estimate: () => ({ promptTokens: estimateEmbeddingTokens(input), maxTokens: 0 }),
+            stream: false,
+          },
+          cancel,
+          (call) => route.embed({ model, input }, call),
+        );
+        for (const vector of result.embeddings) out.push(normalise(vector));
+      }
+      return out;
+    },
+  };
+}

@@ -1,0 +1,29 @@
+import { expect, test } from 'vitest';
+import { approximateTokens, chunkText } from './chunking.js';
+
+const words = (count: number) => Array.from({ length: count }, (_, index) => `w${String(index).padStart(3, '0')}`).join(' ');
+
+test('a short text is one chunk with its approximate token count', () => {
+  expect(chunkText('hello world', { maxChunkSizeTokens: 100, chunkOverlapTokens: 50 })).toEqual([{ text: 'hello world', tokens: 4 }]);
+  expect(chunkText('  \n ', { maxChunkSizeTokens: 100, chunkOverlapTokens: 50 })).toEqual([]);
+});
+
+test('chunks hold at most the limit, overlap by about the overlap, and cover every word in order', () => {
+  // Each word "w000 " is 5 characters: 2 tokens.
+  const chunks = chunkText(words(100), { maxChunkSizeTokens: 20, chunkOverlapTokens: 6 });
+  for (const chunk of chunks) expect(chunk.tokens).toBeLessThanOrEqual(20);
+  expect(chunks[0]!.text.split(' ')).toHaveLength(10);
+  // The second chunk starts 3 words (6 tokens) before the first one ends.
+  expect(chunks[1]!.text.startsWith('w007 ')).toBe(true);
+  const seen = new Set(chunks.flatMap((chunk) => chunk.text.split(' ')));
+  expect(seen.size).toBe(100);
+  expect(chunks.at(-1)!.text.endsWith('w099')).toBe(true);
+});
+
+test('no overlap means disjoint chunks; a word longer than a chunk is cut', () => {
+  const chunks = chunkText(words(10), { maxChunkSizeTokens: 4, chunkOverlapTokens: 0 });
+  expect(chunks.map((chunk) => chunk.text)).toEqual(['w000 w001', 'w002 w003', 'w004 w005', 'w006 w007', 'w008 w009']);
+  const long = chunkText('x'.repeat(1000), { maxChunkSizeTokens: 100, chunkOverlapTokens: 0 });
+  expect(long.map((chunk) => chunk.text.length)).toEqual([400, 400, 200]);
+  expect(approximateTokens('abcdefgh')).toBe(2);
+});

@@ -1,0 +1,124 @@
+/**
+ * Search in a vector store: BM25 always (lexical-search.ts); with an embedding model, also the
+ * chunks nearest the query's embedding (exact cosine over the store's vectors, cached per store),
+ * fused by weighted reciprocal rank fusion (fuse-ranks.ts). Scores are normalised to [0, 1]:
+ * BM25 over the most the query's terms could give, RRF over the most a first place in every leg
+ * gives; `scoreThreshold` applies to them. Attribute filters narrow both legs to matching files.
+ */
+import type { Principal } from '../../core/principal.js';
+import type { AttributeValue, ScoredChunk } from '../../core/vector-store-store.js';
+import type { KnowledgeStore } from '../../core/knowledge-store.js';
+import type { VectorStores } from '../vector-stores.js';
+import { matchesFilter, type AttributeFilter } from './attribute-filter.js';
+import { fuseRanks } from './fuse-ranks.js';
+import { lexicalSearch } from './lexical-search.js';
+
+/** A search as the API asks it. */
+export interface SearchSpec {
+  queries: readonly string[];
+  filter?: AttributeFilter | undefined;
+  maxResults: number;
+  scoreThreshold: number;
+  /** RRF weights of the legs; the embedding leg runs only with an embedding model and a weight above 0. */
+  embeddingWeight: number;
+  textWeight: number;
+}
+
+/** One result: a chunk with its file, score and attributes. */
+export interface SearchHit {
+  fileId: string;
+  filename: string;
+  score: number;
+  attributes: Record<string, AttributeValue>;
+  text: string;
+}
+
+/** Chunks ranked per leg before fusion, at least. */
+const fusionDepth = 50;
+
+export class StoreSearch {
+  private readonly vectors = new Map<string, { generation: number; chunks: Array<{ chunkId: number; fileId: string; embedding: Float32Array }> }>();
+
+  constructor(
+    private readonly store: KnowledgeStore,
+    private readonly stores: VectorStores,
+  ) {}
+
+  async search(principal: Principal, vectorStoreId: string, spec: SearchSpec): Promise<SearchHit[]> {
+    const record = await this.stores.get(principal.tenantId, vectorStoreId);
+    void this.stores.touch(record).catch(() => undefined);
+    const attributes = spec.filter ? await this.store.storeFileAttributes(vectorStoreId) : undefined;
+    const allowed = attributes && new Set(attributes.filter((entry) => matchesFilter(spec.filter!, entry.attributes)).map((entry) => entry.fileId));
+    const text = spec.queries.join(' ');
+    const embedder = this.stores.embedder;
+    const hybrid = embedder !== undefined && spec.embeddingWeight > 0;
+    const depth = hybrid ? Math.max(spec.maxResults, fusionDepth) : spec.maxResults;
+    const lexical = spec.textWeight > 0 || !hybrid ? await lexicalSearch(this.store, vectorStoreId, text, depth, allowed) : undefined;
+    let ranked: Array<{ chunk: ScoredChunk; score: number }>;
+    if (hybrid) {
+      const [query] = await embedder.embed([text], principal);
+      const nearest = await this.nearest(vectorStoreId, query!, depth, allowed);
+      const byId = new Map<number, ScoredChunk>();
+      for (const hit of [...(lexical?.hits ?? []), ...nearest]) byId.set(hit.chunkId, hit);
+      ranked = fuseRanks([
+        { ids: (lexical?.hits ?? []).map((hit) => hit.chunkId), weight: spec.textWeight },
+        { ids: nearest.map((hit) => hit.chunkId), weight: spec.embeddingWeight },
+      ]).map((fused) => ({ chunk: byId.get(fused.id)!, score: fused.score }));
+    } else {
+      const maxScore = lexical?.maxScore ?? 0;
+      ranked = (lexical?.hits ?? []).map((hit) => ({ chunk: hit, score: maxScore > 0 ? hit.score / maxScore : 0 }));
+    }
+    const kept = ranked.filter((hit) => hit.score >= spec.scoreThreshold).slice(0, spec.maxResults);
+    return this.describe(
+      principal.tenantId,
+      vectorStoreId,
+      kept,
+      attributes ? new Map(attributes.map((entry) => [entry.fileId, entry.attributes])) : undefined,
+    );
+  }
+
+  /** The chunks nearest a unit vector by cosine, best first. */
+  private async nearest(vectorStoreId: string, query: Float32Array, limit: number, allowed: ReadonlySet<string> | undefined): Promise<ScoredChunk[]> {
+    const generation = this.stores.generation(vectorStoreId);
+    let cached = this.vectors.get(vectorStoreId);
+    if (!cached || cached.generation !== generation) {
+      cached = { generation, chunks: await this.store.embeddings(vectorStoreId) };
+      this.vectors.set(vectorStoreId, cached);
+    }
+    const scored: ScoredChunk[] = [];
+    for (const chunk of cached.chunks) {
+      if (allowed && !allowed.has(chunk.fileId)) continue;
+      const vector = chunk.embedding;
+      if (vector.length !== query.length) continue;
+      let dot = 0;
+      for (let index = 0; index < vector.length; index += 1) dot += vector[index]! * query[index]!;
+      scored.push({ chunkId: chunk.chunkId, fileId: chunk.fileId, score: dot });
+    }
+    return scored.sort((left, right) => right.score - left.score).slice(0, limit);
+  }
+
+  /** Adds each hit's text, file name and attributes. */
+  private async describe(
+    tenantId: string,
+    vectorStoreId: string,
+    hits: ReadonlyArray<{ chunk: ScoredChunk; score: number }>,
+    attributes: Map<string, Record<string, AttributeValue>> | undefined,
+  ): Promise<SearchHit[]> {
+    const chunks = new Map((await this.store.getChunks(hits.map((hit) => hit.chunk.chunkId))).map((chunk) => [chunk.id, chunk]));
+    const files = new Map<string, { filename: string; attributes: Record<string, AttributeValue> }>();
+    for (const fileId of new Set(hits.map((hit) => hit.chunk.fileId))) {
+      const [file, entry] = await Promise.all([
+        this.store.getFile(tenantId, fileId, 0),
+        attributes ? undefined : this.store.getStoreFile(tenantId, vectorStoreId, fileId),
+      ]);
+      files.set(fileId, { filename: file?.filename ?? '', attributes: attributes?.get(fileId) ?? entry?.attributes ?? {} });
+    }
+    return hits.map((hit) => ({
+      fileId: hit.chunk.fileId,
+      filename: files.get(hit.chunk.fileId)?.filename ?? '',
+      score: hit.score,
+      attributes: files.get(hit.chunk.fileId)?.attributes ?? {},
+      text: chunks.get(hit.chunk.chunkId)?.text ?? '',
+    }));
+  }
+}
