@@ -22,7 +22,7 @@ import { RateLimiter } from './rate-limiter.js';
 import { actorOf, type ToolSession } from './tool-session.js';
 import type { RecentEvent, TwinBook } from './twin-book.js';
 import type { DeviceAddress, DeviceTransport, InboundMessage, OutboundCommand, TransportHost } from './transport.js';
-import { envelope, hasFreeText } from './untrusted.js';
+import { envelope, isUntrusted } from './untrusted.js';
 
 export type { DeviceChange } from './device-core.js';
 export type { ActionReport } from './action-report.js';
@@ -165,8 +165,8 @@ export class DeviceGateway implements TransportHost {
     const events = this.twins.recentEvents(session.principal.tenantId, deviceId);
     const model = device!.model;
     const untrusted =
-      Object.entries(twin.reported).some(([name, value]) => hasFreeText(value, model.properties[name]?.schema)) ||
-      events.some((event) => hasFreeText(event.data, model.events[event.name]?.data));
+      Object.entries(twin.reported).some(([name, value]) => isUntrusted(value, model.properties[name]?.schema)) ||
+      events.some((event) => isUntrusted(event.data, model.events[event.name]?.data));
     const state = {
       connection: twin.connection,
       reported: twin.reported,
@@ -409,9 +409,9 @@ export class DeviceGateway implements TransportHost {
     const model = this.registry.get(tenantId, deviceId)?.model;
     const outputSchema = command.kind === 'invoke' ? model?.actions[name]?.output : undefined;
     const untrusted =
-      hasFreeText(final.output, outputSchema) ||
+      isUntrusted(final.output, outputSchema) ||
       deviceError !== undefined ||
-      Object.entries(stateAfter).some(([property, value]) => hasFreeText(value, model?.properties[property]?.schema));
+      Object.entries(stateAfter).some(([property, value]) => isUntrusted(value, model?.properties[property]?.schema));
     if (untrusted) session.untrusted = true;
     return {
       ...base,

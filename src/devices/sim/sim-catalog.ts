@@ -22,6 +22,11 @@ export interface SimBehaviour {
 export type SimKind = 'lamp' | 'thermostat' | 'lock' | 'conveyor' | 'robot';
 
 const context = ['https://www.w3.org/2022/wot/td/v1.1', { nimbus: 'https://nimbus.dev/ns#' }];
+// Declared outputs: what an action answers is data, not device text (anything undeclared would be untrusted).
+const lockOutput = { type: 'object', properties: { locked: { type: 'boolean' }, relock_in: { type: ['integer', 'null'] } } };
+const runningOutput = { type: 'object', properties: { running: { type: 'boolean' } } };
+const point = { type: 'object', properties: { x: { type: 'number' }, y: { type: 'number' }, z: { type: 'number' } } };
+const positionOutput = { type: 'object', properties: { position: point } };
 const input = (value: unknown): Record<string, unknown> => (value !== null && typeof value === 'object' ? (value as Record<string, unknown>) : {});
 
 export const simCatalog: Record<SimKind, SimBehaviour> = {
@@ -35,7 +40,13 @@ export const simCatalog: Record<SimKind, SimBehaviour> = {
         on: { type: 'boolean', observable: true },
         brightness: { type: 'integer', minimum: 0, maximum: 100, unit: 'percent', observable: true },
       },
-      actions: { toggle: { description: 'Switch the lamp on if off, off if on', idempotent: false } },
+      actions: {
+        toggle: {
+          description: 'Switch the lamp on if off, off if on',
+          idempotent: false,
+          output: { type: 'object', properties: { on: { type: 'boolean' } } },
+        },
+      },
     },
     initial: () => ({ on: false, brightness: 50 }),
     invoke(state, action) {
@@ -55,7 +66,13 @@ export const simCatalog: Record<SimKind, SimBehaviour> = {
         target: { type: 'number', minimum: 5, maximum: 30, unit: 'celsius' },
         mode: { type: 'string', enum: ['off', 'heat', 'cool', 'auto'] },
       },
-      actions: { boost: { description: 'Heat for a number of minutes', input: { type: 'integer', minimum: 5, maximum: 60 } } },
+      actions: {
+        boost: {
+          description: 'Heat for a number of minutes',
+          input: { type: 'integer', minimum: 5, maximum: 60 },
+          output: { type: 'object', properties: { boosting_minutes: { type: 'integer' } } },
+        },
+      },
     },
     initial: () => ({ temperature: 20.5, target: 21, mode: 'auto' }),
     invoke(state, _action, minutes) {
@@ -77,11 +94,12 @@ export const simCatalog: Record<SimKind, SimBehaviour> = {
         battery: { type: 'integer', minimum: 0, maximum: 100, readOnly: true },
       },
       actions: {
-        lock: { description: 'Lock the door', safe: false, idempotent: true, 'nimbus:risk': 'low' },
+        lock: { description: 'Lock the door', safe: false, idempotent: true, 'nimbus:risk': 'low', output: lockOutput },
         unlock: {
           description: 'Unlock the door; it locks again after `seconds`',
           input: { type: 'object', properties: { seconds: { type: 'integer', minimum: 1, maximum: 300 } } },
           idempotent: true,
+          output: lockOutput,
         },
       },
       events: { visitor_message: { description: 'A message typed on the keypad', data: { type: 'string' } } },
@@ -107,8 +125,8 @@ export const simCatalog: Record<SimKind, SimBehaviour> = {
         speed: { type: 'number', minimum: 0, maximum: 2.5, unit: 'm/s', 'nimbus:risk': 'high' },
       },
       actions: {
-        start: { description: 'Start the belt', 'nimbus:risk': 'high' },
-        stop: { description: 'Stop the belt', idempotent: true },
+        start: { description: 'Start the belt', 'nimbus:risk': 'high', output: runningOutput },
+        stop: { description: 'Stop the belt', idempotent: true, output: runningOutput },
       },
       events: { jam: { data: { type: 'object', properties: { at_mm: { type: 'integer' } } } } },
     },
@@ -149,9 +167,10 @@ export const simCatalog: Record<SimKind, SimBehaviour> = {
             },
             required: ['x', 'y', 'z'],
           },
+          output: positionOutput,
         },
-        home: { description: 'Return to the home position' },
-        stop: { description: 'Stop moving at once', idempotent: true, 'nimbus:risk': 'low' },
+        home: { description: 'Return to the home position', output: positionOutput },
+        stop: { description: 'Stop moving at once', idempotent: true, 'nimbus:risk': 'low', output: positionOutput },
       },
     },
     initial: () => ({ position: { x: 0, y: 0, z: 400 }, gripper: 'open', moving: false }),
