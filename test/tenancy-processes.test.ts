@@ -33,7 +33,7 @@ async function api<T = unknown>(url: string, key: string | undefined, method: st
 }
 
 /** One 8-token completion: priced at $1 per million output tokens, it reserves and costs 8e-6 dollars. */
-function complete(url: string, key: string): Promise<Answer<{ error?: { code: string }; usage?: { completion_tokens: number } }>> {
+function complete(url: string, key: string): Promise<Answer<{ id?: string; error?: { code: string }; usage?: { completion_tokens: number } }>> {
   return api(url, key, 'POST', '/v1/completions', { model: 'stories260K', prompt: 'Once upon a time', max_tokens: 8, temperature: 0 });
 }
 
@@ -141,8 +141,9 @@ describe.skipIf(skip)('two control-plane processes on one PostgreSQL and one Red
     const servedTokens = served.reduce((sum, result) => sum + result.body.usage!.completion_tokens, 0);
     expect(servedTokens).toBe(72);
     // Both processes write the ledger in batches; the sum over both is what was served, whichever one is asked.
+    // Polled until both have written their rows (up to 20 s: on a busy machine a batch can take seconds).
     let usage: Array<{ requests: number; completion_tokens: number; cost_usd: number }> = [];
-    for (let attempt = 0; attempt < 40; attempt += 1) {
+    for (let attempt = 0, deadline = Date.now() + 20_000; Date.now() < deadline; attempt += 1) {
       usage = (await api<{ data: typeof usage }>(attempt % 2 ? first.url : second.url, operator, 'GET', `/v1/usage?tenant=${tenant}`)).body.data;
       if (usage[0]?.requests === 200) break;
       await new Promise((resolve) => setTimeout(resolve, 50));
@@ -179,7 +180,15 @@ describe.skipIf(skip)('two control-plane processes on one PostgreSQL and one Red
     await api(second.url, `${operator}x`, 'GET', '/v1/keys');
     await api(first.url, secrets[secrets.length - 1], 'POST', '/v1/completions', { model: 'stories260K', prompt: 'x', max_tokens: 1 });
     await api(second.url, operator, 'GET', '/v1/keys');
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    // A barrier, not a fixed wait: access lines go out in batches, in order, so once a last
+    // request's line is out on each process, every line before it is too.
+    for (const server of [first, second]) {
+      const barrier = await complete(server.url, operator);
+      expect(barrier.status).toBe(200);
+      for (const deadline = Date.now() + 10_000; !server.output().includes(barrier.body.id!) && Date.now() < deadline;)
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      expect(server.output()).toContain(barrier.body.id!);
+    }
     const logs = first.output() + second.output();
     expect(logs.split('\n').length).toBeGreaterThan(20);
     for (const secret of secrets) {

@@ -1,21 +1,6 @@
 #!/usr/bin/env node
 /** The `nimbus` command: one file per subcommand, dispatched here. */
-import { approvalsCommand } from './approvals.js';
-import { auditCommand } from './audit.js';
-import { deployCommand } from './deploy.js';
-import { deploymentsCommand } from './deployments.js';
-import { devicesCommand } from './devices.js';
-import { estopCommand } from './estop.js';
-import { keysCommand } from './keys.js';
-import { modelsCommand } from './models.js';
-import { pullCommand } from './pull.js';
-import { serveCommand } from './serve.js';
-import { simCommand } from './sim.js';
 import { installTerminalSafeConsole } from './terminal-text.js';
-import { tenantsCommand } from './tenants.js';
-import { usageCommand } from './usage.js';
-import { workerCommand } from './worker.js';
-import { workersCommand } from './workers.js';
 
 const usage = `Nimbus: an open AI cloud you run yourself.
 
@@ -43,23 +28,26 @@ Run 'nimbus COMMAND --help' for a command's options.`;
 
 type Command = (argv: string[], environment: NodeJS.ProcessEnv) => Promise<number>;
 
-const commands: Record<string, Command> = {
-  serve: serveCommand,
-  pull: pullCommand,
-  models: modelsCommand,
-  tenants: tenantsCommand,
-  keys: keysCommand,
-  usage: usageCommand,
-  devices: devicesCommand,
-  approvals: approvalsCommand,
-  estop: estopCommand,
-  audit: auditCommand,
-  worker: workerCommand,
-  workers: workersCommand,
-  deploy: deployCommand,
-  deployments: deploymentsCommand,
-  sim: (argv, environment) => simCommand(argv, environment),
-  version: async () => {
+// Each command's module is imported only when it runs: `serve` and `worker` pull in the server,
+// the stores and the MQTT broker (about 1 s of CPU to load); an admin command needs none of it,
+// so `nimbus devices` starts in a fifth of the time.
+const commands: Record<string, () => Promise<Command>> = {
+  serve: async () => (await import('./serve.js')).serveCommand,
+  pull: async () => (await import('./pull.js')).pullCommand,
+  models: async () => (await import('./models.js')).modelsCommand,
+  tenants: async () => (await import('./tenants.js')).tenantsCommand,
+  keys: async () => (await import('./keys.js')).keysCommand,
+  usage: async () => (await import('./usage.js')).usageCommand,
+  devices: async () => (await import('./devices.js')).devicesCommand,
+  approvals: async () => (await import('./approvals.js')).approvalsCommand,
+  estop: async () => (await import('./estop.js')).estopCommand,
+  audit: async () => (await import('./audit.js')).auditCommand,
+  worker: async () => (await import('./worker.js')).workerCommand,
+  workers: async () => (await import('./workers.js')).workersCommand,
+  deploy: async () => (await import('./deploy.js')).deployCommand,
+  deployments: async () => (await import('./deployments.js')).deploymentsCommand,
+  sim: async () => (await import('./sim.js')).simCommand,
+  version: async () => async () => {
     const { createRequire } = await import('node:module');
     console.log((createRequire(import.meta.url)('../../package.json') as { version: string }).version);
     return 0;
@@ -72,12 +60,12 @@ async function main(argv: string[]): Promise<number> {
     console.log(usage);
     return name ? 0 : 1;
   }
-  const command = commands[name];
-  if (!command) {
+  const load = Object.hasOwn(commands, name) ? commands[name] : undefined;
+  if (!load) {
     console.error(`error: unknown command '${name}'.\n\n${usage}`);
     return 2;
   }
-  return command(rest, process.env);
+  return (await load())(rest, process.env);
 }
 
 // Names and messages from a server must not drive the terminal (colours, cursor, title).
