@@ -118,7 +118,8 @@ async function burst(victim: () => string, strike: () => void): Promise<{ outcom
 async function ledger(count: number): Promise<RequestLogEntry[]> {
   const store = await openSqliteStore(join(controlPlane.home, 'nimbus.db'));
   try {
-    for (let attempt = 0; attempt < 100; attempt += 1) {
+    // Up to 20 s: the control plane writes the ledger in batches, slower on a busy machine.
+    for (const deadline = Date.now() + 20_000; Date.now() < deadline;) {
       const rows = await store.listRequests({ limit: count });
       if (rows.length >= count) return rows;
       await new Promise((resolve) => setTimeout(resolve, 50));
