@@ -46,7 +46,7 @@ import { openStore } from './store/open-store.js';
 import { RedisLimitCounters } from './store/redis/redis-limit-counters.js';
 import { KeyResolver } from './tenancy/key-resolver.js';
 import { MemoryLimitCounters } from './tenancy/memory-limit-counters.js';
-import { seedSpendCounters } from './tenancy/seed-spend.js';
+import { ledgerSpendOf } from './tenancy/seed-spend.js';
 import { LimitsGate } from './tenancy/usage-gate.js';
 
 /** What a started server knows about itself, for the banner. */
@@ -202,19 +202,15 @@ export async function startNimbus(config: NimbusConfig, environment: Readonly<Re
   }
   const counterReports: CounterReports = { log: undefined };
   const counters = await openLimitCounters(config.redisUrl, counterReports);
-  // In-process counters start empty: today's and this month's spend comes back from the ledger.
-  await seedSpendCounters(store.tenancy, counters, systemClock);
   const resolver = new KeyResolver({ store: store.tenancy, clock: systemClock, localModeAllowed, cacheMs: config.tenancy.authCacheMs });
   const gate = new LimitsGate({
     counters,
     clock: systemClock,
     prices: { models: config.prices, computePerHour: config.computePrices },
     limitsOf: resolver.limitsOf,
-    onChange: (change) => {
-      resolver.forget(change);
-      // A new limit counts today's and this month's spend, not just what comes after it.
-      if (change.tenantId !== undefined) seedSpendCounters(store.tenancy, counters, systemClock).catch((error: unknown) => onSettleError(error));
-    },
+    onChange: (change) => resolver.forget(change),
+    // A budget counter starts from today's and this month's spend in the ledger, not from zero.
+    spendOf: ledgerSpendOf(store.tenancy),
     defaultMaxTokens: config.tenancy.defaultMaxTokens,
     modelMaxTokens: modelMaxTokens(config),
     reserveSecondsPerToken: config.tenancy.reserveSecondsPerToken,

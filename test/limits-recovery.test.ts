@@ -1,7 +1,8 @@
 /**
- * Limits across a crash, on two servers (`nimbus serve`, built) over one PostgreSQL and one
- * Redis, in front of a scripted upstream: a server killed with SIGKILL while it holds a key's
- * concurrency leases frees them within 15 s, so the key works again through the other one.
+ * Limits on two servers (`nimbus serve`, built) over one PostgreSQL and one Redis, in front of a
+ * scripted upstream: budgets added to a key or a tenant that already spent count that spend,
+ * seeded once across both; a server killed with SIGKILL while it holds a key's concurrency leases
+ * frees them within 15 s, so the key works again through the other one.
  */
 import { writeFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -9,6 +10,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { FaultUpstream } from './support/fault-upstream.js';
 import { killNimbusProcesses, startNimbusProcess, type NimbusProcess } from './support/nimbus-process.js';
+import { budgetApi, unitsUsd } from './support/budget-api.js';
 import { createTestDatabase, redisUrl, skipWithoutPostgres, skipWithoutRedis } from './support/services.js';
 
 const skip = (await skipWithoutPostgres()) || (await skipWithoutRedis());
@@ -29,6 +31,9 @@ async function api(url: string, key: string, method: string, path: string, body?
   return { status: response.status, body: (await response.json()) as Answer };
 }
 
+/** The server that did not make a change applies it when its cached copy lapses (`tenancy.authCacheMs`, 500 ms). */
+const untilOtherServerLooksAgain = (): Promise<unknown> => new Promise((resolve) => setTimeout(resolve, 600));
+
 const chat = (stream = false): object => ({ model: 'echo', messages: [{ role: 'user', content: 'Hello' }], max_tokens: 16, stream });
 
 describe.skipIf(skip)('limits across a crash: two servers on PostgreSQL and Redis', () => {
@@ -42,7 +47,15 @@ describe.skipIf(skip)('limits across a crash: two servers on PostgreSQL and Redi
     upstream = await FaultUpstream.start();
     database = await createTestDatabase();
     const config = join(mkdtempSync(join(tmpdir(), 'nimbus-recovery-')), 'nimbus.json');
-    writeFileSync(config, JSON.stringify({ providers: [{ id: 'fault', baseUrl: `${upstream.url}/v1` }], upstreamModels: [{ id: 'echo', provider: 'fault' }] }));
+    writeFileSync(
+      config,
+      JSON.stringify({
+        providers: [{ id: 'fault', baseUrl: `${upstream.url}/v1` }],
+        upstreamModels: [{ id: 'echo', provider: 'fault' }],
+        // One call costs one unit (support/budget-api.ts).
+        prices: { echo: { input: 0, output: 1 } },
+      }),
+    );
     const environment = { NIMBUS_CONFIG: config, NIMBUS_DATABASE_URL: database.url, NIMBUS_REDIS_URL: redisUrl };
     first = await startNimbusProcess(['--log-level', 'info'], environment);
     operator = (await api(first.url, '', 'POST', '/v1/keys', { name: 'operator', scopes: { admin: true } })).body.key!;
@@ -54,6 +67,25 @@ describe.skipIf(skip)('limits across a crash: two servers on PostgreSQL and Redi
     killNimbusProcesses();
     await upstream?.close();
     await database?.drop();
+  });
+
+  test('budgets added to a key and to a tenant that already spent count that spend, across both servers', async () => {
+    const both = budgetApi(first.url, second.url);
+    const key = (await both.call(operator, 'POST', '/v1/keys', { name: 'late-budget' })).body;
+    expect(await both.burst(key.key!, 4)).toEqual({ served: 4, refused: 0 });
+    await both.flushed(operator, key.id!, 4);
+    expect((await both.call(operator, 'PATCH', `/v1/keys/${key.id}`, { limits: { cost_per_day_usd: unitsUsd(10) } })).status).toBe(200);
+    await untilOtherServerLooksAgain();
+    expect(await both.burst(key.key!, 40)).toEqual({ served: 6, refused: 34 });
+
+    const tenant = `late-${Date.now().toString(36)}`;
+    expect((await both.call(operator, 'POST', '/v1/tenants', { id: tenant })).status).toBe(201);
+    const member = (await both.call(operator, 'POST', '/v1/keys', { tenant, name: 'member' })).body;
+    expect(await both.burst(member.key!, 3)).toEqual({ served: 3, refused: 0 });
+    await both.flushed(operator, member.id!, 3);
+    expect((await both.call(operator, 'PATCH', `/v1/tenants/${tenant}`, { limits: { cost_per_month_usd: unitsUsd(5) } })).status).toBe(200);
+    await untilOtherServerLooksAgain();
+    expect(await both.burst(member.key!, 40)).toEqual({ served: 2, refused: 38 });
   });
 
   test('a server killed while it holds a key’s concurrency leases frees them within 15 s: the key works again through the other', async () => {

@@ -17,6 +17,11 @@ export interface CounterCheck {
   amount: number;
   /** Unix ms: when a window ends (its counter may be dropped after), or when a lease lapses if never released. */
   expiresAt: number;
+  /**
+   * A budget counter that starts from the ledger, never from zero: where it does not exist, the
+   * reservation changes nothing and answers `unseeded` (the caller seeds it and tries again).
+   */
+  seed?: boolean;
 }
 
 /** The result of a reservation. */
@@ -26,6 +31,8 @@ export interface ReserveResult {
   failed: number;
   /** Each counter's value: after adding when ok; as found when refused. */
   values: number[];
+  /** Refused because the counter at `failed` must be seeded first (`CounterCheck.seed`); nothing was added. */
+  unseeded?: boolean;
 }
 
 /** A settlement's change to one window counter. */
@@ -51,6 +58,8 @@ export interface LimitCounters {
   settle(leaseId: string, adjustments: readonly CounterAdjustment[], concurrencyKeys: readonly string[]): Promise<void>;
   /** Sets a window counter that does not exist yet (after a restart, from the ledger); no-op if it exists. */
   seed(key: string, value: number, expiresAt: number): Promise<void>;
+  /** Deletes window counters (a budget added again starts from the ledger, not from a counter of its earlier life). */
+  clear(keys: readonly string[]): Promise<void>;
   /** Current values (0 for absent counters); concurrency counters count live leases. */
   read(keys: readonly string[], now: number): Promise<number[]>;
   /** Releases connections. Idempotent. */

@@ -94,6 +94,19 @@ export function runLimitCountersContract(name: string, open: () => Promise<Limit
       await counters.close();
     });
 
+    test('a budget counter that does not exist is not created at zero: the reservation answers unseeded and adds nothing; once seeded it counts', async () => {
+      const counters = await open();
+      const [rate, budget] = [fresh('rate'), fresh('budget')];
+      const checks = (): CounterCheck[] => [window(rate, 100, 1), { ...window(budget, 100, 30), seed: true }];
+      expect(await counters.reserve('r1', checks(), Date.now())).toEqual({ ok: false, failed: 1, values: [0], unseeded: true });
+      expect(await counters.read([rate, budget], Date.now())).toEqual([0, 0]);
+      await counters.seed(budget, 60, Date.now() + 60_000);
+      expect(await counters.reserve('r1', checks(), Date.now())).toEqual({ ok: true, failed: -1, values: [1, 90] });
+      await counters.clear([budget]);
+      expect((await counters.reserve('r2', checks(), Date.now())).unseeded).toBe(true);
+      await counters.close();
+    });
+
     test('200 reservations at once against room for exactly 37: exactly 37 fit, and the counter says so', async () => {
       const counters = await open();
       const [budget, rate] = [fresh('budget'), fresh('rate')];

@@ -98,6 +98,8 @@ export function planTemplate(tenantId: string, keyId: string | null, keyLimits: 
         limit: rule.measure === 'cost' ? usdToNanoUsd(value) : value,
         amount: 0,
         expiresAt: window ? window.end : 0,
+        // Budgets (a day or a month) start from what the ledger says was spent; a minute's rate from zero.
+        seed: rule.window === 'day' || rule.window === 'month',
         owner,
         name,
         rule,
@@ -113,8 +115,8 @@ export function withDemand(template: readonly PlannedCheck[], demand: Demand, no
   const checks: PlannedCheck[] = new Array<PlannedCheck>(template.length);
   for (let index = 0; index < template.length; index += 1) {
     const check = template[index]!;
-    const { key, kind, limit, owner, name, rule, window } = check;
-    checks[index] = { key, kind, limit, amount: amountOf(rule, demand), expiresAt: window ? window.end : now + leaseMs, owner, name, rule, window };
+    const { key, kind, limit, seed, owner, name, rule, window } = check;
+    checks[index] = { key, kind, limit, amount: amountOf(rule, demand), expiresAt: window ? window.end : now + leaseMs, seed, owner, name, rule, window };
   }
   return checks;
 }

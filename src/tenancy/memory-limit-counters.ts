@@ -23,6 +23,7 @@ export class MemoryLimitCounters implements LimitCounters {
     const values: number[] = [];
     for (let index = 0; index < checks.length; index += 1) {
       const check = checks[index]!;
+      if (check.seed && !this.windowLive(check.key, now)) return { ok: false, failed: index, values, unseeded: true };
       const current = check.kind === 'window' ? this.windowValue(check.key, now) : this.liveLeases(check.key, now, check.limit);
       values.push(current);
       if (current + check.amount > check.limit) return { ok: false, failed: index, values };
@@ -57,11 +58,20 @@ export class MemoryLimitCounters implements LimitCounters {
     if (!this.windows.has(key)) this.windows.set(key, { value, expiresAt });
   }
 
+  async clear(keys: readonly string[]): Promise<void> {
+    for (const key of keys) this.windows.delete(key);
+  }
+
   async read(keys: readonly string[], now: number): Promise<number[]> {
     return keys.map((key) => (this.leases.has(key) ? this.liveLeases(key, now) : this.windowValue(key, now)));
   }
 
   async close(): Promise<void> {}
+
+  private windowLive(key: string, now: number): boolean {
+    const counter = this.windows.get(key);
+    return counter !== undefined && counter.expiresAt > now;
+  }
 
   private windowValue(key: string, now: number): number {
     const counter = this.windows.get(key);

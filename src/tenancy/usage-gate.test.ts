@@ -6,6 +6,7 @@ import { localPrincipal, type Principal } from '../core/principal.js';
 import type { Limits } from '../core/tenancy-store.js';
 import { MemoryLimitCounters } from './memory-limit-counters.js';
 import type { PriceTable } from './price-table.js';
+import type { SpendOf } from './seed-spend.js';
 import { LimitsGate, openGate, type AdmissionRequest } from './usage-gate.js';
 
 /** A clock the test moves by hand. */
@@ -24,7 +25,10 @@ const request = (promptTokens = 10, maxTokens: number | undefined = 90, model = 
 });
 const used = (promptTokens: number, completionTokens: number) => ({ promptTokens, completionTokens, cachedTokens: 0 });
 
-function setup(limits: { key?: Limits; tenant?: Limits }, options: { counters?: LimitCounters; clock?: ReturnType<typeof manualClock> } = {}) {
+function setup(
+  limits: { key?: Limits; tenant?: Limits },
+  options: { counters?: LimitCounters; clock?: ReturnType<typeof manualClock>; spendOf?: SpendOf } = {},
+) {
   const counters = options.counters ?? new MemoryLimitCounters();
   const clock = options.clock ?? manualClock();
   const settleErrors: unknown[] = [];
@@ -37,6 +41,7 @@ function setup(limits: { key?: Limits; tenant?: Limits }, options: { counters?: 
     reserveSecondsPerToken: 0.01,
     leaseMs: 60_000,
     onSettleError: (error) => settleErrors.push(error),
+    ...(options.spendOf ? { spendOf: options.spendOf } : {}),
   });
   const read = async (key: string): Promise<number> => (await counters.read([key], clock.now()))[0]!;
   return { gate, counters, clock, read, settleErrors };
@@ -222,11 +227,38 @@ describe('admission and settlement', () => {
     expect(error.code).toBe('permission_denied');
   });
 
+  test('a budget counter starts from the ledger: spent before the limit existed counts; seeded once for a burst; a budget added again starts afresh', async () => {
+    const limits: { key: Limits } = { key: {} };
+    const reads: string[] = [];
+    let spent = 900;
+    const spendOf: SpendOf = async (tenantId, owner) => {
+      reads.push(`${tenantId}/${owner.scope}:${owner.id}`);
+      return { day: { tokens: spent, costNanoUsd: 0 }, month: { tokens: spent + 50, costNanoUsd: 0 } };
+    };
+    const { gate, read } = setup(limits, { spendOf });
+    (await gate.admit(keyPrincipal, request(10, 90))).settle({ model: 'm', usage: used(10, 90), compute: undefined });
+    limits.key = { tokensPerDay: 1050, tokensPerMonth: 10_000 };
+    await gate.changed({ keyId: 'key_1', limits: { tenantId: 'acme', owner: { scope: 'key', id: 'key_1' }, before: {}, after: limits.key } });
+    const burst = await Promise.allSettled(Array.from({ length: 5 }, async () => gate.admit(keyPrincipal, request(10, 90))));
+    // 900 spent (as the ledger says) leaves room for one request of 100, not ten.
+    expect(burst.filter((result) => result.status === 'fulfilled')).toHaveLength(1);
+    expect(reads).toEqual(['acme/key:key_1']);
+    expect([await read(today), await read('{acme}:k:key_1:tokensPerMonth:M2025-03')]).toEqual([1000, 1050]);
+    // Removed, more spent meanwhile, added again: the counter of its earlier life is dropped and the ledger read again.
+    const removed = { tokensPerMonth: 10_000 };
+    await gate.changed({ keyId: 'key_1', limits: { tenantId: 'acme', owner: { scope: 'key', id: 'key_1' }, before: limits.key, after: removed } });
+    spent = 1040;
+    await gate.changed({ keyId: 'key_1', limits: { tenantId: 'acme', owner: { scope: 'key', id: 'key_1' }, before: removed, after: limits.key } });
+    expect((await refusal(gate.admit(keyPrincipal, request(1, 10)))).code).toBe('insufficient_quota');
+    expect(await read(today)).toBe(1040);
+  });
+
   test('unreachable counters refuse with a retryable 503, never admit unchecked', async () => {
     const broken: LimitCounters = {
       reserve: () => Promise.reject(new Error('ECONNREFUSED')),
       settle: () => Promise.reject(new Error('ECONNREFUSED')),
       seed: () => Promise.resolve(),
+      clear: () => Promise.resolve(),
       read: () => Promise.resolve([]),
       close: () => Promise.resolve(),
     };

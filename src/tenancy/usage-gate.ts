@@ -10,10 +10,11 @@ import { NimbusError } from '../core/errors.js';
 import type { LimitCounters } from '../core/limit-counters.js';
 import { allows, type Principal } from '../core/principal.js';
 import type { Limits } from '../core/tenancy-store.js';
-import { hasLimits, limitsMeasure, PlanCache, withDemand, type Demand, type PlannedCheck } from './limit-plan.js';
+import { hasLimits, limitsMeasure, PlanCache, withDemand, type Demand, type LimitOwner, type PlannedCheck } from './limit-plan.js';
 import { limitRefusal } from './limit-refusal.js';
 import { costNanoUsd, quoteNanoUsd, type ComputeTime, type PriceTable, type TokenCounts } from './price-table.js';
 import { rateLimitHeaders } from './rate-limit-headers.js';
+import { BudgetSeeder, nothingSpent, type SpendOf } from './seed-spend.js';
 
 /** What admission needs to know about a request before it runs. */
 export interface AdmissionRequest {
@@ -77,8 +78,19 @@ export interface UsageGate {
    * a key without limits): that is most requests, and a promise costs the hot path a microtask hop.
    */
   admit(principal: Principal, request: AdmissionRequest): Admission | Promise<Admission>;
-  /** Forgets cached keys or tenants after an admin change, so this process applies it at once. */
-  changed(change: { keyId?: string; tenantId?: string }): void;
+  /**
+   * Forgets cached keys or tenants after an admin change, so this process applies it at once; where
+   * limits changed, a budget they add starts from the ledger. Resolves once the counters know.
+   */
+  changed(change: LimitsChange): Promise<void>;
+}
+
+/** An admin change, as the routes report it to the gate. */
+export interface LimitsChange {
+  keyId?: string;
+  tenantId?: string;
+  /** Where limits changed: whose, and what they were and are. */
+  limits?: { tenantId: string; owner: LimitOwner; before: Limits; after: Limits };
 }
 
 /** Checks a principal may call inference on `model` (or on `canonical`, the model an alias stands for); throws 403 otherwise. */
@@ -98,7 +110,7 @@ export function authorizeInference(principal: Principal, model: string, canonica
 /** The gate when tenancy is off: every request admitted, nothing counted, nothing charged. */
 export const openGate: UsageGate = {
   admit: () => freeAdmission,
-  changed: () => undefined,
+  changed: () => Promise.resolve(),
 };
 
 const freeAdmission: Admission = { headers: {}, maxTokens: undefined, settle: () => ({ costNanoUsd: 0 }) };
@@ -112,7 +124,9 @@ export interface LimitsGateOptions {
   prices: PriceTable;
   limitsOf: LimitsSource;
   /** Called after an admin change (the key resolver's cache). */
-  onChange?: (change: { keyId?: string; tenantId?: string }) => void;
+  onChange?: (change: LimitsChange) => void;
+  /** Where budget counters that do not exist yet are seeded from (the ledger); nothing spent when absent. */
+  spendOf?: SpendOf;
   /**
    * Reserved, and sent as the cap, when a request sets no max_tokens: per model (`models[]` and
    * `upstreamModels[]` entries' `defaultMaxTokens`), else the model's context length where its
@@ -132,8 +146,11 @@ export interface LimitsGateOptions {
 /** The gate with limits: counters in this process or in Redis. */
 export class LimitsGate implements UsageGate {
   private readonly plans = new PlanCache();
+  private readonly seeder: BudgetSeeder;
 
-  constructor(private readonly options: LimitsGateOptions) {}
+  constructor(private readonly options: LimitsGateOptions) {
+    this.seeder = new BudgetSeeder(options.counters, options.spendOf ?? nothingSpent);
+  }
 
   admit(principal: Principal, request: AdmissionRequest): Admission | Promise<Admission> {
     let limits: ReturnType<LimitsSource>;
@@ -147,8 +164,10 @@ export class LimitsGate implements UsageGate {
     return this.reserve(principal, request, limits);
   }
 
-  changed(change: { keyId?: string; tenantId?: string }): void {
+  async changed(change: LimitsChange): Promise<void> {
     this.options.onChange?.(change);
+    const limits = change.limits;
+    if (limits) await this.seeder.added(limits.tenantId, limits.owner, limits.before, limits.after, this.options.clock.now());
   }
 
   /** Counts the request against its limits: in this process or in Redis, so asynchronous. */
@@ -173,6 +192,12 @@ export class LimitsGate implements UsageGate {
     let result;
     try {
       result = await this.options.counters.reserve(request.requestId, checks, now);
+      // A budget counter that does not exist yet starts from the ledger (seed-spend.ts), then the reservation runs again.
+      for (let attempt = 0; result.unseeded && attempt < 3; attempt += 1) {
+        await this.seeder.seed(checks, now);
+        result = await this.options.counters.reserve(request.requestId, checks, now);
+      }
+      if (result.unseeded) throw new Error('budget counters could not be seeded from the ledger');
     } catch (error) {
       throw new NimbusError('limits_unavailable', 'Limits could not be checked because the limits store is unreachable; retry shortly.', {
         headers: { 'retry-after': '1' },

@@ -108,7 +108,7 @@ export function registerKeyRoutes(app: FastifyInstance, context: ServerContext):
     };
     const first = (await store.countApiKeys()) === 0;
     await store.createApiKey(record);
-    context.gate.changed({ keyId: record.id });
+    await context.gate.changed({ keyId: record.id });
     if (first) context.logger.warn(`first API key created (${record.id}): from now on every request needs a key`);
     return reply.code(201).send({ ...keyView(record, now), key: generated.key });
   });
@@ -148,8 +148,11 @@ export function registerKeyRoutes(app: FastifyInstance, context: ServerContext):
       await limitsWithinCaller(context, request.principal, key.tenantId, change.limits);
     }
     const updated = await store.updateApiKey(key.id, change);
-    // The resolver drops its cached copy: the next request of this key meets the new limits.
-    context.gate.changed({ keyId: key.id });
+    // The resolver drops its cached copy: the next request of this key meets the new limits, and a budget they add starts from the ledger.
+    await context.gate.changed({
+      keyId: key.id,
+      ...(change.limits ? { limits: { tenantId: key.tenantId, owner: { scope: 'key', id: key.id }, before: key.limits, after: change.limits } } : {}),
+    });
     return keyView(updated ?? key, Date.now());
   });
 
@@ -158,7 +161,7 @@ export function registerKeyRoutes(app: FastifyInstance, context: ServerContext):
     const key = await store.getApiKey(request.params.id);
     if (!key || !canSeeTenant(request.principal, key.tenantId)) throw notFound(request.params.id);
     const revoked = (await store.revokeApiKey(key.id, Date.now())) ?? key;
-    context.gate.changed({ keyId: key.id });
+    await context.gate.changed({ keyId: key.id });
     return keyView(revoked, Date.now());
   });
 }

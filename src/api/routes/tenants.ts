@@ -49,8 +49,12 @@ export function registerTenantRoutes(app: FastifyInstance, context: ServerContex
     const { id } = request.params;
     const current = await tenants.getTenant(id);
     if (!current) throw notFound(id);
-    const updated = await tenants.updateTenant(id, namedLimitsChange(body, current.limits));
-    context.gate.changed({ tenantId: id });
+    const change = namedLimitsChange(body, current.limits);
+    const updated = await tenants.updateTenant(id, change);
+    await context.gate.changed({
+      tenantId: id,
+      ...(change.limits ? { limits: { tenantId: id, owner: { scope: 'tenant', id }, before: current.limits, after: change.limits } } : {}),
+    });
     return tenantView(updated ?? current);
   });
 }

@@ -7,8 +7,10 @@
 
 /**
  * KEYS: counters, then the lease record. ARGV: now, lease, and one packed string
- * `kind,limit,amount,expiresAt;...` per counter in order (kind w|c): one argument instead of four
- * per key halves the client's cost per call. Returns {ok, failed index (1-based), values...}.
+ * `kind,limit,amount,expiresAt;...` per counter in order (kind w: window, s: window that must
+ * exist (a budget, seeded from the ledger), c: concurrency): one argument instead of four per key
+ * halves the client's cost per call. Returns {ok (1; 0 refused; 2 unseeded), failed index
+ * (1-based), values...}.
  * Integers travel as the strings they came in, since Lua would print a large number as 1e+15.
  */
 export const reserveScript = `
@@ -16,15 +18,17 @@ local now = tonumber(ARGV[1])
 local lease = ARGV[2]
 local counters = #KEYS - 1
 local specs = {}
-for kind, limit, amount, expires in string.gmatch(ARGV[3], '([wc]),([^,;]+),([^,;]+),([^,;]+)') do
+for kind, limit, amount, expires in string.gmatch(ARGV[3], '([wsc]),([^,;]+),([^,;]+),([^,;]+)') do
   specs[#specs + 1] = {kind, tonumber(limit), amount, expires}
 end
 local values = {}
 for i = 1, counters do
   local spec = specs[i]
   local current
-  if spec[1] == 'w' then
-    current = tonumber(redis.call('GET', KEYS[i]) or '0')
+  if spec[1] ~= 'c' then
+    local raw = redis.call('GET', KEYS[i])
+    if not raw and spec[1] == 's' then return {2, i, unpack(values)} end
+    current = tonumber(raw or '0')
   else
     redis.call('ZREMRANGEBYSCORE', KEYS[i], '-inf', now)
     current = redis.call('ZCARD', KEYS[i])
@@ -37,7 +41,7 @@ end
 local record = {}
 for i = 1, counters do
   local spec = specs[i]
-  if spec[1] == 'w' then
+  if spec[1] ~= 'c' then
     values[i] = redis.call('INCRBY', KEYS[i], spec[3])
     redis.call('PEXPIREAT', KEYS[i], spec[4])
     if spec[3] ~= '0' then record[#record + 1] = 'w ' .. spec[3] .. ' ' .. KEYS[i] end

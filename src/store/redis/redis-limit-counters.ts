@@ -67,11 +67,12 @@ export class RedisLimitCounters implements LimitCounters {
     let packed = '';
     for (const check of checks) {
       args.push(this.namespace + check.key);
-      packed += `${packed ? ';' : ''}${check.kind === 'window' ? 'w' : 'c'},${integer(check.limit)},${integer(check.amount)},${integer(check.expiresAt)}`;
+      packed += `${packed ? ';' : ''}${check.kind === 'concurrency' ? 'c' : check.seed ? 's' : 'w'},${integer(check.limit)},${integer(check.amount)},${integer(check.expiresAt)}`;
     }
     args.push(this.recordKey(checks[0]!.key), now, leaseId, packed);
     const reply = (await this.run('reserve', checks.length + 1, args)) as number[];
     const [ok, failed, ...values] = reply.map(Number);
+    if (ok === 2) return { ok: false, failed: failed! - 1, values, unseeded: true };
     return { ok: ok === 1, failed: ok === 1 ? -1 : failed! - 1, values };
   }
 
@@ -91,6 +92,10 @@ export class RedisLimitCounters implements LimitCounters {
 
   async seed(key: string, value: number, expiresAt: number): Promise<void> {
     await this.redis.set(this.namespace + key, Math.round(value), 'PXAT', expiresAt, 'NX');
+  }
+
+  async clear(keys: readonly string[]): Promise<void> {
+    if (keys.length > 0) await this.redis.del(...keys.map((key) => this.namespace + key));
   }
 
   async read(keys: readonly string[], now: number): Promise<number[]> {
