@@ -53,7 +53,9 @@ async function readyz(url: string): Promise<{ status: string; reason?: string }>
 
 /** Starts a server with an empty home and no model; resolves once it knows the default model is out of reach. */
 async function startWithoutModel(): Promise<NimbusProcess> {
-  const server = await startNimbusProcess([], { NIMBUS_HF_ENDPOINT: hub.url });
+  // One thread, as the rest of the suite: llama.cpp's threads spin, and on a busy 2-core machine
+  // two spinning threads made 8 tokens take 30 s.
+  const server = await startNimbusProcess(['--threads', '1', '--ctx', '512'], { NIMBUS_HF_ENDPOINT: hub.url });
   await until('the default model to fail', async () => ((await readyz(server.url)).reason?.includes('could not be fetched') ? true : undefined));
   return server;
 }
