@@ -112,9 +112,11 @@ interface CounterReports {
 }
 
 /** Limit counters in Redis when several control-plane processes share limits, else in this process. */
-async function openLimitCounters(redisUrl: string | undefined, reports: CounterReports): Promise<LimitCounters> {
+async function openLimitCounters(redisUrl: string | undefined, installationId: string, reports: CounterReports): Promise<LimitCounters> {
   if (!redisUrl) return new MemoryLimitCounters();
   const counters = new RedisLimitCounters(redisUrl, {
+    // Installations sharing a Redis share no counter; a new namespace's budgets are seeded from this installation's ledger.
+    namespace: `nimbus:${installationId}:`,
     onSweep: (processId, leases) =>
       reports.log?.warn({ process: processId, leases }, `limits: released ${leases} lease(s) of process ${processId}, which stopped renewing its liveness`),
     onError: (error) => reports.log?.warn({ err: error }, "limits: renewing this process's liveness in Redis failed; retrying at the next beat"),
@@ -201,7 +203,7 @@ export async function startNimbus(config: NimbusConfig, environment: Readonly<Re
     );
   }
   const counterReports: CounterReports = { log: undefined };
-  const counters = await openLimitCounters(config.redisUrl, counterReports);
+  const counters = await openLimitCounters(config.redisUrl, await store.tenancy.installationId(), counterReports);
   const resolver = new KeyResolver({ store: store.tenancy, clock: systemClock, localModeAllowed, cacheMs: config.tenancy.authCacheMs });
   const gate = new LimitsGate({
     counters,

@@ -42,6 +42,7 @@ describe.skipIf(skip)('limits across a crash: two servers on PostgreSQL and Redi
   let first: NimbusProcess;
   let second: NimbusProcess;
   let operator: string;
+  let environment: Record<string, string>;
 
   beforeAll(async () => {
     upstream = await FaultUpstream.start();
@@ -56,7 +57,7 @@ describe.skipIf(skip)('limits across a crash: two servers on PostgreSQL and Redi
         prices: { echo: { input: 0, output: 1 } },
       }),
     );
-    const environment = { NIMBUS_CONFIG: config, NIMBUS_DATABASE_URL: database.url, NIMBUS_REDIS_URL: redisUrl };
+    environment = { NIMBUS_CONFIG: config, NIMBUS_DATABASE_URL: database.url, NIMBUS_REDIS_URL: redisUrl };
     first = await startNimbusProcess(['--log-level', 'info'], environment);
     operator = (await api(first.url, '', 'POST', '/v1/keys', { name: 'operator', scopes: { admin: true } })).body.key!;
     second = await startNimbusProcess(['--log-level', 'info'], environment);
@@ -86,6 +87,28 @@ describe.skipIf(skip)('limits across a crash: two servers on PostgreSQL and Redi
     expect((await both.call(operator, 'PATCH', `/v1/tenants/${tenant}`, { limits: { cost_per_month_usd: unitsUsd(5) } })).status).toBe(200);
     await untilOtherServerLooksAgain();
     expect(await both.burst(member.key!, 40)).toEqual({ served: 2, refused: 38 });
+  });
+
+  test('an installation on another database sharing the Redis counts its own: the same tenant id there has its whole budget', async () => {
+    const tenant = `twin-${Date.now().toString(36)}`;
+    const limits = { cost_per_day_usd: unitsUsd(3) };
+    const both = budgetApi(first.url, second.url);
+    expect((await both.call(operator, 'POST', '/v1/tenants', { id: tenant, limits })).status).toBe(201);
+    const here = (await both.call(operator, 'POST', '/v1/keys', { tenant, name: 'here' })).body;
+    expect(await both.burst(here.key!, 5)).toEqual({ served: 3, refused: 2 });
+
+    const otherDatabase = await createTestDatabase();
+    const other = await startNimbusProcess(['--log-level', 'info'], { ...environment, NIMBUS_DATABASE_URL: otherDatabase.url });
+    try {
+      const elsewhere = budgetApi(other.url);
+      const otherOperator = (await elsewhere.call('', 'POST', '/v1/keys', { name: 'operator', scopes: { admin: true } })).body.key!;
+      expect((await elsewhere.call(otherOperator, 'POST', '/v1/tenants', { id: tenant, limits })).status).toBe(201);
+      const there = (await elsewhere.call(otherOperator, 'POST', '/v1/keys', { tenant, name: 'there' })).body;
+      expect(await elsewhere.burst(there.key!, 5)).toEqual({ served: 3, refused: 2 });
+    } finally {
+      await other.stop();
+      await otherDatabase.drop();
+    }
   });
 
   test('a server killed while it holds a key’s concurrency leases frees them within 15 s: the key works again through the other', async () => {

@@ -117,6 +117,8 @@ export interface TenancyStore {
   updateApiKey(id: string, patch: { name?: string; limits?: Limits }): Promise<ApiKeyRecord | undefined>;
   /** Revokes a key at `at` (a second revocation keeps the first time); undefined when unknown. */
   revokeApiKey(id: string, at: number): Promise<ApiKeyRecord | undefined>;
+  /** This installation's id (made with its database, kept for good): several installations sharing a Redis keep their counters apart under it. */
+  installationId(): Promise<string>;
   /** Keys ever created, revoked ones included: once there is one, the server leaves local mode for good. */
   countApiKeys(): Promise<number>;
   /** Sums of the ledger (flushed rows) over a range, grouped; groups in dimension order. */

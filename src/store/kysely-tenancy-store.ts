@@ -104,6 +104,10 @@ export class KyselyTenancyStore implements TenancyStore {
     return this.getApiKey(id);
   }
 
+  async installationId(): Promise<string> {
+    return (await this.db.selectFrom('installation').select('id').executeTakeFirstOrThrow()).id;
+  }
+
   async countApiKeys(): Promise<number> {
     const row = await this.db
       .selectFrom('api_keys')

@@ -1,8 +1,9 @@
 /**
- * Migrations of the tenancy section (0003): tenants, API keys (hashes only), and the ledger's
+ * Migrations of the tenancy section (0003, 0027): tenants, API keys (hashes only), and the ledger's
  * columns on the request log. A new one takes the next number of the one ordering in
  * `migrations.ts`, whatever section it belongs to.
  */
+import { randomBytes } from 'node:crypto';
 import { sql, type Kysely, type Migration } from 'kysely';
 import { doubleType } from './dialect.js';
 
@@ -53,6 +54,21 @@ export const tenancyMigrations: Record<string, Migration> = {
       }
       await db.schema.dropTable('api_keys').execute();
       await db.schema.dropTable('tenants').execute();
+    },
+  },
+  '0027-installation': {
+    // One row: this installation's id. Installations sharing a Redis keep their limit counters
+    // apart under it; a database upgraded to this gets its own id like a new one.
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createTable('installation')
+        .addColumn('id', 'text', (column) => column.primaryKey())
+        .addColumn('created_at', 'bigint', (column) => column.notNull())
+        .execute();
+      await sql`insert into installation (id, created_at) values (${randomBytes(8).toString('hex')}, ${Date.now()})`.execute(db);
+    },
+    async down(db: Kysely<unknown>) {
+      await db.schema.dropTable('installation').execute();
     },
   },
 };

@@ -24,8 +24,15 @@ export interface ApiKeysTable {
   revoked_at: number | null;
 }
 
+/** One row (migration 0027): the installation's id, which namespaces its limit counters in a shared Redis. */
+export interface InstallationTable {
+  id: string;
+  created_at: number;
+}
+
 /** The tenancy tables; the ledger's columns are part of `request_log` (schema.ts). */
 export interface TenancyTables {
   tenants: TenantsTable;
   api_keys: ApiKeysTable;
+  installation: InstallationTable;
 }

@@ -46,6 +46,15 @@ export function runTenancyStoreContract(open: () => Promise<Store>): void {
       await store.close();
     });
 
+    test('an installation has one id, the same on every read, and another database has another', async () => {
+      const [one, two] = [await open(), await open()];
+      const id = await one.tenancy.installationId();
+      expect(id).toMatch(/^[0-9a-f]{16}$/);
+      expect(await one.tenancy.installationId()).toBe(id);
+      expect(await two.tenancy.installationId()).not.toBe(id);
+      await Promise.all([one.close(), two.close()]);
+    });
+
     test('keys read back exactly, by id and by hash; listed per tenant; revoked once; counted with the revoked', async () => {
       const store = await open();
       expect(await store.tenancy.countApiKeys()).toBe(0);
