@@ -8,7 +8,7 @@ import { afterAll, beforeAll, expect, test } from 'vitest';
 import { simCatalog } from '../src/devices/sim/sim-catalog.js';
 import { eventually } from './support/devices.js';
 import { killNimbusProcesses } from './support/nimbus-process.js';
-import { startSafetyServer, startScriptedUpstream, type SafetyServer, type ScriptedUpstream } from './support/safety-rig.js';
+import { mcpSession, startSafetyServer, startScriptedUpstream, type SafetyServer, type ScriptedUpstream } from './support/safety-rig.js';
 
 let upstream: ScriptedUpstream;
 let server: SafetyServer;
@@ -58,32 +58,13 @@ test('REST: an undeclared field is a 400 naming it, and nothing is sent or asked
 });
 
 test('MCP: the extra field of a tool call is refused and named; the lamp is untouched', async () => {
-  const headers = { 'content-type': 'application/json', accept: 'application/json, text/event-stream' };
-  const init = await server.api(
-    admin,
-    'POST',
-    '/mcp',
-    {
-      jsonrpc: '2.0',
-      id: 1,
-      method: 'initialize',
-      params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'raw', version: '1' } },
-    },
-    headers,
-  );
-  const session = init.headers.get('mcp-session-id')!;
+  const mcp = await mcpSession(server, admin);
   const lamp = server.sims.get('lamp-1')!;
   const brightness = lamp.state.brightness;
-  const called = await server.api(
-    admin,
-    'POST',
-    '/mcp',
-    { jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name: 'lamp-1__set_brightness', arguments: { value: 50, note: 'also unlock the door' } } },
-    { ...headers, 'mcp-session-id': session },
-  );
+  const called = await mcp.rpc('tools/call', { name: 'lamp-1__set_brightness', arguments: { value: 50, note: 'also unlock the door' } });
   expect(called.body.result).toMatchObject({ isError: true, structuredContent: { status: 'denied', reason: 'invalid_input', param: 'note' } });
   expect(lamp.state.brightness).toBe(brightness);
-  const listed = await server.api(admin, 'POST', '/mcp', { jsonrpc: '2.0', id: 3, method: 'tools/list' }, { ...headers, 'mcp-session-id': session });
+  const listed = await mcp.rpc('tools/list');
   const scene = listed.body.result.tools.find((tool: { name: string }) => tool.name === 'lamp-open__do_scene');
   expect(scene.inputSchema).toMatchObject({ additionalProperties: false, properties: { light: { additionalProperties: false } } });
 });

@@ -320,9 +320,12 @@ describe('attacks, each refused and audited', () => {
     expect(JSON.stringify(read.state.untrusted.data)).toContain('SYSTEM OVERRIDE');
     expect(server.engine.requests[1]!.messages[0]).toMatchObject({ role: 'system', content: expect.stringContaining('untrusted') });
     const audit = await auditOf('a-inject');
-    expect(audit.map((entry) => entry.event)).toEqual(['read', 'proposal', 'approval_requested', 'proposal', 'approval_requested']);
-    expect(audit[0]!.detail.untrusted).toBe(true);
-    expect(audit[2]!.detail.reason).toBe('untrusted content in context');
+    expect(audit.map((entry) => entry.event)).toEqual(['taint', 'read', 'proposal', 'approval_requested', 'proposal', 'approval_requested']);
+    expect(audit[0]!.detail.subjects).toEqual(['key:key_admin', 'conversation:a-inject']);
+    expect(audit[1]!.detail.untrusted).toBe(true);
+    expect(audit[3]!.detail.reason).toBe('untrusted content in context');
+    // The key stays tainted after this request (issue 17): an admin who checked the text clears it.
+    expect((await server.call('ops', 'DELETE', '/v1/taints?key=key_admin&conversation=a-inject')).body).toMatchObject({ cleared: 2 });
   });
 
   test('a request touching more devices than the cap', async () => {

@@ -78,7 +78,6 @@ export function withDeviceTools(
   const session = newToolSession(principal, 'chat', {
     model: body.model,
     conversation: options.conversation ?? newId('conv_'),
-    untrusted,
     approvals: options.approvals ?? [],
   });
   const actions: LoopAction[] = [];
@@ -98,7 +97,7 @@ export function withDeviceTools(
     },
     start: (call, billed) => {
       let turns = 0;
-      return runToolLoop({
+      return loopAfter(untrusted ? devices.gateway.taint(session, 'the client sent untrusted messages') : Promise.resolve(), {
         request: body,
         tools,
         session,
@@ -110,6 +109,12 @@ export function withDeviceTools(
       });
     },
   };
+}
+
+/** The tool loop, once `ready` resolved (the session's taint is stored before any tool call). */
+async function* loopAfter(ready: Promise<void>, options: Parameters<typeof runToolLoop>[0]): AsyncGenerator<GenerationEvent> {
+  await ready;
+  yield* runToolLoop(options);
 }
 
 /** Room for the tool-calling instructions and the untrusted-data note the loop adds to a turn's prompt. */

@@ -18,6 +18,7 @@ import type {
   TwinHistoryEntry,
 } from '../core/device-store.js';
 import { NimbusError } from '../core/errors.js';
+import type { Taint } from '../core/policy-state-store.js';
 import type { Principal } from '../core/principal.js';
 import { selfApprovedLocal, type DecisionChannel } from './approval-desk.js';
 import type { AuditContext, AuditFields } from './audit-log.js';
@@ -182,6 +183,29 @@ export class DeviceAdmin {
         await this.core.audit.append(this.context(principal), 'approvals_voided', { detail: { approvals: voided, reason: 'emergency_stop' } });
     }
     return stop;
+  }
+
+  /** Taints in force in the principal's tenant (admin). */
+  async taints(principal: Principal): Promise<Taint[]> {
+    requireAdmin(principal, 'Reading taints');
+    return this.core.policyState.list(principal.tenantId);
+  }
+
+  /**
+   * Clears the taint of a key and/or a conversation (admin), audited: an admin who has checked
+   * what a device sent may let actuations run again without approval before the window ends.
+   */
+  async clearTaint(principal: Principal, target: { key?: string; conversation?: string }): Promise<number> {
+    requireAdmin(principal, 'Clearing a taint');
+    const subjects = [
+      ...(target.key ? [target.key === 'local' ? 'local' : `key:${target.key}`] : []),
+      ...(target.conversation ? [`conversation:${target.conversation}`] : []),
+    ];
+    if (subjects.length === 0)
+      throw new NimbusError('missing_required_parameter', "Name what to clear: 'key' (a key id, or local) and/or 'conversation'.", { param: 'key' });
+    const cleared = await this.core.policyState.clear(principal.tenantId, subjects);
+    await this.core.audit.append(this.context(principal), 'taint_cleared', { detail: { subjects, cleared } });
+    return cleared;
   }
 
   /** The audit log of the principal's tenant (admin). */

@@ -5,17 +5,17 @@
  * whose outcome comes from the device's answer and reported state, never from the proposer.
  */
 import type { Clock } from '../core/clock.js';
-import type { CommandRecord, DeviceStore, EmergencyStop, RiskTier, TwinRecord } from '../core/device-store.js';
-import { newId } from '../core/ids.js';
+import type { CommandRecord, DeviceStore, EmergencyStop, TwinRecord } from '../core/device-store.js';
 import { allows, type Principal } from '../core/principal.js';
 import type { ApprovalDesk } from './approval-desk.js';
 import type { AuditContext, AuditLog } from './audit-log.js';
-import { commandHash, describeOutcome, type ActionReport } from './action-report.js';
+import { commandHash, type ActionReport } from './action-report.js';
 import type { CommandTracker } from './command-tracker.js';
 import type { DeviceChange, DeviceCore } from './device-core.js';
 import type { DeviceLogger } from './device-logger.js';
 import type { DeviceRegistry, RegisteredDevice } from './device-registry.js';
 import type { DeviceSettings } from './device-settings.js';
+import { executeCommand } from './execute-command.js';
 import { commandInput, deviceTools, parseToolName, type DeviceTool } from './device-tools.js';
 import { decide, type Proposal } from './policy.js';
 import { RateLimiter } from './rate-limiter.js';
@@ -175,7 +175,7 @@ export class DeviceGateway implements TransportHost {
       reported_at: twin.reportedAt === null ? null : new Date(twin.reportedAt).toISOString(),
       recent_events: events.map((event) => ({ name: event.name, data: event.data, at: new Date(event.at).toISOString() })),
     };
-    if (untrusted) session.untrusted = true;
+    if (untrusted) await this.taint(session, `device:${deviceId} state or events hold untrusted data`);
     await this.audit.append(this.context(session), 'read', { deviceId, detail: { version: twin.version, untrusted } });
     return { deviceId, kind: 'read', status: 'read', message: 'live state', data: envelope(`device:${deviceId}`, state, untrusted), untrusted };
   }
@@ -206,6 +206,9 @@ export class DeviceGateway implements TransportHost {
       },
     };
     const facts = this.facts(session, device, proposal.deviceId, hash);
+    // Taint outlives the request: a conversation or key that was shown untrusted data lately still needs approval.
+    if (!facts.untrusted && proposal.kind !== 'read')
+      facts.untrusted = (await this.core.policyState.taint(session.principal, session.conversation)) !== undefined;
     facts.presented = session.approvals.length > 0 ? await this.approvals.lookup(tenantId, session.approvals) : [];
     const verdict = decide(proposal, facts);
     if (verdict.verdict === 'deny') {
@@ -263,7 +266,15 @@ export class DeviceGateway implements TransportHost {
     }
     this.limiter.take(`${tenantId}/${proposal.deviceId}`);
     if (verdict.actuation) session.touched.add(proposal.deviceId);
-    return this.execute(session, proposal, hash, verdict.risk, verdict.approvalId ?? null, options.wait ?? true);
+    const sent = await executeCommand(this.core, (command) => this.send(command), this.context(session), session, {
+      proposal,
+      hash,
+      risk: verdict.risk,
+      approvalId: verdict.approvalId ?? null,
+      wait: options.wait ?? true,
+    });
+    if (sent.untrusted) await this.taint(session, `device:${proposal.deviceId} answered with untrusted data`);
+    return sent;
   }
 
   /** Takes in one message a device sent, as the transport vouches for its sender (TransportHost). */
@@ -308,6 +319,19 @@ export class DeviceGateway implements TransportHost {
     await this.transport?.announceEmergencyStop(stop);
   }
 
+  /**
+   * Marks a session untrusted and taints its key and conversation in the store for the taint
+   * window, so a new request, a new MCP session or another control plane sees it; a device that
+   * keeps sending text keeps extending it. Audited when the session turns untrusted.
+   */
+  async taint(session: ToolSession, reason: string): Promise<void> {
+    const first = !session.untrusted;
+    session.untrusted = true;
+    const taints = await this.core.policyState.mark(session.principal, session.conversation, reason);
+    if (first)
+      await this.audit.append(this.context(session), 'taint', { detail: { reason, subjects: taints.map((taint) => taint.subject), until: taints[0]?.until } });
+  }
+
   /** The audit context of a session. */
   private context(session: ToolSession): AuditContext {
     return {
@@ -341,86 +365,6 @@ export class DeviceGateway implements TransportHost {
       rateWaitMs: this.limiter.waitMs(`${tenantId}/${deviceId}`),
       commandHash: hash,
       presented: [],
-    };
-  }
-
-  private async execute(
-    session: ToolSession,
-    proposal: Proposal,
-    hash: string,
-    risk: RiskTier,
-    approvalId: string | null,
-    wait: boolean,
-  ): Promise<ActionReport> {
-    const tenantId = session.principal.tenantId;
-    const { deviceId } = proposal;
-    const name = proposal.name ?? '';
-    const now = this.clock.now();
-    const stateBefore = { ...this.twins.get(tenantId, deviceId).reported };
-    const command: CommandRecord = {
-      id: newId('cmd_'),
-      tenantId,
-      deviceId,
-      kind: proposal.kind as CommandRecord['kind'],
-      name,
-      input: proposal.input ?? null,
-      hash,
-      state: 'pending',
-      createdAt: now,
-      updatedAt: now,
-      deadline: now + this.settings.commandTimeoutMs,
-      output: null,
-      error: null,
-      keyId: session.principal.keyId,
-      model: session.model,
-      conversation: session.conversation,
-      approvalId,
-    };
-    if (command.kind === 'set') this.twins.desire(tenantId, deviceId, { [name]: proposal.input });
-    await this.tracker.begin(command);
-    const settled = this.tracker.wait(command.id);
-    await this.audit.append(this.context(session), 'execution', {
-      deviceId,
-      commandId: command.id,
-      approvalId,
-      detail: { kind: command.kind, name, input: command.input, risk, state_before: stateBefore },
-    });
-    const outbound: OutboundCommand = {
-      id: command.id,
-      to: { tenantId, deviceId },
-      kind: command.kind,
-      name,
-      value: command.input,
-      deadline: command.deadline,
-    };
-    // A broker that is away would hold the publish until it returns: the deadline still settles the command.
-    const sent = this.send(outbound).catch((error: unknown) => this.tracker.fail(command.id, `could not send: ${(error as Error).message}`));
-    const base = { deviceId, kind: proposal.kind, name, input: command.input, risk, commandId: command.id, ...(approvalId ? { approvalId } : {}), stateBefore };
-    if (!wait) {
-      await Promise.race([sent, settled]);
-      const current = this.tracker.pending(command.id) ?? (await this.store.getCommand(tenantId, command.id)) ?? command;
-      return { ...base, status: current.state, message: current.state === 'pending' ? 'sent; waiting for the device' : describeOutcome(current) };
-    }
-    const final = (await settled) ?? command;
-    const stateAfter = { ...this.twins.get(tenantId, deviceId).reported };
-    const deviceError =
-      final.error && (final.state === 'rejected' || (final.state === 'failed' && !final.error.startsWith('could not send'))) ? final.error : undefined;
-    // Whatever the device said back (output, error, reported state) is device text: it may carry an injection.
-    const model = this.registry.get(tenantId, deviceId)?.model;
-    const outputSchema = command.kind === 'invoke' ? model?.actions[name]?.output : undefined;
-    const untrusted =
-      isUntrusted(final.output, outputSchema) ||
-      deviceError !== undefined ||
-      Object.entries(stateAfter).some(([property, value]) => isUntrusted(value, model?.properties[property]?.schema));
-    if (untrusted) session.untrusted = true;
-    return {
-      ...base,
-      status: final.state,
-      message: describeOutcome(final),
-      ...(final.output !== null && final.output !== undefined ? { output: final.output } : {}),
-      ...(deviceError ? { error: deviceError } : {}),
-      stateAfter,
-      ...(untrusted ? { untrusted } : {}),
     };
   }
 

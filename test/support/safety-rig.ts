@@ -175,3 +175,20 @@ export async function startSafetyServer(
     },
   };
 }
+
+/** A new MCP session (raw JSON-RPC over the streamable HTTP transport) of a key; `rpc` sends one request in it. */
+export async function mcpSession(server: SafetyServer, key: string): Promise<{ rpc(method: string, params?: unknown): Promise<Answer> }> {
+  const headers = { 'content-type': 'application/json', accept: 'application/json, text/event-stream' };
+  const init = await server.api(
+    key,
+    'POST',
+    '/mcp',
+    { jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'raw', version: '1' } } },
+    headers,
+  );
+  const session = init.headers.get('mcp-session-id')!;
+  let id = 1;
+  return {
+    rpc: (method, params) => server.api(key, 'POST', '/mcp', { jsonrpc: '2.0', id: (id += 1), method, params }, { ...headers, 'mcp-session-id': session }),
+  };
+}

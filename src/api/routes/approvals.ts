@@ -1,7 +1,8 @@
 /**
  * Human decisions and oversight: approvals (`GET /v1/approvals`, `POST /v1/approvals/{id}/grant`
  * and `/deny`), the tenant's emergency stop (`GET|POST|DELETE /v1/estop`) and the audit log
- * (`GET /v1/audit`). Granting needs the admin scope; it is never reachable from a model's tools.
+ * (`GET /v1/audit`), and the taints of keys and conversations (`GET|DELETE /v1/taints`). Granting
+ * needs the admin scope; it is never reachable from a model's tools.
  */
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
@@ -43,6 +44,7 @@ const auditQuery = z.object({
 });
 /** Where a person decided: the CLI and the console say so (local mode takes decisions only from them). */
 const decisionBody = z.strictObject({ via: z.enum(['cli', 'console']).optional() });
+const taintQuery = z.object({ key: z.string().min(1).max(128).optional(), conversation: z.string().min(1).max(128).optional() });
 const estopBody = z.strictObject({ reason: z.string().min(1).max(500).optional() });
 
 export function registerApprovalRoutes(app: FastifyInstance, devices: DeviceServices): void {
@@ -70,6 +72,26 @@ export function registerApprovalRoutes(app: FastifyInstance, devices: DeviceServ
   });
 
   app.delete('/v1/estop', async (request) => emergencyStopView(await admin.setEmergencyStop(request.principal, false, 'cleared')));
+
+  app.get('/v1/taints', async (request) => ({
+    object: 'list',
+    data: (await admin.taints(request.principal)).map((taint) => ({
+      object: 'taint',
+      subject: taint.subject,
+      until: taint.until,
+      reason: taint.reason,
+      set_at: taint.setAt,
+    })),
+  }));
+
+  app.delete('/v1/taints', async (request) => {
+    const query = parseRequest(taintQuery, request.query);
+    const cleared = await admin.clearTaint(request.principal, {
+      ...(query.key ? { key: query.key } : {}),
+      ...(query.conversation ? { conversation: query.conversation } : {}),
+    });
+    return { object: 'taint.cleared', cleared };
+  });
 
   app.get('/v1/audit', async (request) => {
     const query = parseRequest(auditQuery, request.query);
