@@ -27,6 +27,8 @@ export interface AdminClient {
   json<T>(method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE', path: string, body?: unknown): Promise<T>;
   /** GET returning text (CSV). */
   text(path: string): Promise<string>;
+  /** POST of a multipart form (a file upload); resolves to the parsed JSON body. */
+  form<T>(path: string, form: FormData): Promise<T>;
 }
 
 /** A client from the environment. */
@@ -38,8 +40,11 @@ export function adminClient(environment: NodeJS.ProcessEnv): AdminClient {
     try {
       response = await fetch(`${url}${path}`, {
         method,
-        headers: { ...(key ? { authorization: `Bearer ${key}` } : {}), ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
-        ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+        headers: {
+          ...(key ? { authorization: `Bearer ${key}` } : {}),
+          ...(body !== undefined && !(body instanceof FormData) ? { 'content-type': 'application/json' } : {}),
+        },
+        ...(body !== undefined ? { body: body instanceof FormData ? body : JSON.stringify(body) } : {}),
       });
     } catch (error) {
       const cause = (error as { cause?: { code?: string } }).cause?.code ?? (error as Error).message;
@@ -60,5 +65,6 @@ export function adminClient(environment: NodeJS.ProcessEnv): AdminClient {
     url,
     json: async <T>(method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE', path: string, body?: unknown) => (await (await send(method, path, body)).json()) as T,
     text: async (path: string) => (await send('GET', path)).text(),
+    form: async <T>(path: string, form: FormData) => (await (await send('POST', path, form)).json()) as T,
   };
 }

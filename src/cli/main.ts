@@ -13,6 +13,8 @@ Commands:
   tenants      list, create and change tenants (admin API)
   keys         create, list, update and revoke API keys (admin API)
   usage        tokens, compute-seconds and cost by model, key, day (admin API)
+  files        upload, list, download and delete files
+  stores       vector stores: create, add files (with a progress bar), search, rm
   devices      devices, twins, history, commands; set properties, invoke actions
   approvals    list, grant and deny human approvals of risky device commands (admin API)
   estop        the tenant's emergency stop: status, on, off
@@ -38,6 +40,8 @@ const commands: Record<string, () => Promise<Command>> = {
   tenants: async () => (await import('./tenants.js')).tenantsCommand,
   keys: async () => (await import('./keys.js')).keysCommand,
   usage: async () => (await import('./usage.js')).usageCommand,
+  files: async () => (await import('./files.js')).filesCommand,
+  stores: async () => (await import('./stores.js')).storesCommand,
   devices: async () => (await import('./devices.js')).devicesCommand,
   approvals: async () => (await import('./approvals.js')).approvalsCommand,
   estop: async () => (await import('./estop.js')).estopCommand,

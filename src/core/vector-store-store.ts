@@ -176,13 +176,14 @@ export interface VectorStoreStore {
    * terms only, best first, at most `limit` (all when undefined).
    */
   matchTerms(vectorStoreId: string, terms: readonly MatchTerm[], limit: number | undefined): Promise<ScoredChunk[]>;
-  /** For some chunks, their length in terms and how often each of `stems` occurs in them. */
-  termCounts(
+  /** A store's chunks with ids above `afterId`, by id, at most `limit`: each one's length in terms and its count of each term. */
+  chunkTermsAfter(vectorStoreId: string, afterId: number, limit: number): Promise<Array<{ id: number; length: number; counts: Record<string, number> }>>;
+  getChunks(chunkIds: readonly number[]): Promise<ChunkRecord[]>;
+  /** Search results' chunks with their file's name and attributes in this store, in one read. */
+  describeChunks(
     vectorStoreId: string,
     chunkIds: readonly number[],
-    stems: readonly string[],
-  ): Promise<Map<number, { length: number; counts: Map<string, number> }>>;
-  getChunks(chunkIds: readonly number[]): Promise<ChunkRecord[]>;
+  ): Promise<Array<ChunkRecord & { filename: string; attributes: Record<string, AttributeValue> }>>;
   /** A file's chunks in a store, in order. */
   fileChunks(vectorStoreId: string, fileId: string): Promise<ChunkRecord[]>;
   /** Every chunk's embedding in a store (for the vector leg), with the file it belongs to. */

@@ -29,10 +29,14 @@ export interface UploadSpec {
 }
 
 const sweepBatch = 500;
+/** How long a tenant's bytes in use are taken from memory before the store is asked again (other processes' uploads show within it). */
+const usageTtlMs = 5_000;
 
 export class KnowledgeFiles {
   /** Called before a file's record goes, so everything built from it goes too. */
   onDelete: (file: FileRecord) => Promise<void> = async () => undefined;
+  /** Bytes in use per tenant as last read, kept up to date with this process's uploads and deletes. */
+  private readonly usage = new Map<string, { bytes: number; at: number }>();
 
   constructor(
     private readonly store: KnowledgeStore,
@@ -44,7 +48,7 @@ export class KnowledgeFiles {
   /** Refuses at once an upload whose declared size cannot fit (its body is then drained, not stored). */
   async checkRoom(tenantId: string, declaredBytes: number): Promise<void> {
     if (declaredBytes > this.limits.maxFileBytes + 64 * 1024) throw fileTooLarge(this.limits.maxFileBytes);
-    const used = await this.store.tenantBytes(tenantId);
+    const used = await this.used(tenantId);
     if (used >= this.limits.tenantStorageBytes) throw overQuota(used, this.limits.tenantStorageBytes);
   }
 
@@ -57,7 +61,7 @@ export class KnowledgeFiles {
   async register(spec: UploadSpec, blob: StoredBlob): Promise<FileRecord> {
     try {
       if (blob.bytes > this.limits.maxFileBytes) throw fileTooLarge(this.limits.maxFileBytes);
-      const used = await this.store.tenantBytes(spec.tenantId);
+      const used = await this.used(spec.tenantId);
       if (used + blob.bytes > this.limits.tenantStorageBytes) throw overQuota(used, this.limits.tenantStorageBytes, blob.bytes);
       const createdAt = this.clock.now();
       const file: FileRecord = {
@@ -71,6 +75,7 @@ export class KnowledgeFiles {
         expiresAt: spec.expiresAfterSeconds === undefined ? null : createdAt + spec.expiresAfterSeconds * 1000,
       };
       await this.store.putFile(file);
+      this.adjustUsage(spec.tenantId, blob.bytes);
       return file;
     } catch (error) {
       await this.release(blob.sha256);
@@ -111,6 +116,7 @@ export class KnowledgeFiles {
     await this.onDelete(file);
     const deleted = await this.store.deleteFile(tenantId, id);
     if (!deleted) throw notFound(id);
+    this.adjustUsage(tenantId, -deleted.bytes);
     await this.release(deleted.sha256);
     return deleted;
   }
@@ -122,11 +128,29 @@ export class KnowledgeFiles {
       const batch = await this.store.expiredFiles(this.clock.now(), sweepBatch);
       for (const file of batch) {
         await this.onDelete(file);
-        if (await this.store.deleteFile(file.tenantId, file.id)) removed += 1;
+        if (await this.store.deleteFile(file.tenantId, file.id)) {
+          removed += 1;
+          this.adjustUsage(file.tenantId, -file.bytes);
+        }
         await this.release(file.sha256);
       }
       if (batch.length < sweepBatch) return removed;
     }
+  }
+
+  /** The tenant's bytes in use, from memory when read in the last few seconds. */
+  private async used(tenantId: string): Promise<number> {
+    const now = this.clock.monotonic();
+    const cached = this.usage.get(tenantId);
+    if (cached && now - cached.at < usageTtlMs) return cached.bytes;
+    const bytes = await this.store.tenantBytes(tenantId);
+    this.usage.set(tenantId, { bytes, at: now });
+    return bytes;
+  }
+
+  private adjustUsage(tenantId: string, delta: number): void {
+    const cached = this.usage.get(tenantId);
+    if (cached) cached.bytes += delta;
   }
 
   private async release(sha256: string): Promise<void> {

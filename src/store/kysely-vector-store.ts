@@ -286,27 +286,45 @@ export class KyselyVectorStore implements VectorStoreStore {
     });
   }
 
-  async termCounts(
-    _vectorStoreId: string,
-    chunkIds: readonly number[],
-    stems: readonly string[],
-  ): Promise<Map<number, { length: number; counts: Map<string, number> }>> {
-    const out = new Map<number, { length: number; counts: Map<string, number> }>();
-    if (chunkIds.length === 0) return out;
-    const rows = await this.db.selectFrom('knowledge_chunks').select(['id', 'term_count', 'term_counts']).where('id', 'in', chunkIds).execute();
-    for (const row of rows) {
-      const all = JSON.parse(row.term_counts) as Record<string, number>;
-      const counts = new Map<string, number>();
-      for (const stem of stems) if (all[stem] !== undefined) counts.set(stem, all[stem]);
-      out.set(Number(row.id), { length: Number(row.term_count), counts });
-    }
-    return out;
+  async chunkTermsAfter(vectorStoreId: string, afterId: number, limit: number): Promise<Array<{ id: number; length: number; counts: Record<string, number> }>> {
+    const rows = await this.db
+      .selectFrom('knowledge_chunks')
+      .select(['id', 'term_count', 'term_counts'])
+      .where('vector_store_id', '=', vectorStoreId)
+      .where('id', '>', afterId)
+      .orderBy('id')
+      .limit(limit)
+      .execute();
+    return rows.map((row) => ({ id: Number(row.id), length: Number(row.term_count), counts: JSON.parse(row.term_counts) as Record<string, number> }));
   }
 
   async getChunks(chunkIds: readonly number[]): Promise<ChunkRecord[]> {
     if (chunkIds.length === 0) return [];
     const rows = await this.db.selectFrom('knowledge_chunks').select(['id', 'file_id', 'chunk_index', 'text']).where('id', 'in', chunkIds).execute();
     return rows.map((row) => ({ id: Number(row.id), fileId: row.file_id, index: row.chunk_index, text: row.text }));
+  }
+
+  async describeChunks(
+    vectorStoreId: string,
+    chunkIds: readonly number[],
+  ): Promise<Array<ChunkRecord & { filename: string; attributes: Record<string, AttributeValue> }>> {
+    if (chunkIds.length === 0) return [];
+    const rows = await this.db
+      .selectFrom('knowledge_chunks as c')
+      .leftJoin('knowledge_files as f', 'f.id', 'c.file_id')
+      .leftJoin('knowledge_store_files as s', (join) => join.onRef('s.vector_store_id', '=', 'c.vector_store_id').onRef('s.file_id', '=', 'c.file_id'))
+      .select(['c.id', 'c.file_id', 'c.chunk_index', 'c.text', 'f.filename', 's.attributes'])
+      .where('c.vector_store_id', '=', vectorStoreId)
+      .where('c.id', 'in', chunkIds)
+      .execute();
+    return rows.map((row) => ({
+      id: Number(row.id),
+      fileId: row.file_id,
+      index: row.chunk_index,
+      text: row.text,
+      filename: row.filename ?? '',
+      attributes: row.attributes === null ? {} : (JSON.parse(row.attributes) as Record<string, AttributeValue>),
+    }));
   }
 
   async fileChunks(vectorStoreId: string, fileId: string): Promise<ChunkRecord[]> {

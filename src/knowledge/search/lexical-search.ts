@@ -11,6 +11,7 @@
 import type { MatchTerm, ScoredChunk, VectorStoreStore } from '../../core/vector-store-store.js';
 import { porterStem } from '../lexical/porter-stem.js';
 import { words } from '../lexical/tokenize.js';
+import type { TermCountCache } from './term-count-cache.js';
 
 const k1 = 1.2;
 const b = 0.75;
@@ -26,7 +27,7 @@ export interface LexicalResult {
   pruned: boolean;
 }
 
-type Index = Pick<VectorStoreStore, 'termStatistics' | 'matchTerms' | 'termCounts'>;
+type Index = Pick<VectorStoreStore, 'termStatistics' | 'matchTerms'> & { terms: TermCountCache };
 
 /** The query's distinct stems, each with the first word that makes it. */
 export function queryTerms(query: string): Map<string, string> {
@@ -80,17 +81,45 @@ async function prunedSearch(
     return { hits: all.filter((hit) => allowed.has(hit.fileId)).slice(0, k), maxScore, pruned: false, leftOut };
   }
   terms.sort((left, right) => right.idf - left.idf);
-  const common = terms.filter((term, position) => position > 0 && term.df > chunks * commonShare);
-  if (common.length === 0) return { hits: await index.matchTerms(vectorStoreId, terms, k), maxScore, pruned: false, leftOut };
-  const rare = terms.slice(0, terms.length - common.length);
-  const depth = Math.max(5 * k, 100);
-  const candidates = await index.matchTerms(vectorStoreId, rare, depth);
-  const counts = await index.termCounts(
+  const bound = (term: MatchTerm): number => term.idf * (k1 + 1);
+  let common = terms.filter((term, position) => position > 0 && term.df > chunks * commonShare);
+  const depth = Math.max(20 * k, 1000);
+  const averageLength = statistics.terms / chunks;
+  const version = `${chunks}:${statistics.terms}`;
+  // Two tries: the second keeps common only the terms whose bounds stay under the k-th score the first found.
+  for (let attempt = 0; attempt < 2 && common.length > 0; attempt += 1) {
+    const rare = terms.slice(0, terms.length - common.length);
+    const candidates = await index.matchTerms(vectorStoreId, rare, depth);
+    const scored = await addCommonTerms(index, vectorStoreId, version, chunks, candidates, common, averageLength);
+    const kth = scored.length >= k ? scored[k - 1]!.score : 0;
+    const unseen = common.reduce((sum, term) => sum + bound(term), 0) + (candidates.length === depth ? candidates[depth - 1]!.score : 0);
+    if (scored.length >= k && kth >= unseen) return { hits: scored.slice(0, k), maxScore, pruned: true, leftOut };
+    let budget = kth;
+    let keep = 0;
+    while (keep < terms.length - 1 && budget - bound(terms[terms.length - 1 - keep]!) > 0) budget -= bound(terms[terms.length - 1 - keep++]!);
+    if (keep === 0 || keep >= common.length) break;
+    common = terms.slice(terms.length - keep);
+  }
+  return { hits: await index.matchTerms(vectorStoreId, terms, k), maxScore, pruned: false, leftOut };
+}
+
+/** Candidates' full scores: their score over the rare terms plus each common term's, from their stored term counts. */
+async function addCommonTerms(
+  index: Index,
+  vectorStoreId: string,
+  version: string,
+  chunks: number,
+  candidates: readonly ScoredChunk[],
+  common: ReadonlyArray<MatchTerm>,
+  averageLength: number,
+): Promise<ScoredChunk[]> {
+  const counts = await index.terms.counts(
     vectorStoreId,
+    version,
     candidates.map((hit) => hit.chunkId),
     common.map((term) => term.stem),
+    chunks,
   );
-  const averageLength = statistics.terms / chunks;
   const scored = candidates.map((hit) => {
     const stored = counts.get(hit.chunkId);
     let score = hit.score;
@@ -103,9 +132,5 @@ async function prunedSearch(
     }
     return { ...hit, score };
   });
-  scored.sort((left, right) => right.score - left.score || left.chunkId - right.chunkId);
-  const commonBound = common.reduce((sum, term) => sum + term.idf * (k1 + 1), 0);
-  const unseenBound = commonBound + (candidates.length === depth ? candidates[depth - 1]!.score : 0);
-  if (scored.length >= k && scored[k - 1]!.score >= unseenBound) return { hits: scored.slice(0, k), maxScore, pruned: true, leftOut };
-  return { hits: await index.matchTerms(vectorStoreId, terms, k), maxScore, pruned: false, leftOut };
+  return scored.sort((left, right) => right.score - left.score || left.chunkId - right.chunkId);
 }

@@ -12,6 +12,7 @@ import type { VectorStores } from '../vector-stores.js';
 import { matchesFilter, type AttributeFilter } from './attribute-filter.js';
 import { fuseRanks } from './fuse-ranks.js';
 import { lexicalSearch } from './lexical-search.js';
+import { TermCountCache } from './term-count-cache.js';
 
 /** A search as the API asks it. */
 export interface SearchSpec {
@@ -39,10 +40,19 @@ const fusionDepth = 50;
 export class StoreSearch {
   private readonly vectors = new Map<string, { generation: number; chunks: Array<{ chunkId: number; fileId: string; embedding: Float32Array }> }>();
 
+  private readonly index: Parameters<typeof lexicalSearch>[0];
+
   constructor(
     private readonly store: KnowledgeStore,
     private readonly stores: VectorStores,
-  ) {}
+  ) {
+    const terms = new TermCountCache(store);
+    this.index = {
+      termStatistics: (id, stems) => store.termStatistics(id, stems),
+      matchTerms: (id, found, limit) => store.matchTerms(id, found, limit),
+      terms,
+    };
+  }
 
   async search(principal: Principal, vectorStoreId: string, spec: SearchSpec): Promise<SearchHit[]> {
     const record = await this.stores.get(principal.tenantId, vectorStoreId);
@@ -53,7 +63,7 @@ export class StoreSearch {
     const embedder = this.stores.embedder;
     const hybrid = embedder !== undefined && spec.embeddingWeight > 0;
     const depth = hybrid ? Math.max(spec.maxResults, fusionDepth) : spec.maxResults;
-    const lexical = spec.textWeight > 0 || !hybrid ? await lexicalSearch(this.store, vectorStoreId, text, depth, allowed) : undefined;
+    const lexical = spec.textWeight > 0 || !hybrid ? await lexicalSearch(this.index, vectorStoreId, text, depth, allowed) : undefined;
     let ranked: Array<{ chunk: ScoredChunk; score: number }>;
     if (hybrid) {
       const [query] = await embedder.embed([text], principal);
@@ -69,12 +79,7 @@ export class StoreSearch {
       ranked = (lexical?.hits ?? []).map((hit) => ({ chunk: hit, score: maxScore > 0 ? hit.score / maxScore : 0 }));
     }
     const kept = ranked.filter((hit) => hit.score >= spec.scoreThreshold).slice(0, spec.maxResults);
-    return this.describe(
-      principal.tenantId,
-      vectorStoreId,
-      kept,
-      attributes ? new Map(attributes.map((entry) => [entry.fileId, entry.attributes])) : undefined,
-    );
+    return this.describe(vectorStoreId, kept);
   }
 
   /** The chunks nearest a unit vector by cosine, best first. */
@@ -97,28 +102,19 @@ export class StoreSearch {
     return scored.sort((left, right) => right.score - left.score).slice(0, limit);
   }
 
-  /** Adds each hit's text, file name and attributes. */
-  private async describe(
-    tenantId: string,
-    vectorStoreId: string,
-    hits: ReadonlyArray<{ chunk: ScoredChunk; score: number }>,
-    attributes: Map<string, Record<string, AttributeValue>> | undefined,
-  ): Promise<SearchHit[]> {
-    const chunks = new Map((await this.store.getChunks(hits.map((hit) => hit.chunk.chunkId))).map((chunk) => [chunk.id, chunk]));
-    const files = new Map<string, { filename: string; attributes: Record<string, AttributeValue> }>();
-    for (const fileId of new Set(hits.map((hit) => hit.chunk.fileId))) {
-      const [file, entry] = await Promise.all([
-        this.store.getFile(tenantId, fileId, 0),
-        attributes ? undefined : this.store.getStoreFile(tenantId, vectorStoreId, fileId),
-      ]);
-      files.set(fileId, { filename: file?.filename ?? '', attributes: attributes?.get(fileId) ?? entry?.attributes ?? {} });
-    }
-    return hits.map((hit) => ({
-      fileId: hit.chunk.fileId,
-      filename: files.get(hit.chunk.fileId)?.filename ?? '',
-      score: hit.score,
-      attributes: files.get(hit.chunk.fileId)?.attributes ?? {},
-      text: chunks.get(hit.chunk.chunkId)?.text ?? '',
-    }));
+  /** Adds each hit's text, file name and attributes, in one read. */
+  private async describe(vectorStoreId: string, hits: ReadonlyArray<{ chunk: ScoredChunk; score: number }>): Promise<SearchHit[]> {
+    const chunks = new Map(
+      (
+        await this.store.describeChunks(
+          vectorStoreId,
+          hits.map((hit) => hit.chunk.chunkId),
+        )
+      ).map((chunk) => [chunk.id, chunk]),
+    );
+    return hits.map((hit) => {
+      const chunk = chunks.get(hit.chunk.chunkId);
+      return { fileId: hit.chunk.fileId, filename: chunk?.filename ?? '', score: hit.score, attributes: chunk?.attributes ?? {}, text: chunk?.text ?? '' };
+    });
   }
 }
