@@ -307,6 +307,23 @@ test('a client that leaves while a whole answer is pending aborts the upstream r
   expect(server.nimbus.upstream.load().active).toBe(0);
   expect(a.requests).toHaveLength(1);
   expect(replica('solo', 'a')).toMatchObject({ breaker: 'closed', consecutiveFailures: 0 });
+  expect(await lastLogRow()).toMatchObject({ kind: 'chat', status: 'cancelled', httpStatus: 499, errorCode: null });
+});
+
+test('an embeddings call the client leaves is cancelled in the ledger with 499, not a server error', async () => {
+  a.next({ kind: 'stall' });
+  const controller = new AbortController();
+  const pending = fetch(`${server.url}/v1/embeddings`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ model: 'solo', input: 'a little cat' }),
+    signal: controller.signal,
+  }).catch((error: unknown) => error);
+  await eventually(() => a.requests.length > 0);
+  controller.abort();
+  await pending;
+  await eventually(() => server.nimbus.upstream.load().active === 0);
+  expect(await lastLogRow()).toMatchObject({ kind: 'embedding', status: 'cancelled', httpStatus: 499, errorCode: null });
 });
 
 describe('streams and usage', () => {

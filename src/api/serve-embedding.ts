@@ -57,7 +57,10 @@ export async function serveEmbedding(context: ServerContext, request: FastifyReq
       usage: embeddingUsage(context, result),
     };
   } catch (error) {
-    throw billed.failed(error);
+    const failure = billed.failed(error);
+    // The client left: nothing failed, so the row says 499 (as a generation's does), not the error the cancelled call threw.
+    if (abort.aborted) billed.clientLeft();
+    throw failure;
   } finally {
     reply.raw.off('close', onClose);
     finishTracking();
