@@ -87,13 +87,32 @@ function call<T>(method: string, path: string, body?: unknown): Promise<T> {
   });
 }
 
+/** One upload as a client without a form library sends it: the multipart body built by hand, over the keep-alive agent. */
 async function upload(name: string, text: string): Promise<string> {
-  const form = new FormData();
-  form.set('purpose', 'assistants');
-  form.set('file', new Blob([text]), name);
-  const response = await fetch(`${server.url}/v1/files`, { method: 'POST', body: form });
-  if (!response.ok) throw new Error(`upload: ${response.status} ${await response.text()}`);
-  return ((await response.json()) as { id: string }).id;
+  const boundary = '----nimbus-bench-boundary';
+  const body = Buffer.concat([
+    Buffer.from(`--${boundary}\r\ncontent-disposition: form-data; name="purpose"\r\n\r\nassistants\r\n`),
+    Buffer.from(`--${boundary}\r\ncontent-disposition: form-data; name="file"; filename="${name}"\r\ncontent-type: text/plain\r\n\r\n`),
+    Buffer.from(text),
+    Buffer.from(`\r\n--${boundary}--\r\n`),
+  ]);
+  return new Promise((resolve, reject) => {
+    const outgoing = request(
+      `${server.url}/v1/files`,
+      { method: 'POST', agent, headers: { 'content-type': `multipart/form-data; boundary=${boundary}`, 'content-length': body.length } },
+      (incoming) => {
+        const chunks: Buffer[] = [];
+        incoming.on('data', (chunk: Buffer) => chunks.push(chunk));
+        incoming.on('end', () => {
+          const answer = Buffer.concat(chunks).toString();
+          if ((incoming.statusCode ?? 500) >= 400) reject(new Error(`upload: ${incoming.statusCode} ${answer}`));
+          else resolve((JSON.parse(answer) as { id: string }).id);
+        });
+      },
+    );
+    outgoing.on('error', reject);
+    outgoing.end(body);
+  });
 }
 
 try {

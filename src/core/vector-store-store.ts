@@ -154,6 +154,10 @@ export interface VectorStoreStore {
       | { status: 'completed'; chunks: ChunkInput[]; at: number }
       | { status: 'failed' | 'cancelled'; error: { code: string; message: string } | null; at: number },
   ): Promise<boolean>;
+  /** Several entries' `finishStoreFile` in one transaction (ingest writes a batch at a time); one answer each. */
+  finishStoreFiles(
+    items: ReadonlyArray<{ vectorStoreId: string; fileId: string; outcome: Parameters<VectorStoreStore['finishStoreFile']>[2] }>,
+  ): Promise<boolean[]>;
   /** Deletes a file's entry, chunks and index rows from one store. */
   deleteStoreFile(tenantId: string, vectorStoreId: string, fileId: string): Promise<boolean>;
   /** The stores (of the file's tenant) that hold a file. */

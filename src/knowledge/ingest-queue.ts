@@ -19,6 +19,8 @@ import { FileParseError, parseFile } from './parse-file.js';
 
 /** Entries worked on at once: parsing and reading overlap the database's writes. */
 const concurrency = 2;
+/** Entries written per transaction: one commit for many small files. */
+const batchSize = 16;
 const resumeBatch = 1_000;
 
 /** Who pays for an entry's embeddings: the key that added it, with inference scope. */
@@ -76,12 +78,12 @@ export class IngestQueue {
 
   private pump(): void {
     while (this.running < concurrency && this.waiting.length > 0) {
-      const next = this.waiting.shift()!;
+      const batch = this.waiting.splice(0, batchSize);
       this.running += 1;
-      void this.ingest(next.tenantId, next.vectorStoreId, next.fileId)
+      void this.ingest(batch)
         .catch(this.options.onError)
         .finally(() => {
-          this.queued.delete(`${next.vectorStoreId}\u0000${next.fileId}`);
+          for (const item of batch) this.queued.delete(`${item.vectorStoreId}\u0000${item.fileId}`);
           this.running -= 1;
           this.pump();
           if (this.running === 0 && this.waiting.length === 0) for (const resolve of this.idle.splice(0)) resolve();
@@ -89,20 +91,43 @@ export class IngestQueue {
     }
   }
 
-  private async ingest(tenantId: string, vectorStoreId: string, fileId: string): Promise<void> {
+  /** Reads, parses, chunks and embeds each entry of a batch, then writes them all in one transaction. */
+  private async ingest(batch: ReadonlyArray<{ tenantId: string; vectorStoreId: string; fileId: string }>): Promise<void> {
     const { store, clock } = this.options;
-    const entry = await store.getStoreFile(tenantId, vectorStoreId, fileId);
-    if (!entry || entry.status !== 'in_progress') return;
-    let chunks: ChunkInput[];
-    try {
-      chunks = await this.chunksOf(entry);
-    } catch (error) {
-      const failure =
-        error instanceof FileParseError ? { code: error.code, message: error.message } : { code: 'server_error', message: (error as Error).message };
-      await store.finishStoreFile(vectorStoreId, fileId, { status: 'failed', error: failure, at: clock.now() });
-      return;
+    const outcomes: Parameters<KnowledgeStore['finishStoreFiles']>[0][number][] = [];
+    for (const { tenantId, vectorStoreId, fileId } of batch) {
+      const entry = await store.getStoreFile(tenantId, vectorStoreId, fileId);
+      if (!entry || entry.status !== 'in_progress') continue;
+      try {
+        outcomes.push({ vectorStoreId, fileId, outcome: { status: 'completed', chunks: await this.chunksOf(entry), at: clock.now() } });
+      } catch (error) {
+        const failure =
+          error instanceof FileParseError ? { code: error.code, message: error.message } : { code: 'server_error', message: (error as Error).message };
+        outcomes.push({ vectorStoreId, fileId, outcome: { status: 'failed', error: failure, at: clock.now() } });
+      }
     }
-    if (await store.finishStoreFile(vectorStoreId, fileId, { status: 'completed', chunks, at: clock.now() })) this.options.onIndexed(vectorStoreId);
+    if (outcomes.length === 0) return;
+    let written: boolean[];
+    try {
+      written = await store.finishStoreFiles(outcomes);
+    } catch {
+      // One entry the database refuses must not hold back the batch: each is written alone, and
+      // one that still fails is marked failed with the reason rather than left in progress.
+      written = [];
+      for (const item of outcomes) {
+        written.push(
+          await store.finishStoreFile(item.vectorStoreId, item.fileId, item.outcome).catch((error: unknown) =>
+            store.finishStoreFile(item.vectorStoreId, item.fileId, {
+              status: 'failed',
+              error: { code: 'server_error', message: `indexing failed: ${(error as Error).message}` },
+              at: clock.now(),
+            }),
+          ),
+        );
+      }
+    }
+    const indexed = new Set(outcomes.filter((item, index) => written[index] && item.outcome.status === 'completed').map((item) => item.vectorStoreId));
+    for (const vectorStoreId of indexed) this.options.onIndexed(vectorStoreId);
   }
 
   private async chunksOf(entry: VectorStoreFileRecord): Promise<ChunkInput[]> {

@@ -151,32 +151,42 @@ export class KyselyVectorStore implements VectorStoreStore {
   }
 
   async finishStoreFile(vectorStoreId: string, fileId: string, outcome: Outcome): Promise<boolean> {
+    return (await this.finishStoreFiles([{ vectorStoreId, fileId, outcome }]))[0]!;
+  }
+
+  async finishStoreFiles(items: ReadonlyArray<{ vectorStoreId: string; fileId: string; outcome: Outcome }>): Promise<boolean[]> {
     return this.db.transaction().execute(async (transaction) => {
-      const entry = await transaction
-        .selectFrom('knowledge_store_files')
-        .select('status')
-        .where('vector_store_id', '=', vectorStoreId)
-        .where('file_id', '=', fileId)
-        .executeTakeFirst();
-      if (entry?.status !== 'in_progress') return false;
-      const store = await this.indexedStore(transaction, vectorStoreId);
-      if (!store) return false;
-      await this.removeChunks(transaction, store, fileId);
-      let usageBytes = 0;
-      if (outcome.status === 'completed') usageBytes = await this.addChunks(transaction, store, fileId, outcome.chunks);
-      await transaction
-        .updateTable('knowledge_store_files')
-        .set({
-          status: outcome.status,
-          last_error: outcome.status === 'completed' || outcome.error === null ? null : JSON.stringify(outcome.error),
-          usage_bytes: usageBytes,
-          updated_at: outcome.at,
-        })
-        .where('vector_store_id', '=', vectorStoreId)
-        .where('file_id', '=', fileId)
-        .execute();
-      return true;
+      const done: boolean[] = [];
+      for (const item of items) done.push(await this.finishOne(transaction, item.vectorStoreId, item.fileId, item.outcome));
+      return done;
     });
+  }
+
+  private async finishOne(transaction: Transaction<Database>, vectorStoreId: string, fileId: string, outcome: Outcome): Promise<boolean> {
+    const entry = await transaction
+      .selectFrom('knowledge_store_files')
+      .select('status')
+      .where('vector_store_id', '=', vectorStoreId)
+      .where('file_id', '=', fileId)
+      .executeTakeFirst();
+    if (entry?.status !== 'in_progress') return false;
+    const store = await this.indexedStore(transaction, vectorStoreId);
+    if (!store) return false;
+    await this.removeChunks(transaction, store, fileId);
+    let usageBytes = 0;
+    if (outcome.status === 'completed') usageBytes = await this.addChunks(transaction, store, fileId, outcome.chunks);
+    await transaction
+      .updateTable('knowledge_store_files')
+      .set({
+        status: outcome.status,
+        last_error: outcome.status === 'completed' || outcome.error === null ? null : JSON.stringify(outcome.error),
+        usage_bytes: usageBytes,
+        updated_at: outcome.at,
+      })
+      .where('vector_store_id', '=', vectorStoreId)
+      .where('file_id', '=', fileId)
+      .execute();
+    return true;
   }
 
   async deleteStoreFile(tenantId: string, vectorStoreId: string, fileId: string): Promise<boolean> {
