@@ -2,6 +2,7 @@
  * The composition root: the one place that picks implementations and wires them together.
  * Everything else receives its dependencies; nothing else constructs an engine or a store.
  */
+import { join } from 'node:path';
 import { createRequire } from 'node:module';
 import { existsSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
@@ -155,6 +156,11 @@ async function openDevices(config: NimbusConfig, store: Store, log: FastifyBaseL
       // Unique per instance (two servers on one topic root must not take over each other's session)
       // and stable across restarts: on an external broker its persistent session keeps device answers while Nimbus restarts.
       clientId: bridgeClientId(config.home, config.devices.topicRoot),
+      checkpoints: {
+        keyFile: config.audit.signingKeyFile ?? join(config.home, 'audit-signing.key'),
+        file: config.audit.checkpointFile ?? join(config.home, 'audit-checkpoints.jsonl'),
+        intervalMs: config.audit.checkpointIntervalMs,
+      },
       ...(external ? { persistentSession: true } : {}),
     });
     return { devices };

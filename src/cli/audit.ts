@@ -1,10 +1,12 @@
 /** `nimbus audit`: the append-only audit log of device actions (admin API), newest first. */
 import { parseArgs } from 'node:util';
 import { adminClient } from './admin-client.js';
+import { auditVerifyCommand } from './audit-verify.js';
 import { formatMs, reportError } from './device-output.js';
 import { renderTable } from './render-table.js';
 
 export const auditUsage = `Usage: nimbus audit [--device ID] [--event EVENT] [--conversation ID] [--command ID] [--limit N] [--json]
+       nimbus audit verify [--checkpoints FILE] [--public-key FILE] [--json]
 
 Events: proposal, denial, approval_requested, approval_granted, approval_denied,
 approval_redeemed, execution, outcome, read, emergency_stop, emergency_clear,
@@ -24,6 +26,7 @@ interface AuditView {
 
 /** Runs `nimbus audit`; returns the exit code (0 done, 1 failed, 2 bad usage). */
 export async function auditCommand(argv: string[], environment: NodeJS.ProcessEnv): Promise<number> {
+  if (argv[0] === 'verify') return auditVerifyCommand(argv.slice(1), environment);
   let parsed;
   try {
     parsed = parseArgs({

@@ -174,6 +174,12 @@ export const auditConfigSchema = z.strictObject({
   /** Refusals per key written one by one per window; past it they are counted in one entry per window. */
   refusalsPerWindow: z.number().int().min(1).max(100_000).default(20),
   refusalWindowMs: milliseconds.default(60_000),
+  /** The Ed25519 key that signs checkpoints (made on first start); keep it off the database's machine if you can. Default `<home>/audit-signing.key`. */
+  signingKeyFile: z.string().min(1).optional(),
+  /** Where checkpoints are appended, one JSON line each. Default `<home>/audit-checkpoints.jsonl`. */
+  checkpointFile: z.string().min(1).optional(),
+  /** How often a chain that grew gets a new checkpoint (also at start and at shutdown). */
+  checkpointIntervalMs: milliseconds.default(300_000),
 });
 
 /** Files and vector stores (`/v1/files`, `/v1/vector_stores`). */
@@ -371,7 +377,7 @@ const hints: Partial<Record<keyof NimbusConfig, string>> = {
   prices: 'use {"model": {"input": 0.15, "output": 0.6}} in US dollars per million tokens, optional cachedInput; "*" prices the rest',
   computePrices: 'use {"cpu": 0.05, "cuda": 2.5} in US dollars per hour',
   tenancy: 'keys: defaultMaxTokens, reserveSecondsPerToken, authCacheMs, concurrencyLeaseMs',
-  audit: 'keys: refusalsPerWindow, refusalWindowMs',
+  audit: 'keys: refusalsPerWindow, refusalWindowMs, signingKeyFile, checkpointFile, checkpointIntervalMs',
   mqttPort: 'use a port for the embedded MQTT broker, e.g. 1883 (0 picks a free one), or set mqttUrl to use another broker',
   mqttUrl: 'use the URL of an MQTT broker, e.g. mqtt://127.0.0.1:1883, or off to run without devices',
   poolHeartbeatMs: 'use milliseconds between worker heartbeats, e.g. 5000',

@@ -172,6 +172,21 @@ export interface AuditEntry {
   hash: string;
 }
 
+/** The last entry of a tenant's chain. */
+export interface AuditHead {
+  tenantId: string;
+  seq: number;
+  hash: string;
+}
+
+/** Thrown by `appendAudit` when the entry's previous hash is already taken: the chain moved on under this writer. */
+export class AuditLinkTaken extends Error {
+  constructor(readonly tenantId: string) {
+    super(`another entry of tenant '${tenantId}' already follows that hash`);
+    this.name = 'AuditLinkTaken';
+  }
+}
+
 /** Filters for the audit log; newest first. */
 export interface AuditQuery {
   tenantId: string;
@@ -235,7 +250,15 @@ export interface DeviceStore extends PolicyStateStore {
   putEmergencyStop(stop: EmergencyStop): Promise<void>;
   listEmergencyStops(): Promise<EmergencyStop[]>;
 
-  /** Appends entries in order; returns them with `seq` assigned. */
+  /**
+   * Appends entries in order; returns them with `seq` assigned. The link is unique: an entry whose
+   * `prevHash` another entry of its tenant already names is refused with `AuditLinkTaken` (another
+   * writer appended first; read the head again and chain to it), so two writers cannot fork a chain.
+   */
   appendAudit(entries: ReadonlyArray<Omit<AuditEntry, 'seq'>>): Promise<AuditEntry[]>;
   listAudit(query: AuditQuery): Promise<AuditEntry[]>;
+  /** Each tenant's last entry: the heads of the chains (checkpoints sign them). */
+  auditHeads(): Promise<AuditHead[]>;
+  /** A tenant's entries with `seq` after `afterSeq`, oldest first, at most `limit` (verification pages through them). */
+  auditChain(tenantId: string, afterSeq: number, limit: number): Promise<AuditEntry[]>;
 }

@@ -9,12 +9,15 @@
  * a large input is kept by its sha256 and size.
  */
 import type { Clock } from '../core/clock.js';
-import type { AuditEntry, AuditEvent, AuditQuery, DeviceStore } from '../core/device-store.js';
+import { AuditLinkTaken, type AuditEntry, type AuditEvent, type AuditQuery, type DeviceStore } from '../core/device-store.js';
 import { newId } from '../core/ids.js';
 import { boundDetail, boundText } from './audit-bounds.js';
 import { auditHash } from './audit-chain.js';
 import { canonicalJson } from './canonical-json.js';
 import { defaultRefusalRate, RefusalWindows, type RefusalAggregate, type RefusalRate } from './refusal-windows.js';
+
+/** Tries at appending one entry while other writers on the database keep taking the head. */
+const maxLinkAttempts = 50;
 
 /** Who and where, shared by the entries of one conversation. */
 export interface AuditContext {
@@ -160,10 +163,7 @@ export class AuditLog {
 
   private write(context: AuditContext, event: AuditEvent, fields: AuditFields): Promise<AuditEntry> {
     const next = this.tail.then(async () => {
-      const prevHash = this.heads.get(context.tenantId) ?? (await this.store.listAudit({ tenantId: context.tenantId, limit: 1 }))[0]?.hash ?? '';
-      const base = {
-        id: newId('aud_'),
-        at: this.clock.now(),
+      const content = {
         event,
         ...context,
         model: boundText(context.model),
@@ -172,12 +172,21 @@ export class AuditLog {
         commandId: fields.commandId ?? null,
         approvalId: fields.approvalId ?? null,
         detail: boundDetail(fields.detail ?? {}),
-        prevHash,
       };
-      const [written] = await this.store.appendAudit([{ ...base, hash: auditHash(base) }]);
-      this.heads.set(context.tenantId, written!.hash);
-      this.onAppend(written!);
-      return written!;
+      for (let attempt = 1; ; attempt += 1) {
+        const prevHash = this.heads.get(context.tenantId) ?? (await this.store.listAudit({ tenantId: context.tenantId, limit: 1 }))[0]?.hash ?? '';
+        const base = { id: newId('aud_'), at: this.clock.now(), ...content, prevHash };
+        try {
+          const [written] = await this.store.appendAudit([{ ...base, hash: auditHash(base) }]);
+          this.heads.set(context.tenantId, written!.hash);
+          this.onAppend(written!);
+          return written!;
+        } catch (error) {
+          // Another writer on this database chained to that head first: read the head again and follow it.
+          if (!(error instanceof AuditLinkTaken) || attempt >= maxLinkAttempts) throw error;
+          this.heads.delete(context.tenantId);
+        }
+      }
     });
     // One failed write must not block the entries after it.
     this.tail = next.catch(() => undefined);

@@ -21,7 +21,10 @@ import { NimbusError } from '../core/errors.js';
 import type { Taint } from '../core/policy-state-store.js';
 import type { Principal } from '../core/principal.js';
 import { selfApprovedLocal, type DecisionChannel } from './approval-desk.js';
+import type { AuditCheckpoint } from './audit-checkpoint.js';
+import type { AuditCheckpointer } from './audit-checkpointer.js';
 import type { AuditContext, AuditFields } from './audit-log.js';
+import { verifyAudit, type AuditVerification } from './audit-verify.js';
 import type { DeviceCore } from './device-core.js';
 import type { DeviceGateway } from './device-gateway.js';
 import type { RegisteredDevice } from './device-registry.js';
@@ -36,6 +39,8 @@ export class DeviceAdmin {
   constructor(
     private readonly core: DeviceCore,
     private readonly gateway: DeviceGateway,
+    /** Signs checkpoints of the audit chains and holds the latest; verification uses them. */
+    private readonly checkpoints?: AuditCheckpointer,
   ) {}
 
   /** Devices in the principal's scope. */
@@ -215,6 +220,24 @@ export class DeviceAdmin {
       await this.core.audit.settle();
       return this.core.audit.list({ ...query, tenantId: principal.tenantId });
     });
+  }
+
+  /**
+   * Verifies the tenant's audit chain (admin): every hash and link, and the chain against a signed
+   * checkpoint: `given`, else this server's latest. The signature is checked with this server's key.
+   */
+  verifyAudit(principal: Principal, given?: AuditCheckpoint): Promise<AuditVerification> {
+    return this.guard(principal, 'verify_audit', {}, async () => {
+      requireAdmin(principal, 'Verifying the audit log');
+      await this.core.audit.settle();
+      const checkpoint = given ?? this.checkpoints?.checkpoint(principal.tenantId);
+      return verifyAudit(this.core.store, principal.tenantId, checkpoint, this.checkpoints?.publicKey);
+    });
+  }
+
+  /** The public key (PEM) that verifies this server's audit checkpoints, when it signs them. */
+  get auditPublicKey(): string | undefined {
+    return this.checkpoints?.publicKey;
   }
 
   /** A device in scope, or 404; not audited (the caller is). */

@@ -7,6 +7,8 @@
 import { randomBytes } from 'node:crypto';
 import type { Clock } from '../core/clock.js';
 import type { DeviceStore } from '../core/device-store.js';
+import { AuditCheckpointer } from './audit-checkpointer.js';
+import { loadAuditSigningKey } from './audit-signing-key.js';
 import { DeviceAdmin } from './device-admin.js';
 import { DeviceCore } from './device-core.js';
 import { DeviceGateway } from './device-gateway.js';
@@ -24,6 +26,8 @@ export interface StartDevicesOptions {
   /** The bridge's MQTT client id, unique per server and stable across its restarts (`bridgeClientId`); random when absent. */
   clientId?: string;
   persistentSession?: boolean;
+  /** Signed checkpoints of the audit chains: the key file (outside the database), the file they are appended to, how often. None when absent. */
+  checkpoints?: { keyFile: string; file: string; intervalMs: number };
   clock?: Clock;
   logger?: DeviceLogger;
 }
@@ -58,14 +62,28 @@ export async function startDevices(options: StartDevicesOptions): Promise<Runnin
     { broker: broker.url, embedded: broker.embedded, protocolVersion: broker.protocolVersion, topicRoot: broker.topicRoot, clientId },
     'devices: MQTT bridge connected',
   );
+  let checkpointer: AuditCheckpointer | undefined;
+  if (options.checkpoints) {
+    checkpointer = new AuditCheckpointer({
+      store: options.store,
+      key: loadAuditSigningKey(options.checkpoints.keyFile),
+      file: options.checkpoints.file,
+      intervalMs: options.checkpoints.intervalMs,
+      clock: core.clock,
+      logger,
+    });
+    await checkpointer.start();
+  }
   return {
     gateway,
-    admin: new DeviceAdmin(core, gateway),
+    admin: new DeviceAdmin(core, gateway, checkpointer),
     settings: options.settings,
     broker,
     async close() {
       await gateway.close();
       await transport.close();
+      // Last, once every entry (and every folded refusal) is written.
+      await checkpointer?.close();
     },
   };
 }

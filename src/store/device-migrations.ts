@@ -122,4 +122,24 @@ export const deviceMigrations: Record<string, Migration> = {
       }
     },
   },
+  '0028-audit-link': {
+    async up(db: Kysely<unknown>) {
+      // One entry per previous hash and tenant: two writers on one database cannot fork a chain (the
+      // second gets a unique violation, reads the head again and chains to it). A database that
+      // already holds a fork keeps it as history (verification reports it) and is held to the rule
+      // from its current last entry on.
+      const fork = await sql<{
+        n: number;
+      }>`select count(*) as n from (select 1 from audit_log group by tenant_id, prev_hash having count(*) > 1) forks`.execute(db);
+      if (Number(fork.rows[0]?.n ?? 0) === 0) {
+        await db.schema.createIndex('audit_log_link').on('audit_log').columns(['tenant_id', 'prev_hash']).unique().execute();
+        return;
+      }
+      const last = await sql<{ seq: number | null }>`select max(seq) as seq from audit_log`.execute(db);
+      await sql`create unique index audit_log_link on audit_log (tenant_id, prev_hash) where seq > ${sql.lit(Number(last.rows[0]?.seq ?? 0))}`.execute(db);
+    },
+    async down(db: Kysely<unknown>) {
+      await db.schema.dropIndex('audit_log_link').execute();
+    },
+  },
 };

@@ -3,7 +3,7 @@
  * on every Store implementation.
  */
 import { describe, expect, test } from 'vitest';
-import type { ApprovalRecord, AuditEntry, CommandRecord, TwinRecord } from '../core/device-store.js';
+import { AuditLinkTaken, type ApprovalRecord, type AuditEntry, type CommandRecord, type TwinRecord } from '../core/device-store.js';
 import type { Store } from '../core/store.js';
 
 /** A valid command row; tests override what they care about. */
@@ -193,10 +193,10 @@ export function runDeviceStoreContract(open: () => Promise<Store>): void {
     test('the audit log appends in order with seq, and filters newest first', async () => {
       const store = await open();
       const written = await store.devices.appendAudit([
-        auditEntry({ id: 'a1', at: 1 }),
-        auditEntry({ id: 'a2', at: 2, event: 'denial', deviceId: 'lock-1', detail: { reason: 'out_of_scope' } }),
-        auditEntry({ id: 'a3', at: 3, conversation: 'c2', commandId: 'cmd_1' }),
-        auditEntry({ id: 'a4', at: 4, tenantId: 't2' }),
+        auditEntry({ id: 'a1', at: 1, hash: 'h1' }),
+        auditEntry({ id: 'a2', at: 2, event: 'denial', deviceId: 'lock-1', detail: { reason: 'out_of_scope' }, prevHash: 'h1', hash: 'h2' }),
+        auditEntry({ id: 'a3', at: 3, conversation: 'c2', commandId: 'cmd_1', prevHash: 'h2', hash: 'h3' }),
+        auditEntry({ id: 'a4', at: 4, tenantId: 't2', hash: 'h1' }),
       ]);
       expect(written.map((entry) => entry.seq)).toEqual([...written.map((entry) => entry.seq)].sort((a, b) => a - b));
       expect((await store.devices.listAudit({ tenantId: 't1' })).map((entry) => entry.id)).toEqual(['a3', 'a2', 'a1']);
@@ -206,6 +206,25 @@ export function runDeviceStoreContract(open: () => Promise<Store>): void {
       expect((await store.devices.listAudit({ tenantId: 't1', commandId: 'cmd_1' })).map((entry) => entry.id)).toEqual(['a3']);
       expect((await store.devices.listAudit({ tenantId: 't1', since: 2, until: 3 })).map((entry) => entry.id)).toEqual(['a2']);
       expect(await store.devices.listAudit({ tenantId: 't1', limit: 1 })).toHaveLength(1);
+      expect(await store.devices.auditHeads()).toEqual([
+        { tenantId: 't1', seq: written[2]!.seq, hash: 'h3' },
+        { tenantId: 't2', seq: written[3]!.seq, hash: 'h1' },
+      ]);
+      expect((await store.devices.auditChain('t1', written[0]!.seq, 10)).map((entry) => entry.id)).toEqual(['a2', 'a3']);
+      expect((await store.devices.auditChain('t1', 0, 1)).map((entry) => entry.id)).toEqual(['a1']);
+      await store.close();
+    });
+
+    test('the chain link is unique: a second entry after the same hash is refused, and nothing of its batch is written', async () => {
+      const store = await open();
+      await store.devices.appendAudit([auditEntry({ id: 'b1', hash: 'h1' }), auditEntry({ id: 'b2', prevHash: 'h1', hash: 'h2' })]);
+      await expect(store.devices.appendAudit([auditEntry({ id: 'b3', prevHash: 'h1', hash: 'h3' })])).rejects.toBeInstanceOf(AuditLinkTaken);
+      await expect(
+        store.devices.appendAudit([auditEntry({ id: 'b4', prevHash: 'h2', hash: 'h4' }), auditEntry({ id: 'b5', prevHash: 'h2', hash: 'h5' })]),
+      ).rejects.toBeInstanceOf(AuditLinkTaken);
+      expect((await store.devices.listAudit({ tenantId: 't1' })).map((entry) => entry.id)).toEqual(['b2', 'b1']);
+      // Another tenant's chain starts from the same empty hash.
+      await store.devices.appendAudit([auditEntry({ id: 'b6', tenantId: 't2', hash: 'h1' })]);
       await store.close();
     });
   });

@@ -3,17 +3,19 @@
  * upserts through `on conflict`, JSON as text, timestamps as bigint (read back with Number()).
  */
 import type { Kysely, Selectable } from 'kysely';
-import type {
-  ApprovalRecord,
-  AuditEntry,
-  AuditQuery,
-  CommandQuery,
-  CommandRecord,
-  DeviceRecord,
-  DeviceStore,
-  EmergencyStop,
-  TwinHistoryEntry,
-  TwinRecord,
+import {
+  AuditLinkTaken,
+  type ApprovalRecord,
+  type AuditEntry,
+  type AuditHead,
+  type AuditQuery,
+  type CommandQuery,
+  type CommandRecord,
+  type DeviceRecord,
+  type DeviceStore,
+  type EmergencyStop,
+  type TwinHistoryEntry,
+  type TwinRecord,
 } from '../core/device-store.js';
 import type { AuditLogTable, DeviceApprovalsTable, DeviceCommandsTable, DeviceTables, DeviceTwinsTable } from './device-schema.js';
 import { KyselyPolicyStateStore } from './kysely-policy-state-store.js';
@@ -261,14 +263,46 @@ export class KyselyDeviceStore extends KyselyPolicyStateStore implements DeviceS
 
   async appendAudit(entries: ReadonlyArray<Omit<AuditEntry, 'seq'>>): Promise<AuditEntry[]> {
     if (entries.length === 0) return [];
-    return this.db.transaction().execute(async (transaction) => {
-      const written: AuditEntry[] = [];
-      for (const entry of entries) {
-        const inserted = await transaction.insertInto('audit_log').values(auditToRow(entry)).returning('seq').executeTakeFirstOrThrow();
-        written.push({ ...entry, seq: Number(inserted.seq) });
-      }
-      return written;
-    });
+    try {
+      return await this.db.transaction().execute(async (transaction) => {
+        const written: AuditEntry[] = [];
+        for (const entry of entries) {
+          const inserted = await transaction.insertInto('audit_log').values(auditToRow(entry)).returning('seq').executeTakeFirstOrThrow();
+          written.push({ ...entry, seq: Number(inserted.seq) });
+        }
+        return written;
+      });
+    } catch (error) {
+      if (linkTaken(error)) throw new AuditLinkTaken(entries[0]!.tenantId);
+      throw error;
+    }
+  }
+
+  async auditHeads(): Promise<AuditHead[]> {
+    const rows = await this.db
+      .selectFrom('audit_log')
+      .select(['tenant_id', 'seq', 'hash'])
+      .where('seq', 'in', (query) =>
+        query
+          .selectFrom('audit_log')
+          .select((select) => select.fn.max('seq').as('seq'))
+          .groupBy('tenant_id'),
+      )
+      .orderBy('tenant_id')
+      .execute();
+    return rows.map((row) => ({ tenantId: row.tenant_id, seq: Number(row.seq), hash: row.hash }));
+  }
+
+  async auditChain(tenantId: string, afterSeq: number, limit: number): Promise<AuditEntry[]> {
+    const rows = await this.db
+      .selectFrom('audit_log')
+      .selectAll()
+      .where('tenant_id', '=', tenantId)
+      .where('seq', '>', afterSeq)
+      .orderBy('seq', 'asc')
+      .limit(limit)
+      .execute();
+    return rows.map(auditFromRow);
   }
 
   async listAudit(query: AuditQuery): Promise<AuditEntry[]> {
@@ -285,6 +319,13 @@ export class KyselyDeviceStore extends KyselyPolicyStateStore implements DeviceS
       .execute();
     return rows.map(auditFromRow);
   }
+}
+
+/** A unique violation of the chain's link (`audit_log_link`), on SQLite or PostgreSQL. */
+function linkTaken(error: unknown): boolean {
+  const failure = error as { code?: string; constraint?: string; message?: string };
+  if (failure.code === '23505') return failure.constraint === 'audit_log_link';
+  return failure.code === 'SQLITE_CONSTRAINT_UNIQUE' && /audit_log\.prev_hash/.test(failure.message ?? '');
 }
 
 function deviceFromRow(row: Selectable<DeviceTables['devices']>): DeviceRecord {

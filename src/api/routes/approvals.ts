@@ -1,12 +1,15 @@
 /**
  * Human decisions and oversight: approvals (`GET /v1/approvals`, `POST /v1/approvals/{id}/grant`
  * and `/deny`), the tenant's emergency stop (`GET|POST|DELETE /v1/estop`) and the audit log
- * (`GET /v1/audit`), and the taints of keys and conversations (`GET|DELETE /v1/taints`). Granting
- * needs the admin scope; it is never reachable from a model's tools.
+ * (`GET /v1/audit`) and its verification (`GET /v1/audit/verify`), and the taints of keys and
+ * conversations (`GET|DELETE /v1/taints`). Granting needs the admin scope; it is never reachable
+ * from a model's tools.
  */
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
+import { NimbusError } from '../../core/errors.js';
 import { parseRequest } from '../../core/openai/parse-request.js';
+import { parseCheckpoint, type AuditCheckpoint } from '../../devices/audit-checkpoint.js';
 import { approvalView, auditView, emergencyStopView } from '../device-views.js';
 import type { DeviceServices } from '../server-context.js';
 
@@ -45,6 +48,7 @@ const auditQuery = z.object({
 /** Where a person decided: the CLI and the console say so (local mode takes decisions only from them). */
 const decisionBody = z.strictObject({ via: z.enum(['cli', 'console']).optional() });
 const taintQuery = z.object({ key: z.string().min(1).max(128).optional(), conversation: z.string().min(1).max(128).optional() });
+const verifyQuery = z.object({ checkpoint: z.string().max(4096).optional() });
 const estopBody = z.strictObject({ reason: z.string().min(1).max(500).optional() });
 
 export function registerApprovalRoutes(app: FastifyInstance, devices: DeviceServices): void {
@@ -91,6 +95,28 @@ export function registerApprovalRoutes(app: FastifyInstance, devices: DeviceServ
       ...(query.conversation ? { conversation: query.conversation } : {}),
     });
     return { object: 'taint.cleared', cleared };
+  });
+
+  // The chain checked end to end, against `checkpoint` (a signed checkpoint as JSON) or this server's latest.
+  app.get('/v1/audit/verify', async (request) => {
+    const query = parseRequest(verifyQuery, request.query);
+    let checkpoint: AuditCheckpoint | undefined;
+    if (query.checkpoint !== undefined) {
+      let value: unknown;
+      try {
+        value = JSON.parse(query.checkpoint);
+      } catch {
+        value = undefined;
+      }
+      checkpoint = parseCheckpoint(value);
+      if (!checkpoint) {
+        throw new NimbusError('invalid_value', "Invalid value for 'checkpoint': give one line of the checkpoint file (JSON with object 'audit.checkpoint').", {
+          param: 'checkpoint',
+        });
+      }
+    }
+    const result = await admin.verifyAudit(request.principal, checkpoint);
+    return { object: 'audit.verification', ...result, public_key: admin.auditPublicKey ?? null };
   });
 
   app.get('/v1/audit', async (request) => {
