@@ -14,7 +14,7 @@
  */
 import type { FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { NimbusError } from '../core/errors.js';
+import { NimbusError, toNimbusError } from '../core/errors.js';
 import { newId } from '../core/ids.js';
 import type { ModelRoute } from '../core/model-route.js';
 import { parseRequest } from '../core/openai/parse-request.js';
@@ -97,7 +97,7 @@ export function withDeviceTools(
     },
     start: (call, billed) => {
       let turns = 0;
-      return loopAfter(untrusted ? devices.gateway.taint(session, 'the client sent untrusted messages') : Promise.resolve(), {
+      return loopAfter(untrusted ? devices.gateway.taint(session, 'the client sent untrusted messages') : Promise.resolve(), summary, actions, {
         request: body,
         tools,
         session,
@@ -111,10 +111,33 @@ export function withDeviceTools(
   };
 }
 
-/** The tool loop, once `ready` resolved (the session's taint is stored before any tool call). */
-async function* loopAfter(ready: Promise<void>, options: Parameters<typeof runToolLoop>[0]): AsyncGenerator<GenerationEvent> {
+/**
+ * The tool loop, once `ready` resolved (the session's taint is stored before any tool call). A
+ * failure after actions were taken (a later turn's upstream, a budget) still tells the client
+ * what was done, beside the error, and that a retry would act again (`x-should-retry: false`).
+ */
+async function* loopAfter(
+  ready: Promise<void>,
+  summary: () => object,
+  actions: readonly LoopAction[],
+  options: Parameters<typeof runToolLoop>[0],
+): AsyncGenerator<GenerationEvent> {
   await ready;
-  yield* runToolLoop(options);
+  try {
+    yield* runToolLoop(options);
+  } catch (error) {
+    if (actions.length === 0) throw error;
+    const failure = toNimbusError(error);
+    throw new NimbusError(failure.code, `${failure.message} Actions were already taken before this failure: 'nimbus.actions' lists them with their outcomes.`, {
+      param: failure.param,
+      ...(failure.statusOverride !== undefined ? { status: failure.statusOverride } : {}),
+      headers: { ...failure.headers, 'x-should-retry': 'false' },
+      ...(failure.usage ? { usage: failure.usage } : {}),
+      details: failure.details,
+      extra: { ...failure.extra, nimbus: summary() },
+      cause: error,
+    });
+  }
 }
 
 /** Room for the tool-calling instructions and the untrusted-data note the loop adds to a turn's prompt. */

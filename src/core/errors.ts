@@ -25,6 +25,7 @@ export type ErrorCode =
   | 'conflict'
   | 'emergency_stop'
   | 'device_offline'
+  | 'device_timeout'
   | 'invalid_api_key'
   | 'permission_denied'
   | 'rate_limit_exceeded'
@@ -70,6 +71,8 @@ export const errorCatalog: Record<ErrorCode, CatalogEntry> = {
   conflict: { status: 409, type: 'invalid_request_error', retryable: false },
   emergency_stop: { status: 409, type: 'invalid_request_error', retryable: false },
   device_offline: { status: 409, type: 'invalid_request_error', retryable: true },
+  // The command was sent: it may have acted, so a retry could act twice.
+  device_timeout: { status: 504, type: 'device_error', retryable: false },
   invalid_api_key: { status: 401, type: 'authentication_error', retryable: false },
   permission_denied: { status: 403, type: 'permission_error', retryable: false },
   rate_limit_exceeded: { status: 429, type: 'rate_limit_error', retryable: true },
@@ -103,10 +106,22 @@ export class NimbusError extends Error {
   /** Tokens generated before a failure mid-generation, so the request log still counts them. */
   readonly usage: Usage | undefined;
 
+  /** Fields added to the error object (a command's id and state) and beside it (a chat's actions taken). */
+  readonly details: Record<string, unknown>;
+  readonly extra: Record<string, unknown>;
+
   constructor(
     code: ErrorCode,
     message: string,
-    options: { param?: string | null; status?: number; headers?: Record<string, string>; usage?: Usage; cause?: unknown } = {},
+    options: {
+      param?: string | null;
+      status?: number;
+      headers?: Record<string, string>;
+      usage?: Usage;
+      cause?: unknown;
+      details?: Record<string, unknown>;
+      extra?: Record<string, unknown>;
+    } = {},
   ) {
     super(message, { cause: options.cause });
     this.name = 'NimbusError';
@@ -115,6 +130,8 @@ export class NimbusError extends Error {
     this.statusOverride = options.status;
     this.headers = options.headers ?? {};
     this.usage = options.usage;
+    this.details = options.details ?? {};
+    this.extra = options.extra ?? {};
   }
 
   get status(): number {
@@ -126,7 +143,7 @@ export class NimbusError extends Error {
   }
 
   toJSON(): OpenAIErrorBody {
-    return { error: { message: this.message, type: errorCatalog[this.code].type, param: this.param, code: this.code } };
+    return { error: { message: this.message, type: errorCatalog[this.code].type, param: this.param, code: this.code, ...this.details }, ...this.extra };
   }
 }
 

@@ -46,7 +46,7 @@ export function describeOutcome(command: CommandRecord): string {
     case 'acked':
       return 'the device acknowledged the command';
     case 'failed':
-      return command.error?.startsWith('could not send') ? command.error : 'the device reported that the command failed';
+      return command.error && isSystemError(command.error) ? command.error : 'the device reported that the command failed';
     case 'rejected':
       return 'the device rejected the command';
     case 'timed_out':
@@ -54,4 +54,9 @@ export function describeOutcome(command: CommandRecord): string {
     default:
       return 'sent; waiting for the device';
   }
+}
+
+/** Reasons Nimbus itself wrote (a send that failed, a device that went away), as opposed to device text. */
+export function isSystemError(error: string): boolean {
+  return error.startsWith('could not send') || error.startsWith('the device went ') || error.startsWith('the device did not answer');
 }

@@ -58,6 +58,15 @@ export class CommandTracker {
     await this.settle(id, 'failed', null, error, 'system');
   }
 
+  /**
+   * Fails every command in flight to a device that went `lost` or `offline`: its callers learn at
+   * once instead of waiting out the deadline (a command is never kept for a device's return).
+   */
+  async failDevice(device: { tenantId: string; deviceId: string }, state: string): Promise<void> {
+    const gone = [...this.inFlight.values()].filter(({ command }) => command.tenantId === device.tenantId && command.deviceId === device.deviceId);
+    await Promise.all(gone.map(({ command }) => this.settle(command.id, 'failed', null, `the device went ${state} before answering`, 'system')));
+  }
+
   /** Re-arms pending commands loaded from the store; those past their deadline time out now. */
   async recover(commands: readonly CommandRecord[]): Promise<void> {
     for (const command of commands) {

@@ -5,6 +5,7 @@
  * whose outcome comes from the device's answer and reported state, never from the proposer.
  */
 import type { Clock } from '../core/clock.js';
+import type { IdempotencyRecord } from '../core/policy-state-store.js';
 import type { CommandRecord, DeviceStore, EmergencyStop, TwinRecord } from '../core/device-store.js';
 import { allows, type Principal } from '../core/principal.js';
 import type { ApprovalDesk } from './approval-desk.js';
@@ -16,6 +17,7 @@ import type { DeviceLogger } from './device-logger.js';
 import type { DeviceRegistry, RegisteredDevice } from './device-registry.js';
 import type { DeviceSettings } from './device-settings.js';
 import { executeCommand } from './execute-command.js';
+import { keySubject } from './policy-state.js';
 import { commandInput, deviceTools, parseToolName, type DeviceTool } from './device-tools.js';
 import { decide, type Proposal } from './policy.js';
 import { RateLimiter } from './rate-limiter.js';
@@ -25,6 +27,9 @@ import type { DeviceAddress, DeviceTransport, InboundMessage, OutboundCommand, T
 import { envelope, isUntrusted } from './untrusted.js';
 
 export type { DeviceChange } from './device-core.js';
+
+/** How long an `Idempotency-Key`'s answer is kept. */
+const idempotencyTtlMs = 24 * 3_600_000;
 export type { ActionReport } from './action-report.js';
 export { commandHash } from './action-report.js';
 
@@ -288,6 +293,11 @@ export class DeviceGateway implements TransportHost {
     switch (message.kind) {
       case 'connection':
         this.twins.connection(tenantId, deviceId, message.state);
+        if (message.state === 'lost' || message.state === 'offline') {
+          void this.tracker
+            .failDevice(message.from, message.state)
+            .catch((error: unknown) => this.logger.error({ err: error }, 'could not fail the commands of a lost device'));
+        }
         return;
       case 'reported': {
         // Only declared properties with valid values reach the twin: a device cannot invent state.
@@ -306,6 +316,34 @@ export class DeviceGateway implements TransportHost {
           .catch((error: unknown) => this.logger.error({ err: error }, 'could not record a command answer'));
         return;
     }
+  }
+
+  /**
+   * Claims an `Idempotency-Key` of a key for 24 hours: undefined when this request holds it now,
+   * else what the first request with it left (running, or its stored answer).
+   */
+  claimIdempotency(principal: Principal, key: string, requestHash: string): Promise<IdempotencyRecord | undefined> {
+    const now = this.clock.now();
+    const subject = keySubject(principal);
+    return this.store.claimIdempotency({
+      tenantId: principal.tenantId,
+      keySubject: subject,
+      key,
+      requestHash,
+      state: 'running',
+      status: null,
+      body: null,
+      createdAt: now,
+      expiresAt: now + idempotencyTtlMs,
+    });
+  }
+
+  /** Stores the answer of a claimed key, or frees it when nothing happened (so a retry runs). */
+  settleIdempotency(principal: Principal, key: string, answer: { status: number; body: unknown } | undefined): Promise<void> {
+    const subject = keySubject(principal);
+    return answer
+      ? this.store.finishIdempotency(principal.tenantId, subject, key, answer.status, answer.body)
+      : this.store.releaseIdempotency(principal.tenantId, subject, key);
   }
 
   /** Whether `secret` is the device's own, for a transport that checks device logins itself (TransportHost). */

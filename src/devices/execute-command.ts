@@ -6,7 +6,7 @@
  */
 import type { CommandRecord, RiskTier } from '../core/device-store.js';
 import { newId } from '../core/ids.js';
-import { describeOutcome, type ActionReport } from './action-report.js';
+import { describeOutcome, isSystemError, type ActionReport } from './action-report.js';
 import type { AuditContext } from './audit-log.js';
 import type { DeviceCore } from './device-core.js';
 import type { Proposal } from './policy.js';
@@ -75,8 +75,7 @@ export async function executeCommand(
   }
   const final = (await settled) ?? command;
   const stateAfter = { ...twins.get(tenantId, deviceId).reported };
-  const deviceError =
-    final.error && (final.state === 'rejected' || (final.state === 'failed' && !final.error.startsWith('could not send'))) ? final.error : undefined;
+  const deviceError = final.error && (final.state === 'rejected' || (final.state === 'failed' && !isSystemError(final.error))) ? final.error : undefined;
   // Whatever the device said back (output, error, reported state) is device text: it may carry an injection.
   const model = registry.get(tenantId, deviceId)?.model;
   const outputSchema = command.kind === 'invoke' ? model?.actions[name]?.output : undefined;

@@ -8,8 +8,10 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import type { CommandState } from '../../core/device-store.js';
+import { NimbusError } from '../../core/errors.js';
 import { parseRequest } from '../../core/openai/parse-request.js';
-import type { ActionReport } from '../../devices/device-gateway.js';
+import { canonicalJson, sha256 } from '../../devices/canonical-json.js';
+import type { ActionReport, DeviceGateway } from '../../devices/device-gateway.js';
 import type { Proposal } from '../../devices/policy.js';
 import { newToolSession } from '../../devices/tool-session.js';
 import { actionView, commandView, denialError, deviceView, historyView, twinView } from '../device-views.js';
@@ -100,7 +102,7 @@ export function registerDeviceRoutes(app: FastifyInstance, devices: DeviceServic
   app.put<{ Params: Params }>('/v1/devices/:id/properties/:name', async (request, reply) => {
     const body = parseRequest(propertySchema, request.body);
     const proposal: Proposal = { deviceId: request.params.id, kind: 'set', name: request.params.name, input: body.value, arguments: { value: body.value } };
-    return answer(reply, await propose(request, proposal, body), 'value');
+    return once(gateway, request, reply, () => propose(request, proposal, body), 'value');
   });
 
   app.post<{ Params: Params }>('/v1/devices/:id/actions/:name', async (request, reply) => {
@@ -108,7 +110,7 @@ export function registerDeviceRoutes(app: FastifyInstance, devices: DeviceServic
     const input = body.input;
     const args = input !== null && typeof input === 'object' && !Array.isArray(input) ? (input as Record<string, unknown>) : undefined;
     const proposal: Proposal = { deviceId: request.params.id, kind: 'invoke', name: request.params.name, input, ...(args ? { arguments: args } : {}) };
-    return answer(reply, await propose(request, proposal, body), 'input');
+    return once(gateway, request, reply, () => propose(request, proposal, body), 'input');
   });
 
   function propose(
@@ -121,8 +123,71 @@ export function registerDeviceRoutes(app: FastifyInstance, devices: DeviceServic
   }
 }
 
-/** 200 with the command once it settled, 202 while it is pending or waits for approval, an error when denied. */
-async function answer(reply: FastifyReply, report: ActionReport, param: string): Promise<unknown> {
+/**
+ * 200 with the command once it settled, 202 while it is pending or waits for approval, an error
+ * when denied, 504 with the command's id and state when the device did not answer in time.
+ */
+function answerOf(report: ActionReport, param: string): { status: number; body: object } {
   if (report.status === 'denied') throw denialError(report, param);
-  return reply.code(report.status === 'pending' || report.status === 'approval_required' ? 202 : 200).send({ object: 'device.action', ...actionView(report) });
+  if (report.status === 'timed_out') {
+    throw new NimbusError(
+      'device_timeout',
+      `${report.message}; the command was sent and may still act. GET /v1/devices/${report.deviceId}/commands/${report.commandId} tells its state.`,
+      {
+        details: { command: report.commandId, state: report.status },
+      },
+    );
+  }
+  return { status: report.status === 'pending' || report.status === 'approval_required' ? 202 : 200, body: { object: 'device.action', ...actionView(report) } };
+}
+
+/**
+ * Runs a command at most once per `Idempotency-Key` of a key (kept 24 h): a retry gets the stored
+ * answer without acting again, 409 while the first still runs; a key reused for another request is
+ * refused. A refusal before anything was sent frees the key, so a fixed retry runs.
+ */
+async function once(gateway: DeviceGateway, request: FastifyRequest, reply: FastifyReply, run: () => Promise<ActionReport>, param: string): Promise<unknown> {
+  const header = request.headers['idempotency-key'];
+  const key = typeof header === 'string' && header.length > 0 ? header.slice(0, 200) : undefined;
+  if (!key) {
+    const answer = answerOf(await run(), param);
+    return reply.code(answer.status).send(answer.body);
+  }
+  const requestHash = sha256(canonicalJson({ method: request.method, url: request.url, body: request.body ?? null }));
+  const held = await gateway.claimIdempotency(request.principal, key, requestHash);
+  if (held) {
+    if (held.requestHash !== requestHash) {
+      throw new NimbusError('conflict', `Idempotency-Key '${key}' was used for another request; use a new key for a new command.`, {
+        param: 'Idempotency-Key',
+      });
+    }
+    if (held.state === 'running') {
+      throw new NimbusError('conflict', `A request with Idempotency-Key '${key}' is still running; retry to get its answer.`, {
+        headers: { 'retry-after': '1', 'x-should-retry': 'true' },
+      });
+    }
+    if ((held.status ?? 200) >= 400) void reply.header('x-should-retry', 'false');
+    return reply
+      .code(held.status ?? 200)
+      .header('idempotent-replayed', 'true')
+      .send(held.body);
+  }
+  let report: ActionReport;
+  try {
+    report = await run();
+  } catch (error) {
+    await gateway.settleIdempotency(request.principal, key, undefined);
+    throw error;
+  }
+  try {
+    const answer = answerOf(report, param);
+    await gateway.settleIdempotency(request.principal, key, answer);
+    return reply.code(answer.status).send(answer.body);
+  } catch (error) {
+    // A denial did nothing: the key is free again. A timeout acted (maybe): its answer is kept.
+    if (error instanceof NimbusError && error.code === 'device_timeout')
+      await gateway.settleIdempotency(request.principal, key, { status: error.status, body: error.toJSON() });
+    else await gateway.settleIdempotency(request.principal, key, undefined);
+    throw error;
+  }
 }
