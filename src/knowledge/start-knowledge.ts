@@ -39,6 +39,8 @@ export interface RunningKnowledge extends KnowledgeServices {
 }
 
 const sweepIntervalMs = 60_000;
+/** How long a stopping server waits for the ingest under way. */
+const stopGraceMs = 5_000;
 
 export function startKnowledge(options: KnowledgeOptions): RunningKnowledge {
   const files = new KnowledgeFiles(options.store, new FileBlobs(join(options.home, 'files')), options.limits, options.clock);
@@ -61,7 +63,10 @@ export function startKnowledge(options: KnowledgeOptions): RunningKnowledge {
     stop: async () => {
       clearTimeout(first);
       clearInterval(timer);
-      await vectorStores.ingest.stop();
+      // What is being ingested gets a few seconds; a file cut off stays in progress and is taken up at the next start.
+      let timeout: NodeJS.Timeout | undefined;
+      await Promise.race([vectorStores.ingest.stop(), new Promise((resolve) => (timeout = setTimeout(resolve, stopGraceMs)))]);
+      clearTimeout(timeout);
     },
   };
 }
