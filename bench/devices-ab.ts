@@ -18,7 +18,8 @@
  *   npm run build && cp -r dist /tmp/dist-before   # then change the code
  *   npm run build && npx tsx bench/devices-ab.ts /tmp/dist-before dist [--pairs 20] [--commands 40] [--devices 100] [--messages 10]
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -51,7 +52,19 @@ const tenantId = 'default';
 const work = mkdtempSync(join(tmpdir(), 'nimbus-bench-devices-ab-'));
 const configPath = join(work, 'nimbus.json');
 // Local mode (no key), embedded broker on a free port, no rate limit in the way of the benchmark.
-writeFileSync(configPath, JSON.stringify({ mqttPort: 0, devices: { rateLimitPerMinute: 100_000, rateLimitBurst: 10_000, commandTimeoutMs: 30_000 } }));
+const benchDevices = { rateLimitPerMinute: 100_000, rateLimitBurst: 10_000, commandTimeoutMs: 30_000 };
+writeFileSync(configPath, JSON.stringify({ mqttPort: 0, devices: benchDevices }));
+
+/**
+ * The config file for a build: builds that cap actuations per key (issue 17) get the cap raised out
+ * of the way; older builds refuse keys they do not know, so they get the file without it.
+ */
+function configFor(dist: string): string {
+  if (!readFileSync(join(dist, 'core', 'config.js'), 'utf8').includes('actuationsPerKeyPerMinute')) return configPath;
+  const path = join(work, `nimbus-${createHash('sha256').update(dist).digest('hex').slice(0, 8)}.json`);
+  writeFileSync(path, JSON.stringify({ mqttPort: 0, devices: { ...benchDevices, actuationsPerKeyPerMinute: 100_000 } }));
+  return path;
+}
 
 /** One build, running: its server, its lamp, its fleet and the twin events its live feed delivered. */
 interface Build {
@@ -97,7 +110,7 @@ async function watchTwins(url: string): Promise<{ count(): number; stop(): void 
 
 async function startBuild(name: string, dist: string): Promise<Build> {
   const server = await spawnListening(
-    [join(dist, 'cli', 'main.js'), 'serve', '--config', configPath, '--port', '0', '--home', join(work, name), '--log-level', 'warn'],
+    [join(dist, 'cli', 'main.js'), 'serve', '--config', configFor(dist), '--port', '0', '--home', join(work, name), '--log-level', 'warn'],
     join(work, `${name}.log`),
   );
   const broker = (await call(server.url, 'GET', '/v1/mqtt')) as { url: string; topic_root: string };

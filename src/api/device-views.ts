@@ -156,6 +156,7 @@ export function denialError(report: ActionReport, param: string): NimbusError {
       return new NimbusError('invalid_request', message);
     case 'rate_limited':
     case 'approval_rate_limited':
+    case 'key_rate_limited':
       return new NimbusError('rate_limit_exceeded', message, { headers: { 'retry-after': String(Math.ceil((report.retryAfterMs ?? 1000) / 1000)) } });
     case 'device_offline':
       return new NimbusError('device_offline', message);

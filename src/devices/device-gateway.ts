@@ -214,6 +214,10 @@ export class DeviceGateway implements TransportHost {
     // Taint outlives the request: a conversation or key that was shown untrusted data lately still needs approval.
     if (!facts.untrusted && proposal.kind !== 'read')
       facts.untrusted = (await this.core.policyState.taint(session.principal, session.conversation)) !== undefined;
+    // The device cap counts the conversation, not one request or MCP session: its devices are in the store.
+    if (proposal.kind !== 'read' && session.conversation) {
+      facts.touched = new Set([...session.touched, ...(await this.core.policyState.conversationDevices(tenantId, session.conversation))]);
+    }
     facts.presented = session.approvals.length > 0 ? await this.approvals.lookup(tenantId, session.approvals) : [];
     const verdict = decide(proposal, facts);
     if (verdict.verdict === 'deny') {
@@ -260,11 +264,19 @@ export class DeviceGateway implements TransportHost {
       const message = `${verdict.message} A human must run 'nimbus approvals grant ${approval.id}'; then the client sends the same command again presenting that approval.`;
       return { ...base, status: 'approval_required', risk: verdict.risk, approvalId: approval.id, message };
     }
+    // At most actuationsPerKeyPerMinute per key, however they arrive (chat, MCP batches, new sessions, REST, other servers).
+    const counted = verdict.actuation ? await this.core.policyState.take('actuation', session.principal, session.conversation, proposal.deviceId) : undefined;
+    if (counted && !counted.ok) {
+      const message = `This key made ${counted.count} actuations in the last minute (at most ${counted.limit}); nothing was sent. Wait a minute.`;
+      await this.audit.append(context, 'denial', { deviceId: proposal.deviceId, detail: { reason: 'key_rate_limited', message, command_hash: hash } });
+      return { ...base, status: 'denied', reason: 'key_rate_limited', message, retryAfterMs: 60_000 };
+    }
     if (verdict.approvalId) {
       const approval = facts.presented.find((candidate) => candidate.id === verdict.approvalId)!;
       if (!(await this.approvals.redeem(approval, hash, session.principal.keyId))) {
         const message = `Approval '${approval.id}' could not be used: it was used or lapsed a moment ago.`;
         await this.audit.append(context, 'denial', { deviceId: proposal.deviceId, approvalId: approval.id, detail: { reason: 'approval_used', message } });
+        if (counted?.ok) await this.core.policyState.give(counted.step);
         return { ...base, status: 'denied', reason: 'approval_used', message };
       }
       await this.audit.append(context, 'approval_redeemed', { deviceId: proposal.deviceId, approvalId: approval.id, detail: { command_hash: hash } });

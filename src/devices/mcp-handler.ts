@@ -78,6 +78,21 @@ export class McpHandler {
     }
   }
 
+  /**
+   * The devices a batch of messages proposes to actuate, all together: like a model's turn, a
+   * batch over the device cap sends nothing rather than its first few calls.
+   */
+  plan(messages: readonly unknown[], session: ToolSession): Set<string> {
+    const actuating = new Map(this.gateway.tools(session.principal).map((tool) => [tool.name, tool] as const));
+    const planned = new Set<string>();
+    for (const message of messages) {
+      if (!isRequest(message) || message.method !== 'tools/call') continue;
+      const tool = actuating.get(String(message.params?.name ?? ''));
+      if (tool && !tool.readOnly) planned.add(tool.target.deviceId);
+    }
+    return planned;
+  }
+
   private listTools(session: ToolSession): unknown[] {
     return this.gateway.tools(session.principal).map((tool) => ({
       name: tool.name,

@@ -63,6 +63,7 @@ export type DenialReason =
   | 'approval_expired'
   | 'approval_void'
   | 'approval_rate_limited'
+  | 'key_rate_limited'
   | 'approval_in_model_output';
 
 /** The decision. */

@@ -79,7 +79,8 @@ export async function startDeviceServer(
     },
   });
   const root = uniqueRoot();
-  const liveSettings = { ...defaultDeviceSettings, ...settings };
+  // Suites here make many commands with one key: the per-key cap (issue 17) is tested on its own, in device-caps.test.ts.
+  const liveSettings = { ...defaultDeviceSettings, actuationsPerKeyPerMinute: 10_000, approvalRequestsPerKeyPerMinute: 10_000, ...settings };
   const devices = await startDevices({
     store: store.devices,
     broker: { kind: 'embedded', host: '127.0.0.1', port: 0 },

@@ -63,7 +63,12 @@ export async function startDeviceRig(kind: 'embedded' | 'mosquitto', settings: P
   let store: Store = await openSqliteStore(path);
   let broker: BrokerChoice = kind === 'embedded' ? { kind: 'embedded', host: '127.0.0.1', port: 0 } : { kind: 'external', url: mosquittoUrl };
   const open = (): Promise<RunningDevices> =>
-    startDevices({ store: store.devices, broker, topicRoot: root, settings: { ...defaultDeviceSettings, ...settings } });
+    startDevices({
+      store: store.devices,
+      broker,
+      topicRoot: root,
+      settings: { ...defaultDeviceSettings, actuationsPerKeyPerMinute: 10_000, ...settings },
+    });
   let devices = await open();
   if (kind === 'embedded') broker = { kind: 'embedded', host: '127.0.0.1', port: Number(new URL(devices.broker.url).port) };
   const sims: VirtualDevice[] = [];

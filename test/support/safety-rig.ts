@@ -177,7 +177,10 @@ export async function startSafetyServer(
 }
 
 /** A new MCP session (raw JSON-RPC over the streamable HTTP transport) of a key; `rpc` sends one request in it. */
-export async function mcpSession(server: SafetyServer, key: string): Promise<{ rpc(method: string, params?: unknown): Promise<Answer> }> {
+export async function mcpSession(
+  server: SafetyServer,
+  key: string,
+): Promise<{ rpc(method: string, params?: unknown): Promise<Answer>; send(body: unknown): Promise<Answer> }> {
   const headers = { 'content-type': 'application/json', accept: 'application/json, text/event-stream' };
   const init = await server.api(
     key,
@@ -190,5 +193,6 @@ export async function mcpSession(server: SafetyServer, key: string): Promise<{ r
   let id = 1;
   return {
     rpc: (method, params) => server.api(key, 'POST', '/mcp', { jsonrpc: '2.0', id: (id += 1), method, params }, { ...headers, 'mcp-session-id': session }),
+    send: (body) => server.api(key, 'POST', '/mcp', body, { ...headers, 'mcp-session-id': session }),
   };
 }

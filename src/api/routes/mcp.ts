@@ -51,9 +51,14 @@ export function registerMcpRoute(app: FastifyInstance, devices: DeviceServices, 
     const initializing = messages.some((message) => isRequest(message) && message.method === 'initialize');
     const entry = initializing ? open(request, reply) : sessionOf(request);
     const answers = [];
-    for (const message of messages) {
-      const answer = await handler.handle(message, entry.session);
-      if (answer) answers.push(answer);
+    entry.session.planned = handler.plan(messages, entry.session);
+    try {
+      for (const message of messages) {
+        const answer = await handler.handle(message, entry.session);
+        if (answer) answers.push(answer);
+      }
+    } finally {
+      entry.session.planned = new Set();
     }
     if (answers.length === 0) return reply.code(202).send();
     return reply.type('application/json').send(Array.isArray(body) ? answers : answers[0]);
