@@ -83,7 +83,15 @@ async function mosquitto(): Promise<BrokerUnderTest | undefined> {
   });
   if (!listening) return undefined;
   const url = 'mqtt://127.0.0.1:1883';
-  return { name: 'Mosquitto (MQTT 5)', url, login: {}, protocolVersion: 5, choice: { kind: 'external', url }, trust: () => {}, close: async () => {} };
+  return {
+    name: 'Mosquitto (MQTT 5)',
+    url,
+    login: {},
+    protocolVersion: 5,
+    choice: { kind: 'external', url, allowAnonymous: true },
+    trust: () => {},
+    close: async () => {},
+  };
 }
 
 /** Every client of the benchmark, baseline or not, connects the way Nimbus and its devices do (no Nagle). */

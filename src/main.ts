@@ -149,7 +149,9 @@ async function openDevices(config: NimbusConfig, store: Store, log: FastifyBaseL
   try {
     const devices = await startDevices({
       store: store.devices,
-      broker: external ? { kind: 'external', url: config.mqttUrl! } : { kind: 'embedded', host: config.mqttHost, port: config.mqttPort },
+      broker: external
+        ? { kind: 'external', url: config.mqttUrl!, allowAnonymous: config.mqttAllowAnonymous }
+        : { kind: 'embedded', host: config.mqttHost, port: config.mqttPort },
       topicRoot: config.devices.topicRoot,
       settings,
       logger: log,

@@ -108,7 +108,7 @@ describe('two servers on one external broker and one topic root', () => {
     if (await skipWithoutMosquitto()) return context.skip();
     const config = join(mkdtempSync(join(tmpdir(), 'nimbus-wire-config-')), 'nimbus.json');
     writeFileSync(config, JSON.stringify({ devices: { topicRoot: uniqueRoot() } }));
-    const options = { environment: { NIMBUS_CONFIG: config, NIMBUS_MQTT_URL: mosquittoUrl } };
+    const options = { environment: { NIMBUS_CONFIG: config, NIMBUS_MQTT_URL: mosquittoUrl, NIMBUS_MQTT_ALLOW_ANONYMOUS: '1' } };
     const first = await startDeviceProcess([], options);
     const second = await startDeviceProcess([], options);
     // mqtt.js reconnects after 1 s: two bridges with one id would kick each other every second.

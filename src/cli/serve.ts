@@ -23,7 +23,8 @@ Options (each also settable as an environment variable or in a JSON config file)
       --redis URL        redis://HOST:6379: limits shared by several servers (NIMBUS_REDIS_URL)
       --ledger-retention-days N  raw ledger rows kept N days, hourly sums kept (NIMBUS_LEDGER_RETENTION_DAYS, default 0 = all)
       --mqtt-port PORT   the embedded MQTT broker for devices (NIMBUS_MQTT_PORT, default 1883; 0 = any free port)
-      --mqtt-url URL     an external MQTT broker instead, mqtt://HOST:1883, or off (NIMBUS_MQTT_URL)
+      --mqtt-url URL     an external MQTT broker instead, mqtt://USER:PASSWORD@HOST:1883, or off (NIMBUS_MQTT_URL)
+      --mqtt-allow-anonymous  start even if that broker accepts connections without credentials (NIMBUS_MQTT_ALLOW_ANONYMOUS)
       --log-level LEVEL  fatal | error | warn | info | debug | silent (NIMBUS_LOG_LEVEL)
 
 Upstream OpenAI-compatible servers (providers, upstreamModels, aliases, fallbacks, retry,
@@ -58,6 +59,7 @@ export function loadConfig(argv: string[], environment: NodeJS.ProcessEnv): Nimb
         config: { type: 'string', short: 'c' },
         model: { type: 'string', short: 'm', multiple: true },
         port: { type: 'string', short: 'p' },
+        'mqtt-allow-anonymous': { type: 'boolean' },
         ...Object.fromEntries(
           Object.keys(flagKeys)
             .filter((name) => name !== 'port')
@@ -99,6 +101,7 @@ export function loadConfig(argv: string[], environment: NodeJS.ProcessEnv): Nimb
     const value = (parsed.values as Record<string, unknown>)[flag];
     if (typeof value === 'string') fromFlags.values[key] = coerceValue(key, value);
   }
+  if (parsed.values['mqtt-allow-anonymous']) fromFlags.values.mqttAllowAnonymous = true;
   if (parsed.values.model) fromFlags.values.models = parsed.values.model.map((source) => ({ source }));
   layers.push(fromFlags);
   return resolveConfig(layers);

@@ -286,6 +286,8 @@ export const configSchema = z
       .string()
       .regex(/^(off|(mqtts?|wss?):\/\/.+)$/, 'use mqtt://HOST:1883 (mqtts://, ws://, wss:// also work) or off')
       .optional(),
+    /** Start even when the external MQTT broker accepts connections without credentials (it is refused otherwise). */
+    mqttAllowAnonymous: z.boolean().default(false),
     devices: devicesConfigSchema.prefault({}),
     audit: auditConfigSchema.prefault({}),
     knowledge: knowledgeConfigSchema.prefault({}),
@@ -380,6 +382,7 @@ const hints: Partial<Record<keyof NimbusConfig, string>> = {
   audit: 'keys: refusalsPerWindow, refusalWindowMs, signingKeyFile, checkpointFile, checkpointIntervalMs',
   mqttPort: 'use a port for the embedded MQTT broker, e.g. 1883 (0 picks a free one), or set mqttUrl to use another broker',
   mqttUrl: 'use the URL of an MQTT broker, e.g. mqtt://127.0.0.1:1883, or off to run without devices',
+  mqttAllowAnonymous: 'use true or false (NIMBUS_MQTT_ALLOW_ANONYMOUS=1, or the flag --mqtt-allow-anonymous)',
   poolHeartbeatMs: 'use milliseconds between worker heartbeats, e.g. 5000',
   knowledge: 'keys: maxFileBytes, tenantStorageBytes, embeddingModel',
   devices:
@@ -409,6 +412,7 @@ export const environmentKeys: Record<string, keyof NimbusConfig> = {
   NIMBUS_MQTT_PORT: 'mqttPort',
   NIMBUS_MQTT_HOST: 'mqttHost',
   NIMBUS_MQTT_URL: 'mqttUrl',
+  NIMBUS_MQTT_ALLOW_ANONYMOUS: 'mqttAllowAnonymous',
   NIMBUS_POOL_HEARTBEAT_MS: 'poolHeartbeatMs',
 };
 
@@ -436,6 +440,7 @@ const numericKeys = new Set<string>([
 
 /** Converts a string from the environment or a flag into the key's type. */
 export function coerceValue(key: keyof NimbusConfig, value: string): unknown {
+  if (key === 'mqttAllowAnonymous') return value === 'true' || value === '1' ? true : value === 'false' || value === '0' ? false : value;
   if (numericKeys.has(key)) return value.trim() !== '' && Number.isFinite(Number(value)) ? Number(value) : value;
   if (key === 'models') {
     return value

@@ -61,7 +61,8 @@ export async function startDeviceRig(kind: 'embedded' | 'mosquitto', settings: P
   const path = join(folder, 'nimbus.db');
   const root = uniqueRoot();
   let store: Store = await openSqliteStore(path);
-  let broker: BrokerChoice = kind === 'embedded' ? { kind: 'embedded', host: '127.0.0.1', port: 0 } : { kind: 'external', url: mosquittoUrl };
+  let broker: BrokerChoice =
+    kind === 'embedded' ? { kind: 'embedded', host: '127.0.0.1', port: 0 } : { kind: 'external', url: mosquittoUrl, allowAnonymous: true };
   const open = (): Promise<RunningDevices> =>
     startDevices({
       store: store.devices,

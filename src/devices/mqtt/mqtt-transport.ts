@@ -11,12 +11,22 @@ import type { DeviceTransport, OutboundCommand, TransportEndpoint, TransportHost
 import type { MqttProtocol } from './connect-mqtt.js';
 import { startEmbeddedBroker, type EmbeddedBroker } from './embedded-broker.js';
 import { MqttBridge } from './mqtt-bridge.js';
+import { acceptsAnonymous } from './probe-anonymous.js';
 import { parseConnection, parseObject, parseReply, type CommandMessage } from './protocol.js';
 import { TopicTree } from './topics.js';
 
 /** Where devices connect: the embedded broker on `host:port` (0 picks a free port), or a broker by URL. */
 export type BrokerChoice =
-  { kind: 'embedded'; host: string; port: number } | { kind: 'external'; url: string; protocol?: MqttProtocol; username?: string; password?: string };
+  | { kind: 'embedded'; host: string; port: number }
+  | {
+      kind: 'external';
+      url: string;
+      protocol?: MqttProtocol;
+      username?: string;
+      password?: string;
+      /** Start even when the broker accepts connections without credentials (anyone could then forge device traffic, unaudited). */
+      allowAnonymous?: boolean;
+    };
 
 export interface MqttTransportOptions {
   broker: BrokerChoice;
@@ -71,6 +81,7 @@ export class MqttTransport implements DeviceTransport {
       });
     }
     const url = this.url();
+    if (broker.kind === 'external') await this.checkAuthentication(broker.url, broker.allowAnonymous ?? false);
     try {
       this.bridge = await MqttBridge.connect({
         url,
@@ -156,6 +167,29 @@ export class MqttTransport implements DeviceTransport {
         return;
       }
     }
+  }
+
+  /** Refuses a broker that lets anyone in, unless told to accept it. */
+  private async checkAuthentication(url: string, allowAnonymous: boolean): Promise<void> {
+    let open: boolean;
+    try {
+      open = await acceptsAnonymous(url);
+    } catch {
+      return; // Unreachable: the bridge's own connection says why.
+    }
+    if (!open) return;
+    if (allowAnonymous) {
+      this.logger.warn(
+        { broker: redact(url) },
+        'the MQTT broker accepts connections without credentials: anyone who reaches it can forge device traffic (--mqtt-allow-anonymous)',
+      );
+      return;
+    }
+    throw new Error(
+      `The MQTT broker at ${redact(url)} accepts connections without credentials: anyone who reaches it could publish commands and device state, unaudited. ` +
+        `Give it a password file and an ACL (deploy/mosquitto/ has an example for Mosquitto) and put Nimbus's login in the URL (mqtt://nimbus:SECRET@HOST:1883), ` +
+        `or start with --mqtt-allow-anonymous (mqttAllowAnonymous) to accept that risk.`,
+    );
   }
 
   private url(): string {
