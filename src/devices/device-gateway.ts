@@ -407,6 +407,7 @@ export class DeviceGateway implements TransportHost {
       principal: session.principal,
       model: device?.model,
       connection: this.twins.get(tenantId, deviceId).connection,
+      reported: this.twins.get(tenantId, deviceId).reported,
       emergencyStop: this.estops.get(tenantId),
       untrusted: session.untrusted,
       touched: session.touched,

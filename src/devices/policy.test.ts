@@ -25,6 +25,7 @@ function facts(proposal: Proposal, overrides: Partial<PolicyFacts> = {}): Policy
     principal: localPrincipal,
     model: models[proposal.deviceId],
     connection: 'online',
+    reported: {},
     emergencyStop: undefined,
     untrusted: false,
     touched: new Set(),

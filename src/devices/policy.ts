@@ -7,7 +7,9 @@
  */
 import type { ApprovalRecord, ConnectionState, EmergencyStop, RiskTier } from '../core/device-store.js';
 import { allows, type Principal } from '../core/principal.js';
+import { canonicalJson } from './canonical-json.js';
 import { undeclaredField, type DataSchema } from './data-schema.js';
+import { maxRisk } from './risk.js';
 import type { ThingModel } from './thing-model.js';
 
 /** A command someone (a model, an agent, a REST client) wants executed. */
@@ -32,6 +34,8 @@ export interface PolicyFacts {
   emergencyStop: EmergencyStop | undefined;
   /** Untrusted text (device data, tool output) is in the model's context. */
   untrusted: boolean;
+  /** The device's reported state now, for risks that depend on it (`nimbus:riskWhen`). */
+  reported: Record<string, unknown>;
   /** Devices this request has already actuated. */
   touched: ReadonlySet<string>;
   /** Devices the current model turn proposes to actuate, all together (a bulk "turn everything off"). */
@@ -131,11 +135,16 @@ export function decide(proposal: Proposal, facts: PolicyFacts): Verdict {
   if (facts.connection === 'offline' || facts.connection === 'lost') {
     return deny('device_offline', `Device '${deviceId}' is ${facts.connection}; the command was not sent (commands are never queued for later).`);
   }
-  const risky = affordance.risk !== 'low';
+  const raised = affordance.riskWhen.filter((condition) => stateMatches(facts.reported, condition.property, condition.equals));
+  const risk = raised.reduce((tier, condition) => maxRisk(tier, condition.risk), affordance.risk);
+  const risky = risk !== 'low';
   const untrusted = actuation && facts.untrusted;
-  if (!risky && !untrusted) return { verdict: 'allow', risk: affordance.risk, actuation };
-  const why = risky ? `risk ${affordance.risk}` : 'untrusted content in context';
-  return checkApproval(facts, affordance.risk, why, actuation);
+  if (!risky && !untrusted) return { verdict: 'allow', risk, actuation };
+  const because = raised
+    .filter((condition) => condition.risk === risk)
+    .map((condition) => `${condition.property} is ${JSON.stringify(facts.reported[condition.property] ?? 'not reported')}`);
+  const why = risky ? `risk ${risk}${risk !== affordance.risk && because.length > 0 ? ` while ${because.join(' and ')}` : ''}` : 'untrusted content in context';
+  return checkApproval(facts, risk, why, actuation);
 }
 
 /**
@@ -183,4 +192,10 @@ function checkApproval(facts: PolicyFacts, risk: RiskTier, why: string, actuatio
     default:
       return deny('approval_mismatch', `Approval '${approval.id}' is in an unknown state.`);
   }
+}
+
+/** Whether a reported property equals a value; a property not reported yet counts as matching (the safe side). */
+function stateMatches(reported: Record<string, unknown>, property: string, equals: unknown): boolean {
+  if (!(property in reported)) return true;
+  return canonicalJson(reported[property]) === canonicalJson(equals);
 }

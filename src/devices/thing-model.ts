@@ -9,6 +9,17 @@ import { NimbusError } from '../core/errors.js';
 import { checkDataSchema, compileValidator, dataSchemaOf, type DataSchema } from './data-schema.js';
 import { defaultRisk, isRiskTier } from './risk.js';
 
+/**
+ * A risk that depends on the device's state (`nimbus:riskWhen`): while the reported `property`
+ * equals `equals` (or is not reported yet), the affordance has at least `risk`. Evaluated by the
+ * policy at the time of each command.
+ */
+export interface RiskCondition {
+  property: string;
+  equals: unknown;
+  risk: RiskTier;
+}
+
 /** A property: readable state, writable unless `readOnly`. */
 export interface PropertyAffordance {
   name: string;
@@ -16,6 +27,7 @@ export interface PropertyAffordance {
   schema: DataSchema;
   readOnly: boolean;
   risk: RiskTier;
+  riskWhen: RiskCondition[];
   /** Checks a value for writing; returns the problem in words or undefined. */
   validate(value: unknown): string | undefined;
 }
@@ -29,6 +41,7 @@ export interface ActionAffordance {
   safe: boolean;
   idempotent: boolean;
   risk: RiskTier;
+  riskWhen: RiskCondition[];
   /** Checks an input; returns the problem in words or undefined. */
   validate(input: unknown): string | undefined;
 }
@@ -55,7 +68,7 @@ export interface ThingModel {
 }
 
 const namePattern = /^[A-Za-z][A-Za-z0-9_]{0,31}$/;
-const nimbusTerms = new Set(['nimbus:kind', 'nimbus:risk']);
+const nimbusTerms = new Set(['nimbus:kind', 'nimbus:risk', 'nimbus:riskWhen']);
 const maxAffordances = 64;
 
 class ModelChecker {
@@ -89,6 +102,21 @@ class ModelChecker {
     if (risk === undefined) return inherited;
     if (!isRiskTier(risk)) this.fail(`${field}${field ? '.' : ''}nimbus:risk`, `must be one of low, high, critical (got ${JSON.stringify(risk)})`);
     return risk;
+  }
+
+  riskWhen(node: Record<string, unknown>, field: string, properties: ReadonlySet<string>): RiskCondition[] {
+    const value = node['nimbus:riskWhen'];
+    if (value === undefined) return [];
+    const where = `${field}.nimbus:riskWhen`;
+    if (!Array.isArray(value)) this.fail(where, 'must be a list of {"property", "equals", "risk"}');
+    return value.map((entry: unknown, index) => {
+      const condition = this.object(entry, `${where}.${index}`);
+      const property = condition.property;
+      if (typeof property !== 'string' || !properties.has(property)) this.fail(`${where}.${index}.property`, 'must name a property of this thing model');
+      if (!('equals' in condition)) this.fail(`${where}.${index}.equals`, 'is required: the value of the property that raises the risk');
+      if (!isRiskTier(condition.risk)) this.fail(`${where}.${index}.risk`, 'must be one of low, high, critical');
+      return { property, equals: condition.equals, risk: condition.risk };
+    });
   }
 
   schema(value: unknown, field: string): DataSchema {
@@ -125,6 +153,7 @@ export function parseThingModel(value: unknown): ThingModel {
   const typeList = types === undefined ? [] : Array.isArray(types) ? types : [types];
   const risk = check.nimbus(model, '', defaultRisk([kind ?? '', ...typeList, title]));
 
+  const declared = new Set(model.properties && typeof model.properties === 'object' ? Object.keys(model.properties) : []);
   const properties: Record<string, PropertyAffordance> = {};
   for (const [name, node] of check.names(model.properties, 'properties')) {
     const field = `properties.${name}`;
@@ -136,6 +165,7 @@ export function parseThingModel(value: unknown): ThingModel {
       schema: dataSchemaOf(schema),
       readOnly: check.flag(node.readOnly, `${field}.readOnly`, false),
       risk: check.nimbus(node, field, risk),
+      riskWhen: check.riskWhen(node, field, declared),
       validate: compileValidator(schema, name),
     };
   }
@@ -153,6 +183,7 @@ export function parseThingModel(value: unknown): ThingModel {
       safe: check.flag(node.safe, `${field}.safe`, false),
       idempotent: check.flag(node.idempotent, `${field}.idempotent`, false),
       risk: check.nimbus(node, field, risk),
+      riskWhen: check.riskWhen(node, field, declared),
       validate: (given) => (validateInput ? validateInput(given) : isEmpty(given) ? undefined : 'input must be empty: this action takes no input'),
     };
   }
