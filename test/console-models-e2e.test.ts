@@ -157,12 +157,13 @@ describe.skipIf(skip)('the Models page, key limits and in-chat approvals in chro
   });
 
   test('the playground: a risky device action the model asks for waits; Approve in the chat approves it and it happens', async () => {
+    // Local mode (one principal, a person at the console) is where the chat offers Approve: a key's own command waits for another admin (issue 17).
     devices = await startDeviceServer({}, { consoleDirectory: join(repoRoot, 'console', 'dist') });
     const lock = await devices.addSim('lock', 'lock-1');
     await eventually(() => expect(devices.devices.gateway.twin('acme', 'lock-1').connection).toBe('online'));
     const chatPage = await browser.newPage({ viewport: { width: 1366, height: 900 } });
-    // The device server names its keys: `admin` may chat, act on every device and approve.
-    await signIn(chatPage, devices.url, 'admin');
+    // The device server names its callers: `local` is local mode's principal, who may chat, act on every device and approve from the console.
+    await signIn(chatPage, devices.url, 'local');
     await open(chatPage, 'Playground');
     await expect.poll(() => chatPage.getByLabel('Model', { exact: true }).inputValue()).toBe('scripted');
     await chatPage.getByLabel('Let the model act on my devices').check();
@@ -180,10 +181,23 @@ describe.skipIf(skip)('the Models page, key limits and in-chat approvals in chro
     await eventually(() => expect(lock.state.locked).toBe(false), 10_000);
     await expect.poll(() => chatPage.getByTestId('answer').last().textContent()).toBe('The door is unlocked.');
     expect(await chatPage.getByRole('list', { name: 'Device actions' }).last().textContent()).toContain('acked');
-    // The approval was granted by the key in the browser and then redeemed by the chat, once.
+    // The approval was granted by the person at the console (recorded as self-approved in local mode) and then redeemed by the chat, once.
     const used = await devices.call('admin', 'GET', '/v1/approvals?status=used');
-    expect(used.body.data).toEqual([expect.objectContaining({ device: 'lock-1', name: 'unlock', decided_by: 'key:key_admin' })]);
+    expect(used.body.data).toEqual([expect.objectContaining({ device: 'lock-1', name: 'unlock', decided_by: 'self_approved_local' })]);
     await screenshot(chatPage, 'playground-02-approved-and-unlocked');
     await chatPage.close();
+
+    // A key (not local mode) that asks the same waits for another admin: the chat offers no Approve.
+    const keyPage = await browser.newPage({ viewport: { width: 1366, height: 900 } });
+    await signIn(keyPage, devices.url, 'admin');
+    await open(keyPage, 'Playground');
+    await expect.poll(() => keyPage.getByLabel('Model', { exact: true }).inputValue()).toBe('scripted');
+    await keyPage.getByLabel('Let the model act on my devices').check();
+    devices.engine.play([{ calls: [unlock] }, { text: 'Unlocking needs another admin.' }]);
+    await keyPage.getByLabel(/^Message/).fill('Unlock it again.');
+    await keyPage.getByLabel(/^Message/).press('Enter');
+    await keyPage.getByTestId('waiting-for-another-admin').waitFor();
+    expect(await keyPage.getByRole('button', { name: /^Approve apr_/ }).count()).toBe(0);
+    await keyPage.close();
   });
 });

@@ -1,7 +1,7 @@
 /**
  * A real Nimbus HTTP server (Fastify, SQLite, embedded MQTT broker, device gateway) whose model is
  * the scripted engine, and whose callers are named by their bearer token so tests can act as keys
- * with different scopes: `admin` (everything), `ops` and `ops2` (two more admins), `lamps` (inference, devices lamp-*), `none` (no devices).
+ * with different scopes: `admin` (everything), `ops` and `ops2` (two more admins), `local` (local mode's one principal), `lamps` (inference, devices lamp-*), `none` (no devices).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -30,6 +30,8 @@ const principals: Record<string, Principal> = {
   lamps: { tenantId: 'acme', keyId: 'key_lamps', local: false, scopes: { inference: true, admin: false, models: '*', devices: ['lamp-1', 'lamp-2'] } },
   none: { tenantId: 'acme', keyId: 'key_none', local: false, scopes: { inference: true, admin: false, models: '*', devices: [] } },
   other: { tenantId: 'globex', keyId: 'key_other', local: false, scopes: { inference: true, admin: true, models: '*', devices: '*' } },
+  // Local mode's one principal (no key), here in acme where the sims are: it approves its own commands, from the console only.
+  local: { tenantId: 'acme', keyId: null, local: true, scopes: { inference: true, admin: true, models: '*', devices: '*' } },
 };
 
 export interface DeviceServer {
