@@ -23,6 +23,15 @@ export const releasedTableRows: Readonly<Record<string, number>> = {
   pool_deployments: 1,
   pool_replicas: 1,
   usage_rollups: 1,
+  knowledge_files: 1,
+  knowledge_vector_stores: 1,
+  knowledge_store_files: 1,
+  knowledge_file_batches: 1,
+  knowledge_chunks: 1,
+  device_taints: 1,
+  device_steps: 1,
+  device_idempotency: 1,
+  installation: 1,
 };
 
 /** Writes the rows `releasedTableRows` counts (the `default` tenant is the migration's own). */
@@ -44,6 +53,14 @@ export async function seedReleasedDatabase(db: Kysely<unknown>): Promise<void> {
     sql`insert into pool_join_tokens (id, hash, created_at) values ('jt_old', 'join-hash', 1000)`,
     sql`insert into pool_workers (name, credential_hash, inference_secret, endpoint, hardware, load, joined_at, last_heartbeat_at) values ('w1', 'cred-hash', 's', 'http://127.0.0.1:1', '{}', '{}', 1000, 1000)`,
     sql`insert into pool_deployments (name, source, replicas, device, context_size, slots, routing, created_at, updated_at, autoscale) values ('old', '/m.gguf', 2, 'cpu', 256, 1, 'round-robin', 1000, 1000, null)`,
+    sql`insert into knowledge_files (id, tenant_id, filename, purpose, bytes, sha256, created_at, expires_at) values ('file-old', 'acme', 'notes.txt', 'assistants', 5, 'sha-old', 1000, null)`,
+    sql`insert into knowledge_vector_stores (id, tenant_id, name, description, metadata, created_at, last_active_at, expires_after_days, chunk_count, term_count) values ('vs_old', 'acme', 'Notes', null, '{}', 1000, 1000, null, 1, 1)`,
+    sql`insert into knowledge_store_files (vector_store_id, file_id, tenant_id, key_id, batch_id, status, last_error, attributes, chunking, usage_bytes, created_at, updated_at) values ('vs_old', 'file-old', 'acme', 'key_old', 'vsfb_old', 'completed', null, '{}', '{"type":"auto"}', 5, 1000, 1000)`,
+    sql`insert into knowledge_file_batches (id, vector_store_id, tenant_id, created_at) values ('vsfb_old', 'vs_old', 'acme', 1000)`,
+    sql`insert into knowledge_chunks (vector_store_id, file_id, chunk_index, text, tokens, term_count, term_counts, embedding) values ('vs_old', 'file-old', 0, 'notes', 1, 1, '{"note":1}', null)`,
+    sql`insert into device_taints (tenant_id, subject, until, reason, set_at) values ('acme', 'key:key_old', 2000, 'untrusted text', 1000)`,
+    sql`insert into device_steps (tenant_id, kind, key_subject, conversation, device_id, at) values ('acme', 'actuation', 'key:key_old', null, 'lamp-1', 1000)`,
+    sql`insert into device_idempotency (tenant_id, key_subject, idempotency_key, request_hash, state, status, body, created_at, expires_at) values ('acme', 'key:key_old', 'idem-1', 'h', 'done', 200, '{}', 1000, 2000)`,
     sql`insert into pool_replicas (id, deployment, worker, state, created_at, updated_at) values ('rep_old', 'old', 'w1', 'ready', 1000, 1000)`,
   ];
   for (const statement of statements) await statement.execute(db);

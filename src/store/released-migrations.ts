@@ -14,4 +14,9 @@ export const releasedMigrations: readonly string[] = [
   '0021-pool-autoscale',
   '0022-ledger-dimensions',
   '0023-usage-rollups',
+  '0024-knowledge-files',
+  '0025-device-policy-state',
+  '0026-knowledge-vector-stores',
+  '0027-installation',
+  '0028-audit-link',
 ];

@@ -4,6 +4,9 @@ CREATE INDEX "api_keys_tenant_id" on "api_keys" ("tenant_id")
 -- index audit_log_device
 CREATE INDEX "audit_log_device" on "audit_log" ("tenant_id", "device_id", "seq")
 
+-- index audit_log_link
+CREATE UNIQUE INDEX "audit_log_link" on "audit_log" ("tenant_id", "prev_hash")
+
 -- index audit_log_tenant
 CREATE INDEX "audit_log_tenant" on "audit_log" ("tenant_id", "seq")
 
@@ -18,6 +21,33 @@ CREATE INDEX "device_commands_state" on "device_commands" ("state")
 
 -- index device_history_device
 CREATE INDEX "device_history_device" on "device_history" ("tenant_id", "device_id", "seq")
+
+-- index device_steps_conversation
+CREATE INDEX "device_steps_conversation" on "device_steps" ("tenant_id", "conversation", "at")
+
+-- index device_steps_key
+CREATE INDEX "device_steps_key" on "device_steps" ("tenant_id", "key_subject", "kind", "at")
+
+-- index knowledge_chunks_file
+CREATE INDEX "knowledge_chunks_file" on "knowledge_chunks" ("vector_store_id", "file_id", "chunk_index")
+
+-- index knowledge_files_expires_at
+CREATE INDEX "knowledge_files_expires_at" on "knowledge_files" ("expires_at")
+
+-- index knowledge_files_sha256
+CREATE INDEX "knowledge_files_sha256" on "knowledge_files" ("sha256")
+
+-- index knowledge_files_tenant_id
+CREATE INDEX "knowledge_files_tenant_id" on "knowledge_files" ("tenant_id", "id")
+
+-- index knowledge_store_files_file
+CREATE INDEX "knowledge_store_files_file" on "knowledge_store_files" ("tenant_id", "file_id")
+
+-- index knowledge_store_files_status
+CREATE INDEX "knowledge_store_files_status" on "knowledge_store_files" ("status")
+
+-- index knowledge_vector_stores_tenant_id
+CREATE INDEX "knowledge_vector_stores_tenant_id" on "knowledge_vector_stores" ("tenant_id", "id")
 
 -- index pool_replicas_deployment
 CREATE INDEX "pool_replicas_deployment" on "pool_replicas" ("deployment")
@@ -47,7 +77,7 @@ CREATE TABLE "api_keys" ("id" text primary key, "tenant_id" text not null, "name
 CREATE TABLE "audit_log" ("seq" integer primary key autoincrement, "id" text not null unique, "at" bigint not null, "tenant_id" text not null, "event" text not null, "actor" text not null, "key_id" text, "model" text, "conversation" text, "source" text not null, "device_id" text, "command_id" text, "approval_id" text, "detail" text not null, "prev_hash" text not null, "hash" text not null)
 
 -- table device_approvals
-CREATE TABLE "device_approvals" ("id" text primary key, "tenant_id" text not null, "command_hash" text not null, "device_id" text not null, "kind" text not null, "name" text not null, "input" text not null, "risk" text not null, "reason" text not null, "status" text not null, "requested_by" text, "requested_at" bigint not null, "expires_at" bigint not null, "decided_by" text, "decided_at" bigint, "used_at" bigint, "conversation" text, "model" text)
+CREATE TABLE "device_approvals" ("id" text primary key, "tenant_id" text not null, "command_hash" text not null, "device_id" text not null, "kind" text not null, "name" text not null, "input" text not null, "risk" text not null, "reason" text not null, "status" text not null, "requested_by" text, "requested_at" bigint not null, "expires_at" bigint not null, "decided_by" text, "decided_at" bigint, "used_at" bigint, "conversation" text, "model" text, "grants" text)
 
 -- table device_commands
 CREATE TABLE "device_commands" ("id" text primary key, "tenant_id" text not null, "device_id" text not null, "kind" text not null, "name" text not null, "input" text not null, "hash" text not null, "state" text not null, "created_at" bigint not null, "updated_at" bigint not null, "deadline" bigint not null, "output" text, "error" text, "key_id" text, "model" text, "conversation" text, "approval_id" text)
@@ -58,11 +88,38 @@ CREATE TABLE "device_estops" ("tenant_id" text primary key, "active" integer not
 -- table device_history
 CREATE TABLE "device_history" ("seq" integer primary key autoincrement, "tenant_id" text not null, "device_id" text not null, "version" bigint not null, "at" bigint not null, "kind" text not null, "data" text not null)
 
+-- table device_idempotency
+CREATE TABLE "device_idempotency" ("tenant_id" text not null, "key_subject" text not null, "idempotency_key" text not null, "request_hash" text not null, "state" text not null, "status" integer, "body" text, "created_at" bigint not null, "expires_at" bigint not null, constraint "device_idempotency_pk" primary key ("tenant_id", "key_subject", "idempotency_key"))
+
+-- table device_steps
+CREATE TABLE "device_steps" ("seq" integer primary key autoincrement, "tenant_id" text not null, "kind" text not null, "key_subject" text not null, "conversation" text, "device_id" text not null, "at" bigint not null)
+
+-- table device_taints
+CREATE TABLE "device_taints" ("tenant_id" text not null, "subject" text not null, "until" bigint not null, "reason" text not null, "set_at" bigint not null, constraint "device_taints_pk" primary key ("tenant_id", "subject"))
+
 -- table device_twins
 CREATE TABLE "device_twins" ("tenant_id" text not null, "device_id" text not null, "desired" text not null, "reported" text not null, "version" bigint not null, "connection" text not null, "reported_at" bigint, "updated_at" bigint not null, constraint "device_twins_pk" primary key ("tenant_id", "device_id"))
 
 -- table devices
 CREATE TABLE "devices" ("tenant_id" text not null, "id" text not null, "model" text not null, "secret_hash" text not null, "created_at" bigint not null, "updated_at" bigint not null, constraint "devices_pk" primary key ("tenant_id", "id"))
+
+-- table installation
+CREATE TABLE "installation" ("id" text primary key, "created_at" bigint not null)
+
+-- table knowledge_chunks
+CREATE TABLE "knowledge_chunks" ("id" integer primary key autoincrement, "vector_store_id" text not null, "file_id" text not null, "chunk_index" integer not null, "text" text not null, "tokens" integer not null, "term_count" integer not null, "term_counts" text not null, "embedding" blob)
+
+-- table knowledge_file_batches
+CREATE TABLE "knowledge_file_batches" ("id" text primary key, "vector_store_id" text not null, "tenant_id" text not null, "created_at" bigint not null)
+
+-- table knowledge_files
+CREATE TABLE "knowledge_files" ("id" text primary key, "tenant_id" text not null, "filename" text not null, "purpose" text not null, "bytes" bigint not null, "sha256" text not null, "created_at" bigint not null, "expires_at" bigint)
+
+-- table knowledge_store_files
+CREATE TABLE "knowledge_store_files" ("vector_store_id" text not null, "file_id" text not null, "tenant_id" text not null, "key_id" text, "batch_id" text, "status" text not null, "last_error" text, "attributes" text not null, "chunking" text not null, "usage_bytes" bigint default 0 not null, "created_at" bigint not null, "updated_at" bigint not null, constraint "knowledge_store_files_pk" primary key ("vector_store_id", "file_id"))
+
+-- table knowledge_vector_stores
+CREATE TABLE "knowledge_vector_stores" ("seq" integer primary key autoincrement, "id" text not null unique, "tenant_id" text not null, "name" text not null, "description" text, "metadata" text not null, "created_at" bigint not null, "last_active_at" bigint not null, "expires_after_days" integer, "chunk_count" bigint default 0 not null, "term_count" bigint default 0 not null)
 
 -- table pool_deployments
 CREATE TABLE "pool_deployments" ("name" text primary key, "source" text not null, "replicas" integer not null, "device" text not null, "context_size" integer not null, "slots" integer not null, "routing" text not null, "created_at" bigint not null, "updated_at" bigint not null, "autoscale" text)
