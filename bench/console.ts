@@ -48,7 +48,8 @@ report('console initial JS', {
 
 const server = await startServerProcess(['--model', benchModelPath(), '--threads', '1', '--ctx', '512'], { NIMBUS_MQTT_URL: 'off' });
 for (let tries = 0; tries < 100; tries += 1) {
-  if ((await fetch(`${server.url}/readyz`)).status === 200) break;
+  const ready = await fetch(`${server.url}/readyz`);
+  if (ready.ok && ((await ready.json()) as { models_ready?: boolean }).models_ready !== false) break;
   await new Promise((resolve) => setTimeout(resolve, 100));
 }
 let loading = true;

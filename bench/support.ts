@@ -61,10 +61,11 @@ export function startServerProcess(args: string[], environment: Record<string, s
   });
 }
 
-/** Polls /readyz until the models are loaded. */
+/** Polls /readyz until the models are loaded (`models_ready`; a build before it answered 503 until then). */
 export async function waitReady(url: string): Promise<void> {
   for (let attempt = 0; attempt < 600; attempt += 1) {
-    if ((await fetch(`${url}/readyz`)).ok) return;
+    const response = await fetch(`${url}/readyz`);
+    if (response.ok && ((await response.json()) as { models_ready?: boolean }).models_ready !== false) return;
     await new Promise((resolveTimer) => setTimeout(resolveTimer, 50));
   }
   throw new Error('server never became ready');

@@ -17,7 +17,6 @@ import type { ServerContext } from './api/server-context.js';
 import { modelRouting } from './cluster/routing/model-routing.js';
 import { systemClock } from './core/clock.js';
 import type { NimbusConfig } from './core/config.js';
-import type { GpuChoice } from './engines/llama/llama-engine.js';
 import type { LimitCounters } from './core/limit-counters.js';
 import { ModelCatalog } from './core/model-catalog.js';
 import type { Store } from './core/store.js';
@@ -29,13 +28,7 @@ import { PoolEngine } from './engines/pool/pool-engine.js';
 import { routingKeys } from './cluster/routing/routing-keys.js';
 import { JoinedWorkerPool } from './pool/joined/joined-worker-pool.js';
 import { PoolRuntime } from './pool/pool-runtime.js';
-import { fetchAssignedModel } from './worker/fetch-model.js';
-import { readHardware } from './worker/read-hardware.js';
-import { WorkerAgent } from './worker/worker-agent.js';
-import { NimbusError } from './core/errors.js';
-import { localPrincipal, type Principal } from './core/principal.js';
-import { bearerToken } from './tenancy/api-key.js';
-import { timingSafeEqual } from 'node:crypto';
+import type { Principal } from './core/principal.js';
 import { workerPaths } from './api/routes/pool.js';
 import { billedChunkEmbedder } from './knowledge/chunk-embedder.js';
 import { startKnowledge } from './knowledge/start-knowledge.js';
@@ -43,7 +36,8 @@ import { ModelCache } from './models/model-cache.js';
 import { ModelPulls } from './models/model-pulls.js';
 import { startModels } from './start-models.js';
 import { modelIdOrSource } from './models/model-id.js';
-import { openStore } from './store/open-store.js';
+import { openStore, sqlitePathOf } from './store/open-store.js';
+import { lockControlPlane } from './store/sqlite/control-plane-lock.js';
 import { RedisLimitCounters } from './store/redis/redis-limit-counters.js';
 import { KeyResolver } from './tenancy/key-resolver.js';
 import { MemoryLimitCounters } from './tenancy/memory-limit-counters.js';
@@ -200,11 +194,21 @@ export async function startNimbus(config: NimbusConfig, environment: Readonly<Re
     environment,
     ...modelRouting({ models: config.upstreamModels, prefixBlockChars: config.routing.prefixBlockChars, fallback: 'round-robin' }),
   });
-  const store = await openStore(config.databaseUrl, config.home);
+  // One control plane per SQLite database (several share PostgreSQL): refused before anything is opened.
+  const sqlitePath = sqlitePathOf(config.databaseUrl, config.home);
+  const lock = sqlitePath !== undefined && sqlitePath !== ':memory:' ? lockControlPlane(sqlitePath) : undefined;
+  let store: Store;
+  try {
+    store = await openStore(config.databaseUrl, config.home);
+  } catch (error) {
+    lock?.release();
+    throw error;
+  }
   const localModeAllowed = isLoopback(config.host);
   const keysExist = (await store.tenancy.countApiKeys()) > 0;
   if (!localModeAllowed && !keysExist) {
     await store.close();
+    lock?.release();
     throw new Error(
       `Refusing to start on ${config.host}: it is reachable from the network and no API key exists yet, so anyone could use this server. ` +
         `Start once on 127.0.0.1, create an admin key with 'nimbus keys create --admin --name operator', then start on ${config.host} again.`,
@@ -212,6 +216,9 @@ export async function startNimbus(config: NimbusConfig, environment: Readonly<Re
   }
   const counterReports: CounterReports = { log: undefined };
   const counters = await openLimitCounters(config.redisUrl, await store.tenancy.installationId(), counterReports);
+  // What a load balancer's readiness probe waits on: the store and Redis, never the models (health.ts).
+  const readiness = [{ name: 'store', check: () => store.ping() }];
+  if (counters instanceof RedisLimitCounters) readiness.push({ name: 'redis', check: () => counters.ping() });
   const resolver = new KeyResolver({ store: store.tenancy, clock: systemClock, localModeAllowed, cacheMs: config.tenancy.authCacheMs });
   const gate = new LimitsGate({
     counters,
@@ -286,6 +293,7 @@ export async function startNimbus(config: NimbusConfig, environment: Readonly<Re
     pool,
     modelFiles: { cache, pulls, configured: inUse },
     consoleDirectory,
+    readiness,
   });
   const knowledge = startKnowledge({
     store: store.knowledge,
@@ -358,6 +366,7 @@ export async function startNimbus(config: NimbusConfig, environment: Readonly<Re
       await upstream.close();
       await store.close();
       await counters.close();
+      lock?.release();
       return result;
     })();
     return shuttingDown;
@@ -407,127 +416,4 @@ function workerReplicaEngine(config: NimbusConfig, worker: string, endpoint: str
   });
 }
 
-/** What `nimbus worker` runs with. */
-export interface WorkerSettings {
-  /** The control plane's base URL. */
-  controlPlane: string;
-  token: string;
-  name: string;
-  host: string;
-  port: number;
-  /** Where its model files and request log live. */
-  home: string;
-  gpu: GpuChoice;
-  threads: number;
-  maxQueue: number;
-  /** MiB per replica of evicted slot states kept in RAM for prefix reuse (0: off). */
-  promptCacheMiB: number;
-  logLevel: string;
-}
-
-/** A running worker. */
-export interface RunningWorker {
-  name: string;
-  /** Its OpenAI-compatible server (the control plane calls it with the worker's secret). */
-  url: string;
-  agent: WorkerAgent;
-  shutdown(): Promise<void>;
-}
-
-/** Whether two secrets are equal, in constant time. */
-function sameSecret(given: string, expected: string): boolean {
-  const a = Buffer.from(given);
-  const b = Buffer.from(expected);
-  return a.length === b.length && timingSafeEqual(a, b);
-}
-
-/**
- * Starts a pool worker: the llama engine behind the same OpenAI HTTP API, open only to the
- * control plane's secret, and the agent that joins, beats and loads the replicas assigned to it.
- */
-export async function startWorker(settings: WorkerSettings): Promise<RunningWorker> {
-  const engine = new LlamaEngine(settings.gpu);
-  const store = await openStore(undefined, settings.home);
-  let generated = 0;
-  const counted: Store = {
-    recordRequest: (entry) => {
-      generated += entry.completionTokens;
-      store.recordRequest(entry);
-    },
-    flush: () => store.flush(),
-    pruneLedger: (before) => store.pruneLedger(before),
-    listRequests: (query) => store.listRequests(query),
-    devices: store.devices,
-    tenancy: store.tenancy,
-    pool: store.pool,
-    knowledge: store.knowledge,
-    close: () => store.close(),
-  };
-  // The agent is made once the server listens (it must report the bound address); the guard reads it then.
-  const joined: { agent?: WorkerAgent } = {};
-  const { app } = buildServer({
-    catalog: new ModelCatalog([engine]),
-    engines: [engine],
-    store: counted,
-    bodyLimit: 4 * 1024 * 1024,
-    reportCompute: true,
-    logLevel: settings.logLevel,
-    resolvePrincipal: (request) => {
-      if (publicPaths.has(request.routeOptions.url ?? '')) return localPrincipal;
-      const given = bearerToken(request.headers.authorization);
-      const expected = joined.agent?.inferenceSecret;
-      if (!given || !expected || !sameSecret(given, expected)) {
-        throw new NimbusError(
-          'invalid_api_key',
-          `This is pool worker '${settings.name}': it answers its control plane only. Send requests to the control plane.`,
-        );
-      }
-      return localPrincipal;
-    },
-  });
-  const address = await app.listen({ host: settings.host, port: settings.port });
-  const url = address.replace('[::1]', 'localhost');
-  const agent = new WorkerAgent({
-    controlPlane: settings.controlPlane.replace(/\/+$/, ''),
-    token: settings.token,
-    name: settings.name,
-    endpoint: url,
-    host: {
-      addModel: (options) =>
-        engine.addModel({ ...options, threads: settings.threads, maxQueue: settings.maxQueue, promptCacheBytes: settings.promptCacheMiB * 1024 * 1024 }),
-      removeModel: (id) => engine.removeModel(id),
-      models: () => engine.models(),
-      load: () => engine.load(),
-    },
-    hardware: () => readHardware(() => engine.hardware()),
-    fetchModel: (assignment, credential) => fetchAssignedModel(settings.home, settings.controlPlane.replace(/\/+$/, ''), assignment, credential),
-    takeGeneratedTokens: () => {
-      const tokens = generated;
-      generated = 0;
-      return tokens;
-    },
-    memoryInUse: () => process.memoryUsage().rss,
-    onError: (error) => app.log.warn(`pool: ${(error as Error).message}`),
-    onChange: (message) => app.log.info(`pool: ${message}`),
-  });
-  joined.agent = agent;
-  try {
-    await agent.start();
-  } catch (error) {
-    await app.close();
-    await store.close();
-    throw error;
-  }
-  return {
-    name: settings.name,
-    url,
-    agent,
-    shutdown: async () => {
-      // Leave first: the control plane stops routing here before this server closes.
-      await agent.leave();
-      await app.close();
-      await engine.close();
-      await store.close();
-    },
-  };
-}
+export { startWorker, type RunningWorker, type WorkerSettings } from './start-worker.js';

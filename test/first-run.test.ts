@@ -47,8 +47,12 @@ async function until<T>(what: string, check: () => Promise<T | undefined>, ms = 
   }
 }
 
-async function readyz(url: string): Promise<{ status: string; reason?: string }> {
-  return (await (await fetch(`${url}/readyz`)).json()) as { status: string; reason?: string };
+/** /readyz's model fields: the server itself is ready (200) whatever its models do. */
+async function readyz(url: string): Promise<{ status: string; models_ready: boolean; reason?: string }> {
+  const response = await fetch(`${url}/readyz`);
+  const body = (await response.json()) as { status: string; models_ready: boolean; models_reason?: string };
+  expect(response.status).toBe(200);
+  return { status: body.status, models_ready: body.models_ready, ...(body.models_reason ? { reason: body.models_reason } : {}) };
 }
 
 /** Starts a server with an empty home and no model; resolves once it knows the default model is out of reach. */
@@ -112,7 +116,7 @@ describe('first run without a model', () => {
     pull.stderr.on('data', (data: Buffer) => (pullOutput += data.toString()));
     expect(await new Promise((resolve) => pull.on('exit', resolve)), pullOutput).toBe(0);
 
-    await until('the pulled model to be ready', async () => ((await readyz(server.url)).status === 'ready' ? true : undefined));
+    await until('the pulled model to be ready', async () => ((await readyz(server.url)).models_ready ? true : undefined));
     await chatWorks(server.url);
     expect(server.output()).toContain('first model pulled: serving it without a restart');
 
@@ -143,7 +147,7 @@ describe('first run without a model', () => {
       body: JSON.stringify({ ref: `hf:test/models/${model}.gguf` }),
     });
     expect(response.status).toBe(202);
-    await until('the pulled model to be ready', async () => ((await readyz(server.url)).status === 'ready' ? true : undefined));
+    await until('the pulled model to be ready', async () => ((await readyz(server.url)).models_ready ? true : undefined));
     await chatWorks(server.url);
     await server.stop();
   }, 180_000);

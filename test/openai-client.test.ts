@@ -374,7 +374,7 @@ describe.skipIf(skip)('OpenAI API over the llama engine (stories260K)', () => {
   test('/metrics, /healthz, /readyz and the request log tell what happened', async () => {
     expect(await (await fetch(`${server.url}/healthz`)).json()).toEqual({ status: 'ok' });
     const ready = (await (await fetch(`${server.url}/readyz`)).json()) as { status: string; models: Array<{ id: string; state: string }> };
-    expect(ready).toMatchObject({ status: 'ready', models: [{ id: 'stories', state: 'ready' }] });
+    expect(ready).toMatchObject({ status: 'ready', checks: { store: 'ok' }, models_ready: true, models: [{ id: 'stories', state: 'ready' }] });
     const metrics = await (await fetch(`${server.url}/metrics`)).text();
     expect(metrics).toMatch(/nimbus_requests_total\{route="chat",model="stories",status="200"\} \d+/);
     expect(metrics).toMatch(/nimbus_completion_tokens_total\{model="stories"\} \d+/);

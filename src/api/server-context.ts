@@ -31,11 +31,19 @@ export interface ServerContext {
   devices?: DeviceServices;
   /** The pool runtime (control plane); absent on a worker and where the pool is off. */
   pool?: PoolControl;
+  /** What `/readyz` asks before it says ready: the store, Redis where configured (a name and a call that rejects when it does not answer). */
+  readiness?: readonly ReadinessCheck[];
   /**
    * A pool worker's server: usage carries `nimbus_compute` (device class and seconds) so the
    * control plane's ledger records the compute its request used. Off for clients.
    */
   reportCompute?: boolean;
+}
+
+/** One dependency readiness waits on. */
+export interface ReadinessCheck {
+  name: string;
+  check: () => Promise<void>;
 }
 
 /** The control plane's model cache as `/v1/model-files` manages it. */

@@ -23,7 +23,7 @@ import { registerModelRoutes } from './routes/models.js';
 import { registerPoolRoutes } from './routes/pool.js';
 import { registerTenantRoutes } from './routes/tenants.js';
 import { registerUsageRoutes } from './routes/usage.js';
-import type { ModelFileServices, ServerContext } from './server-context.js';
+import type { ModelFileServices, ReadinessCheck, ServerContext } from './server-context.js';
 
 export interface ServerOptions {
   catalog: ModelCatalog;
@@ -43,6 +43,8 @@ export interface ServerOptions {
   consoleDirectory?: string;
   /** A pool worker's server: usage carries the compute report for the control plane (server-context.ts). */
   reportCompute?: boolean;
+  /** What `/readyz` checks beyond draining (server-context.ts). */
+  readiness?: readonly ReadinessCheck[];
 }
 
 /** A built server and the context its routes share. */
@@ -82,6 +84,7 @@ export function buildServer(options: ServerOptions): NimbusServer {
     accounting: new Accounting({ gate, store: options.store, events, meter: metrics, accessLog, log: app.log }),
     ...(options.pool ? { pool: options.pool } : {}),
     ...(options.reportCompute ? { reportCompute: true } : {}),
+    ...(options.readiness ? { readiness: options.readiness } : {}),
     events,
   };
   installErrorHandling(app, options.bodyLimit, context.metrics);

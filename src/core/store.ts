@@ -101,6 +101,8 @@ export interface Store {
    */
   pruneLedger(before: number): Promise<number>;
   listRequests(query?: RequestLogQuery): Promise<RequestLogEntry[]>;
+  /** Resolves when the database answers a trivial query (readiness); rejects with why not. */
+  ping(): Promise<void>;
   /** Devices, twins, commands, approvals, emergency stops and the audit log (`device-store.ts`). */
   readonly devices: DeviceStore;
   /** Tenants, API keys and sums over the ledger (`tenancy-store.ts`). */

@@ -220,6 +220,10 @@ export class KyselyStore implements Store {
     return rows.map(fromRow);
   }
 
+  async ping(): Promise<void> {
+    await sql`select 1`.execute(this.db);
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     await this.flush();

@@ -66,7 +66,8 @@ export function startNimbusProcess(args: string[], environment: Record<string, s
 /** Polls /readyz until the server's models are loaded. */
 export async function waitReady(url: string): Promise<void> {
   for (let attempt = 0; attempt < 400; attempt += 1) {
-    if ((await fetch(`${url}/readyz`)).ok) return;
+    const response = await fetch(`${url}/readyz`);
+    if (response.ok && ((await response.json()) as { models_ready: boolean }).models_ready) return;
     await new Promise((resolve) => setTimeout(resolve, 25));
   }
   throw new Error(`${url} never became ready`);

@@ -103,6 +103,11 @@ export class RedisLimitCounters implements LimitCounters {
     return ((await this.run('read', keys.length, [...keys.map((key) => this.namespace + key), now])) as number[]).map(Number);
   }
 
+  /** Resolves when Redis answers a PING (readiness); rejects with why not. */
+  async ping(): Promise<void> {
+    await this.redis.ping();
+  }
+
   /** Gives back what this process still holds and leaves the registry, then disconnects. */
   async close(): Promise<void> {
     if (this.closed) return;
