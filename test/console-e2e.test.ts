@@ -42,7 +42,10 @@ async function addSim(kind: SimKind, id: string): Promise<VirtualDevice> {
 }
 
 async function open(title: string): Promise<void> {
-  await page.getByRole('navigation', { name: 'Pages' }).getByRole('link', { name: title, exact: true }).click();
+  await page
+    .getByRole('navigation', { name: 'Pages' })
+    .getByRole('link', { name: new RegExp(`^${title}(\\W+\\d+ waiting)?$`) })
+    .click();
   await page.getByRole('heading', { level: 1, name: title }).waitFor();
 }
 

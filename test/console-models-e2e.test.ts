@@ -29,7 +29,10 @@ let adminKey = '';
 const api = (method: string, path: string, body?: unknown, key = adminKey): Promise<JsonAnswer> => callJson(server.url, method, path, body, key);
 
 async function open(on: Page, title: string): Promise<void> {
-  await on.getByRole('navigation', { name: 'Pages' }).getByRole('link', { name: title, exact: true }).click();
+  await on
+    .getByRole('navigation', { name: 'Pages' })
+    .getByRole('link', { name: new RegExp(`^${title}(\\W+\\d+ waiting)?$`) })
+    .click();
   await on.getByRole('heading', { level: 1, name: title }).waitFor();
 }
 

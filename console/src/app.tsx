@@ -3,11 +3,11 @@
  * scopes allow, the emergency stop always in view, and the page of the address bar.
  */
 import { useEffect, useMemo, useState } from 'react';
-import { api, ApiError, storedKey, storeKey } from './api/client.js';
+import { api, ApiError, list, storedKey, storeKey, unauthorizedEvent } from './api/client.js';
 import { openEventFeed } from './api/event-feed.js';
-import type { Me } from './api/types.js';
+import type { Approval, Me } from './api/types.js';
 import { CommandDesk } from './live/command-desk.js';
-import { ConsoleContext, type ConsoleServices } from './live/console-context.js';
+import { ConsoleContext, useLoad, type ConsoleServices } from './live/console-context.js';
 import { LiveStore } from './live/live-store.js';
 import { ApprovalsPage } from './pages/approvals.js';
 import { AuditPage } from './pages/audit.js';
@@ -28,7 +28,9 @@ interface PageEntry {
   render: () => React.ReactNode;
 }
 
-const hasDevices = (me: Me): boolean => me.devices_enabled && (me.scopes.devices === '*' || me.scopes.devices.length > 0);
+/** The Devices page and the stop bar: a key with a device scope, and every admin (who oversees the tenant's devices). */
+const hasDevices = (me: Me): boolean => me.devices_enabled && (me.scopes.admin || me.scopes.devices === '*' || me.scopes.devices.length > 0);
+const seesApprovals = (me: Me): boolean => me.devices_enabled && me.scopes.admin;
 
 const pages: PageEntry[] = [
   { path: '/', title: 'Overview', allowed: () => true, render: () => <OverviewPage /> },
@@ -38,7 +40,7 @@ const pages: PageEntry[] = [
   { path: '/models', title: 'Models', allowed: (me) => me.operator, render: () => <ModelsPage /> },
   { path: '/keys', title: 'Keys and tenants', allowed: (me) => me.scopes.admin, render: () => <KeysPage /> },
   { path: '/devices', title: 'Devices', allowed: hasDevices, render: () => <DevicesPage /> },
-  { path: '/approvals', title: 'Approvals', allowed: (me) => me.devices_enabled && me.scopes.admin, render: () => <ApprovalsPage /> },
+  { path: '/approvals', title: 'Approvals', allowed: seesApprovals, render: () => <ApprovalsPage /> },
   { path: '/audit', title: 'Audit log', allowed: (me) => me.devices_enabled && me.scopes.admin, render: () => <AuditPage /> },
 ];
 
@@ -55,14 +57,23 @@ function newSession(): Session {
   return { live, desk };
 }
 
-function Console({ me, session, signOut }: { me: Me; session: Session; signOut: () => void }) {
+/** Approval requests waiting for a decision, kept current by the live feed (admins only; 0 otherwise). */
+function usePendingApprovals(me: Me, live: LiveStore): number {
+  const [version, setVersion] = useState(live.get().approvalsVersion);
+  useEffect(() => live.subscribe(() => setVersion(live.get().approvalsVersion)), [live]);
+  const pending = useLoad(() => (seesApprovals(me) ? list<Approval>('/v1/approvals?status=requested&limit=100') : Promise.resolve([])), version);
+  return pending.data?.length ?? 0;
+}
+
+function Console({ me, session, signOut, signIn }: { me: Me; session: Session; signOut: () => void; signIn: (key: string) => void }) {
   const path = usePath();
-  const services = useMemo<ConsoleServices>(() => ({ me, ...session, signOut }), [me, session, signOut]);
+  const services = useMemo<ConsoleServices>(() => ({ me, ...session, signOut, signIn }), [me, session, signOut, signIn]);
   const allowed = pages.filter((page) => page.allowed(me));
   const page = allowed.find((candidate) => candidate.path === path);
+  const pending = usePendingApprovals(me, session.live);
   useEffect(() => {
-    document.title = `${page?.title ?? 'Not found'} · Nimbus`;
-  }, [page]);
+    document.title = `${pending > 0 ? `(${pending}) ` : ''}${page?.title ?? 'Not found'} · Nimbus`;
+  }, [page, pending]);
   return (
     <ConsoleContext.Provider value={services}>
       <a className="skip" href="#main">
@@ -74,6 +85,14 @@ function Console({ me, session, signOut }: { me: Me; session: Session; signOut: 
           {allowed.map((entry) => (
             <Link key={entry.path} to={entry.path} current={entry.path === path}>
               {entry.title}
+              {entry.path === '/approvals' && pending > 0 && (
+                <>
+                  <span className="count" data-testid="pending-approvals" aria-hidden="true">
+                    {pending}
+                  </span>
+                  <span className="sr-only">, {pending} waiting</span>
+                </>
+              )}
             </Link>
           ))}
         </nav>
@@ -148,17 +167,31 @@ export function App() {
     },
     [],
   );
+  const signIn = useMemo(
+    () => (key: string) => {
+      storeKey(key);
+      setSession(newSession());
+      void check();
+    },
+    [],
+  );
+  // The server stopped accepting this tab (local mode ended elsewhere, or the key was revoked):
+  // back to the sign-in form with the reason, not a console of 401s.
+  useEffect(() => {
+    const refused = (): void => {
+      if (!me) return;
+      const reason = me.local
+        ? 'Local mode has ended: an API key now exists, so every request needs one. Sign in with an admin key.'
+        : 'The server no longer accepts this API key (revoked, or the server was reset). Sign in again.';
+      storeKey('');
+      setMe(null);
+      setError(reason);
+      setSession(newSession());
+    };
+    addEventListener(unauthorizedEvent, refused);
+    return () => removeEventListener(unauthorizedEvent, refused);
+  }, [me]);
   if (checking && !me) return <p className="loading">Connecting to Nimbus…</p>;
-  if (!me)
-    return (
-      <SignIn
-        error={error}
-        onKey={(key) => {
-          storeKey(key);
-          setSession(newSession());
-          void check();
-        }}
-      />
-    );
-  return <Console me={me} session={session} signOut={signOut} />;
+  if (!me) return <SignIn error={error} onKey={signIn} />;
+  return <Console me={me} session={session} signOut={signOut} signIn={signIn} />;
 }

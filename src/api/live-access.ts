@@ -1,12 +1,12 @@
 /**
  * Which live events a key may see, by the same rules as the API it could read them from: requests
  * as `/v1/usage` (the operator all, a tenant's admin its tenant, any other key its own), twins as
- * `/v1/devices` (the key's device scope), approvals and audit as `/v1/approvals` (admin of the
+ * `/v1/devices` (the key's device scope, or every device of its tenant for an admin), approvals and audit as `/v1/approvals` (admin of the
  * tenant), the emergency stop as `/v1/estop` (anyone of the tenant), model pulls as
  * `/v1/model-files` (the operator: the model cache is the whole cloud's).
  */
 import type { LiveEvent } from '../core/live-events.js';
-import { allows, type Principal } from '../core/principal.js';
+import { mayReadDevice, type Principal } from '../core/principal.js';
 import { canSeeTenant, isOperator } from './admin-access.js';
 
 /** Whether `principal` may receive `event` on `/v1/events`. */
@@ -17,7 +17,7 @@ export function maySee(principal: Principal, event: LiveEvent): boolean {
     case 'request':
       return principal.scopes.admin || isOperator(principal) || (event.keyId !== null && event.keyId === principal.keyId);
     case 'twin':
-      return ownTenant && event.deviceId !== null && allows(principal.scopes.devices, event.deviceId);
+      return ownTenant && event.deviceId !== null && mayReadDevice(principal, event.deviceId);
     case 'estop':
       return ownTenant;
     case 'approval':

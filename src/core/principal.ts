@@ -42,3 +42,12 @@ export const localPrincipal: Principal = {
 export function allows(allowance: Allowance, name: string): boolean {
   return allowance === '*' || allowance.includes(name);
 }
+
+/**
+ * Whether a principal may read a device (list it, its twin, history, commands, live twin events):
+ * its device scope, or the admin scope of the tenant (an admin oversees every device and can
+ * engage the stop). Acting on a device needs the device scope, given explicitly.
+ */
+export function mayReadDevice(principal: Principal, deviceId: string): boolean {
+  return principal.scopes.admin || allows(principal.scopes.devices, deviceId);
+}

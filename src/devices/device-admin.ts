@@ -19,7 +19,7 @@ import type {
 } from '../core/device-store.js';
 import { NimbusError } from '../core/errors.js';
 import type { Taint } from '../core/policy-state-store.js';
-import type { Principal } from '../core/principal.js';
+import { mayReadDevice, type Principal } from '../core/principal.js';
 import { selfApprovedLocal, type DecisionChannel } from './approval-desk.js';
 import type { AuditCheckpoint } from './audit-checkpoint.js';
 import type { AuditCheckpointer } from './audit-checkpointer.js';
@@ -43,9 +43,9 @@ export class DeviceAdmin {
     private readonly checkpoints?: AuditCheckpointer,
   ) {}
 
-  /** Devices in the principal's scope. */
+  /** Devices the principal may read: its device scope, or all of its tenant's for an admin. */
   list(principal: Principal): RegisteredDevice[] {
-    return this.core.registry.list(principal.tenantId).filter((device) => this.gateway.visible(principal, device.record.id));
+    return this.core.registry.list(principal.tenantId).filter((device) => mayReadDevice(principal, device.record.id));
   }
 
   /** A device in scope, or 404 (audited: a key asking for a device outside its scope is refused). */
@@ -240,9 +240,9 @@ export class DeviceAdmin {
     return this.checkpoints?.publicKey;
   }
 
-  /** A device in scope, or 404; not audited (the caller is). */
+  /** A device the principal may read (see `list`), or 404; not audited (the caller is). */
   private find(principal: Principal, id: string): RegisteredDevice {
-    const device = this.gateway.visible(principal, id);
+    const device = mayReadDevice(principal, id) ? this.core.registry.get(principal.tenantId, id) : undefined;
     if (!device) throw new NimbusError('not_found', `No device '${id}' is in this key's device scope. GET /v1/devices lists the ones that are.`);
     return device;
   }

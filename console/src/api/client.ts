@@ -17,6 +17,8 @@ export function storedKey(): string {
 
 /** Keeps the key for this tab ('' signs out). */
 export function storeKey(key: string): void {
+  // A refusal held for the old key says nothing about the new one.
+  missed = null;
   if (key) sessionStorage.setItem(storageKey, key);
   else sessionStorage.removeItem(storageKey);
 }
@@ -69,8 +71,46 @@ export async function api<T>(method: string, path: string, body?: unknown): Prom
   } catch {
     parsed = null;
   }
-  if (!response.ok) throw describeFailure(response.status, parsed);
+  if (!response.ok) {
+    const failure = describeFailure(response.status, parsed);
+    if (response.status === 401) refusedKey(failure.message);
+    throw failure;
+  }
   return parsed as T;
+}
+
+/**
+ * Fired (on `window`) when the server refuses this tab's key, or refuses a tab without one: local
+ * mode ended (the first key was made, here or elsewhere) or the key was revoked. The shell goes
+ * back to the sign-in form with the reason instead of leaving every panel on a 401.
+ */
+export const unauthorizedEvent = 'nimbus:unauthorized';
+
+let holds = 0;
+let missed: string | null = null;
+
+function refusedKey(message: string): void {
+  if (holds > 0) missed = message;
+  else dispatchEvent(new CustomEvent(unauthorizedEvent, { detail: message }));
+}
+
+/**
+ * Holds the sign-out a 401 causes while something must stay on screen (a new key, shown once);
+ * returns the release, which passes on a refusal that came meanwhile.
+ */
+export function holdSignOut(): () => void {
+  holds += 1;
+  let released = false;
+  return () => {
+    if (released) return;
+    released = true;
+    holds -= 1;
+    if (holds === 0 && missed !== null) {
+      const message = missed;
+      missed = null;
+      refusedKey(message);
+    }
+  };
 }
 
 /** A list endpoint's `data`. */

@@ -9,6 +9,8 @@ export interface ConsoleServices {
   live: LiveStore;
   desk: CommandDesk;
   signOut: () => void;
+  /** Signs this tab in with a key (the one just created, when it ended local mode). */
+  signIn: (key: string) => void;
 }
 
 export const ConsoleContext = createContext<ConsoleServices | null>(null);

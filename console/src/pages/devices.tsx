@@ -1,9 +1,12 @@
 import { useEffect, useState, useSyncExternalStore, type FormEvent } from 'react';
 import { list } from '../api/client.js';
-import type { Device, Twin } from '../api/types.js';
+import type { Device, Me, Twin } from '../api/types.js';
 import type { DeviceCommand } from '../live/command-desk.js';
 import { useConsole, useLive, useLoad } from '../live/console-context.js';
 import { ErrorNote, Json, Time } from '../ui/error-note.js';
+
+/** Whether this key may command a device (an admin without its device scope only oversees it). */
+const mayAct = (me: Me, id: string): boolean => me.scopes.devices === '*' || me.scopes.devices.includes(id);
 
 function State({ values }: { values: Record<string, unknown> }) {
   const entries = Object.entries(values);
@@ -129,7 +132,7 @@ function History({ device, version }: { device: string; version: number }) {
 
 /** Devices: live twins, history, commands (waiting for approval where needed). */
 export function DevicesPage() {
-  const { live } = useConsole();
+  const { live, me } = useConsole();
   const { twins } = useLive();
   const devices = useLoad(() => list<Device>('/v1/devices'));
   const [selected, setSelected] = useState<string | null>(null);
@@ -143,7 +146,12 @@ export function DevicesPage() {
     <>
       <h1>Devices</h1>
       <ErrorNote error={devices.error} />
-      {devices.data?.length === 0 && <p className="empty">No device is registered in this key's scope. Start some with nimbus sim.</p>}
+      {devices.data?.length === 0 && (
+        <p className="empty">
+          No device is registered in this key's scope yet. Devices appear here as soon as one is registered (PUT /v1/devices/ID) or a simulator runs (nimbus
+          sim).
+        </p>
+      )}
       <div className="split">
         <section className="panel" aria-label="Device list">
           <table>
@@ -186,7 +194,13 @@ export function DevicesPage() {
                 <Json value={twinOf(device).delta} />
               </>
             )}
-            <CommandForm device={device} />
+            {mayAct(me, device.id) ? (
+              <CommandForm device={device} />
+            ) : (
+              <p className="muted" data-testid="no-device-scope">
+                This admin key oversees the device but may not command it: acting on a device needs a key with its device scope.
+              </p>
+            )}
             <History device={device.id} version={twinOf(device).version} />
           </section>
         )}

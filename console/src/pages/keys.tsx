@@ -1,5 +1,5 @@
-import { useState, type FormEvent } from 'react';
-import { api, list } from '../api/client.js';
+import { useEffect, useState, type FormEvent } from 'react';
+import { api, holdSignOut, list } from '../api/client.js';
 import type { ApiKey, Tenant } from '../api/types.js';
 import { describeLimits, draftOf, limitChanges, limitFields, limitsOf, type LimitDraft } from '../keys/limit-draft.js';
 import { useConsole, useLoad } from '../live/console-context.js';
@@ -37,8 +37,14 @@ function LimitInputs({ draft, onChange }: { draft: LimitDraft; onChange: (draft:
   );
 }
 
-/** The new key, shown this once with a copy button. */
-function KeyOnce({ created, onClose }: { created: { key: string; id: string }; onClose: () => void }) {
+/**
+ * The new key, shown this once with a copy button. When it ended local mode (the first key), the
+ * tab can no longer work without a key: it offers to sign in with this one, in one click.
+ */
+function KeyOnce({ created, endedLocalMode, onClose }: { created: { key: string; id: string; admin: boolean }; endedLocalMode: boolean; onClose: () => void }) {
+  const { signIn } = useConsole();
+  // Whatever else on the page meets a 401 meanwhile, the key stays on screen until it is copied.
+  useEffect(() => holdSignOut(), []);
   const [copied, setCopied] = useState(false);
   const copy = (): void => {
     navigator.clipboard.writeText(created.key).then(
@@ -53,13 +59,27 @@ function KeyOnce({ created, onClose }: { created: { key: string; id: string }; o
       <p className="key-once" data-testid="new-key">
         {created.key}
       </p>
+      {endedLocalMode && (
+        <p className="notice" role="status">
+          This was the first key, so local mode has ended: every request, this console's included, now needs a key.
+          {created.admin
+            ? ' Sign this tab in with it to go on.'
+            : ' It is not an admin key: to keep administering, create an admin key with the CLI (nimbus keys create --admin) and sign in with that.'}
+        </p>
+      )}
       <div className="row">
         <button type="button" onClick={copy} autoFocus>
           {copied ? 'Copied' : 'Copy key'}
         </button>
-        <button type="button" className="quiet" onClick={onClose}>
-          I have stored it
-        </button>
+        {endedLocalMode ? (
+          <button type="button" onClick={() => signIn(created.key)}>
+            Sign in with this key
+          </button>
+        ) : (
+          <button type="button" className="quiet" onClick={onClose}>
+            I have stored it
+          </button>
+        )}
       </div>
     </section>
   );
@@ -184,7 +204,7 @@ export function KeysPage() {
   const [models, setModels] = useState('*');
   const [devices, setDevices] = useState('');
   const [draft, setDraft] = useState<LimitDraft>({});
-  const [created, setCreated] = useState<{ key: string; id: string } | null>(null);
+  const [created, setCreated] = useState<{ key: string; id: string; admin: boolean } | null>(null);
   const [filter, setFilter] = useState('');
   const [editing, setEditing] = useState<string | null>(null);
   const [error, setError] = useState<string | null>(null);
@@ -197,10 +217,17 @@ export function KeysPage() {
         scopes: { admin, models: allowanceOf(models), devices: allowanceOf(devices) },
         limits: limitsOf(draft),
       });
-      setCreated({ key: answer.key, id: answer.id });
+      setCreated({ key: answer.key, id: answer.id, admin: answer.scopes.admin });
+      // A fresh form: the next key starts from the least it can do, not the last key's admin scope.
       setName('');
+      setTenant('');
+      setAdmin(false);
+      setModels('*');
+      setDevices('');
+      setDraft({});
       setError(null);
-      keys.reload();
+      // The first key ends local mode: listing keys now needs one, which the dialog offers.
+      if (!me.local) keys.reload();
     } catch (failure) {
       setError((failure as Error).message);
     }
@@ -218,7 +245,7 @@ export function KeysPage() {
   return (
     <>
       <h1>Keys and tenants</h1>
-      {created && <KeyOnce created={created} onClose={() => setCreated(null)} />}
+      {created && <KeyOnce created={created} endedLocalMode={me.local} onClose={() => setCreated(null)} />}
       <section className="panel" aria-label="Create a key">
         <h2>Create a key</h2>
         <form className="row" onSubmit={(event) => void create(event)}>
