@@ -3,6 +3,8 @@
  * Everything else receives its dependencies; nothing else constructs an engine or a store.
  */
 import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
 import { createRequire } from 'node:module';
 import { existsSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
@@ -28,6 +30,7 @@ import { PoolEngine } from './engines/pool/pool-engine.js';
 import { routingKeys } from './cluster/routing/routing-keys.js';
 import { JoinedWorkerPool } from './pool/joined/joined-worker-pool.js';
 import { PoolRuntime } from './pool/pool-runtime.js';
+import { LeaderElection } from './pool/leader-election.js';
 import type { Principal } from './core/principal.js';
 import { workerPaths } from './api/routes/pool.js';
 import { billedChunkEmbedder } from './knowledge/chunk-embedder.js';
@@ -257,8 +260,23 @@ export async function startNimbus(config: NimbusConfig, environment: Readonly<Re
     clock: systemClock,
     heartbeat: { intervalMs: config.poolHeartbeatMs },
   });
+  // Several control planes share PostgreSQL: one leads reconcile and autoscale through the pool lease. SQLite has one.
+  const election =
+    sqlitePath === undefined
+      ? new LeaderElection({
+          store: store.pool,
+          holder: `${hostname()}/${process.pid}/${randomBytes(3).toString('hex')}`,
+          heartbeatMs: config.poolHeartbeatMs,
+          onError: (error) => log.warn({ err: error }, 'pool: reading the pool lease failed; this control plane stops leading if its lease runs out'),
+          onChange: (leading, lease) =>
+            leading
+              ? log.info({ generation: lease?.generation }, `pool: this control plane leads the pool (lease generation ${lease?.generation})`)
+              : log.info('pool: this control plane follows; another leads the pool'),
+        })
+      : undefined;
   const pool: PoolRuntime = new PoolRuntime({
     store: store.pool,
+    ...(election ? { leadership: election } : {}),
     serving: poolEngine,
     provisioner: joined,
     workers: joined.members,
@@ -309,6 +327,7 @@ export async function startNimbus(config: NimbusConfig, environment: Readonly<Re
   const onSettleError = (error: unknown): void => app.log.error({ err: error }, 'limit counters could not be updated; a reservation stays counted');
   const log = app.log;
   counterReports.log = log;
+  await election?.start();
   await pool.start();
   // Ingest a stopped process left in progress starts again (each file whole, or failed with its reason).
   await knowledge.resume();
@@ -360,6 +379,8 @@ export async function startNimbus(config: NimbusConfig, environment: Readonly<Re
       const result = await drained;
       await closed;
       await devices?.close();
+      // Released first, so a peer leads at its next look rather than after the lease runs out.
+      await election?.stop();
       await pool.stop();
       await poolEngine.close();
       await engine.close();

@@ -19,3 +19,4 @@ export { WorkerHealth, defaultHeartbeatPolicy, type HeartbeatPolicy, type Worker
 export { explainPlacement } from './explain-placement.js';
 export { decideScale, defaultAutoscale, measureDemand, type ScaleDecision, type ScaleInput } from './decide-scale.js';
 export { afterLoadFailure, defaultLoadBackoff, loadBackoffDelay, mayPlaceAgain, type LoadBackoff, type LoadBackoffPolicy } from './load-backoff.js';
+export { leasePolicy, mayLead, nextLeaseStep, releasedLease, type LeasePolicy, type LeaseStep } from './pool-lease-rules.js';

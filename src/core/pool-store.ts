@@ -4,6 +4,7 @@
  * which). Secrets that authenticate a caller are stored as sha256 only; the one secret the
  * control plane must present itself (to a worker's inference endpoint) is stored as it is.
  */
+import type { Fence, LeaseStore } from './pool-lease.js';
 
 /** A token that lets a machine join the pool; shown once, stored as its hash. */
 export interface JoinTokenRecord {
@@ -112,8 +113,14 @@ export interface PoolReplicaRecord {
   updatedAt: number;
 }
 
-/** Persistence of the pool. */
-export interface PoolStore {
+/**
+ * Persistence of the pool. Placement writes (`putReplica`, `deleteReplica`, `putDeployment`)
+ * take an optional `Fence`: given one, the write happens only while the pool lease is at its
+ * generation, checked in the same transaction, else it throws `FencedOut` and writes nothing
+ * (core/pool-lease.ts). Writes a worker or an operator causes (heartbeats, joins, a deploy, a
+ * scale) carry none.
+ */
+export interface PoolStore extends LeaseStore {
   createJoinToken(token: JoinTokenRecord): Promise<void>;
   findJoinToken(hash: string): Promise<JoinTokenRecord | undefined>;
   /** Inserts or replaces a worker (a machine that joins again under its name gets new credentials). */
@@ -127,13 +134,13 @@ export interface PoolStore {
   /** Forgets a worker and its replicas. */
   deleteWorker(name: string): Promise<boolean>;
   /** Inserts or replaces a deployment. */
-  putDeployment(deployment: DeploymentRecord): Promise<void>;
+  putDeployment(deployment: DeploymentRecord, fence?: Fence): Promise<void>;
   getDeployment(name: string): Promise<DeploymentRecord | undefined>;
   listDeployments(): Promise<DeploymentRecord[]>;
   /** Removes a deployment and its replicas. */
   deleteDeployment(name: string): Promise<boolean>;
   /** Inserts or replaces a replica. */
-  putReplica(replica: PoolReplicaRecord): Promise<void>;
+  putReplica(replica: PoolReplicaRecord, fence?: Fence): Promise<void>;
   listReplicas(): Promise<PoolReplicaRecord[]>;
-  deleteReplica(id: string): Promise<boolean>;
+  deleteReplica(id: string, fence?: Fence): Promise<boolean>;
 }

@@ -8,6 +8,7 @@
  * joined workers (`src/pool/joined/`): machines that joined with a token, beat, and download the
  * model from the control plane. `docs/extending.md` ("Add a placement backend") says how to add one.
  */
+import type { Fence } from './pool-lease.js';
 import type { DeploymentRecord, PoolReplicaState } from './pool-store.js';
 
 /** What a provisioner needs of a deployment to run one replica of it (`createdAt` tells it from a later one of the same name). */
@@ -69,7 +70,10 @@ export type ProvisionerChange =
 /**
  * A placement backend. Every method that changes placement (`place`, `remove`) persists what it
  * did before it resolves, so that another control plane on the same store sees it. Nothing here
- * throws for lack of room: that is a refusal in words.
+ * throws for lack of room: that is a refusal in words. Where several control planes share the
+ * store, the leader passes its `fence` (core/pool-lease.ts): the backend must make the write
+ * only while that fence holds, and throw `FencedOut` otherwise (the joined pool's store checks it
+ * in the write's transaction).
  */
 export interface ReplicaProvisioner {
   /** Names the backend in explanations (`joined workers`). */
@@ -85,9 +89,9 @@ export interface ReplicaProvisioner {
    * since it serves it under the deployment's name), spreading them from the hosts that already
    * run one.
    */
-  place(spec: ProvisionSpec, count: number): Promise<PlacementOutcome>;
+  place(spec: ProvisionSpec, count: number, fence?: Fence): Promise<PlacementOutcome>;
   /** Stops a replica and forgets it; false when it did not exist. */
-  remove(id: string): Promise<boolean>;
+  remove(id: string, fence?: Fence): Promise<boolean>;
   /** Every replica of every deployment, with its state and its host's verdict as of now. */
   observe(): Promise<ProvisionedReplica[]>;
   /** Whether a replica takes requests now: loaded, and its host answering. Synchronous and cheap: asked on every request. */

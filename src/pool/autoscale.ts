@@ -3,8 +3,11 @@
  * autoscales gets the count `decideScale` gives from its demand (`measureDemand`), its replicas
  * serving and the room its provisioner has; deployments whose load backoff passed are placed
  * again. A count changes through `putCount`, the one path of operators and the autoscaler.
+ * Only the leader decides (its count writes carry its fence); every control plane answers its own
+ * held requests whose deadline passed.
  */
 import { decideScale, mayPlaceAgain, measureDemand } from '../cluster/index.js';
+import type { Fence } from '../core/pool-lease.js';
 import type { DeploymentRecord } from '../core/pool-store.js';
 import type { PoolParts } from './pool-state.js';
 
@@ -13,6 +16,8 @@ export async function autoscaleOnce(parts: PoolParts): Promise<boolean> {
   const { store, provisioner, serving, clock, state } = parts;
   const now = clock.now();
   state.held.expire(now);
+  if (!parts.leadership.leading()) return false;
+  const fence = parts.leadership.fence();
   let changed = false;
   for (const name of [...state.retryPending]) {
     if (!mayPlaceAgain(state.backoff.get(name), now)) continue;
@@ -48,16 +53,19 @@ export async function autoscaleOnce(parts: PoolParts): Promise<boolean> {
     // Read again: an operator may have changed the deployment since the list above.
     const fresh = await store.getDeployment(deployment.name);
     if (!fresh?.autoscale || fresh.replicas !== deployment.replicas) continue;
-    await putCount(parts, fresh, decision.replicas, decision.reason);
+    await putCount(parts, fresh, decision.replicas, decision.reason, fence);
     changed = true;
   }
   return changed;
 }
 
-/** Persists a deployment's new count (the one path of operators and the autoscaler) and remembers the change. */
-export async function putCount(parts: PoolParts, record: DeploymentRecord, replicas: number, reason: string): Promise<void> {
+/**
+ * Persists a deployment's new count (the one path of operators and the autoscaler) and remembers
+ * the change. The autoscaler passes its fence; an operator's change needs none.
+ */
+export async function putCount(parts: PoolParts, record: DeploymentRecord, replicas: number, reason: string, fence?: Fence): Promise<void> {
   const now = parts.clock.now();
-  await parts.store.putDeployment({ ...record, replicas, updatedAt: now });
+  await parts.store.putDeployment({ ...record, replicas, updatedAt: now }, fence);
   const scale = parts.state.scaleStateOf(record.name, now);
   scale.lastScaleAt = now;
   if (replicas === record.replicas) return;

@@ -8,6 +8,8 @@
  * deployment in backoff. Where replicas run is the provisioner's business (`ReplicaProvisioner`,
  * the joined workers in `joined/`); the worker API is passed through to `workers`. The clock is
  * injected; engines are built by the caller (`replicaEngine`), so this folder knows no concrete engine.
+ * Where several control planes share the store, one leads (`leader-election.ts`): only it places,
+ * removes and autoscales; the others keep their pool engines current and serve.
  */
 import { defaultLoadBackoff, parseRoutingPolicy, type LoadBackoffPolicy } from '../cluster/index.js';
 import { systemClock, type Clock } from '../core/clock.js';
@@ -34,6 +36,7 @@ import { checkCountInRange, mergeAutoscale } from './autoscale-settings.js';
 import { deploymentView, explainDeployment } from './deployment-views.js';
 import { PoolState, type PoolParts, type PoolServing } from './pool-state.js';
 import { reconcileOnce } from './reconcile.js';
+import { soleLeader, type Leadership } from './leader-election.js';
 import { ServingSync, type ReplicaEngineFactory } from './serving-sync.js';
 
 export type { PoolServing } from './pool-state.js';
@@ -46,6 +49,11 @@ export interface PoolRuntimeOptions {
   provisioner: ReplicaProvisioner;
   /** The worker API the routes call (the joined workers' `members`). */
   workers: WorkerControl;
+  /**
+   * Whether this control plane leads the pool (reconcile and autoscale) and the fence of its
+   * placement writes: a `LeaderElection` where several share the store; alone, it always leads.
+   */
+  leadership?: Leadership;
   /** An engine that reaches one replica at its endpoint (an OpenAI engine with its secret). */
   replicaEngine: ReplicaEngineFactory;
   clock?: Clock;
@@ -78,6 +86,7 @@ export class PoolRuntime implements PoolControl {
   });
   private readonly timers: NodeJS.Timeout[] = [];
   private unwatch: (() => void) | undefined;
+  private unwatchLeadership: (() => void) | undefined;
 
   constructor(private readonly options: PoolRuntimeOptions) {
     this.store = options.store;
@@ -91,6 +100,7 @@ export class PoolRuntime implements PoolControl {
       serving: options.serving,
       clock: this.clock,
       state: this.state,
+      leadership: options.leadership ?? soleLeader,
       loadBackoff: { ...defaultLoadBackoff, ...options.loadBackoff } satisfies LoadBackoffPolicy,
       onError: (error) => options.onError?.(error),
       onScale: (deployment, event) => options.onScale?.(deployment, event),
@@ -111,6 +121,10 @@ export class PoolRuntime implements PoolControl {
         this.reconcileLater();
       }
     });
+    // A control plane that starts leading places at once what the one before it left undone.
+    this.unwatchLeadership = this.parts.leadership.watch((leading) => {
+      if (leading) this.reconcileLater();
+    });
     // In the background: a deployment whose model must first be downloaded does not hold up the server's start.
     this.reconcileLater();
     const every = (ms: number, run: () => void): void => void this.timers.push(setInterval(run, ms).unref());
@@ -122,6 +136,7 @@ export class PoolRuntime implements PoolControl {
   async stop(): Promise<void> {
     for (const timer of this.timers.splice(0)) clearInterval(timer);
     this.unwatch?.();
+    this.unwatchLeadership?.();
     this.releaseHeld();
     await this.ticks.current?.catch(() => undefined);
     await this.passes.current?.catch(() => undefined);

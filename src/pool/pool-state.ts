@@ -11,6 +11,7 @@ import type { AutoscaleSpec, PoolStore } from '../core/pool-store.js';
 import type { ReplicaRouter } from '../core/replica-router.js';
 import type { ProvisionedReplica, ReplicaProvisioner } from '../core/replica-provisioner.js';
 import { HeldRequests } from './held-requests.js';
+import type { Leadership } from './leader-election.js';
 
 /** What the runtime needs of the pool engine (`src/engines/pool`). */
 export interface PoolServing {
@@ -38,6 +39,8 @@ export interface PoolParts {
   serving: PoolServing;
   clock: Clock;
   state: PoolState;
+  /** Whether this control plane leads (places, removes, autoscales) and the fence of its writes. */
+  leadership: Leadership;
   loadBackoff: LoadBackoffPolicy;
   onError: (error: unknown) => void;
   onScale: (deployment: string, event: ScaleEvent) => void;

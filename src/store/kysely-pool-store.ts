@@ -2,7 +2,8 @@
  * The pool section of the Store contract over Kysely, portable across SQLite and PostgreSQL:
  * replace-on-conflict upserts, JSON as text, timestamps as bigint (read back with Number()).
  */
-import type { Kysely, Selectable } from 'kysely';
+import type { Kysely, Selectable, Transaction } from 'kysely';
+import { FencedOut, type Fence, type LeaseRecord } from '../core/pool-lease.js';
 import type {
   AutoscaleSpec,
   DeploymentRecord,
@@ -15,10 +16,15 @@ import type {
   WorkerRecord,
 } from '../core/pool-store.js';
 import type { PoolDeploymentsTable, PoolReplicasTable, PoolWorkersTable } from './pool-schema.js';
+import { isPostgres } from './dialect.js';
 import type { Database } from './schema.js';
 
 export class KyselyPoolStore implements PoolStore {
-  constructor(private readonly db: Kysely<Database>) {}
+  private readonly postgres: boolean;
+
+  constructor(private readonly db: Kysely<Database>) {
+    this.postgres = isPostgres(db as unknown as Kysely<unknown>);
+  }
 
   async createJoinToken(token: JoinTokenRecord): Promise<void> {
     await this.db.insertInto('pool_join_tokens').values({ id: token.id, hash: token.hash, created_at: token.createdAt, expires_at: token.expiresAt }).execute();
@@ -79,7 +85,7 @@ export class KyselyPoolStore implements PoolStore {
     });
   }
 
-  async putDeployment(deployment: DeploymentRecord): Promise<void> {
+  async putDeployment(deployment: DeploymentRecord, fence?: Fence): Promise<void> {
     const row = {
       name: deployment.name,
       source: deployment.source,
@@ -93,11 +99,13 @@ export class KyselyPoolStore implements PoolStore {
       updated_at: deployment.updatedAt,
     };
     const update = withoutKey(row, 'name');
-    await this.db
-      .insertInto('pool_deployments')
-      .values(row)
-      .onConflict((conflict) => conflict.column('name').doUpdateSet(update))
-      .execute();
+    await this.fenced(fence, (db) =>
+      db
+        .insertInto('pool_deployments')
+        .values(row)
+        .onConflict((conflict) => conflict.column('name').doUpdateSet(update))
+        .execute(),
+    );
   }
 
   async getDeployment(name: string): Promise<DeploymentRecord | undefined> {
@@ -117,7 +125,7 @@ export class KyselyPoolStore implements PoolStore {
     });
   }
 
-  async putReplica(replica: PoolReplicaRecord): Promise<void> {
+  async putReplica(replica: PoolReplicaRecord, fence?: Fence): Promise<void> {
     const row = {
       id: replica.id,
       deployment: replica.deployment,
@@ -128,20 +136,65 @@ export class KyselyPoolStore implements PoolStore {
       updated_at: replica.updatedAt,
     };
     const update = withoutKey(row, 'id');
-    await this.db
-      .insertInto('pool_replicas')
-      .values(row)
-      .onConflict((conflict) => conflict.column('id').doUpdateSet(update))
-      .execute();
+    await this.fenced(fence, (db) =>
+      db
+        .insertInto('pool_replicas')
+        .values(row)
+        .onConflict((conflict) => conflict.column('id').doUpdateSet(update))
+        .execute(),
+    );
   }
 
   async listReplicas(): Promise<PoolReplicaRecord[]> {
     return (await this.db.selectFrom('pool_replicas').selectAll().orderBy('deployment').orderBy('created_at').orderBy('id').execute()).map(replicaFromRow);
   }
 
-  async deleteReplica(id: string): Promise<boolean> {
-    const result = await this.db.deleteFrom('pool_replicas').where('id', '=', id).executeTakeFirst();
+  async deleteReplica(id: string, fence?: Fence): Promise<boolean> {
+    const result = await this.fenced(fence, (db) => db.deleteFrom('pool_replicas').where('id', '=', id).executeTakeFirst());
     return Number(result.numDeletedRows) > 0;
+  }
+
+  async readLease(name: string): Promise<LeaseRecord | undefined> {
+    const row = await this.db.selectFrom('pool_leases').selectAll().where('name', '=', name).executeTakeFirst();
+    return row && { name: row.name, holder: row.holder, generation: Number(row.generation), expiresAt: Number(row.expires_at) };
+  }
+
+  async swapLease(expected: LeaseRecord | undefined, next: LeaseRecord): Promise<boolean> {
+    const values = { holder: next.holder, generation: next.generation, expires_at: next.expiresAt };
+    if (expected === undefined) {
+      const result = await this.db
+        .insertInto('pool_leases')
+        .values({ name: next.name, ...values })
+        .onConflict((conflict) => conflict.column('name').doNothing())
+        .returning('name')
+        .executeTakeFirst();
+      return result !== undefined;
+    }
+    const result = await this.db
+      .updateTable('pool_leases')
+      .set(values)
+      .where('name', '=', expected.name)
+      .where('holder', '=', expected.holder)
+      .where('generation', '=', expected.generation)
+      .where('expires_at', '=', expected.expiresAt)
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows) > 0;
+  }
+
+  /**
+   * Runs a placement write; with a fence, in a transaction that first reads the lease's generation
+   * (on PostgreSQL `for share`: a takeover's update of the row waits for this write to commit, and
+   * every write after the takeover sees the new generation) and throws `FencedOut` where it differs.
+   */
+  private async fenced<T>(fence: Fence | undefined, write: (db: Kysely<Database> | Transaction<Database>) => Promise<T>): Promise<T> {
+    if (fence === undefined) return write(this.db);
+    return this.db.transaction().execute(async (transaction) => {
+      const query = transaction.selectFrom('pool_leases').select('generation').where('name', '=', fence.lease);
+      const row = await (this.postgres ? query.forShare() : query).executeTakeFirst();
+      const current = row === undefined ? undefined : Number(row.generation);
+      if (current !== fence.generation) throw new FencedOut(fence, current);
+      return write(transaction);
+    });
   }
 }
 

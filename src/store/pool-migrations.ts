@@ -1,5 +1,5 @@
 /**
- * Migrations of the pool section (0020, 0021). A new one takes the next number of the one
+ * Migrations of the pool section (0020, 0021, 0031). A new one takes the next number of the one
  * ordering in `migrations.ts`, whatever section it belongs to.
  * Portable DDL only (SQLite and PostgreSQL); JSON is stored as text.
  */
@@ -64,6 +64,22 @@ export const poolMigrations: Record<string, Migration> = {
     },
     async down(db: Kysely<unknown>) {
       await db.schema.alterTable('pool_deployments').dropColumn('autoscale').execute();
+    },
+  },
+  '0031-pool-leases': {
+    // Who leads the pool when several control planes share the store: one row per thing led, with
+    // its holder, expiry and fencing generation (core/pool-lease.ts).
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createTable('pool_leases')
+        .addColumn('name', 'text', (column) => column.primaryKey())
+        .addColumn('holder', 'text', (column) => column.notNull())
+        .addColumn('generation', 'bigint', (column) => column.notNull())
+        .addColumn('expires_at', 'bigint', (column) => column.notNull())
+        .execute();
+    },
+    async down(db: Kysely<unknown>) {
+      await db.schema.dropTable('pool_leases').execute();
     },
   },
 };

@@ -43,8 +43,17 @@ export interface PoolReplicasTable {
   updated_at: number;
 }
 
+/** The pool lease (0031): who leads reconcile and autoscale, until when, in which generation. */
+export interface PoolLeasesTable {
+  name: string;
+  holder: string;
+  generation: number;
+  expires_at: number;
+}
+
 /** The pool's tables, merged into `Database`. */
 export interface PoolTables {
+  pool_leases: PoolLeasesTable;
   pool_join_tokens: PoolJoinTokensTable;
   pool_workers: PoolWorkersTable;
   pool_deployments: PoolDeploymentsTable;

@@ -5,6 +5,7 @@
 import { describe, expect, test } from 'vitest';
 import type { DeploymentRecord, PoolReplicaRecord, WorkerRecord } from '../core/pool-store.js';
 import type { Store } from '../core/store.js';
+import { runPoolLeaseContract } from './pool-lease-contract.js';
 
 /** A valid worker row; tests override what they care about. */
 export function workerRecord(overrides: Partial<WorkerRecord> = {}): WorkerRecord {
@@ -139,5 +140,7 @@ export function runPoolStoreContract(open: () => Promise<Store>): void {
       expect(await store.pool.deleteReplica('rep_2')).toBe(false);
       await store.close();
     });
+
+    runPoolLeaseContract(open);
   });
 }

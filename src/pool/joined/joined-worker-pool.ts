@@ -9,6 +9,7 @@
 import { explainPlacement, fitOnWorker, placeDeployment, type HeartbeatPolicy, type MemoryEstimate, type PlacementResult } from '../../cluster/index.js';
 import { systemClock, type Clock } from '../../core/clock.js';
 import { newId } from '../../core/ids.js';
+import type { Fence } from '../../core/pool-lease.js';
 import type { DeploymentRecord, PoolReplicaRecord, PoolStore, WorkerRecord } from '../../core/pool-store.js';
 import type { PlacementOutcome, ProvisionedReplica, ProvisionerChange, ProvisionSpec, ReplicaProvisioner } from '../../core/replica-provisioner.js';
 import { ModelFiles } from './model-files.js';
@@ -68,7 +69,7 @@ export class JoinedWorkerPool implements ReplicaProvisioner {
     await this.files.memoryOf(spec);
   }
 
-  async place(spec: ProvisionSpec, count: number): Promise<PlacementOutcome> {
+  async place(spec: ProvisionSpec, count: number, fence?: Fence): Promise<PlacementOutcome> {
     const key = keyOf(spec);
     let memory: MemoryEstimate;
     try {
@@ -106,7 +107,7 @@ export class JoinedWorkerPool implements ReplicaProvisioner {
         createdAt: now,
         updatedAt: now,
       };
-      await this.store.putReplica(replica);
+      await this.store.putReplica(replica, fence);
       placed.push(replica);
     }
     const refusal =
@@ -117,9 +118,10 @@ export class JoinedWorkerPool implements ReplicaProvisioner {
     return { placed: placed.map((replica) => this.provisioned(replica, byName, new Map())), ...(refusal ? { refusal } : {}) };
   }
 
-  async remove(id: string): Promise<boolean> {
+  async remove(id: string, fence?: Fence): Promise<boolean> {
+    const removed = await this.store.deleteReplica(id, fence);
     this.book.unready(id);
-    return this.store.deleteReplica(id);
+    return removed;
   }
 
   async observe(): Promise<ProvisionedReplica[]> {
