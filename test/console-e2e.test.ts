@@ -162,9 +162,10 @@ describe.skipIf(skip)('the console in chromium', () => {
     await page.getByRole('button', { name: 'e2e-lock-1' }).click();
     const detail = page.getByTestId('device-detail');
     await expect.poll(() => detail.getByTestId('state-locked').textContent()).toBe('true');
-    await detail.locator('select[name="command"]').selectOption({ label: 'run unlock (needs approval)' });
-    await detail.locator('input[name="value"]').fill('{"seconds": 300}');
-    await detail.getByRole('button', { name: 'Send' }).click();
+    // Typed from the thing model: unlock's input is an object with a ranged integer `seconds` (a slider).
+    const unlock = detail.getByRole('form', { name: 'Run unlock' });
+    await unlock.getByRole('slider', { name: 'seconds' }).fill('300');
+    await unlock.getByRole('button', { name: 'unlock (needs approval)' }).click();
     await expect.poll(() => page.getByTestId('command-state').first().textContent()).toBe('waiting for approval');
     expect(lock.state.locked).toBe(true);
     await screenshot(page, '04-unlock-waiting');
@@ -193,15 +194,36 @@ describe.skipIf(skip)('the console in chromium', () => {
     await screenshot(page, '06-unlocked-after-approval');
   });
 
+  test("a device's controls follow its thing model: a switch, a slider, an action button, a chart of the numbers", async () => {
+    const lamp = sims.get('e2e-lamp-1')!;
+    await page.getByRole('button', { name: 'e2e-lamp-1' }).click();
+    const detail = page.getByTestId('device-detail');
+    const wasOn = lamp.state.on;
+    await detail.getByRole('switch', { name: 'on' }).click();
+    await eventually(() => expect(lamp.state.on).toBe(!wasOn), 10_000);
+    const brightness = detail.getByRole('form', { name: 'Set brightness' });
+    await brightness.getByRole('slider').fill('70');
+    expect(await brightness.locator('output').textContent()).toBe('70 percent');
+    await brightness.getByRole('button', { name: 'Set' }).click();
+    await eventually(() => expect(lamp.state.brightness).toBe(70), 10_000);
+    await detail.getByRole('form', { name: 'Run toggle' }).getByRole('button', { name: 'toggle' }).click();
+    await eventually(() => expect(lamp.state.on).toBe(wasOn), 10_000);
+    await expect.poll(() => detail.getByTestId('state-brightness').textContent()).toBe('70');
+    await expect.poll(() => detail.getByTestId('value-brightness').textContent()).toBe('70 percent');
+    // The list's state column summarises in words, never raw JSON.
+    expect(await page.getByRole('region', { name: 'Device list' }).textContent()).toMatch(/brightness 70/);
+    await screenshot(page, '065-typed-controls');
+  });
+
   test('the emergency stop refuses the next command', async () => {
     const lamp = sims.get('e2e-lamp-1')!;
     const before = lamp.state.brightness;
     await page.getByRole('button', { name: 'Emergency stop' }).click();
     await expect.poll(() => page.getByRole('region', { name: 'Emergency stop' }).textContent()).toContain('Emergency stop is ON');
     await page.getByRole('button', { name: 'e2e-lamp-1' }).click();
-    await page.getByTestId('device-detail').locator('select[name="command"]').selectOption({ label: 'set brightness' });
-    await page.getByTestId('device-detail').locator('input[name="value"]').fill('20');
-    await page.getByTestId('device-detail').getByRole('button', { name: 'Send' }).click();
+    const brightness = page.getByTestId('device-detail').getByRole('form', { name: 'Set brightness' });
+    await brightness.getByRole('slider').fill('20');
+    await brightness.getByRole('button', { name: 'Set' }).click();
     await expect.poll(() => page.getByTestId('command-state').first().textContent()).toBe('failed');
     expect(await page.getByTestId('commands').getByRole('alert').first().textContent()).toMatch(/emergency stop/i);
     expect(lamp.state.brightness).toBe(before);

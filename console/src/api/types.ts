@@ -1,4 +1,5 @@
 /** Wire shapes of the public API the console reads (snake_case, as the server writes them). */
+import type { DataSchema } from '../devices/controls.js';
 
 export type Allowance = '*' | string[];
 
@@ -48,6 +49,8 @@ export interface Device {
   connection: string;
   properties: Array<{ name: string; read_only: boolean; risk: string }>;
   actions: Array<{ name: string; safe: boolean; idempotent: boolean; risk: string }>;
+  /** The thing model as registered: the console types its controls from it. */
+  model: { properties?: Record<string, DataSchema>; actions?: Record<string, { input?: DataSchema; description?: string }> };
   twin: Twin;
 }
 

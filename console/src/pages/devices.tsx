@@ -2,28 +2,44 @@ import { useEffect, useState, useSyncExternalStore, type FormEvent } from 'react
 import { list } from '../api/client.js';
 import type { Device, Me, Twin } from '../api/types.js';
 import type { DeviceCommand } from '../live/command-desk.js';
+import { LineChart } from '../charts/line-chart.js';
+import { DeviceControls } from '../devices/device-controls.js';
+import { formatValue, numericSeries } from '../devices/controls.js';
 import { useConsole, useLive, useLoad } from '../live/console-context.js';
 import { ErrorNote, Json, Time } from '../ui/error-note.js';
 
 /** Whether this key may command a device (an admin without its device scope only oversees it). */
 const mayAct = (me: Me, id: string): boolean => me.scopes.devices === '*' || me.scopes.devices.includes(id);
 
-function State({ values }: { values: Record<string, unknown> }) {
+function State({ values, model }: { values: Record<string, unknown>; model: Device['model'] }) {
   const entries = Object.entries(values);
   if (entries.length === 0) return <p className="empty">Nothing reported yet.</p>;
   return (
     <dl className="state">
-      {entries.map(([name, value]) => (
-        <div key={name} style={{ display: 'contents' }}>
-          <dt>{name}</dt>
-          <dd data-testid={`state-${name}`}>{JSON.stringify(value)}</dd>
-        </div>
-      ))}
+      {entries.map(([name, value]) => {
+        const unit = model.properties?.[name]?.unit;
+        return (
+          <div key={name} style={{ display: 'contents' }}>
+            <dt>{name}</dt>
+            <dd>
+              <span data-testid={`state-${name}`}>{formatValue(value)}</span>
+              {unit && typeof value === 'number' && <span className="muted"> {unit}</span>}
+            </dd>
+          </div>
+        );
+      })}
     </dl>
   );
 }
 
-/** The command form: a property to set or an action to run, its value as JSON. */
+/** A few reported values in words for the list, the rest counted: the column never overflows. */
+function summary(reported: Record<string, unknown>, shown = 3): string {
+  const entries = Object.entries(reported);
+  const words = entries.slice(0, shown).map(([name, value]) => `${name} ${formatValue(value)}`);
+  return entries.length > shown ? `${words.join(' · ')} · +${entries.length - shown}` : words.join(' · ');
+}
+
+/** The raw command form: any property or action, its value as JSON (for what the typed controls cannot say). */
 function CommandForm({ device }: { device: Device }) {
   const { desk } = useConsole();
   const choices = [
@@ -101,18 +117,32 @@ function Commands() {
   );
 }
 
-function History({ device, version }: { device: string; version: number }) {
+function History({ device, version, model }: { device: string; version: number; model: Device['model'] }) {
   const history = useLoad(
-    () => list<{ version: number; at: number; kind: string; data: unknown }>(`/v1/devices/${encodeURIComponent(device)}/history?limit=15`),
+    () => list<{ version: number; at: number; kind: string; data: unknown }>(`/v1/devices/${encodeURIComponent(device)}/history?limit=100`),
     `${device}/${version}`,
   );
+  const numeric = Object.entries(model.properties ?? {}).filter(([, schema]) => schema.type === 'number' || schema.type === 'integer');
   return (
     <>
       <h2>History</h2>
       <ErrorNote error={history.error} />
+      {numeric.length > 0 && history.data && (
+        <div className="charts" data-testid="property-charts">
+          {numeric.slice(0, 3).map(([name, schema]) => (
+            <LineChart
+              key={name}
+              title={name}
+              values={numericSeries(history.data!, name)}
+              unit={schema.unit ?? ''}
+              digits={schema.type === 'integer' ? 0 : 1}
+            />
+          ))}
+        </div>
+      )}
       <table>
         <tbody>
-          {(history.data ?? []).map((entry, index) => (
+          {(history.data ?? []).slice(0, 15).map((entry, index) => (
             <tr key={index}>
               <td>
                 <Time at={entry.at} />
@@ -169,8 +199,8 @@ export function DevicesPage() {
                     <td>
                       <span className={`badge ${twin.connection}`}>{twin.connection}</span>
                     </td>
-                    <td>
-                      <code>{JSON.stringify(twin.reported)}</code>
+                    <td className="summary" title={JSON.stringify(twin.reported)}>
+                      {summary(twin.reported)}
                     </td>
                   </tr>
                 );
@@ -187,7 +217,7 @@ export function DevicesPage() {
             <p className="muted">
               Version {twinOf(device).version} · reported <Time at={twinOf(device).reported_at} />
             </p>
-            <State values={twinOf(device).reported} />
+            <State values={twinOf(device).reported} model={device.model} />
             {Object.keys(twinOf(device).delta).length > 0 && (
               <>
                 <strong>Desired, not yet reported:</strong>
@@ -195,13 +225,19 @@ export function DevicesPage() {
               </>
             )}
             {mayAct(me, device.id) ? (
-              <CommandForm device={device} />
+              <>
+                <DeviceControls key={device.id} device={device} reported={twinOf(device).reported} />
+                <details>
+                  <summary>Send a raw command (JSON)</summary>
+                  <CommandForm device={device} />
+                </details>
+              </>
             ) : (
               <p className="muted" data-testid="no-device-scope">
                 This admin key oversees the device but may not command it: acting on a device needs a key with its device scope.
               </p>
             )}
-            <History device={device.id} version={twinOf(device).version} />
+            <History device={device.id} version={twinOf(device).version} model={device.model} />
           </section>
         )}
       </div>
