@@ -5,7 +5,8 @@
  * times, and each round measures both figures of the devices benchmark:
  *
  *   - command round trip: `PUT /v1/devices/lamp/properties/brightness` -> policy, audit, store ->
- *     MQTT -> the lamp's ack -> the HTTP answer, `--commands` in a row; the round's median;
+ *     MQTT -> the lamp's ack -> the HTTP answer, `--commands` in a row; the round's median, and
+ *     the server's CPU time per command over the round (steadier than latency on a loaded machine);
  *   - telemetry ingest: `--devices` devices publish `--messages` reported states each (every one
  *     a change), counted as they come out of the server's live feed (`GET /v1/events`, one `twin`
  *     event per applied change); messages per second.
@@ -16,7 +17,7 @@
  * range that includes 1.0 means "no difference measured".
  *
  *   npm run build && cp -r dist /tmp/dist-before   # then change the code
- *   npm run build && npx tsx bench/devices-ab.ts /tmp/dist-before dist [--pairs 20] [--commands 40] [--devices 100] [--messages 10]
+ *   npm run build && npx tsx bench/devices-ab.ts /tmp/dist-before dist [--pairs 20] [--commands 40] [--devices 100] [--messages 10] [--profile DIR]
  */
 import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -27,7 +28,7 @@ import type { MqttClient } from 'mqtt';
 import { connectMqtt } from '../src/devices/mqtt/connect-mqtt.js';
 import { simCatalog } from '../src/devices/sim/sim-catalog.js';
 import { VirtualDevice } from '../src/devices/sim/virtual-device.js';
-import { median, percentile, report, spawnListening, type Child } from './support.js';
+import { cpuMs, median, percentile, report, spawnListening, type Child } from './support.js';
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
@@ -36,6 +37,8 @@ const { values, positionals } = parseArgs({
     commands: { type: 'string', default: '40' },
     devices: { type: 'string', default: '100' },
     messages: { type: 'string', default: '10' },
+    // Writes a V8 CPU profile of build B's server into this folder (node --cpu-prof), for finding where a command's time goes.
+    profile: { type: 'string' },
   },
 });
 if (positionals.length !== 2) {
@@ -109,8 +112,9 @@ async function watchTwins(url: string): Promise<{ count(): number; stop(): void 
 }
 
 async function startBuild(name: string, dist: string): Promise<Build> {
+  const profile = name === 'b' && values.profile ? ['--cpu-prof', '--cpu-prof-dir', resolve(values.profile)] : [];
   const server = await spawnListening(
-    [join(dist, 'cli', 'main.js'), 'serve', '--config', configFor(dist), '--port', '0', '--home', join(work, name), '--log-level', 'warn'],
+    [...profile, join(dist, 'cli', 'main.js'), 'serve', '--config', configFor(dist), '--port', '0', '--home', join(work, name), '--log-level', 'warn'],
     join(work, `${name}.log`),
   );
   const broker = (await call(server.url, 'GET', '/v1/mqtt')) as { url: string; topic_root: string };
@@ -149,16 +153,21 @@ async function startBuild(name: string, dist: string): Promise<Build> {
   };
 }
 
-/** `commands` round trips in a row; their median, in ms. */
-async function roundTrips(build: Build, round: number): Promise<number> {
+/**
+ * `commands` round trips in a row; their median, in ms, and the server's CPU time per command
+ * (user and system, all threads, from /proc: 10 ms ticks, so a round needs enough commands). On a
+ * machine loaded by other work the latency swings with the scheduler; CPU time much less.
+ */
+async function roundTrips(build: Build, round: number): Promise<{ rtt: number; cpu: number }> {
   const latencies: number[] = [];
+  const cpuBefore = cpuMs(build.server.process);
   for (let index = 0; index < commands; index += 1) {
     const started = performance.now();
     const answer = await call(build.server.url, 'PUT', '/v1/devices/bench-lamp/properties/brightness', { value: (round * commands + index) % 101 });
     if (answer.status !== 'acked') throw new Error(`${build.name}: a command was not acked: ${JSON.stringify(answer)}`);
     latencies.push(performance.now() - started);
   }
-  return median(latencies);
+  return { rtt: median(latencies), cpu: (cpuMs(build.server.process) - cpuBefore) / commands };
 }
 
 /**
@@ -196,24 +205,31 @@ try {
     await roundTrips(build, 0);
     await ingest(build, 0);
   }
-  const runs: Array<{ a: { rtt: number; rate: number }; b: { rtt: number; rate: number } }> = [];
+  type Figures = { rtt: number; cpu: number; rate: number };
+  const runs: Array<{ a: Figures; b: Figures }> = [];
   for (let pair = 1; pair <= pairs; pair += 1) {
     const order = pair % 2 === 1 ? (['a', 'b'] as const) : (['b', 'a'] as const);
-    const figures: Partial<Record<'a' | 'b', { rtt: number; rate: number }>> = {};
-    for (const name of order) figures[name] = { rtt: await roundTrips(builds[name], pair), rate: await ingest(builds[name], pair) };
-    runs.push(figures as { a: { rtt: number; rate: number }; b: { rtt: number; rate: number } });
+    const figures: Partial<Record<'a' | 'b', Figures>> = {};
+    for (const name of order) figures[name] = { ...(await roundTrips(builds[name], pair)), rate: await ingest(builds[name], pair) };
+    runs.push(figures as { a: Figures; b: Figures });
   }
   const rttRatios = runs.map((run) => run.b.rtt / run.a.rtt);
+  const cpuRatios = runs.map((run) => run.b.cpu / run.a.cpu);
   const ingestRatios = runs.map((run) => run.a.rate / run.b.rate);
   report('devices A/B', {
     b_vs_a_round_trip: median(rttRatios),
     b_vs_a_round_trip_q1: percentile(rttRatios, 0.25),
     b_vs_a_round_trip_q3: percentile(rttRatios, 0.75),
+    b_vs_a_command_cpu: median(cpuRatios),
+    b_vs_a_command_cpu_q1: percentile(cpuRatios, 0.25),
+    b_vs_a_command_cpu_q3: percentile(cpuRatios, 0.75),
     b_vs_a_ingest_time_per_message: median(ingestRatios),
     b_vs_a_ingest_q1: percentile(ingestRatios, 0.25),
     b_vs_a_ingest_q3: percentile(ingestRatios, 0.75),
     a_round_trip_p50_ms: median(runs.map((run) => run.a.rtt)),
     b_round_trip_p50_ms: median(runs.map((run) => run.b.rtt)),
+    a_command_cpu_ms: median(runs.map((run) => run.a.cpu)),
+    b_command_cpu_ms: median(runs.map((run) => run.b.cpu)),
     a_ingest_msgs_per_s: median(runs.map((run) => run.a.rate)),
     b_ingest_msgs_per_s: median(runs.map((run) => run.b.rate)),
     pairs,

@@ -3,7 +3,8 @@
  * PostgreSQL, each with its embedded broker, virtual devices and a scripted model: once a
  * conversation was shown untrusted device text, a new chat request in it, a new MCP session of
  * the same key and the other control plane all need a human approval to actuate, until the
- * window ends or an admin clears it (audited).
+ * window ends or an admin clears it (audited). An emergency stop engaged on one is enforced by
+ * the other at its next command: each actuation reads it from the store.
  */
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { eventually } from './support/devices.js';
@@ -84,4 +85,18 @@ test.skipIf(skip)('untrusted text taints the conversation and the key: new reque
   const audit = await first.api(admin, 'GET', '/v1/audit?limit=200');
   const events = audit.body.data.map((entry: { event: string }) => entry.event);
   expect(events).toEqual(expect.arrayContaining(['taint', 'taint_cleared']));
+});
+
+test.skipIf(skip)('an emergency stop engaged on one control plane refuses actuations on the other at once, and its clearing is seen there too', async () => {
+  // Each server read the stop at its start; the second one started before this stop, so only the shared store can tell it.
+  expect((await first.api(admin, 'POST', '/v1/estop', { reason: 'drill on the first' })).status).toBe(200);
+  const refused = await second.api(admin, 'PUT', '/v1/devices/lamp-1/properties/on', { value: false });
+  expect([refused.status, refused.body.error.code]).toEqual([409, 'emergency_stop']);
+  expect(refused.body.error.message).toContain('drill on the first');
+  expect((await second.api(admin, 'GET', '/v1/estop')).body).toMatchObject({ active: true, reason: 'drill on the first' });
+  expect((await first.api(admin, 'DELETE', '/v1/estop')).status).toBe(200);
+  // Cleared on the first: the second sends again (lamp-1 listens on the first's broker, so it stays pending here).
+  const sent = await second.api(admin, 'PUT', '/v1/devices/lamp-1/properties/on', { value: false, wait: false });
+  expect([sent.status, sent.body.status]).toEqual([202, 'pending']);
+  expect((await second.api(admin, 'GET', '/v1/estop')).body).toMatchObject({ active: false });
 });

@@ -4,6 +4,7 @@
  * requests counted by the caps, and idempotency keys. It lives in the store every control plane
  * shares, so a new request, a re-initialised MCP session or another server sees the same state.
  */
+import type { EmergencyStop } from './device-store.js';
 
 /** A subject carries taint: `key:ID` (or `local`), or `conversation:ID`. */
 export interface Taint {
@@ -45,7 +46,49 @@ export interface IdempotencyRecord {
   expiresAt: number;
 }
 
+/** What one proposed command needs from the shared policy state, asked for in one call. */
+export interface AdmissionQuery {
+  tenantId: string;
+  /** The subjects whose taint counts: the key's, and the conversation's when there is one. */
+  taintSubjects: readonly string[];
+  /** `key:ID` or `local`. */
+  keySubject: string;
+  conversation: string | null;
+  deviceId: string;
+  now: number;
+  /** Record an actuation step for this command (then counted with the others). */
+  record: boolean;
+  /** Actuations of the key after this count toward its cap. */
+  capSince: number;
+  /** Counting stops here: the cap plus one is enough to refuse, and the count stays cheap. */
+  countLimit: number;
+  /** Devices the conversation actuated after this count toward its device cap. */
+  conversationSince: number;
+}
+
+/** The shared policy state of one proposed command, as `admit` found it. */
+export interface Admission {
+  /** The tenant's emergency stop as stored (engaged by any control plane), if ever set. */
+  emergencyStop: EmergencyStop | undefined;
+  /** The latest taint in force among the subjects, if any. */
+  taint: Taint | undefined;
+  /** Distinct devices the conversation actuated (empty without a conversation). */
+  conversationDevices: string[];
+  /** The step recorded for this command (with `record`): the caller removes it if the command is not sent. */
+  step: number | undefined;
+  /** The key's actuations since `capSince`, this one included when recorded, at most `countLimit`. */
+  count: number;
+}
+
 export interface PolicyStateStore {
+  /**
+   * The emergency stop, the taint, the conversation's devices and (with `record`) a recorded and
+   * counted actuation step, in as few round trips as the database allows (one transaction on
+   * SQLite). The count is made after the step is recorded and committed, as `addStep` then
+   * `countSteps`, so two control planes racing for the last place see each other.
+   */
+  admit(query: AdmissionQuery): Promise<Admission>;
+
   /** Marks subjects tainted until `until` (a later mark extends, an earlier one never shortens). */
   putTaints(taints: readonly Taint[]): Promise<void>;
   /** The latest `until` after `now` among these subjects' taints, or undefined when none is in force. */
@@ -62,8 +105,8 @@ export interface PolicyStateStore {
   addStep(step: CountedStep): Promise<number>;
   /** Removes a recorded step (one the caps refused). */
   removeStep(id: number): Promise<void>;
-  /** Steps of a kind by a key since `since`. */
-  countSteps(tenantId: string, kind: CountedKind, keySubject: string, since: number): Promise<number>;
+  /** Steps of a kind by a key since `since` (counting stops at `limit` when given). */
+  countSteps(tenantId: string, kind: CountedKind, keySubject: string, since: number, limit?: number): Promise<number>;
   /** Distinct devices actuated in a conversation since `since`. */
   conversationDevices(tenantId: string, conversation: string, since: number): Promise<string[]>;
   /** Forgets steps and taints older than `before` (housekeeping). */

@@ -5,7 +5,7 @@
  * whose outcome comes from the device's answer and reported state, never from the proposer.
  */
 import type { Clock } from '../core/clock.js';
-import type { IdempotencyRecord } from '../core/policy-state-store.js';
+import type { Admission, IdempotencyRecord } from '../core/policy-state-store.js';
 import type { CommandRecord, DeviceStore, EmergencyStop, TwinRecord } from '../core/device-store.js';
 import { allows, type Principal } from '../core/principal.js';
 import type { ApprovalDesk } from './approval-desk.js';
@@ -17,9 +17,9 @@ import type { DeviceLogger } from './device-logger.js';
 import type { DeviceRegistry, RegisteredDevice } from './device-registry.js';
 import type { DeviceSettings } from './device-settings.js';
 import { executeCommand } from './execute-command.js';
-import { keySubject } from './policy-state.js';
+import { keySubject, type CapCheck } from './policy-state.js';
 import { commandInput, deviceTools, parseToolName, type DeviceTool } from './device-tools.js';
-import { decide, type Proposal } from './policy.js';
+import { decide, isActuation, type Proposal } from './policy.js';
 import { RateLimiter } from './rate-limiter.js';
 import { actorOf, type ToolSession } from './tool-session.js';
 import type { RecentEvent, TwinBook } from './twin-book.js';
@@ -211,15 +211,29 @@ export class DeviceGateway implements TransportHost {
       },
     };
     const facts = this.facts(session, device, proposal.deviceId, hash);
-    // Taint outlives the request: a conversation or key that was shown untrusted data lately still needs approval.
-    if (!facts.untrusted && proposal.kind !== 'read')
-      facts.untrusted = (await this.core.policyState.taint(session.principal, session.conversation)) !== undefined;
-    // The device cap counts the conversation, not one request or MCP session: its devices are in the store.
-    if (proposal.kind !== 'read' && session.conversation) {
-      facts.touched = new Set([...session.touched, ...(await this.core.policyState.conversationDevices(tenantId, session.conversation))]);
+    // One store call for the state every control plane shares: the emergency stop as stored, the
+    // taint that outlives a request, the conversation's devices (its cap counts them), and for an
+    // actuation a step recorded and counted against the key's cap. The approvals presented are read beside it.
+    const actuates = isActuation(device, proposal);
+    const [admission, presented] = await Promise.all([
+      proposal.kind === 'read' ? undefined : this.core.policyState.admit(session.principal, session.conversation, proposal.deviceId, actuates),
+      session.approvals.length > 0 ? this.approvals.lookup(tenantId, session.approvals) : [],
+    ]);
+    facts.presented = presented;
+    if (admission) {
+      const stop = admission.emergencyStop;
+      if (stop) {
+        facts.emergencyStop = stop;
+        // Engaged or cleared by another control plane: this one's view (GET /v1/estop) follows.
+        if ((this.estops.get(tenantId)?.changedAt ?? -1) < stop.changedAt) this.estops.set(tenantId, stop);
+      }
+      facts.untrusted ||= admission.taint !== undefined;
+      if (session.conversation) facts.touched = new Set([...session.touched, ...admission.conversationDevices]);
     }
-    facts.presented = session.approvals.length > 0 ? await this.approvals.lookup(tenantId, session.approvals) : [];
     const verdict = decide(proposal, facts);
+    const sends = verdict.verdict === 'allow' && verdict.actuation;
+    // A step recorded for a command that is not sent (refused, or waiting for approval) does not count.
+    if (admission?.step !== undefined && !sends) await this.core.policyState.give(admission.step);
     if (verdict.verdict === 'deny') {
       // The proposal and its denial are one refusal: written together, or past the key's rate folded together.
       await this.audit.refuse(context, [
@@ -265,7 +279,7 @@ export class DeviceGateway implements TransportHost {
       return { ...base, status: 'approval_required', risk: verdict.risk, approvalId: approval.id, message };
     }
     // At most actuationsPerKeyPerMinute per key, however they arrive (chat, MCP batches, new sessions, REST, other servers).
-    const counted = verdict.actuation ? await this.core.policyState.take('actuation', session.principal, session.conversation, proposal.deviceId) : undefined;
+    const counted = sends ? await this.countActuation(session, proposal.deviceId, admission) : undefined;
     if (counted && !counted.ok) {
       const message = `This key made ${counted.count} actuations in the last minute (at most ${counted.limit}); nothing was sent. Wait a minute.`;
       await this.audit.append(context, 'denial', { deviceId: proposal.deviceId, detail: { reason: 'key_rate_limited', message, command_hash: hash } });
@@ -292,6 +306,17 @@ export class DeviceGateway implements TransportHost {
     });
     if (sent.untrusted) await this.taint(session, `device:${proposal.deviceId} answered with untrusted data`);
     return sent;
+  }
+
+  /**
+   * The key's actuation as `admit` recorded and counted it (given back when over the cap), or
+   * recorded now where it was not (a proposal `isActuation` did not foresee as one).
+   */
+  private async countActuation(session: ToolSession, deviceId: string, admission: (Admission & { limit: number }) | undefined): Promise<CapCheck> {
+    if (admission?.step === undefined) return this.core.policyState.take('actuation', session.principal, session.conversation, deviceId);
+    if (admission.count <= admission.limit) return { ok: true, step: admission.step };
+    await this.core.policyState.give(admission.step);
+    return { ok: false, count: admission.count - 1, limit: admission.limit };
   }
 
   /** Takes in one message a device sent, as the transport vouches for its sender (TransportHost). */

@@ -5,7 +5,7 @@
  * another server sees what the last one left; nothing here is kept only in memory.
  */
 import type { Clock } from '../core/clock.js';
-import type { CountedKind, PolicyStateStore, Taint } from '../core/policy-state-store.js';
+import type { Admission, CountedKind, PolicyStateStore, Taint } from '../core/policy-state-store.js';
 import type { Principal } from '../core/principal.js';
 import type { DeviceSettings } from './device-settings.js';
 
@@ -33,6 +33,31 @@ export class PolicyState {
     private readonly clock: Pick<Clock, 'now'>,
     private readonly settings: DeviceSettings,
   ) {}
+
+  /**
+   * What a proposed command needs from the shared state, in one store call: the tenant's emergency
+   * stop, the taint of the key and conversation, the conversation's devices, and (with `record`,
+   * for an actuation) a step recorded and the key's actuations counted. A step recorded here for a
+   * command that is then not sent is given back (`give`). The count stops at the cap plus one.
+   */
+  async admit(principal: Principal, conversation: string | null, deviceId: string, record: boolean): Promise<Admission & { limit: number }> {
+    const now = this.clock.now();
+    if (record) await this.prune(now);
+    const limit = this.settings.actuationsPerKeyPerMinute;
+    const admission = await this.store.admit({
+      tenantId: principal.tenantId,
+      taintSubjects: taintSubjects(principal, conversation),
+      keySubject: keySubject(principal),
+      conversation,
+      deviceId,
+      now,
+      record,
+      capSince: now - capWindowMs,
+      countLimit: limit + 1,
+      conversationSince: now - this.settings.taintWindowMs,
+    });
+    return { ...admission, limit };
+  }
 
   /** The taint in force for a key or conversation, if any. */
   taint(principal: Principal, conversation: string | null): Promise<Taint | undefined> {
@@ -68,7 +93,7 @@ export class PolicyState {
     const subject = keySubject(principal);
     const limit = kind === 'actuation' ? this.settings.actuationsPerKeyPerMinute : this.settings.approvalRequestsPerKeyPerMinute;
     const step = await this.store.addStep({ tenantId: principal.tenantId, kind, keySubject: subject, conversation, deviceId, at: now });
-    const count = await this.store.countSteps(principal.tenantId, kind, subject, now - capWindowMs);
+    const count = await this.store.countSteps(principal.tenantId, kind, subject, now - capWindowMs, limit + 1);
     if (count <= limit) return { ok: true, step };
     await this.store.removeStep(step);
     return { ok: false, count: count - 1, limit };

@@ -96,7 +96,7 @@ export function decide(proposal: Proposal, facts: PolicyFacts): Verdict {
     const known = Object.keys(proposal.kind === 'set' ? model.properties : model.actions).join(', ') || 'none';
     return deny('unknown_affordance', `Device '${deviceId}' has no ${proposal.kind === 'set' ? 'property' : 'action'} '${proposal.name}' (known: ${known}).`);
   }
-  const actuation = !('safe' in affordance && affordance.safe);
+  const actuation = actuates(affordance);
   if (actuation && facts.emergencyStop?.active) {
     return deny(
       'emergency_stop',
@@ -145,6 +145,18 @@ export function decide(proposal: Proposal, facts: PolicyFacts): Verdict {
     .map((condition) => `${condition.property} is ${JSON.stringify(facts.reported[condition.property] ?? 'not reported')}`);
   const why = risky ? `risk ${risk}${risk !== affordance.risk && because.length > 0 ? ` while ${because.join(' and ')}` : ''}` : 'untrusted content in context';
   return checkApproval(facts, risk, why, actuation);
+}
+
+/** Whether an affordance acts on the world: every property write and action but those the model marks `safe`. */
+function actuates(affordance: object): boolean {
+  return !('safe' in affordance && affordance.safe);
+}
+
+/** Whether a proposal would be an actuation if allowed (what the caps count): known before `decide`, so its step can be recorded with the reads. */
+export function isActuation(model: { model: ThingModel } | undefined, proposal: Proposal): boolean {
+  if (!model || proposal.kind === 'read') return false;
+  const affordance = proposal.kind === 'set' ? model.model.properties[proposal.name ?? ''] : model.model.actions[proposal.name ?? ''];
+  return affordance !== undefined && actuates(affordance);
 }
 
 /**

@@ -264,6 +264,12 @@ export class KyselyDeviceStore extends KyselyPolicyStateStore implements DeviceS
   async appendAudit(entries: ReadonlyArray<Omit<AuditEntry, 'seq'>>): Promise<AuditEntry[]> {
     if (entries.length === 0) return [];
     try {
+      // One entry (every append of the command path) is one statement, atomic by itself: no transaction around it.
+      if (entries.length === 1) {
+        const entry = entries[0]!;
+        const inserted = await this.db.insertInto('audit_log').values(auditToRow(entry)).returning('seq').executeTakeFirstOrThrow();
+        return [{ ...entry, seq: Number(inserted.seq) }];
+      }
       return await this.db.transaction().execute(async (transaction) => {
         const written: AuditEntry[] = [];
         for (const entry of entries) {

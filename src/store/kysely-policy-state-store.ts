@@ -3,11 +3,42 @@
  * keys. `KyselyDeviceStore` extends it, so the devices section of the store keeps one object.
  */
 import type { Kysely } from 'kysely';
-import type { CountedKind, CountedStep, IdempotencyRecord, PolicyStateStore, Taint } from '../core/policy-state-store.js';
+import type { EmergencyStop } from '../core/device-store.js';
+import type { Admission, AdmissionQuery, CountedKind, CountedStep, IdempotencyRecord, PolicyStateStore, Taint } from '../core/policy-state-store.js';
 import type { Database } from './schema.js';
 
 export class KyselyPolicyStateStore implements PolicyStateStore {
   constructor(protected readonly db: Kysely<Database>) {}
+
+  /**
+   * Two round trips: the step's insert and the reads at once (a pool runs them side by side), then
+   * the count, which must follow the committed insert. SQLite overrides this with one transaction.
+   */
+  async admit(query: AdmissionQuery): Promise<Admission> {
+    const [step, emergencyStop, taint, conversationDevices] = await Promise.all([
+      query.record
+        ? this.addStep({
+            tenantId: query.tenantId,
+            kind: 'actuation',
+            keySubject: query.keySubject,
+            conversation: query.conversation,
+            deviceId: query.deviceId,
+            at: query.now,
+          })
+        : undefined,
+      this.emergencyStop(query.tenantId),
+      this.taintedUntil(query.tenantId, query.taintSubjects, query.now),
+      query.conversation ? this.conversationDevices(query.tenantId, query.conversation, query.conversationSince) : [],
+    ]);
+    const count = await this.countSteps(query.tenantId, 'actuation', query.keySubject, query.capSince, query.countLimit);
+    return { emergencyStop, taint, conversationDevices, step, count };
+  }
+
+  /** A tenant's emergency stop as stored, if it was ever set. */
+  async emergencyStop(tenantId: string): Promise<EmergencyStop | undefined> {
+    const row = await this.db.selectFrom('device_estops').selectAll().where('tenant_id', '=', tenantId).executeTakeFirst();
+    return row && { tenantId: row.tenant_id, active: Boolean(row.active), reason: row.reason, changedBy: row.changed_by, changedAt: Number(row.changed_at) };
+  }
 
   async putTaints(taints: readonly Taint[]): Promise<void> {
     for (const taint of taints) {
@@ -86,14 +117,19 @@ export class KyselyPolicyStateStore implements PolicyStateStore {
     await this.db.deleteFrom('device_steps').where('seq', '=', id).execute();
   }
 
-  async countSteps(tenantId: string, kind: CountedKind, keySubject: string, since: number): Promise<number> {
-    const row = await this.db
+  async countSteps(tenantId: string, kind: CountedKind, keySubject: string, since: number, limit?: number): Promise<number> {
+    // Counting at most `limit` rows: a key far over its cap costs no more than one at it.
+    const steps = this.db
       .selectFrom('device_steps')
-      .select((expression) => expression.fn.countAll<number | string>().as('count'))
+      .select('seq')
       .where('tenant_id', '=', tenantId)
       .where('key_subject', '=', keySubject)
       .where('kind', '=', kind)
       .where('at', '>', since)
+      .$if(limit !== undefined, (select) => select.limit(limit!));
+    const row = await this.db
+      .selectFrom(steps.as('steps'))
+      .select((expression) => expression.fn.countAll<number | string>().as('count'))
       .executeTakeFirst();
     return Number(row?.count ?? 0);
   }

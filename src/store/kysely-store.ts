@@ -124,6 +124,8 @@ export interface KyselyStoreOptions {
   requestLogWriter: () => RequestLogWriter | Promise<RequestLogWriter>;
   /** The dialect's index of vector stores' chunks (lexical-index.ts). */
   lexicalIndex: LexicalIndex;
+  /** The devices section, where a dialect has its own for the hot path (SQLite); the portable one by default. */
+  deviceStore?: (db: Kysely<Database>) => KyselyDeviceStore;
 }
 
 export class KyselyStore implements Store {
@@ -144,7 +146,7 @@ export class KyselyStore implements Store {
     private readonly options: KyselyStoreOptions,
   ) {
     this.flushIntervalMs = options.flushIntervalMs ?? 50;
-    this.devices = new KyselyDeviceStore(db);
+    this.devices = options.deviceStore?.(db) ?? new KyselyDeviceStore(db);
     // Usage reads go where the writer runs them (off the request thread where it can).
     this.tenancy = new KyselyTenancyStore(db, async (compiled) => {
       const writer = await this.ledgerWriter();

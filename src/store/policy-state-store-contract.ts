@@ -66,6 +66,48 @@ export function runPolicyStateStoreContract(open: () => Promise<Store>): void {
       await store.close();
     });
 
+    test('admit reads the emergency stop, the taint and the conversation, records a step and counts it, in one call', async () => {
+      const store = await open();
+      const devices = store.devices;
+      const query = {
+        tenantId: 't1',
+        taintSubjects: ['key:k1', 'conversation:c1'],
+        keySubject: 'key:k1',
+        conversation: 'c1',
+        deviceId: 'lamp-1',
+        now: 10_000,
+        record: true,
+        capSince: 0,
+        countLimit: 3,
+        conversationSince: 0,
+      };
+      const first = await devices.admit(query);
+      expect(first).toMatchObject({ emergencyStop: undefined, taint: undefined, count: 1 });
+      // The conversation's devices are read beside the insert: this command's own device may or may not be among them.
+      expect(first.conversationDevices.filter((device) => device !== 'lamp-1')).toEqual([]);
+      expect(first.step).toBeTypeOf('number');
+      await devices.putEmergencyStop({ tenantId: 't1', active: true, reason: 'smoke', changedBy: 'key:a', changedAt: 9000 });
+      await devices.putTaints([{ tenantId: 't1', subject: 'conversation:c1', until: 20_000, reason: 'device:a said so', setAt: 9000 }]);
+      await devices.addStep({ tenantId: 't1', kind: 'actuation', keySubject: 'key:k2', conversation: 'c1', deviceId: 'lamp-2', at: 9500 });
+      const second = await devices.admit({ ...query, deviceId: 'lamp-3' });
+      expect(second).toMatchObject({
+        emergencyStop: { tenantId: 't1', active: true, reason: 'smoke', changedBy: 'key:a', changedAt: 9000 },
+        taint: { subject: 'conversation:c1', until: 20_000, reason: 'device:a said so' },
+        count: 2,
+      });
+      expect(second.conversationDevices).toEqual(expect.arrayContaining(['lamp-1', 'lamp-2']));
+      expect(second.step).toBeGreaterThan(first.step!);
+      // Counting stops at the limit; without `record` nothing is written.
+      await devices.admit(query);
+      await devices.admit(query);
+      expect((await devices.admit({ ...query, record: false })).count).toBe(3);
+      expect(await devices.countSteps('t1', 'actuation', 'key:k1', 0)).toBe(4);
+      expect((await devices.admit({ ...query, record: false, taintSubjects: ['key:k1'], conversation: null, now: 30_000 })).taint).toBeUndefined();
+      // Another tenant's stop and steps are not this one's.
+      expect(await devices.admit({ ...query, tenantId: 't2', record: false })).toMatchObject({ emergencyStop: undefined, count: 0 });
+      await store.close();
+    });
+
     test('an idempotency key is claimed once, answers what the first request stored, and expires', async () => {
       const store = await open();
       const devices = store.devices;

@@ -8,6 +8,8 @@ import type { Database } from '../schema.js';
 import { rollupUpsertSql } from '../usage-rollups.js';
 import { fts5Index } from './fts5-index.js';
 import { batchInserter, LedgerThread, type RollupWriter } from './ledger-thread.js';
+import { SqliteDeviceStore } from './sqlite-device-store.js';
+import { cachingStatements } from './statement-cache.js';
 
 export interface SqliteStoreOptions {
   /**
@@ -24,9 +26,10 @@ export async function openSqliteStore(path: string, options: SqliteStoreOptions 
   database.pragma('journal_mode = WAL');
   database.pragma('synchronous = NORMAL');
   database.pragma('busy_timeout = 5000');
-  const store = new KyselyStore(new Kysely<Database>({ dialect: new SqliteDialect({ database }) }), {
+  const store = new KyselyStore(new Kysely<Database>({ dialect: new SqliteDialect({ database: cachingStatements(database) }) }), {
     requestLogWriter: () => requestLogWriter(database, path, options.ledgerThread ?? path !== ':memory:'),
     lexicalIndex: fts5Index,
+    deviceStore: (db) => new SqliteDeviceStore(db, database),
   });
   await store.migrate();
   return store;
