@@ -1,15 +1,19 @@
 /**
- * The console's budgets: initial JavaScript at most 250 KB gzipped, and the overview page showing
- * live data within one second of navigation on loopback, measured in the browser with the
+ * The console's budgets (issue 27): initial JavaScript at most 120 KB gzipped (pages split by
+ * route), and the overview page showing live data at p50 within 250 ms of navigation on loopback
+ * with the machine otherwise idle, and at most 3x that while two busy-loop processes take two
+ * cores for the whole loaded phase (p90 reported for both). Measured in the browser with the
  * Performance API: the console marks `nimbus:overview-live` once the live feed is connected and
  * finished requests from it are on the charts, and `nimbus:overview-models` once the model list
  * (a plain GET after /v1/me) is shown; both are reported. A server process with
  * stories260K answers a small chat request every 200 ms meanwhile. Each round is a new browser
  * context (cold cache); then the same with the cache warm. The baseline in the same script: the
- * same navigation's DOMContentLoaded, i.e. what the page costs before any data is fetched.
+ * same navigation's DOMContentLoaded, i.e. what the page costs before any data is fetched, and the
+ * quiet phase for the loaded one.
  *
- *   npm run build && npx tsx bench/console.ts [--rounds 7]
+ *   npm run build && npx tsx bench/console.ts [--rounds 15]
  */
+import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -17,10 +21,11 @@ import { gzipSync } from 'node:zlib';
 import { chromium, type BrowserContext } from 'playwright-core';
 import { benchModelPath, median, repoRoot, report, startServerProcess } from './support.js';
 
-const { values } = parseArgs({ options: { rounds: { type: 'string', default: '7' } } });
+const { values } = parseArgs({ options: { rounds: { type: 'string', default: '15' } } });
 const rounds = Number(values.rounds);
-const budgetBytes = 250 * 1024;
-const budgetMs = 1000;
+const budgetBytes = 120 * 1024;
+const budgetMs = 250;
+const loadedBudget = 3;
 
 /** The scripts index.html loads at start (entry and module preloads), gzipped as the server sends them. */
 function initialJavaScript(): { files: number; raw: number; gzipped: number } {
@@ -95,13 +100,37 @@ async function navigate(context: BrowserContext): Promise<Navigation> {
   return figures;
 }
 
-const cold: Navigation[] = [];
-const warm: Navigation[] = [];
-for (let round = 0; round < rounds; round += 1) {
-  const context = await browser.newContext({ viewport: { width: 1366, height: 800 } });
-  cold.push(await navigate(context));
-  warm.push(await navigate(context));
-  await context.close();
+/** The p-th percentile (0-100) of the values, nearest rank. */
+function percentile(values: readonly number[], p: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
+}
+
+/** `rounds` cold-then-warm navigations, each in a fresh context. */
+async function phase(): Promise<{ cold: Navigation[]; warm: Navigation[] }> {
+  const cold: Navigation[] = [];
+  const warm: Navigation[] = [];
+  for (let round = 0; round < rounds; round += 1) {
+    const context = await browser.newContext({ viewport: { width: 1366, height: 800 } });
+    cold.push(await navigate(context));
+    warm.push(await navigate(context));
+    await context.close();
+  }
+  return { cold, warm };
+}
+
+/** Two processes spinning for the whole loaded phase: a machine busy with other work. */
+function busyLoops(): ChildProcess[] {
+  return [0, 1].map(() => spawn(process.execPath, ['-e', 'for (;;) {}'], { stdio: 'ignore' }));
+}
+
+const quiet = await phase();
+const spinners = busyLoops();
+let loaded: Awaited<ReturnType<typeof phase>>;
+try {
+  loaded = await phase();
+} finally {
+  for (const spinner of spinners) spinner.kill('SIGKILL');
 }
 await browser.close();
 loading = false;
@@ -109,20 +138,26 @@ await load;
 await server.stop();
 
 for (const [name, runs] of [
-  ['cold cache', cold],
-  ['warm cache', warm],
+  ['quiet, cold cache', quiet.cold],
+  ['quiet, warm cache', quiet.warm],
+  ['loaded, cold cache', loaded.cold],
+  ['loaded, warm cache', loaded.warm],
 ] as const) {
   const live = runs.map((run) => run.live);
   const dcl = runs.map((run) => run.dcl);
   report(`console overview live, ${name}`, {
     rounds: runs.length,
     live_p50_ms: median(live),
+    live_p90_ms: percentile(live, 90),
     live_max_ms: Math.max(...live),
     models_p50_ms: median(runs.map((run) => run.models)),
-    models_max_ms: Math.max(...runs.map((run) => run.models)),
     dcl_p50_ms: median(dcl),
     live_over_dcl: median(live) / median(dcl),
-    budget_ms: budgetMs,
-    of_budget: Math.max(...live) / budgetMs,
+    budget_p50_ms: budgetMs,
+    of_budget: median(live) / budgetMs,
   });
+}
+for (const cache of ['cold', 'warm'] as const) {
+  const ratio = median(loaded[cache].map((run) => run.live)) / median(quiet[cache].map((run) => run.live));
+  report(`console overview live, loaded over quiet, ${cache} cache`, { p50_ratio: ratio, budget: loadedBudget, of_budget: ratio / loadedBudget });
 }

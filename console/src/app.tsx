@@ -2,24 +2,27 @@
  * The console's shell: sign in (an API key, or none in local mode), then the navigation the key's
  * scopes allow, the emergency stop always in view, and the page of the address bar.
  */
-import { useEffect, useMemo, useState } from 'react';
+import { lazy, Suspense, useEffect, useMemo, useState } from 'react';
 import { api, ApiError, list, storedKey, storeKey, unauthorizedEvent } from './api/client.js';
 import { openEventFeed } from './api/event-feed.js';
 import type { Approval, Me } from './api/types.js';
 import { CommandDesk } from './live/command-desk.js';
 import { ConsoleContext, useLoad, type ConsoleServices } from './live/console-context.js';
 import { LiveStore } from './live/live-store.js';
-import { ApprovalsPage } from './pages/approvals.js';
-import { AuditPage } from './pages/audit.js';
-import { DevicesPage } from './pages/devices.js';
 import { EstopBar } from './pages/estop-bar.js';
-import { KeysPage } from './pages/keys.js';
-import { ModelsPage } from './pages/models.js';
 import { OverviewPage } from './pages/overview.js';
-import { PlaygroundPage } from './pages/playground.js';
 import { SignIn } from './pages/sign-in.js';
-import { UsagePage } from './pages/usage.js';
 import { Link, usePath } from './ui/router.js';
+
+// The overview is the first page and comes with the shell; every other page is its own chunk,
+// fetched when first opened, so the initial JavaScript stays small as pages arrive.
+const PlaygroundPage = lazy(() => import('./pages/playground.js').then((module) => ({ default: module.PlaygroundPage })));
+const UsagePage = lazy(() => import('./pages/usage.js').then((module) => ({ default: module.UsagePage })));
+const ModelsPage = lazy(() => import('./pages/models.js').then((module) => ({ default: module.ModelsPage })));
+const KeysPage = lazy(() => import('./pages/keys.js').then((module) => ({ default: module.KeysPage })));
+const DevicesPage = lazy(() => import('./pages/devices.js').then((module) => ({ default: module.DevicesPage })));
+const ApprovalsPage = lazy(() => import('./pages/approvals.js').then((module) => ({ default: module.ApprovalsPage })));
+const AuditPage = lazy(() => import('./pages/audit.js').then((module) => ({ default: module.AuditPage })));
 
 interface PageEntry {
   path: string;
@@ -108,7 +111,7 @@ function Console({ me, session, signOut, signIn }: { me: Me; session: Session; s
       {hasDevices(me) && <EstopBar />}
       <main id="main" tabIndex={-1}>
         {page ? (
-          page.render()
+          <Suspense fallback={<p className="loading">Loading the page…</p>}>{page.render()}</Suspense>
         ) : (
           <section>
             <h1>Page not found</h1>
