@@ -6,11 +6,14 @@
  * window ends or an admin clears it (audited). An emergency stop engaged on one is enforced by
  * the other at its next command: each actuation reads it from the store.
  */
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { eventually } from './support/devices.js';
 import { killNimbusProcesses } from './support/nimbus-process.js';
 import { mcpSession, startSafetyServer, startScriptedUpstream, type SafetyServer, type ScriptedUpstream } from './support/safety-rig.js';
 import { createTestDatabase, skipWithoutPostgres } from './support/services.js';
+import { repoRoot } from './support/shared-model.js';
 
 const skip = await skipWithoutPostgres();
 let database: { url: string; drop(): Promise<void> };
@@ -99,4 +102,48 @@ test.skipIf(skip)('an emergency stop engaged on one control plane refuses actuat
   const sent = await second.api(admin, 'PUT', '/v1/devices/lamp-1/properties/on', { value: false, wait: false });
   expect([sent.status, sent.body.status]).toEqual([202, 'pending']);
   expect((await second.api(admin, 'GET', '/v1/estop')).body).toMatchObject({ active: false });
+});
+
+/** The built CLI against a server as a key; asynchronous, so this process keeps serving the scripted model meanwhile. */
+function nimbus(server: SafetyServer, key: string, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      [join(repoRoot, 'dist', 'cli', 'main.js'), ...args],
+      { env: { ...process.env, NIMBUS_URL: server.url, NIMBUS_API_KEY: key } },
+      (error, stdout, stderr) => resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+    );
+  });
+}
+
+test.skipIf(skip)('nimbus taints lists what is tainted and clears it as listed, audited; a key without the admin scope can do neither', async () => {
+  upstream.play([{ text: 'Noted.' }]);
+  const told = await first.api(asker, 'POST', '/v1/chat/completions', {
+    model: 'scripted',
+    messages: [{ role: 'user', content: 'Here is a note from the door camera.' }],
+    nimbus: { devices: ['lamp-1'], conversation: 'c-cli', untrusted: true },
+  });
+  expect(told.status).toBe(200);
+  const listed = await nimbus(second, admin, 'taints');
+  expect(listed.code).toBe(0);
+  expect(listed.stdout).toMatch(/^SUBJECT\s+UNTIL \(UTC\)\s+SINCE \(UTC\)\s+WHY$/m);
+  expect(listed.stdout).toMatch(/conversation:c-cli\s+\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\s+.+the client sent untrusted messages/);
+  expect(listed.stdout).toContain(`key:${askerId}`);
+  expect(JSON.parse((await nimbus(second, admin, 'taints', '--json')).stdout).map((taint: { subject: string }) => taint.subject)).toEqual(
+    expect.arrayContaining(['conversation:c-cli', `key:${askerId}`]),
+  );
+
+  const refused = await nimbus(second, asker, 'taints', 'clear', `key:${askerId}`);
+  expect(refused.code).toBe(1);
+  expect(refused.stderr).toMatch(/admin/);
+  expect((await nimbus(second, admin, 'taints', 'clear', 'lamp-1')).code).toBe(2);
+
+  const cleared = await nimbus(second, admin, 'taints', 'clear', `key:${askerId}`, 'conversation:c-cli');
+  expect([cleared.code, cleared.stdout.trim()]).toEqual([0, 'Cleared 2 taints (audited).']);
+  expect((await nimbus(first, admin, 'taints')).stdout.trim()).toBe('No taints in force.');
+  expect((await first.api(asker, 'PUT', '/v1/devices/lamp-1/properties/on', { value: true })).body).toMatchObject({ status: 'acked' });
+  const audit = await first.api(admin, 'GET', '/v1/audit?event=taint_cleared&limit=10');
+  expect(audit.body.data.map((entry: { detail: { subjects: string[] } }) => entry.detail.subjects)).toEqual(
+    expect.arrayContaining([[`key:${askerId}`], ['conversation:c-cli']]),
+  );
 });

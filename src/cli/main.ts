@@ -18,6 +18,7 @@ Commands:
   devices      devices, twins, history, commands; set properties, invoke actions
   approvals    list, grant and deny human approvals of risky device commands (admin API)
   estop        the tenant's emergency stop: status, on, off
+  taints       keys and conversations shown untrusted device text; 'taints clear' (admin API)
   audit        the audit log of device actions (admin API)
   worker       join a control plane's pool: --join URL --token TOKEN
   workers      the pool's workers; 'workers token' makes a join token; 'workers drain NAME', 'workers rm NAME'
@@ -45,6 +46,7 @@ const commands: Record<string, () => Promise<Command>> = {
   devices: async () => (await import('./devices.js')).devicesCommand,
   approvals: async () => (await import('./approvals.js')).approvalsCommand,
   estop: async () => (await import('./estop.js')).estopCommand,
+  taints: async () => (await import('./taints.js')).taintsCommand,
   audit: async () => (await import('./audit.js')).auditCommand,
   worker: async () => (await import('./worker.js')).workerCommand,
   workers: async () => (await import('./workers.js')).workersCommand,
