@@ -9,6 +9,8 @@
  * file would). Processes that only read or write the database (CLI commands, `nimbus worker`'s
  * own log) take no lock.
  */
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
 import SQLite from 'better-sqlite3';
 
 /** A held lock; `release` frees it (idempotent). */
@@ -35,6 +37,8 @@ export const lockPathOf = (databasePath: string): string => `${databasePath}.ser
 /** Takes the control-plane lock of the SQLite database at `databasePath`, or throws `ControlPlaneLockTaken`. */
 export function lockControlPlane(databasePath: string): ControlPlaneLock {
   const path = lockPathOf(databasePath);
+  // Taken before the store opens: a new --home does not exist yet, and the store would make it.
+  mkdirSync(dirname(path), { recursive: true });
   // timeout 0: a held lock is an answer now, not after a wait.
   const connection = new SQLite(path, { timeout: 0 });
   try {
