@@ -6,7 +6,7 @@ import tseslint from 'typescript-eslint';
 const boundary = (patterns) => ({ 'no-restricted-imports': ['error', { patterns }] });
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'console/dist/**', 'coverage/**'] },
+  { ignores: ['dist/**', 'node_modules/**', 'console/dist/**', 'coverage/**', '.nimbus-image/**'] },
   ...tseslint.configs.recommendedTypeChecked.map((config) => ({ ...config, files: ['**/*.ts', 'console/src/**/*.tsx'] })),
   {
     files: ['**/*.ts'],
