@@ -93,11 +93,12 @@ describe.skipIf(skip).each(kubectls.flatMap((kubectl) => overlays.map((overlay) 
       expect(policy.ingress[0]!.ports[0]!.port).toBe(agent.ports![0]!.containerPort);
     });
 
-    test('probes: liveness on /healthz, readiness on /readyz for control planes, on ports the containers open', () => {
+    test('probes: startup and liveness on /healthz, readiness on /readyz, on ports the containers open', () => {
       const portNames = (container: Container) => new Set(container.ports?.map((port) => port.name));
-      for (const probe of [server.startupProbe, server.livenessProbe]) expect(probe?.httpGet?.path).toBe('/healthz');
-      expect(server.readinessProbe?.httpGet?.path).toBe('/readyz');
-      for (const probe of [agent.startupProbe, agent.livenessProbe, agent.readinessProbe]) expect(probe?.httpGet?.path).toBe('/healthz');
+      for (const container of [server, agent]) {
+        for (const probe of [container.startupProbe, container.livenessProbe]) expect(probe?.httpGet?.path).toBe('/healthz');
+        expect(container.readinessProbe?.httpGet?.path).toBe('/readyz');
+      }
       for (const container of [server, agent])
         for (const probe of [container.startupProbe, container.livenessProbe, container.readinessProbe])
           expect(portNames(container).has(String(probe?.httpGet?.port))).toBe(true);
