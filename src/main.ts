@@ -2,14 +2,13 @@
  * The composition root: the one place that picks implementations and wires them together.
  * Everything else receives its dependencies; nothing else constructs an engine or a store.
  */
-import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { createRequire } from 'node:module';
 import { existsSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
-import type { FastifyBaseLogger, FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { checkLocalHost } from './api/local-host.js';
 import { installDevices } from './api/install-devices.js';
 import { consoleRoutes, isApiPath } from './api/routes/console.js';
@@ -19,11 +18,9 @@ import type { ServerContext } from './api/server-context.js';
 import { modelRouting } from './cluster/routing/model-routing.js';
 import { systemClock } from './core/clock.js';
 import type { NimbusConfig } from './core/config.js';
-import type { LimitCounters } from './core/limit-counters.js';
 import { ModelCatalog } from './core/model-catalog.js';
 import type { Store } from './core/store.js';
-import { bridgeClientId } from './devices/instance-id.js';
-import { startDevices, type RunningDevices } from './devices/start-devices.js';
+import type { RunningDevices } from './devices/start-devices.js';
 import { LlamaEngine } from './engines/llama/llama-engine.js';
 import { OpenAIEngine } from './engines/openai/openai-engine.js';
 import { PoolEngine } from './engines/pool/pool-engine.js';
@@ -38,12 +35,13 @@ import { startKnowledge } from './knowledge/start-knowledge.js';
 import { ModelCache } from './models/model-cache.js';
 import { ModelPulls } from './models/model-pulls.js';
 import { startModels } from './start-models.js';
+import { openDevices, openLimitCounters, type CounterReports } from './open-services.js';
+import { bootstrapSecrets, type BootstrapReport } from './bootstrap-secrets.js';
 import { modelIdOrSource } from './models/model-id.js';
 import { openStore, sqlitePathOf } from './store/open-store.js';
 import { lockControlPlane } from './store/sqlite/control-plane-lock.js';
 import { RedisLimitCounters } from './store/redis/redis-limit-counters.js';
 import { KeyResolver } from './tenancy/key-resolver.js';
-import { MemoryLimitCounters } from './tenancy/memory-limit-counters.js';
 import { ledgerSpendOf } from './tenancy/seed-spend.js';
 import { LimitsGate } from './tenancy/usage-gate.js';
 
@@ -104,73 +102,6 @@ function modelMaxTokens(config: NimbusConfig): Record<string, number> {
   return caps;
 }
 
-/** Where the Redis counters report a dead process swept, or a beat that failed; a logger once the server has one. */
-interface CounterReports {
-  log: FastifyBaseLogger | undefined;
-}
-
-/** Limit counters in Redis when several control-plane processes share limits, else in this process. */
-async function openLimitCounters(redisUrl: string | undefined, installationId: string, reports: CounterReports): Promise<LimitCounters> {
-  if (!redisUrl) return new MemoryLimitCounters();
-  const counters = new RedisLimitCounters(redisUrl, {
-    // Installations sharing a Redis share no counter; a new namespace's budgets are seeded from this installation's ledger.
-    namespace: `nimbus:${installationId}:`,
-    onSweep: (processId, leases) =>
-      reports.log?.warn({ process: processId, leases }, `limits: released ${leases} lease(s) of process ${processId}, which stopped renewing its liveness`),
-    onError: (error) => reports.log?.warn({ err: error }, "limits: renewing this process's liveness in Redis failed; retrying at the next beat"),
-  });
-  try {
-    await counters.connect();
-  } catch (error) {
-    await counters.close();
-    throw new Error(`Cannot connect to Redis at ${redisUrl.replace(/\/\/[^@]*@/, '//***@')}: ${(error as Error).message}. Check NIMBUS_REDIS_URL.`, {
-      cause: error,
-    });
-  }
-  return counters;
-}
-
-/**
- * Device support: the embedded MQTT broker on mqttHost:mqttPort, or an external broker at
- * mqttUrl (`off`: none). A port already taken (another broker) turns devices off with a warning
- * rather than stopping the server. `off` says why devices are off, in words, for the banner.
- */
-async function openDevices(config: NimbusConfig, store: Store, log: FastifyBaseLogger): Promise<{ devices?: RunningDevices; off?: string }> {
-  if (config.mqttUrl === 'off') return { off: "off: mqttUrl is 'off' (--mqtt-url, NIMBUS_MQTT_URL or the config file)" };
-  const external = config.mqttUrl !== undefined;
-  const settings = {
-    ...config.devices,
-    rateLimit: { perMinute: config.devices.rateLimitPerMinute, burst: config.devices.rateLimitBurst },
-    refusalAudit: { perWindow: config.audit.refusalsPerWindow, windowMs: config.audit.refusalWindowMs },
-  };
-  try {
-    const devices = await startDevices({
-      store: store.devices,
-      broker: external
-        ? { kind: 'external', url: config.mqttUrl!, allowAnonymous: config.mqttAllowAnonymous }
-        : { kind: 'embedded', host: config.mqttHost, port: config.mqttPort },
-      topicRoot: config.devices.topicRoot,
-      settings,
-      logger: log,
-      // Unique per instance (two servers on one topic root must not take over each other's session)
-      // and stable across restarts: on an external broker its persistent session keeps device answers while Nimbus restarts.
-      clientId: bridgeClientId(config.home, config.devices.topicRoot),
-      checkpoints: {
-        keyFile: config.audit.signingKeyFile ?? join(config.home, 'audit-signing.key'),
-        file: config.audit.checkpointFile ?? join(config.home, 'audit-checkpoints.jsonl'),
-        intervalMs: config.audit.checkpointIntervalMs,
-      },
-      ...(external ? { persistentSession: true } : {}),
-    });
-    return { devices };
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw error;
-    const off = `off: MQTT port ${config.mqttHost}:${config.mqttPort} is taken (another broker?). Set --mqtt-port (NIMBUS_MQTT_PORT) to a free port, or --mqtt-url to use that broker`;
-    log.warn(`${off.replace(/^off: /, '')}: devices are off.`);
-    return { off };
-  }
-}
-
 /** Paths that answer without a key: health checks, the worker protocol (it has its own credentials) and the console's files (they reveal nothing a key guards). */
 const publicPaths = new Set(['/healthz', '/readyz', ...workerPaths]);
 
@@ -204,6 +135,15 @@ export async function startNimbus(config: NimbusConfig, environment: Readonly<Re
   try {
     store = await openStore(config.databaseUrl, config.home);
   } catch (error) {
+    lock?.release();
+    throw error;
+  }
+  // An admin key and a join token from the environment are stored (hashed) before anything checks for keys.
+  let bootstrap: BootstrapReport;
+  try {
+    bootstrap = await bootstrapSecrets(store, environment, Date.now());
+  } catch (error) {
+    await store.close();
     lock?.release();
     throw error;
   }
@@ -327,6 +267,7 @@ export async function startNimbus(config: NimbusConfig, environment: Readonly<Re
   const onSettleError = (error: unknown): void => app.log.error({ err: error }, 'limit counters could not be updated; a reservation stays counted');
   const log = app.log;
   counterReports.log = log;
+  for (const line of bootstrap.lines) log.info(line);
   await election?.start();
   await pool.start();
   // Ingest a stopped process left in progress starts again (each file whole, or failed with its reason).
