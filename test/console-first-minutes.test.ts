@@ -178,6 +178,19 @@ describe.skipIf(skip)("an operator's first minutes", () => {
     expect(failures).toEqual([]);
   }, 120_000);
 
+  test("the Models page lists the served model's own file, outside the cache, in use and not deletable", async () => {
+    const files = await api('GET', '/v1/model-files');
+    const external = files.body.data.find((file: { external?: boolean }) => file.external);
+    expect(external).toMatchObject({ in_use_by: ['configured model stories'], incomplete: false, pulling: false });
+    expect(external.path).toMatch(/stories260K\.gguf$/);
+    expect(external.size).toBeGreaterThan(100_000);
+    await open('Models');
+    const row = page.getByTestId('model-files').getByRole('row', { name: /stories260K\.gguf/ });
+    await row.waitFor();
+    expect(await row.textContent()).toContain('outside the cache');
+    expect(await row.getByRole('button', { name: 'Delete' }).count()).toBe(0);
+  });
+
   test('a revoked key sends the tab back to the sign-in form with the reason', async () => {
     const spare = await api('POST', '/v1/keys', { name: 'spare admin', scopes: { admin: true } });
     await page.evaluate(`sessionStorage.setItem('nimbus.apiKey', ${JSON.stringify(spare.body.key)})`);

@@ -135,6 +135,8 @@ export interface UsageRow {
   key_id?: string | null;
   day?: string;
   device_class?: string | null;
+  /** served, refused, failed or cancelled (when grouped by status). */
+  status?: string;
   requests: number;
   prompt_tokens: number;
   completion_tokens: number;
@@ -217,6 +219,8 @@ export interface ModelFile {
   /** Deployments and configured models that use it (it cannot be deleted while any does). */
   in_use_by: string[];
   pulling: boolean;
+  /** A configured model's own file, served from its path outside the cache (listed, never deleted here). */
+  external?: boolean;
 }
 
 /** A pull into the model cache (`POST /v1/model-files/pull`, and `model_pull` events on the feed). */

@@ -49,6 +49,22 @@ describe('usageBars', () => {
     { model: 'b', day: '2026-01-02', key_id: null, requests: 5, prompt_tokens: 1, completion_tokens: 1, total_tokens: 9, compute_seconds: 0, cost_usd: 0 },
     { model: 'a', day: '2026-01-04', key_id: 'key_1', requests: 1, prompt_tokens: 1, completion_tokens: 1, total_tokens: 4, compute_seconds: 0, cost_usd: 0 },
   ];
+  it('names the device class of what no hardware served by its status, not as an upstream', () => {
+    const base = { requests: 1, prompt_tokens: 0, completion_tokens: 0, total_tokens: 0, compute_seconds: 0, cost_usd: 0 };
+    const classes: UsageRow[] = [
+      { ...base, device_class: 'cpu', status: 'served', requests: 4 },
+      { ...base, device_class: null, status: 'served', requests: 3 },
+      { ...base, device_class: null, status: 'refused', requests: 2 },
+      { ...base, device_class: null, status: 'cancelled' },
+      { ...base, device_class: null },
+    ];
+    expect(usageBars(classes, 'device_class', 'requests')).toEqual([
+      { label: 'cpu', value: 4 },
+      { label: 'upstream', value: 4 },
+      { label: 'refused', value: 2 },
+      { label: 'cancelled', value: 1 },
+    ]);
+  });
   it('sums by a dimension, largest first', () => {
     expect(usageBars(rows, 'model', 'requests')).toEqual([
       { label: 'b', value: 5 },

@@ -73,7 +73,8 @@ function labelOf(row: UsageRow, dimension: UsageDimension): string {
     case 'day':
       return row.day ?? '(none)';
     case 'device_class':
-      return row.device_class ?? 'upstream';
+      // No device class: an upstream served it, or nothing did (a refused, failed or cancelled request).
+      return row.device_class ?? (row.status === undefined || row.status === 'served' ? 'upstream' : row.status);
     default:
       return '(unknown)';
   }

@@ -127,6 +127,7 @@ function CachedFiles({
               <td>
                 <code>{file.ref}</code>
                 {file.incomplete && <span className="badge pending"> partial: pull it again to resume</span>}
+                {file.external && <span className="badge"> served from its path, outside the cache</span>}
               </td>
               <td className="num">{formatBytes(file.size)}</td>
               <td>{file.in_use_by.length > 0 ? file.in_use_by.join(', ') : <span className="muted">not in use</span>}</td>
@@ -135,7 +136,7 @@ function CachedFiles({
               </td>
               <td>
                 <div className="row">
-                  {!file.incomplete && (
+                  {!file.incomplete && !file.external && (
                     <button type="button" className="quiet" onClick={() => onDeploy(file.ref)}>
                       Deploy
                     </button>

@@ -3,9 +3,10 @@ import { api, ApiError, list } from '../api/client.js';
 import type { AnyPoolWorker, ModelInfo, PoolDeployment, PoolWorker, StaticPoolWorker } from '../api/types.js';
 import { LineChart } from '../charts/line-chart.js';
 import { hardwareShare, rateSeries } from '../charts/shape.js';
-import { useLive, useLoad } from '../live/console-context.js';
+import { useConsole, useLive, useLoad } from '../live/console-context.js';
 import { autoscaleSummary } from '../models/autoscale-summary.js';
 import { ErrorNote } from '../ui/error-note.js';
+import { Link } from '../ui/router.js';
 
 /** Reads a pool list; `null` when this server has no pool (404) or this key may not see it (403). */
 async function poolList<T>(path: string): Promise<T[] | null> {
@@ -99,6 +100,7 @@ function markOnce(name: string): void {
 
 /** Overview: live charts from the feed, CPU/GPU share, models, and the pool where there is one. */
 export function OverviewPage() {
+  const { me } = useConsole();
   const { requests, status } = useLive();
   const now = useNow(1000);
   const series = useMemo(() => rateSeries(requests, now), [requests, now]);
@@ -148,7 +150,18 @@ export function OverviewPage() {
       <section className="panel" aria-label="Models">
         <h2>Models</h2>
         <ErrorNote error={models.error} />
-        {models.data && models.data.length === 0 && <p className="empty">No model is loaded. Start the server with --model, or add one with nimbus pull.</p>}
+        {models.data && models.data.length === 0 && (
+          <p className="empty">
+            No model is loaded yet.{' '}
+            {me.operator ? (
+              <>
+                Pull one on the <Link to="/models">Models page</Link>: the first model pulled is served at once.
+              </>
+            ) : (
+              'The operator adds models.'
+            )}
+          </p>
+        )}
         <table>
           <tbody>
             {(models.data ?? []).map((model) => (

@@ -45,7 +45,7 @@ export function UsagePage() {
   const valid = start <= end;
   const usage = useLoad(async () => {
     if (!valid) throw new Error('The start day must not be after the end day.');
-    return list<UsageRow>(`/v1/usage?${rangeQuery(start, end)}&group_by=model,key,day,device_class`);
+    return list<UsageRow>(`/v1/usage?${rangeQuery(start, end)}&group_by=model,key,day,device_class,status`);
   }, `${start}/${end}/${version}`);
   const chosen = metrics.find((candidate) => candidate.id === metric)!;
   const charts = useMemo(

@@ -6,6 +6,7 @@
  * while a deployment or a configured model uses it or a pull of it runs). Pull progress goes to
  * the live feed as `model_pull` events.
  */
+import { stat } from 'node:fs/promises';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { NimbusError } from '../../core/errors.js';
@@ -94,10 +95,47 @@ export function registerModelFileRoutes(app: FastifyInstance, context: ServerCon
     };
   };
 
+  /**
+   * Configured models served from a file outside the cache (`--model ./file.gguf`): listed beside
+   * the cached ones so the operator sees every file in use, marked `external` (never deleted here).
+   */
+  const externalFiles = async (cached: readonly CachedModel[]): Promise<object[]> => {
+    const inCache = new Set(cached.map((file) => file.path));
+    const byPath = new Map<string, string[]>();
+    for (const model of files.configured) {
+      let path: string;
+      try {
+        if (parseModelRef(model.source).kind !== 'file') continue; // a hub reference: its file is in the cache list
+        path = cache.localPath(model.source);
+      } catch {
+        continue;
+      }
+      if (!inCache.has(path)) byPath.set(path, [...(byPath.get(path) ?? []), `configured model ${model.id}`]);
+    }
+    const views: object[] = [];
+    for (const [path, users] of byPath) {
+      const found = await stat(path).catch(() => undefined);
+      if (!found?.isFile()) continue;
+      views.push({
+        object: 'model_file',
+        ref: path,
+        path,
+        size: found.size,
+        modified_at: seconds(found.mtimeMs),
+        incomplete: false,
+        in_use_by: users,
+        pulling: false,
+        external: true,
+      });
+    }
+    return views;
+  };
+
   app.get('/v1/model-files', async (request) => {
     requireOperator(request.principal, 'list model files');
     const [list, users] = await Promise.all([cache.list(), usersByPath()]);
-    return { object: 'list', data: list.map((file) => fileView(file, users)) };
+    const external = await externalFiles(list);
+    return { object: 'list', data: [...list.map((file) => fileView(file, users)), ...external] };
   });
 
   app.post('/v1/model-files/pull', async (request, reply) => {
