@@ -3,8 +3,10 @@
  * embedded broker, virtual devices and a scripted model: a device lost mid-command fails it within
  * a second; a timeout is a 504 with the command's id and state; an Idempotency-Key runs a command
  * once (409 while it runs, the stored answer after); a chat whose later turn fails still returns
- * the actions taken; errors after a side effect say `x-should-retry: false`.
+ * the actions taken; errors after a side effect say `x-should-retry: false`. A chat that acts on
+ * devices and an MCP tool call honour an Idempotency-Key too: an SDK retry does not act twice.
  */
+import OpenAI from 'openai';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { eventually } from './support/devices.js';
 import { killNimbusProcesses } from './support/nimbus-process.js';
@@ -89,4 +91,75 @@ test('a chat whose later turn fails returns the actions already taken, and says 
     expect.objectContaining({ device: 'lamp-1', status: 'acked', state_after: expect.objectContaining({ brightness: 77 }) }),
   ]);
   expect(server.sims.get('lamp-1')!.state.brightness).toBe(77);
+});
+
+test("an SDK retry of a chat that actuated does not act twice: the official client resends the request's Idempotency-Key, and gets the first answer", async () => {
+  const lamp = server.sims.get('lamp-1')!;
+  const before = lamp.received.length;
+  // If the retry ran again, the model would set the lamp a second time.
+  upstream.play([
+    { calls: [{ name: 'lamp-1__set_brightness', arguments: { value: 31 } }] },
+    { text: 'Set to 31.' },
+    { calls: [{ name: 'lamp-1__set_brightness', arguments: { value: 32 } }] },
+    { text: 'Set to 32.' },
+  ]);
+  let attempts = 0;
+  const client = new OpenAI({
+    baseURL: `${server.url}/v1`,
+    apiKey: admin,
+    maxRetries: 2,
+    // The first answer is lost on the way back (the server acted and answered; the connection dropped): the SDK retries.
+    fetch: async (url, init) => {
+      attempts += 1;
+      const response = await fetch(url, init);
+      if (attempts > 1) return response;
+      await response.text();
+      throw new TypeError('fetch failed: the connection dropped after the server answered');
+    },
+  });
+  const { data, response } = await client.chat.completions
+    .create({ model: 'scripted', messages: [{ role: 'user', content: 'Dim the lamp' }], nimbus: { devices: ['lamp-1'] } } as never, {
+      headers: { 'Idempotency-Key': 'chat-dim-1' },
+    })
+    .withResponse();
+  expect(attempts).toBe(2);
+  expect(response.headers.get('idempotent-replayed')).toBe('true');
+  expect(data.choices[0]!.message.content).toBe('Set to 31.');
+  expect((data as unknown as { nimbus: { actions: Array<{ status: string }> } }).nimbus.actions.map((action) => action.status)).toEqual(['acked']);
+  expect(lamp.received.length).toBe(before + 1);
+  expect(lamp.state.brightness).toBe(31);
+  // The same key for another request is refused; a chat without devices ignores the header.
+  const other = await server.api(
+    admin,
+    'POST',
+    '/v1/chat/completions',
+    { model: 'scripted', messages: [{ role: 'user', content: 'Brighter' }], nimbus: { devices: ['lamp-1'] } },
+    { 'idempotency-key': 'chat-dim-1' },
+  );
+  expect([other.status, other.headers.get('x-should-retry')]).toEqual([409, 'false']);
+  expect(lamp.received.length).toBe(before + 1);
+});
+
+test('an MCP tool call with an Idempotency-Key runs once; a retry of the same message gets the first answer', async () => {
+  const lamp = server.sims.get('lamp-1')!;
+  const headers = { accept: 'application/json, text/event-stream' };
+  const init = await server.api(
+    admin,
+    'POST',
+    '/mcp',
+    { jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'raw', version: '1' } } },
+    headers,
+  );
+  const session = { ...headers, 'mcp-session-id': init.headers.get('mcp-session-id')!, 'idempotency-key': 'mcp-set-9' };
+  const call = { jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name: 'lamp-1__set_brightness', arguments: { value: 9 } } };
+  const before = lamp.received.length;
+  const first = await server.api(admin, 'POST', '/mcp', call, session);
+  expect(first.body.result.structuredContent).toMatchObject({ status: 'acked' });
+  const retry = await server.api(admin, 'POST', '/mcp', call, session);
+  expect([retry.status, retry.headers.get('idempotent-replayed'), retry.body]).toEqual([200, 'true', first.body]);
+  expect(lamp.received.length).toBe(before + 1);
+  // Without the key, the same message acts again.
+  const again = await server.api(admin, 'POST', '/mcp', call, { ...headers, 'mcp-session-id': session['mcp-session-id'] });
+  expect(again.body.result.structuredContent).toMatchObject({ status: 'acked' });
+  expect(lamp.received.length).toBe(before + 2);
 });

@@ -27,6 +27,7 @@ import type { BilledCall } from '../tenancy/accounting/billed-call.js';
 import { billedGeneration } from '../tenancy/accounting/billed-runs.js';
 import { estimateChatPromptTokens } from '../tenancy/estimate-prompt-tokens.js';
 import { actionView } from './device-views.js';
+import type { StoredAnswer } from './idempotency-key.js';
 import type { CompletionFormat } from './response-format.js';
 import type { GenerationJob } from './serve-generation.js';
 import type { ServerContext } from './server-context.js';
@@ -39,6 +40,20 @@ const optionsSchema = z.strictObject({
   max_steps: z.number().int().min(1).max(16).optional(),
 });
 
+/** What a device chat answered and did, filled in as it runs: what its `Idempotency-Key` keeps. */
+export interface ChatOutcome {
+  /** The whole body, the final chunk of a stream (`stream`), or the error that followed actions. */
+  answer: StoredAnswer | undefined;
+  /** Whether it proposed anything to a device (a command may have been sent). */
+  acted: boolean;
+}
+
+/** Whether a chat request asks for the device tool loop (`nimbus` in its body). */
+export function usesDeviceTools(request: FastifyRequest): boolean {
+  const extension = (request.body as { nimbus?: unknown } | null)?.nimbus;
+  return extension !== undefined && extension !== null;
+}
+
 /** Returns the job unchanged, or one that runs the device tool loop when the request asks for it. */
 export function withDeviceTools(
   context: ServerContext,
@@ -46,6 +61,7 @@ export function withDeviceTools(
   body: ChatCompletionRequest,
   route: ModelRoute,
   job: GenerationJob,
+  outcome: ChatOutcome = { answer: undefined, acted: false },
 ): GenerationJob {
   const extension = (request.body as { nimbus?: unknown }).nimbus;
   if (extension === undefined || extension === null) return job;
@@ -90,14 +106,14 @@ export function withDeviceTools(
   const toolsBytes = Buffer.byteLength(JSON.stringify(tools.map((tool) => [tool.name, tool.description, tool.grammarParameters])));
   return {
     ...job,
-    format: withActions(job.format, summary),
+    format: withActions(job.format, summary, outcome),
     estimate: () => {
       const estimate = job.estimate();
       return { ...estimate, promptTokens: estimate.promptTokens + toolsBytes + toolsAllowance };
     },
     start: (call, billed) => {
       let turns = 0;
-      return loopAfter(untrusted ? devices.gateway.taint(session, 'the client sent untrusted messages') : Promise.resolve(), summary, actions, {
+      return loopAfter(untrusted ? devices.gateway.taint(session, 'the client sent untrusted messages') : Promise.resolve(), summary, actions, outcome, {
         request: body,
         tools,
         session,
@@ -105,7 +121,10 @@ export function withDeviceTools(
         chat: (turn, turnCall) => (turns++ === 0 ? firstTurn(billed, route.chat(turn, turnCall)) : laterTurn(context, request, route, billed, turn, turnCall)),
         call,
         callTool: (name, args) => devices.gateway.callTool(session, name, args),
-        onAction: (action) => actions.push(action),
+        onAction: (action) => {
+          outcome.acted ||= action.report.kind !== 'read';
+          actions.push(action);
+        },
       });
     },
   };
@@ -120,6 +139,7 @@ async function* loopAfter(
   ready: Promise<void>,
   summary: () => object,
   actions: readonly LoopAction[],
+  outcome: ChatOutcome,
   options: Parameters<typeof runToolLoop>[0],
 ): AsyncGenerator<GenerationEvent> {
   await ready;
@@ -128,15 +148,21 @@ async function* loopAfter(
   } catch (error) {
     if (actions.length === 0) throw error;
     const failure = toNimbusError(error);
-    throw new NimbusError(failure.code, `${failure.message} Actions were already taken before this failure: 'nimbus.actions' lists them with their outcomes.`, {
-      param: failure.param,
-      ...(failure.statusOverride !== undefined ? { status: failure.statusOverride } : {}),
-      headers: { ...failure.headers, 'x-should-retry': 'false' },
-      ...(failure.usage ? { usage: failure.usage } : {}),
-      details: failure.details,
-      extra: { ...failure.extra, nimbus: summary() },
-      cause: error,
-    });
+    const told = new NimbusError(
+      failure.code,
+      `${failure.message} Actions were already taken before this failure: 'nimbus.actions' lists them with their outcomes.`,
+      {
+        param: failure.param,
+        ...(failure.statusOverride !== undefined ? { status: failure.statusOverride } : {}),
+        headers: { ...failure.headers, 'x-should-retry': 'false' },
+        ...(failure.usage ? { usage: failure.usage } : {}),
+        details: failure.details,
+        extra: { ...failure.extra, nimbus: summary() },
+        cause: error,
+      },
+    );
+    outcome.answer = { status: told.status, body: told.toJSON() };
+    throw told;
   }
 }
 
@@ -185,11 +211,22 @@ function laterTurn(
   );
 }
 
-/** A format that adds `nimbus` (the actions) to the whole body, and to the final chunk of a stream. */
-function withActions(format: CompletionFormat, summary: () => object): CompletionFormat {
+/**
+ * A format that adds `nimbus` (the actions) to the whole body, and to the final chunk of a stream;
+ * each is kept in `outcome` as the answer an `Idempotency-Key` replays.
+ */
+function withActions(format: CompletionFormat, summary: () => object, outcome: ChatOutcome): CompletionFormat {
   return {
     ...format,
-    finish: (identity, finishReason) => ({ ...format.finish(identity, finishReason), nimbus: summary() }),
-    whole: (identity, text, toolCalls, finishReason, usage) => ({ ...format.whole(identity, text, toolCalls, finishReason, usage), nimbus: summary() }),
+    finish: (identity, finishReason) => {
+      const chunk = { ...format.finish(identity, finishReason), nimbus: summary() };
+      outcome.answer = { status: 200, body: chunk, stream: true };
+      return chunk;
+    },
+    whole: (identity, text, toolCalls, finishReason, usage) => {
+      const body = { ...format.whole(identity, text, toolCalls, finishReason, usage), nimbus: summary() };
+      outcome.answer = { status: 200, body };
+      return body;
+    },
   };
 }

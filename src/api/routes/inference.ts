@@ -8,7 +8,8 @@ import { parseRequest } from '../../core/openai/parse-request.js';
 import { chatCompletionRequestSchema, completionRequestSchema, embeddingRequestSchema } from '../../core/openai/request-schemas.js';
 import { estimateChatPromptTokens, estimateTextPromptTokens } from '../../tenancy/estimate-prompt-tokens.js';
 import { authorizeInference } from '../../tenancy/usage-gate.js';
-import { withDeviceTools } from '../device-chat.js';
+import { usesDeviceTools, withDeviceTools, type ChatOutcome } from '../device-chat.js';
+import { claimOrReplay, idempotencyKeyOf, settleKey } from '../idempotency-key.js';
 import { chatFormat, textFormat } from '../response-format.js';
 import { serveEmbedding } from '../serve-embedding.js';
 import { serveGeneration } from '../serve-generation.js';
@@ -55,26 +56,45 @@ export function registerInferenceRoutes(app: FastifyInstance, context: ServerCon
     const route = context.catalog.route(body.model);
     checkMaxTokens(route, body.max_completion_tokens ?? body.max_tokens, body.max_completion_tokens != null ? 'max_completion_tokens' : 'max_tokens');
     // With `nimbus.devices`, the job runs the device tool loop (api/device-chat.ts); otherwise it is unchanged.
-    await serveGeneration(
-      context,
-      request,
-      reply,
-      withDeviceTools(context, request, body, route, {
-        kind: 'chat',
-        identity: { id: newTimeOrderedId('chatcmpl-'), created: Math.floor(Date.now() / 1000), model: body.model },
-        format: chatFormat,
-        stream: Boolean(body.stream),
-        includeUsage: Boolean(body.stream_options?.include_usage),
-        prefix: '',
-        start: (call) => route.chat(body, call),
-        models: route.models,
-        estimate: () => ({
-          promptTokens: estimateChatPromptTokens(body, Number(request.headers['content-length'])),
-          maxTokens: body.max_completion_tokens ?? body.max_tokens ?? undefined,
-          contextLength: contextLengthOf(route),
-        }),
-      }),
-    );
+    const serve = (outcome?: ChatOutcome): Promise<void> =>
+      serveGeneration(
+        context,
+        request,
+        reply,
+        withDeviceTools(
+          context,
+          request,
+          body,
+          route,
+          {
+            kind: 'chat',
+            identity: { id: newTimeOrderedId('chatcmpl-'), created: Math.floor(Date.now() / 1000), model: body.model },
+            format: chatFormat,
+            stream: Boolean(body.stream),
+            includeUsage: Boolean(body.stream_options?.include_usage),
+            prefix: '',
+            start: (call) => route.chat(body, call),
+            models: route.models,
+            estimate: () => ({
+              promptTokens: estimateChatPromptTokens(body, Number(request.headers['content-length'])),
+              maxTokens: body.max_completion_tokens ?? body.max_tokens ?? undefined,
+              contextLength: contextLengthOf(route),
+            }),
+          },
+          outcome,
+        ),
+      );
+    // A chat that may act on devices runs once per Idempotency-Key (api/idempotency-key.ts).
+    const key = context.devices && usesDeviceTools(request) ? idempotencyKeyOf(request) : undefined;
+    if (!key || !context.devices) return serve();
+    const gateway = context.devices.gateway;
+    if (!(await claimOrReplay(gateway, request, reply, key))) return reply;
+    const outcome: ChatOutcome = { answer: undefined, acted: false };
+    try {
+      await serve(outcome);
+    } finally {
+      await settleKey(gateway, request, key, outcome);
+    }
   });
 
   app.post('/v1/completions', async (request, reply) => {

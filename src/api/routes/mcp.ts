@@ -9,6 +9,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { NimbusError } from '../../core/errors.js';
 import { isRequest, McpHandler } from '../../devices/mcp-handler.js';
 import { newToolSession, type ToolSession } from '../../devices/tool-session.js';
+import { claimOrReplay, idempotencyKeyOf, settleKey, type StoredAnswer } from '../idempotency-key.js';
 import type { DeviceServices } from '../server-context.js';
 
 const idleMs = 30 * 60_000;
@@ -50,15 +51,22 @@ export function registerMcpRoute(app: FastifyInstance, devices: DeviceServices, 
     const messages = Array.isArray(body) ? (body as unknown[]) : [body];
     const initializing = messages.some((message) => isRequest(message) && message.method === 'initialize');
     const entry = initializing ? open(request, reply) : sessionOf(request);
+    // Tool calls may act on devices: with an Idempotency-Key they run once, and a retry gets the first answer (api/idempotency-key.ts).
+    const calls = messages.some((message) => isRequest(message) && message.method === 'tools/call');
+    const key = calls ? idempotencyKeyOf(request) : undefined;
+    if (key && !(await claimOrReplay(devices.gateway, request, reply, key))) return reply;
     const answers = [];
     entry.session.planned = handler.plan(messages, entry.session);
+    let answered: StoredAnswer | undefined;
     try {
       for (const message of messages) {
         const answer = await handler.handle(message, entry.session);
         if (answer) answers.push(answer);
       }
+      answered = { status: answers.length === 0 ? 202 : 200, body: Array.isArray(body) ? answers : (answers[0] ?? null) };
     } finally {
       entry.session.planned = new Set();
+      if (key) await settleKey(devices.gateway, request, key, { answer: answered, acted: answers.length > 0 });
     }
     if (answers.length === 0) return reply.code(202).send();
     return reply.type('application/json').send(Array.isArray(body) ? answers : answers[0]);

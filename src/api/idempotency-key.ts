@@ -1,0 +1,79 @@
+/**
+ * `Idempotency-Key` for requests that act on devices beyond one REST command: a chat completion
+ * with `nimbus.devices` and an MCP `POST /mcp`. The first request with a key (per API key, kept
+ * 24 h in the store, shared by every control plane) runs; a retry while it runs is a 409 that
+ * may be retried; a retry after gets the stored answer without acting again. A request that
+ * acted on nothing frees its key, so a corrected retry runs.
+ *
+ * The official OpenAI SDK sends no idempotency header of its own (openai 6.x sets none), but it
+ * resends the headers it was given on each of its retries: `{ headers: { 'Idempotency-Key': k } }`
+ * as a request option makes an SDK retry of a chat that actuated return the first answer.
+ */
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { NimbusError } from '../core/errors.js';
+import { canonicalJson, sha256 } from '../devices/canonical-json.js';
+import type { DeviceGateway } from '../devices/device-gateway.js';
+
+/** A stored answer: a JSON body, or the final chunk of a streamed chat (`stream`), replayed as SSE. */
+export interface StoredAnswer {
+  status: number;
+  body: unknown;
+  stream?: boolean;
+}
+
+/** The request's `Idempotency-Key`, if it has one (at most 200 characters are used). */
+export function idempotencyKeyOf(request: FastifyRequest): string | undefined {
+  const header = request.headers['idempotency-key'];
+  return typeof header === 'string' && header.length > 0 ? header.slice(0, 200) : undefined;
+}
+
+/**
+ * Claims `key` for this request. Resolves to true when this request holds it and must run; to
+ * false when the stored answer of the first request was sent; throws 409 while the first runs or
+ * when the key was used for another request.
+ */
+export async function claimOrReplay(gateway: DeviceGateway, request: FastifyRequest, reply: FastifyReply, key: string): Promise<boolean> {
+  const requestHash = sha256(canonicalJson({ method: request.method, url: request.url, body: request.body ?? null }));
+  const held = await gateway.claimIdempotency(request.principal, key, requestHash);
+  if (!held) return true;
+  if (held.requestHash !== requestHash) {
+    throw new NimbusError('conflict', `Idempotency-Key '${key}' was used for another request; use a new key for a new request.`, {
+      param: 'Idempotency-Key',
+      headers: { 'x-should-retry': 'false' },
+    });
+  }
+  if (held.state === 'running') {
+    throw new NimbusError('conflict', `A request with Idempotency-Key '${key}' is still running; retry to get its answer.`, {
+      headers: { 'retry-after': '1', 'x-should-retry': 'true' },
+    });
+  }
+  const stored = held.body as { stream?: boolean; body?: unknown } | null;
+  void reply.code(held.status ?? 200).header('idempotent-replayed', 'true');
+  if ((held.status ?? 200) >= 400) void reply.header('x-should-retry', 'false');
+  if (stored?.stream) void reply.type('text/event-stream').send(`data: ${JSON.stringify(stored.body)}\n\ndata: [DONE]\n\n`);
+  else void reply.type('application/json').send(stored?.body ?? null);
+  return false;
+}
+
+/**
+ * Stores what a request that held `key` answered (when it answered, or acted on a device), or
+ * frees the key when it did neither: nothing happened, so a retry must run.
+ */
+export async function settleKey(
+  gateway: DeviceGateway,
+  request: FastifyRequest,
+  key: string,
+  outcome: { answer: StoredAnswer | undefined; acted: boolean },
+): Promise<void> {
+  const { answer, acted } = outcome;
+  if (answer && (answer.status < 400 || acted)) {
+    await gateway.settleIdempotency(request.principal, key, { status: answer.status, body: { stream: answer.stream === true, body: answer.body } });
+  } else if (acted) {
+    // It acted and then never answered (the client left, the server failed between): a retry must not act again.
+    const error = new NimbusError(
+      'conflict',
+      `The first request with Idempotency-Key '${key}' acted on devices and did not finish answering; GET /v1/audit?conversation=... or the devices' command lists tell what it did.`,
+    );
+    await gateway.settleIdempotency(request.principal, key, { status: error.status, body: { stream: false, body: error.toJSON() } });
+  } else await gateway.settleIdempotency(request.principal, key, undefined);
+}
