@@ -17,6 +17,14 @@ import { fetchAssignedModel } from './worker/fetch-model.js';
 import { readHardware } from './worker/read-hardware.js';
 import { WorkerAgent } from './worker/worker-agent.js';
 
+/** The addresses of `--join` (comma-separated), without trailing slashes. */
+export function controlPlaneAddresses(join: string): string[] {
+  return join
+    .split(',')
+    .map((address) => address.trim().replace(/\/+$/, ''))
+    .filter((address) => address !== '');
+}
+
 /** Paths that answer without the secret: health checks. */
 const publicPaths = new Set(['/healthz', '/readyz', ...workerPaths]);
 
@@ -101,8 +109,8 @@ export async function startWorker(settings: WorkerSettings): Promise<RunningWork
   });
   const address = await app.listen({ host: settings.host, port: settings.port });
   const url = address.replace('[::1]', 'localhost');
-  const agent = new WorkerAgent({
-    controlPlane: settings.controlPlane.replace(/\/+$/, ''),
+  const agent: WorkerAgent = new WorkerAgent({
+    controlPlanes: controlPlaneAddresses(settings.controlPlane),
     token: settings.token,
     name: settings.name,
     endpoint: url,
@@ -114,7 +122,8 @@ export async function startWorker(settings: WorkerSettings): Promise<RunningWork
       load: () => engine.load(),
     },
     hardware: () => readHardware(() => engine.hardware()),
-    fetchModel: (assignment, credential) => fetchAssignedModel(settings.home, settings.controlPlane.replace(/\/+$/, ''), assignment, credential),
+    // From the control plane it talks to now: each one serves the files of every deployment (decision 0011).
+    fetchModel: (assignment, credential): Promise<string> => fetchAssignedModel(settings.home, agent.controlPlane, assignment, credential),
     takeGeneratedTokens: () => {
       const tokens = generated;
       generated = 0;

@@ -13,7 +13,7 @@ beats every few seconds and runs the model replicas placed on it, fetching model
 control plane. Its own OpenAI-compatible server answers the control plane only.
 
 Options:
-      --join URL        the control plane (NIMBUS_JOIN_URL)
+      --join URL[,URL]  the control plane, or several sharing one store: it beats through whichever answers (NIMBUS_JOIN_URL)
       --token TOKEN     a join token from 'nimbus workers token' (NIMBUS_JOIN_TOKEN; the variable keeps it out of process lists)
       --name NAME       this worker's name in the pool (default: the host name)
       --host HOST       address to bind (default 127.0.0.1; the control plane must reach it)
@@ -58,7 +58,8 @@ export async function workerCommand(argv: string[], environment: NodeJS.ProcessE
   }
   const controlPlane = values.join ?? environment.NIMBUS_JOIN_URL;
   const token = values.token ?? environment.NIMBUS_JOIN_TOKEN;
-  if (!controlPlane || !/^https?:\/\/./.test(controlPlane)) return usageError('give the control plane with --join http://HOST:PORT');
+  if (!controlPlane || !controlPlane.split(',').every((address) => /^https?:\/\/./.test(address.trim())))
+    return usageError('give the control plane with --join http://HOST:PORT (several: --join http://A:8080,http://B:8080)');
   if (!token) return usageError("give a join token with --token (create one on the control plane with 'nimbus workers token')");
   const gpu = values.gpu ?? 'auto';
   if (!gpuChoices.includes(gpu)) return usageError(`--gpu must be one of ${gpuChoices.join(', ')}`);

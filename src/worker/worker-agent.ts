@@ -18,8 +18,12 @@ export interface ReplicaHost {
 
 /** Options of `WorkerAgent`. */
 export interface WorkerAgentOptions {
-  /** The control plane's base URL (`http://10.0.0.2:8080`). */
-  controlPlane: string;
+  /**
+   * The control planes' base URLs (`http://10.0.0.2:8080`): any of them answers for the pool, as
+   * they share one store. The agent talks to one and moves to the next when it does not answer
+   * (connection refused, a timeout, a 503 while it drains), so it keeps beating through a survivor.
+   */
+  controlPlanes: readonly string[];
   token: string;
   name: string;
   /** Base URL of this worker's own OpenAI-compatible server. */
@@ -57,7 +61,17 @@ export class WorkerAgent {
   private stopped = false;
   private lastBeat = Date.now();
 
-  constructor(private readonly options: WorkerAgentOptions) {}
+  /** Which of `controlPlanes` it talks to now. */
+  private current = 0;
+
+  constructor(private readonly options: WorkerAgentOptions) {
+    if (options.controlPlanes.length === 0) throw new Error('A worker needs at least one control plane address (--join).');
+  }
+
+  /** The control plane it talks to now (model files are downloaded from it). */
+  get controlPlane(): string {
+    return this.options.controlPlanes[this.current]!;
+  }
 
   /** The secret the control plane presents to this worker's inference endpoint; undefined before joining. */
   get inferenceSecret(): string | undefined {
@@ -194,12 +208,26 @@ export class WorkerAgent {
   private async call<T>(path: string, body: unknown, authenticated = true): Promise<T> {
     const headers: Record<string, string> = { 'content-type': 'application/json' };
     if (authenticated && this.credentials) headers.authorization = `Bearer ${this.credentials.credential}`;
-    const response = await fetch(`${this.options.controlPlane}${path}`, {
-      method: 'POST',
-      headers,
-      body: JSON.stringify(body),
-      signal: AbortSignal.timeout(10_000),
-    });
+    const addresses = this.options.controlPlanes;
+    // With several, a silent one is given up on sooner: the next may answer within the heartbeat.
+    const timeoutMs = addresses.length > 1 ? 3_000 : 10_000;
+    let response: Response | undefined;
+    let lastError: unknown;
+    for (let tried = 0; tried < addresses.length; tried += 1) {
+      const index = (this.current + tried) % addresses.length;
+      try {
+        response = await fetch(`${addresses[index]}${path}`, { method: 'POST', headers, body: JSON.stringify(body), signal: AbortSignal.timeout(timeoutMs) });
+      } catch (error) {
+        lastError = error;
+        continue;
+      }
+      // A control plane that drains answers 503: another takes the beat.
+      if (response.status === 503 && tried < addresses.length - 1) continue;
+      if (index !== this.current) this.options.onChange?.(`talking to control plane ${addresses[index]} (${addresses[this.current]} did not answer)`);
+      this.current = index;
+      break;
+    }
+    if (!response) throw lastError;
     const text = await response.text();
     if (!response.ok) {
       let message = text;
