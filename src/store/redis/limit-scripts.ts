@@ -6,54 +6,109 @@
  */
 
 /**
- * KEYS: counters, then the lease record. ARGV: now, lease, and one packed string
- * `kind,limit,amount,expiresAt;...` per counter in order (kind w: window, s: window that must
- * exist (a budget, seeded from the ledger), c: concurrency): one argument instead of four per key
- * halves the client's cost per call. Returns {ok (1; 0 refused; 2 unseeded), failed index
- * (1-based), values...}.
- * Integers travel as the strings they came in, since Lua would print a large number as 1e+15.
+ * KEYS: counters, then this process's lease record for the tenant. ARGV: the packed spec
+ * (counter-specs.ts: `kind,limit,expiresAt;` per counter, kind `w` window, `s` budget that must
+ * exist (seeded from the ledger), `c` concurrency), the lease, now, one number per counter (a
+ * window's amount, a concurrency lease's expiry). Returns {ok (1; 0 refused; 2 unseeded), failed index (1-based), values...}: after
+ * adding when ok, as found when refused. Integers travel as the strings they came in, since Lua
+ * would print a large number as 1e+15.
+ *
+ * Windows are added to first and checked after (INCRBY answers the new value), and taken back
+ * where a later counter refuses: one command per window where a GET before every INCRBY cost
+ * two, and a refusal, rarer, pays for the undo. Every window counter has an expiry (made here
+ * with one, or seeded with one), so a value equal to the amount with no expiry is a counter
+ * INCRBY just made: a budget that must be seeded first is deleted again and answers unseeded, a
+ * window gets its expiry. The script is atomic, so no one sees the undone additions. The lease
+ * record's text (`w AMOUNT KEY` or `c 0 KEY` per line, as the sweep reads it) is joined once
+ * from the pieces, with no string made per line.
  */
 export const reserveScript = `
-local now = tonumber(ARGV[1])
+local n = #KEYS - 1
+local kinds, limits, expires = {}, {}, {}
+local i = 0
+for kind, limit, expiresAt in string.gmatch(ARGV[1], '(%a),(%-?%d+),(%d+);') do
+  i = i + 1
+  kinds[i] = kind
+  limits[i] = tonumber(limit)
+  expires[i] = expiresAt
+end
 local lease = ARGV[2]
-local counters = #KEYS - 1
-local specs = {}
-for kind, limit, amount, expires in string.gmatch(ARGV[3], '([wsc]),([^,;]+),([^,;]+),([^,;]+)') do
-  specs[#specs + 1] = {kind, tonumber(limit), amount, expires}
+local now = ARGV[3]
+local amounts = {}
+i = 0
+for amount in string.gmatch(ARGV[4], '[^,]+') do
+  i = i + 1
+  amounts[i] = amount
 end
 local values = {}
-for i = 1, counters do
-  local spec = specs[i]
-  local current
-  if spec[1] ~= 'c' then
-    local raw = redis.call('GET', KEYS[i])
-    if not raw and spec[1] == 's' then return {2, i, unpack(values)} end
-    current = tonumber(raw or '0')
+local made = {}
+local failed = 0
+local code = 0
+for i = 1, n do
+  local key = KEYS[i]
+  if kinds[i] == 'c' then
+    redis.call('ZREMRANGEBYSCORE', key, '-inf', now)
+    local current = redis.call('ZCARD', key)
+    values[i] = current
+    if current + 1 > limits[i] then
+      failed = i
+      break
+    end
   else
-    redis.call('ZREMRANGEBYSCORE', KEYS[i], '-inf', now)
-    current = redis.call('ZCARD', KEYS[i])
+    local amount = tonumber(amounts[i])
+    local value = redis.call('INCRBY', key, amounts[i])
+    if value == amount and redis.call('PTTL', key) == -1 then
+      made[i] = true
+      if kinds[i] == 's' then
+        failed = i
+        code = 2
+        break
+      end
+      redis.call('PEXPIREAT', key, expires[i])
+    end
+    values[i] = value
+    if value > limits[i] then
+      values[i] = value - amount
+      failed = i
+      break
+    end
   end
-  values[i] = current
-  if current + tonumber(spec[3]) > spec[2] then
-    return {0, i, unpack(values)}
+end
+if failed > 0 then
+  for j = 1, failed do
+    if kinds[j] ~= 'c' then
+      if made[j] then
+        redis.call('DEL', KEYS[j])
+      elseif j < failed or code == 0 then
+        redis.call('DECRBY', KEYS[j], amounts[j])
+      end
+      if j < failed then values[j] = values[j] - tonumber(amounts[j]) end
+    end
   end
+  return {code, failed, unpack(values)}
 end
 local record = {}
-for i = 1, counters do
-  local spec = specs[i]
-  if spec[1] ~= 'c' then
-    values[i] = redis.call('INCRBY', KEYS[i], spec[3])
-    redis.call('PEXPIREAT', KEYS[i], spec[4])
-    if spec[3] ~= '0' then record[#record + 1] = 'w ' .. spec[3] .. ' ' .. KEYS[i] end
-  else
-    redis.call('ZADD', KEYS[i], spec[4], lease)
-    local latest = redis.call('ZRANGE', KEYS[i], -1, -1, 'WITHSCORES')
-    redis.call('PEXPIREAT', KEYS[i], latest[2])
-    values[i] = redis.call('ZCARD', KEYS[i])
-    record[#record + 1] = 'c 0 ' .. KEYS[i]
+local r = 0
+for i = 1, n do
+  local key = KEYS[i]
+  if kinds[i] == 'c' then
+    values[i] = values[i] + redis.call('ZADD', key, amounts[i], lease)
+    local latest = redis.call('ZRANGE', key, -1, -1, 'WITHSCORES')
+    redis.call('PEXPIREAT', key, latest[2])
+    record[r + 1] = 'c 0 '
+    record[r + 2] = key
+    record[r + 3] = '\\n'
+    r = r + 3
+  elseif amounts[i] ~= '0' then
+    record[r + 1] = 'w '
+    record[r + 2] = amounts[i]
+    record[r + 3] = ' '
+    record[r + 4] = key
+    record[r + 5] = '\\n'
+    r = r + 5
   end
 end
-if #record > 0 then redis.call('HSET', KEYS[#KEYS], lease, table.concat(record, '\\n')) end
+if r > 0 then redis.call('HSET', KEYS[n + 1], lease, table.concat(record, '', 1, r - 1)) end
 return {1, 0, unpack(values)}
 `;
 
@@ -61,7 +116,10 @@ return {1, 0, unpack(values)}
  * KEYS: window counters, then concurrency counters, then the lease record. ARGV: lease, number
  * of window counters, their `delta:used` packed as `d1:u1,d2:u2,...`. Where the record no longer
  * holds the lease (a survivor swept it, taking this process for dead), the reservation was
- * already given back, so what was used is charged whole instead of the difference.
+ * already given back, so what was used is charged whole instead of the difference. A counter
+ * that no longer exists (its window ended) stays absent: every counter has an expiry, so one
+ * that INCRBY made (the value is the change, and there is no expiry) is deleted again, which
+ * costs a command where it happens instead of an EXISTS before every INCRBY.
  */
 export const settleScript = `
 local windows = tonumber(ARGV[2])
@@ -71,7 +129,10 @@ for delta, used in string.gmatch(ARGV[3], '([^:,]+):([^:,]+)') do
   i = i + 1
   local change = delta
   if not held then change = used end
-  if i <= windows and change ~= '0' and redis.call('EXISTS', KEYS[i]) == 1 then redis.call('INCRBY', KEYS[i], change) end
+  if i <= windows and change ~= '0' then
+    local value = redis.call('INCRBY', KEYS[i], change)
+    if value == tonumber(change) and redis.call('PTTL', KEYS[i]) == -1 then redis.call('DEL', KEYS[i]) end
+  end
 end
 for j = windows + 1, #KEYS - 1 do redis.call('ZREM', KEYS[j], ARGV[1]) end
 return 0

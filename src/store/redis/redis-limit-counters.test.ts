@@ -75,6 +75,58 @@ else {
     await Promise.all([one.close(), two.close()]);
   });
 
+  test('a refused or unseeded reservation leaves no counter behind, not even one it made and took back; a counter it makes gets its window end', async () => {
+    const namespace = `test-${randomBytes(4).toString('hex')}:`;
+    const counters = new RedisLimitCounters(redisUrl, { namespace });
+    await counters.connect();
+    const admin = new Redis(redisUrl);
+    const tenant = `{t${randomBytes(4).toString('hex')}}`;
+    const [rate, tokens, budget] = [`${tenant}:rate`, `${tenant}:tokens`, `${tenant}:budget`];
+    const end = Date.now() + 60_000;
+    const window = (key: string, limit: number, amount: number): CounterCheck => ({ key, kind: 'window', limit, amount, expiresAt: end });
+    await counters.reserve('r0', [window(tokens, 100, 90)], Date.now());
+    // tokens refuses after rate was added to (and made): both as they were, rate absent again.
+    expect(await counters.reserve('r1', [window(rate, 10, 1), window(tokens, 100, 20)], Date.now())).toEqual({ ok: false, failed: 1, values: [0, 90] });
+    expect(await admin.exists(namespace + rate)).toBe(0);
+    expect(await admin.get(namespace + tokens)).toBe('90');
+    expect(await counters.reserve('r2', [window(rate, 10, 1), { ...window(budget, 100, 5), seed: true }], Date.now())).toEqual({
+      ok: false,
+      failed: 1,
+      values: [0],
+      unseeded: true,
+    });
+    expect(await admin.exists(namespace + rate, namespace + budget)).toBe(0);
+    expect((await counters.reserve('r3', [window(rate, 10, 1)], Date.now())).ok).toBe(true);
+    expect(Math.abs((await admin.pexpiretime(namespace + rate)) - end)).toBeLessThanOrEqual(1);
+    admin.disconnect();
+    await counters.close();
+  });
+
+  test('the lease record keeps the lines the released sweep reads (`w AMOUNT KEY`, `c 0 KEY`), so a process of either version can sweep the other', async () => {
+    const namespace = `test-${randomBytes(4).toString('hex')}:`;
+    const counters = new RedisLimitCounters(redisUrl, { namespace });
+    await counters.connect();
+    const admin = new Redis(redisUrl);
+    const tenantId = `t${randomBytes(4).toString('hex')}`;
+    const [rate, running, cost] = [`{${tenantId}}:rate`, `{${tenantId}}:running`, `{${tenantId}}:cost`];
+    const end = Date.now() + 60_000;
+    await counters.reserve(
+      'r1',
+      [
+        { key: rate, kind: 'window', limit: 10, amount: 1, expiresAt: end },
+        { key: running, kind: 'concurrency', limit: 2, amount: 1, expiresAt: end },
+        { key: cost, kind: 'window', limit: 10_000_000_000_000, amount: 5_000_000_000_123, expiresAt: end },
+        { key: `{${tenantId}}:nothing`, kind: 'window', limit: 10, amount: 0, expiresAt: end },
+      ],
+      Date.now(),
+    );
+    expect(await admin.hget(`${namespace}{${tenantId}}:leases:${counters.processId}`, 'r1')).toBe(
+      [`w 1 ${namespace}${rate}`, `c 0 ${namespace}${running}`, `w 5000000000123 ${namespace}${cost}`].join('\n'),
+    );
+    admin.disconnect();
+    await counters.close();
+  });
+
   test('a wrong address is refused at connect, not on the first request', async () => {
     const counters = new RedisLimitCounters('redis://127.0.0.1:1');
     await expect(counters.connect()).rejects.toThrow();

@@ -10,6 +10,7 @@
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import type { CounterAdjustment, CounterCheck, LimitCounters, ReserveResult } from '../../core/limit-counters.js';
+import { CounterSpecs, integer } from './counter-specs.js';
 import { limitScripts, type LimitScriptName } from './limit-scripts.js';
 import { ProcessRegistry } from './process-registry.js';
 
@@ -33,14 +34,16 @@ export class RedisLimitCounters implements LimitCounters {
   private readonly shas = new Map<LimitScriptName, string>();
   private readonly namespace: string;
   private readonly registry: ProcessRegistry;
-  /** Tenant -> this process's lease record key for it. */
+  /** Hash tag (`{acme}`) -> this process's lease record key for its tenant. */
   private readonly records = new Map<string, string>();
+  private readonly specs: CounterSpecs;
 
   constructor(url: string, options: RedisLimitCountersOptions = {}) {
     // Fail fast when Redis is away: admission answers 503 rather than hanging requests on retries.
     this.redis = new Redis(url, { maxRetriesPerRequest: 1, connectTimeout: 2000, commandTimeout: 2000, enableAutoPipelining: true, lazyConnect: true });
     this.redis.on('error', () => undefined);
     this.namespace = options.namespace ?? '';
+    this.specs = new CounterSpecs(this.namespace);
     this.registry = new ProcessRegistry(this.redis, this.namespace, randomBytes(8).toString('hex'), (key) => this.sweepRecord(key), {
       beatMs: options.beatMs ?? 3000,
       livenessMs: options.livenessMs ?? 9000,
@@ -63,31 +66,29 @@ export class RedisLimitCounters implements LimitCounters {
 
   async reserve(leaseId: string, checks: readonly CounterCheck[], now: number): Promise<ReserveResult> {
     if (checks.length === 0) return { ok: true, failed: -1, values: [] };
-    const args: Array<string | number> = [];
-    let packed = '';
-    for (const check of checks) {
-      args.push(this.namespace + check.key);
-      packed += `${packed ? ';' : ''}${check.kind === 'concurrency' ? 'c' : check.seed ? 's' : 'w'},${integer(check.limit)},${integer(check.amount)},${integer(check.expiresAt)}`;
+    const spec = this.specs.reserve(checks);
+    // Per request only the amounts travel (a concurrency lease's expiry in its place).
+    let amounts = '';
+    for (let index = 0; index < checks.length; index += 1) {
+      const check = checks[index]!;
+      amounts += `${index === 0 ? '' : ','}${integer(check.kind === 'concurrency' ? check.expiresAt : check.amount)}`;
     }
-    args.push(this.recordKey(checks[0]!.key), now, leaseId, packed);
-    const reply = (await this.run('reserve', checks.length + 1, args)) as number[];
-    const [ok, failed, ...values] = reply.map(Number);
-    if (ok === 2) return { ok: false, failed: failed! - 1, values, unseeded: true };
-    return { ok: ok === 1, failed: ok === 1 ? -1 : failed! - 1, values };
+    const reply = (await this.evalsha('reserve', checks.length + 1, [...spec.keys, this.recordKey(spec.tag), spec.packed, leaseId, now, amounts])) as number[];
+    const ok = reply[0];
+    const values = reply.slice(2);
+    if (ok === 2) return { ok: false, failed: reply[1]! - 1, values, unseeded: true };
+    return { ok: ok === 1, failed: ok === 1 ? -1 : reply[1]! - 1, values };
   }
 
   async settle(leaseId: string, adjustments: readonly CounterAdjustment[], concurrencyKeys: readonly string[]): Promise<void> {
-    const first = adjustments[0]?.key ?? concurrencyKeys[0];
-    if (first === undefined) return;
-    const args: Array<string | number> = [];
-    let packed = '';
-    for (const adjustment of adjustments) {
-      args.push(this.namespace + adjustment.key);
-      packed += `${packed ? ',' : ''}${integer(adjustment.delta)}:${integer(adjustment.used)}`;
+    if (adjustments.length === 0 && concurrencyKeys.length === 0) return;
+    const spec = this.specs.settle(adjustments, concurrencyKeys);
+    let changes = '';
+    for (let index = 0; index < adjustments.length; index += 1) {
+      const adjustment = adjustments[index]!;
+      changes += `${index === 0 ? '' : ','}${integer(adjustment.delta)}:${integer(adjustment.used)}`;
     }
-    for (const key of concurrencyKeys) args.push(this.namespace + key);
-    args.push(this.recordKey(first), leaseId, adjustments.length, packed);
-    await this.run('settle', args.length - 3, args);
+    await this.evalsha('settle', spec.keys.length + 1, [...spec.keys, this.recordKey(spec.tag), leaseId, spec.windows, changes]);
   }
 
   async seed(key: string, value: number, expiresAt: number): Promise<void> {
@@ -100,7 +101,7 @@ export class RedisLimitCounters implements LimitCounters {
 
   async read(keys: readonly string[], now: number): Promise<number[]> {
     if (keys.length === 0) return [];
-    return ((await this.run('read', keys.length, [...keys.map((key) => this.namespace + key), now])) as number[]).map(Number);
+    return ((await this.evalsha('read', keys.length, [...keys.map((key) => this.namespace + key), now])) as number[]).map(Number);
   }
 
   /** Resolves when Redis answers a PING (readiness); rejects with why not. */
@@ -117,21 +118,21 @@ export class RedisLimitCounters implements LimitCounters {
   }
 
   /**
-   * This process's lease record for the tenant a counter belongs to (the hash tag every counter
-   * name starts with), registering the tenant the first time so a sweep after a crash finds it.
+   * This process's lease record for the tenant of a hash tag (`{acme}`: every counter name starts
+   * with its tenant's), registering the tenant the first time so a sweep after a crash finds it.
    */
-  private recordKey(counterKey: string): string {
-    const tenantId = counterKey.slice(1, counterKey.indexOf('}'));
-    let record = this.records.get(tenantId);
+  private recordKey(tag: string): string {
+    let record = this.records.get(tag);
     if (record === undefined) {
+      const tenantId = tag.slice(1, -1);
       this.registry.noteTenant(tenantId);
-      this.records.set(tenantId, (record = this.registry.recordKey(tenantId)));
+      this.records.set(tag, (record = this.registry.recordKey(tenantId)));
     }
     return record;
   }
 
   private async sweepRecord(recordKey: string): Promise<number> {
-    return Number(await this.run('sweep', 1, [recordKey]));
+    return Number(await this.evalsha('sweep', 1, [recordKey]));
   }
 
   private async loadScripts(): Promise<void> {
@@ -140,7 +141,7 @@ export class RedisLimitCounters implements LimitCounters {
   }
 
   /** EVALSHA, never the script text on the hot path; after a Redis restart (NOSCRIPT) the scripts are loaded again. */
-  private async run(name: LimitScriptName, numberOfKeys: number, args: Array<string | number>): Promise<unknown> {
+  private async evalsha(name: LimitScriptName, numberOfKeys: number, args: Array<string | number>): Promise<unknown> {
     if (!this.shas.has(name)) await this.loadScripts();
     try {
       return await this.redis.evalsha(this.shas.get(name)!, numberOfKeys, ...args);
@@ -150,9 +151,4 @@ export class RedisLimitCounters implements LimitCounters {
       return this.redis.evalsha(this.shas.get(name)!, numberOfKeys, ...args);
     }
   }
-}
-
-/** A whole number as Redis and the scripts read it (limits stay below 1e21, where JavaScript would print an exponent). */
-function integer(value: number): string {
-  return String(Math.round(value));
 }
