@@ -18,19 +18,20 @@
  * two, and a refusal, rarer, pays for the undo. Every window counter has an expiry (made here
  * with one, or seeded with one), so a value equal to the amount with no expiry is a counter
  * INCRBY just made: a budget that must be seeded first is deleted again and answers unseeded, a
- * window gets its expiry. The script is atomic, so no one sees the undone additions. The lease
+ * window gets its expiry (read from the spec only then: most requests make none). Lapsed
+ * concurrency leases are dropped where they could matter, at the limit, as in process; until
+ * then a value may count one. The script is atomic, so no one sees the undone additions. The lease
  * record's text (`w AMOUNT KEY` or `c 0 KEY` per line, as the sweep reads it) is joined once
  * from the pieces, with no string made per line.
  */
 export const reserveScript = `
 local n = #KEYS - 1
-local kinds, limits, expires = {}, {}, {}
+local kinds, limits = {}, {}
 local i = 0
-for kind, limit, expiresAt in string.gmatch(ARGV[1], '(%a),(%-?%d+),(%d+);') do
+for kind, limit in string.gmatch(ARGV[1], '(%a),(%-?%d+),%d+;') do
   i = i + 1
   kinds[i] = kind
   limits[i] = tonumber(limit)
-  expires[i] = expiresAt
 end
 local lease = ARGV[2]
 local now = ARGV[3]
@@ -47,8 +48,11 @@ local code = 0
 for i = 1, n do
   local key = KEYS[i]
   if kinds[i] == 'c' then
-    redis.call('ZREMRANGEBYSCORE', key, '-inf', now)
     local current = redis.call('ZCARD', key)
+    if current + 1 > limits[i] then
+      redis.call('ZREMRANGEBYSCORE', key, '-inf', now)
+      current = redis.call('ZCARD', key)
+    end
     values[i] = current
     if current + 1 > limits[i] then
       failed = i
@@ -64,7 +68,14 @@ for i = 1, n do
         code = 2
         break
       end
-      redis.call('PEXPIREAT', key, expires[i])
+      local field = 0
+      for expiresAt in string.gmatch(ARGV[1], '%a,%-?%d+,(%d+);') do
+        field = field + 1
+        if field == i then
+          redis.call('PEXPIREAT', key, expiresAt)
+          break
+        end
+      end
     end
     values[i] = value
     if value > limits[i] then
