@@ -126,7 +126,14 @@ export async function startNimbus(config: NimbusConfig, environment: Readonly<Re
     retry: config.retry,
     breaker: config.breaker,
     environment,
-    ...modelRouting({ models: config.upstreamModels, prefixBlockChars: config.routing.prefixBlockChars, fallback: 'round-robin' }),
+    ...modelRouting({
+      models: config.upstreamModels.map((model) => ({
+        ...model,
+        cachesPrefixes: config.providers.find((provider) => provider.id === model.provider)?.cachesPrefixes,
+      })),
+      prefixBlockChars: config.routing.prefixBlockChars,
+      fallback: 'round-robin',
+    }),
   });
   // One control plane per SQLite database (several share PostgreSQL): refused before anything is opened.
   const sqlitePath = sqlitePathOf(config.databaseUrl, config.home);
@@ -223,6 +230,7 @@ export async function startNimbus(config: NimbusConfig, environment: Readonly<Re
     replicaEngine: (replica) => workerReplicaEngine(config, replica.host, replica.endpoint.url, replica.endpoint.secret, replica.deployment),
     clock: systemClock,
     reconcileIntervalMs: config.poolHeartbeatMs,
+    prefixBlockChars: config.routing.prefixBlockChars,
     onError: (error) => log.error({ err: error }, 'pool reconciliation failed; retrying at the next interval'),
     onScale: (deployment, event) => log.info({ deployment, from: event.from, to: event.to }, `pool: ${deployment} scaled: ${event.reason}`),
     onHost: (worker, state, detail) =>

@@ -45,7 +45,7 @@ test('tokens, deployments and workers from the command line', async () => {
 
   const deployed = await nimbus('deploy', modelPath, '--name', 'tiny', '--replicas', '1', '--device', 'cpu', '--ctx', '128', '--slots', '1');
   expect(deployed.code).toBe(0);
-  expect(deployed.stdout).toMatch(/tiny\s+0\s+0\s+1\s+-\s+cpu\s+128\s+1\s+prefix-cache/);
+  expect(deployed.stdout).toMatch(/tiny\s+0\s+0\s+1\s+-\s+cpu\s+128\s+1\s+estimated-ttft/);
   expect(deployed.stdout).toContain('the pool has no workers');
 
   const explained = await nimbus('deployments', 'explain', 'tiny');

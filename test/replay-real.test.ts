@@ -45,11 +45,11 @@ describe('replay helpers', () => {
 });
 
 describe.skipIf(skipWithoutSharedModel())('replay against real workers', () => {
-  test('prefix-cache routing reuses more of the prompts than round-robin', { timeout: 120_000 }, async () => {
+  test('prefix-cache and estimated-ttft routing reuse more of the prompts than round-robin', { timeout: 180_000 }, async () => {
     const runs = await runRealReplay({
       modelPath: storiesPath!,
       trace,
-      policies: ['round-robin', 'prefix-cache'],
+      policies: ['round-robin', 'prefix-cache', 'estimated-ttft'],
       workers: 3,
       slots: 2,
       blockChars: 64,
@@ -59,11 +59,14 @@ describe.skipIf(skipWithoutSharedModel())('replay against real workers', () => {
       rate: 10,
       rounds: 1,
     });
-    const [roundRobin, prefixCache] = runs;
+    const [roundRobin, prefixCache, estimated] = runs;
     expect(roundRobin).toMatchObject({ policy: 'round-robin', requests: 30, errors: 0 });
     expect(prefixCache).toMatchObject({ policy: 'prefix-cache', requests: 30, errors: 0 });
+    expect(estimated).toMatchObject({ policy: 'estimated-ttft', requests: 30, errors: 0 });
     // Ideal shares: 15 and 25 of 30 requests reuse 4 of their 5 blocks.
     expect(prefixCache!.cachedShare).toBeGreaterThan(roundRobin!.cachedShare + 0.15);
+    // estimated-ttft learns where each prefix went from the pool engine's reports (sent, first token, usage).
+    expect(estimated!.cachedShare).toBeGreaterThan(roundRobin!.cachedShare + 0.15);
     expect(Number.isFinite(prefixCache!.ttftMeanMs)).toBe(true);
   });
 });

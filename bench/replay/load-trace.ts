@@ -2,6 +2,11 @@
  * Reads the public traces in ../shared/data/traces into one request shape the simulator replays.
  */
 import { readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** The traces folder: NIMBUS_TRACES, or ../shared/data/traces beside the checkout (a worktree has none). */
+export const tracesDir = process.env.NIMBUS_TRACES ?? resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'shared', 'data', 'traces');
 
 /** One request of a trace. */
 export interface TraceRequest {

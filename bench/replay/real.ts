@@ -9,8 +9,8 @@
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { routingPolicies, type RoutingPolicy } from '../../src/core/replica-router.js';
-import { median, report, repoRoot } from '../support.js';
-import { readMooncake } from './load-trace.js';
+import { median, report } from '../support.js';
+import { readMooncake, tracesDir } from './load-trace.js';
 import { runRealReplay } from './real-replay.js';
 
 const { values } = parseArgs({
@@ -30,10 +30,7 @@ const policies = values.policies.split(',').map((name) => {
   if (!(routingPolicies as readonly string[]).includes(name)) throw new Error(`unknown policy ${name}; use ${routingPolicies.join(', ')}`);
   return name as RoutingPolicy;
 });
-const trace = readMooncake(resolve(repoRoot, '..', 'shared', 'data', 'traces', 'mooncake_synthetic_trace.jsonl')).slice(
-  Number(values.skip),
-  Number(values.skip) + Number(values.requests),
-);
+const trace = readMooncake(resolve(tracesDir, 'mooncake_synthetic_trace.jsonl')).slice(Number(values.skip), Number(values.skip) + Number(values.requests));
 const options = {
   trace,
   policies,

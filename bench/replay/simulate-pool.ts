@@ -71,8 +71,8 @@ class Replica implements RoutingCandidate {
   }
 }
 
-/** A binary min-heap of timed events; equal times keep insertion order. */
-class EventQueue {
+/** A binary min-heap of timed events; equal times keep insertion order (shared with simulate-server.ts). */
+export class EventQueue {
   private readonly heap: { at: number; order: number; run: () => void }[] = [];
   private counter = 0;
 

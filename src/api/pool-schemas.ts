@@ -70,7 +70,7 @@ export const deploySchema = z.strictObject({
   device: z.enum(['auto', 'gpu', 'cpu']).default('auto'),
   context_size: z.number().int().min(64).max(1_048_576).default(4096),
   slots: z.number().int().min(1).max(256).default(4),
-  routing: z.string().min(1).max(64).default('prefix-cache'),
+  routing: z.string().min(1).max(64).default('estimated-ttft'),
   ...autoscaleFields,
 });
 

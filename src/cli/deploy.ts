@@ -9,7 +9,7 @@ export const deployUsage = `Usage: nimbus deploy MODEL [--name NAME] [--replicas
 
 MODEL is a GGUF path on the control plane or hf:owner/repo/file.gguf (fetched into its cache);
 workers download it from the control plane. Defaults: --replicas 1, --device auto, --ctx 4096,
---slots 4, --routing prefix-cache (or round-robin, least-outstanding-tokens, session-affinity).
+--slots 4, --routing estimated-ttft (or prefix-cache, round-robin, least-outstanding-tokens, session-affinity).
 With --min 0 the deployment starts with no replica: the first request waits while one loads.
 Talks to NIMBUS_URL with the admin key in NIMBUS_API_KEY (not needed in local mode).
 

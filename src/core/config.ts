@@ -55,6 +55,11 @@ export const providerConfigSchema = z.strictObject({
     .optional(),
   /** Extra request headers, such as an organization id. */
   headers: z.record(z.string(), z.string()).default({}),
+  /**
+   * It keeps a prefix cache (a self-hosted vLLM, SGLang or llama-server): its models that set no
+   * `routing` route by `estimated-ttft` when every provider serving them says so, round-robin otherwise.
+   */
+  cachesPrefixes: z.boolean().optional(),
   /** Time to open a connection. */
   connectTimeoutMs: milliseconds.default(5_000),
   /** Streams: time from sending the request to the first token. */
@@ -90,8 +95,8 @@ export const upstreamModelConfigSchema = z.strictObject({
   upstreamModel: z.string().min(1).optional(),
   /**
    * How requests are spread over this name's replicas (every entry of one name must agree).
-   * Round-robin by default: an upstream may be a cloud, where cache-aware placement buys nothing;
-   * set `prefix-cache` for self-hosted engines with a prefix cache (vLLM, SGLang, llama-server).
+   * Unset: `estimated-ttft` where every provider serving the name sets `cachesPrefixes`, else
+   * round-robin (a cloud API, where cache-aware placement buys nothing).
    */
   routing: z.enum(routingPolicies).optional(),
   /**
@@ -368,7 +373,7 @@ const hints: Partial<Record<keyof NimbusConfig, string>> = {
   providers:
     'each provider is {"id": "gpu-a", "baseUrl": "http://host:8000/v1"} with optional apiKeyEnv, headers, connectTimeoutMs, firstTokenTimeoutMs, idleTimeoutMs, requestTimeoutMs, maxConnections, forwardFields, maxTokensField (max_tokens or max_completion_tokens)',
   upstreamModels:
-    'each upstream model is {"id": "name-clients-use", "provider": "gpu-a"} with optional upstreamModel (the provider\'s name for it) , routing (round-robin, least-outstanding-tokens, prefix-cache, session-affinity) and defaultMaxTokens',
+    'each upstream model is {"id": "name-clients-use", "provider": "gpu-a"} with optional upstreamModel (the provider\'s name for it) , routing (round-robin, least-outstanding-tokens, prefix-cache, session-affinity, estimated-ttft) and defaultMaxTokens',
   aliases: 'use {"alias": "model"}, e.g. {"gpt-4o-mini": "llama-3-8b"}',
   fallbacks: 'use {"model": ["fallback", ...]}, e.g. {"llama-3-70b": ["llama-3-8b"]}',
   retry: 'keys: maxAttempts, backoffBaseMs, backoffMaxMs, maxRetryAfterMs',

@@ -5,7 +5,7 @@
  */
 
 /** Policy names, as `nimbus deploy --routing` and config spell them; the routers live in src/cluster/routing. */
-export const routingPolicies = ['round-robin', 'least-outstanding-tokens', 'prefix-cache', 'session-affinity'] as const;
+export const routingPolicies = ['round-robin', 'least-outstanding-tokens', 'prefix-cache', 'session-affinity', 'estimated-ttft'] as const;
 
 /** One routing policy name. */
 export type RoutingPolicy = (typeof routingPolicies)[number];
@@ -34,11 +34,39 @@ export interface RoutingRequest {
   sessionKey?: string;
   /** Prompt tokens plus max output tokens, where known: what this request adds to a replica's outstanding tokens. */
   tokens?: number;
+  /** Characters of the prompt, where known: estimated-ttft turns them into tokens with a ratio it learns per model. */
+  promptChars?: number;
+}
+
+/**
+ * What became of a request a router placed, as the engine that ran it saw: `sent` to a replica
+ * (each try), its `first-token`, and `ended` (answered, failed or cancelled) with the usage the
+ * replica reported; or, with no request, what a replica reported it `cached` (its heartbeat).
+ * Policies that learn (estimated-ttft: speeds, what each replica caches, the characters per token)
+ * read these; the rest ignore them.
+ */
+export interface RoutingOutcome {
+  kind: 'sent' | 'first-token' | 'ended' | 'cached';
+  model: string;
+  /** The request (empty for `cached`). */
+  requestId: string;
+  /** The replica's `RoutingCandidate.id`. */
+  replica: string;
+  /** `ended` after an answer: prompt tokens as the replica counted them. */
+  promptTokens?: number;
+  /** `ended` after an answer: how many of them it served from its prefix cache. */
+  cachedTokens?: number;
+  /** `cached`: prefix keys the replica holds now, most recently used first, at most `complete` ones when not all. */
+  prefixKeys?: readonly string[];
+  /** `cached`: false when the replica holds more than it listed (the report is bounded). */
+  complete?: boolean;
 }
 
 /** A routing policy: orders the candidates for one request; the engine tries them in that order. */
 export interface ReplicaRouter {
   order<T extends RoutingCandidate>(request: RoutingRequest, candidates: readonly T[]): T[];
+  /** Optional: told what became of each placed request (engines call it where defined). */
+  observe?(outcome: RoutingOutcome): void;
 }
 
 /** Round-robin per model: each request starts one replica further along the list. */

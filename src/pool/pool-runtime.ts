@@ -69,6 +69,8 @@ export interface PoolRuntimeOptions {
   onScale?: (deployment: string, event: ScaleEvent) => void;
   /** A host (worker) the provisioner lost, or that answers again (for the log). */
   onHost?: (host: string, state: 'lost' | 'back', detail: string) => void;
+  /** Characters per prefix block the routing keys are hashed with (`routing.prefixBlockChars`): estimated-ttft reads blocks as tokens with it. */
+  prefixBlockChars?: number;
 }
 
 /** The pool's control-plane side; `start` it once, `stop` it on shutdown. */
@@ -106,7 +108,7 @@ export class PoolRuntime implements PoolControl {
       onScale: (deployment, event) => options.onScale?.(deployment, event),
       onHost: (host, state, detail) => options.onHost?.(host, state, detail),
     };
-    this.sync = new ServingSync(this.parts, options.replicaEngine);
+    this.sync = new ServingSync(this.parts, options.replicaEngine, options.prefixBlockChars);
   }
 
   /** Loads the pool (known hosts get the grace of a fresh heartbeat) and starts the loops. */

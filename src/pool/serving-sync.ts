@@ -20,6 +20,7 @@ export class ServingSync {
   constructor(
     private readonly parts: PoolParts,
     private readonly replicaEngine: ReplicaEngineFactory,
+    private readonly prefixBlockChars?: number,
   ) {}
 
   /** Gives the pool engine every deployment and its replicas; closes engines of replicas that went. */
@@ -28,7 +29,8 @@ export class ServingSync {
     const live = new Set<string>();
     for (const deployment of deployments) {
       if (this.routing.get(deployment.name) !== deployment.routing) {
-        serving.deploy(deployment.name, createRouter(parseRoutingPolicy(deployment.routing)));
+        const estimatedTtft = this.prefixBlockChars !== undefined ? { prefixBlockChars: this.prefixBlockChars } : {};
+        serving.deploy(deployment.name, createRouter(parseRoutingPolicy(deployment.routing), { estimatedTtft }));
         this.routing.set(deployment.name, deployment.routing);
       }
       const reachable = replicas.filter(

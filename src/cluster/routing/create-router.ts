@@ -4,17 +4,21 @@
  * simulator all call.
  */
 import { RoundRobinRouter, routingPolicies, type ReplicaRouter, type RoutingPolicy } from '../../core/replica-router.js';
+import { EstimatedTtftRouter, type EstimatedTtftOptions } from './estimated-ttft-router.js';
 import { LeastOutstandingTokensRouter } from './least-outstanding-tokens-router.js';
 import { PrefixCacheRouter, type PrefixCacheOptions } from './prefix-cache-router.js';
 import { SessionAffinityRouter } from './session-affinity-router.js';
 
 export { routingPolicies, type RoutingPolicy };
 
-/** The default: prefix-cache wins the replay evaluation (docs/decisions/0006-routing-default.md). */
-export const defaultRoutingPolicy: RoutingPolicy = 'prefix-cache';
+/** The default for pool deployments: estimated-ttft wins the server-like replay (docs/decisions/0011-estimated-ttft-routing.md). */
+export const defaultRoutingPolicy: RoutingPolicy = 'estimated-ttft';
 
 /** A fresh router for one deployment; each keeps its own rotation and ring state. */
-export function createRouter(policy: RoutingPolicy, options: { prefixCache?: Partial<PrefixCacheOptions> } = {}): ReplicaRouter {
+export function createRouter(
+  policy: RoutingPolicy,
+  options: { prefixCache?: Partial<PrefixCacheOptions>; estimatedTtft?: Partial<EstimatedTtftOptions> } = {},
+): ReplicaRouter {
   switch (policy) {
     case 'round-robin':
       return new RoundRobinRouter();
@@ -24,6 +28,8 @@ export function createRouter(policy: RoutingPolicy, options: { prefixCache?: Par
       return new PrefixCacheRouter(options.prefixCache);
     case 'session-affinity':
       return new SessionAffinityRouter();
+    case 'estimated-ttft':
+      return new EstimatedTtftRouter(options.estimatedTtft);
     default:
       throw new Error(`unknown routing policy ${JSON.stringify(policy)}; use one of ${routingPolicies.join(', ')}`);
   }

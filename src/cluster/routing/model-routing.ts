@@ -9,9 +9,13 @@ import type { ReplicaRouter, RoutingPolicy, RoutingRequest } from '../../core/re
 import { createRouter } from './create-router.js';
 import { routingKeys } from './routing-keys.js';
 
-/** What `modelRouting` reads: each model's policy (unset means `fallback`) and the block size. */
+/**
+ * What `modelRouting` reads: each model's policy and the block size. A model that names no policy
+ * routes by `estimated-ttft` when every entry serving it is on a provider that caches prefixes
+ * (`cachesPrefixes`), by `fallback` otherwise.
+ */
 export interface ModelRoutingSettings {
-  models: ReadonlyArray<{ id: string; routing?: RoutingPolicy | undefined }>;
+  models: ReadonlyArray<{ id: string; routing?: RoutingPolicy | undefined; cachesPrefixes?: boolean | undefined }>;
   prefixBlockChars: number;
   /** The policy of a model that names none. */
   fallback: RoutingPolicy;
@@ -20,14 +24,19 @@ export interface ModelRoutingSettings {
 /** A router per model and the routing keys of a request, for an engine's options. */
 export function modelRouting(settings: ModelRoutingSettings): {
   routerFor: (model: string) => ReplicaRouter;
-  routingKeys: (request: ChatCompletionRequest | (CompletionRequest & { prompt: string })) => Pick<RoutingRequest, 'prefixKeys' | 'sessionKey'>;
+  routingKeys: (request: ChatCompletionRequest | (CompletionRequest & { prompt: string })) => Pick<RoutingRequest, 'prefixKeys' | 'sessionKey' | 'promptChars'>;
 } {
   const policies = new Map<string, RoutingPolicy>();
   for (const model of settings.models) if (model.routing) policies.set(model.id, model.routing);
+  for (const model of settings.models) {
+    if (policies.has(model.id)) continue;
+    const entries = settings.models.filter((entry) => entry.id === model.id);
+    if (entries.every((entry) => entry.cachesPrefixes)) policies.set(model.id, 'estimated-ttft');
+  }
   // Prefix keys cost a hash of the prompt: compute them only when some model routes on them.
-  const wantsKeys = [...policies.values(), settings.fallback].some((policy) => policy === 'prefix-cache' || policy === 'session-affinity');
+  const wantsKeys = [...policies.values(), settings.fallback].some((policy) => policy !== 'round-robin' && policy !== 'least-outstanding-tokens');
   return {
-    routerFor: (model) => createRouter(policies.get(model) ?? settings.fallback),
+    routerFor: (model) => createRouter(policies.get(model) ?? settings.fallback, { estimatedTtft: { prefixBlockChars: settings.prefixBlockChars } }),
     routingKeys: wantsKeys ? (request) => routingKeys(request, undefined, settings.prefixBlockChars) : () => ({}),
   };
 }

@@ -20,7 +20,8 @@ describe('prefixKeysOf', () => {
   });
 
   test('at most maxBlocks keys; a short prompt gets one key of its whole text; empty gets none', () => {
-    expect(prefixKeysOf(block('a').repeat(10))).toHaveLength(4);
+    expect(prefixKeysOf(block('a').repeat(10))).toHaveLength(10);
+    expect(prefixKeysOf(block('a').repeat(100))).toHaveLength(64);
     expect(prefixKeysOf(block('a').repeat(10), 2)).toHaveLength(2);
     expect(prefixKeysOf('hello')).toHaveLength(1);
     expect(prefixKeysOf('hello')).not.toEqual(prefixKeysOf('hellp'));
@@ -54,5 +55,6 @@ describe('routingKeys', () => {
   test('completions hash their prompt', () => {
     const keys = routingKeys({ model: 'm', prompt: 'Once upon a time' });
     expect(keys.prefixKeys).toEqual(prefixKeysOf('Once upon a time'));
+    expect(keys.promptChars).toBe('Once upon a time'.length);
   });
 });

@@ -12,8 +12,15 @@ import { hash32 } from './hash-ring.js';
 /** Characters per prefix block, about 512 tokens. */
 export const prefixBlockChars = 2048;
 
+/**
+ * Prefix keys per prompt at most: 64 blocks, about 32k tokens. prefix-cache hashes its ring on the
+ * first two; estimated-ttft matches them all against what each replica holds. Hashing is linear in
+ * the characters kept (a 128k-character prompt in about a tenth of a millisecond).
+ */
+export const maxPrefixKeys = 64;
+
 /** Keys of the first `maxBlocks` whole blocks of `text` (a final partial block counts when it is the only one). */
-export function prefixKeysOf(text: string, maxBlocks = 4, blockChars = prefixBlockChars): string[] {
+export function prefixKeysOf(text: string, maxBlocks = maxPrefixKeys, blockChars = prefixBlockChars): string[] {
   const keys: string[] = [];
   let chained = 0;
   const whole = Math.min(maxBlocks, Math.floor(text.length / blockChars));
@@ -36,14 +43,15 @@ function promptText(request: ChatCompletionRequest | (CompletionRequest & { prom
 }
 
 /**
- * Routing fields for a chat or completion request: prefix keys from the prompt, the session from
+ * Routing fields for a chat or completion request: prefix keys and length of the prompt, the session from
  * `sessionHeader` (a client's `x-session-id`) or else the `user` field.
  */
 export function routingKeys(
   request: ChatCompletionRequest | (CompletionRequest & { prompt: string }),
   sessionHeader?: string,
   blockChars = prefixBlockChars,
-): Pick<RoutingRequest, 'prefixKeys' | 'sessionKey'> {
+): Pick<RoutingRequest, 'prefixKeys' | 'sessionKey' | 'promptChars'> {
   const sessionKey = sessionHeader || request.user || undefined;
-  return { prefixKeys: prefixKeysOf(promptText(request), 4, blockChars), ...(sessionKey ? { sessionKey } : {}) };
+  const text = promptText(request);
+  return { prefixKeys: prefixKeysOf(text, maxPrefixKeys, blockChars), promptChars: text.length, ...(sessionKey ? { sessionKey } : {}) };
 }

@@ -11,7 +11,8 @@ import { Cancellation } from '../../core/cancellation.js';
 import type { EmbeddingRequest, Engine, EngineCall, EngineLoad, EmbeddingResult, GenerationEvent, ModelStatus } from '../../core/engine.js';
 import { NimbusError } from '../../core/errors.js';
 import type { ChatCompletionRequest, CompletionRequest } from '../../core/openai/request-schemas.js';
-import { RoundRobinRouter, type ReplicaRouter, type RoutingRequest } from '../../core/replica-router.js';
+import type { Usage } from '../../core/openai/response-types.js';
+import { RoundRobinRouter, type ReplicaRouter, type RoutingOutcome, type RoutingRequest } from '../../core/replica-router.js';
 import { continuationOf, joinedDone, mayContinue, spentDone, type StreamedSoFar } from './continuation.js';
 import { PoolReplica, type PoolReplicaOptions, type ReplicaTry } from './pool-replica.js';
 
@@ -24,7 +25,7 @@ interface Deployment {
 }
 
 /** The routing fields of a request (prefix keys, session): `routingKeys` from src/cluster, wired by main.ts. */
-export type RoutingKeysOf = (request: ChatCompletionRequest | TextRequest) => Pick<RoutingRequest, 'prefixKeys' | 'sessionKey'>;
+export type RoutingKeysOf = (request: ChatCompletionRequest | TextRequest) => Pick<RoutingRequest, 'prefixKeys' | 'sessionKey' | 'promptChars'>;
 
 /** Where a request waits while its deployment has no replica ready (scale from zero): the pool runtime. */
 export interface ReplicaWait {
@@ -192,8 +193,18 @@ export class PoolEngine implements Engine {
     let carried: StreamedSoFar | undefined;
     let last: unknown;
     const tried = new Set<PoolReplica>();
+    const router = this.deployments.get(request.model)?.router;
+    const tell = (kind: RoutingOutcome['kind'], replica: PoolReplica, usage?: Usage) =>
+      router?.observe?.({
+        kind,
+        model: request.model,
+        requestId: call.requestId,
+        replica: replica.id,
+        ...(usage ? { promptTokens: usage.prompt_tokens, cachedTokens: usage.prompt_tokens_details?.cached_tokens ?? 0 } : {}),
+      });
     for (let replica = next(order, tried); replica; replica = next(order, tried) ?? (carried ? this.freshReplica(request.model, tried) : undefined)) {
       tried.add(replica);
+      let usage: Usage | undefined;
       // The try's own cancellation: the client's, or this engine's when the replica is lost.
       const attempt: ReplicaTry = { cancel: new Cancellation(), lastEventAt: this.monotonic() };
       const unfollow = call.cancel.onAbort((reason) => attempt.cancel.abort(reason));
@@ -201,6 +212,7 @@ export class PoolEngine implements Engine {
       replica.tries.add(attempt);
       replica.inFlight += 1;
       replica.outstandingTokens += tokens;
+      tell('sent', replica);
       let iterator: AsyncIterator<GenerationEvent> | undefined;
       let started = false;
       let finished = false;
@@ -211,6 +223,7 @@ export class PoolEngine implements Engine {
         if (abandoned()) throw attempt.cancel.reason;
         call.onAttempt?.({ model: request.model, servedBy: replica.id, ...(carried ? { continued: true } : {}) });
         started = true;
+        tell('first-token', replica);
         for (; !next.done; next = await iterator.next()) {
           // An abandoned try's engine ends as if the client had left: that end is not the answer's.
           if (abandoned()) throw attempt.cancel.reason;
@@ -221,7 +234,10 @@ export class PoolEngine implements Engine {
             if (event.toolCalls?.length) sofar.toolCalls = true;
             if (event.content || event.toolCalls?.length) sofar.chunks += 1;
             yield event;
-          } else yield attributed(carried ? joinedDone(event, carried) : event, replica, request.model);
+          } else {
+            usage = event.usage;
+            yield attributed(carried ? joinedDone(event, carried) : event, replica, request.model);
+          }
         }
         finished = true;
         return;
@@ -249,6 +265,7 @@ export class PoolEngine implements Engine {
         replica.tries.delete(attempt);
         replica.inFlight -= 1;
         replica.outstandingTokens -= tokens;
+        tell('ended', replica, usage);
         // The consumer stopped early (client gone): let the replica's generation free its slot.
         if (!finished) await iterator?.return?.();
       }
@@ -285,7 +302,11 @@ export class PoolEngine implements Engine {
    * The healthy replicas of `model` in its policy's order; where there are none, waits for one if
    * the deployment holds requests, and throws the catalog's errors when there still are none.
    */
-  private async order(model: string, call: EngineCall, keys: { prefixKeys?: readonly string[]; sessionKey?: string; tokens?: number }): Promise<PoolReplica[]> {
+  private async order(
+    model: string,
+    call: EngineCall,
+    keys: { prefixKeys?: readonly string[]; sessionKey?: string; tokens?: number; promptChars?: number },
+  ): Promise<PoolReplica[]> {
     const known = this.deployments.get(model);
     if (!known)
       throw new NimbusError('model_not_found', `The model '${model}' does not exist. GET /v1/models lists the models this server serves.`, { param: 'model' });

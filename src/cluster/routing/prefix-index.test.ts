@@ -1,0 +1,76 @@
+import { describe, expect, test } from 'vitest';
+import { PrefixIndex } from './prefix-index.js';
+
+describe('PrefixIndex', () => {
+  test('matches the leading run each replica holds, in the order asked', () => {
+    const index = new PrefixIndex(100);
+    index.insert('a', ['k1', 'k2', 'k3']);
+    index.insert('b', ['k1']);
+    index.insert('c', ['k2', 'k3']);
+    expect(index.match(['k1', 'k2', 'k3', 'k4'], ['c', 'b', 'a', 'unknown'])).toEqual([0, 1, 3, 0]);
+    expect(index.match(['x'], ['a', 'b'])).toEqual([0, 0]);
+    expect(index.match([], ['a'])).toEqual([0]);
+  });
+
+  test('a gap stops the run: a later block held does not count', () => {
+    const index = new PrefixIndex(100);
+    index.insert('a', ['k1', 'k3']);
+    expect(index.match(['k1', 'k2', 'k3'], ['a'])).toEqual([1]);
+  });
+
+  test('past its capacity a replica forgets its least recently used keys, a prompt tail first', () => {
+    const index = new PrefixIndex(4);
+    index.insert('a', ['p1', 'p2', 'p3']);
+    index.insert('a', ['q1', 'q2']);
+    // p3 (the tail of the older prompt) went first; p1 and p2 stay.
+    expect(index.size('a')).toBe(4);
+    expect(index.match(['p1', 'p2', 'p3'], ['a'])).toEqual([2]);
+    // Using p1 again keeps it over p2.
+    index.insert('a', ['p1']);
+    index.insert('a', ['r1']);
+    expect(index.match(['p1'], ['a'])).toEqual([1]);
+    expect(index.match(['p1', 'p2'], ['a'])).toEqual([1]);
+  });
+
+  test('capacity is per replica; shrinking it evicts at once', () => {
+    const index = new PrefixIndex(10);
+    index.insert('a', ['k1', 'k2', 'k3', 'k4']);
+    index.insert('b', ['k1', 'k2', 'k3', 'k4']);
+    index.setCapacity('a', 2);
+    expect(index.capacity('a')).toBe(2);
+    expect(index.capacity('b')).toBe(10);
+    expect(index.match(['k1', 'k2', 'k3'], ['a', 'b'])).toEqual([2, 3]);
+    expect(index.entries).toBe(6);
+  });
+
+  test('a complete report replaces the guesses and sets the capacity; a bounded one adds to them', () => {
+    const index = new PrefixIndex(100);
+    index.insert('a', ['g1', 'g2']);
+    index.replace('a', ['r1', 'r2'], true, 1);
+    expect(index.match(['g1'], ['a'])).toEqual([0]);
+    expect(index.match(['r1', 'r2'], ['a'])).toEqual([2]);
+    expect(index.capacity('a')).toBe(2);
+    // It holds more than the three it listed: room for at least four, the oldest guess goes.
+    index.replace('a', ['s1', 's2', 's3'], false);
+    expect(index.capacity('a')).toBe(4);
+    expect(index.match(['s1', 's2', 's3'], ['a'])).toEqual([3]);
+    expect(index.match(['r1'], ['a'])).toEqual([1]);
+    expect(index.match(['r2'], ['a'])).toEqual([0]);
+  });
+
+  test('forgetting a replica frees its keys and its slot for the next', () => {
+    const index = new PrefixIndex(10);
+    index.insert('a', ['k1']);
+    index.insert('b', ['k1']);
+    index.forget('a');
+    expect(index.known()).toEqual(['b']);
+    expect(index.match(['k1'], ['a', 'b'])).toEqual([0, 1]);
+    index.insert('c', ['k2']);
+    expect(index.match(['k2'], ['c', 'b'])).toEqual([1, 0]);
+    index.forget('nobody');
+  });
+
+  test('refuses a capacity below one', () => {
+    expect(() => new PrefixIndex(0)).toThrowError(/at least one block/);
+  });
+});
