@@ -11,7 +11,7 @@ import { SessionAffinityRouter } from './session-affinity-router.js';
 
 export { routingPolicies, type RoutingPolicy };
 
-/** The default for pool deployments: estimated-ttft wins the server-like replay (docs/decisions/0011-estimated-ttft-routing.md). */
+/** The default for pool deployments: estimated-ttft wins the server-like replay (docs/decisions/0012-estimated-ttft-routing.md). */
 export const defaultRoutingPolicy: RoutingPolicy = 'estimated-ttft';
 
 /** A fresh router for one deployment; each keeps its own rotation and ring state. */
