@@ -124,8 +124,8 @@ describe.skipIf(skip).each(kubectls.flatMap((kubectl) => overlays.map((overlay) 
       }
       expect(envEntry(agent, 'NIMBUS_JOIN_URL')?.value).toMatch(/^http:\/\/nimbus:8080$/);
       const joinToken = envEntry(agent, 'NIMBUS_JOIN_TOKEN')?.valueFrom?.secretKeyRef;
-      expect(joinToken).toEqual(envEntry(server, 'NIMBUS_BOOTSTRAP_JOIN_TOKEN')?.valueFrom?.secretKeyRef);
-      expect(envEntry(server, 'NIMBUS_BOOTSTRAP_ADMIN_KEY')?.valueFrom?.secretKeyRef?.key).toBe('admin-key');
+      expect(joinToken).toEqual(envEntry(server, 'NIMBUS_JOIN_TOKEN')?.valueFrom?.secretKeyRef);
+      expect(envEntry(server, 'NIMBUS_ADMIN_KEY')?.valueFrom?.secretKeyRef?.key).toBe('admin-key');
     });
 
     test('every Secret and ConfigMap a container reads exists with the key it reads', () => {
