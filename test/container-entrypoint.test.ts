@@ -111,15 +111,12 @@ describe("the manifests' containers through the entry point", () => {
     const url = (await server.waitFor(/listening on (http:\/\/127\.0\.0\.1:\d+)/))[1]!;
     await expectProbesPass(url, controlPlane);
 
-    // The admin key from the Secret: a server that stores NIMBUS_ADMIN_KEY needs it; one that
-    // does not yet (before issue 25's bootstrap) is in local mode and ignores it.
+    // The Secret's admin key and join token were stored at start (NIMBUS_ADMIN_KEY, NIMBUS_JOIN_TOKEN):
+    // the admin calls below use the key, the worker joins with the token, as in the cluster.
+    expect(server.output()).toMatch(/NIMBUS_ADMIN_KEY: stored operator key/);
+    expect(server.output()).toMatch(/NIMBUS_JOIN_TOKEN: (stored|join token)/);
     const admin = { authorization: `Bearer ${sources.secrets['nimbus-bootstrap']!['admin-key']}`, 'content-type': 'application/json' };
-    if (!/NIMBUS_JOIN_TOKEN: (stored|join token)/.test(server.output())) {
-      // No bootstrap from the environment in this build: the Secret's token is made over the admin API instead.
-      const created = await fetch(`${url}/v1/pool/join-tokens`, { method: 'POST', headers: admin, body: '{}' });
-      expect(created.status).toBe(201);
-      sources.secrets['nimbus-bootstrap']!['join-token'] = ((await created.json()) as { token: string }).token;
-    }
+    expect((await fetch(`${url}/v1/pool/workers`)).status).toBe(401);
 
     const workerEnvironment = containerEnvironment(worker, sources);
     // The manifests' join URL is the Service's DNS name; here the control plane is on loopback.
