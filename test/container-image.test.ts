@@ -4,7 +4,7 @@
  * installed, and the image's own entry point, command, environment and user run in a chroot of
  * its file system (tini as PID 1 in a PID namespace) against PostgreSQL and Redis: /healthz,
  * /readyz and the image's HEALTHCHECK command pass. Podman cannot run containers on this machine
- * (docs/decisions/0012-kubernetes.md says why), so the chroot stands in for the runtime.
+ * (docs/decisions/0013-kubernetes.md says why), so the chroot stands in for the runtime.
  * Without buildah the chroot runs the unpacked layers (.nimbus-image/cpu/rootfs) instead.
  */
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
