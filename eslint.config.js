@@ -44,7 +44,10 @@ export default tseslint.config(
     files: ['src/core/**/*.ts'],
     rules: boundary(['../api/*', '../engines/*', '../store/*', '../cluster/*', '../tenancy/*', '../devices/*', '../cli/*', '../main.js', '../../*']),
   },
-  { files: ['src/cluster/**/*.ts', 'src/tenancy/**/*.ts', 'src/devices/**/*.ts'], rules: boundary(['**/api/*', '**/store/*', '**/main.js', '**/cli/*']) },
+  {
+    files: ['src/cluster/**/*.ts', 'src/tenancy/**/*.ts', 'src/devices/**/*.ts', 'src/tools/**/*.ts'],
+    rules: boundary(['**/api/*', '**/store/*', '**/main.js', '**/cli/*']),
+  },
   // The gateway knows no protocol (devices/transport.ts): MQTT's topics, payloads and brokers stay under devices/mqtt/, picked by start-devices.ts.
   {
     files: ['src/devices/*.ts'],
@@ -55,6 +58,8 @@ export default tseslint.config(
   { files: ['src/pool/**/*.ts'], rules: boundary(['**/api/*', '**/store/*', '**/engines/*', '**/main.js', '**/cli/*']) },
   // Files and vector stores get their store section and engines from main.ts.
   { files: ['src/knowledge/**/*.ts'], rules: boundary(['**/api/*', '**/store/*', '**/engines/*', '**/main.js', '**/cli/*']) },
+  // Stored responses, their items and truncation get their store section and engines from main.ts and the HTTP layer.
+  { files: ['src/responses/**/*.ts', 'src/tools/**/*.ts'], rules: boundary(['**/api/*', '**/store/*', '**/engines/*', '**/main.js', '**/cli/*']) },
   { files: ['src/worker/**/*.ts'], rules: boundary(['**/api/*', '**/store/*', '**/engines/*', '**/main.js', '**/cli/*']) },
   { files: ['src/engines/**/*.ts'], rules: boundary(['**/api/*', '**/store/*', '**/main.js', '**/cli/*']) },
   { files: ['src/api/**/*.ts'], rules: boundary(['**/engines/*', '**/store/*', '**/main.js', '**/cli/*', '**/devices/mqtt/*']) },

@@ -19,13 +19,10 @@ import { newId } from '../core/ids.js';
 import type { ModelRoute } from '../core/model-route.js';
 import { parseRequest } from '../core/openai/parse-request.js';
 import type { ChatCompletionRequest } from '../core/openai/request-schemas.js';
-import type { EngineCall, GenerationEvent } from '../core/engine.js';
-import { newTimeOrderedId } from '../core/ids.js';
-import { runToolLoop, type LoopAction } from '../devices/tool-loop.js';
+import type { GenerationEvent } from '../core/engine.js';
+import { runDeviceToolLoop, type LoopAction } from '../devices/tool-loop.js';
 import { newToolSession } from '../devices/tool-session.js';
-import type { BilledCall } from '../tenancy/accounting/billed-call.js';
-import { billedGeneration } from '../tenancy/accounting/billed-runs.js';
-import { estimateChatPromptTokens } from '../tenancy/estimate-prompt-tokens.js';
+import { firstTurn, laterTurn } from './billed-turns.js';
 import { actionView } from './device-views.js';
 import type { StoredAnswer } from './idempotency-key.js';
 import type { CompletionFormat } from './response-format.js';
@@ -118,7 +115,10 @@ export function withDeviceTools(
         tools,
         session,
         maxSteps: options.max_steps ?? devices.settings.maxToolSteps,
-        chat: (turn, turnCall) => (turns++ === 0 ? firstTurn(billed, route.chat(turn, turnCall)) : laterTurn(context, request, route, billed, turn, turnCall)),
+        chat: (turn, turnCall) =>
+          turns++ === 0
+            ? firstTurn(billed, route.chat(turn, turnCall))
+            : laterTurn(context, { principal, route, parent: billed, kind: 'chat', idPrefix: 'chatcmpl-', httpRequestId: request.id }, turn, turnCall),
         call,
         callTool: (name, args) => devices.gateway.callTool(session, name, args),
         onAction: (action) => {
@@ -140,11 +140,11 @@ async function* loopAfter(
   summary: () => object,
   actions: readonly LoopAction[],
   outcome: ChatOutcome,
-  options: Parameters<typeof runToolLoop>[0],
+  options: Parameters<typeof runDeviceToolLoop>[0],
 ): AsyncGenerator<GenerationEvent> {
   await ready;
   try {
-    yield* runToolLoop(options);
+    yield* runDeviceToolLoop(options);
   } catch (error) {
     if (actions.length === 0) throw error;
     const failure = toNimbusError(error);
@@ -168,48 +168,6 @@ async function* loopAfter(
 
 /** Room for the tool-calling instructions and the untrusted-data note the loop adds to a turn's prompt. */
 const toolsAllowance = 1024;
-
-/** The first turn: billed on the request's own call, whose row carries this turn's usage (the client gets every turn's). */
-async function* firstTurn(billed: BilledCall, events: AsyncIterable<GenerationEvent>): AsyncGenerator<GenerationEvent> {
-  for await (const event of events) {
-    if (event.type === 'done') billed.billOnly(event);
-    yield event;
-  }
-}
-
-/**
- * A later turn: a billed call of its own, reserved before it runs (so a budget is checked per
- * turn, not once for up to 16), with the request's id as its parent.
- */
-function laterTurn(
-  context: ServerContext,
-  request: FastifyRequest,
-  route: ModelRoute,
-  parent: BilledCall,
-  turn: ChatCompletionRequest,
-  call: EngineCall,
-): AsyncIterable<GenerationEvent> {
-  return billedGeneration(
-    context.accounting,
-    {
-      requestId: newTimeOrderedId('chatcmpl-'),
-      kind: 'chat',
-      principal: request.principal,
-      model: parent.spec.model,
-      models: route.models,
-      estimate: () => ({
-        promptTokens: estimateChatPromptTokens(turn),
-        maxTokens: turn.max_completion_tokens ?? turn.max_tokens ?? undefined,
-        contextLength: parent.spec.estimate().contextLength,
-      }),
-      stream: false,
-      parentId: parent.spec.requestId,
-      httpRequestId: request.id,
-    },
-    call.cancel,
-    (turnCall) => route.chat(turn, turnCall),
-  );
-}
 
 /**
  * A format that adds `nimbus` (the actions) to the whole body, and to the final chunk of a stream;

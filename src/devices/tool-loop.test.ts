@@ -7,7 +7,7 @@ import type { ActionReport } from './device-gateway.js';
 import { deviceTools } from './device-tools.js';
 import { simCatalog } from './sim/sim-catalog.js';
 import { parseThingModel } from './thing-model.js';
-import { runToolLoop, toolResult, type LoopAction } from './tool-loop.js';
+import { runDeviceToolLoop as runToolLoop, toolResult, type LoopAction } from './tool-loop.js';
 import { newToolSession } from './tool-session.js';
 
 const tools = ['lamp-1', 'lamp-2'].flatMap((id) => deviceTools(id, parseThingModel(simCatalog.lamp.model)));
