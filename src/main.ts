@@ -13,6 +13,7 @@ import { checkLocalHost } from './api/local-host.js';
 import { installDevices } from './api/install-devices.js';
 import { consoleRoutes, isApiPath } from './api/routes/console.js';
 import { installKnowledge } from './api/install-knowledge.js';
+import { registerResponseRoutes } from './api/routes/responses.js';
 import { buildServer } from './api/server.js';
 import type { ServerContext } from './api/server-context.js';
 import { modelRouting } from './cluster/routing/model-routing.js';
@@ -32,6 +33,7 @@ import type { Principal } from './core/principal.js';
 import { workerPaths } from './api/routes/pool.js';
 import { billedChunkEmbedder } from './knowledge/chunk-embedder.js';
 import { startKnowledge } from './knowledge/start-knowledge.js';
+import { ResponseRecords } from './responses/response-records.js';
 import { ModelCache } from './models/model-cache.js';
 import { ModelPulls } from './models/model-pulls.js';
 import { startModels } from './start-models.js';
@@ -270,6 +272,8 @@ export async function startNimbus(config: NimbusConfig, environment: Readonly<Re
     onError: (error) => app.log.error({ err: error }, 'knowledge: a sweep or an ingest failed outside a request'),
   });
   installKnowledge(app, knowledge);
+  const responses = new ResponseRecords(store.responses, config.responses, systemClock);
+  registerResponseRoutes(app, context, { records: responses, maxToolTurns: config.responses.maxToolTurns });
   const { devices, off: devicesOff } = await openDevices(config, store, app.log);
   if (devices) installDevices(app, context, devices, (createRequire(import.meta.url)('../package.json') as { version: string }).version);
   const onSettleError = (error: unknown): void => app.log.error({ err: error }, 'limit counters could not be updated; a reservation stays counted');
@@ -291,6 +295,11 @@ export async function startNimbus(config: NimbusConfig, environment: Readonly<Re
   pruneLedger();
   const pruning = setInterval(pruneLedger, 3_600_000);
   pruning.unref();
+  // Stored responses past their retention go every minute (they are hidden from reads at once).
+  const sweepResponses = setInterval(() => {
+    responses.sweep().catch((error: unknown) => log.error({ err: error }, 'sweeping expired responses failed; it is tried again in a minute'));
+  }, 60_000);
+  sweepResponses.unref();
 
   const models = startModels({
     config,
@@ -322,6 +331,7 @@ export async function startNimbus(config: NimbusConfig, environment: Readonly<Re
       pool.releaseHeld();
       models.stop();
       clearInterval(pruning);
+      clearInterval(sweepResponses);
       await knowledge.stop();
       const drained = context.lifecycle.drain(graceMs);
       const closed = app.close();

@@ -83,6 +83,7 @@ export async function startWorker(settings: WorkerSettings): Promise<RunningWork
     tenancy: store.tenancy,
     pool: store.pool,
     knowledge: store.knowledge,
+    responses: store.responses,
     close: () => store.close(),
   };
   // The agent is made once the server listens (it must report the bound address); the guard reads it then.

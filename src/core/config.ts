@@ -208,6 +208,20 @@ export const knowledgeConfigSchema = z.strictObject({
   embeddingModel: z.string().min(1).optional(),
 });
 
+/** Stored responses (`/v1/responses` with `store`, the default). */
+export const responsesConfigSchema = z.strictObject({
+  /** Days a stored response is kept (OpenAI keeps them 30); then it is gone, and conversations continuing from it get a 400. */
+  retentionDays: z.number().min(0.001).max(3650).default(30),
+  /** Bytes all of one tenant's stored responses may take (413 `storage_quota_exceeded` for a new one past it). */
+  tenantStorageBytes: z
+    .number()
+    .int()
+    .min(1)
+    .default(1024 * 1024 * 1024),
+  /** Model turns one response may take calling server-side tools before it is asked for a final answer. */
+  maxToolTurns: z.number().int().min(1).max(32).default(8),
+});
+
 /** A circuit breaker per replica: open after consecutive failures, one probe after `openMs`. */
 export const breakerConfigSchema = z.strictObject({
   failureThreshold: z.number().int().min(1).max(1000).default(5),
@@ -296,6 +310,7 @@ export const configSchema = z
     devices: devicesConfigSchema.prefault({}),
     audit: auditConfigSchema.prefault({}),
     knowledge: knowledgeConfigSchema.prefault({}),
+    responses: responsesConfigSchema.prefault({}),
     /** How often pool workers beat; a worker silent for 3 intervals is unreachable and its replicas are placed again. */
     poolHeartbeatMs: z.number().int().min(50).max(600_000).default(5_000),
   })
@@ -390,6 +405,7 @@ const hints: Partial<Record<keyof NimbusConfig, string>> = {
   mqttAllowAnonymous: 'use true or false (NIMBUS_MQTT_ALLOW_ANONYMOUS=1, or the flag --mqtt-allow-anonymous)',
   poolHeartbeatMs: 'use milliseconds between worker heartbeats, e.g. 5000',
   knowledge: 'keys: maxFileBytes, tenantStorageBytes, embeddingModel',
+  responses: 'keys: retentionDays, tenantStorageBytes, maxToolTurns',
   devices:
     'keys: topicRoot, commandTimeoutMs, approvalTtlMs, approvalRequestTtlMs, maxDevicesPerRequest, rateLimitPerMinute, rateLimitBurst, maxToolSteps, taintWindowMs, actuationsPerKeyPerMinute, approvalRequestsPerKeyPerMinute',
 };

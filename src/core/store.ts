@@ -4,6 +4,7 @@
  */
 import type { DeviceStore } from './device-store.js';
 import type { KnowledgeStore } from './knowledge-store.js';
+import type { ResponseStore } from './response-store.js';
 import type { PoolStore } from './pool-store.js';
 import type { TenancyStore } from './tenancy-store.js';
 
@@ -111,6 +112,8 @@ export interface Store {
   readonly pool: PoolStore;
   /** Files, vector stores, their chunks and the lexical index (`knowledge-store.ts`). */
   readonly knowledge: KnowledgeStore;
+  /** Stored `/v1/responses` objects and their input items (`response-store.ts`). */
+  readonly responses: ResponseStore;
   /** Flushes and closes connections. Idempotent. */
   close(): Promise<void>;
 }

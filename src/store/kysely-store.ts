@@ -7,6 +7,7 @@ import { Migrator, sql, type Kysely, type Selectable } from 'kysely';
 import type { RequestLogEntry, RequestLogQuery, Store } from '../core/store.js';
 import { KyselyDeviceStore } from './kysely-device-store.js';
 import { KyselyKnowledgeStore } from './kysely-knowledge-store.js';
+import { KyselyResponseStore } from './kysely-response-store.js';
 import type { LexicalIndex } from './lexical-index.js';
 import { KyselyPoolStore } from './kysely-pool-store.js';
 import { KyselyTenancyStore } from './kysely-tenancy-store.js';
@@ -140,6 +141,7 @@ export class KyselyStore implements Store {
   readonly tenancy: KyselyTenancyStore;
   readonly pool: KyselyPoolStore;
   readonly knowledge: KyselyKnowledgeStore;
+  readonly responses: KyselyResponseStore;
 
   constructor(
     private readonly db: Kysely<Database>,
@@ -154,6 +156,7 @@ export class KyselyStore implements Store {
     });
     this.pool = new KyselyPoolStore(db);
     this.knowledge = new KyselyKnowledgeStore(db, options.lexicalIndex);
+    this.responses = new KyselyResponseStore(db);
   }
 
   /**

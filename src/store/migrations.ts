@@ -12,6 +12,7 @@ import { knowledgeMigrations } from './knowledge-migrations.js';
 import { ledgerDimensionMigrations } from './ledger-migrations.js';
 import { policyStateMigrations } from './policy-state-migrations.js';
 import { poolMigrations } from './pool-migrations.js';
+import { responseMigrations } from './response-migrations.js';
 import { tenancyMigrations } from './tenancy-migrations.js';
 
 const ledgerMigrations: Record<string, Migration> = {
@@ -70,6 +71,7 @@ export const allMigrations: Readonly<Record<string, Migration>> = {
   ...ledgerDimensionMigrations,
   ...knowledgeMigrations,
   ...policyStateMigrations,
+  ...responseMigrations,
 };
 
 /** The migrations, for Kysely's Migrator. */

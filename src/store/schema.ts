@@ -3,6 +3,7 @@ import type { Generated } from 'kysely';
 import type { DeviceTables } from './device-schema.js';
 import type { KnowledgeTables } from './knowledge-schema.js';
 import type { PoolTables } from './pool-schema.js';
+import type { ResponseTables } from './response-schema.js';
 import type { TenancyTables } from './tenancy-schema.js';
 
 export interface RequestLogTable {
@@ -56,7 +57,7 @@ export interface UsageRollupsTable {
   cost_nano_usd: number;
 }
 
-export interface Database extends DeviceTables, TenancyTables, PoolTables, KnowledgeTables {
+export interface Database extends DeviceTables, TenancyTables, PoolTables, KnowledgeTables, ResponseTables {
   request_log: RequestLogTable;
   usage_rollups: UsageRollupsTable;
 }

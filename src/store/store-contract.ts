@@ -8,6 +8,7 @@ import { runDeviceStoreContract } from './device-store-contract.js';
 import { runKnowledgeStoreContract, runVectorStoreContract } from './knowledge-store-contract.js';
 import { runPolicyStateStoreContract } from './policy-state-store-contract.js';
 import { runPoolStoreContract } from './pool-store-contract.js';
+import { runResponseStoreContract } from './response-store-contract.js';
 import { runTenancyStoreContract } from './tenancy-store-contract.js';
 
 /** A valid request-log row; tests override what they care about. */
@@ -181,5 +182,6 @@ export function runStoreContract(name: string, open: () => Promise<Store>, reope
     runPoolStoreContract(open);
     runKnowledgeStoreContract(open);
     runVectorStoreContract(open);
+    runResponseStoreContract(open);
   });
 }

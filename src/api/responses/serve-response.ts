@@ -1,0 +1,239 @@
+/**
+ * Runs one response for an HTTP request: admitted as one billed call (its row has the response's
+ * id; later turns of its tool loop are billed calls of their own with it as parent), then the one
+ * tool loop (src/tools/tool-loop.ts) over the request's executors, reported through a
+ * ResponseBuilder: as OpenAI's server-sent events (each with `sequence_number`, no `[DONE]`) or as
+ * one JSON body. A stored response is saved before its closing event, so a retrieve after the
+ * answer always finds it.
+ */
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { Cancellation } from '../../core/cancellation.js';
+import type { EngineCall, GenerationEvent } from '../../core/engine.js';
+import type { NimbusError } from '../../core/errors.js';
+import type { ModelRoute } from '../../core/model-route.js';
+import type { ChatCompletionRequest } from '../../core/openai/request-schemas.js';
+import type { Usage } from '../../core/openai/response-types.js';
+import { ResponseBuilder, type ResponseEvent, type ResponseStatus } from '../../responses/response-builder.js';
+import type { Item } from '../../responses/response-items.js';
+import type { ResponseRecords } from '../../responses/response-records.js';
+import { truncatingChat } from '../../responses/truncation.js';
+import type { BilledCall } from '../../tenancy/accounting/billed-call.js';
+import { formatRoute } from '../../tenancy/accounting/format-route.js';
+import { estimateChatPromptTokens } from '../../tenancy/estimate-prompt-tokens.js';
+import { runToolLoop, type LoopEvent, type ToolExecutor } from '../../tools/tool-loop.js';
+import { firstTurn, laterTurn } from '../billed-turns.js';
+import { addRouteHeaders } from '../route-headers.js';
+import type { ServerContext } from '../server-context.js';
+import type { ServerToolItems } from './server-tool-items.js';
+
+/** Everything a response needs, checked and resolved by the route. */
+export interface ResponsePlan {
+  /** The response object as it starts (`in_progress`, every echoed request field set). */
+  response: Record<string, unknown> & { id: string; created_at: number; model: string };
+  route: ModelRoute;
+  /** The conversation and sampling for the first turn (tools are the executors'). */
+  chat: ChatCompletionRequest;
+  executors: ToolExecutor[];
+  /** How calls to server-side tools become output items (file search, devices). */
+  serverItems: ServerToolItems;
+  maxSteps: number;
+  maxOutputTokens: number | undefined;
+  contextLength: number | undefined;
+  truncation: 'auto' | 'disabled';
+  stream: boolean;
+  store: boolean;
+  previousResponseId: string | null;
+  inputItems: Item[];
+}
+
+/** What a cancel request aborts a running response with, so the run can tell it from a client that left. */
+export const cancelledByRequest = Symbol('cancelled by POST /v1/responses/{id}/cancel');
+
+export async function serveResponse(
+  context: ServerContext,
+  records: ResponseRecords,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  plan: ResponsePlan,
+): Promise<void> {
+  const id = plan.response.id;
+  const billed = context.accounting.open({
+    requestId: id,
+    kind: 'response',
+    principal: request.principal,
+    model: plan.response.model,
+    models: plan.route.models,
+    estimate: () => ({
+      promptTokens: estimateChatPromptTokens({ messages: plan.chat.messages, tools: plan.executors.flatMap((executor) => executor.definitions) }),
+      maxTokens: plan.maxOutputTokens,
+      contextLength: plan.contextLength,
+    }),
+    stream: plan.stream,
+    httpRequestId: request.id,
+  });
+  const abort = new Cancellation();
+  let clientLeft = false;
+  const onClose = (): void => {
+    if (reply.raw.writableEnded) return;
+    clientLeft = true;
+    abort.abort(new Error('client disconnected'));
+  };
+  reply.raw.on('close', onClose);
+  const finishTracking = context.lifecycle.track(abort);
+  let untrack = (): void => undefined;
+  try {
+    try {
+      const admitted = billed.admit();
+      if (admitted) await admitted;
+    } catch (error) {
+      reply.headers({ 'x-request-id': id });
+      throw billed.failed(error);
+    }
+    const headers: Record<string, string> = { 'x-request-id': id, ...billed.headers };
+    const builder = new ResponseBuilder(plan.response, plan.stream ? startStream(reply, headers) : undefined);
+    untrack = records.track(id, { tenantId: request.principal.tenantId, cancel: abort, snapshot: () => builder.snapshot() });
+    builder.started();
+    const { failure, usage } = await run(context, request, plan, billed, builder, abort);
+    if (failure && !plan.stream && !abort.aborted) throw failure;
+    if (abort.aborted && (clientLeft || abort.reason === cancelledByRequest)) builder.finish('cancelled', usage);
+    if (plan.store) await saveQuietly(context, records, request, plan, builder);
+    untrack();
+    if (plan.stream) {
+      builder.closed();
+      const raw = reply.raw;
+      const route = billed.attempts.length > 0 ? formatRoute(billed.attempts) : undefined;
+      if (route !== undefined && !raw.destroyed) raw.addTrailers({ 'x-nimbus-route': route });
+      raw.end();
+    } else if (!clientLeft) {
+      addRouteHeaders(headers, billed.attempts);
+      await reply.headers(headers).send(builder.response);
+    }
+  } finally {
+    untrack();
+    reply.raw.off('close', onClose);
+    finishTracking();
+    billed.end(abort.aborted);
+  }
+}
+
+/** Runs the loop into the builder; resolves to the usage of every turn, and the failure that ended it, if any (already on the builder). */
+async function run(
+  context: ServerContext,
+  request: FastifyRequest,
+  plan: ResponsePlan,
+  billed: BilledCall,
+  builder: ResponseBuilder,
+  abort: Cancellation,
+): Promise<{ failure?: NimbusError; usage?: Usage | undefined }> {
+  const engineChat = truncatingChat(plan.truncation, { dropped: 0 }, (turn, call) => plan.route.chat(turn, call));
+  let turns = 0;
+  const chat = (turn: ChatCompletionRequest, call: EngineCall): AsyncIterable<GenerationEvent> =>
+    turns++ === 0
+      ? firstTurn(billed, engineChat(turn, call))
+      : laterTurn(
+          context,
+          {
+            principal: request.principal,
+            route: plan.route,
+            parent: billed,
+            kind: 'response',
+            idPrefix: 'rturn-',
+            httpRequestId: request.id,
+            chat: engineChat,
+          },
+          turn,
+          call,
+        );
+  let usage: Usage | undefined;
+  try {
+    for await (const event of runToolLoop({
+      request: plan.chat,
+      executors: plan.executors,
+      maxSteps: plan.maxSteps,
+      maxOutputTokens: plan.maxOutputTokens,
+      stream: plan.stream,
+      chat,
+      call: billed.engineCall(abort),
+    })) {
+      if (event.type === 'done') {
+        usage = event.usage;
+        // The first turn's row carries that turn's usage (billOnly); the end of the loop sets its status and finish reason.
+        billed.served({ type: 'done', finishReason: event.finishReason, usage: event.usage });
+      } else if (billed.ttftMs === null && (event.type === 'text' || event.type === 'tool_call')) billed.firstToken();
+      report(plan, builder, event);
+    }
+    if (!usage) throw new Error('the tool loop ended without a done event');
+    return { usage };
+  } catch (error) {
+    const failure = billed.failed(error, plan.stream);
+    if (failure.code === 'internal_error') context.logger.error({ err: error, requestId: plan.response.id }, 'response failed');
+    if (plan.stream) builder.error(failure.code, failure.message, failure.param);
+    builder.finish('failed', failure.usage, { error: { code: failure.code, message: failure.message } });
+    return { failure, usage: failure.usage };
+  }
+}
+
+/** One loop event into the response. */
+function report(plan: ResponsePlan, builder: ResponseBuilder, event: LoopEvent): void {
+  switch (event.type) {
+    case 'text':
+      builder.text(event.content);
+      return;
+    case 'tool_call':
+      if (event.kind === 'function') builder.functionCall(event.call.id, event.call.function.name, event.call.function.arguments);
+      return;
+    case 'tool_result':
+      plan.serverItems.add(builder, event);
+      return;
+    case 'done': {
+      const status: ResponseStatus = event.finishReason === 'length' ? 'incomplete' : 'completed';
+      builder.finish(status, event.usage, status === 'incomplete' ? { incomplete: 'max_output_tokens' } : {});
+      return;
+    }
+    case 'turn':
+    case 'turn_done':
+      return;
+  }
+}
+
+/** Hijacks the reply for server-sent events; returns the event writer. */
+function startStream(reply: FastifyReply, headers: Record<string, string>): (event: ResponseEvent) => void {
+  reply.hijack();
+  const raw = reply.raw;
+  raw.writeHead(200, {
+    ...headers,
+    'content-type': 'text/event-stream; charset=utf-8',
+    'cache-control': 'no-cache',
+    connection: 'keep-alive',
+    'x-accel-buffering': 'no',
+    trailer: 'x-nimbus-route',
+  });
+  return (event) => {
+    if (raw.destroyed) return;
+    raw.write(`event: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`);
+  };
+}
+
+/** Saves the finished response; a store that fails is logged, and the answer still goes out (it says `store` could not hold it). */
+async function saveQuietly(
+  context: ServerContext,
+  records: ResponseRecords,
+  request: FastifyRequest,
+  plan: ResponsePlan,
+  builder: ResponseBuilder,
+): Promise<void> {
+  try {
+    await records.save({
+      id: plan.response.id,
+      tenantId: request.principal.tenantId,
+      keyId: request.principal.keyId ?? null,
+      createdAt: plan.response.created_at * 1000,
+      status: String(builder.response.status),
+      previousResponseId: plan.previousResponseId,
+      body: builder.snapshot(),
+      inputItems: plan.inputItems,
+    });
+  } catch (error) {
+    context.logger.error({ err: error, responseId: plan.response.id }, 'a response could not be stored; it cannot be retrieved or continued');
+  }
+}

@@ -1,0 +1,116 @@
+/** `/v1/responses`: create, retrieve, delete, cancel and input items (OpenAI's Responses API). */
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { z } from 'zod';
+import { NimbusError } from '../../core/errors.js';
+import { parseRequest } from '../../core/openai/parse-request.js';
+import { responseRequestSchema, type ResponseRequest } from '../../core/openai/response-request-schema.js';
+import type { ResponseRecords } from '../../responses/response-records.js';
+import { functionExecutor } from '../../tools/function-executor.js';
+import type { ToolExecutor } from '../../tools/tool-loop.js';
+import { authorizeInference } from '../../tenancy/usage-gate.js';
+import { planResponse } from '../responses/plan-response.js';
+import { cancelledByRequest, serveResponse } from '../responses/serve-response.js';
+import type { ItemMaker } from '../responses/server-tool-items.js';
+import type { ServerContext } from '../server-context.js';
+
+/** What the routes serve responses with (built by main.ts). */
+export interface ResponseServices {
+  records: ResponseRecords;
+  /** Model turns a response may take calling server-side tools (config `responses.maxToolTurns`). */
+  maxToolTurns: number;
+  /** Executors for server-side tool kinds (file search, ...), by the tool's `type`. */
+  serverTools?: Record<string, ServerToolKind>;
+}
+
+/** A server-side tool kind: its executor for the request's tools of that type, and its output items. */
+export interface ServerToolKind {
+  executor(tools: ReadonlyArray<Record<string, unknown>>, request: FastifyRequest, body: ResponseRequest): ToolExecutor | Promise<ToolExecutor>;
+  item: ItemMaker;
+}
+
+const idParams = z.object({ id: z.string().min(1).max(128) });
+const itemsQuery = z.object({
+  after: z.string().min(1).optional(),
+  limit: z.coerce.number().int().min(1).max(100).default(20),
+  order: z.enum(['asc', 'desc']).default('desc'),
+  include: z.unknown().optional(),
+});
+
+function notFound(id: string): NimbusError {
+  return new NimbusError('not_found', `Response with id '${id}' not found.`, { param: 'response_id' });
+}
+
+export function registerResponseRoutes(app: FastifyInstance, context: ServerContext, services: ResponseServices): void {
+  const { records } = services;
+
+  app.post('/v1/responses', async (request, reply) => {
+    const body = parseRequest(responseRequestSchema, request.body);
+    authorizeInference(request.principal, body.model, context.catalog.canonical(body.model));
+    const route = context.catalog.route(body.model);
+    const store = body.store ?? true;
+    if (store) await records.checkQuota(request.principal.tenantId);
+    const plan = await planResponse(body, request, {
+      records,
+      route,
+      contextLength: route.primary.engine.models().find((model) => model.id === route.primary.model)?.contextLength,
+      maxToolTurns: services.maxToolTurns,
+      tools: async (parsed, httpRequest) => {
+        const executors: ToolExecutor[] = [];
+        const items: Record<string, ItemMaker> = {};
+        const tools = parsed.tools ?? [];
+        const functions = tools.flatMap((tool) => (tool.type === 'function' ? [tool] : []));
+        if (functions.length > 0) executors.push(functionExecutor(functions));
+        for (const type of new Set(tools.map((tool) => tool.type))) {
+          if (type === 'function') continue;
+          const kind = services.serverTools?.[type];
+          if (!kind) throw new NimbusError('unsupported_value', `Tools of type '${type}' are not available on this server.`, { param: 'tools' });
+          const ofType = tools.filter((tool) => tool.type === type) as Array<Record<string, unknown>>;
+          const executor = await kind.executor(ofType, httpRequest, parsed);
+          executors.push(executor);
+          items[executor.kind] = kind.item;
+        }
+        return { executors, items };
+      },
+    });
+    await serveResponse(context, records, request, reply, plan);
+  });
+
+  app.get('/v1/responses/:id', async (request) => {
+    const { id } = parseRequest(idParams, request.params);
+    const response = await records.get(request.principal.tenantId, id);
+    if (!response) throw notFound(id);
+    return response;
+  });
+
+  app.delete('/v1/responses/:id', async (request) => {
+    const { id } = parseRequest(idParams, request.params);
+    const tenantId = request.principal.tenantId;
+    if (records.isRunning(tenantId, id))
+      throw new NimbusError('invalid_value', `Response '${id}' is still in progress: cancel it first (POST /v1/responses/${id}/cancel).`, {
+        param: 'response_id',
+      });
+    if (!(await records.delete(tenantId, id))) throw notFound(id);
+    return { id, object: 'response', deleted: true };
+  });
+
+  app.post('/v1/responses/:id/cancel', async (request) => {
+    const { id } = parseRequest(idParams, request.params);
+    const tenantId = request.principal.tenantId;
+    const cancelled = await records.cancel(tenantId, id, cancelledByRequest);
+    if (cancelled) return cancelled;
+    const stored = await records.get(tenantId, id);
+    if (!stored) throw notFound(id);
+    throw new NimbusError('invalid_value', `Response '${id}' is ${String(stored.status)}: only a response in progress can be cancelled.`, {
+      param: 'response_id',
+    });
+  });
+
+  app.get('/v1/responses/:id/input_items', async (request) => {
+    const { id } = parseRequest(idParams, request.params);
+    const query = parseRequest(itemsQuery, request.query);
+    const page = await records.inputItems(request.principal.tenantId, id, { after: query.after, limit: query.limit + 1, order: query.order });
+    if (!page) throw notFound(id);
+    const data = page.slice(0, query.limit);
+    return { object: 'list', data, first_id: data[0]?.id ?? null, last_id: data.at(-1)?.id ?? null, has_more: page.length > query.limit };
+  });
+}

@@ -1,0 +1,114 @@
+/**
+ * The body of `POST /v1/responses` Nimbus accepts, as zod schemas (OpenAI's Responses API, the
+ * parts Nimbus serves). A field OpenAI has and Nimbus cannot honour is refused by the route with
+ * a 400 naming it, never ignored; unknown fields are ignored, as OpenAI's newer fields would be.
+ */
+import { z } from 'zod';
+
+const inputText = z.object({ type: z.literal('input_text'), text: z.string() });
+const outputText = z.object({ type: z.literal('output_text'), text: z.string(), annotations: z.array(z.unknown()).optional() });
+const refusal = z.object({ type: z.literal('refusal'), refusal: z.string() });
+const contentPart = z.discriminatedUnion('type', [inputText, outputText, refusal]);
+
+/** A message: EasyInputMessage (`type` left out, content a string) or an input or output message item. */
+const message = z.object({
+  type: z.literal('message'),
+  id: z.string().min(1).optional(),
+  role: z.enum(['user', 'assistant', 'system', 'developer']),
+  content: z.union([z.string(), z.array(contentPart)]),
+  status: z.enum(['in_progress', 'completed', 'incomplete']).optional(),
+});
+
+const functionCall = z.object({
+  type: z.literal('function_call'),
+  id: z.string().min(1).optional(),
+  call_id: z.string().min(1).max(128),
+  name: z.string().min(1),
+  arguments: z.string(),
+  status: z.enum(['in_progress', 'completed', 'incomplete']).optional(),
+});
+
+const functionCallOutput = z.object({
+  type: z.literal('function_call_output'),
+  id: z.string().min(1).optional(),
+  call_id: z.string().min(1).max(128),
+  output: z.union([z.string(), z.array(z.union([inputText, outputText]))]),
+  status: z.enum(['in_progress', 'completed', 'incomplete']).optional(),
+});
+
+/** A message sent without `type` is a message (OpenAI's EasyInputMessage). */
+const withType = (value: unknown): unknown =>
+  value !== null && typeof value === 'object' && !('type' in value) && 'role' in value ? { ...value, type: 'message' } : value;
+
+export const inputItemSchema = z.preprocess(withType, z.discriminatedUnion('type', [message, functionCall, functionCallOutput]));
+
+const functionName = z.string().regex(/^[a-zA-Z0-9_-]{1,64}$/, 'must be 1 to 64 letters, digits, underscores or dashes');
+
+const functionTool = z.object({
+  type: z.literal('function'),
+  name: functionName,
+  description: z.string().nullish(),
+  parameters: z.record(z.string(), z.unknown()).nullish(),
+  strict: z.boolean().nullish(),
+});
+
+const fileSearchTool = z.object({
+  type: z.literal('file_search'),
+  vector_store_ids: z.array(z.string().min(1)).min(1).max(16),
+  max_num_results: z.number().int().min(1).max(50).optional(),
+  ranking_options: z.record(z.string(), z.unknown()).optional(),
+  filters: z.record(z.string(), z.unknown()).nullish(),
+});
+
+export const responseToolSchema = z.discriminatedUnion('type', [functionTool, fileSearchTool]);
+
+const toolChoice = z.union([
+  z.enum(['none', 'auto', 'required']),
+  z.object({ type: z.literal('function'), name: z.string().min(1) }),
+  z.object({ type: z.literal('file_search') }),
+]);
+
+const textFormat = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('text') }),
+  z.object({ type: z.literal('json_object') }),
+  z.object({
+    type: z.literal('json_schema'),
+    name: z.string().regex(/^[a-zA-Z0-9_-]{1,64}$/, 'must be 1 to 64 letters, digits, underscores or dashes'),
+    description: z.string().optional(),
+    schema: z.record(z.string(), z.unknown()),
+    strict: z.boolean().nullish(),
+  }),
+]);
+
+/** `metadata`: up to 16 string pairs, keys up to 64 characters, values up to 512 (OpenAI's limits). */
+export const metadataSchema = z
+  .record(z.string().max(64, 'keys must be at most 64 characters'), z.string().max(512, 'values must be at most 512 characters'))
+  .refine((value) => Object.keys(value).length <= 16, 'at most 16 keys');
+
+/** POST /v1/responses */
+export const responseRequestSchema = z.object({
+  model: z.string().min(1),
+  input: z.union([z.string(), z.array(inputItemSchema).min(1, 'must contain at least one item')]),
+  instructions: z.string().nullish(),
+  previous_response_id: z.string().min(1).nullish(),
+  store: z.boolean().nullish(),
+  stream: z.boolean().nullish(),
+  max_output_tokens: z.number().int().min(1).nullish(),
+  truncation: z.enum(['auto', 'disabled']).nullish(),
+  text: z.object({ format: textFormat.optional(), verbosity: z.enum(['low', 'medium', 'high']).nullish() }).nullish(),
+  metadata: metadataSchema.nullish(),
+  user: z.string().max(256).nullish(),
+  temperature: z.number().min(0).max(2).nullish(),
+  top_p: z.number().min(0).max(1).nullish(),
+  tools: z.array(responseToolSchema).max(128).nullish(),
+  tool_choice: toolChoice.nullish(),
+  parallel_tool_calls: z.boolean().nullish(),
+  max_tool_calls: z.number().int().min(1).nullish(),
+  include: z.array(z.string()).nullish(),
+  background: z.boolean().nullish(),
+});
+
+export type ResponseRequest = z.infer<typeof responseRequestSchema>;
+export type ResponseInputItem = z.infer<typeof inputItemSchema>;
+export type ResponseTool = z.infer<typeof responseToolSchema>;
+export type ResponseTextFormat = z.infer<typeof textFormat>;
