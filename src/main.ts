@@ -13,6 +13,7 @@ import { checkLocalHost } from './api/local-host.js';
 import { installDevices } from './api/install-devices.js';
 import { consoleRoutes, isApiPath } from './api/routes/console.js';
 import { installKnowledge } from './api/install-knowledge.js';
+import { fileSearchKind } from './api/responses/file-search-tool.js';
 import { registerResponseRoutes } from './api/routes/responses.js';
 import { buildServer } from './api/server.js';
 import type { ServerContext } from './api/server-context.js';
@@ -273,7 +274,11 @@ export async function startNimbus(config: NimbusConfig, environment: Readonly<Re
   });
   installKnowledge(app, knowledge);
   const responses = new ResponseRecords(store.responses, config.responses, systemClock);
-  registerResponseRoutes(app, context, { records: responses, maxToolTurns: config.responses.maxToolTurns });
+  registerResponseRoutes(app, context, {
+    records: responses,
+    maxToolTurns: config.responses.maxToolTurns,
+    serverTools: { file_search: fileSearchKind(knowledge.search) },
+  });
   const { devices, off: devicesOff } = await openDevices(config, store, app.log);
   if (devices) installDevices(app, context, devices, (createRequire(import.meta.url)('../package.json') as { version: string }).version);
   const onSettleError = (error: unknown): void => app.log.error({ err: error }, 'limit counters could not be updated; a reservation stays counted');

@@ -86,7 +86,7 @@ const comparisonSchema = z.object({
   value: z.union([attributeValue, z.array(attributeValue)]),
 });
 
-const filterSchema: z.ZodType<AttributeFilter> = z.lazy(() =>
+export const filterSchema: z.ZodType<AttributeFilter> = z.lazy(() =>
   z.union([comparisonSchema, z.object({ type: z.enum(['and', 'or']), filters: z.array(filterSchema).min(1) })]),
 );
 

@@ -109,6 +109,8 @@ export class NimbusError extends Error {
   /** Fields added to the error object (a command's id and state) and beside it (a chat's actions taken). */
   readonly details: Record<string, unknown>;
   readonly extra: Record<string, unknown>;
+  /** Facts a caller inside the server may act on (a prompt's token count), never sent to the client. */
+  readonly facts: Record<string, unknown>;
 
   constructor(
     code: ErrorCode,
@@ -121,6 +123,7 @@ export class NimbusError extends Error {
       cause?: unknown;
       details?: Record<string, unknown>;
       extra?: Record<string, unknown>;
+      facts?: Record<string, unknown>;
     } = {},
   ) {
     super(message, { cause: options.cause });
@@ -132,6 +135,7 @@ export class NimbusError extends Error {
     this.usage = options.usage;
     this.details = options.details ?? {};
     this.extra = options.extra ?? {};
+    this.facts = options.facts ?? {};
   }
 
   get status(): number {

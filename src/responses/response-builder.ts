@@ -59,6 +59,22 @@ export class ResponseBuilder {
     if (this.emit) this.send('response.output_text.delta', { item_id: open.item.id, output_index: open.index, content_index: 0, delta, logprobs: [] });
   }
 
+  /** Adds annotations to the open message's text (the final answer's file citations), each with its event. */
+  annotate(annotationsFor: (text: string) => Array<Record<string, unknown>>): void {
+    const open = this.message;
+    if (!open) return;
+    for (const annotation of annotationsFor(open.part.text)) {
+      const annotationIndex = open.part.annotations.push(annotation) - 1;
+      this.send('response.output_text.annotation.added', {
+        item_id: open.item.id,
+        output_index: open.index,
+        content_index: 0,
+        annotation_index: annotationIndex,
+        annotation,
+      });
+    }
+  }
+
   /** Ends the open message item, if any (a tool call or the end of the response comes next). */
   closeMessage(status: 'completed' | 'incomplete' = 'completed'): void {
     const open = this.message;

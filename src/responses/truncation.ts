@@ -38,7 +38,7 @@ export function truncatingChat(
         if (failure.code !== 'context_length_exceeded') throw error;
         const turns = turnStarts(request.messages).length;
         if (mode === 'disabled' || state.dropped >= turns - 1 || tries >= maxTries) throw overflow(failure, mode);
-        state.dropped = Math.min(turns - 1, state.dropped + turnsToDrop(messages, failure.details));
+        state.dropped = Math.min(turns - 1, state.dropped + turnsToDrop(messages, failure.facts));
         continue;
       }
       if (!first.done) yield first.value;
@@ -66,9 +66,9 @@ export function dropTurns(messages: ChatMessage[], count: number): ChatMessage[]
 }
 
 /** How many more turns to drop: from the engine's counts, enough characters for the target share; one where it gave none. */
-function turnsToDrop(messages: ChatMessage[], details: Record<string, unknown>): number {
-  const promptTokens = Number(details.prompt_tokens);
-  const contextLength = Number(details.context_length);
+function turnsToDrop(messages: ChatMessage[], facts: Record<string, unknown>): number {
+  const promptTokens = Number(facts.promptTokens);
+  const contextLength = Number(facts.contextLength);
   if (!(promptTokens > 0 && contextLength > 0)) return 1;
   const size = (message: ChatMessage): number => JSON.stringify(message).length;
   const total = messages.reduce((sum, message) => sum + size(message), 0);
@@ -88,5 +88,5 @@ function overflow(failure: NimbusError, mode: 'auto' | 'disabled'): NimbusError 
     mode === 'disabled'
       ? "Send truncation: 'auto' to drop the oldest turns, or shorten the input."
       : 'Even the newest turn alone does not fit: shorten the input or the instructions.';
-  return new NimbusError('context_length_exceeded', `${failure.message} ${advice}`, { param: 'input', details: failure.details, cause: failure });
+  return new NimbusError('context_length_exceeded', `${failure.message} ${advice}`, { param: 'input', cause: failure });
 }

@@ -24,7 +24,10 @@ export interface PlanContext {
   /** Model turns a response may take calling server-side tools. */
   maxToolTurns: number;
   /** The executors of the request's tools (function tools, file search, ...) and their output items. */
-  tools(body: ResponseRequest, request: FastifyRequest): Promise<{ executors: ToolExecutor[]; items: Record<string, ItemMaker> }>;
+  tools(
+    body: ResponseRequest,
+    request: FastifyRequest,
+  ): Promise<{ executors: ToolExecutor[]; items: Record<string, ItemMaker>; citations: (text: string) => Array<Record<string, unknown>> }>;
 }
 
 /** The `include` values Nimbus answers. */
@@ -64,7 +67,7 @@ export async function planResponse(body: ResponseRequest, request: FastifyReques
   const messages: ChatMessage[] = itemsToMessages([...history, ...inputItems]);
   // Instructions apply to this response only: they are not stored as items, so a continuation does not carry them.
   if (body.instructions) messages.unshift({ role: 'system', content: body.instructions });
-  const { executors, items } = await context.tools(body, request);
+  const { executors, items, citations } = await context.tools(body, request);
   const chat: ChatCompletionRequest = { model: body.model, messages };
   if (body.temperature != null) chat.temperature = body.temperature;
   if (body.top_p != null) chat.top_p = body.top_p;
@@ -125,6 +128,7 @@ export async function planResponse(body: ResponseRequest, request: FastifyReques
     chat,
     executors,
     serverItems: serverToolItems(items),
+    citations,
     maxSteps: Math.min(context.maxToolTurns, body.max_tool_calls ?? context.maxToolTurns),
     maxOutputTokens: body.max_output_tokens ?? undefined,
     contextLength,

@@ -36,6 +36,8 @@ export interface ResponsePlan {
   executors: ToolExecutor[];
   /** How calls to server-side tools become output items (file search, devices). */
   serverItems: ServerToolItems;
+  /** The final answer's annotations (file citations), given its text. */
+  citations: (text: string) => Array<Record<string, unknown>>;
   maxSteps: number;
   maxOutputTokens: number | undefined;
   contextLength: number | undefined;
@@ -179,19 +181,21 @@ function report(plan: ResponsePlan, builder: ResponseBuilder, event: LoopEvent):
     case 'text':
       builder.text(event.content);
       return;
-    case 'tool_call':
-      if (event.kind === 'function') builder.functionCall(event.call.id, event.call.function.name, event.call.function.arguments);
-      return;
+
     case 'tool_result':
       plan.serverItems.add(builder, event);
       return;
     case 'done': {
+      // Calls the client runs come last: the server-side tools of the same turn have run by now.
+      for (const call of event.pending) builder.functionCall(call.id, call.function.name, call.function.arguments);
+      builder.annotate(plan.citations);
       const status: ResponseStatus = event.finishReason === 'length' ? 'incomplete' : 'completed';
       builder.finish(status, event.usage, status === 'incomplete' ? { incomplete: 'max_output_tokens' } : {});
       return;
     }
     case 'turn':
     case 'turn_done':
+    case 'tool_call':
       return;
   }
 }

@@ -22,10 +22,17 @@ export interface ResponseServices {
   serverTools?: Record<string, ServerToolKind>;
 }
 
-/** A server-side tool kind: its executor for the request's tools of that type, and its output items. */
+/** A server-side tool kind: for the request's tools of its type, an executor, its output items and the answer's citations. */
 export interface ServerToolKind {
-  executor(tools: ReadonlyArray<Record<string, unknown>>, request: FastifyRequest, body: ResponseRequest): ToolExecutor | Promise<ToolExecutor>;
+  prepare(tools: ReadonlyArray<Record<string, unknown>>, request: FastifyRequest, body: ResponseRequest): Promise<PreparedTool>;
+}
+
+/** One request's tool of a server-side kind. */
+export interface PreparedTool {
+  executor: ToolExecutor;
   item: ItemMaker;
+  /** Annotations of the final answer's text (file citations). */
+  citations?(text: string): Array<Record<string, unknown>>;
 }
 
 const idParams = z.object({ id: z.string().min(1).max(128) });
@@ -57,6 +64,7 @@ export function registerResponseRoutes(app: FastifyInstance, context: ServerCont
       tools: async (parsed, httpRequest) => {
         const executors: ToolExecutor[] = [];
         const items: Record<string, ItemMaker> = {};
+        const prepared: PreparedTool[] = [];
         const tools = parsed.tools ?? [];
         const functions = tools.flatMap((tool) => (tool.type === 'function' ? [tool] : []));
         if (functions.length > 0) executors.push(functionExecutor(functions));
@@ -65,11 +73,12 @@ export function registerResponseRoutes(app: FastifyInstance, context: ServerCont
           const kind = services.serverTools?.[type];
           if (!kind) throw new NimbusError('unsupported_value', `Tools of type '${type}' are not available on this server.`, { param: 'tools' });
           const ofType = tools.filter((tool) => tool.type === type) as Array<Record<string, unknown>>;
-          const executor = await kind.executor(ofType, httpRequest, parsed);
-          executors.push(executor);
-          items[executor.kind] = kind.item;
+          const tool = await kind.prepare(ofType, httpRequest, parsed);
+          prepared.push(tool);
+          executors.push(tool.executor);
+          items[tool.executor.kind] = tool.item;
         }
-        return { executors, items };
+        return { executors, items, citations: (text) => prepared.flatMap((tool) => tool.citations?.(text) ?? []) };
       },
     });
     await serveResponse(context, records, request, reply, plan);

@@ -225,7 +225,7 @@ export class LoadedModel {
         'context_length_exceeded',
         `This model's context per slot is ${this.context.contextSize} tokens, but the prompt has ${promptTokens}. Shorten the messages, or serve the model with a larger contextSize.`,
         // The counts let a caller that can shorten the prompt (a response's truncation: auto) cut it in one go.
-        { param: 'messages', details: { prompt_tokens: promptTokens, context_length: this.context.contextSize } },
+        { param: 'messages', facts: { promptTokens, contextLength: this.context.contextSize } },
       );
     }
     return Math.min(maxTokens ?? room, room);

@@ -1,0 +1,66 @@
+/**
+ * A server for responses whose model is a ScriptedEngine (it decides which tool, exactly), with
+ * the real store (SQLite), knowledge (files and vector stores) and the official client: the real
+ * tool loop, accounting and search run the mechanics.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import OpenAI from 'openai';
+import { installKnowledge } from '../../src/api/install-knowledge.js';
+import { fileSearchKind } from '../../src/api/responses/file-search-tool.js';
+import { registerResponseRoutes } from '../../src/api/routes/responses.js';
+import { buildServer } from '../../src/api/server.js';
+import { systemClock } from '../../src/core/clock.js';
+import { ModelCatalog } from '../../src/core/model-catalog.js';
+import { localPrincipal } from '../../src/core/principal.js';
+import { startKnowledge } from '../../src/knowledge/start-knowledge.js';
+import { ResponseRecords } from '../../src/responses/response-records.js';
+import type { KyselyStore } from '../../src/store/kysely-store.js';
+import { openSqliteStore } from '../../src/store/sqlite/open-sqlite-store.js';
+import { ScriptedEngine } from './scripted-engine.js';
+
+export interface ResponsesServer {
+  url: string;
+  client: OpenAI;
+  engine: ScriptedEngine;
+  store: KyselyStore;
+  stop(): Promise<void>;
+}
+
+export async function startResponsesServer(): Promise<ResponsesServer> {
+  const home = mkdtempSync(join(tmpdir(), 'nimbus-responses-'));
+  const store = await openSqliteStore(join(home, 'nimbus.db'));
+  const engine = new ScriptedEngine();
+  const { app, context } = buildServer({
+    catalog: new ModelCatalog([engine]),
+    engines: [engine],
+    store,
+    bodyLimit: 1 << 20,
+    logLevel: 'silent',
+    resolvePrincipal: () => localPrincipal,
+  });
+  const knowledge = startKnowledge({
+    store: store.knowledge,
+    home,
+    limits: { maxFileBytes: 1 << 20, tenantStorageBytes: 1 << 24 },
+    clock: systemClock,
+    onError: (error) => console.error(error),
+  });
+  installKnowledge(app, knowledge);
+  const records = new ResponseRecords(store.responses, { retentionDays: 30, tenantStorageBytes: 1 << 24 }, systemClock);
+  registerResponseRoutes(app, context, { records, maxToolTurns: 4, serverTools: { file_search: fileSearchKind(knowledge.search) } });
+  const url = await app.listen({ host: '127.0.0.1', port: 0 });
+  return {
+    url,
+    engine,
+    store,
+    client: new OpenAI({ baseURL: `${url}/v1`, apiKey: 'local', maxRetries: 0 }),
+    async stop() {
+      await knowledge.stop();
+      await app.close();
+      await store.close();
+      rmSync(home, { recursive: true, force: true });
+    },
+  };
+}
