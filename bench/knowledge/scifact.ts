@@ -6,10 +6,11 @@
  * `--scale N` adds N-1 shuffled copies of each abstract (never relevant) for a corpus N times
  * larger. The data is read from ../shared (non-commercial licence: never copied into the repo).
  *
- *   npm run build && npx tsx bench/knowledge/scifact.ts [--scale 10] [--data DIR] [--queries N]
+ *   npm run build && npx tsx bench/knowledge/scifact.ts [--scale 10] [--data DIR] [--queries N] [--cpu-prof DIR]
  */
 import { readFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { percentile, report, repoRoot, startServerProcess } from '../support.js';
@@ -20,6 +21,7 @@ const { values } = parseArgs({
     scale: { type: 'string', default: '1' },
     queries: { type: 'string' },
     concurrency: { type: 'string', default: '8' },
+    'cpu-prof': { type: 'string' },
   },
 });
 const scale = Number(values.scale);
@@ -62,7 +64,17 @@ for (let copy = 0; copy < scale; copy += 1) {
   }
 }
 
-const server = await startServerProcess(['--log-level', 'warn']);
+// --cpu-prof DIR: the server writes a V8 CPU profile there when it stops.
+const server = await startServerProcess(
+  ['--log-level', 'warn'],
+  {},
+  values['cpu-prof'] === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', values['cpu-prof']],
+);
+/** The server's CPU seconds so far (user + system, from /proc): a figure the machine's load does not inflate. */
+function serverCpuSeconds(): number {
+  const fields = readFileSync(`/proc/${server.pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
 const agent = new Agent({ keepAlive: true, maxSockets: concurrency });
 
 /** One JSON call over the keep-alive agent. */
@@ -116,6 +128,7 @@ async function upload(name: string, text: string): Promise<string> {
 }
 
 try {
+  const cpuStart = serverCpuSeconds();
   const ingestStart = performance.now();
   const store = await call<{ id: string }>('POST', '/v1/vector_stores', { name: 'scifact' });
   const fileIds: string[] = new Array<string>(corpus.length);
@@ -129,6 +142,7 @@ try {
     }),
   );
   const uploaded = performance.now();
+  const cpuUploaded = serverCpuSeconds();
   const batches: string[] = [];
   for (let start = 0; start < corpus.length; start += 10_000) {
     const files = corpus.slice(start, start + 10_000).map((document, offset) => ({ file_id: fileIds[start + offset]!, attributes: { doc_id: document.id } }));
@@ -145,10 +159,12 @@ try {
     }
   }
   const ingestSeconds = (performance.now() - ingestStart) / 1000;
+  const cpuIngested = serverCpuSeconds();
 
   type Hit = { attributes: { doc_id: string } };
   const search = (text: string) => call<{ data: Hit[] }>('POST', `/v1/vector_stores/${store.id}/search`, { query: text, max_num_results: 50 });
   for (const query of queries.slice(0, 20)) await search(query.text);
+  const cpuWarm = serverCpuSeconds();
   let ndcg = 0;
   let recall = 0;
   const latencies: number[] = [];
@@ -165,6 +181,7 @@ try {
     ndcg += dcg / ideal;
     recall += ranked.slice(0, 50).filter((id) => relevant.has(id)).length / relevant.size;
   }
+  const cpuSearched = serverCpuSeconds();
   report(`knowledge scifact x${scale}`, {
     documents: corpus.length,
     queries: queries.length,
@@ -174,6 +191,10 @@ try {
     upload_s: (uploaded - ingestStart) / 1000,
     search_p50_ms: percentile(latencies, 0.5),
     search_p99_ms: percentile(latencies, 0.99),
+    server_cpu_upload_s: cpuUploaded - cpuStart,
+    server_cpu_index_s: cpuIngested - cpuUploaded,
+    server_cpu_search_ms: ((cpuSearched - cpuWarm) * 1000) / queries.length,
+    load_average: loadavg()[0]!,
   });
 } finally {
   agent.destroy();

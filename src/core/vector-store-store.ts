@@ -180,8 +180,18 @@ export interface VectorStoreStore {
    * terms only, best first, at most `limit` (all when undefined).
    */
   matchTerms(vectorStoreId: string, terms: readonly MatchTerm[], limit: number | undefined): Promise<ScoredChunk[]>;
-  /** A store's chunks with ids above `afterId`, by id, at most `limit`: each one's length in terms and its count of each term. */
-  chunkTermsAfter(vectorStoreId: string, afterId: number, limit: number): Promise<Array<{ id: number; length: number; counts: Record<string, number> }>>;
+  /** A store's chunks with ids above `afterId`, by id, at most `limit`: each one's file, length in terms and count of each term. */
+  chunkTermsAfter(
+    vectorStoreId: string,
+    afterId: number,
+    limit: number,
+  ): Promise<Array<{ id: number; fileId: string; length: number; counts: Record<string, number> }>>;
+  /**
+   * A store's revision (bumped by every change to its chunks, in any process) and its chunk
+   * count, so an in-memory copy of its index can tell whether it is current; undefined when the
+   * store is gone.
+   */
+  chunkRevision(vectorStoreId: string): Promise<{ revision: number; chunks: number } | undefined>;
   getChunks(chunkIds: readonly number[]): Promise<ChunkRecord[]>;
   /** Search results' chunks with their file's name and attributes in this store, in one read. */
   describeChunks(

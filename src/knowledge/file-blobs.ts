@@ -5,7 +5,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream, type ReadStream } from 'node:fs';
-import { mkdir, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -17,7 +17,16 @@ export interface StoredBlob {
 }
 
 export class FileBlobs {
+  /** Folders made by this process: an upload makes its two folders once, not at every call. */
+  private readonly made = new Set<string>();
+
   constructor(private readonly folder: string) {}
+
+  private async folderFor(path: string): Promise<void> {
+    if (this.made.has(path)) return;
+    await mkdir(path, { recursive: true });
+    this.made.add(path);
+  }
 
   /** Where the bytes with this hash live. */
   path(sha256: string): string {
@@ -29,7 +38,7 @@ export class FileBlobs {
    * `keep` decides at the end whether they stay (false: an upload refused after its bytes came).
    */
   async write(source: Readable, keep: (blob: StoredBlob) => boolean = () => true): Promise<StoredBlob> {
-    await mkdir(this.folder, { recursive: true });
+    await this.folderFor(this.folder);
     const temporary = join(this.folder, `.upload-${randomBytes(8).toString('hex')}`);
     const hash = createHash('sha256');
     let bytes = 0;
@@ -40,15 +49,17 @@ export class FileBlobs {
         callback(null, chunk);
       },
     });
+    let renamed = false;
     try {
       await pipeline(source, counter, createWriteStream(temporary));
       const blob = { sha256: hash.digest('hex'), bytes };
       if (!keep(blob)) return blob;
-      await mkdir(join(this.folder, blob.sha256.slice(0, 2)), { recursive: true });
+      await this.folderFor(join(this.folder, blob.sha256.slice(0, 2)));
       await rename(temporary, this.path(blob.sha256));
+      renamed = true;
       return blob;
     } finally {
-      await rm(temporary, { force: true });
+      if (!renamed) await rm(temporary, { force: true });
     }
   }
 
@@ -63,6 +74,14 @@ export class FileBlobs {
   /** A stream of the bytes (errors with ENOENT when they are gone). */
   open(sha256: string): ReadStream {
     return createReadStream(this.path(sha256));
+  }
+
+  /** All the bytes at once (ingest reads small files whole); undefined when they are gone. */
+  async read(sha256: string): Promise<Buffer | undefined> {
+    return readFile(this.path(sha256)).catch((error: NodeJS.ErrnoException) => {
+      if (error.code === 'ENOENT') return undefined;
+      throw error;
+    });
   }
 
   /** Removes the bytes; no error when they are already gone. */

@@ -6,7 +6,6 @@
  * reason, and nothing of it stays indexed. An entry left `in_progress` by a stopped process is
  * queued again at start (`resume`), so none stays in progress for ever.
  */
-import { buffer } from 'node:stream/consumers';
 import type { Clock } from '../core/clock.js';
 import type { KnowledgeStore } from '../core/knowledge-store.js';
 import type { Principal } from '../core/principal.js';
@@ -131,9 +130,8 @@ export class IngestQueue {
   }
 
   private async chunksOf(entry: VectorStoreFileRecord): Promise<ChunkInput[]> {
-    const { file, stream } = await this.options.files.content(entry.tenantId, entry.fileId);
-    const bytes = await buffer(stream);
-    const text = parseFile(bytes, file.filename);
+    const { file, bytes } = await this.options.files.read(entry.tenantId, entry.fileId);
+    const text = await parseFile(bytes, file.filename);
     const pieces = chunkText(text, entry.chunking);
     const embedder = this.options.embedder;
     const vectors =

@@ -102,12 +102,16 @@ export class KnowledgeFiles {
   /** The file and a stream of its bytes. */
   async content(tenantId: string, id: string): Promise<{ file: FileRecord; stream: Readable }> {
     const file = await this.get(tenantId, id);
-    if (!(await this.blobs.has(file.sha256))) {
-      throw new NimbusError('not_found', `The content of file '${id}' is no longer on this server's disk (its home folder lost it); upload it again.`, {
-        param: 'file_id',
-      });
-    }
+    if (!(await this.blobs.has(file.sha256))) throw lostContent(id);
     return { file, stream: this.blobs.open(file.sha256) };
+  }
+
+  /** The file and all its bytes (ingest: one read instead of a check and a stream). */
+  async read(tenantId: string, id: string): Promise<{ file: FileRecord; bytes: Buffer }> {
+    const file = await this.get(tenantId, id);
+    const bytes = await this.blobs.read(file.sha256);
+    if (bytes === undefined) throw lostContent(id);
+    return { file, bytes };
   }
 
   /** Deletes the tenant's file from every vector store, then its record, then its bytes if no other file has them. */
@@ -175,4 +179,11 @@ function overQuota(used: number, quota: number, adding = 0): NimbusError {
     `This tenant's files take ${used} bytes of its ${quota}-byte storage quota${adding > 0 ? `, and this file has ${adding}` : ''}. Delete files (DELETE /v1/files/{id}) or ask the operator to raise knowledge.tenantStorageBytes.`,
     { param: 'file' },
   );
+}
+
+/** A file whose record stayed but whose bytes the home lost. */
+function lostContent(id: string): NimbusError {
+  return new NimbusError('not_found', `The content of file '${id}' is no longer on this server's disk (its home folder lost it); upload it again.`, {
+    param: 'file_id',
+  });
 }

@@ -1,5 +1,5 @@
 /**
- * Migrations of the knowledge section (0024, 0026 on): files, vector stores, their files and chunks. A
+ * Migrations of the knowledge section (0024, 0026, 0033 on): files, vector stores, their files and chunks. A
  * new one takes the next number of the one ordering in `migrations.ts`, whatever section it
  * belongs to. Portable DDL only (SQLite and PostgreSQL); JSON is stored as text.
  */
@@ -108,6 +108,19 @@ export const knowledgeMigrations: Record<string, Migration> = {
       for (const table of ['knowledge_terms', 'knowledge_postings']) await db.schema.dropTable(table).ifExists().execute();
       for (const table of ['knowledge_chunks', 'knowledge_file_batches', 'knowledge_store_files', 'knowledge_vector_stores'])
         await db.schema.dropTable(table).execute();
+    },
+  },
+  '0033-knowledge-store-revision': {
+    // Counts every change to a store's chunks, so a process holding a copy of its index in memory
+    // (knowledge/search/store-index-cache.ts) sees another process's writes with one read.
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .alterTable('knowledge_vector_stores')
+        .addColumn('revision', 'bigint', (column) => column.notNull().defaultTo(0))
+        .execute();
+    },
+    async down(db: Kysely<unknown>) {
+      await db.schema.alterTable('knowledge_vector_stores').dropColumn('revision').execute();
     },
   },
 };

@@ -26,6 +26,8 @@ export interface KnowledgeVectorStoresTable {
   /** Chunks indexed, and their terms all together (BM25's corpus statistics). */
   chunk_count: Generated<number>;
   term_count: Generated<number>;
+  /** Bumped by every change to its chunks (0033). */
+  revision: Generated<number>;
 }
 
 export interface KnowledgeStoreFilesTable {

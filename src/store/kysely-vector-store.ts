@@ -6,7 +6,6 @@
 import { sql, type Kysely, type Selectable, type Transaction } from 'kysely';
 import type {
   AttributeValue,
-  ChunkInput,
   ChunkRecord,
   FileBatchRecord,
   FileCounts,
@@ -20,7 +19,8 @@ import type {
   VectorStoreStore,
 } from '../core/vector-store-store.js';
 import type { KnowledgeStoreFilesTable, KnowledgeVectorStoresTable } from './knowledge-schema.js';
-import type { IndexedChunk, IndexedStore, LexicalIndex } from './lexical-index.js';
+import { finishEntries, removeChunks } from './chunk-writes.js';
+import type { IndexedStore, LexicalIndex } from './lexical-index.js';
 import type { Database } from './schema.js';
 
 type Outcome = Parameters<VectorStoreStore['finishStoreFile']>[2];
@@ -155,38 +155,7 @@ export class KyselyVectorStore implements VectorStoreStore {
   }
 
   async finishStoreFiles(items: ReadonlyArray<{ vectorStoreId: string; fileId: string; outcome: Outcome }>): Promise<boolean[]> {
-    return this.db.transaction().execute(async (transaction) => {
-      const done: boolean[] = [];
-      for (const item of items) done.push(await this.finishOne(transaction, item.vectorStoreId, item.fileId, item.outcome));
-      return done;
-    });
-  }
-
-  private async finishOne(transaction: Transaction<Database>, vectorStoreId: string, fileId: string, outcome: Outcome): Promise<boolean> {
-    const entry = await transaction
-      .selectFrom('knowledge_store_files')
-      .select('status')
-      .where('vector_store_id', '=', vectorStoreId)
-      .where('file_id', '=', fileId)
-      .executeTakeFirst();
-    if (entry?.status !== 'in_progress') return false;
-    const store = await this.indexedStore(transaction, vectorStoreId);
-    if (!store) return false;
-    await this.removeChunks(transaction, store, fileId);
-    let usageBytes = 0;
-    if (outcome.status === 'completed') usageBytes = await this.addChunks(transaction, store, fileId, outcome.chunks);
-    await transaction
-      .updateTable('knowledge_store_files')
-      .set({
-        status: outcome.status,
-        last_error: outcome.status === 'completed' || outcome.error === null ? null : JSON.stringify(outcome.error),
-        usage_bytes: usageBytes,
-        updated_at: outcome.at,
-      })
-      .where('vector_store_id', '=', vectorStoreId)
-      .where('file_id', '=', fileId)
-      .execute();
-    return true;
+    return this.db.transaction().execute((transaction) => finishEntries(transaction, this.index, items));
   }
 
   async deleteStoreFile(tenantId: string, vectorStoreId: string, fileId: string): Promise<boolean> {
@@ -199,7 +168,7 @@ export class KyselyVectorStore implements VectorStoreStore {
         .executeTakeFirst();
       if (Number(result.numDeletedRows) === 0) return false;
       const store = await this.indexedStore(transaction, vectorStoreId);
-      if (store) await this.removeChunks(transaction, store, fileId);
+      if (store) await removeChunks(transaction, this.index, store, [fileId]);
       return true;
     });
   }
@@ -296,16 +265,30 @@ export class KyselyVectorStore implements VectorStoreStore {
     });
   }
 
-  async chunkTermsAfter(vectorStoreId: string, afterId: number, limit: number): Promise<Array<{ id: number; length: number; counts: Record<string, number> }>> {
+  async chunkRevision(vectorStoreId: string): Promise<{ revision: number; chunks: number } | undefined> {
+    const row = await this.db.selectFrom('knowledge_vector_stores').select(['revision', 'chunk_count']).where('id', '=', vectorStoreId).executeTakeFirst();
+    return row && { revision: Number(row.revision), chunks: Number(row.chunk_count) };
+  }
+
+  async chunkTermsAfter(
+    vectorStoreId: string,
+    afterId: number,
+    limit: number,
+  ): Promise<Array<{ id: number; fileId: string; length: number; counts: Record<string, number> }>> {
     const rows = await this.db
       .selectFrom('knowledge_chunks')
-      .select(['id', 'term_count', 'term_counts'])
+      .select(['id', 'file_id', 'term_count', 'term_counts'])
       .where('vector_store_id', '=', vectorStoreId)
       .where('id', '>', afterId)
       .orderBy('id')
       .limit(limit)
       .execute();
-    return rows.map((row) => ({ id: Number(row.id), length: Number(row.term_count), counts: JSON.parse(row.term_counts) as Record<string, number> }));
+    return rows.map((row) => ({
+      id: Number(row.id),
+      fileId: row.file_id,
+      length: Number(row.term_count),
+      counts: JSON.parse(row.term_counts) as Record<string, number>,
+    }));
   }
 
   async getChunks(chunkIds: readonly number[]): Promise<ChunkRecord[]> {
@@ -366,68 +349,6 @@ export class KyselyVectorStore implements VectorStoreStore {
   private async indexedStore(transaction: Transaction<Database>, vectorStoreId: string): Promise<IndexedStore | undefined> {
     const row = await transaction.selectFrom('knowledge_vector_stores').select('seq').where('id', '=', vectorStoreId).executeTakeFirst();
     return row && { id: vectorStoreId, seq: Number(row.seq) };
-  }
-
-  /** Takes a file's chunks out of a store, its index and its corpus size. */
-  private async removeChunks(transaction: Transaction<Database>, store: IndexedStore, fileId: string): Promise<void> {
-    const rows = await transaction
-      .selectFrom('knowledge_chunks')
-      .select(['id', 'text', 'term_count', 'term_counts'])
-      .where('vector_store_id', '=', store.id)
-      .where('file_id', '=', fileId)
-      .execute();
-    if (rows.length === 0) return;
-    const chunks: IndexedChunk[] = rows.map((row) => ({
-      id: Number(row.id),
-      text: row.text,
-      length: Number(row.term_count),
-      counts: JSON.parse(row.term_counts) as Record<string, number>,
-    }));
-    await this.index.remove(transaction, store, chunks);
-    await transaction.deleteFrom('knowledge_chunks').where('vector_store_id', '=', store.id).where('file_id', '=', fileId).execute();
-    await this.addToCorpus(transaction, store.id, -chunks.length, -chunks.reduce((sum, chunk) => sum + chunk.length, 0));
-  }
-
-  /** Writes a file's chunks and indexes them; resolves to the bytes their text takes. */
-  private async addChunks(transaction: Transaction<Database>, store: IndexedStore, fileId: string, inputs: readonly ChunkInput[]): Promise<number> {
-    const chunks: IndexedChunk[] = [];
-    let bytes = 0;
-    for (const [index, input] of inputs.entries()) {
-      const counts: Record<string, number> = {};
-      for (const term of input.terms) counts[term] = (counts[term] ?? 0) + 1;
-      const row = await transaction
-        .insertInto('knowledge_chunks')
-        .values({
-          vector_store_id: store.id,
-          file_id: fileId,
-          chunk_index: index,
-          text: input.text,
-          tokens: input.tokens,
-          term_count: input.terms.length,
-          term_counts: JSON.stringify(counts),
-          embedding: input.embedding ? new Uint8Array(input.embedding.buffer, input.embedding.byteOffset, input.embedding.byteLength) : null,
-        })
-        .returning('id')
-        .executeTakeFirstOrThrow();
-      chunks.push({ id: Number(row.id), text: input.text, counts, length: input.terms.length });
-      bytes += Buffer.byteLength(input.text);
-    }
-    await this.index.add(transaction, store, chunks);
-    await this.addToCorpus(
-      transaction,
-      store.id,
-      chunks.length,
-      chunks.reduce((sum, chunk) => sum + chunk.length, 0),
-    );
-    return bytes;
-  }
-
-  private async addToCorpus(transaction: Transaction<Database>, vectorStoreId: string, chunks: number, terms: number): Promise<void> {
-    await transaction
-      .updateTable('knowledge_vector_stores')
-      .set({ chunk_count: sql`chunk_count + ${chunks}`, term_count: sql`term_count + ${terms}` })
-      .where('id', '=', vectorStoreId)
-      .execute();
   }
 }
 

@@ -12,7 +12,7 @@ import type { VectorStores } from '../vector-stores.js';
 import { matchesFilter, type AttributeFilter } from './attribute-filter.js';
 import { fuseRanks } from './fuse-ranks.js';
 import { lexicalSearch } from './lexical-search.js';
-import { TermCountCache } from './term-count-cache.js';
+import { StoreIndexCache } from './store-index-cache.js';
 
 /** A search as the API asks it. */
 export interface SearchSpec {
@@ -40,18 +40,13 @@ const fusionDepth = 50;
 export class StoreSearch {
   private readonly vectors = new Map<string, { generation: number; chunks: Array<{ chunkId: number; fileId: string; embedding: Float32Array }> }>();
 
-  private readonly index: Parameters<typeof lexicalSearch>[0];
+  private readonly indexes: StoreIndexCache;
 
   constructor(
     private readonly store: KnowledgeStore,
     private readonly stores: VectorStores,
   ) {
-    const terms = new TermCountCache(store);
-    this.index = {
-      termStatistics: (id, stems) => store.termStatistics(id, stems),
-      matchTerms: (id, found, limit) => store.matchTerms(id, found, limit),
-      terms,
-    };
+    this.indexes = new StoreIndexCache(store);
   }
 
   async search(principal: Principal, vectorStoreId: string, spec: SearchSpec): Promise<SearchHit[]> {
@@ -63,7 +58,7 @@ export class StoreSearch {
     const embedder = this.stores.embedder;
     const hybrid = embedder !== undefined && spec.embeddingWeight > 0;
     const depth = hybrid ? Math.max(spec.maxResults, fusionDepth) : spec.maxResults;
-    const lexical = spec.textWeight > 0 || !hybrid ? await lexicalSearch(this.index, vectorStoreId, text, depth, allowed) : undefined;
+    const lexical = spec.textWeight > 0 || !hybrid ? await lexicalSearch(this.indexes, vectorStoreId, text, depth, allowed) : undefined;
     let ranked: Array<{ chunk: ScoredChunk; score: number }>;
     if (hybrid) {
       const [query] = await embedder.embed([text], principal);

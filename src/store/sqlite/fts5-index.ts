@@ -7,6 +7,9 @@
 import { sql } from 'kysely';
 import type { LexicalIndex } from '../lexical-index.js';
 
+/** Rows per insert or delete (2 parameters a row, far under SQLite's limit of 32,766). */
+const rowsPerStatement = 500;
+
 const table = (seq: number) => sql.table(`knowledge_fts_${seq}`);
 const vocab = (seq: number) => sql.table(`knowledge_fts_${seq}_vocab`);
 
@@ -24,11 +27,18 @@ export const fts5Index: LexicalIndex = {
   },
 
   async add(transaction, store, chunks) {
-    for (const chunk of chunks) await sql`insert into ${table(store.seq)} (rowid, text) values (${chunk.id}, ${chunk.text})`.execute(transaction);
+    // Many rows a statement: one parse and one call for a batch of files' chunks.
+    for (let start = 0; start < chunks.length; start += rowsPerStatement) {
+      const rows = chunks.slice(start, start + rowsPerStatement).map((chunk) => sql`(${chunk.id}, ${chunk.text})`);
+      await sql`insert into ${table(store.seq)} (rowid, text) values ${sql.join(rows)}`.execute(transaction);
+    }
   },
 
   async remove(transaction, store, chunks) {
-    for (const chunk of chunks) await sql`delete from ${table(store.seq)} where rowid = ${chunk.id}`.execute(transaction);
+    for (let start = 0; start < chunks.length; start += rowsPerStatement) {
+      const ids = chunks.slice(start, start + rowsPerStatement).map((chunk) => chunk.id);
+      await sql`delete from ${table(store.seq)} where rowid in (${sql.join(ids)})`.execute(transaction);
+    }
   },
 
   async documentFrequency(db, store, stems) {
