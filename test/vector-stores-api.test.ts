@@ -7,6 +7,7 @@
 import OpenAI, { toFile } from 'openai';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { callJson } from './support/json-api.js';
+import { makePdf } from './support/make-pdf.js';
 import { killNimbusProcesses, startNimbusProcess, type NimbusProcess } from './support/nimbus-process.js';
 import { createTestDatabase, skipWithoutPostgres } from './support/services.js';
 
@@ -107,15 +108,34 @@ describe.each([
 
   test.skipIf(skip)('an unsupported or broken file fails with its reason and leaves nothing indexed', async () => {
     const store = await alice.vectorStores.create({ name: 'bad' });
-    const pdf = await alice.files.create({ file: await toFile(Buffer.from('%PDF-1.4 whales'), 'paper.pdf'), purpose: 'assistants' });
+    const slides = await alice.files.create({ file: await toFile(Buffer.from('PK whales'), 'slides.pptx'), purpose: 'assistants' });
     const broken = await alice.files.create({ file: await toFile(Buffer.from([0x77, 0x68, 0xff, 0xfe]), 'broken.txt'), purpose: 'assistants' });
-    const first = await alice.vectorStores.files.createAndPoll(store.id, { file_id: pdf.id }, { pollIntervalMs: 50 });
+    // A real PDF about whales, cut off half way: PDF.js cannot read it, so none of its words may be found.
+    const whole = makePdf([['Blue whales and humpback whales sing.'], ['Whales migrate to feed.']]);
+    const cut = await alice.files.create({ file: await toFile(whole.subarray(0, whole.length - 120), 'cut.pdf'), purpose: 'assistants' });
+    const first = await alice.vectorStores.files.createAndPoll(store.id, { file_id: slides.id }, { pollIntervalMs: 50 });
     expect(first).toMatchObject({ status: 'failed', last_error: { code: 'unsupported_file' } });
     const second = await alice.vectorStores.files.createAndPoll(store.id, { file_id: broken.id }, { pollIntervalMs: 50 });
     expect(second).toMatchObject({ status: 'failed', last_error: { code: 'invalid_file' } });
     expect(second.last_error!.message).toContain('UTF-8');
+    const third = await alice.vectorStores.files.createAndPoll(store.id, { file_id: cut.id }, { pollIntervalMs: 50 });
+    expect(third).toMatchObject({ status: 'failed', last_error: { code: 'invalid_file', message: expect.stringContaining('cut.pdf') as string } });
     expect((await alice.vectorStores.search(store.id, { query: 'whales' })).data).toEqual([]);
-    expect(await alice.vectorStores.retrieve(store.id)).toMatchObject({ status: 'completed', file_counts: { failed: 2, total: 2 } });
+    const parts: string[] = [];
+    for await (const part of alice.vectorStores.files.content(cut.id, { vector_store_id: store.id })) parts.push(part.text ?? '');
+    expect(parts).toEqual([]);
+    expect(await alice.vectorStores.retrieve(store.id)).toMatchObject({ status: 'completed', file_counts: { failed: 3, total: 3 } });
+  });
+
+  test.skipIf(skip)('a PDF is indexed page by page and found by its words', async () => {
+    const store = await alice.vectorStores.create({ name: 'papers' });
+    const pdf = makePdf([['Antarctic krill are small crustaceans.'], ['Volcanic lava cools into basalt.']]);
+    const file = await alice.files.create({ file: await toFile(pdf, 'paper.pdf'), purpose: 'assistants' });
+    expect(await alice.vectorStores.files.createAndPoll(store.id, { file_id: file.id }, { pollIntervalMs: 50 })).toMatchObject({ status: 'completed' });
+    const hits = await alice.vectorStores.search(store.id, { query: 'basalt lava' });
+    expect(hits.data.map((hit) => [hit.filename, hit.content[0]!.text])).toEqual([
+      ['paper.pdf', 'Antarctic krill are small crustaceans.\n\nVolcanic lava cools into basalt.'],
+    ]);
   });
 
   test.skipIf(skip)('another tenant’s store and files are 404, and its file cannot be added', async () => {

@@ -1,21 +1,15 @@
 /**
  * A file's bytes to the text that is chunked and indexed: plain text, Markdown, JSON, CSV and
  * source code as they are (UTF-8); HTML as its visible text (htmlparser2: scripts, styles and
- * tags dropped, blocks on lines of their own). Anything else fails with `unsupported_file`, and
- * text that is not valid UTF-8 with `invalid_file`, so nothing half-read is indexed.
+ * tags dropped, blocks on lines of their own); PDF as its pages' text (pdf-text.ts). Anything
+ * else fails with `unsupported_file`, and text that is not valid UTF-8 or a broken PDF with
+ * `invalid_file`, so nothing half-read is indexed.
  */
 import { Parser } from 'htmlparser2';
+import { FileParseError } from './parse-error.js';
+import { looksLikePdf, pdfText } from './pdf-text.js';
 
-/** Why a file cannot be indexed, in OpenAI's `last_error` codes. */
-export class FileParseError extends Error {
-  constructor(
-    readonly code: 'unsupported_file' | 'invalid_file',
-    message: string,
-  ) {
-    super(message);
-    this.name = 'FileParseError';
-  }
-}
+export { FileParseError } from './parse-error.js';
 
 const textExtensions = new Set(['txt', 'md', 'markdown', 'mdx', 'rst', 'csv', 'tsv', 'json', 'jsonl', 'xml', 'yaml', 'yml', 'log', 'tex', 'ini', 'toml']);
 const codeExtensions = new Set([
@@ -44,7 +38,7 @@ const codeExtensions = new Set([
   'swift',
 ]);
 const htmlExtensions = new Set(['html', 'htm', 'xhtml']);
-const binaryExtensions = new Set(['pdf', 'docx', 'doc', 'pptx', 'xlsx', 'png', 'jpg', 'jpeg', 'gif', 'webp', 'zip', 'gz', 'tar', 'mp3', 'mp4', 'wav']);
+const binaryExtensions = new Set(['docx', 'doc', 'pptx', 'xlsx', 'png', 'jpg', 'jpeg', 'gif', 'webp', 'zip', 'gz', 'tar', 'mp3', 'mp4', 'wav']);
 const blockTags = new Set([
   'p',
   'div',
@@ -81,7 +75,8 @@ function decodeText(bytes: Uint8Array, filename: string): string {
   } catch {
     throw new FileParseError('invalid_file', `'${filename}' is not valid UTF-8 text; save it as UTF-8 and upload it again.`);
   }
-  if (text.includes('\u0000')) throw new FileParseError('unsupported_file', `'${filename}' looks binary (it holds NUL bytes); upload text, Markdown or HTML.`);
+  if (text.includes('\u0000'))
+    throw new FileParseError('unsupported_file', `'${filename}' looks binary (it holds NUL bytes); upload text, Markdown, HTML or PDF.`);
   return text.startsWith('\ufeff') ? text.slice(1) : text;
 }
 
@@ -114,13 +109,14 @@ export function htmlText(html: string): string {
     .trim();
 }
 
-/** The text of a file to index; throws FileParseError for what cannot be read. */
-export function parseFile(bytes: Uint8Array, filename: string): string {
+/** The text of a file to index; rejects with FileParseError for what cannot be read. */
+export async function parseFile(bytes: Uint8Array, filename: string): Promise<string> {
   const extension = extensionOf(filename);
+  if (extension === 'pdf' || looksLikePdf(bytes)) return pdfText(bytes, filename);
   if (binaryExtensions.has(extension)) {
     throw new FileParseError(
       'unsupported_file',
-      `'${filename}': .${extension} files cannot be indexed yet; upload text, Markdown, HTML, JSON, CSV or source code.`,
+      `'${filename}': .${extension} files cannot be indexed yet; upload text, Markdown, HTML, PDF, JSON, CSV or source code.`,
     );
   }
   const text = decodeText(bytes, filename);
