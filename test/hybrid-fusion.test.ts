@@ -3,9 +3,10 @@
  * (hashed TF-IDF of stems, 4096 dimensions, idf from the corpus) stands in for a real model. On
  * SciFact's first 300 judged claims (../shared, non-commercial: read there, never copied).
  * Issue 21 asks hybrid >= the better leg minus 0.01; measured on 2026-12-07: lexical 0.6863,
- * vector 0.5768, hybrid (1/1) 0.6697, hybrid (0.5/1) 0.6705: 0.007 short of that bar with equal
- * weights. What this test holds is the weaker guard below (fusion well above the vector leg and
- * within 0.03 of lexical); closing the gap (score-aware fusion, a better default weighting) is open.
+ * vector 0.5768, RRF (1/1) 0.6697, normalised scores (1/1) 0.6673, normalised scores with
+ * embedding 0.5 / text 1 0.6832. Only the last clears the bar, and its weights were read off these
+ * same claims, so it is no evidence yet; the default stays RRF 1/1, 0.007 short. What this test
+ * holds is the weaker guard below (fusion well above the vector leg and within 0.03 of lexical).
  * It takes minutes, so it runs only with NIMBUS_SCIFACT set to the data folder.
  */
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
@@ -19,7 +20,7 @@ import type { ChunkEmbedder } from '../src/knowledge/chunk-embedder.js';
 import { FileBlobs } from '../src/knowledge/file-blobs.js';
 import { KnowledgeFiles } from '../src/knowledge/knowledge-files.js';
 import { terms } from '../src/knowledge/lexical/tokenize.js';
-import { StoreSearch } from '../src/knowledge/search/store-search.js';
+import { defaultFusion, StoreSearch, type Fusion } from '../src/knowledge/search/store-search.js';
 import { VectorStores } from '../src/knowledge/vector-stores.js';
 import { openSqliteStore } from '../src/store/sqlite/open-sqlite-store.js';
 import { repoRoot } from './support/shared-model.js';
@@ -93,7 +94,7 @@ test.skipIf(skip)(
     await stores.createBatch(localPrincipal, vectorStore.id, adds);
     await stores.ingest.drained();
 
-    const ndcg = async (embeddingWeight: number, textWeight: number): Promise<number> => {
+    const ndcg = async (embeddingWeight: number, textWeight: number, fusion: Fusion = defaultFusion): Promise<number> => {
       let total = 0;
       for (const query of queries) {
         const hits = await search.search(localPrincipal, vectorStore.id, {
@@ -102,6 +103,7 @@ test.skipIf(skip)(
           scoreThreshold: 0,
           embeddingWeight,
           textWeight,
+          fusion,
         });
         const relevant = judged.get(query._id)!;
         let dcg = 0;
@@ -117,10 +119,14 @@ test.skipIf(skip)(
     const lexical = await ndcg(0, 1);
     const vector = await ndcg(1, 0);
     const hybrid = await ndcg(1, 1);
-    console.log(`nDCG@10 on ${queries.length} claims: lexical ${lexical.toFixed(4)}, vector ${vector.toFixed(4)}, hybrid ${hybrid.toFixed(4)}`);
+    const rrf = await ndcg(1, 1, 'rrf');
+    const lexicalHeavy = await ndcg(0.5, 1);
+    console.log(
+      `nDCG@10 on ${queries.length} claims: lexical ${lexical.toFixed(4)}, vector ${vector.toFixed(4)}, hybrid (scores, 1/1) ${hybrid.toFixed(4)}, hybrid (scores, 0.5/1) ${lexicalHeavy.toFixed(4)}, hybrid (rrf, 1/1) ${rrf.toFixed(4)}`,
+    );
     expect(vector).toBeGreaterThan(0.5);
     expect(hybrid).toBeGreaterThan(vector + 0.05);
     expect(hybrid).toBeGreaterThanOrEqual(lexical - 0.03);
   },
-  600_000,
+  1_200_000,
 );

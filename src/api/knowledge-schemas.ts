@@ -102,7 +102,14 @@ export const searchSchema = z.object({
     .object({
       ranker: z.enum(['none', 'auto', 'default-2024-11-15']).optional(),
       score_threshold: z.number().min(0).max(1).optional(),
-      hybrid_search: z.object({ embedding_weight: z.number().min(0), text_weight: z.number().min(0) }).optional(),
+      hybrid_search: z
+        .object({
+          embedding_weight: z.number().min(0),
+          text_weight: z.number().min(0),
+          // Nimbus's extension: how the legs are fused (normalised scores by default; 'rrf' for reciprocal ranks).
+          fusion: z.enum(['scores', 'rrf']).optional(),
+        })
+        .optional(),
     })
     .optional(),
 });

@@ -5,7 +5,7 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { parseRequest } from '../../core/openai/parse-request.js';
-import type { StoreSearch } from '../../knowledge/search/store-search.js';
+import { defaultFusion, type StoreSearch } from '../../knowledge/search/store-search.js';
 import type { VectorStores } from '../../knowledge/vector-stores.js';
 import { knowledgeTenant } from '../knowledge-access.js';
 import { chunkingOf, createStoreSchema, listSchema, searchSchema, updateStoreSchema } from '../knowledge-schemas.js';
@@ -74,6 +74,7 @@ export function registerVectorStoreRoutes(app: FastifyInstance, stores: VectorSt
       scoreThreshold: body.ranking_options?.score_threshold ?? 0,
       embeddingWeight: hybrid?.embedding_weight ?? 1,
       textWeight: hybrid?.text_weight ?? 1,
+      fusion: hybrid?.fusion ?? defaultFusion,
     });
     return {
       object: 'vector_store.search_results.page',
