@@ -23,7 +23,7 @@ describe.skipIf(skip)('streamed /v1/responses (stories260K)', () => {
   test('events come in OpenAI’s order with consecutive sequence numbers, and join to the stored response', async () => {
     const stream = await server.client.responses.create({ model: 'stories', input: 'Once upon a time', max_output_tokens: 16, temperature: 0, stream: true });
     const events: Array<{ type: string; sequence_number: number; [field: string]: unknown }> = [];
-    for await (const event of stream) events.push(event);
+    for await (const event of stream) events.push(event as unknown as (typeof events)[number]);
     const types = events.map((event) => event.type);
     expect(types.slice(0, 4)).toEqual(['response.created', 'response.in_progress', 'response.output_item.added', 'response.content_part.added']);
     expect(types.slice(-4)).toEqual(['response.output_text.done', 'response.content_part.done', 'response.output_item.done', 'response.incomplete']);
@@ -94,7 +94,7 @@ describe.skipIf(skip)('streamed /v1/responses (stories260K)', () => {
       stream: true,
     });
     const events: Array<{ type: string; [field: string]: unknown }> = [];
-    for await (const event of stream) events.push(event);
+    for await (const event of stream) events.push(event as unknown as (typeof events)[number]);
     const types = events.map((event) => event.type);
     expect(types).toContain('response.function_call_arguments.delta');
     const argumentsDone = events.find((event) => event.type === 'response.function_call_arguments.done')!;

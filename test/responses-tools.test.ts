@@ -144,7 +144,7 @@ test('a turn calling a server tool and a client function runs the search first, 
   let final: { output: Array<{ type: string }>; status: string } | undefined;
   for await (const event of stream) {
     types.push(event.type);
-    if (event.type === 'response.completed') final = event.response;
+    if (event.type === 'response.completed') final = event.response as unknown as typeof final;
   }
   expect(server.engine.requests).toHaveLength(1);
   expect(final!.output.map((item) => item.type)).toEqual(['file_search_call', 'function_call']);
@@ -169,7 +169,7 @@ test('citations stream as annotation events before the text is done', async () =
     stream: true,
   });
   const events: Array<{ type: string; [field: string]: unknown }> = [];
-  for await (const event of stream) events.push(event);
+  for await (const event of stream) events.push(event as unknown as (typeof events)[number]);
   const added = events.find((event) => event.type === 'response.output_text.annotation.added')!;
   expect(added.annotation).toEqual({ type: 'file_citation', file_id: fileId, filename: 'otters.md', index: 'In cold rivers.'.length });
   expect(events.indexOf(added)).toBeLessThan(events.findIndex((event) => event.type === 'response.output_text.done'));
