@@ -84,6 +84,7 @@ export async function startWorker(settings: WorkerSettings): Promise<RunningWork
     pool: store.pool,
     knowledge: store.knowledge,
     responses: store.responses,
+    batches: store.batches,
     close: () => store.close(),
   };
   // The agent is made once the server listens (it must report the bound address); the guard reads it then.

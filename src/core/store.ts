@@ -2,6 +2,7 @@
  * The Store contract: everything Nimbus persists goes through it. SQLite implements it by
  * default, PostgreSQL for scale-out; one contract test suite runs on both.
  */
+import type { BatchStore } from './batch-store.js';
 import type { DeviceStore } from './device-store.js';
 import type { KnowledgeStore } from './knowledge-store.js';
 import type { ResponseStore } from './response-store.js';
@@ -114,6 +115,8 @@ export interface Store {
   readonly knowledge: KnowledgeStore;
   /** Stored `/v1/responses` objects and their input items (`response-store.ts`). */
   readonly responses: ResponseStore;
+  /** Batches and their lines' results (`batch-store.ts`). */
+  readonly batches: BatchStore;
   /** Flushes and closes connections. Idempotent. */
   close(): Promise<void>;
 }

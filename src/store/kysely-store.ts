@@ -5,6 +5,7 @@
  */
 import { Migrator, sql, type Kysely, type Selectable } from 'kysely';
 import type { RequestLogEntry, RequestLogQuery, Store } from '../core/store.js';
+import { KyselyBatchStore } from './kysely-batch-store.js';
 import { KyselyDeviceStore } from './kysely-device-store.js';
 import { KyselyKnowledgeStore } from './kysely-knowledge-store.js';
 import { KyselyResponseStore } from './kysely-response-store.js';
@@ -142,6 +143,7 @@ export class KyselyStore implements Store {
   readonly pool: KyselyPoolStore;
   readonly knowledge: KyselyKnowledgeStore;
   readonly responses: KyselyResponseStore;
+  readonly batches: KyselyBatchStore;
 
   constructor(
     private readonly db: Kysely<Database>,
@@ -157,6 +159,7 @@ export class KyselyStore implements Store {
     this.pool = new KyselyPoolStore(db);
     this.knowledge = new KyselyKnowledgeStore(db, options.lexicalIndex);
     this.responses = new KyselyResponseStore(db);
+    this.batches = new KyselyBatchStore(db);
   }
 
   /**

@@ -6,6 +6,7 @@
  * released migration is never edited: add the next. Kysely records applied names in its own table.
  */
 import { sql, type Kysely, type Migration, type MigrationProvider } from 'kysely';
+import { batchMigrations } from './batch-migrations.js';
 import { deviceMigrations } from './device-migrations.js';
 import { doubleType, serialKey } from './dialect.js';
 import { knowledgeMigrations } from './knowledge-migrations.js';
@@ -72,6 +73,7 @@ export const allMigrations: Readonly<Record<string, Migration>> = {
   ...knowledgeMigrations,
   ...policyStateMigrations,
   ...responseMigrations,
+  ...batchMigrations,
 };
 
 /** The migrations, for Kysely's Migrator. */

@@ -4,6 +4,7 @@
  */
 import { describe, expect, test } from 'vitest';
 import type { RequestLogEntry, Store } from '../core/store.js';
+import { runBatchStoreContract } from './batch-store-contract.js';
 import { runDeviceStoreContract } from './device-store-contract.js';
 import { runKnowledgeStoreContract, runVectorStoreContract } from './knowledge-store-contract.js';
 import { runPolicyStateStoreContract } from './policy-state-store-contract.js';
@@ -183,5 +184,6 @@ export function runStoreContract(name: string, open: () => Promise<Store>, reope
     runKnowledgeStoreContract(open);
     runVectorStoreContract(open);
     runResponseStoreContract(open);
+    runBatchStoreContract(open);
   });
 }
