@@ -20,6 +20,7 @@ function fakeStore() {
       calls.count += 1;
       return keys.length;
     },
+    getApiKey: async (id: string) => keys.find((key) => key.id === id),
     getTenant: async (id: string) => {
       calls.tenant += 1;
       return tenants.get(id);
@@ -118,6 +119,25 @@ describe('key resolver', () => {
     expect(error.status).toBe(401);
     expect(error.message).toContain(message);
     expect(error.message).not.toContain(header.slice(7));
+  });
+
+  test('work done for a key off a request (a batch) gets the key’s live principal and limits, or the 401 once it is revoked', async () => {
+    const fake = fakeStore();
+    fake.tenants.set('acme', { id: 'acme', name: 'Acme', limits: { tokensPerMonth: 7 }, createdAt: 0 });
+    const { record } = fake.addKey();
+    const time = clock();
+    const resolver = new KeyResolver({ store: fake.store, clock: time, localModeAllowed: false, cacheMs: 500 });
+    // The principal as saved with the batch is a copy: no limits are at hand for it (they would not apply).
+    const saved = { tenantId: 'acme', keyId: record.id, scopes: record.scopes, local: false };
+    expect(resolver.limitsOf(saved)).toEqual({ key: {}, tenant: {} });
+    const live = await resolver.principalFor(saved);
+    expect(live).toEqual(saved);
+    expect(resolver.limitsOf(live)).toEqual({ key: { tokensPerDay: 100 }, tenant: { tokensPerMonth: 7 } });
+    fake.keys[0]!.revokedAt = 5;
+    time.advance(500);
+    expect((await rejection(() => resolver.principalFor(saved))).status).toBe(401);
+    expect((await rejection(() => resolver.principalFor({ ...saved, keyId: 'key_gone' }))).message).toContain('no longer exists');
+    expect(await resolver.principalFor(localPrincipal)).toBe(localPrincipal);
   });
 
   test('revoked and expired keys are refused, naming the key id only', async () => {

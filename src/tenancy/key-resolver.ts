@@ -58,6 +58,8 @@ export class KeyResolver {
   private readonly loading = new Map<string, Promise<KeyEntry>>();
   private readonly tenants = new Map<string, TenantEntry>();
   private readonly keyLimits = new WeakMap<Principal, Limits>();
+  /** Key hashes by key id, for `principalFor` (a key's hash never changes). */
+  private readonly hashesById = new Map<string, string>();
   /** Bumped by `forget`: a lookup that started before a change must not cache what it read. */
   private generation = 0;
 
@@ -131,6 +133,26 @@ export class KeyResolver {
       })
       .finally(() => (this.keysCheck = undefined));
     return this.keysCheck;
+  }
+
+  /**
+   * The principal to act as for work done off a request on a key's behalf (a batch's lines), from
+   * the principal saved when the work was asked for: the key looked up again through the same
+   * cache as a request's, so its limits apply and a key revoked, expired or deleted since gets
+   * the 401 a request with it would get. A principal without a key (local mode) is kept as it is.
+   */
+  async principalFor(saved: Principal): Promise<Principal> {
+    await this.refreshTenant(saved.tenantId);
+    if (saved.keyId === null) return saved;
+    let hash = this.hashesById.get(saved.keyId);
+    if (hash === undefined) {
+      const record = await this.options.store.getApiKey(saved.keyId);
+      if (!record) throw new NimbusError('invalid_api_key', `The API key ${saved.keyId} no longer exists; its work cannot go on.`);
+      hash = record.hash;
+      if (this.hashesById.size >= maxEntries) this.hashesById.delete(this.hashesById.keys().next().value!);
+      this.hashesById.set(saved.keyId, hash);
+    }
+    return this.admit(await this.lookup(hash), hash);
   }
 
   /** The limits of a principal's key and tenant, as last looked up (read on the hot path, never awaited). */

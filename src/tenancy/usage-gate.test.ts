@@ -168,6 +168,27 @@ describe('admission and settlement', () => {
     await gate.admit(keyPrincipal, request());
   });
 
+  test('a batch line (budgetsOnly) passes RPM, TPM and concurrency at their limit, and is held to the day budget', async () => {
+    const { gate, read } = setup({ key: { requestsPerMinute: 1, tokensPerMinute: 100, concurrentRequests: 1, tokensPerDay: 350 } });
+    await gate.admit(keyPrincipal, request(10, 90));
+    expect((await refusal(gate.admit(keyPrincipal, request(10, 90)))).code).toBe('rate_limit_exceeded');
+    const batchLine = (): AdmissionRequest => ({ ...request(10, 90), budgetsOnly: true, priceFactor: 0.5 });
+    const first = await gate.admit(keyPrincipal, batchLine());
+    expect(first.headers).toEqual({});
+    await gate.admit(keyPrincipal, batchLine());
+    expect(await read(today)).toBe(300);
+    const error = await refusal(gate.admit(keyPrincipal, batchLine()));
+    expect(error.code).toBe('insufficient_quota');
+    expect(first.settle({ model: 'm', usage: used(1_000_000, 0), compute: undefined }).costNanoUsd).toBe(500_000_000);
+  });
+
+  test('a batch line under rate limits only is not counted at all', async () => {
+    const { gate, read } = setup({ key: { requestsPerMinute: 1 } });
+    await gate.admit(keyPrincipal, request());
+    for (let line = 0; line < 3; line += 1) expect((await gate.admit(keyPrincipal, { ...request(), budgetsOnly: true })).headers).toEqual({});
+    expect(await read(`{acme}:k:key_1:requestsPerMinute:m${Math.floor(Date.parse('2025-03-04T05:06:07Z') / 60_000)}`)).toBe(1);
+  });
+
   test('a refused request takes nothing from the limits it did fit', async () => {
     const { gate, read } = setup({ key: { tokensPerDay: 10_000 }, tenant: { requestsPerMinute: 1 } });
     await gate.admit(keyPrincipal, request(10, 90));

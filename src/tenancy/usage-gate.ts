@@ -32,6 +32,11 @@ export interface AdmissionRequest {
   /** Multiplies every price of this request (a batch discount: 0.5); 1 when absent. */
   priceFactor?: number;
   /**
+   * Counted against day and month budgets only, never RPM, TPM or concurrency: a batch's line
+   * (batches have a limit of their own, tokens enqueued per key, checked when one is created).
+   */
+  budgetsOnly?: boolean;
+  /**
    * Upper bounds of what it may use, computed only when a limit needs them: the prompt's tokens
    * at most, the client's cap on output (undefined: none sent), and the context length of the
    * model the name stands for, where its engine knows it.
@@ -187,7 +192,9 @@ export class LimitsGate implements UsageGate {
     const demand: Demand = { tokens: estimate.promptTokens + maxTokens, costNanoUsd: quote };
     // Held to the cap it reserved where tokens or cost are counted; a request that set its own keeps it.
     const cap = estimate.maxTokens === undefined && (costBudget || limitsMeasure('tokens', limits.key, limits.tenant)) ? maxTokens : undefined;
-    const template = this.plans.template(principal.tenantId, principal.keyId, limits.key, limits.tenant, now);
+    const all = this.plans.template(principal.tenantId, principal.keyId, limits.key, limits.tenant, now);
+    const template = request.budgetsOnly ? all.filter(isBudget) : all;
+    if (template.length === 0) return new UnmeteredAdmission(this.options.prices, factor);
     const checks = withDemand(template, demand, now, this.options.leaseMs);
     let result;
     try {
@@ -207,6 +214,11 @@ export class LimitsGate implements UsageGate {
     if (!result.ok) throw limitRefusal(checks, result.failed, result.values, demand, now);
     return new MeteredAdmission(this.options, request.requestId, checks, factor, cap, rateLimitHeaders(checks, result.values, now));
   }
+}
+
+/** A day's or a month's budget (the limits a batch line counts against). */
+function isBudget(check: PlannedCheck): boolean {
+  return check.rule.window === 'day' || check.rule.window === 'month';
 }
 
 /** Admitted with no limit to count against: settlement only prices it. */
