@@ -60,6 +60,8 @@ export default tseslint.config(
   { files: ['src/knowledge/**/*.ts'], rules: boundary(['**/api/*', '**/store/*', '**/engines/*', '**/main.js', '**/cli/*']) },
   // Stored responses, their items and truncation get their store section and engines from main.ts and the HTTP layer.
   { files: ['src/responses/**/*.ts', 'src/tools/**/*.ts'], rules: boundary(['**/api/*', '**/store/*', '**/engines/*', '**/main.js', '**/cli/*']) },
+  // Batches get their store section, files and line executor from main.ts.
+  { files: ['src/batch/**/*.ts'], rules: boundary(['**/api/*', '**/store/*', '**/engines/*', '**/main.js', '**/cli/*']) },
   { files: ['src/worker/**/*.ts'], rules: boundary(['**/api/*', '**/store/*', '**/engines/*', '**/main.js', '**/cli/*']) },
   { files: ['src/engines/**/*.ts'], rules: boundary(['**/api/*', '**/store/*', '**/main.js', '**/cli/*']) },
   { files: ['src/api/**/*.ts'], rules: boundary(['**/engines/*', '**/store/*', '**/main.js', '**/cli/*', '**/devices/mqtt/*']) },

@@ -15,6 +15,9 @@ import { consoleRoutes, isApiPath } from './api/routes/console.js';
 import { installKnowledge } from './api/install-knowledge.js';
 import { fileSearchKind } from './api/responses/file-search-tool.js';
 import { registerResponseRoutes } from './api/routes/responses.js';
+import { BatchLines } from './api/batch-lines.js';
+import { registerBatchRoutes } from './api/routes/batches.js';
+import { buildBatches } from './batch/start-batches.js';
 import { buildServer } from './api/server.js';
 import type { ServerContext } from './api/server-context.js';
 import { modelRouting } from './cluster/routing/model-routing.js';
@@ -22,6 +25,7 @@ import { systemClock } from './core/clock.js';
 import type { NimbusConfig } from './core/config.js';
 import { ModelCatalog } from './core/model-catalog.js';
 import type { Store } from './core/store.js';
+import { instanceId } from './devices/instance-id.js';
 import type { RunningDevices } from './devices/start-devices.js';
 import { LlamaEngine } from './engines/llama/llama-engine.js';
 import { OpenAIEngine } from './engines/openai/openai-engine.js';
@@ -279,6 +283,23 @@ export async function startNimbus(config: NimbusConfig, environment: Readonly<Re
     maxToolTurns: config.responses.maxToolTurns,
     serverTools: { file_search: fileSearchKind(knowledge.search) },
   });
+  const batches = buildBatches({
+    store: store.batches,
+    files: knowledge.files,
+    executor: new BatchLines({
+      catalog,
+      accounting: context.accounting,
+      discount: config.batchDiscount,
+      defaultMaxTokens: config.tenancy.defaultMaxTokens,
+      principalFor: (saved) => resolver.principalFor(saved),
+    }),
+    clock: systemClock,
+    owner: instanceId(config.home),
+    limits: config.batches,
+    flushLedger: () => store.flush(),
+    onError: (error, batchId) => app.log.error({ err: error, batchId }, 'batches: work outside a request failed; it is tried again'),
+  });
+  registerBatchRoutes(app, batches.batches);
   const { devices, off: devicesOff } = await openDevices(config, store, app.log);
   if (devices) installDevices(app, context, devices, (createRequire(import.meta.url)('../package.json') as { version: string }).version);
   const onSettleError = (error: unknown): void => app.log.error({ err: error }, 'limit counters could not be updated; a reservation stays counted');
@@ -319,6 +340,8 @@ export async function startNimbus(config: NimbusConfig, environment: Readonly<Re
     log,
   });
   const modelsSettled = models.settled;
+  // Batch lines run once the models are loaded (before, every line would fail with model_not_ready).
+  void modelsSettled.then(() => batches.start()).catch((error: unknown) => log.error({ err: error }, 'batches could not start'));
 
   const address = await app.listen({ host: config.host, port: config.port });
   const url = address.replace('[::1]', 'localhost');
@@ -338,9 +361,12 @@ export async function startNimbus(config: NimbusConfig, environment: Readonly<Re
       clearInterval(pruning);
       clearInterval(sweepResponses);
       await knowledge.stop();
+      // Batch lines running get the same grace as requests; those cut run again at the next start.
+      const batchesStopped = batches.stop(graceMs);
       const drained = context.lifecycle.drain(graceMs);
       const closed = app.close();
       const result = await drained;
+      await batchesStopped;
       await closed;
       await devices?.close();
       // Released first, so a peer leads at its next look rather than after the lease runs out.

@@ -222,6 +222,25 @@ export const responsesConfigSchema = z.strictObject({
   maxToolTurns: z.number().int().min(1).max(32).default(8),
 });
 
+/** The Batch API (`/v1/batches`): what one batch may hold and how much runs at once (docs/decisions/0011-batches.md). */
+export const batchesConfigSchema = z.strictObject({
+  /** Requests one batch's input file may hold (OpenAI's limit). */
+  maxRequests: z.number().int().min(1).max(1_000_000).default(50_000),
+  /** Bytes one batch's input file may take (OpenAI's limit: 200 MB). */
+  maxFileBytes: z
+    .number()
+    .int()
+    .min(1)
+    .default(200 * 1024 * 1024),
+  /**
+   * Tokens (prompt upper bounds plus output caps) one key's batches may hold enqueued, not yet
+   * ended: batches stay out of RPM, TPM and concurrency, and this is their limit instead.
+   */
+  enqueuedTokensPerKey: z.number().int().min(1).default(100_000_000),
+  /** Batch lines this process runs at once, over every batch; they wait behind interactive requests for slots. */
+  linesInFlight: z.number().int().min(1).max(1024).default(8),
+});
+
 /** A circuit breaker per replica: open after consecutive failures, one probe after `openMs`. */
 export const breakerConfigSchema = z.strictObject({
   failureThreshold: z.number().int().min(1).max(1000).default(5),
@@ -311,6 +330,9 @@ export const configSchema = z
     audit: auditConfigSchema.prefault({}),
     knowledge: knowledgeConfigSchema.prefault({}),
     responses: responsesConfigSchema.prefault({}),
+    /** Multiplies every price of a batch's lines (0.5: half price). */
+    batchDiscount: z.number().min(0).max(1).default(0.5),
+    batches: batchesConfigSchema.prefault({}),
     /** How often pool workers beat; a worker silent for 3 intervals is unreachable and its replicas are placed again. */
     poolHeartbeatMs: z.number().int().min(50).max(600_000).default(5_000),
   })
@@ -406,6 +428,8 @@ const hints: Partial<Record<keyof NimbusConfig, string>> = {
   poolHeartbeatMs: 'use milliseconds between worker heartbeats, e.g. 5000',
   knowledge: 'keys: maxFileBytes, tenantStorageBytes, embeddingModel',
   responses: 'keys: retentionDays, tenantStorageBytes, maxToolTurns',
+  batchDiscount: 'use a factor from 0 to 1 that multiplies the prices of batch lines, e.g. 0.5 for half price',
+  batches: 'keys: maxRequests, maxFileBytes, enqueuedTokensPerKey, linesInFlight',
   devices:
     'keys: topicRoot, commandTimeoutMs, approvalTtlMs, approvalRequestTtlMs, maxDevicesPerRequest, rateLimitPerMinute, rateLimitBurst, maxToolSteps, taintWindowMs, actuationsPerKeyPerMinute, approvalRequestsPerKeyPerMinute',
 };
@@ -435,6 +459,7 @@ export const environmentKeys: Record<string, keyof NimbusConfig> = {
   NIMBUS_MQTT_URL: 'mqttUrl',
   NIMBUS_MQTT_ALLOW_ANONYMOUS: 'mqttAllowAnonymous',
   NIMBUS_POOL_HEARTBEAT_MS: 'poolHeartbeatMs',
+  NIMBUS_BATCH_DISCOUNT: 'batchDiscount',
 };
 
 /** A configuration problem, with the source of the bad value and a fix. */
@@ -457,6 +482,7 @@ const numericKeys = new Set<string>([
   'mqttPort',
   'poolHeartbeatMs',
   'ledgerRetentionDays',
+  'batchDiscount',
 ]);
 
 /** Converts a string from the environment or a flag into the key's type. */

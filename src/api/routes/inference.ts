@@ -16,11 +16,11 @@ import { serveGeneration } from '../serve-generation.js';
 import type { ServerContext } from '../server-context.js';
 
 /** The context length of the model a route serves first, where its engine knows it: the most a request without max_tokens can use. */
-function contextLengthOf(route: ModelRoute): number | undefined {
+export function contextLengthOf(route: ModelRoute): number | undefined {
   return route.primary.engine.models().find((model) => model.id === route.primary.model)?.contextLength;
 }
 
-function unsupported(param: string, message: string): NimbusError {
+export function unsupported(param: string, message: string): NimbusError {
   return new NimbusError('unsupported_value', message, { param });
 }
 
@@ -29,7 +29,7 @@ function unsupported(param: string, message: string): NimbusError {
  * as OpenAI does. A prompt plus max_tokens past it is served up to the end of the context, ending
  * with finish_reason `length`.
  */
-function checkMaxTokens(route: ModelRoute, asked: number | null | undefined, param: string): void {
+export function checkMaxTokens(route: ModelRoute, asked: number | null | undefined, param: string): void {
   const contextLength = contextLengthOf(route);
   if (asked == null || contextLength === undefined || asked <= contextLength) return;
   throw new NimbusError(
@@ -40,7 +40,7 @@ function checkMaxTokens(route: ModelRoute, asked: number | null | undefined, par
 }
 
 /** Checks shared by chat and text completions that zod's shapes cannot say. */
-function checkCommon(body: { n?: number | null; stream?: boolean | null; stream_options?: unknown }): void {
+export function checkCommon(body: { n?: number | null; stream?: boolean | null; stream_options?: unknown }): void {
   if (body.n != null && body.n !== 1) throw unsupported('n', `Only n=1 is supported (got n=${body.n}): send separate requests for several choices.`);
   if (body.stream_options != null && !body.stream)
     throw new NimbusError('invalid_value', "Invalid value for 'stream_options': it is only allowed when 'stream' is true.", { param: 'stream_options' });
