@@ -27,9 +27,15 @@ export function killNimbusProcesses(): void {
   for (const child of started.splice(0)) if (child.exitCode === null) child.kill('SIGKILL');
 }
 
-/** Starts `nimbus serve ARGS` on a free port with its own home, no devices; resolves once it listens. */
-export function startNimbusProcess(args: string[], environment: Record<string, string> = {}): Promise<NimbusProcess> {
-  const home = mkdtempSync(join(tmpdir(), 'nimbus-process-'));
+/**
+ * Starts `nimbus serve ARGS` on a free port with its own home (or `home`: a restart of a process
+ * that used it), no devices; resolves once it listens.
+ */
+export function startNimbusProcess(
+  args: string[],
+  environment: Record<string, string> = {},
+  home = mkdtempSync(join(tmpdir(), 'nimbus-process-')),
+): Promise<NimbusProcess> {
   const child = spawn(process.execPath, [join(repoRoot, 'dist', 'cli', 'main.js'), 'serve', '--port', '0', '--home', home, '--gpu', 'cpu', ...args], {
     env: { ...process.env, NIMBUS_HF_ENDPOINT: 'http://127.0.0.1:9', NIMBUS_MQTT_URL: 'off', ...environment },
   });
