@@ -300,8 +300,12 @@ export class BatchRunner {
         if (batch.complete && batch.ending === undefined) this.finish(batch, 'completed');
       }
     } catch (error) {
-      // Not saved: the lines run again at the next start (the ledger keeps one row per id).
+      // Not saved: tried again in a second (a result already saved is kept as it was, so a retry never counts one twice).
       this.options.onError(error);
+      if (this.stopped) return;
+      this.results.push(...results);
+      clearTimeout(this.commitTimer);
+      this.commitTimer = setTimeout(() => void this.commit(), 1_000);
     }
   }
 

@@ -40,73 +40,66 @@ export class KyselyBatchStore implements BatchStore {
   }
 
   async claimBatches(owner: string, now: number, leaseUntil: number, limit: number): Promise<BatchRecord[]> {
-    return this.db.transaction().execute(async (transaction) => {
-      const rows = await transaction
-        .selectFrom('batches')
-        .select('id')
+    const rows = await this.db
+      .selectFrom('batches')
+      .select('id')
+      .where('status', 'in', working)
+      .where((where) => where.or([where('owner', 'is', null), where('owner', '=', owner), where('lease_until', '<', now)]))
+      .orderBy('created_at')
+      .limit(limit)
+      .execute();
+    const claimed: BatchRecord[] = [];
+    // Each claim is one conditional update of its own (no transaction that reads, then writes: SQLite
+    // refuses to upgrade a read snapshot another connection wrote after, SQLITE_BUSY_SNAPSHOT).
+    for (const { id } of rows) {
+      const updated = await this.db
+        .updateTable('batches')
+        .set({ owner, lease_until: leaseUntil })
+        .where('id', '=', id)
         .where('status', 'in', working)
         .where((where) => where.or([where('owner', 'is', null), where('owner', '=', owner), where('lease_until', '<', now)]))
-        .orderBy('created_at')
-        .limit(limit)
-        .execute();
-      const claimed: BatchRecord[] = [];
-      for (const { id } of rows) {
-        // Conditional again: another process may have claimed it since the select (PostgreSQL's read committed).
-        const updated = await transaction
-          .updateTable('batches')
-          .set({ owner, lease_until: leaseUntil })
-          .where('id', '=', id)
-          .where((where) => where.or([where('owner', 'is', null), where('owner', '=', owner), where('lease_until', '<', now)]))
-          .returningAll()
-          .executeTakeFirst();
-        if (updated) claimed.push(fromRow(updated));
-      }
-      return claimed;
-    });
+        .returningAll()
+        .executeTakeFirst();
+      if (updated) claimed.push(fromRow(updated));
+    }
+    return claimed;
   }
 
   async saveResults(batchId: string, results: readonly BatchResult[]): Promise<number> {
-    if (results.length === 0) return 0;
+    const fresh = new Map<number, BatchResult>();
+    for (const result of results) if (!fresh.has(result.index)) fresh.set(result.index, result);
+    if (fresh.size === 0) return 0;
+    const rows: BatchResultsTable[] = [...fresh.values()].map((result) => ({
+      batch_id: batchId,
+      line_index: result.index,
+      custom_id: result.customId,
+      request_id: result.requestId,
+      ok: result.ok ? 1 : 0,
+      line: result.line,
+      input_tokens: result.usage.inputTokens,
+      cached_tokens: result.usage.cachedTokens,
+      output_tokens: result.usage.outputTokens,
+    }));
     return this.db.transaction().execute(async (transaction) => {
-      const present = new Set(
-        (
-          await transaction
-            .selectFrom('batch_results')
-            .select('line_index')
-            .where('batch_id', '=', batchId)
-            .where(
-              'line_index',
-              'in',
-              results.map((result) => result.index),
-            )
-            .execute()
-        ).map((row) => row.line_index),
-      );
-      const fresh = new Map<number, BatchResult>();
-      for (const result of results) if (!present.has(result.index) && !fresh.has(result.index)) fresh.set(result.index, result);
-      if (fresh.size === 0) return 0;
-      const rows: BatchResultsTable[] = [...fresh.values()].map((result) => ({
-        batch_id: batchId,
-        line_index: result.index,
-        custom_id: result.customId,
-        request_id: result.requestId,
-        ok: result.ok ? 1 : 0,
-        line: result.line,
-        input_tokens: result.usage.inputTokens,
-        cached_tokens: result.usage.cachedTokens,
-        output_tokens: result.usage.outputTokens,
-      }));
-      // Rows of one statement stay well under SQLite's bound-parameter limit.
-      for (let start = 0; start < rows.length; start += 500)
-        await transaction
+      // Written first, so the transaction takes the write lock at once (a read first could not be
+      // upgraded on SQLite once the ledger thread wrote); `returning` names only the rows inserted.
+      const inserted = new Set<number>();
+      for (let start = 0; start < rows.length; start += 500) {
+        const added = await transaction
           .insertInto('batch_results')
           .values(rows.slice(start, start + 500))
+          .onConflict((conflict) => conflict.columns(['batch_id', 'line_index']).doNothing())
+          .returning('line_index')
           .execute();
+        for (const row of added) inserted.add(row.line_index);
+      }
+      if (inserted.size === 0) return 0;
       let completed = 0;
       let input = 0;
       let cached = 0;
       let output = 0;
       for (const row of rows) {
+        if (!inserted.has(row.line_index)) continue;
         completed += row.ok;
         input += row.input_tokens;
         cached += row.cached_tokens;
@@ -116,14 +109,14 @@ export class KyselyBatchStore implements BatchStore {
         .updateTable('batches')
         .set({
           completed: sql`completed + ${completed}`,
-          failed: sql`failed + ${rows.length - completed}`,
+          failed: sql`failed + ${inserted.size - completed}`,
           input_tokens: sql`input_tokens + ${input}`,
           cached_tokens: sql`cached_tokens + ${cached}`,
           output_tokens: sql`output_tokens + ${output}`,
         })
         .where('id', '=', batchId)
         .execute();
-      return rows.length;
+      return inserted.size;
     });
   }
 
