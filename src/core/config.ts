@@ -222,7 +222,7 @@ export const responsesConfigSchema = z.strictObject({
   maxToolTurns: z.number().int().min(1).max(32).default(8),
 });
 
-/** The Batch API (`/v1/batches`): what one batch may hold and how much runs at once (docs/decisions/0011-batches.md). */
+/** The Batch API (`/v1/batches`): what one batch may hold and how much runs at once (issue 29; no decision record yet). */
 export const batchesConfigSchema = z.strictObject({
   /** Requests one batch's input file may hold (OpenAI's limit). */
   maxRequests: z.number().int().min(1).max(1_000_000).default(50_000),
