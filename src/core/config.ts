@@ -237,7 +237,10 @@ export const batchesConfigSchema = z.strictObject({
    * ended: batches stay out of RPM, TPM and concurrency, and this is their limit instead.
    */
   enqueuedTokensPerKey: z.number().int().min(1).default(100_000_000),
-  /** Batch lines this process runs at once, over every batch; they wait behind interactive requests for slots. */
+  /**
+   * Batch lines this process runs at once, over every batch. Lines take engine slots as any request
+   * does (no priority class yet, issue 29 item 3): this cap is what leaves slots to interactive traffic.
+   */
   linesInFlight: z.number().int().min(1).max(1024).default(8),
 });
 
