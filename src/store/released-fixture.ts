@@ -32,6 +32,11 @@ export const releasedTableRows: Readonly<Record<string, number>> = {
   device_steps: 1,
   device_idempotency: 1,
   installation: 1,
+  responses: 1,
+  response_input_items: 1,
+  pool_leases: 1,
+  batches: 1,
+  batch_results: 1,
 };
 
 /** Writes the rows `releasedTableRows` counts (the `default` tenant is the migration's own). */
@@ -61,6 +66,11 @@ export async function seedReleasedDatabase(db: Kysely<unknown>): Promise<void> {
     sql`insert into device_taints (tenant_id, subject, until, reason, set_at) values ('acme', 'key:key_old', 2000, 'untrusted text', 1000)`,
     sql`insert into device_steps (tenant_id, kind, key_subject, conversation, device_id, at) values ('acme', 'actuation', 'key:key_old', null, 'lamp-1', 1000)`,
     sql`insert into device_idempotency (tenant_id, key_subject, idempotency_key, request_hash, state, status, body, created_at, expires_at) values ('acme', 'key:key_old', 'idem-1', 'h', 'done', 200, '{}', 1000, 2000)`,
+    sql`insert into responses (id, tenant_id, key_id, created_at, expires_at, status, previous_response_id, body, bytes) values ('resp_old', 'acme', 'key_old', 1000, 2000, 'completed', null, '{"id":"resp_old","object":"response"}', 37)`,
+    sql`insert into response_input_items (response_id, tenant_id, position, item_id, item) values ('resp_old', 'acme', 0, 'msg_old', '{"type":"message","role":"user","content":"hi"}')`,
+    sql`insert into pool_leases (name, holder, generation, expires_at) values ('pool', 'cp-old', 3, 2000)`,
+    sql`insert into batches (id, tenant_id, key_id, principal, endpoint, input_file_id, completion_window, status, total, completed, failed, created_at, expires_at) values ('batch_old', 'acme', 'key_old', '{"tenantId":"acme"}', '/v1/chat/completions', 'file-old', '24h', 'in_progress', 2, 1, 0, 1000, 2000)`,
+    sql`insert into batch_results (batch_id, line_index, custom_id, request_id, ok, line, input_tokens, cached_tokens, output_tokens) values ('batch_old', 0, 'c-0', 'req_old', 1, '{"custom_id":"c-0"}', 3, 0, 4)`,
     sql`insert into pool_replicas (id, deployment, worker, state, created_at, updated_at) values ('rep_old', 'old', 'w1', 'ready', 1000, 1000)`,
   ];
   for (const statement of statements) await statement.execute(db);

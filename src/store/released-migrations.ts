@@ -19,4 +19,8 @@ export const releasedMigrations: readonly string[] = [
   '0026-knowledge-vector-stores',
   '0027-installation',
   '0028-audit-link',
+  '0029-responses',
+  '0031-pool-leases',
+  '0033-knowledge-store-revision',
+  '0037-batches',
 ];

@@ -10,6 +10,12 @@ CREATE UNIQUE INDEX "audit_log_link" on "audit_log" ("tenant_id", "prev_hash")
 -- index audit_log_tenant
 CREATE INDEX "audit_log_tenant" on "audit_log" ("tenant_id", "seq")
 
+-- index batches_status
+CREATE INDEX "batches_status" on "batches" ("status", "created_at")
+
+-- index batches_tenant_id
+CREATE INDEX "batches_tenant_id" on "batches" ("tenant_id", "id")
+
 -- index device_approvals_tenant
 CREATE INDEX "device_approvals_tenant" on "device_approvals" ("tenant_id", "requested_at")
 
@@ -70,11 +76,23 @@ CREATE INDEX "request_log_parent_id" on "request_log" ("parent_id")
 -- index request_log_tenant_created_at
 CREATE INDEX "request_log_tenant_created_at" on "request_log" ("tenant_id", "created_at")
 
+-- index responses_expires_at
+CREATE INDEX "responses_expires_at" on "responses" ("expires_at")
+
+-- index responses_tenant_expires
+CREATE INDEX "responses_tenant_expires" on "responses" ("tenant_id", "expires_at")
+
 -- table api_keys
 CREATE TABLE "api_keys" ("id" text primary key, "tenant_id" text not null, "name" text not null, "prefix" text not null, "hash" text not null unique, "scopes" text not null, "limits" text not null, "created_at" bigint not null, "expires_at" bigint, "revoked_at" bigint)
 
 -- table audit_log
 CREATE TABLE "audit_log" ("seq" integer primary key autoincrement, "id" text not null unique, "at" bigint not null, "tenant_id" text not null, "event" text not null, "actor" text not null, "key_id" text, "model" text, "conversation" text, "source" text not null, "device_id" text, "command_id" text, "approval_id" text, "detail" text not null, "prev_hash" text not null, "hash" text not null)
+
+-- table batch_results
+CREATE TABLE "batch_results" ("batch_id" text not null, "line_index" integer not null, "custom_id" text not null, "request_id" text not null, "ok" integer not null, "line" text not null, "input_tokens" integer default 0 not null, "cached_tokens" integer default 0 not null, "output_tokens" integer default 0 not null, constraint "batch_results_pk" primary key ("batch_id", "line_index"))
+
+-- table batches
+CREATE TABLE "batches" ("id" text primary key, "tenant_id" text not null, "key_id" text, "principal" text not null, "endpoint" text not null, "input_file_id" text not null, "completion_window" text not null, "status" text not null, "output_file_id" text, "error_file_id" text, "errors" text, "metadata" text, "total" integer default 0 not null, "completed" integer default 0 not null, "failed" integer default 0 not null, "input_tokens" bigint default 0 not null, "cached_tokens" bigint default 0 not null, "output_tokens" bigint default 0 not null, "enqueued_tokens" bigint default 0 not null, "owner" text, "lease_until" bigint, "created_at" bigint not null, "in_progress_at" bigint, "expires_at" bigint not null, "finalizing_at" bigint, "completed_at" bigint, "failed_at" bigint, "expired_at" bigint, "cancelling_at" bigint, "cancelled_at" bigint)
 
 -- table device_approvals
 CREATE TABLE "device_approvals" ("id" text primary key, "tenant_id" text not null, "command_hash" text not null, "device_id" text not null, "kind" text not null, "name" text not null, "input" text not null, "risk" text not null, "reason" text not null, "status" text not null, "requested_by" text, "requested_at" bigint not null, "expires_at" bigint not null, "decided_by" text, "decided_at" bigint, "used_at" bigint, "conversation" text, "model" text, "grants" text)
@@ -119,13 +137,16 @@ CREATE TABLE "knowledge_files" ("id" text primary key, "tenant_id" text not null
 CREATE TABLE "knowledge_store_files" ("vector_store_id" text not null, "file_id" text not null, "tenant_id" text not null, "key_id" text, "batch_id" text, "status" text not null, "last_error" text, "attributes" text not null, "chunking" text not null, "usage_bytes" bigint default 0 not null, "created_at" bigint not null, "updated_at" bigint not null, constraint "knowledge_store_files_pk" primary key ("vector_store_id", "file_id"))
 
 -- table knowledge_vector_stores
-CREATE TABLE "knowledge_vector_stores" ("seq" integer primary key autoincrement, "id" text not null unique, "tenant_id" text not null, "name" text not null, "description" text, "metadata" text not null, "created_at" bigint not null, "last_active_at" bigint not null, "expires_after_days" integer, "chunk_count" bigint default 0 not null, "term_count" bigint default 0 not null)
+CREATE TABLE "knowledge_vector_stores" ("seq" integer primary key autoincrement, "id" text not null unique, "tenant_id" text not null, "name" text not null, "description" text, "metadata" text not null, "created_at" bigint not null, "last_active_at" bigint not null, "expires_after_days" integer, "chunk_count" bigint default 0 not null, "term_count" bigint default 0 not null, "revision" bigint default 0 not null)
 
 -- table pool_deployments
 CREATE TABLE "pool_deployments" ("name" text primary key, "source" text not null, "replicas" integer not null, "device" text not null, "context_size" integer not null, "slots" integer not null, "routing" text not null, "created_at" bigint not null, "updated_at" bigint not null, "autoscale" text)
 
 -- table pool_join_tokens
 CREATE TABLE "pool_join_tokens" ("id" text primary key, "hash" text not null unique, "created_at" bigint not null, "expires_at" bigint)
+
+-- table pool_leases
+CREATE TABLE "pool_leases" ("name" text primary key, "holder" text not null, "generation" bigint not null, "expires_at" bigint not null)
 
 -- table pool_replicas
 CREATE TABLE "pool_replicas" ("id" text primary key, "deployment" text not null, "worker" text not null, "state" text not null, "error" text, "created_at" bigint not null, "updated_at" bigint not null)
@@ -135,6 +156,12 @@ CREATE TABLE "pool_workers" ("name" text primary key, "credential_hash" text not
 
 -- table request_log
 CREATE TABLE "request_log" ("seq" integer primary key autoincrement, "id" text not null unique, "created_at" bigint not null, "kind" text not null, "model" text not null, "http_status" integer not null, "status" text not null, "prompt_tokens" integer default 0 not null, "completion_tokens" integer default 0 not null, "cached_tokens" integer default 0 not null, "ttft_ms" real, "duration_ms" real not null, "finish_reason" text, "stream" integer default 0 not null, "error_code" text, "served_by" text, "route" text, "usage_estimated" integer default 0 not null, "tenant_id" text default 'default' not null, "key_id" text, "deployment" text, "worker" text, "device_class" text, "compute_seconds" real default 0 not null, "cost_nano_usd" bigint default 0 not null, "requested_model" text, "parent_id" text, "app_id" text, "app_version" text, "batch_id" text)
+
+-- table response_input_items
+CREATE TABLE "response_input_items" ("response_id" text not null, "tenant_id" text not null, "position" integer not null, "item_id" text not null, "item" text not null, constraint "response_input_items_pk" primary key ("response_id", "position"))
+
+-- table responses
+CREATE TABLE "responses" ("id" text primary key, "tenant_id" text not null, "key_id" text, "created_at" bigint not null, "expires_at" bigint not null, "status" text not null, "previous_response_id" text, "body" text not null, "bytes" bigint not null)
 
 -- table tenants
 CREATE TABLE "tenants" ("id" text primary key, "name" text not null, "limits" text not null, "created_at" bigint not null)
