@@ -3,7 +3,7 @@
  * `/v1/responses`): the model proposes tool calls (grammar-enforced on the llama engine, so even a
  * tiny model's calls are valid JSON), each executor runs the calls to its own tools, the results go
  * back to the model, and the loop repeats until the model answers without a tool, calls a tool the
- * client runs itself (then the loop returns those calls), or the step budget is spent (a last turn
+ * client runs itself (then the loop returns those calls), a call waits on a person (an approval), or the step budget is spent (a last turn
  * with tools off gives the final answer). Every turn is reported as it happens, so a caller can
  * stream it; what each action did comes from its executor, never from the model's narration.
  */
@@ -18,6 +18,8 @@ export interface ToolOutcome {
   output: string;
   /** The executor's own account of it (a device action's report, search results), for the caller. */
   record?: unknown;
+  /** Someone outside the loop must act first (a person grants an approval): the loop ends after this turn's calls. */
+  halt?: boolean;
 }
 
 /** Runs the calls to one kind of tool. The loop knows no kind; docs/extending.md, "Add a tool kind". */
@@ -114,18 +116,20 @@ export async function* runToolLoop(options: ToolLoopOptions): AsyncGenerator<Loo
     // Server-side tools run first, a turn's calls to one executor planned together; client-side calls are returned after.
     const pending = calls.filter((call) => ownerOf(call.function.name)?.clientSide);
     const served = calls.filter((call) => !ownerOf(call.function.name)?.clientSide);
+    let halted = false;
     for (const executor of options.executors) executor.beginTurn?.(served.filter((call) => ownerOf(call.function.name) === executor));
     try {
       for (const call of served) {
         const executor = ownerOf(call.function.name);
         const outcome = executor?.run ? await executor.run(call, step) : unknownTool(call);
+        halted ||= outcome.halt === true;
         yield { type: 'tool_result', step, call, kind: executor?.kind ?? 'unknown', outcome };
         messages.push({ role: 'tool', tool_call_id: call.id, content: outcome.output });
       }
     } finally {
       for (const executor of options.executors) executor.endTurn?.();
     }
-    if (pending.length > 0) {
+    if (pending.length > 0 || halted) {
       yield { type: 'done', finishReason: 'tool_calls', usage, pending };
       return;
     }
