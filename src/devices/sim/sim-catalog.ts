@@ -1,8 +1,9 @@
 /**
- * The virtual devices of `nimbus sim`: a lamp, a thermostat, a door lock, a conveyor belt and a
- * robot arm. Each is a thing model plus a behaviour: its initial state, and how it applies a
+ * The virtual devices of `nimbus sim`: a lamp, a thermostat, a door lock, a conveyor belt, a
+ * robot arm, and a car (`vehicle.ts`). Each is a thing model plus a behaviour: its initial state, and how it applies a
  * property write or an action (returning the action's output, or throwing to fail it).
  */
+import { vehicleBehaviour } from './vehicle.js';
 
 /** A virtual device's state: property name -> value. */
 export type SimState = Record<string, unknown>;
@@ -19,7 +20,10 @@ export interface SimBehaviour {
 }
 
 /** The kinds `nimbus sim` knows. */
-export type SimKind = 'lamp' | 'thermostat' | 'lock' | 'conveyor' | 'robot';
+export type SimKind = 'lamp' | 'thermostat' | 'lock' | 'conveyor' | 'robot' | 'vehicle';
+
+/** The kinds `nimbus sim` runs when none are named (the car comes with `--vehicle`). */
+export const defaultSimKinds: readonly SimKind[] = ['lamp', 'thermostat', 'lock', 'conveyor', 'robot'];
 
 const context = ['https://www.w3.org/2022/wot/td/v1.1', { nimbus: 'https://nimbus.dev/ns#' }];
 // Declared outputs: what an action answers is data, not device text (anything undeclared would be untrusted).
@@ -186,6 +190,7 @@ export const simCatalog: Record<SimKind, SimBehaviour> = {
       state.moving = false;
     },
   },
+  vehicle: vehicleBehaviour,
 };
 
 /** Whether a name is a sim kind. */
