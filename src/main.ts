@@ -13,6 +13,7 @@ import { checkLocalHost } from './api/local-host.js';
 import { installDevices } from './api/install-devices.js';
 import { consoleRoutes, isApiPath } from './api/routes/console.js';
 import { installKnowledge } from './api/install-knowledge.js';
+import { deviceToolKind } from './api/responses/device-tool.js';
 import { fileSearchKind } from './api/responses/file-search-tool.js';
 import { registerResponseRoutes } from './api/routes/responses.js';
 import { BatchLines } from './api/batch-lines.js';
@@ -281,7 +282,7 @@ export async function startNimbus(config: NimbusConfig, environment: Readonly<Re
   registerResponseRoutes(app, context, {
     records: responses,
     maxToolTurns: config.responses.maxToolTurns,
-    serverTools: { file_search: fileSearchKind(knowledge.search) },
+    serverTools: { file_search: fileSearchKind(knowledge.search), nimbus_devices: deviceToolKind(context) },
   });
   const batches = buildBatches({
     store: store.batches,

@@ -27,6 +27,8 @@ export interface DeviceExecutorOptions {
   callTool(name: string, args: unknown): Promise<ActionReport>;
   /** Receives each action as it completes. */
   onAction(action: LoopAction): void;
+  /** End the loop after a turn with a command parked for approval (responses; chat's model is told and goes on). */
+  haltOnApproval?: boolean;
 }
 
 export interface DeviceToolLoopOptions extends DeviceExecutorOptions {
@@ -54,7 +56,7 @@ export function deviceExecutor(options: DeviceExecutorOptions): ToolExecutor {
     run: async (call, step) => {
       const report = await options.callTool(call.function.name, parseArguments(call.function.arguments));
       options.onAction({ toolCallId: call.id, step, report });
-      return { output: JSON.stringify(toolResult(report)), record: report };
+      return { output: JSON.stringify(toolResult(report)), record: report, halt: options.haltOnApproval === true && report.status === 'approval_required' };
     },
     // The whole turn's actuations count against the device cap together, so a bulk command over it sends nothing.
     beginTurn: (calls: readonly ToolCall[]) => {

@@ -7,8 +7,8 @@ import type { Principal } from '../core/principal.js';
 
 export interface ToolSession {
   principal: Principal;
-  /** `chat`, `mcp` or `rest`. */
-  source: 'chat' | 'mcp' | 'rest';
+  /** `chat`, `response`, `mcp` or `rest`. */
+  source: 'chat' | 'response' | 'mcp' | 'rest';
   model: string | null;
   conversation: string | null;
   /** Set once untrusted text entered the context; from then on every actuation needs approval. */

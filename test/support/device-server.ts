@@ -8,9 +8,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { installDevices } from '../../src/api/install-devices.js';
+import { installKnowledge } from '../../src/api/install-knowledge.js';
+import { deviceToolKind } from '../../src/api/responses/device-tool.js';
+import { fileSearchKind } from '../../src/api/responses/file-search-tool.js';
+import { registerResponseRoutes } from '../../src/api/routes/responses.js';
 import { consoleRoutes, isApiPath } from '../../src/api/routes/console.js';
 import { buildServer } from '../../src/api/server.js';
 import { NimbusError } from '../../src/core/errors.js';
+import { systemClock } from '../../src/core/clock.js';
 import { ModelCatalog } from '../../src/core/model-catalog.js';
 import type { Principal } from '../../src/core/principal.js';
 import type { Store } from '../../src/core/store.js';
@@ -18,6 +23,8 @@ import { defaultDeviceSettings, type DeviceSettings } from '../../src/devices/de
 import { simCatalog, type SimKind } from '../../src/devices/sim/sim-catalog.js';
 import { VirtualDevice, type AnswerMode } from '../../src/devices/sim/virtual-device.js';
 import { startDevices, type RunningDevices } from '../../src/devices/start-devices.js';
+import { startKnowledge } from '../../src/knowledge/start-knowledge.js';
+import { ResponseRecords } from '../../src/responses/response-records.js';
 import { openSqliteStore } from '../../src/store/sqlite/open-sqlite-store.js';
 import type { UsageGate } from '../../src/tenancy/usage-gate.js';
 import { uniqueRoot } from './devices.js';
@@ -90,6 +97,20 @@ export async function startDeviceServer(
     settings: liveSettings,
   });
   installDevices(app, context, devices, 'test');
+  // /v1/responses with device tools and file search (a search's passages are untrusted text for the devices).
+  const knowledge = startKnowledge({
+    store: store.knowledge,
+    home: folder,
+    limits: { maxFileBytes: 1 << 20, tenantStorageBytes: 1 << 24 },
+    clock: systemClock,
+    onError: (error) => console.error(error),
+  });
+  installKnowledge(app, knowledge);
+  registerResponseRoutes(app, context, {
+    records: new ResponseRecords(store.responses, { retentionDays: 30, tenantStorageBytes: 1 << 24 }, systemClock),
+    maxToolTurns: 4,
+    serverTools: { file_search: fileSearchKind(knowledge.search), nimbus_devices: deviceToolKind(context) },
+  });
   const address = await app.listen({ host: '127.0.0.1', port: 0 });
   const sims = new Map<string, VirtualDevice>();
   const server: DeviceServer = {
@@ -126,6 +147,7 @@ export async function startDeviceServer(
     },
     async close() {
       for (const sim of sims.values()) await sim.stop().catch(() => undefined);
+      await knowledge.stop();
       await app.close();
       await devices.close();
       await store.close();

@@ -27,7 +27,13 @@ export interface PlanContext {
   tools(
     body: ResponseRequest,
     request: FastifyRequest,
-  ): Promise<{ executors: ToolExecutor[]; items: Record<string, ItemMaker>; citations: (text: string) => Array<Record<string, unknown>> }>;
+    conversation: readonly Item[],
+  ): Promise<{
+    executors: ToolExecutor[];
+    items: Record<string, ItemMaker>;
+    citations: (text: string) => Array<Record<string, unknown>>;
+    acted: () => boolean;
+  }>;
 }
 
 /** The `include` values Nimbus answers. */
@@ -67,7 +73,7 @@ export async function planResponse(body: ResponseRequest, request: FastifyReques
   const messages: ChatMessage[] = itemsToMessages([...history, ...inputItems]);
   // Instructions apply to this response only: they are not stored as items, so a continuation does not carry them.
   if (body.instructions) messages.unshift({ role: 'system', content: body.instructions });
-  const { executors, items, citations } = await context.tools(body, request);
+  const { executors, items, citations, acted } = await context.tools(body, request, [...history, ...inputItems]);
   const chat: ChatCompletionRequest = { model: body.model, messages };
   if (body.temperature != null) chat.temperature = body.temperature;
   if (body.top_p != null) chat.top_p = body.top_p;
@@ -129,6 +135,7 @@ export async function planResponse(body: ResponseRequest, request: FastifyReques
     executors,
     serverItems: serverToolItems(items),
     citations,
+    acted,
     maxSteps: Math.min(context.maxToolTurns, body.max_tool_calls ?? context.maxToolTurns),
     maxOutputTokens: body.max_output_tokens ?? undefined,
     contextLength,

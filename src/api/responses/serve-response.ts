@@ -38,6 +38,8 @@ export interface ResponsePlan {
   serverItems: ServerToolItems;
   /** The final answer's annotations (file citations), given its text. */
   citations: (text: string) => Array<Record<string, unknown>>;
+  /** Whether a tool call had an effect outside Nimbus (a device command), so a retry would act again. */
+  acted: () => boolean;
   maxSteps: number;
   maxOutputTokens: number | undefined;
   contextLength: number | undefined;
@@ -96,7 +98,11 @@ export async function serveResponse(
     untrack = records.track(id, { tenantId: request.principal.tenantId, cancel: abort, snapshot: () => builder.snapshot() });
     builder.started();
     const { failure, usage } = await run(context, request, plan, billed, builder, abort);
-    if (failure && !plan.stream && !abort.aborted) throw failure;
+    if (failure && !plan.stream && !abort.aborted) {
+      // The official SDKs retry 429 and 5xx unless told not to; after a device command a retry would act again (decision 0005).
+      if (plan.acted()) reply.header('x-should-retry', 'false');
+      throw failure;
+    }
     if (abort.aborted && (clientLeft || abort.reason === cancelledByRequest)) builder.finish('cancelled', usage);
     if (plan.store) await saveQuietly(context, records, request, plan, builder);
     untrack();

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { NimbusError } from '../../core/errors.js';
 import { parseRequest } from '../../core/openai/parse-request.js';
 import { responseRequestSchema, type ResponseRequest } from '../../core/openai/response-request-schema.js';
+import type { Item } from '../../responses/response-items.js';
 import type { ResponseRecords } from '../../responses/response-records.js';
 import { functionExecutor } from '../../tools/function-executor.js';
 import type { ToolExecutor } from '../../tools/tool-loop.js';
@@ -24,7 +25,8 @@ export interface ResponseServices {
 
 /** A server-side tool kind: for the request's tools of its type, an executor, its output items and the answer's citations. */
 export interface ServerToolKind {
-  prepare(tools: ReadonlyArray<Record<string, unknown>>, request: FastifyRequest, body: ResponseRequest): Promise<PreparedTool>;
+  /** `conversation`: the chain's items and this request's input, oldest first. */
+  prepare(tools: ReadonlyArray<Record<string, unknown>>, request: FastifyRequest, body: ResponseRequest, conversation: readonly Item[]): Promise<PreparedTool>;
 }
 
 /** One request's tool of a server-side kind. */
@@ -33,6 +35,10 @@ export interface PreparedTool {
   item: ItemMaker;
   /** Annotations of the final answer's text (file citations). */
   citations?(text: string): Array<Record<string, unknown>>;
+  /** Another kind's result is about to reach the model (devices treat it as untrusted text); awaited before the loop goes on. */
+  othersResult?(kind: string): Promise<void> | void;
+  /** Whether a call had an effect outside Nimbus (a device command): a failure after it must not be retried. */
+  acted?(): boolean;
 }
 
 const idParams = z.object({ id: z.string().min(1).max(128) });
@@ -42,6 +48,19 @@ const itemsQuery = z.object({
   order: z.enum(['asc', 'desc']).default('desc'),
   include: z.unknown().optional(),
 });
+
+/** Wraps a server-side executor so the other tools of the request hear of each of its results before the model does. */
+function tellOthers(tool: PreparedTool, prepared: readonly PreparedTool[]): void {
+  const executor = tool.executor;
+  const others = prepared.filter((other) => other !== tool && other.othersResult !== undefined);
+  const run = executor.run?.bind(executor);
+  if (!run || others.length === 0) return;
+  executor.run = async (call, step) => {
+    const outcome = await run(call, step);
+    for (const other of others) await other.othersResult?.(executor.kind);
+    return outcome;
+  };
+}
 
 function notFound(id: string): NimbusError {
   return new NimbusError('not_found', `Response with id '${id}' not found.`, { param: 'response_id' });
@@ -61,7 +80,7 @@ export function registerResponseRoutes(app: FastifyInstance, context: ServerCont
       route,
       contextLength: route.primary.engine.models().find((model) => model.id === route.primary.model)?.contextLength,
       maxToolTurns: services.maxToolTurns,
-      tools: async (parsed, httpRequest) => {
+      tools: async (parsed, httpRequest, conversation) => {
         const executors: ToolExecutor[] = [];
         const items: Record<string, ItemMaker> = {};
         const prepared: PreparedTool[] = [];
@@ -73,12 +92,18 @@ export function registerResponseRoutes(app: FastifyInstance, context: ServerCont
           const kind = services.serverTools?.[type];
           if (!kind) throw new NimbusError('unsupported_value', `Tools of type '${type}' are not available on this server.`, { param: 'tools' });
           const ofType = tools.filter((tool) => tool.type === type) as Array<Record<string, unknown>>;
-          const tool = await kind.prepare(ofType, httpRequest, parsed);
+          const tool = await kind.prepare(ofType, httpRequest, parsed, conversation);
           prepared.push(tool);
           executors.push(tool.executor);
           items[tool.executor.kind] = tool.item;
         }
-        return { executors, items, citations: (text) => prepared.flatMap((tool) => tool.citations?.(text) ?? []) };
+        for (const tool of prepared) tellOthers(tool, prepared);
+        return {
+          executors,
+          items,
+          citations: (text) => prepared.flatMap((tool) => tool.citations?.(text) ?? []),
+          acted: () => prepared.some((tool) => tool.acted?.() === true),
+        };
       },
     });
     await serveResponse(context, records, request, reply, plan);

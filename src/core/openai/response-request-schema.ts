@@ -60,7 +60,16 @@ const fileSearchTool = z.object({
   filters: z.record(z.string(), z.unknown()).nullish(),
 });
 
-export const responseToolSchema = z.discriminatedUnion('type', [functionTool, fileSearchTool]);
+/** Nimbus devices as tools (a Nimbus extension; chat completions' `nimbus` options, src/api/responses/device-tool.ts). */
+const nimbusDevicesTool = z.strictObject({
+  type: z.literal('nimbus_devices'),
+  devices: z.union([z.literal(true), z.array(z.string().min(1)).min(1).max(64)]),
+  approvals: z.array(z.string().min(1).max(64)).max(16).optional(),
+  conversation: z.string().min(1).max(128).optional(),
+  untrusted: z.boolean().optional(),
+});
+
+export const responseToolSchema = z.discriminatedUnion('type', [functionTool, fileSearchTool, nimbusDevicesTool]);
 
 const toolChoice = z.union([
   z.enum(['none', 'auto', 'required']),
