@@ -35,6 +35,7 @@ import { routingKeys } from './cluster/routing/routing-keys.js';
 import { JoinedWorkerPool } from './pool/joined/joined-worker-pool.js';
 import { PoolRuntime } from './pool/pool-runtime.js';
 import { LeaderElection } from './pool/leader-election.js';
+import { StoreDemandShare } from './pool/shared-demand.js';
 import type { Principal } from './core/principal.js';
 import { workerPaths } from './api/routes/pool.js';
 import { billedChunkEmbedder } from './knowledge/chunk-embedder.js';
@@ -216,11 +217,12 @@ export async function startNimbus(config: NimbusConfig, environment: Readonly<Re
     heartbeat: { intervalMs: config.poolHeartbeatMs },
   });
   // Several control planes share PostgreSQL: one leads reconcile and autoscale through the pool lease. SQLite has one.
+  const controlPlaneName = `${hostname()}/${process.pid}/${randomBytes(3).toString('hex')}`;
   const election =
     sqlitePath === undefined
       ? new LeaderElection({
           store: store.pool,
-          holder: `${hostname()}/${process.pid}/${randomBytes(3).toString('hex')}`,
+          holder: controlPlaneName,
           heartbeatMs: config.poolHeartbeatMs,
           onError: (error) => log.warn({ err: error }, 'pool: reading the pool lease failed; this control plane stops leading if its lease runs out'),
           onChange: (leading, lease) =>
@@ -231,7 +233,8 @@ export async function startNimbus(config: NimbusConfig, environment: Readonly<Re
       : undefined;
   const pool: PoolRuntime = new PoolRuntime({
     store: store.pool,
-    ...(election ? { leadership: election } : {}),
+    // Requests held or in flight through any control plane count: each reports its own in the store.
+    ...(election ? { leadership: election, demand: new StoreDemandShare({ store: store.pool, controlPlane: controlPlaneName }) } : {}),
     serving: poolEngine,
     provisioner: joined,
     workers: joined.members,

@@ -4,6 +4,7 @@
  * which). Secrets that authenticate a caller are stored as sha256 only; the one secret the
  * control plane must present itself (to a worker's inference endpoint) is stored as it is.
  */
+import type { DemandStore } from './pool-demand.js';
 import type { Fence, LeaseStore } from './pool-lease.js';
 
 /** A token that lets a machine join the pool; shown once, stored as its hash. */
@@ -120,7 +121,7 @@ export interface PoolReplicaRecord {
  * (core/pool-lease.ts). Writes a worker or an operator causes (heartbeats, joins, a deploy, a
  * scale) carry none.
  */
-export interface PoolStore extends LeaseStore {
+export interface PoolStore extends LeaseStore, DemandStore {
   createJoinToken(token: JoinTokenRecord): Promise<void>;
   findJoinToken(hash: string): Promise<JoinTokenRecord | undefined>;
   /** Inserts or replaces a worker (a machine that joins again under its name gets new credentials). */

@@ -3,11 +3,14 @@
  * autoscales gets the count `decideScale` gives from its demand (`measureDemand`), its replicas
  * serving and the room its provisioner has; deployments whose load backoff passed are placed
  * again. A count changes through `putCount`, the one path of operators and the autoscaler.
- * Only the leader decides (its count writes carry its fence); every control plane answers its own
- * held requests whose deadline passed.
+ * Only the leader decides (its count writes carry its fence), counting the demand other control
+ * planes reported (`shared-demand.ts`) with its own; every control plane reports its demand and
+ * answers its own held requests whose deadline passed, and one that follows while it holds requests
+ * asks for a reconcile, which reads the replicas the leader placed from the store.
  */
 import { decideScale, mayPlaceAgain, measureDemand } from '../cluster/index.js';
 import type { Fence } from '../core/pool-lease.js';
+import type { DemandCount } from '../core/pool-demand.js';
 import type { DeploymentRecord } from '../core/pool-store.js';
 import type { PoolParts } from './pool-state.js';
 
@@ -16,7 +19,8 @@ export async function autoscaleOnce(parts: PoolParts): Promise<boolean> {
   const { store, provisioner, serving, clock, state } = parts;
   const now = clock.now();
   state.held.expire(now);
-  if (!parts.leadership.leading()) return false;
+  await reportDemand(parts, now);
+  if (!parts.leadership.leading()) return state.held.deployments().length > 0;
   const fence = parts.leadership.fence();
   let changed = false;
   for (const name of [...state.retryPending]) {
@@ -27,18 +31,20 @@ export async function autoscaleOnce(parts: PoolParts): Promise<boolean> {
   if (state.autoscaled.size === 0) return changed;
   const deployments = await store.listDeployments();
   const observed = await provisioner.observe();
+  const elsewhere = await parts.demand.others(now);
   for (const deployment of deployments.filter((candidate) => candidate.autoscale)) {
     const own = observed.filter((replica) => replica.deployment === deployment.name);
     const ready = own.filter((replica) => state.serves(replica.id)).length;
     const scale = state.scaleStateOf(deployment.name, now);
-    const held = state.held.count(deployment.name);
+    const others = elsewhere.get(deployment.name) ?? { held: 0, inFlight: 0 };
+    const held = state.held.count(deployment.name) + others.held;
     const decision = decideScale({
       spec: deployment.autoscale!,
       current: deployment.replicas,
       ready,
       starting: Math.max(0, deployment.replicas - ready),
       demand: measureDemand(
-        serving.inFlight(deployment.name),
+        serving.inFlight(deployment.name) + others.inFlight,
         own.filter((replica) => !replica.lost).map((replica) => replica.reportedLoad),
         held,
       ),
@@ -57,6 +63,20 @@ export async function autoscaleOnce(parts: PoolParts): Promise<boolean> {
     changed = true;
   }
   return changed;
+}
+
+/** Reports this control plane's held and in-flight requests of deployments that autoscale; a failure is logged, not fatal to the tick. */
+async function reportDemand(parts: PoolParts, now: number): Promise<void> {
+  const counts: DemandCount[] = [];
+  for (const deployment of parts.state.autoscaled.keys()) {
+    const count = { deployment, held: parts.state.held.count(deployment), inFlight: parts.serving.inFlight(deployment) };
+    if (count.held > 0 || count.inFlight > 0) counts.push(count);
+  }
+  try {
+    await parts.demand.publish(counts, now);
+  } catch (error) {
+    parts.onError(error);
+  }
 }
 
 /**

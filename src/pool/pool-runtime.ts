@@ -38,6 +38,7 @@ import { PoolState, type PoolParts, type PoolServing } from './pool-state.js';
 import { reconcileOnce } from './reconcile.js';
 import { soleLeader, type Leadership } from './leader-election.js';
 import { ServingSync, type ReplicaEngineFactory } from './serving-sync.js';
+import { localDemandOnly, type DemandShare } from './shared-demand.js';
 
 export type { PoolServing } from './pool-state.js';
 
@@ -54,6 +55,11 @@ export interface PoolRuntimeOptions {
    * placement writes: a `LeaderElection` where several share the store; alone, it always leads.
    */
   leadership?: Leadership;
+  /**
+   * Where several control planes share the store: each reports its held and in-flight requests
+   * there, and the leader counts them all (`StoreDemandShare`); alone, nothing is shared.
+   */
+  demand?: DemandShare;
   /** An engine that reaches one replica at its endpoint (an OpenAI engine with its secret). */
   replicaEngine: ReplicaEngineFactory;
   clock?: Clock;
@@ -103,6 +109,7 @@ export class PoolRuntime implements PoolControl {
       clock: this.clock,
       state: this.state,
       leadership: options.leadership ?? soleLeader,
+      demand: options.demand ?? localDemandOnly,
       loadBackoff: { ...defaultLoadBackoff, ...options.loadBackoff } satisfies LoadBackoffPolicy,
       onError: (error) => options.onError?.(error),
       onScale: (deployment, event) => options.onScale?.(deployment, event),
@@ -142,6 +149,8 @@ export class PoolRuntime implements PoolControl {
     this.releaseHeld();
     await this.ticks.current?.catch(() => undefined);
     await this.passes.current?.catch(() => undefined);
+    // Its demand rows go with it, so the leader stops counting them at once rather than when they go stale.
+    await this.parts.demand.publish([], this.clock.now()).catch((error: unknown) => this.parts.onError(error));
     await this.provisioner.close();
   }
 

@@ -12,6 +12,7 @@ import type { ReplicaRouter } from '../core/replica-router.js';
 import type { ProvisionedReplica, ReplicaProvisioner } from '../core/replica-provisioner.js';
 import { HeldRequests } from './held-requests.js';
 import type { Leadership } from './leader-election.js';
+import type { DemandShare } from './shared-demand.js';
 
 /** What the runtime needs of the pool engine (`src/engines/pool`). */
 export interface PoolServing {
@@ -41,6 +42,8 @@ export interface PoolParts {
   state: PoolState;
   /** Whether this control plane leads (places, removes, autoscales) and the fence of its writes. */
   leadership: Leadership;
+  /** Where this control plane reports its demand and reads the others' (nothing shared when alone). */
+  demand: DemandShare;
   loadBackoff: LoadBackoffPolicy;
   onError: (error: unknown) => void;
   onScale: (deployment: string, event: ScaleEvent) => void;

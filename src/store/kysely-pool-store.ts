@@ -3,6 +3,7 @@
  * replace-on-conflict upserts, JSON as text, timestamps as bigint (read back with Number()).
  */
 import type { Kysely, Selectable, Transaction } from 'kysely';
+import type { DemandCount, DemandRecord } from '../core/pool-demand.js';
 import { FencedOut, type Fence, type LeaseRecord } from '../core/pool-lease.js';
 import type {
   AutoscaleSpec,
@@ -179,6 +180,36 @@ export class KyselyPoolStore implements PoolStore {
       .where('expires_at', '=', expected.expiresAt)
       .executeTakeFirst();
     return Number(result.numUpdatedRows) > 0;
+  }
+
+  async putDemand(controlPlane: string, counts: readonly DemandCount[], at: number): Promise<void> {
+    await this.db.transaction().execute(async (transaction) => {
+      await transaction.deleteFrom('pool_demand').where('control_plane', '=', controlPlane).execute();
+      if (counts.length === 0) return;
+      await transaction
+        .insertInto('pool_demand')
+        .values(
+          counts.map((count) => ({
+            control_plane: controlPlane,
+            deployment: count.deployment,
+            held: count.held,
+            in_flight: count.inFlight,
+            reported_at: at,
+          })),
+        )
+        .execute();
+    });
+  }
+
+  async listDemand(since: number): Promise<DemandRecord[]> {
+    const rows = await this.db.selectFrom('pool_demand').selectAll().where('reported_at', '>=', since).orderBy('deployment').orderBy('control_plane').execute();
+    return rows.map((row) => ({
+      controlPlane: row.control_plane,
+      deployment: row.deployment,
+      held: Number(row.held),
+      inFlight: Number(row.in_flight),
+      reportedAt: Number(row.reported_at),
+    }));
   }
 
   /**

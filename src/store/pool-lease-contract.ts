@@ -1,7 +1,8 @@
 /**
  * The pool lease and fenced placement writes, in the Store contract (registered from
  * `runPoolStoreContract`, so they run on SQLite and PostgreSQL): the lease is compare-and-set,
- * and a placement write whose fence is not the lease's generation throws FencedOut and writes nothing.
+ * and a placement write whose fence is not the lease's generation throws FencedOut and writes nothing;
+ * each control plane's demand report replaces its own rows only.
  */
 import { expect, test } from 'vitest';
 import { FencedOut, type LeaseRecord } from '../core/pool-lease.js';
@@ -60,6 +61,30 @@ export function runPoolLeaseContract(open: () => Promise<Store>): void {
     // Writes without a fence (a heartbeat, an operator) are not held to the lease.
     await store.pool.putReplica({ ...replica('rep_3'), state: 'ready' });
     expect((await store.pool.listReplicas())[0]?.state).toBe('ready');
+    await store.close();
+  });
+
+  test("a control plane's demand report replaces its own rows only; stale rows are left out by time", async () => {
+    const store = await open();
+    await store.pool.putDemand('a', [{ deployment: 'stories', held: 2, inFlight: 0 }], 1000);
+    await store.pool.putDemand(
+      'b',
+      [
+        { deployment: 'alpha', held: 0, inFlight: 3 },
+        { deployment: 'stories', held: 1, inFlight: 1 },
+      ],
+      2000,
+    );
+    expect(await store.pool.listDemand(0)).toEqual([
+      { controlPlane: 'b', deployment: 'alpha', held: 0, inFlight: 3, reportedAt: 2000 },
+      { controlPlane: 'a', deployment: 'stories', held: 2, inFlight: 0, reportedAt: 1000 },
+      { controlPlane: 'b', deployment: 'stories', held: 1, inFlight: 1, reportedAt: 2000 },
+    ]);
+    expect((await store.pool.listDemand(1500)).map((row) => row.controlPlane)).toEqual(['b', 'b']);
+    // b's next report drops alpha; an empty report removes every row of a.
+    await store.pool.putDemand('b', [{ deployment: 'stories', held: 0, inFlight: 1 }], 3000);
+    await store.pool.putDemand('a', [], 3000);
+    expect(await store.pool.listDemand(0)).toEqual([{ controlPlane: 'b', deployment: 'stories', held: 0, inFlight: 1, reportedAt: 3000 }]);
     await store.close();
   });
 }

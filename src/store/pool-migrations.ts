@@ -1,5 +1,5 @@
 /**
- * Migrations of the pool section (0020, 0021, 0031). A new one takes the next number of the one
+ * Migrations of the pool section (0020, 0021, 0031, 0042). A new one takes the next number of the one
  * ordering in `migrations.ts`, whatever section it belongs to.
  * Portable DDL only (SQLite and PostgreSQL); JSON is stored as text.
  */
@@ -80,6 +80,33 @@ export const poolMigrations: Record<string, Migration> = {
     },
     async down(db: Kysely<unknown>) {
       await db.schema.dropTable('pool_leases').execute();
+    },
+  },
+  '0042-cross-control-plane': {
+    // What control planes on one store share beyond the lease (decision 0016): each one's demand per
+    // deployment, so the leader scales from zero for a request held by a follower; and the bodies of
+    // live event batches too large for a PostgreSQL notification (8000 bytes), read by id.
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createTable('pool_demand')
+        .addColumn('control_plane', 'text', (column) => column.notNull())
+        .addColumn('deployment', 'text', (column) => column.notNull())
+        .addColumn('held', 'integer', (column) => column.notNull())
+        .addColumn('in_flight', 'integer', (column) => column.notNull())
+        .addColumn('reported_at', 'bigint', (column) => column.notNull())
+        .addPrimaryKeyConstraint('pool_demand_key', ['control_plane', 'deployment'])
+        .execute();
+      await db.schema
+        .createTable('live_event_bodies')
+        .addColumn('id', 'text', (column) => column.primaryKey())
+        .addColumn('body', 'text', (column) => column.notNull())
+        .addColumn('created_at', 'bigint', (column) => column.notNull())
+        .execute();
+      await db.schema.createIndex('live_event_bodies_created_at').on('live_event_bodies').column('created_at').execute();
+    },
+    async down(db: Kysely<unknown>) {
+      await db.schema.dropTable('live_event_bodies').execute();
+      await db.schema.dropTable('pool_demand').execute();
     },
   },
 };

@@ -51,8 +51,26 @@ export interface PoolLeasesTable {
   expires_at: number;
 }
 
+/** One control plane's demand for one deployment (0042): requests held and in flight there. */
+export interface PoolDemandTable {
+  control_plane: string;
+  deployment: string;
+  held: number;
+  in_flight: number;
+  reported_at: number;
+}
+
+/** A live event batch too large for a PostgreSQL notification (0042): the notification carries its id. */
+export interface LiveEventBodiesTable {
+  id: string;
+  body: string;
+  created_at: number;
+}
+
 /** The pool's tables, merged into `Database`. */
 export interface PoolTables {
+  pool_demand: PoolDemandTable;
+  live_event_bodies: LiveEventBodiesTable;
   pool_leases: PoolLeasesTable;
   pool_join_tokens: PoolJoinTokensTable;
   pool_workers: PoolWorkersTable;
