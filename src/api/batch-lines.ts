@@ -126,6 +126,7 @@ export class BatchLines implements LineExecutor {
       batchId: job.batch.id,
       priceFactor: this.options.discount,
       budgetsOnly: true,
+      priority: 'batch',
     };
   }
 

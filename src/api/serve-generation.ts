@@ -50,6 +50,8 @@ export async function serveGeneration(context: ServerContext, request: FastifyRe
     estimate: job.estimate,
     stream: job.stream,
     httpRequestId: request.id,
+    // A pool sends a batch line to its worker with this header; anyone may send it, since it only lowers a request's place in line.
+    ...(request.headers['x-nimbus-priority'] === 'batch' ? { priority: 'batch' as const } : {}),
   });
   const abort = new Cancellation();
   let clientLeft = false;

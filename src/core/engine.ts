@@ -8,6 +8,13 @@ import type { ChatCompletionRequest, CompletionRequest } from './openai/request-
 import type { FinishReason, ToolCallDelta, Usage } from './openai/response-types.js';
 import type { StaticWorkerView } from './pool-control.js';
 
+/**
+ * A request's class in the queues for slots and replicas: `interactive` (someone waits for the
+ * answer; the default) or `batch` (a Batch API line: it takes what interactive requests leave free
+ * and yields at a token boundary when one waits; decision 0017).
+ */
+export type Priority = 'interactive' | 'batch';
+
 /** Per-request context an engine receives with every call. */
 export interface EngineCall {
   /** The request id, for logs and for the upstream's own tracing. */
@@ -34,6 +41,13 @@ export interface EngineCall {
    * budget is a ceiling; the answer then ends with `finish_reason: "length"`. Absent: no cap.
    */
   maxTokens?: number;
+  /**
+   * Its class (default `interactive`). A `batch` call waits behind interactive ones for a slot
+   * and may be paused at a token boundary and resumed later as a continuation of its own output
+   * (the answer is then one valid continuation, not the tokens an unpaused run would give);
+   * engines that front other servers pass it on (the pool's workers, as `x-nimbus-priority`).
+   */
+  priority?: Priority;
 }
 
 /** One try at serving a request, as `EngineCall.onAttempt` reports it. */

@@ -36,6 +36,13 @@ export interface RoutingRequest {
   tokens?: number;
   /** Characters of the prompt, where known: estimated-ttft turns them into tokens with a ratio it learns per model. */
   promptChars?: number;
+  /**
+   * `batch` for a Batch API line (default `interactive`). The pool engine orders a batch request's
+   * candidates by the requests they run (idle replicas first) after the policy's order, and tells
+   * the router nothing of what became of it: batch work yields to interactive requests on the
+   * worker, so it must not make a replica look slower or busier to them.
+   */
+  priority?: 'interactive' | 'batch';
 }
 
 /**

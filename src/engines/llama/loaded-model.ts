@@ -29,6 +29,7 @@ import { SlotPool } from './slot-pool.js';
 import { planOutput, type OutputPlan } from './tool-plan.js';
 import { buildJsonGrammar, type GrammarSchema } from './json-schema-grammar.js';
 import { generateChat } from './chat-generation.js';
+import { continueChat, continueText, resumableGeneration, type Turn } from './resumable-generation.js';
 
 /** How to load one model. */
 export interface LoadOptions {
@@ -138,21 +139,49 @@ export class LoadedModel {
     return this.pool.queued;
   }
 
-  /** A chat completion; validation errors are thrown before a slot is taken. */
+  /** Batch generations asked to give their slot to an interactive request so far. */
+  get yields(): number {
+    return this.pool.yieldsAsked;
+  }
+
+  /**
+   * A chat completion; validation errors are thrown before a slot is taken. A batch call of plain
+   * text yields its slot to interactive requests and resumes (resumable-generation.ts); one held
+   * to a grammar or with tools waits behind them for a slot but, once running, runs to its end.
+   */
   chat(request: ChatCompletionRequest, call: EngineCall): AsyncIterable<GenerationEvent> {
     const plan = planOutput(request);
+    if (call.priority !== 'batch') return this.chatSegment(request, call, plan, interactiveTurn());
+    if (plan.kind !== 'text' || request.logprobs) return this.chatSegment(request, call, plan, { ...interactiveTurn(), priority: 'batch' });
+    return resumableGeneration(
+      request,
+      (current, turn) => this.chatSegment(current, call, planOutput(current), turn),
+      (first, text, used) => continueChat(first, text, used, call.maxTokens),
+    );
+  }
+
+  private chatSegment(request: ChatCompletionRequest, call: EngineCall, plan: OutputPlan, turn: Turn): AsyncIterable<GenerationEvent> {
     let history = toChatHistory(request.messages);
     if (plan.kind === 'forced-call') history = [{ type: 'system', text: plan.instructions }, ...history];
     const maxTokens = request.max_completion_tokens ?? request.max_tokens ?? call.maxTokens;
     const prompt = this.chatPromptTokens(history, plan);
-    return this.generate(call, prompt, maxTokens, request.seed, async (slot, signal, output, budget) => {
+    return this.generate(call, turn, prompt, maxTokens, request.seed, async (slot, signal, output, budget) => {
       const grammar = plan.kind === 'json' || plan.kind === 'forced-call' ? await this.grammarFor(plan.grammar) : undefined;
       return generateChat({ chat: slot.chat, sequence: slot.sequence, history, request, plan, grammar, signal, output, budget });
     });
   }
 
-  /** A text completion of one prompt. */
+  /** A text completion of one prompt; a batch call yields its slot to interactive requests and resumes. */
   complete(request: CompletionRequest & { prompt: string }, call: EngineCall): AsyncIterable<GenerationEvent> {
+    if (call.priority !== 'batch') return this.completeSegment(request, call, interactiveTurn());
+    return resumableGeneration(
+      request,
+      (current, turn) => this.completeSegment(current, call, turn),
+      (first, text, used) => continueText(first, text, used, call.maxTokens),
+    );
+  }
+
+  private completeSegment(request: CompletionRequest & { prompt: string }, call: EngineCall, turn: Turn): AsyncIterable<GenerationEvent> {
     const maxTokens = request.max_tokens ?? call.maxTokens ?? 16;
     // Tokenized once, exactly as LlamaCompletion would (it prepends BOS itself and then tokenizes
     // without the SentencePiece leading space), and handed over as tokens: the usage count and the
@@ -160,7 +189,7 @@ export class LoadedModel {
     const bos = this.model.tokens.shouldPrependBosToken ? this.model.tokens.bos : null;
     const tokens = this.model.tokenize(request.prompt, false, bos === null ? undefined : 'trimLeadingSpace');
     const prompt = bos === null ? tokens : [bos, ...tokens];
-    return this.generate(call, prompt, maxTokens, request.seed, async (slot, signal, output, budget) => {
+    return this.generate(call, turn, prompt, maxTokens, request.seed, async (slot, signal, output, budget) => {
       const result = await slot.completion.generateCompletionWithMeta(tokens, {
         ...samplingOptions(request),
         maxTokens: budget,
@@ -260,6 +289,7 @@ export class LoadedModel {
    */
   private async *generate(
     call: EngineCall,
+    turn: Turn,
     prompt: readonly Token[],
     maxTokens: number | undefined,
     seed: number | null | undefined,
@@ -277,10 +307,22 @@ export class LoadedModel {
     // enough to change a greedy pick. Without a seed, prefix reuse: the free slot whose cache shares
     // the longest prefix with this prompt evaluates the least.
     const reproducible = seed !== undefined && seed !== null;
-    const slot = await this.pool.acquire(call.cancel.signal, reproducible ? undefined : (free) => longestPrefixSlot(free, prompt));
+    const stop = new AbortController();
+    // Asked to yield (an interactive request waits): stop at the next token boundary, unless the body already ended.
+    let generating = true;
+    const onYield = (): void => {
+      if (!generating || stop.signal.aborted) return;
+      turn.yielded = true;
+      stop.abort(new Error('yielded to an interactive request'));
+    };
+    const slot = await this.pool.acquire(call.cancel.signal, {
+      choose: reproducible ? undefined : (free) => longestPrefixSlot(free, prompt),
+      priority: turn.priority,
+      resumed: turn.resumed,
+      onYield: turn.yieldable ? onYield : undefined,
+    });
     let cachedTokens = 0;
     const acquiredAt = performance.now();
-    const stop = new AbortController();
     const stopFollowing = call.cancel.onAbort((reason) => stop.abort(reason));
     const queue = new AsyncQueue<GenerationEvent>();
     const output = new DeltaOutput(queue);
@@ -293,7 +335,8 @@ export class LoadedModel {
           try {
             if (reproducible) await slot.sequence.clearHistory();
             else cachedTokens = this.promptCache ? await this.promptCache.prepare(slot.sequence, prompt) : cachedPrefix(slot.sequence.contextTokens, prompt);
-            finishReason = await body(slot, stop.signal, output, budget);
+            // Yielded while the prompt was being readied: nothing generated, the continuation starts where this one would have.
+            finishReason = turn.yielded ? 'stop' : await body(slot, stop.signal, output, budget);
             generated = slot.sequence.tokenMeter.diff(meter).usedOutputTokens;
             break;
           } catch (error) {
@@ -307,11 +350,18 @@ export class LoadedModel {
             // Whatever else failed, this sequence's token list and llama.cpp's cells may no longer
             // agree, and a sequence out of step fails every batch it joins: the slot gets a fresh one.
             await this.renew(slot);
+            // Stopped to yield, and the library threw rather than returned: what was handed out stands, the continuation goes on from it.
+            if (turn.yielded) {
+              finishReason = 'stop';
+              generated = 0;
+              break;
+            }
             // A request that failed only because a batch it was in failed, before it gave out
             // anything, runs again once on its fresh sequence: the client never sees the failure.
             if (attempt > 1 || !isDecodeFailure(error) || output.started || stop.signal.aborted) throw error;
           }
         }
+        generating = false;
         const promptTokens = prompt.length;
         const usage: Usage = {
           prompt_tokens: promptTokens,
@@ -343,4 +393,9 @@ export class LoadedModel {
     slot.sequence = this.context.getSequence();
     Object.assign(slot, this.evaluators(slot.sequence));
   }
+}
+
+/** A turn that is never asked to yield: an interactive request's (a batch one that cannot be continued sets its priority). */
+function interactiveTurn(): Turn {
+  return { priority: 'interactive', yieldable: false, resumed: false, yielded: false };
 }

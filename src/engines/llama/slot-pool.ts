@@ -1,3 +1,4 @@
+import type { Priority } from '../../core/engine.js';
 import { NimbusError } from '../../core/errors.js';
 
 /** A waiter in the queue: resolved with a slot, or rejected when its request goes away. */
@@ -5,18 +6,50 @@ interface Waiter<T> {
   resolve: (slot: T) => void;
   reject: (error: unknown) => void;
   choose: ((free: readonly T[]) => T) | undefined;
+  hold: Holder;
+}
+
+/** Who holds a slot: its class, and how to ask it to give the slot back (batch holders only). */
+interface Holder {
+  priority: Priority;
+  onYield: (() => void) | undefined;
+  /** Asked to yield already: counted once against the interactive waiters it makes room for. */
+  yielding: boolean;
+}
+
+/** How a request takes a slot; every field optional (an interactive request by default). */
+export interface AcquireOptions<T> {
+  /** Picks among free slots (e.g. the one whose cache shares the longest prefix with the prompt). */
+  choose?: (free: readonly T[]) => T;
+  /** `batch` takes a slot only when no interactive request waits, and yields it when one comes. */
+  priority?: Priority;
+  /**
+   * Called (once) when an interactive request waits and no slot is free: stop at the next token
+   * boundary and release the slot. Only batch holders are asked; one without it is never asked.
+   */
+  onYield?: () => void;
+  /** A batch request that yielded and comes back: first among batch waiters (its work is half done). */
+  resumed?: boolean;
 }
 
 /**
- * A fixed set of slots with a bounded FIFO queue in front. A request takes a free slot at once,
- * or waits its turn; past `maxQueue` waiting, it is refused with 429 so the server sheds load
- * instead of piling up latency. A waiter whose client leaves is removed without taking a slot.
+ * A fixed set of slots with a bounded queue in front, in two classes. Interactive requests take a
+ * free slot at once or wait first in line; batch requests take a slot only when it is free and no
+ * interactive request waits, wait behind every interactive waiter, and are asked to yield their
+ * slot (at a token boundary; `onYield`) while an interactive request waits with none free. Within
+ * a class, FIFO. Past `maxQueue` waiting in a class, a request is refused with 429 so the server
+ * sheds load instead of piling up latency. A waiter whose client leaves is removed without taking a slot.
  */
 export class SlotPool<T> {
   private readonly free: T[];
-  private readonly waiters: Array<Waiter<T>> = [];
+  private readonly interactive: Array<Waiter<T>> = [];
+  private readonly batch: Array<Waiter<T>> = [];
+  /** Holders of slots in use, in the order they took them. */
+  private readonly holders = new Map<T, Holder>();
   /** Slots in all. */
   readonly total: number;
+  /** Batch holders asked to yield so far (metrics and tests). */
+  yieldsAsked = 0;
 
   constructor(
     slots: readonly T[],
@@ -27,9 +60,14 @@ export class SlotPool<T> {
     this.total = slots.length;
   }
 
-  /** Requests waiting for a slot. */
+  /** Requests waiting for a slot, both classes. */
   get queued(): number {
-    return this.waiters.length;
+    return this.interactive.length + this.batch.length;
+  }
+
+  /** Batch requests waiting for a slot. */
+  get queuedBatch(): number {
+    return this.batch.length;
   }
 
   /** Slots in use. */
@@ -37,23 +75,35 @@ export class SlotPool<T> {
     return this.total - this.free.length;
   }
 
+  /** Slots held by batch requests now. */
+  get busyBatch(): number {
+    let count = 0;
+    for (const holder of this.holders.values()) if (holder.priority === 'batch') count += 1;
+    return count;
+  }
+
   /**
-   * Takes a slot. `choose` picks among free slots (e.g. the one whose cache shares the longest
-   * prefix with the prompt); the default takes the most recently released one. `free` is in release order, oldest first.
+   * Takes a slot. `choose` picks among free slots; the default takes the most recently released
+   * one. `free` is in release order, oldest first. A bare function is `choose` (the older call shape).
    */
-  acquire(signal: AbortSignal, choose?: (free: readonly T[]) => T): Promise<T> {
+  acquire(signal: AbortSignal, options: AcquireOptions<T> | ((free: readonly T[]) => T) = {}): Promise<T> {
+    const { choose, priority = 'interactive', onYield, resumed = false } = typeof options === 'function' ? { choose: options } : options;
     if (signal.aborted) return Promise.reject(signal.reason);
-    if (this.free.length > 0 && this.waiters.length === 0) return Promise.resolve(this.take(choose));
-    if (this.waiters.length >= this.maxQueue) {
+    const hold: Holder = { priority, onYield, yielding: false };
+    const line = priority === 'batch' ? this.batch : this.interactive;
+    // Interactive: a free slot unless interactive requests wait already. Batch: only with nobody waiting at all.
+    const ahead = priority === 'batch' ? this.queued : this.interactive.length;
+    if (this.free.length > 0 && ahead === 0) return Promise.resolve(this.take(choose, hold));
+    if (line.length >= this.maxQueue) {
       return Promise.reject(
         new NimbusError(
           'queue_full',
-          `The server is at capacity for ${this.label}: all slots are busy and ${this.waiters.length} requests are already waiting. Retry shortly, or raise slots/maxQueue.`,
+          `The server is at capacity for ${this.label}: all slots are busy and ${line.length} ${priority} requests are already waiting. Retry shortly, or raise slots/maxQueue.`,
           { headers: { 'retry-after': '1' } },
         ),
       );
     }
-    return new Promise<T>((resolve, reject) => {
+    const waiting = new Promise<T>((resolve, reject) => {
       const waiter: Waiter<T> = {
         resolve: (slot) => {
           signal.removeEventListener('abort', onAbort);
@@ -61,32 +111,59 @@ export class SlotPool<T> {
         },
         reject,
         choose,
+        hold,
       };
       const onAbort = (): void => {
-        const index = this.waiters.indexOf(waiter);
-        if (index >= 0) this.waiters.splice(index, 1);
+        const index = line.indexOf(waiter);
+        if (index >= 0) line.splice(index, 1);
         reject(signal.reason);
       };
       signal.addEventListener('abort', onAbort, { once: true });
-      this.waiters.push(waiter);
+      if (resumed) line.unshift(waiter);
+      else line.push(waiter);
     });
+    if (priority === 'interactive') this.preempt();
+    return waiting;
   }
 
-  /** Returns a slot; the longest-waiting request gets it. */
+  /** Returns a slot; the longest-waiting interactive request gets it, else the longest-waiting batch request. */
   release(slot: T): void {
+    this.holders.delete(slot);
     this.free.push(slot);
-    const next = this.waiters.shift();
-    if (next) next.resolve(this.take(next.choose));
+    const next = this.interactive.shift() ?? this.batch.shift();
+    if (next) next.resolve(this.take(next.choose, next.hold));
   }
 
   /** Rejects every waiter (shutdown). */
   rejectAll(error: unknown): void {
-    for (const waiter of this.waiters.splice(0)) waiter.reject(error);
+    for (const waiter of [...this.interactive.splice(0), ...this.batch.splice(0)]) waiter.reject(error);
   }
 
-  private take(choose: ((free: readonly T[]) => T) | undefined): T {
+  /**
+   * Asks batch holders to yield while interactive requests wait for more slots than are already
+   * being given back: one holder per waiter, the one that took its slot last first (it has done
+   * the least, and the oldest is nearest its end).
+   */
+  private preempt(): void {
+    let yielding = 0;
+    for (const holder of this.holders.values()) if (holder.yielding) yielding += 1;
+    let wanted = this.interactive.length - this.free.length - yielding;
+    if (wanted <= 0) return;
+    const holders = [...this.holders.values()].reverse();
+    for (const holder of holders) {
+      if (wanted <= 0) return;
+      if (holder.priority !== 'batch' || holder.yielding || !holder.onYield) continue;
+      holder.yielding = true;
+      wanted -= 1;
+      this.yieldsAsked += 1;
+      holder.onYield();
+    }
+  }
+
+  private take(choose: ((free: readonly T[]) => T) | undefined, hold: Holder): T {
     const slot = choose ? choose(this.free) : this.free[this.free.length - 1]!;
     this.free.splice(this.free.indexOf(slot), 1);
+    this.holders.set(slot, hold);
     return slot;
   }
 }

@@ -11,6 +11,9 @@ import type { EngineCall } from '../../core/engine.js';
 import type { Replica } from './replica.js';
 import { AttemptFailure, failureFromError, failureFromStatus, UpstreamTimeout } from './upstream-failure.js';
 
+/** Tells a pool worker (a Nimbus server) that the request is a batch line: it waits behind interactive ones there (decision 0017). */
+const batchHeader = { 'x-nimbus-priority': 'batch' };
+
 /** Where a 2xx response goes. Exactly one of `onEnd` and `onFailure` is called, once. */
 export interface ExchangeSink {
   /** Status and headers of a 2xx response, before its body. */
@@ -51,7 +54,12 @@ export class Exchange implements Dispatcher.DispatchHandler {
     this.stopListening = this.call.cancel.onAbort(this.onClientGone);
     const provider = this.replica.provider;
     provider.pool.dispatch(
-      { path: provider.basePath + path, method: 'POST', headers: { ...provider.headers, 'x-request-id': this.call.requestId }, body },
+      {
+        path: provider.basePath + path,
+        method: 'POST',
+        headers: { ...provider.headers, 'x-request-id': this.call.requestId, ...(this.call.priority === 'batch' ? batchHeader : {}) },
+        body,
+      },
       this,
     );
   }

@@ -337,3 +337,42 @@ describe('PoolEngine', () => {
     expect(fakes.b!.state.closed).toBe(true);
   });
 });
+
+describe('PoolEngine: batch requests', () => {
+  test('a batch request goes to the replica running fewest requests, carries its class, and is not reported to the router', async () => {
+    const priorities: Array<string | undefined> = [];
+    const observed: string[] = [];
+    const asked: Array<string | undefined> = [];
+    const router = {
+      order: <T extends { id: string }>(request: { priority?: string }, candidates: readonly T[]) => (asked.push(request.priority), [...candidates]),
+      observe: (outcome: { kind: string }) => observed.push(outcome.kind),
+    };
+    const busy = fakeEngine('a', () => 'slow');
+    const idle = fakeEngine('b', () => 'ok');
+    const recordPriority = (engine: Engine): Engine => ({
+      ...engine,
+      chat: (request, engineCall) => (priorities.push(engineCall.priority), engine.chat(request, engineCall)),
+    });
+    const pool = new PoolEngine();
+    pool.deploy('m', router);
+    pool.setReplicas('m', [
+      { id: 'a', engine: recordPriority(busy.engine) },
+      { id: 'b', engine: recordPriority(idle.engine) },
+    ]);
+    // An interactive request holds replica a (first in the router's order).
+    const holding = new AbortController();
+    const first = pool.chat(chat(), call([], holding.signal))[Symbol.asyncIterator]();
+    await first.next();
+    const attempts: Attempt[] = [];
+    const events: GenerationEvent[] = [];
+    for await (const event of pool.chat(chat(), { ...call(attempts), priority: 'batch' })) events.push(event);
+    expect(attempts.map((attempt) => attempt.servedBy)).toEqual(['b']);
+    expect(priorities).toEqual([undefined, 'batch']);
+    expect(asked).toEqual(['interactive', 'batch']);
+    // Only the interactive request was reported (sent, first token); the batch one not at all.
+    expect(observed).toEqual(['sent', 'first-token']);
+    holding.abort(new Error('done'));
+    await first.return?.();
+    await pool.close();
+  });
+});

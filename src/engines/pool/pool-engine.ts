@@ -152,7 +152,7 @@ export class PoolEngine implements Engine {
       replica.inFlight += 1;
       try {
         // The replica's own engine reports nothing: each try is reported once, here.
-        const result = await replica.engine.embed(request, { requestId: call.requestId, cancel: call.cancel });
+        const result = await replica.engine.embed(request, replicaCall(call, call.cancel));
         call.onAttempt?.({ model: request.model, servedBy: replica.id });
         return result.compute ? { ...result, compute: { ...result.compute, worker: replica.worker, deployment: request.model } } : result;
       } catch (error) {
@@ -186,6 +186,7 @@ export class PoolEngine implements Engine {
     const request = withCap(asked, call.maxTokens);
     const tokens = estimateTokens(request);
     const order = await this.order(request.model, call, { ...this.routingKeys(request), tokens });
+    const batch = call.priority === 'batch';
     const sofar: StreamedSoFar = { text: '', chunks: 0, toolCalls: false };
     /** The request as the next try sends it: the client's, or its continuation once a try was cut. */
     let current: Request = request;
@@ -193,7 +194,8 @@ export class PoolEngine implements Engine {
     let carried: StreamedSoFar | undefined;
     let last: unknown;
     const tried = new Set<PoolReplica>();
-    const router = this.deployments.get(request.model)?.router;
+    // A batch request yields to interactive ones on the worker: what became of it says nothing of the replica's speed or queue for them.
+    const router = batch ? undefined : this.deployments.get(request.model)?.router;
     const tell = (kind: RoutingOutcome['kind'], replica: PoolReplica, usage?: Usage) =>
       router?.observe?.({
         kind,
@@ -218,7 +220,7 @@ export class PoolEngine implements Engine {
       let finished = false;
       try {
         // The replica's own engine reports nothing: each try is reported once, here.
-        iterator = start(replica.engine, current, { requestId: call.requestId, cancel: attempt.cancel })[Symbol.asyncIterator]();
+        iterator = start(replica.engine, current, replicaCall(call, attempt.cancel))[Symbol.asyncIterator]();
         let next = await iterator.next();
         if (abandoned()) throw attempt.cancel.reason;
         call.onAttempt?.({ model: request.model, servedBy: replica.id, ...(carried ? { continued: true } : {}) });
@@ -320,7 +322,15 @@ export class PoolEngine implements Engine {
         'model_not_ready',
         `No replica of '${model}' is running; the pool is placing it. Retry shortly, or see nimbus deployments explain ${model}.`,
       );
-    return deployment.router.order({ model, requestId: call.requestId, ...keys }, healthy);
+    const priority = call.priority ?? 'interactive';
+    const ordered = deployment.router.order({ model, requestId: call.requestId, priority, ...keys }, healthy);
+    // A batch request goes where the fewest requests run (the policy's order breaks ties): it takes replicas interactive traffic leaves free.
+    return priority === 'batch'
+      ? ordered
+          .map((replica, index) => ({ replica, index }))
+          .sort((a, b) => a.replica.inFlight - b.replica.inFlight || a.index - b.index)
+          .map(({ replica }) => replica)
+      : ordered;
   }
 
   /** Reports a failed try and returns the error, or rethrows it when another replica would not help. */
@@ -339,6 +349,11 @@ export class PoolEngine implements Engine {
       { cause: last },
     );
   }
+}
+
+/** The call a replica's engine gets: the request's id and class, and the try's cancellation. */
+function replicaCall(call: EngineCall, cancel: Cancellation): EngineCall {
+  return call.priority === undefined ? { requestId: call.requestId, cancel } : { requestId: call.requestId, cancel, priority: call.priority };
 }
 
 /** The next replica of `order` not tried yet that still serves (one that left since the order was made is not tried). */

@@ -15,7 +15,7 @@
  * docs/architecture.md ("The accounting path") documents the contract.
  */
 import type { Cancellation } from '../../core/cancellation.js';
-import type { Attempt, ComputeReport, EmbeddingResult, EngineCall, GenerationEvent } from '../../core/engine.js';
+import type { Attempt, ComputeReport, EmbeddingResult, EngineCall, GenerationEvent, Priority } from '../../core/engine.js';
 import { toNimbusError, type NimbusError } from '../../core/errors.js';
 import type { FinishReason, Usage } from '../../core/openai/response-types.js';
 import type { Principal } from '../../core/principal.js';
@@ -46,6 +46,8 @@ export interface BilledCallSpec extends AdmissionRequest {
   app?: { id: string; version: string };
   /** The batch the call belongs to. */
   batchId?: string;
+  /** Its class in the engines' queues (`EngineCall.priority`): `batch` for a batch's line or a request a pool sent as one. */
+  priority?: Priority;
   /** The HTTP request's own id (Fastify's `req-1`), for the access line; absent off HTTP. */
   httpRequestId?: string;
 }
@@ -114,6 +116,7 @@ export class BilledCall {
     const call: EngineCall = { requestId: this.spec.requestId, cancel, onAttempt: this.addAttempt };
     const cap = this.admission?.maxTokens;
     if (cap !== undefined) call.maxTokens = cap;
+    if (this.spec.priority !== undefined) call.priority = this.spec.priority;
     return call;
   }
 

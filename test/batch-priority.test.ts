@@ -1,0 +1,112 @@
+/**
+ * Interactive first on the real engine (stories260K, CPU, 2 slots; issue 29, item 3): batch
+ * generations hold every slot; an interactive request that comes then gets a slot at the next
+ * token boundary (a batch generation yields it), not when a batch generation ends; the yielded
+ * generation resumes from its own text and ends as one answer with all its tokens. The same
+ * request behind interactive generations waits for one of them to end.
+ */
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { Cancellation } from '../src/core/cancellation.js';
+import type { EngineCall, GenerationEvent, Priority } from '../src/core/engine.js';
+import { LlamaEngine } from '../src/engines/llama/llama-engine.js';
+import { skipWithoutSharedModel, storiesPath } from './support/shared-model.js';
+
+const skip = skipWithoutSharedModel();
+
+interface Run {
+  text: string;
+  done: Extract<GenerationEvent, { type: 'done' }>;
+  startedAt: number;
+  firstAt: number;
+  endedAt: number;
+  /** Milliseconds between text deltas, in order. */
+  gaps: number[];
+}
+
+function call(priority: Priority): EngineCall {
+  return { requestId: `test-${priority}`, cancel: new Cancellation(), priority };
+}
+
+async function run(events: AsyncIterable<GenerationEvent>, started?: () => void): Promise<Run> {
+  const startedAt = performance.now();
+  let text = '';
+  let firstAt = 0;
+  let last = 0;
+  const gaps: number[] = [];
+  let done: Run['done'] | undefined;
+  for await (const event of events) {
+    const now = performance.now();
+    if (event.type === 'done') done = event;
+    else if (event.content) {
+      if (!firstAt) {
+        firstAt = now;
+        started?.();
+      } else gaps.push(now - last);
+      last = now;
+      text += event.content;
+    }
+  }
+  if (!done) throw new Error('no done event');
+  return { text, done, startedAt, firstAt, endedAt: performance.now(), gaps };
+}
+
+const median = (values: number[]): number => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? 0;
+
+describe.skipIf(skip)('interactive first in the llama slot queue', () => {
+  let engine: LlamaEngine;
+  beforeAll(async () => {
+    engine = new LlamaEngine('cpu');
+    await engine.addModel({ id: 'stories', path: storiesPath!, contextSize: 512, slots: 2, threads: 1, gpuLayers: 0, maxQueue: 64, promptCacheBytes: 8 << 20 });
+  });
+  afterAll(async () => engine?.close());
+
+  /** Two long generations of `priority` filling both slots, then one short interactive request once they stream. */
+  async function contend(priority: Priority) {
+    // One text completion and one chat: both continuations are exercised.
+    const long = (index: number) =>
+      index === 1
+        ? engine.complete({ model: 'stories', prompt: 'Once upon a time', max_tokens: 400, temperature: 0.9 }, call(priority))
+        : engine.chat({ model: 'stories', messages: [{ role: 'user', content: 'Tell a long story.' }], max_tokens: 400, temperature: 0.9 }, call(priority));
+    let streaming = 0;
+    let release!: () => void;
+    const bothStreaming = new Promise<void>((resolve) => (release = resolve));
+    const onFirst = () => (++streaming === 2 ? release() : undefined);
+    const fillers = [run(long(1), onFirst), run(long(2), onFirst)];
+    await bothStreaming;
+    const interactive = await run(
+      engine.chat({ model: 'stories', messages: [{ role: 'user', content: 'Tom had a ball.' }], max_tokens: 8 }, call('interactive')),
+    );
+    return { interactive, fillers: await Promise.all(fillers) };
+  }
+
+  test('a batch generation yields its slot at a token boundary and resumes as one answer', async () => {
+    const model = engine.loadedModel('stories')!;
+    const yieldsBefore = model.yields;
+    const restoredBefore = model.promptCache!.stats.restored;
+    const alone = await run(engine.chat({ model: 'stories', messages: [{ role: 'user', content: 'Tom had a ball.' }], max_tokens: 8 }, call('interactive')));
+    const { interactive, fillers } = await contend('batch');
+    const ttft = interactive.firstAt - interactive.startedAt;
+    const token = median(fillers.flatMap((filler) => filler.gaps));
+    console.log(
+      `interactive TTFT alone: ${(alone.firstAt - alone.startedAt).toFixed(1)} ms, behind batch: ${ttft.toFixed(1)} ms; batch token gap median ${token.toFixed(2)} ms; batch durations ${fillers.map((f) => (f.endedAt - f.startedAt).toFixed(0)).join(', ')} ms`,
+    );
+    expect(model.yields).toBeGreaterThan(yieldsBefore);
+    // The yielded generation came back to its saved state (the prompt cache), not to an empty slot.
+    expect(model.promptCache!.stats.restored).toBeGreaterThan(restoredBefore);
+    // The interactive request was answered while the batch generations still had work: it did not wait for either to end.
+    expect(interactive.endedAt).toBeLessThan(Math.min(...fillers.map((filler) => filler.endedAt)));
+    for (const filler of fillers) {
+      // One answer: every token counted once over its segments, the first segment's prompt.
+      expect(filler.done.usage.completion_tokens).toBeGreaterThan(0);
+      expect(filler.done.usage.completion_tokens).toBeLessThanOrEqual(400);
+      expect(filler.done.usage.total_tokens).toBe(filler.done.usage.prompt_tokens + filler.done.usage.completion_tokens);
+      expect(filler.text.length).toBeGreaterThan(0);
+    }
+  }, 120_000);
+
+  test('behind interactive generations the same request waits for one to end', async () => {
+    const { interactive, fillers } = await contend('interactive');
+    const firstEnd = Math.min(...fillers.map((filler) => filler.endedAt));
+    expect(interactive.firstAt).toBeGreaterThanOrEqual(firstEnd - 1);
+  }, 120_000);
+});
