@@ -18,7 +18,8 @@ export interface ChunkEmbedder {
   readonly model: string;
   /** Throws 403 when the payer may not use the model (checked before a file is accepted). */
   authorize(payer: Principal): void;
-  embed(texts: readonly string[], payer: Principal, cancel?: Cancellation): Promise<Float32Array[]>;
+  /** `parentId`: the billed call these embeddings are part of (a response), named by each row. */
+  embed(texts: readonly string[], payer: Principal, cancel?: Cancellation, parentId?: string): Promise<Float32Array[]>;
 }
 
 /** Inputs per engine call. */
@@ -37,7 +38,7 @@ export function billedChunkEmbedder(accounting: Accounting, catalog: ModelCatalo
   return {
     model,
     authorize: (payer) => authorizeInference(payer, model, catalog.canonical(model)),
-    async embed(texts, payer, cancel = new Cancellation()) {
+    async embed(texts, payer, cancel = new Cancellation(), parentId) {
       const route = catalog.route(model);
       const out: Float32Array[] = [];
       for (let start = 0; start < texts.length; start += batchSize) {
@@ -52,6 +53,7 @@ export function billedChunkEmbedder(accounting: Accounting, catalog: ModelCatalo
             models: route.models,
             estimate: () => ({ promptTokens: estimateEmbeddingTokens(input), maxTokens: 0 }),
             stream: false,
+            ...(parentId !== undefined ? { parentId } : {}),
           },
           cancel,
           (call) => route.embed({ model, input }, call),

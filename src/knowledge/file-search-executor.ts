@@ -51,7 +51,7 @@ export function fileSearchExecutor(
   return {
     kind: 'file_search',
     definitions: [fileSearchFunction],
-    run: async (call: ToolCall) => {
+    run: async (call: ToolCall, _step, engineCall) => {
       const queries = queriesOf(call.function.arguments);
       if (queries.length === 0) return { output: JSON.stringify({ error: 'Call file_search with {"queries": ["..."]}.' }), record: { queries, results: [] } };
       const perStore = await Promise.all(
@@ -63,6 +63,7 @@ export function fileSearchExecutor(
             scoreThreshold: tool.scoreThreshold,
             embeddingWeight: tool.embeddingWeight,
             textWeight: tool.textWeight,
+            parentId: engineCall?.requestId,
           }),
         ),
       );

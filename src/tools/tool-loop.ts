@@ -36,8 +36,12 @@ export interface ToolExecutor {
    * the key's scope, rather than the loop answering it quietly).
    */
   claims?(name: string): boolean;
-  /** Runs one call (server-side executors); throwing fails the whole request. */
-  run?(call: ToolCall, step: number): Promise<ToolOutcome>;
+  /**
+   * Runs one call (server-side executors); throwing fails the whole request. `engineCall` is the
+   * loop's: its request id is the parent of billed work the tool does (a search's query
+   * embedding), its cancellation the request's.
+   */
+  run?(call: ToolCall, step: number, engineCall?: EngineCall): Promise<ToolOutcome>;
   /** A turn's calls to this executor, before any of them runs (a device cap plans a turn as a whole); `endTurn` after. */
   beginTurn?(calls: readonly ToolCall[]): void;
   endTurn?(): void;
@@ -121,7 +125,7 @@ export async function* runToolLoop(options: ToolLoopOptions): AsyncGenerator<Loo
     try {
       for (const call of served) {
         const executor = ownerOf(call.function.name);
-        const outcome = executor?.run ? await executor.run(call, step) : unknownTool(call);
+        const outcome = executor?.run ? await executor.run(call, step, options.call) : unknownTool(call);
         halted ||= outcome.halt === true;
         yield { type: 'tool_result', step, call, kind: executor?.kind ?? 'unknown', outcome };
         messages.push({ role: 'tool', tool_call_id: call.id, content: outcome.output });

@@ -14,6 +14,7 @@ import { buildServer } from '../../src/api/server.js';
 import { systemClock } from '../../src/core/clock.js';
 import { ModelCatalog } from '../../src/core/model-catalog.js';
 import { localPrincipal } from '../../src/core/principal.js';
+import { billedChunkEmbedder } from '../../src/knowledge/chunk-embedder.js';
 import { startKnowledge } from '../../src/knowledge/start-knowledge.js';
 import { ResponseRecords } from '../../src/responses/response-records.js';
 import type { KyselyStore } from '../../src/store/kysely-store.js';
@@ -28,7 +29,8 @@ export interface ResponsesServer {
   stop(): Promise<void>;
 }
 
-export async function startResponsesServer(): Promise<ResponsesServer> {
+/** `embeddings`: the scripted model also embeds, so file search is hybrid and its query embedding is billed. */
+export async function startResponsesServer(options: { embeddings?: boolean } = {}): Promise<ResponsesServer> {
   const home = mkdtempSync(join(tmpdir(), 'nimbus-responses-'));
   const store = await openSqliteStore(join(home, 'nimbus.db'));
   const engine = new ScriptedEngine();
@@ -45,6 +47,7 @@ export async function startResponsesServer(): Promise<ResponsesServer> {
     home,
     limits: { maxFileBytes: 1 << 20, tenantStorageBytes: 1 << 24 },
     clock: systemClock,
+    ...(options.embeddings ? { embedder: billedChunkEmbedder(context.accounting, context.catalog, 'scripted') } : {}),
     onError: (error) => console.error(error),
   });
   installKnowledge(app, knowledge);

@@ -3,8 +3,8 @@
  * text), and every request it received is kept, so a test can see what the model was shown
  * (tool results, untrusted markers). It stands in for a model in conversations that must be exact.
  */
-import type { Engine, EngineCall, GenerationEvent, ModelStatus } from '../../src/core/engine.js';
-import type { ChatCompletionRequest } from '../../src/core/openai/request-schemas.js';
+import type { EmbeddingResult, Engine, EngineCall, GenerationEvent, ModelStatus } from '../../src/core/engine.js';
+import type { ChatCompletionRequest, EmbeddingRequest } from '../../src/core/openai/request-schemas.js';
 
 /** One scripted model turn: tool calls (name and arguments) or text. */
 export type ScriptedTurn = { calls: Array<{ name: string; arguments: unknown }> } | { text: string };
@@ -49,8 +49,16 @@ export class ScriptedEngine implements Engine {
     throw new Error('the scripted engine only chats');
   }
 
-  async embed(): Promise<never> {
-    throw new Error('the scripted engine only chats');
+  /** Words hashed into 16 dimensions: enough for a hybrid search to run and be billed. */
+  async embed(request: EmbeddingRequest): Promise<EmbeddingResult> {
+    const inputs = Array.isArray(request.input) ? request.input : [request.input];
+    const embeddings = inputs.map((text) => {
+      const vector = new Array<number>(16).fill(0);
+      for (const word of String(text).toLowerCase().split(/\W+/).filter(Boolean))
+        vector[[...word].reduce((hash, char) => (hash * 31 + char.charCodeAt(0)) % 16, 0)]! += 1;
+      return vector;
+    });
+    return { embeddings, promptTokens: inputs.length };
   }
 
   load() {

@@ -26,6 +26,8 @@ export interface SearchSpec {
   textWeight: number;
   /** How the legs are fused: reciprocal ranks (fuse-ranks.ts, the default) or normalised scores (fuse-scores.ts). */
   fusion?: Fusion | undefined;
+  /** The billed call this search is part of (a response's file_search): its query embedding's ledger row names it as parent. */
+  parentId?: string | undefined;
 }
 
 /** The hybrid fusions a search can ask for. */
@@ -73,7 +75,7 @@ export class StoreSearch {
     const lexical = spec.textWeight > 0 || !hybrid ? await lexicalSearch(this.indexes, vectorStoreId, text, depth, allowed) : undefined;
     let ranked: Array<{ chunk: ScoredChunk; score: number }>;
     if (hybrid) {
-      const [query] = await embedder.embed([text], principal);
+      const [query] = await embedder.embed([text], principal, undefined, spec.parentId);
       const nearest = await this.nearest(vectorStoreId, query!, depth, allowed);
       const byId = new Map<number, ScoredChunk>();
       for (const hit of [...(lexical?.hits ?? []), ...nearest]) byId.set(hit.chunkId, hit);
