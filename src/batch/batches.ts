@@ -19,8 +19,6 @@ export interface BatchRequest {
   metadata: Record<string, string> | null;
 }
 
-const windowMs: Record<BatchRequest['completionWindow'], number> = { '24h': 86_400_000 };
-
 export class Batches {
   constructor(
     private readonly store: BatchStore,
@@ -28,6 +26,8 @@ export class Batches {
     private readonly runner: BatchRunner,
     private readonly clock: Clock,
     private readonly maxFileBytes: number,
+    /** How long the only window, `24h`, lasts (`batches.completionWindowSeconds`: shorter only in tests). */
+    private readonly windowMs = 86_400_000,
   ) {}
 
   /** Records a batch in `validating` and starts it; the input file must be the tenant's, of purpose `batch`, within the size limit. */
@@ -61,7 +61,7 @@ export class Batches {
       leaseUntil: null,
       createdAt: now,
       inProgressAt: null,
-      expiresAt: now + windowMs[request.completionWindow],
+      expiresAt: now + this.windowMs,
       finalizingAt: null,
       completedAt: null,
       failedAt: null,

@@ -17,7 +17,7 @@ export interface BatchOptions {
   clock: Clock;
   /** This process's stable id (the home's instance id): whose claims are whose. */
   owner: string;
-  limits: BatchRunnerLimits & { maxFileBytes: number };
+  limits: BatchRunnerLimits & { maxFileBytes: number; completionWindowSeconds?: number };
   flushLedger: () => Promise<void>;
   onError: (error: unknown, batchId?: string) => void;
 }
@@ -44,6 +44,7 @@ export function buildBatches(options: BatchOptions): BatchServices {
     flushLedger: options.flushLedger,
     onError: options.onError,
   });
-  const batches = new Batches(options.store, files, runner, options.clock, options.limits.maxFileBytes);
+  const windowMs = (options.limits.completionWindowSeconds ?? 86_400) * 1000;
+  const batches = new Batches(options.store, files, runner, options.clock, options.limits.maxFileBytes, windowMs);
   return { batches, runner, start: () => runner.start(), stop: (graceMs) => runner.stop(graceMs) };
 }

@@ -222,7 +222,7 @@ export const responsesConfigSchema = z.strictObject({
   maxToolTurns: z.number().int().min(1).max(32).default(8),
 });
 
-/** The Batch API (`/v1/batches`): what one batch may hold and how much runs at once (issue 29; no decision record yet). */
+/** The Batch API (`/v1/batches`): what one batch may hold and how much runs at once (issue 29; decision 0017). */
 export const batchesConfigSchema = z.strictObject({
   /** Requests one batch's input file may hold (OpenAI's limit). */
   maxRequests: z.number().int().min(1).max(1_000_000).default(50_000),
@@ -238,10 +238,16 @@ export const batchesConfigSchema = z.strictObject({
    */
   enqueuedTokensPerKey: z.number().int().min(1).default(100_000_000),
   /**
-   * Batch lines this process runs at once, over every batch. Lines take engine slots as any request
-   * does (no priority class yet, issue 29 item 3): this cap is what leaves slots to interactive traffic.
+   * Batch lines this process runs at once, over every batch. Lines are batch-class requests: they
+   * wait behind interactive ones for slots and yield them (decision 0017); this caps how many
+   * sit in the engines' queues and how many tokens one process works on for batches.
    */
   linesInFlight: z.number().int().min(1).max(1024).default(8),
+  /**
+   * How long `completion_window: "24h"` lasts, in seconds: 86,400. Only tests and demos shorten
+   * it (a batch that expires in seconds); lines unfinished when it passes are `batch_expired`.
+   */
+  completionWindowSeconds: z.number().int().min(1).max(86_400).default(86_400),
 });
 
 /** A circuit breaker per replica: open after consecutive failures, one probe after `openMs`. */
@@ -432,7 +438,7 @@ const hints: Partial<Record<keyof NimbusConfig, string>> = {
   knowledge: 'keys: maxFileBytes, tenantStorageBytes, embeddingModel',
   responses: 'keys: retentionDays, tenantStorageBytes, maxToolTurns',
   batchDiscount: 'use a factor from 0 to 1 that multiplies the prices of batch lines, e.g. 0.5 for half price',
-  batches: 'keys: maxRequests, maxFileBytes, enqueuedTokensPerKey, linesInFlight',
+  batches: 'keys: maxRequests, maxFileBytes, enqueuedTokensPerKey, linesInFlight, completionWindowSeconds',
   devices:
     'keys: topicRoot, commandTimeoutMs, approvalTtlMs, approvalRequestTtlMs, maxDevicesPerRequest, rateLimitPerMinute, rateLimitBurst, maxToolSteps, taintWindowMs, actuationsPerKeyPerMinute, approvalRequestsPerKeyPerMinute',
 };
