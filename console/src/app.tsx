@@ -18,6 +18,7 @@ import { Link, usePath } from './ui/router.js';
 // fetched when first opened, so the initial JavaScript stays small as pages arrive.
 const PlaygroundPage = lazy(() => import('./pages/playground.js').then((module) => ({ default: module.PlaygroundPage })));
 const UsagePage = lazy(() => import('./pages/usage.js').then((module) => ({ default: module.UsagePage })));
+const KnowledgePage = lazy(() => import('./pages/knowledge.js').then((module) => ({ default: module.KnowledgePage })));
 const ModelsPage = lazy(() => import('./pages/models.js').then((module) => ({ default: module.ModelsPage })));
 const KeysPage = lazy(() => import('./pages/keys.js').then((module) => ({ default: module.KeysPage })));
 const DevicesPage = lazy(() => import('./pages/devices.js').then((module) => ({ default: module.DevicesPage })));
@@ -38,6 +39,8 @@ const seesApprovals = (me: Me): boolean => me.devices_enabled && me.scopes.admin
 const pages: PageEntry[] = [
   { path: '/', title: 'Overview', allowed: () => true, render: () => <OverviewPage /> },
   { path: '/playground', title: 'Playground', allowed: (me) => me.scopes.inference, render: () => <PlaygroundPage /> },
+  // Files and vector stores belong to the key's tenant and need inference scope, as the API does.
+  { path: '/knowledge', title: 'Knowledge', allowed: (me) => me.scopes.inference, render: () => <KnowledgePage /> },
   { path: '/usage', title: 'Usage', allowed: () => true, render: () => <UsagePage /> },
   // The model cache and the pool are the whole cloud's: the operator's page.
   { path: '/models', title: 'Models', allowed: (me) => me.operator, render: () => <ModelsPage /> },

@@ -234,3 +234,46 @@ export interface ModelPull {
   created_at: number;
   finished_at: number | null;
 }
+
+/** The counts of a vector store's files by status (`file_counts`). */
+export interface FileCounts {
+  in_progress: number;
+  completed: number;
+  failed: number;
+  cancelled: number;
+  total: number;
+}
+
+/** A vector store (`/v1/vector_stores`, in OpenAI's shape). */
+export interface VectorStore {
+  id: string;
+  name: string;
+  status: 'expired' | 'in_progress' | 'completed';
+  usage_bytes: number;
+  file_counts: FileCounts;
+  created_at: number;
+}
+
+/** A file in a vector store (`/v1/vector_stores/{id}/files`); its `id` is the file's. */
+export interface VectorStoreFile {
+  id: string;
+  status: 'in_progress' | 'completed' | 'failed' | 'cancelled';
+  last_error: { code: string; message: string } | null;
+  usage_bytes: number;
+  created_at: number;
+}
+
+/** An uploaded file (`/v1/files`). */
+export interface UploadedFile {
+  id: string;
+  filename: string;
+  bytes: number;
+}
+
+/** One scored chunk of a search (`POST /v1/vector_stores/{id}/search`). */
+export interface SearchResult {
+  file_id: string;
+  filename: string;
+  score: number;
+  content: Array<{ type: 'text'; text: string }>;
+}

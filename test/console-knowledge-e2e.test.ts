@@ -1,0 +1,120 @@
+/**
+ * The console's Knowledge page in a real browser (Debian's chromium via playwright-core) against a
+ * real `nimbus serve` process with stories260K: create a vector store, upload files into it and
+ * watch them index (status badges and the bar move while a large file is read), search it and see
+ * scored chunks with their file names, remove a file, delete the store. Each step saves a
+ * screenshot to test-results/console/. Run `npm run build` first (it builds console/dist).
+ */
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { launchChromium, screenshot, skipWithoutChromium } from './support/browser.js';
+import { callJson } from './support/json-api.js';
+import { killNimbusProcesses, startNimbusProcess, waitReady, type NimbusProcess } from './support/nimbus-process.js';
+import { skipWithoutSharedModel, storiesPath } from './support/shared-model.js';
+
+const skip = skipWithoutSharedModel() || skipWithoutChromium();
+let server: NimbusProcess;
+let browser: Browser;
+let page: Page;
+let key = '';
+
+/** About 6 MB of words: long enough to read, chunk and index that the page sees it in progress. */
+function largeText(): string {
+  const words = ['ocean', 'current', 'salt', 'tide', 'reef', 'plankton', 'coast', 'storm', 'harbour', 'wave'];
+  const lines: string[] = [];
+  for (let line = 0; line < 60_000; line += 1) lines.push(`Line ${line}: the ${words[line % 10]!} and the ${words[(line * 7) % 10]!} meet ${line % 97} times.`);
+  return lines.join('\n');
+}
+
+beforeAll(async () => {
+  if (skip) return;
+  server = await startNimbusProcess(['--model', storiesPath!, '--threads', '1', '--ctx', '512']);
+  await waitReady(server.url);
+  const created = await callJson(server.url, 'POST', '/v1/keys', { name: 'operator', scopes: { admin: true } });
+  expect(created.status).toBe(201);
+  key = created.body.key as string;
+  browser = await launchChromium();
+  page = await (await browser.newContext({ viewport: { width: 1366, height: 900 } })).newPage();
+  await page.goto(server.url);
+  await page.getByLabel('API key').fill(key);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('heading', { level: 1, name: 'Overview' }).waitFor();
+}, 180_000);
+afterAll(async () => {
+  await browser?.close();
+  await server?.stop();
+  killNimbusProcesses();
+});
+
+describe.skipIf(skip)('the Knowledge page in chromium', () => {
+  test('is its own chunk, fetched when first opened', async () => {
+    const scripts = await page.evaluate(() => performance.getEntriesByType('resource').map((entry) => entry.name));
+    expect(scripts.some((name) => /\/assets\/knowledge-[^/]+\.js$/.test(name))).toBe(false);
+    await page.getByRole('navigation', { name: 'Pages' }).getByRole('link', { name: 'Knowledge' }).click();
+    await page.getByRole('heading', { level: 1, name: 'Knowledge' }).waitFor();
+    const after = await page.evaluate(() => performance.getEntriesByType('resource').map((entry) => entry.name));
+    expect(after.some((name) => /\/assets\/knowledge-[^/]+\.js$/.test(name))).toBe(true);
+    await page.getByText('No vector stores yet.').waitFor();
+  });
+
+  test('creates a store, uploads files and shows them indexing, then completed', async () => {
+    await page.getByLabel('Store name').fill('ocean notes');
+    await page.getByRole('button', { name: 'Create store' }).click();
+    const panel = page.getByRole('region', { name: 'Store ocean notes' });
+    await panel.waitFor();
+    expect(await page.getByTestId('vector-stores').textContent()).toContain('no files yet');
+    await screenshot(page, 'knowledge-01-created');
+
+    await panel.getByLabel('Files (text, Markdown, HTML, PDF)').setInputFiles([
+      { name: 'tides.txt', mimeType: 'text/plain', buffer: Buffer.from(largeText()) },
+      { name: 'krill.md', mimeType: 'text/markdown', buffer: Buffer.from('# Krill\n\nAntarctic krill are small crustaceans; whales and penguins eat krill.') },
+    ]);
+    await panel.getByRole('button', { name: 'Upload and index' }).click();
+    const files = panel.getByTestId('store-files');
+    const bar = panel.getByRole('progressbar', { name: 'Indexing of ocean notes' });
+    // Seen part way: the large file is in progress and the bar is short of full.
+    await files.getByRole('row', { name: /tides\.txt.*in progress/ }).waitFor({ timeout: 20_000 });
+    expect(Number(await bar.getAttribute('aria-valuenow'))).toBeLessThan(100);
+    expect(await panel.getByTestId('ingest-text').textContent()).toMatch(/^indexing · \d of [12] files done$/);
+    await screenshot(page, 'knowledge-02-indexing');
+    // Then both complete, without a reload: the page polls while anything is in progress.
+    await files.getByRole('row', { name: /krill\.md.*completed/ }).waitFor({ timeout: 60_000 });
+    await files.getByRole('row', { name: /tides\.txt.*completed/ }).waitFor({ timeout: 60_000 });
+    await expect.poll(() => bar.getAttribute('aria-valuenow'), { timeout: 10_000 }).toBe('100');
+    expect(await panel.getByTestId('ingest-text').textContent()).toBe('2 of 2 files indexed');
+    await expect.poll(() => page.getByTestId('vector-stores').textContent(), { timeout: 10_000 }).toContain('2 of 2 files indexed');
+    await screenshot(page, 'knowledge-03-indexed');
+  });
+
+  test('a search shows scored chunks with their file names; a bad file fails with its reason', async () => {
+    const panel = page.getByRole('region', { name: 'Store ocean notes' });
+    await panel.getByLabel('Query').fill('which animals eat krill');
+    await panel.getByRole('button', { name: 'Search' }).click();
+    const results = panel.getByRole('list', { name: 'Search results' });
+    await results.waitFor();
+    const first = results.getByRole('listitem').first();
+    expect(await first.textContent()).toMatch(/^krill\.md score (0\.\d{3}|1\.000)# Krill\s+Antarctic krill/);
+    await screenshot(page, 'knowledge-04-search');
+    await panel.getByLabel('Query').fill('zebra');
+    await panel.getByRole('button', { name: 'Search' }).click();
+    await panel.getByText('No chunk matches “zebra”.').waitFor();
+
+    await panel
+      .getByLabel('Files (text, Markdown, HTML, PDF)')
+      .setInputFiles([{ name: 'broken.pdf', mimeType: 'application/pdf', buffer: Buffer.from('not a pdf') }]);
+    await panel.getByRole('button', { name: 'Upload and index' }).click();
+    const failed = panel.getByTestId('store-files').getByRole('row', { name: /broken\.pdf.*failed/ });
+    await failed.waitFor({ timeout: 20_000 });
+    expect(await failed.textContent()).toMatch(/PDF/);
+    await screenshot(page, 'knowledge-05-failed-file');
+    await failed.getByRole('button', { name: 'Remove broken.pdf' }).click();
+    await expect.poll(() => panel.getByTestId('store-files').getByRole('row').count()).toBe(3);
+  });
+
+  test('deletes the store', async () => {
+    page.once('dialog', (dialog) => void dialog.accept());
+    await page.getByRole('button', { name: 'Delete ocean notes' }).click();
+    await page.getByText('No vector stores yet.').waitFor();
+    expect((await callJson(server.url, 'GET', '/v1/vector_stores', undefined, key)).body.data).toEqual([]);
+  });
+});
