@@ -18,7 +18,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
-import { cpuMs, median, percentile, report, repoRoot, spawnListening, type Child } from './support.js';
+import { cpuMs, limitedBenchKey, median, percentile, report, repoRoot, spawnListening, type Child } from './support.js';
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
@@ -53,27 +53,6 @@ writeFileSync(
   }),
 );
 
-/** Limits high enough never to refuse, so every request pays for every check. */
-const limits = {
-  requests_per_minute: 100_000_000,
-  tokens_per_minute: 1_000_000_000_000,
-  concurrent_requests: 10_000,
-  tokens_per_day: 1_000_000_000_000,
-  tokens_per_month: 1_000_000_000_000,
-  cost_per_day_usd: 1_000_000,
-  cost_per_month_usd: 1_000_000,
-};
-
-async function post(url: string, path: string, payload: unknown, key?: string): Promise<{ key: string }> {
-  const response = await fetch(`${url}${path}`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', ...(key ? { authorization: `Bearer ${key}` } : {}) },
-    body: JSON.stringify(payload),
-  });
-  if (!response.ok) throw new Error(`${path}: HTTP ${response.status} ${await response.text()}`);
-  return (await response.json()) as { key: string };
-}
-
 /** A build serving, with the headers its load carries (a limited key's, under --tenancy). */
 interface Build extends Child {
   headers: Record<string, string>;
@@ -83,10 +62,8 @@ async function serve(dist: string, name: string): Promise<Build> {
   const args = [join(dist, 'cli', 'main.js'), 'serve', '--config', configPath, '--port', '0', '--home', join(work, name), '--log-level', 'info'];
   const child = await spawnListening(values.redis ? [...args, '--redis', values.redis] : args, join(work, `${name}.log`));
   if (!values.tenancy) return { ...child, headers: { 'content-type': 'application/json' } };
-  const operator = await post(child.url, '/v1/keys', { name: 'operator', scopes: { admin: true } });
-  await post(child.url, '/v1/tenants', { id: 'bench', limits }, operator.key);
-  const key = await post(child.url, '/v1/keys', { tenant: 'bench', name: 'load', limits }, operator.key);
-  return { ...child, headers: { 'content-type': 'application/json', authorization: `Bearer ${key.key}` } };
+  const key = await limitedBenchKey(child.url);
+  return { ...child, headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` } };
 }
 const builds = { a: await serve(distA, 'a'), b: await serve(distB, 'b') };
 

@@ -129,10 +129,13 @@ export interface Child {
 /**
  * Spawns a process and waits for its `listening on URL` line, on stdout or stderr. With
  * `logFile`, stdout (Nimbus's request log lines) goes to that file instead of through this
- * process, which also runs the load generator.
+ * process, which also runs the load generator; `environment` is added to this process's.
  */
-export function spawnListening(args: string[], logFile?: string): Promise<Child> {
-  const child = spawn(process.execPath, args, { stdio: ['ignore', logFile ? openSync(logFile, 'w') : 'pipe', 'pipe'] });
+export function spawnListening(args: string[], logFile?: string, environment: Record<string, string> = {}): Promise<Child> {
+  const child = spawn(process.execPath, args, {
+    stdio: ['ignore', logFile ? openSync(logFile, 'w') : 'pipe', 'pipe'],
+    env: { ...process.env, ...environment },
+  });
   return new Promise((resolve, reject) => {
     let text = '';
     const streams = [child.stdout, child.stderr].filter((stream) => stream !== null);
@@ -161,4 +164,36 @@ export function cpuMs(child: ChildProcess, mainThread = false): number {
   if (!existsSync(path)) return Number.NaN;
   const fields = readFileSync(path, 'utf8').split(') ')[1]!.split(' ');
   return (Number(fields[11]) + Number(fields[12])) * 10;
+}
+
+/** Limits high enough never to refuse, so every request pays for every check (the seven kinds). */
+export const unrefusingLimits = {
+  requests_per_minute: 100_000_000,
+  tokens_per_minute: 1_000_000_000_000,
+  concurrent_requests: 10_000,
+  tokens_per_day: 1_000_000_000_000,
+  tokens_per_month: 1_000_000_000_000,
+  cost_per_day_usd: 1_000_000,
+  cost_per_month_usd: 1_000_000,
+};
+
+/** POSTs JSON (with a key when given) and returns the JSON answer; anything but 2xx throws. */
+export async function postJson<T>(url: string, path: string, body: unknown, key?: string): Promise<T> {
+  const response = await fetch(`${url}${path}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...(key ? { authorization: `Bearer ${key}` } : {}) },
+    body: JSON.stringify(body),
+  });
+  if (!response.ok) throw new Error(`${path}: HTTP ${response.status} ${await response.text()}`);
+  return (await response.json()) as T;
+}
+
+/**
+ * On a server in local mode: an operator key (which ends local mode), a tenant `bench` and a key
+ * of it, both with `unrefusingLimits`; returns the tenant key, the one a load generator sends.
+ */
+export async function limitedBenchKey(url: string): Promise<string> {
+  const operator = await postJson<{ key: string }>(url, '/v1/keys', { name: 'operator', scopes: { admin: true } });
+  await postJson(url, '/v1/tenants', { id: 'bench', limits: unrefusingLimits }, operator.key);
+  return (await postJson<{ key: string }>(url, '/v1/keys', { tenant: 'bench', name: 'load', limits: unrefusingLimits }, operator.key)).key;
 }

@@ -12,56 +12,18 @@
  *
  *   npm run build && npx tsx bench/tenancy-overhead.ts [--duration 10] [--rounds 3]
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import type { ChildProcess } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
-import { median, report, repoRoot } from './support.js';
+import { cpuMs, limitedBenchKey, median, report, repoRoot, spawnListening, type Child } from './support.js';
 
 const { values } = parseArgs({ options: { duration: { type: 'string', default: '10' }, rounds: { type: 'string', default: '3' } } });
 const duration = Number(values.duration);
 const rounds = Number(values.rounds);
 const redisUrl = process.env.NIMBUS_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
-
-interface Child {
-  url: string;
-  process: ChildProcess;
-}
-
-/** Spawns a process and waits for its `listening on URL` line. */
-function spawnListening(args: string[], environment: Record<string, string> = {}): Promise<Child> {
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...environment } });
-  return new Promise((resolve, reject) => {
-    let text = '';
-    const onData = (data: Buffer): void => {
-      text += data.toString();
-      const match = /listening on (http:\/\/[\d.:]+)/i.exec(text);
-      if (match) {
-        text = '';
-        child.stdout.off('data', onData);
-        child.stderr.off('data', onData);
-        child.stdout.resume();
-        child.stderr.resume();
-        resolve({ url: match[1]!, process: child });
-      }
-    };
-    child.stdout.on('data', onData);
-    child.stderr.on('data', onData);
-    child.once('exit', (code) => reject(new Error(`${args.join(' ')} exited with ${code}: ${text}`)));
-  });
-}
-
-async function post<T>(url: string, path: string, body: unknown, key?: string): Promise<T> {
-  const response = await fetch(`${url}${path}`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', ...(key ? { authorization: `Bearer ${key}` } : {}) },
-    body: JSON.stringify(body),
-  });
-  if (!response.ok) throw new Error(`${path}: HTTP ${response.status} ${await response.text()}`);
-  return (await response.json()) as T;
-}
 
 const work = mkdtempSync(join(tmpdir(), 'nimbus-bench-tenancy-'));
 const upstream = await spawnListening(['--import', 'tsx', join(repoRoot, 'bench', 'fixed-upstream.ts')]);
@@ -77,47 +39,27 @@ writeFileSync(
 const serve = (name: string, environment: Record<string, string> = {}): Promise<Child> =>
   spawnListening(
     [join(repoRoot, 'dist', 'cli', 'main.js'), 'serve', '--config', configPath, '--port', '0', '--home', join(work, name), '--log-level', 'info'],
+    undefined,
     environment,
   );
-
-/** Limits high enough never to refuse, so every request pays for every check. */
-const limits = {
-  requests_per_minute: 100_000_000,
-  tokens_per_minute: 1_000_000_000_000,
-  concurrent_requests: 10_000,
-  tokens_per_day: 1_000_000_000_000,
-  tokens_per_month: 1_000_000_000_000,
-  cost_per_day_usd: 1_000_000,
-  cost_per_month_usd: 1_000_000,
-};
 
 /** A server with keys and limits on: its operator key creates a limited tenant and a limited key. */
 async function limitedServer(name: string, environment: Record<string, string> = {}): Promise<{ child: Child; key: string }> {
   const child = await serve(name, environment);
-  const operator = await post<{ key: string }>(child.url, '/v1/keys', { name: 'operator', scopes: { admin: true } });
-  await post(child.url, '/v1/tenants', { id: 'bench', limits }, operator.key);
-  const key = await post<{ key: string }>(child.url, '/v1/keys', { tenant: 'bench', name: 'load', limits }, operator.key);
-  return { child, key: key.key };
+  return { child, key: await limitedBenchKey(child.url) };
 }
 
 const off = await serve('off');
 const on = await limitedServer('on');
 const redis = await limitedServer('redis', { NIMBUS_REDIS_URL: redisUrl });
 const targets = {
-  off: { url: off.url, headers: {}, pid: off.process.pid! },
-  on: { url: on.child.url, headers: { authorization: `Bearer ${on.key}` }, pid: on.child.process.pid! },
-  redis: { url: redis.child.url, headers: { authorization: `Bearer ${redis.key}` }, pid: redis.child.process.pid! },
+  off: { url: off.url, headers: {}, process: off.process },
+  on: { url: on.child.url, headers: { authorization: `Bearer ${on.key}` }, process: on.child.process },
+  redis: { url: redis.child.url, headers: { authorization: `Bearer ${redis.key}` }, process: redis.child.process },
 } as const;
 
 /** CPU seconds (user + system) a process has used, or NaN where /proc is not there. */
-function cpuSeconds(pid: number): number {
-  try {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / 100;
-  } catch {
-    return Number.NaN;
-  }
-}
+const cpuSeconds = (target: ChildProcess): number => cpuMs(target) / 1000;
 type Target = keyof typeof targets;
 
 const path = '/v1/chat/completions';
@@ -125,7 +67,7 @@ const request = { model: 'fixed-model', messages: [{ role: 'user', content: 'Say
 const bodies = { whole: JSON.stringify(request), stream: JSON.stringify({ ...request, stream: true, stream_options: { include_usage: true } }) };
 
 async function load(target: Target, body: string, seconds: number): Promise<{ rps: number; p50: number; p99: number; cpuUs: number }> {
-  const cpuBefore = cpuSeconds(targets[target].pid);
+  const cpuBefore = cpuSeconds(targets[target].process);
   const result = await autocannon({
     url: targets[target].url + path,
     connections: 32,
@@ -135,7 +77,7 @@ async function load(target: Target, body: string, seconds: number): Promise<{ rp
     body,
   });
   if (result.non2xx > 0 || result.errors > 0) throw new Error(`${target}: ${result.non2xx} non-2xx answers and ${result.errors} errors`);
-  const cpuUs = ((cpuSeconds(targets[target].pid) - cpuBefore) * 1e6) / result['2xx'];
+  const cpuUs = ((cpuSeconds(targets[target].process) - cpuBefore) * 1e6) / result['2xx'];
   return { rps: result.requests.average, p50: result.latency.p50, p99: result.latency.p99, cpuUs };
 }
 
