@@ -44,7 +44,7 @@ import { ResponseRecords } from './responses/response-records.js';
 import { ModelCache } from './models/model-cache.js';
 import { ModelPulls } from './models/model-pulls.js';
 import { startModels } from './start-models.js';
-import { openDevices, openLimitCounters, type CounterReports } from './open-services.js';
+import { openDevices, openEventRelay, openLimitCounters, type CounterReports } from './open-services.js';
 import { bootstrapSecrets, type BootstrapReport } from './bootstrap-secrets.js';
 import { modelIdOrSource } from './models/model-id.js';
 import { openStore, sqlitePathOf } from './store/open-store.js';
@@ -310,6 +310,7 @@ export async function startNimbus(config: NimbusConfig, environment: Readonly<Re
   const log = app.log;
   counterReports.log = log;
   for (const line of bootstrap.lines) log.info(line);
+  const stopRelay = await openEventRelay(config.databaseUrl, context.events, controlPlaneName, log);
   await election?.start();
   await pool.start();
   // Ingest a stopped process left in progress starts again (each file whole, or failed with its reason).
@@ -373,6 +374,7 @@ export async function startNimbus(config: NimbusConfig, environment: Readonly<Re
       await batchesStopped;
       await closed;
       await devices?.close();
+      await stopRelay();
       // Released first, so a peer leads at its next look rather than after the lease runs out.
       await election?.stop();
       await pool.stop();

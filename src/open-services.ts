@@ -1,15 +1,19 @@
 /**
  * Services the control plane opens at start beside its store: the limit counters (in process, or
- * in Redis shared by every control plane) and device support (the embedded MQTT broker or an
- * external one). Picked here for the composition root, `main.ts`.
+ * in Redis shared by every control plane), device support (the embedded MQTT broker or an
+ * external one) and the live feed's relay to the other control planes (PostgreSQL only). Picked
+ * here for the composition root, `main.ts`.
  */
 import { join } from 'node:path';
 import type { FastifyBaseLogger } from 'fastify';
 import type { NimbusConfig } from './core/config.js';
 import type { LimitCounters } from './core/limit-counters.js';
+import { relayLiveEvents } from './core/live-event-relay.js';
+import type { LiveEventBus } from './core/live-events.js';
 import type { Store } from './core/store.js';
 import { bridgeClientId } from './devices/instance-id.js';
 import { startDevices, type RunningDevices } from './devices/start-devices.js';
+import { PostgresEventRelay } from './store/postgres/postgres-event-relay.js';
 import { RedisLimitCounters } from './store/redis/redis-limit-counters.js';
 import { MemoryLimitCounters } from './tenancy/memory-limit-counters.js';
 
@@ -78,4 +82,20 @@ export async function openDevices(config: NimbusConfig, store: Store, log: Fasti
     log.warn(`${off.replace(/^off: /, '')}: devices are off.`);
     return { off };
   }
+}
+
+/**
+ * Where several control planes share PostgreSQL, the live feed of each carries the others' events
+ * (LISTEN/NOTIFY, decision 0016); returns the function that stops it. On SQLite (one control
+ * plane) there is nothing to relay.
+ */
+export async function openEventRelay(databaseUrl: string | undefined, bus: LiveEventBus, origin: string, log: FastifyBaseLogger): Promise<() => Promise<void>> {
+  if (!databaseUrl || !/^postgres(ql)?:/.test(databaseUrl)) return async () => undefined;
+  const relay = new PostgresEventRelay({
+    url: databaseUrl,
+    origin,
+    onError: (error) =>
+      log.warn({ err: error }, 'live feed: relaying events to or from the other control planes failed; it goes on (reconnecting where needed)'),
+  });
+  return relayLiveEvents(bus, relay);
 }
