@@ -78,6 +78,8 @@ export async function startWorker(settings: WorkerSettings): Promise<RunningWork
     flush: () => store.flush(),
     pruneLedger: (before) => store.pruneLedger(before),
     listRequests: (query) => store.listRequests(query),
+    searchRequests: (search) => store.searchRequests(search),
+    getRequest: (id) => store.getRequest(id),
     ping: () => store.ping(),
     devices: store.devices,
     tenancy: store.tenancy,

@@ -21,6 +21,7 @@ import { registerLiveRoutes } from './routes/live.js';
 import { registerModelFileRoutes } from './routes/model-files.js';
 import { registerModelRoutes } from './routes/models.js';
 import { registerPoolRoutes } from './routes/pool.js';
+import { registerRequestRoutes } from './routes/requests.js';
 import { registerTenantRoutes } from './routes/tenants.js';
 import { registerUsageRoutes } from './routes/usage.js';
 import type { ModelFileServices, ReadinessCheck, ServerContext } from './server-context.js';
@@ -104,6 +105,7 @@ export function buildServer(options: ServerOptions): NimbusServer {
   registerTenantRoutes(app, context);
   registerKeyRoutes(app, context);
   registerUsageRoutes(app, context);
+  registerRequestRoutes(app, context);
   if (options.pool) registerPoolRoutes(app, options.pool, () => options.engines.flatMap((engine) => engine.staticWorkers?.() ?? []));
   if (options.modelFiles) registerModelFileRoutes(app, context, options.modelFiles);
   registerLiveRoutes(app, context);

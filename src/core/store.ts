@@ -91,6 +91,34 @@ export interface RequestLogQuery {
   limit?: number;
 }
 
+/** The most rows one page of the request log may hold. */
+export const maxRequestPageRows = 500;
+
+/** The last row of a page of the request log: the next page starts strictly after (older than) it. */
+export interface RequestLogCursor {
+  createdAt: number;
+  id: string;
+}
+
+/**
+ * A search of the request log, newest first by (created_at, id), a page at a time (keyset
+ * pagination: each page costs the same however deep it is). Every field narrows; absent is any.
+ */
+export interface RequestLogSearch {
+  tenantId?: string;
+  /** One key, or the keys a key prefix matched; an empty list matches nothing. */
+  keyIds?: readonly string[];
+  model?: string;
+  status?: RequestStatus;
+  appId?: string;
+  /** Unix ms, inclusive. */
+  since?: number;
+  /** Unix ms, exclusive. */
+  until?: number;
+  after?: RequestLogCursor;
+  limit: number;
+}
+
 /** Persistence for Nimbus. Methods are async so a network database fits the same shape. */
 export interface Store {
   /** Queues a request-log row; it is durable and queryable after the next `flush`. */
@@ -103,6 +131,10 @@ export interface Store {
    */
   pruneLedger(before: number): Promise<number>;
   listRequests(query?: RequestLogQuery): Promise<RequestLogEntry[]>;
+  /** A page of the request log for the request-log view (indexes: migration 0043, decision 0019). */
+  searchRequests(search: RequestLogSearch): Promise<RequestLogEntry[]>;
+  /** One request-log row by its id (flushed rows only); undefined when there is none. */
+  getRequest(id: string): Promise<RequestLogEntry | undefined>;
   /** Resolves when the database answers a trivial query (readiness); rejects with why not. */
   ping(): Promise<void>;
   /** Devices, twins, commands, approvals, emergency stops and the audit log (`device-store.ts`). */

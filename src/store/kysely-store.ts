@@ -3,8 +3,8 @@
  * written in batches (one multi-row insert per flush, or a dialect's own batch writer), so the
  * hot path never waits on disk.
  */
-import { Migrator, sql, type Kysely, type Selectable } from 'kysely';
-import type { RequestLogEntry, RequestLogQuery, Store } from '../core/store.js';
+import { Migrator, sql, type CompiledQuery, type Kysely, type Selectable } from 'kysely';
+import type { RequestLogEntry, RequestLogQuery, RequestLogSearch, Store } from '../core/store.js';
 import { KyselyBatchStore } from './kysely-batch-store.js';
 import { KyselyDeviceStore } from './kysely-device-store.js';
 import { KyselyKnowledgeStore } from './kysely-knowledge-store.js';
@@ -13,6 +13,7 @@ import type { LexicalIndex } from './lexical-index.js';
 import { KyselyPoolStore } from './kysely-pool-store.js';
 import { KyselyTenancyStore } from './kysely-tenancy-store.js';
 import { migrationProvider } from './migrations.js';
+import { compileRequestById, compileRequestSearch } from './request-log-search.js';
 import type { Database, RequestLogTable } from './schema.js';
 
 /** Rows that make a batch be written at once, before its interval is up. */
@@ -226,6 +227,22 @@ export class KyselyStore implements Store {
       .limit(query.limit ?? 100)
       .execute();
     return rows.map(fromRow);
+  }
+
+  async searchRequests(search: RequestLogSearch): Promise<RequestLogEntry[]> {
+    return (await this.readLedger(compileRequestSearch(this.db, search))).map(fromRow);
+  }
+
+  async getRequest(id: string): Promise<RequestLogEntry | undefined> {
+    const [row] = await this.readLedger(compileRequestById(this.db, id));
+    return row ? fromRow(row) : undefined;
+  }
+
+  /** Runs a ledger read where the writer runs them (off the request thread where it can). */
+  private async readLedger(compiled: CompiledQuery): Promise<Array<Selectable<RequestLogTable>>> {
+    const writer = await this.ledgerWriter();
+    const rows = writer.query ? await writer.query(compiled.sql, compiled.parameters) : (await this.db.executeQuery(compiled)).rows;
+    return rows as Array<Selectable<RequestLogTable>>;
   }
 
   async ping(): Promise<void> {

@@ -13,6 +13,7 @@ import { knowledgeMigrations } from './knowledge-migrations.js';
 import { ledgerDimensionMigrations } from './ledger-migrations.js';
 import { policyStateMigrations } from './policy-state-migrations.js';
 import { poolMigrations } from './pool-migrations.js';
+import { requestLogMigrations } from './request-log-migrations.js';
 import { responseMigrations } from './response-migrations.js';
 import { tenancyMigrations } from './tenancy-migrations.js';
 
@@ -74,6 +75,7 @@ export const allMigrations: Readonly<Record<string, Migration>> = {
   ...policyStateMigrations,
   ...responseMigrations,
   ...batchMigrations,
+  ...requestLogMigrations,
 };
 
 /** The migrations, for Kysely's Migrator. */

@@ -9,6 +9,7 @@ import { runDeviceStoreContract } from './device-store-contract.js';
 import { runKnowledgeStoreContract, runVectorStoreContract } from './knowledge-store-contract.js';
 import { runPolicyStateStoreContract } from './policy-state-store-contract.js';
 import { runPoolStoreContract } from './pool-store-contract.js';
+import { runRequestLogContract } from './request-log-contract.js';
 import { runResponseStoreContract } from './response-store-contract.js';
 import { runTenancyStoreContract } from './tenancy-store-contract.js';
 
@@ -177,6 +178,7 @@ export function runStoreContract(name: string, open: () => Promise<Store>, reope
       }
     });
 
+    runRequestLogContract(open);
     runDeviceStoreContract(open);
     runPolicyStateStoreContract(open);
     runTenancyStoreContract(open);

@@ -9,26 +9,12 @@ import type { UsageDimension, UsageQuery, UsageRow } from '../../core/tenancy-st
 import { nanoUsdToUsd } from '../../tenancy/price-table.js';
 import { isOperator, tenantInScope } from '../admin-access.js';
 import { tenantIdSchema } from '../admin-views.js';
+import { parseTime } from '../parse-time.js';
 import type { ServerContext } from '../server-context.js';
 
 const dimensions: readonly UsageDimension[] = ['tenant', 'model', 'key', 'day', 'device_class', 'status'];
 const parameters = new Set(['start', 'end', 'group_by', 'tenant', 'key', 'format']);
 const defaultRangeMs = 30 * 86_400_000;
-
-/** `1735689600` (unix seconds), `2025-01-01` or `2025-01-01T12:00:00Z`, as unix milliseconds. */
-function parseTime(value: string, param: string): number {
-  const at = /^\d{1,12}$/.test(value) ? Number(value) * 1000 : /^\d{4}-\d{2}-\d{2}([T ][\d:.]+(Z|[+-]\d{2}:?\d{2})?)?$/.test(value) ? Date.parse(value) : NaN;
-  if (!Number.isFinite(at)) {
-    throw new NimbusError(
-      'invalid_value',
-      `Invalid value for '${param}': '${value}'. Use unix seconds, YYYY-MM-DD or an ISO 8601 time (2025-01-31T12:00:00Z).`,
-      {
-        param,
-      },
-    );
-  }
-  return at;
-}
 
 function parseGroups(value: string | undefined): UsageDimension[] {
   if (value === undefined || value === '') return [];

@@ -11,6 +11,7 @@ export function requestLiveEvent(entry: RequestLogEntry): LiveEvent {
     adminOnly: false,
     data: {
       id: entry.id,
+      created_at_ms: entry.createdAt,
       at: entry.createdAt + entry.durationMs,
       kind: entry.kind,
       model: entry.model,
@@ -27,6 +28,8 @@ export function requestLiveEvent(entry: RequestLogEntry): LiveEvent {
       cost_usd: entry.costNanoUsd / 1e9,
       key: entry.keyId,
       tenant: entry.tenantId,
+      app_id: entry.appId,
+      error_code: entry.errorCode,
     },
   };
 }
