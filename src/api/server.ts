@@ -18,6 +18,7 @@ import { registerHealthRoutes } from './routes/health.js';
 import { registerInferenceRoutes } from './routes/inference.js';
 import { registerKeyRoutes } from './routes/keys.js';
 import { registerLiveRoutes } from './routes/live.js';
+import { registerMeLimitsRoutes } from './routes/me-limits.js';
 import { registerModelFileRoutes } from './routes/model-files.js';
 import { registerModelRoutes } from './routes/models.js';
 import { registerPoolRoutes } from './routes/pool.js';
@@ -109,6 +110,7 @@ export function buildServer(options: ServerOptions): NimbusServer {
   if (options.pool) registerPoolRoutes(app, options.pool, () => options.engines.flatMap((engine) => engine.staticWorkers?.() ?? []));
   if (options.modelFiles) registerModelFileRoutes(app, context, options.modelFiles);
   registerLiveRoutes(app, context);
+  registerMeLimitsRoutes(app, context);
   if (options.consoleDirectory !== undefined) registerConsoleRoutes(app, options.consoleDirectory);
   return { app, context };
 }

@@ -12,6 +12,7 @@ import { allows, type Principal } from '../core/principal.js';
 import type { Limits } from '../core/tenancy-store.js';
 import { hasLimits, limitsMeasure, PlanCache, withDemand, type Demand, type LimitOwner, type PlannedCheck } from './limit-plan.js';
 import { limitRefusal } from './limit-refusal.js';
+import { limitStandings, type LimitStanding } from './limit-standing.js';
 import { costNanoUsd, quoteNanoUsd, type ComputeTime, type PriceTable, type TokenCounts } from './price-table.js';
 import { rateLimitHeaders } from './rate-limit-headers.js';
 import { BudgetSeeder, nothingSpent, type SpendOf } from './seed-spend.js';
@@ -88,6 +89,12 @@ export interface UsageGate {
    * limits changed, a budget they add starts from the ledger. Resolves once the counters know.
    */
   changed(change: LimitsChange): Promise<void>;
+  /**
+   * Each limit of the principal's key and tenant as admission sees it now: used, left, when it
+   * resets (`GET /v1/me/limits`). Budgets not counted yet are seeded from the ledger first, as
+   * admission seeds them. Empty when nothing is limited.
+   */
+  standing(principal: Principal): Promise<LimitStanding[]>;
 }
 
 /** An admin change, as the routes report it to the gate. */
@@ -116,6 +123,7 @@ export function authorizeInference(principal: Principal, model: string, canonica
 export const openGate: UsageGate = {
   admit: () => freeAdmission,
   changed: () => Promise.resolve(),
+  standing: () => Promise.resolve([]),
 };
 
 const freeAdmission: Admission = { headers: {}, maxTokens: undefined, settle: () => ({ costNanoUsd: 0 }) };
@@ -173,6 +181,29 @@ export class LimitsGate implements UsageGate {
     this.options.onChange?.(change);
     const limits = change.limits;
     if (limits) await this.seeder.added(limits.tenantId, limits.owner, limits.before, limits.after, this.options.clock.now());
+  }
+
+  async standing(principal: Principal): Promise<LimitStanding[]> {
+    const limits = this.options.limitsOf(principal);
+    const now = this.options.clock.now();
+    // The template admission reserves against (same counters, same windows), without a request's amounts.
+    const checks = this.plans.template(principal.tenantId, principal.keyId, limits.key, limits.tenant, now);
+    if (checks.length === 0) return [];
+    try {
+      await this.seeder.seed(checks, now);
+      return limitStandings(
+        checks,
+        await this.options.counters.read(
+          checks.map((check) => check.key),
+          now,
+        ),
+      );
+    } catch (error) {
+      throw new NimbusError('limits_unavailable', 'Limits could not be read because the limits store is unreachable; retry shortly.', {
+        headers: { 'retry-after': '1' },
+        cause: error,
+      });
+    }
   }
 
   /** Counts the request against its limits: in this process or in Redis, so asynchronous. */

@@ -1,0 +1,37 @@
+/**
+ * `GET /v1/me/limits`: the caller's own limits (its key's and its tenant's requests and tokens
+ * per minute, concurrent requests, token and cost budgets per UTC day and month), what is used and
+ * left of each, and when each resets, read by the admission gate from the counters it admits
+ * against (`UsageGate.standing`), so a request fits exactly when its amount is at most every
+ * `remaining`. Nimbus has no per-app limits, so `app` is null.
+ */
+import type { FastifyInstance } from 'fastify';
+import { limitRules } from '../../tenancy/limit-plan.js';
+import type { LimitStanding } from '../../tenancy/limit-standing.js';
+import { nanoUsdToUsd } from '../../tenancy/price-table.js';
+import type { ServerContext } from '../server-context.js';
+
+/** One standing as the API writes it: cost in US dollars, times in unix seconds. */
+function standingView(standing: LimitStanding): Record<string, unknown> {
+  const rule = limitRules[standing.name];
+  const amount = (value: number): number => (rule.measure === 'cost' ? nanoUsdToUsd(value) : value);
+  return {
+    scope: standing.owner.scope,
+    owner: standing.owner.id,
+    name: rule.field,
+    window: rule.window ?? null,
+    unit: rule.measure === 'cost' ? 'usd' : rule.measure,
+    limit: amount(standing.limit),
+    used: amount(standing.used),
+    remaining: amount(standing.remaining),
+    resets_at: standing.resetsAt === null ? null : Math.floor(standing.resetsAt / 1000),
+  };
+}
+
+export function registerMeLimitsRoutes(app: FastifyInstance, context: ServerContext): void {
+  app.get('/v1/me/limits', async (request) => {
+    const { principal } = request;
+    const standings = await context.gate.standing(principal);
+    return { object: 'limits', tenant: principal.tenantId, key: principal.keyId, app: null, data: standings.map(standingView) };
+  });
+}
