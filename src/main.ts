@@ -17,6 +17,7 @@ import { deviceToolKind } from './api/responses/device-tool.js';
 import { fileSearchKind } from './api/responses/file-search-tool.js';
 import { registerResponseRoutes } from './api/routes/responses.js';
 import { BatchLines } from './api/batch-lines.js';
+import { batchResponses } from './api/responses/batch-response.js';
 import { registerBatchRoutes } from './api/routes/batches.js';
 import { buildBatches } from './batch/start-batches.js';
 import { buildServer } from './api/server.js';
@@ -296,6 +297,7 @@ export async function startNimbus(config: NimbusConfig, environment: Readonly<Re
       discount: config.batchDiscount,
       defaultMaxTokens: config.tenancy.defaultMaxTokens,
       principalFor: (saved) => resolver.principalFor(saved),
+      responses: batchResponses(context, responses, config.responses.maxToolTurns),
     }),
     clock: systemClock,
     owner: instanceId(config.home),

@@ -20,6 +20,7 @@ import { billedEmbedding, billedGeneration } from '../tenancy/accounting/billed-
 import { estimateChatPromptTokens, estimateEmbeddingTokens, estimateTextPromptTokens } from '../tenancy/estimate-prompt-tokens.js';
 import { authorizeInference } from '../tenancy/usage-gate.js';
 import { chatFormat, textFormat, type CompletionFormat } from './response-format.js';
+import type { ResponseLine, ResponseLineAnswer } from './responses/batch-response.js';
 import { checkCommon, checkMaxTokens, contextLengthOf, unsupported } from './routes/inference.js';
 
 export interface BatchLinesOptions {
@@ -31,6 +32,8 @@ export interface BatchLinesOptions {
   principalFor: (saved: Principal) => Promise<Principal>;
   /** The output cap assumed for a chat line without max_tokens whose model's context is unknown (`tenancy.defaultMaxTokens`). */
   defaultMaxTokens: number;
+  /** Runs a `/v1/responses` line (api/responses/batch-response.ts); absent, such lines are refused. */
+  responses?: (line: ResponseLine) => Promise<ResponseLineAnswer>;
 }
 
 /** Failures that say nothing about the line itself: it runs again later (under a fresh ledger id). */
@@ -74,7 +77,8 @@ export class BatchLines implements LineExecutor {
     const bytes = Buffer.byteLength(JSON.stringify(body));
     const asked =
       (typeof body.max_completion_tokens === 'number' ? body.max_completion_tokens : undefined) ??
-      (typeof body.max_tokens === 'number' ? body.max_tokens : undefined);
+      (typeof body.max_tokens === 'number' ? body.max_tokens : undefined) ??
+      (typeof body.max_output_tokens === 'number' ? body.max_output_tokens : undefined);
     if (endpoint === '/v1/embeddings') return bytes;
     if (endpoint === '/v1/completions') return bytes + (asked ?? 16);
     let cap = asked;
@@ -98,6 +102,8 @@ export class BatchLines implements LineExecutor {
           return await this.complete(job, principal);
         case '/v1/embeddings':
           return await this.embed(job, principal);
+        case '/v1/responses':
+          return await this.respond(job, principal);
       }
     } catch (error) {
       const failure = toNimbusError(error);
@@ -185,6 +191,23 @@ export class BatchLines implements LineExecutor {
       return { statusCode: 200, body: format.whole(identity, text, toolCalls, event.finishReason, event.usage), usage: usageOf(event.usage) };
     }
     throw new NimbusError('internal_error', 'The engine ended without an answer.');
+  }
+
+  /** A response line: not streamed, stored only when the line says so, function tools only. */
+  private async respond(job: LineJob, principal: Principal): Promise<LineOutcome> {
+    refuseUnattendedTools(job.line.body);
+    if (!this.options.responses) throw unsupported('url', 'This server does not serve /v1/responses lines.');
+    if (job.line.body.stream === true) throw unsupported('stream', "Batch lines are not streamed: remove 'stream' (the answer is written to the output file).");
+    if (job.line.body.background === true) throw unsupported('background', "Batch lines run in the background already: remove 'background'.");
+    const answer = await this.options.responses({
+      principal,
+      requestId: job.requestId,
+      batchId: job.batch.id,
+      priceFactor: this.options.discount,
+      body: job.line.body,
+      cancel: job.cancel,
+    });
+    return { statusCode: 200, body: answer.body, usage: answer.usage ? usageOf(answer.usage) : noUsage };
   }
 
   private async embed(job: LineJob, principal: Principal): Promise<LineOutcome> {

@@ -11,7 +11,7 @@ export const batchStatuses = ['validating', 'failed', 'in_progress', 'finalizing
 export type BatchStatus = (typeof batchStatuses)[number];
 
 /** The endpoints a batch's lines may call. */
-export const batchEndpoints = ['/v1/chat/completions', '/v1/completions', '/v1/embeddings'] as const;
+export const batchEndpoints = ['/v1/chat/completions', '/v1/completions', '/v1/embeddings', '/v1/responses'] as const;
 export type BatchEndpoint = (typeof batchEndpoints)[number];
 
 /** One problem found while validating a batch's input file. */

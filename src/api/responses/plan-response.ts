@@ -17,7 +17,7 @@ import type { ResponsePlan } from './serve-response.js';
 import { serverToolItems, type ItemMaker } from './server-tool-items.js';
 
 /** What the plan needs beyond the body. */
-export interface PlanContext {
+export interface PlanContext<Request extends Pick<FastifyRequest, 'principal'> = FastifyRequest> {
   records: ResponseRecords;
   route: ModelRoute;
   contextLength: number | undefined;
@@ -26,7 +26,7 @@ export interface PlanContext {
   /** The executors of the request's tools (function tools, file search, ...) and their output items. */
   tools(
     body: ResponseRequest,
-    request: FastifyRequest,
+    request: Request,
     conversation: readonly Item[],
   ): Promise<{
     executors: ToolExecutor[];
@@ -39,7 +39,11 @@ export interface PlanContext {
 /** The `include` values Nimbus answers. */
 const includable = new Set(['file_search_call.results']);
 
-export async function planResponse(body: ResponseRequest, request: FastifyRequest, context: PlanContext): Promise<ResponsePlan> {
+export async function planResponse<Request extends Pick<FastifyRequest, 'principal'> = FastifyRequest>(
+  body: ResponseRequest,
+  request: Request,
+  context: PlanContext<Request>,
+): Promise<ResponsePlan> {
   if (body.background)
     throw new NimbusError(
       'unsupported_value',

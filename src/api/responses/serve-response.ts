@@ -124,10 +124,13 @@ export async function serveResponse(
   }
 }
 
-/** Runs the loop into the builder; resolves to the usage of every turn, and the failure that ended it, if any (already on the builder). */
-async function run(
+/**
+ * Runs the loop into the builder; resolves to the usage of every turn, and the failure that ended it, if any (already on the builder).
+ * `request` is the caller: an HTTP request, or a batch's line (its principal, no HTTP id).
+ */
+export async function run(
   context: ServerContext,
-  request: FastifyRequest,
+  request: Pick<FastifyRequest, 'principal'> & { id?: string },
   plan: ResponsePlan,
   billed: BilledCall,
   builder: ResponseBuilder,
@@ -182,7 +185,7 @@ async function run(
 }
 
 /** One loop event into the response. */
-function report(plan: ResponsePlan, builder: ResponseBuilder, event: LoopEvent): void {
+export function report(plan: ResponsePlan, builder: ResponseBuilder, event: LoopEvent): void {
   switch (event.type) {
     case 'text':
       builder.text(event.content);
