@@ -87,7 +87,7 @@ tar -xzf "$node_tgz" -C "$out/layers/node/usr/local" --strip-components=1 packag
 ln -s node "$out/layers/node/usr/local/bin/nodejs"
 
 app="$out/layers/app/opt/nimbus"
-cp -a "$repo/package.json" "$repo/package-lock.json" "$repo/dist" "$app/"
+cp -a "$repo/package.json" "$repo/package-lock.json" "$repo/dist" "$repo/templates" "$app/"
 mkdir -p "$app/console" && cp -a "$repo/console/dist" "$app/console/"
 cp -a "$repo/node_modules" "$app/"
 (cd "$app" && npm prune --omit=dev --no-audit --no-fund --silent)
