@@ -4,7 +4,8 @@
  * the app when the server has apps (`POST /v1/apps`; otherwise its persona and tools sent with
  * each request to the plain model, and the figure line says `via=model`), then rounds of
  * streamed `/v1/responses` calls forcing `say`, timed from the request to the first
- * `response.function_call_arguments.delta` (the line's first token) and to the end. The llama
+ * `response.function_call_arguments.delta` (the line's first token) and to the end. Each line is
+ * a new player's first (the app keeps a memory per player, which would grow the prompt). The llama
  * engine emits a tool call whole, once generated, so on it the first token of a `say` line is
  * the whole line: the figure is the time to the line. A line with no call (the model's output
  * ran out, or the request failed) is counted as `missing`, not timed. stories260K
@@ -25,7 +26,7 @@ const template = loadTemplate('game-character');
 const server = await startServerProcess(['--model', benchModelPath(), '--threads', '1', '--ctx', '4096', '--slots', '16', '--log-level', 'warn']);
 
 /** One streamed line: milliseconds to the first argument delta and to the end. */
-async function line(body: Record<string, unknown>, player: number): Promise<{ firstMs: number; totalMs: number }> {
+async function line(body: Record<string, unknown>, player: string): Promise<{ firstMs: number; totalMs: number }> {
   const started = performance.now();
   const response = await fetch(`${server.url}/v1/responses`, {
     method: 'POST',
@@ -33,7 +34,7 @@ async function line(body: Record<string, unknown>, player: number): Promise<{ fi
     body: JSON.stringify({
       ...body,
       input: 'A traveller walks into the shop.',
-      user: `player-${player}`,
+      user: player,
       stream: true,
       tool_choice: { type: 'function', name: 'say' },
     }),
@@ -66,13 +67,14 @@ try {
   const body = created.ok
     ? { model: 'app:game-character' }
     : { model, instructions, tools: template.config.tools, max_output_tokens: template.config.max_output_tokens };
-  await line(body, 0);
+  await line(body, 'warm-up');
   for (const concurrency of [1, 16]) {
     const first: number[] = [];
     const total: number[] = [];
     let missing = 0;
     for (let round = 0; round < rounds; round += 1) {
-      const results = await Promise.all(Array.from({ length: concurrency }, (_, player) => line(body, player)));
+      // A new player each line: each is a first meeting, so the player's memory (which grows the prompt) is empty.
+      const results = await Promise.all(Array.from({ length: concurrency }, (_, player) => line(body, `player-${concurrency}-${round}-${player}`)));
       for (const result of results) {
         if (Number.isNaN(result.firstMs)) missing += 1;
         else {

@@ -1,11 +1,9 @@
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { expect, test } from 'vitest';
-import { parse } from 'yaml';
 import { vehicleModel } from '../devices/sim/vehicle.js';
 import { gamePersona, gameTools } from '../templates/game-character.js';
 import { tutorFormats } from '../templates/tutor-quiz.js';
-import { loadTemplate, templateNames, templatesRoot } from './app-templates.js';
+import { loadTemplate, templateNames } from './app-templates.js';
 
 test('four templates, each an app configuration with a name and a model', () => {
   expect(templateNames()).toEqual(['game-character', 'in-car-assistant', 'literature-assistant', 'tutor']);
@@ -25,8 +23,13 @@ test('knowledge: the manual, the course and the abstracts; the game has none', (
 
 test('the YAML says what the code exports: the game tools and persona, the quiz formats, the car', () => {
   expect(loadTemplate('game-character').config).toMatchObject({ tools: gameTools, instructions: gamePersona, memory: true });
-  expect(parse(readFileSync(join(templatesRoot, 'tutor', 'quiz.yaml'), 'utf8'))).toEqual({ quiz: tutorFormats.quiz, grading: tutorFormats.grading });
-  expect(loadTemplate('tutor').config).toMatchObject({ memory: true });
+  const tutor = loadTemplate('tutor');
+  expect(tutor.config).toMatchObject({ memory: true });
+  expect(tutor.variants.map((variant) => [variant.suffix, variant.config.text])).toEqual([
+    ['grading', { format: tutorFormats.grading }],
+    ['quiz', { format: tutorFormats.quiz }],
+  ]);
+  expect(loadTemplate('game-character').variants).toEqual([]);
   expect(loadTemplate('in-car-assistant').config.devices).toEqual(['sim-vehicle-1']);
   expect(vehicleModel.title).toBe('Car');
 });

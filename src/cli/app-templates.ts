@@ -1,6 +1,9 @@
 /**
  * App templates (issue 23): `templates/NAME/app.yaml` is an app's configuration as `POST /v1/apps`
  * takes it, plus `knowledge`, a folder beside it whose files become the app's vector store.
+ * `app.VARIANT.yaml` beside it is a variant: its fields over the main ones, as an app of its own
+ * named `APP-VARIANT` on the same store (the tutor's quiz mode: an app's output format is the
+ * app's, never the request's, so each format is an app).
  * `createFromTemplate` uploads that folder into a new store, waits until every file is indexed,
  * and creates the app with the store, so an app never starts with half its knowledge.
  */
@@ -21,6 +24,8 @@ export interface AppTemplate {
   config: Record<string, unknown>;
   /** Absolute paths of the knowledge files, sorted; empty when it has none. */
   knowledge: string[];
+  /** Variants: a suffix for the app's name and the fields that differ. */
+  variants: Array<{ suffix: string; config: Record<string, unknown> }>;
 }
 
 /** The templates there are (folders with an app.yaml). */
@@ -45,7 +50,12 @@ export function loadTemplate(name: string, root = templatesRoot): AppTemplate {
           .sort()
           .map((file) => join(folder, knowledge, file))
       : [];
-  return { name, config, knowledge: files };
+  const variants = readdirSync(folder)
+    .map((file) => /^app\.([a-z0-9-]+)\.yaml$/.exec(file)?.[1])
+    .filter((suffix): suffix is string => suffix !== undefined)
+    .sort()
+    .map((suffix) => ({ suffix, config: parse(readFileSync(join(folder, `app.${suffix}.yaml`), 'utf8')) as Record<string, unknown> }));
+  return { name, config, knowledge: files, variants };
 }
 
 interface BatchView {
@@ -56,7 +66,8 @@ interface BatchView {
 
 /** What `createFromTemplate` made. */
 export interface CreatedFromTemplate {
-  app: Record<string, unknown>;
+  /** The apps as `POST /v1/apps` answered: the main one first, then its variants. */
+  apps: Array<Record<string, unknown>>;
   vectorStoreId: string | null;
 }
 
@@ -88,11 +99,17 @@ export async function createFromTemplate(
     }
     progress(`indexed ${batch.file_counts.completed} files`);
   }
-  const app = await client.json<Record<string, unknown>>('POST', '/v1/apps', {
-    ...template.config,
-    name,
-    ...(overrides.model ? { model: overrides.model } : {}),
-    ...(vectorStoreId ? { vector_store_ids: [vectorStoreId] } : {}),
-  });
-  return { app, vectorStoreId };
+  const apps: Array<Record<string, unknown>> = [];
+  for (const { suffix, config } of [{ suffix: '', config: {} }, ...template.variants]) {
+    apps.push(
+      await client.json<Record<string, unknown>>('POST', '/v1/apps', {
+        ...template.config,
+        ...config,
+        name: suffix ? `${name}-${suffix}` : name,
+        ...(overrides.model ? { model: overrides.model } : {}),
+        ...(vectorStoreId ? { vector_store_ids: [vectorStoreId] } : {}),
+      }),
+    );
+  }
+  return { apps, vectorStoreId };
 }
