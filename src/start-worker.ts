@@ -87,6 +87,7 @@ export async function startWorker(settings: WorkerSettings): Promise<RunningWork
     knowledge: store.knowledge,
     responses: store.responses,
     batches: store.batches,
+    apps: store.apps,
     close: () => store.close(),
   };
   // The agent is made once the server listens (it must report the bound address); the guard reads it then.

@@ -2,6 +2,7 @@
  * The Store contract: everything Nimbus persists goes through it. SQLite implements it by
  * default, PostgreSQL for scale-out; one contract test suite runs on both.
  */
+import type { AppStore } from './app-store.js';
 import type { BatchStore } from './batch-store.js';
 import type { DeviceStore } from './device-store.js';
 import type { KnowledgeStore } from './knowledge-store.js';
@@ -149,6 +150,8 @@ export interface Store {
   readonly responses: ResponseStore;
   /** Batches and their lines' results (`batch-store.ts`). */
   readonly batches: BatchStore;
+  /** Apps, their versions and their end users' memory (`app-store.ts`). */
+  readonly apps: AppStore;
   /** Flushes and closes connections. Idempotent. */
   close(): Promise<void>;
 }

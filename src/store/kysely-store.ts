@@ -5,6 +5,7 @@
  */
 import { Migrator, sql, type CompiledQuery, type Kysely, type Selectable } from 'kysely';
 import type { RequestLogEntry, RequestLogQuery, RequestLogSearch, Store } from '../core/store.js';
+import { KyselyAppStore } from './kysely-app-store.js';
 import { KyselyBatchStore } from './kysely-batch-store.js';
 import { KyselyDeviceStore } from './kysely-device-store.js';
 import { KyselyKnowledgeStore } from './kysely-knowledge-store.js';
@@ -145,6 +146,7 @@ export class KyselyStore implements Store {
   readonly knowledge: KyselyKnowledgeStore;
   readonly responses: KyselyResponseStore;
   readonly batches: KyselyBatchStore;
+  readonly apps: KyselyAppStore;
 
   constructor(
     private readonly db: Kysely<Database>,
@@ -161,6 +163,7 @@ export class KyselyStore implements Store {
     this.knowledge = new KyselyKnowledgeStore(db, options.lexicalIndex);
     this.responses = new KyselyResponseStore(db);
     this.batches = new KyselyBatchStore(db);
+    this.apps = new KyselyAppStore(db);
   }
 
   /**

@@ -6,6 +6,7 @@
  * released migration is never edited: add the next. Kysely records applied names in its own table.
  */
 import { sql, type Kysely, type Migration, type MigrationProvider } from 'kysely';
+import { appMigrations } from './app-migrations.js';
 import { batchMigrations } from './batch-migrations.js';
 import { deviceMigrations } from './device-migrations.js';
 import { doubleType, serialKey } from './dialect.js';
@@ -76,6 +77,7 @@ export const allMigrations: Readonly<Record<string, Migration>> = {
   ...responseMigrations,
   ...batchMigrations,
   ...requestLogMigrations,
+  ...appMigrations,
 };
 
 /** The migrations, for Kysely's Migrator. */

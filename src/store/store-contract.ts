@@ -4,6 +4,7 @@
  */
 import { describe, expect, test } from 'vitest';
 import type { RequestLogEntry, Store } from '../core/store.js';
+import { runAppStoreContract } from './app-store-contract.js';
 import { runBatchStoreContract } from './batch-store-contract.js';
 import { runDeviceStoreContract } from './device-store-contract.js';
 import { runKnowledgeStoreContract, runVectorStoreContract } from './knowledge-store-contract.js';
@@ -187,5 +188,6 @@ export function runStoreContract(name: string, open: () => Promise<Store>, reope
     runVectorStoreContract(open);
     runResponseStoreContract(open);
     runBatchStoreContract(open);
+    runAppStoreContract(open);
   });
 }
