@@ -12,6 +12,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { checkLocalHost } from './api/local-host.js';
 import { installDevices } from './api/install-devices.js';
 import { consoleRoutes, isApiPath } from './api/routes/console.js';
+import { installApps } from './api/install-apps.js';
 import { installKnowledge } from './api/install-knowledge.js';
 import { deviceToolKind } from './api/responses/device-tool.js';
 import { fileSearchKind } from './api/responses/file-search-tool.js';
@@ -282,6 +283,7 @@ export async function startNimbus(config: NimbusConfig, environment: Readonly<Re
     onError: (error) => app.log.error({ err: error }, 'knowledge: a sweep or an ingest failed outside a request'),
   });
   installKnowledge(app, knowledge);
+  installApps(app, context, knowledge);
   const responses = new ResponseRecords(store.responses, config.responses, systemClock);
   registerResponseRoutes(app, context, {
     records: responses,

@@ -43,7 +43,15 @@ export const createKeySchema = z.strictObject({
   /** The tenant that owns it; the caller's own when absent. */
   tenant: tenantIdSchema.optional(),
   name: label,
-  scopes: z.strictObject({ inference: z.boolean().optional(), admin: z.boolean().optional(), models: names.optional(), devices: names.optional() }).optional(),
+  scopes: z
+    .strictObject({
+      inference: z.boolean().optional(),
+      admin: z.boolean().optional(),
+      models: names.optional(),
+      devices: names.optional(),
+      apps: names.optional(),
+    })
+    .optional(),
   limits: limitsBodySchema.optional(),
   /** Unix seconds; must be in the future. */
   expires_at: z.number().int().positive().nullable().optional(),

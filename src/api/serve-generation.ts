@@ -37,6 +37,8 @@ export interface GenerationJob {
   models: readonly string[];
   /** Upper bounds of the tokens it may use, for admission (called only when a limit needs them). */
   estimate: () => AdmissionEstimate;
+  /** The app and version it serves, for the ledger; absent outside apps. */
+  app?: { id: string; version: string };
 }
 
 /** Serves a generation job on this request; resolves when the response is complete. */
@@ -52,6 +54,7 @@ export async function serveGeneration(context: ServerContext, request: FastifyRe
     httpRequestId: request.id,
     // A pool sends a batch line to its worker with this header; anyone may send it, since it only lowers a request's place in line.
     ...(request.headers['x-nimbus-priority'] === 'batch' ? { priority: 'batch' as const } : {}),
+    ...(job.app ? { app: job.app } : {}),
   });
   const abort = new Cancellation();
   let clientLeft = false;

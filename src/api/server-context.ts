@@ -1,9 +1,11 @@
 import type { FastifyBaseLogger } from 'fastify';
+import type { AppDirectory } from '../apps/app-directory.js';
 import type { LiveEventBus } from '../core/live-events.js';
 import type { ModelCatalog } from '../core/model-catalog.js';
 import type { PoolControl } from '../core/pool-control.js';
 import type { Store } from '../core/store.js';
 import type { RunningDevices } from '../devices/start-devices.js';
+import type { StoreSearch } from '../knowledge/search/store-search.js';
 import type { ModelCache } from '../models/model-cache.js';
 import type { ModelPulls } from '../models/model-pulls.js';
 import type { Accounting } from '../tenancy/accounting/accounting.js';
@@ -15,6 +17,8 @@ import type { Metrics } from './metrics.js';
 /** What the routes share: picked and wired by main.ts, the composition root. */
 export interface ServerContext {
   catalog: ModelCatalog;
+  /** Live apps by tenant and name, cached for calls (`model: "app:NAME"`), and their store. */
+  apps: AppDirectory;
   store: Store;
   metrics: Metrics;
   lifecycle: Lifecycle;
@@ -29,6 +33,8 @@ export interface ServerContext {
   events: LiveEventBus;
   /** Device support (MQTT, twins, tools for models); absent when the server runs without it. */
   devices?: DeviceServices;
+  /** Knowledge search, for apps' file search on chat completions; absent on a worker. */
+  knowledgeSearch?: StoreSearch;
   /** The pool runtime (control plane); absent on a worker and where the pool is off. */
   pool?: PoolControl;
   /** What `/readyz` asks before it says ready: the store, Redis where configured (a name and a call that rejects when it does not answer). */

@@ -1,5 +1,7 @@
 /** Builds the HTTP server: Fastify with the OpenAI-compatible routes, health and metrics. */
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
+import { AppDirectory } from '../apps/app-directory.js';
+import { systemClock } from '../core/clock.js';
 import type { Engine } from '../core/engine.js';
 import { NimbusError } from '../core/errors.js';
 import { LiveEventBus } from '../core/live-events.js';
@@ -77,6 +79,7 @@ export function buildServer(options: ServerOptions): NimbusServer {
   const events = new LiveEventBus();
   const context: ServerContext = {
     catalog: options.catalog,
+    apps: new AppDirectory(options.store.apps, systemClock),
     store: options.store,
     metrics,
     lifecycle: new Lifecycle(),

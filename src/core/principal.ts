@@ -16,6 +16,12 @@ export interface Scopes {
   models: Allowance;
   /** Devices the key may see and control (by device id). */
   devices: Allowance;
+  /**
+   * Apps the key may call (`model: "app:NAME"`); absent: every app its model scope allows. A list
+   * makes it an app key: it calls those apps, each with the app's own models, stores and devices,
+   * and nothing else (a raw model is a 403).
+   */
+  apps?: Allowance;
 }
 
 export interface Principal {
@@ -25,6 +31,11 @@ export interface Principal {
   scopes: Scopes;
   /** True in local mode: loopback, and no key has been created yet. */
   local: boolean;
+  /**
+   * The principal this one was derived from, where a call runs with narrower scopes than its key
+   * (an app's call): limits and budgets stay the key's, looked up through it.
+   */
+  via?: Principal;
 }
 
 /** The tenant that owns everything in local mode and is created first. */

@@ -118,7 +118,11 @@ export class VectorStores {
     return updated;
   }
 
+  /** Asked before a store is deleted; throws to keep it (an app's live version uses it). */
+  deleteGuard: (tenantId: string, id: string) => Promise<void> = async () => undefined;
+
   async delete(tenantId: string, id: string): Promise<void> {
+    await this.deleteGuard(tenantId, id);
     if (!(await this.options.store.deleteVectorStore(tenantId, id))) await this.get(tenantId, id);
     this.changed(id);
   }

@@ -157,7 +157,7 @@ export class KeyResolver {
 
   /** The limits of a principal's key and tenant, as last looked up (read on the hot path, never awaited). */
   readonly limitsOf = (principal: Principal): { key: Limits; tenant: Limits } => ({
-    key: this.keyLimits.get(principal) ?? noLimits,
+    key: this.keyLimits.get(principal.via ?? principal) ?? noLimits,
     tenant: this.tenants.get(principal.tenantId)?.limits ?? noLimits,
   });
 

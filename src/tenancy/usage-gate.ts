@@ -113,6 +113,15 @@ export function authorizeInference(principal: Principal, model: string, canonica
       'This API key may not call the inference API (it has no inference scope). Use a key created with inference scope.',
     );
   }
+  const apps = principal.scopes.apps;
+  // An app key calls its apps (as the app's principal, which has no app scope), never a model by name: batches included.
+  if (Array.isArray(apps)) {
+    throw new NimbusError(
+      'permission_denied',
+      `This API key may only call apps (${apps.join(', ') || 'none'}), not the model '${model}': send model "app:NAME" or POST /v1/apps/NAME/responses.`,
+      { param: 'model' },
+    );
+  }
   if (!allows(principal.scopes.models, model) && !allows(principal.scopes.models, canonical)) {
     const allowed = principal.scopes.models === '*' ? 'every model' : principal.scopes.models.join(', ') || 'no model';
     throw new NimbusError('permission_denied', `This API key may not use the model '${model}'; it may use: ${allowed}.`, { param: 'model' });

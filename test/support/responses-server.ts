@@ -1,12 +1,13 @@
 /**
  * A server for responses whose model is a ScriptedEngine (it decides which tool, exactly), with
  * the real store (SQLite), knowledge (files and vector stores) and the official client: the real
- * tool loop, accounting and search run the mechanics.
+ * tool loop, accounting and search run the mechanics. Apps (`/v1/apps`) are installed too.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import OpenAI from 'openai';
+import { installApps } from '../../src/api/install-apps.js';
 import { installKnowledge } from '../../src/api/install-knowledge.js';
 import { fileSearchKind } from '../../src/api/responses/file-search-tool.js';
 import { registerResponseRoutes } from '../../src/api/routes/responses.js';
@@ -51,6 +52,7 @@ export async function startResponsesServer(options: { embeddings?: boolean } = {
     onError: (error) => console.error(error),
   });
   installKnowledge(app, knowledge);
+  installApps(app, context, knowledge);
   const records = new ResponseRecords(store.responses, { retentionDays: 30, tenantStorageBytes: 1 << 24 }, systemClock);
   registerResponseRoutes(app, context, { records, maxToolTurns: 4, serverTools: { file_search: fileSearchKind(knowledge.search) } });
   const url = await app.listen({ host: '127.0.0.1', port: 0 });

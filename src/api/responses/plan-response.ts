@@ -8,7 +8,7 @@ import type { FastifyRequest } from 'fastify';
 import { NimbusError } from '../../core/errors.js';
 import { newTimeOrderedId } from '../../core/ids.js';
 import type { ModelRoute } from '../../core/model-route.js';
-import type { ResponseRequest } from '../../core/openai/response-request-schema.js';
+import type { ResponseRequest, ResponseTextFormat } from '../../core/openai/response-request-schema.js';
 import type { ChatCompletionRequest, ChatMessage } from '../../core/openai/request-schemas.js';
 import { inputItemsOf, itemsToMessages, type Item } from '../../responses/response-items.js';
 import type { ResponseRecords } from '../../responses/response-records.js';
@@ -84,18 +84,8 @@ export async function planResponse<Request extends Pick<FastifyRequest, 'princip
   if (body.user != null) chat.user = body.user;
   if (body.parallel_tool_calls != null) chat.parallel_tool_calls = body.parallel_tool_calls;
   const format = body.text?.format;
-  if (format?.type === 'json_object') chat.response_format = { type: 'json_object' };
-  if (format?.type === 'json_schema') {
-    chat.response_format = {
-      type: 'json_schema',
-      json_schema: {
-        name: format.name,
-        schema: format.schema,
-        ...(format.description !== undefined ? { description: format.description } : {}),
-        strict: format.strict ?? null,
-      },
-    };
-  }
+  const responseFormat = chatResponseFormat(format);
+  if (responseFormat) chat.response_format = responseFormat;
   const choice = body.tool_choice;
   if (choice != null)
     chat.tool_choice =
@@ -148,6 +138,21 @@ export async function planResponse<Request extends Pick<FastifyRequest, 'princip
     store,
     previousResponseId: previous,
     inputItems,
+  };
+}
+
+/** `text.format` of the Responses API as chat's `response_format` (undefined for plain text). */
+export function chatResponseFormat(format: ResponseTextFormat | undefined): ChatCompletionRequest['response_format'] {
+  if (format?.type === 'json_object') return { type: 'json_object' };
+  if (format?.type !== 'json_schema') return undefined;
+  return {
+    type: 'json_schema',
+    json_schema: {
+      name: format.name,
+      schema: format.schema,
+      ...(format.description !== undefined ? { description: format.description } : {}),
+      strict: format.strict ?? null,
+    },
   };
 }
 

@@ -48,6 +48,10 @@ export interface ResponsePlan {
   store: boolean;
   previousResponseId: string | null;
   inputItems: Item[];
+  /** The app and version it serves (ledger rows of every turn); absent outside apps. */
+  app?: { id: string; version: string };
+  /** Runs after a completed (or incomplete: cut at max_output_tokens) response, before it is stored and the answer closes (an app's end-user memory). */
+  completed?: (response: Record<string, unknown>) => Promise<void>;
 }
 
 /** What a cancel request aborts a running response with, so the run can tell it from a client that left. */
@@ -74,6 +78,7 @@ export async function serveResponse(
     }),
     stream: plan.stream,
     httpRequestId: request.id,
+    ...(plan.app ? { app: plan.app } : {}),
   });
   const abort = new Cancellation();
   let clientLeft = false;
@@ -104,6 +109,7 @@ export async function serveResponse(
       throw failure;
     }
     if (abort.aborted && (clientLeft || abort.reason === cancelledByRequest)) builder.finish('cancelled', usage);
+    if (plan.completed && (builder.response.status === 'completed' || builder.response.status === 'incomplete')) await plan.completed(builder.response);
     if (plan.store) await saveQuietly(context, records, request, plan, builder);
     untrack();
     if (plan.stream) {

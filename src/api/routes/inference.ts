@@ -1,5 +1,6 @@
 /** POST /v1/chat/completions, /v1/completions and /v1/embeddings. */
 import type { FastifyInstance } from 'fastify';
+import { appNameOf } from '../../apps/app-model.js';
 import type { EmbeddingRequest } from '../../core/engine.js';
 import { NimbusError } from '../../core/errors.js';
 import type { ModelRoute } from '../../core/model-route.js';
@@ -8,6 +9,7 @@ import { parseRequest } from '../../core/openai/parse-request.js';
 import { chatCompletionRequestSchema, completionRequestSchema, embeddingRequestSchema } from '../../core/openai/request-schemas.js';
 import { estimateChatPromptTokens, estimateTextPromptTokens } from '../../tenancy/estimate-prompt-tokens.js';
 import { authorizeInference } from '../../tenancy/usage-gate.js';
+import { serveAppChat } from '../apps/app-chat.js';
 import { usesDeviceTools, withDeviceTools, type ChatOutcome } from '../device-chat.js';
 import { claimOrReplay, idempotencyKeyOf, settleKey } from '../idempotency-key.js';
 import { chatFormat, textFormat } from '../response-format.js';
@@ -52,6 +54,8 @@ export function registerInferenceRoutes(app: FastifyInstance, context: ServerCon
     checkCommon(body);
     if (body.logprobs) throw unsupported('logprobs', 'logprobs are not supported yet; remove the parameter.');
     if (body.logit_bias && Object.keys(body.logit_bias).length > 0) throw unsupported('logit_bias', 'logit_bias is not supported yet; remove the parameter.');
+    const appName = appNameOf(body.model);
+    if (appName !== undefined) return serveAppChat(context, request, reply, body, appName);
     authorizeInference(request.principal, body.model, context.catalog.canonical(body.model));
     const route = context.catalog.route(body.model);
     checkMaxTokens(route, body.max_completion_tokens ?? body.max_tokens, body.max_completion_tokens != null ? 'max_completion_tokens' : 'max_tokens');

@@ -34,7 +34,9 @@ function grantedScopes(caller: Principal, requested: Partial<Scopes> | undefined
   const excess =
     (scopes.inference && !held.inference ? 'inference' : undefined) ??
     (!within(scopes.models, held.models) ? 'models' : undefined) ??
-    (!within(scopes.devices, held.devices) ? 'devices' : undefined);
+    (!within(scopes.devices, held.devices) ? 'devices' : undefined) ??
+    // An app key mints app keys for its apps only.
+    (held.apps !== undefined && (scopes.apps === undefined || !within(scopes.apps, held.apps)) ? 'apps' : undefined);
   if (excess)
     throw new NimbusError('permission_denied', `A key may not grant more than the key creating it holds: scopes.${excess} goes beyond yours.`, {
       param: `scopes.${excess}`,

@@ -1,6 +1,7 @@
 /** `/v1/responses`: create, retrieve, delete, cancel and input items (OpenAI's Responses API). */
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
+import { appNameOf } from '../../apps/app-model.js';
 import { NimbusError } from '../../core/errors.js';
 import { parseRequest } from '../../core/openai/parse-request.js';
 import { responseRequestSchema, type ResponseRequest } from '../../core/openai/response-request-schema.js';
@@ -9,6 +10,10 @@ import type { ResponseRecords } from '../../responses/response-records.js';
 import { functionExecutor } from '../../tools/function-executor.js';
 import type { ToolExecutor } from '../../tools/tool-loop.js';
 import { authorizeInference } from '../../tenancy/usage-gate.js';
+import { resolveAppCall, type AppCall } from '../apps/app-call.js';
+import { appNameSchema } from '../apps/app-config-schema.js';
+import { appResponseRequest, endUserOf } from '../apps/app-response-request.js';
+import { withApp } from '../apps/app-response-plan.js';
 import { planResponse } from '../responses/plan-response.js';
 import { cancelledByRequest, serveResponse } from '../responses/serve-response.js';
 import type { ItemMaker } from '../responses/server-tool-items.js';
@@ -42,6 +47,7 @@ export interface PreparedTool {
 }
 
 const idParams = z.object({ id: z.string().min(1).max(128) });
+const appParams = z.object({ name: appNameSchema });
 const itemsQuery = z.object({
   after: z.string().min(1).optional(),
   limit: z.coerce.number().int().min(1).max(100).default(20),
@@ -69,10 +75,22 @@ function notFound(id: string): NimbusError {
 export function registerResponseRoutes(app: FastifyInstance, context: ServerContext, services: ResponseServices): void {
   const { records } = services;
 
-  app.post('/v1/responses', async (request, reply) => {
-    const body = parseRequest(responseRequestSchema, request.body);
-    authorizeInference(request.principal, body.model, context.catalog.canonical(body.model));
-    const route = context.catalog.route(body.model);
+  /** Creates a response; `appName` (from the path) calls that app whatever `model` says. */
+  const create = async (request: FastifyRequest, reply: FastifyReply, appName?: string): Promise<void> => {
+    let body = parseRequest(responseRequestSchema, appName !== undefined ? { ...(request.body as object), model: `app:${appName}` } : request.body);
+    const calledApp = appName ?? appNameOf(body.model);
+    let call: AppCall | undefined;
+    let route;
+    if (calledApp !== undefined) {
+      call = await resolveAppCall(context, request, calledApp, endUserOf(body));
+      body = appResponseRequest(body, call);
+      // The rest of the request (admission, knowledge, later turns) runs as the app's principal.
+      request.principal = call.principal;
+      route = call.route;
+    } else {
+      authorizeInference(request.principal, body.model, context.catalog.canonical(body.model));
+      route = context.catalog.route(body.model);
+    }
     const store = body.store ?? true;
     if (store) await records.checkQuota(request.principal.tenantId);
     const plan = await planResponse(body, request, {
@@ -106,8 +124,12 @@ export function registerResponseRoutes(app: FastifyInstance, context: ServerCont
         };
       },
     });
+    if (call) withApp(context, plan, call);
     await serveResponse(context, records, request, reply, plan);
-  });
+  };
+
+  app.post('/v1/responses', (request, reply) => create(request, reply));
+  app.post('/v1/apps/:name/responses', (request, reply) => create(request, reply, parseRequest(appParams, request.params).name));
 
   app.get('/v1/responses/:id', async (request) => {
     const { id } = parseRequest(idParams, request.params);

@@ -77,7 +77,8 @@ const toolChoice = z.union([
   z.object({ type: z.literal('file_search') }),
 ]);
 
-const textFormat = z.discriminatedUnion('type', [
+/** `text.format` of a response (and of an app's config). */
+export const textFormatSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('text') }),
   z.object({ type: z.literal('json_object') }),
   z.object({
@@ -104,7 +105,7 @@ export const responseRequestSchema = z.object({
   stream: z.boolean().nullish(),
   max_output_tokens: z.number().int().min(1).nullish(),
   truncation: z.enum(['auto', 'disabled']).nullish(),
-  text: z.object({ format: textFormat.optional(), verbosity: z.enum(['low', 'medium', 'high']).nullish() }).nullish(),
+  text: z.object({ format: textFormatSchema.optional(), verbosity: z.enum(['low', 'medium', 'high']).nullish() }).nullish(),
   metadata: metadataSchema.nullish(),
   user: z.string().max(256).nullish(),
   temperature: z.number().min(0).max(2).nullish(),
@@ -120,4 +121,4 @@ export const responseRequestSchema = z.object({
 export type ResponseRequest = z.infer<typeof responseRequestSchema>;
 export type ResponseInputItem = z.infer<typeof inputItemSchema>;
 export type ResponseTool = z.infer<typeof responseToolSchema>;
-export type ResponseTextFormat = z.infer<typeof textFormat>;
+export type ResponseTextFormat = z.infer<typeof textFormatSchema>;

@@ -79,5 +79,14 @@ export interface ModelCard {
   created: number;
   owned_by: string;
   /** Nimbus extensions: where the model is served and what it can do. */
-  nimbus?: { engine: string; served_by?: string[]; context_length?: number; capabilities?: string[]; alias_of?: string };
+  nimbus?: {
+    engine: string;
+    served_by?: string[];
+    context_length?: number;
+    capabilities?: string[];
+    alias_of?: string;
+    app?: string;
+    version?: number;
+    models?: string[];
+  };
 }

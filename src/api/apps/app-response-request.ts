@@ -1,0 +1,36 @@
+/**
+ * A `/v1/responses` body for an app: the request brings the input (and `user`, `metadata`,
+ * `previous_response_id`, `store`, `stream`, `include`, `tool_choice`, `truncation`); the app
+ * brings its instructions (with the end user's memory), tools, knowledge, format and sampling.
+ * `max_output_tokens` may be lowered by the request, never raised past the app's.
+ */
+import { withMemory } from '../../apps/app-memory.js';
+import type { ResponseRequest, ResponseTool } from '../../core/openai/response-request-schema.js';
+import { refuseAppField, type AppCall } from './app-call.js';
+
+export function appResponseRequest(body: ResponseRequest, call: AppCall): ResponseRequest {
+  refuseAppField(call, 'instructions', body.instructions);
+  refuseAppField(call, 'tools', body.tools);
+  refuseAppField(call, 'text', body.text?.format);
+  refuseAppField(call, 'temperature', body.temperature);
+  refuseAppField(call, 'top_p', body.top_p);
+  const config = call.app.config;
+  const tools: ResponseTool[] = [...(config.tools ?? [])];
+  if (config.vector_store_ids && config.vector_store_ids.length > 0) tools.push({ type: 'file_search', vector_store_ids: config.vector_store_ids });
+  const cap = [body.max_output_tokens, config.max_output_tokens].filter((value): value is number => typeof value === 'number');
+  return {
+    ...body,
+    model: call.model,
+    instructions: withMemory(config.instructions, call.memory) ?? null,
+    tools: tools.length > 0 ? tools : null,
+    text: config.text ? { format: config.text.format as NonNullable<ResponseRequest['text']>['format'] } : body.text,
+    temperature: config.temperature ?? null,
+    top_p: config.top_p ?? null,
+    max_output_tokens: cap.length > 0 ? Math.min(...cap) : null,
+  };
+}
+
+/** The end user a request names: `user`, else `metadata.user_id`. */
+export function endUserOf(body: { user?: string | null | undefined; metadata?: Record<string, string> | null | undefined }): string | undefined {
+  return body.user ?? body.metadata?.user_id ?? undefined;
+}
