@@ -14,6 +14,7 @@ Commands:
   keys         create, list, update and revoke API keys (admin API)
   usage        tokens, compute-seconds and cost by model, key, day (admin API)
   files        upload, list, download and delete files
+  batches      run a JSONL file of requests as a batch (--wait: a progress bar), list, cancel, output
   stores       vector stores: create, add files (with a progress bar), search, rm
   devices      devices, twins, history, commands; set properties, invoke actions
   approvals    list, grant and deny human approvals of risky device commands (admin API)
@@ -42,6 +43,7 @@ const commands: Record<string, () => Promise<Command>> = {
   keys: async () => (await import('./keys.js')).keysCommand,
   usage: async () => (await import('./usage.js')).usageCommand,
   files: async () => (await import('./files.js')).filesCommand,
+  batches: async () => (await import('./batches.js')).batchesCommand,
   stores: async () => (await import('./stores.js')).storesCommand,
   devices: async () => (await import('./devices.js')).devicesCommand,
   approvals: async () => (await import('./approvals.js')).approvalsCommand,
