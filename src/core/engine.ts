@@ -176,6 +176,12 @@ export interface Engine {
   embed(request: EmbeddingRequest, call: EngineCall): Promise<EmbeddingResult>;
   /** Live load figures for /metrics and routing. */
   load(): EngineLoad;
+  /**
+   * How many tokens the model's own tokenizer makes of `text` (as `embed` counts an input), where
+   * this engine holds the tokenizer in process (llama); undefined otherwise (a model not loaded,
+   * the pool's remote replicas, upstreams), and callers estimate. Knowledge chunking uses it.
+   */
+  countTokens?(model: string, text: string): number | undefined;
   /** The servers outside the pool this engine sends requests to, shown in the pool as static workers (upstream engines). */
   staticWorkers?(): StaticWorkerView[];
   /** Frees models and native memory. Idempotent. */

@@ -6,12 +6,14 @@
  */
 import { Cancellation } from '../core/cancellation.js';
 import { newTimeOrderedId } from '../core/ids.js';
+import type { Engine } from '../core/engine.js';
 import type { ModelCatalog } from '../core/model-catalog.js';
 import type { Principal } from '../core/principal.js';
 import type { Accounting } from '../tenancy/accounting/accounting.js';
 import { billedEmbedding } from '../tenancy/accounting/billed-runs.js';
 import { estimateEmbeddingTokens } from '../tenancy/estimate-prompt-tokens.js';
 import { authorizeInference } from '../tenancy/usage-gate.js';
+import { approximateTokens, type TokenCounter } from './chunking.js';
 
 /** Turns texts into unit vectors, billing `payer`. */
 export interface ChunkEmbedder {
@@ -20,6 +22,12 @@ export interface ChunkEmbedder {
   authorize(payer: Principal): void;
   /** `parentId`: the billed call these embeddings are part of (a response), named by each row. */
   embed(texts: readonly string[], payer: Principal, cancel?: Cancellation, parentId?: string): Promise<Float32Array[]>;
+  /**
+   * The model's own token count, where its engine holds the tokenizer in this process (a llama
+   * model loaded here); undefined otherwise (the pool's replicas, upstreams, a model not loaded),
+   * and chunks are sized by the estimate. Asked per file: the model may load after the start.
+   */
+  tokenCounter?(): TokenCounter | undefined;
 }
 
 /** Inputs per engine call. */
@@ -38,6 +46,17 @@ export function billedChunkEmbedder(accounting: Accounting, catalog: ModelCatalo
   return {
     model,
     authorize: (payer) => authorizeInference(payer, model, catalog.canonical(model)),
+    tokenCounter() {
+      const canonical = catalog.canonical(model);
+      let engine: Engine;
+      try {
+        engine = catalog.resolve(model);
+      } catch {
+        return undefined;
+      }
+      if (engine.countTokens?.(canonical, '') === undefined) return undefined;
+      return (text) => engine.countTokens!(canonical, text) ?? approximateTokens(text);
+    },
     async embed(texts, payer, cancel = new Cancellation(), parentId) {
       const route = catalog.route(model);
       const out: Float32Array[] = [];

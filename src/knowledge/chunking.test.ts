@@ -27,3 +27,25 @@ test('no overlap means disjoint chunks; a word longer than a chunk is cut', () =
   expect(long.map((chunk) => chunk.text.length)).toEqual([400, 400, 200]);
   expect(approximateTokens('abcdefgh')).toBe(2);
 });
+
+/** A tokenizer whose counts do not add up word by word: a marker token at the start of every text, one token per 3 characters. */
+const marked = (text: string): number => (text ? 1 + Math.ceil(text.length / 3) : 0);
+
+test('with a tokenizer each chunk is counted whole and kept within the limit, with that count', () => {
+  const text = words(200);
+  const chunks = chunkText(text, { maxChunkSizeTokens: 30, chunkOverlapTokens: 10 }, marked);
+  expect(chunks.length).toBeGreaterThan(5);
+  for (const chunk of chunks) {
+    expect(chunk.tokens).toBe(marked(chunk.text));
+    expect(chunk.tokens).toBeLessThanOrEqual(30);
+  }
+  // Counted word by word, 12 words take 12 x 3 = 36 tokens (over 30) but whole they take 1 + 20: more words fit than the sum says.
+  expect(chunks[0]!.text.split(' ').length).toBeGreaterThan(10);
+  expect(new Set(chunks.flatMap((chunk) => chunk.text.split(' '))).size).toBe(200);
+});
+
+test('with a tokenizer a word longer than a chunk is cut into the longest pieces that fit', () => {
+  const chunks = chunkText('y'.repeat(1000), { maxChunkSizeTokens: 100, chunkOverlapTokens: 0 }, marked);
+  expect(chunks.map((chunk) => chunk.tokens)).toEqual([100, 100, 100, 38]);
+  expect(chunks.map((chunk) => chunk.text).join('')).toBe('y'.repeat(1000));
+});

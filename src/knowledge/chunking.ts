@@ -22,8 +22,15 @@ export interface TextChunk {
   tokens: number;
 }
 
-/** The chunks of `text`, in order; none for text with no words. */
+/**
+ * The chunks of `text`, in order; none for text with no words. With a real tokenizer (any counter
+ * but `approximateTokens`) each chunk is counted whole and shortened until it fits, and its count
+ * is the tokenizer's: words counted one by one do not add up to the text's count (a tokenizer
+ * merges across spaces, or adds a marker a word alone does not need).
+ */
 export function chunkText(text: string, settings: ChunkingSettings, count: TokenCounter = approximateTokens): TextChunk[] {
+  const exact = count !== approximateTokens;
+  const limit = settings.maxChunkSizeTokens;
   const pieces = text.match(/\S+\s*/g) ?? [];
   const sizes = pieces.map((piece) => count(piece));
   const chunks: TextChunk[] = [];
@@ -32,9 +39,10 @@ export function chunkText(text: string, settings: ChunkingSettings, count: Token
     let end = start;
     let tokens = 0;
     // At least one piece a chunk, even a piece longer than the limit (it is cut below).
-    while (end < pieces.length && (end === start || tokens + sizes[end]! <= settings.maxChunkSizeTokens)) tokens += sizes[end++]!;
+    while (end < pieces.length && (end === start || tokens + sizes[end]! <= limit)) tokens += sizes[end++]!;
+    if (exact) [end, tokens] = fitWhole(pieces, start, end, limit, count);
     const piece = pieces.slice(start, end).join('');
-    if (tokens > settings.maxChunkSizeTokens && end === start + 1) chunks.push(...splitLong(piece, settings.maxChunkSizeTokens, count));
+    if (tokens > limit && end === start + 1) chunks.push(...splitLong(piece, limit, count, exact));
     else chunks.push({ text: piece.trimEnd(), tokens });
     if (end >= pieces.length) break;
     // Step back from the end by about the overlap, but always forward from the last start.
@@ -46,13 +54,57 @@ export function chunkText(text: string, settings: ChunkingSettings, count: Token
   return chunks;
 }
 
-/** A single word longer than a chunk (a base64 blob, a URL), cut by characters. */
-function splitLong(piece: string, maxTokens: number, count: TokenCounter): TextChunk[] {
+/**
+ * The most pieces from `start` whose joined text the tokenizer counts within `limit` (at least
+ * one), and that count: from the word-by-word guess `end`, galloping up or bisecting down, so a
+ * chunk costs the tokenizer a few whole counts rather than one per word.
+ */
+function fitWhole(pieces: readonly string[], start: number, end: number, limit: number, count: TokenCounter): [number, number] {
+  const tokensTo = (stop: number): number => count(pieces.slice(start, stop).join('').trimEnd());
+  let fits = start + 1;
+  let fails = pieces.length + 1;
+  if (tokensTo(end) <= limit) {
+    fits = end;
+    for (let step = 1; fits + step <= pieces.length; step *= 2) {
+      if (tokensTo(fits + step) > limit) {
+        fails = fits + step;
+        break;
+      }
+      fits += step;
+    }
+    if (fails > pieces.length) fails = Math.min(fails, pieces.length + 1);
+  } else fails = end;
+  // Invariant: `fits` pieces fit (or it is the one piece a chunk always takes), `fails` do not.
+  while (fails - fits > 1) {
+    const middle = Math.floor((fits + fails) / 2);
+    if (middle <= pieces.length && tokensTo(middle) <= limit) fits = middle;
+    else fails = middle;
+  }
+  return [fits, tokensTo(fits)];
+}
+
+/** A single word longer than a chunk (a base64 blob, a URL), cut by characters; with a tokenizer, each cut as long as fits. */
+function splitLong(piece: string, maxTokens: number, count: TokenCounter, exact: boolean): TextChunk[] {
   const out: TextChunk[] = [];
-  const width = Math.max(1, maxTokens * 4);
-  for (let offset = 0; offset < piece.length; offset += width) {
+  for (let offset = 0; offset < piece.length;) {
+    const width = exact ? longestFit(piece, offset, maxTokens, count) : Math.max(1, maxTokens * 4);
     const text = piece.slice(offset, offset + width).trimEnd();
-    if (text) out.push({ text, tokens: Math.min(maxTokens, count(text)) });
+    if (text) out.push({ text, tokens: exact ? count(text) : Math.min(maxTokens, count(text)) });
+    offset += width;
   }
   return out;
+}
+
+/** The most characters from `offset` whose tokens fit (at least 1), by binary search on the length. */
+function longestFit(piece: string, offset: number, maxTokens: number, count: TokenCounter): number {
+  let low = 1;
+  let high = piece.length - offset;
+  if (count(piece.slice(offset)) <= maxTokens) return high;
+  // Invariant: `low` characters fit (or low is 1), `high` do not.
+  while (high - low > 1) {
+    const middle = Math.floor((low + high) / 2);
+    if (count(piece.slice(offset, offset + middle)) <= maxTokens) low = middle;
+    else high = middle;
+  }
+  return low;
 }

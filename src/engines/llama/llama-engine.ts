@@ -104,6 +104,10 @@ export class LlamaEngine implements Engine {
     return this.ready(request.model).embed(request.input, call);
   }
 
+  countTokens(model: string, text: string): number | undefined {
+    return this.entries.get(model)?.loaded?.countTokens(text);
+  }
+
   load(): EngineLoad {
     let active = 0;
     let queued = 0;

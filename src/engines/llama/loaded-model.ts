@@ -201,6 +201,11 @@ export class LoadedModel {
     });
   }
 
+  /** Tokens of `text` as `embed` counts an input (no special tokens added). */
+  countTokens(text: string): number {
+    return this.model.tokenize(text).length;
+  }
+
   /** Embeds each input with the model's pooled hidden state. */
   async embed(inputs: readonly string[], call: EngineCall): Promise<EmbeddingResult> {
     const contextSize = Math.min(this.options.contextSize, this.model.trainContextSize || this.options.contextSize);
