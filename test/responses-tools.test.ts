@@ -174,3 +174,26 @@ test('citations stream as annotation events before the text is done', async () =
   expect(added.annotation).toEqual({ type: 'file_citation', file_id: fileId, filename: 'otters.md', index: 'In cold rivers.'.length });
   expect(events.indexOf(added)).toBeLessThan(events.findIndex((event) => event.type === 'response.output_text.done'));
 });
+
+test('an item_reference brings back a stored output message by its id; an unknown one is a 400 naming it', async () => {
+  server.engine.play([{ text: 'Hello.' }, { text: 'Again.' }]);
+  const first = await server.client.responses.create({ model: 'scripted', input: 'hi' });
+  const said = first.output[0]!.id!;
+  await server.client.responses.create({
+    model: 'scripted',
+    input: [
+      { role: 'user', content: 'hi' },
+      { type: 'item_reference', id: said },
+      { role: 'user', content: 'more' },
+    ],
+  });
+  expect(server.engine.requests[1]!.messages).toEqual([
+    { role: 'user', content: 'hi' },
+    { role: 'assistant', content: 'Hello.' },
+    { role: 'user', content: 'more' },
+  ]);
+  const missing = await server.client.responses
+    .create({ model: 'scripted', input: [{ type: 'item_reference', id: 'msg_nothing_0' }] })
+    .catch((error: unknown) => error);
+  expect(missing).toMatchObject({ status: 400, param: 'input[0]' });
+});

@@ -5,7 +5,7 @@
  */
 import { newId } from '../core/ids.js';
 import type { Usage } from '../core/openai/response-types.js';
-import type { Item } from './response-items.js';
+import { messageItemId, type Item } from './response-items.js';
 
 /** The Responses API's statuses. */
 export type ResponseStatus = 'in_progress' | 'completed' | 'incomplete' | 'failed' | 'cancelled';
@@ -47,7 +47,7 @@ export class ResponseBuilder {
   /** Text of the model's answer: opens a message item on the first piece. */
   text(delta: string): void {
     if (!this.message) {
-      const item: Item = { id: newId('msg_'), type: 'message', status: 'in_progress', role: 'assistant', content: [] };
+      const item: Item = { id: messageItemId(this.response.id, this.output.length), type: 'message', status: 'in_progress', role: 'assistant', content: [] };
       const part = { type: 'output_text' as const, text: '', annotations: [], logprobs: [] };
       const index = this.output.push(item) - 1;
       this.message = { item, part, index };

@@ -20,6 +20,8 @@ export function inputItemsOf(input: string | ResponseInputItem[]): Item[] {
       const parts = typeof item.content === 'string' ? [{ type: item.role === 'assistant' ? 'output_text' : 'input_text', text: item.content }] : item.content;
       return { id: item.id ?? newId('msg_'), type: 'message', role: item.role, status: item.status ?? 'completed', content: parts };
     }
+    // Resolved against the stored response by the caller (responseOfItem names it).
+    if (item.type === 'item_reference') return { id: item.id, type: 'item_reference' };
     if (item.type === 'function_call') {
       return {
         id: item.id ?? newId('fc_'),
@@ -33,6 +35,17 @@ export function inputItemsOf(input: string | ResponseInputItem[]): Item[] {
     const output = typeof item.output === 'string' ? item.output : item.output.map((part) => part.text).join('');
     return { id: item.id ?? newId('fco_'), type: 'function_call_output', call_id: item.call_id, output, status: item.status ?? 'completed' };
   });
+}
+
+/** The id of a response's `index`th output message: it names the response, so an `item_reference` to it is one read. */
+export function messageItemId(responseId: string, index: number): string {
+  return `msg_${responseId.replace(/^resp_/, '')}_${index}`;
+}
+
+/** The response whose output holds the message with this id, if the id was made by `messageItemId`. */
+export function responseOfItem(itemId: string): string | undefined {
+  const match = /^msg_([A-Za-z0-9]+)_\d+$/.exec(itemId);
+  return match ? `resp_${match[1]}` : undefined;
 }
 
 /** The text of a message item's content parts. */

@@ -10,7 +10,7 @@ import { newTimeOrderedId } from '../../core/ids.js';
 import type { ModelRoute } from '../../core/model-route.js';
 import type { ResponseRequest, ResponseTextFormat } from '../../core/openai/response-request-schema.js';
 import type { ChatCompletionRequest, ChatMessage } from '../../core/openai/request-schemas.js';
-import { inputItemsOf, itemsToMessages, type Item } from '../../responses/response-items.js';
+import { inputItemsOf, itemsToMessages, responseOfItem, type Item } from '../../responses/response-items.js';
 import type { ResponseRecords } from '../../responses/response-records.js';
 import type { ToolExecutor } from '../../tools/tool-loop.js';
 import type { ResponsePlan } from './serve-response.js';
@@ -72,7 +72,7 @@ export async function planResponse<Request extends Pick<FastifyRequest, 'princip
     });
   }
   const history = previous !== null ? await context.records.conversation(tenantId, previous) : [];
-  const inputItems = inputItemsOf(body.input);
+  const inputItems = await resolveReferences(inputItemsOf(body.input), tenantId, context.records);
   checkCallOutputs(history, inputItems);
   const messages: ChatMessage[] = itemsToMessages([...history, ...inputItems]);
   // Instructions apply to this response only: they are not stored as items, so a continuation does not carry them.
@@ -154,6 +154,25 @@ export function chatResponseFormat(format: ResponseTextFormat | undefined): Chat
       strict: format.strict ?? null,
     },
   };
+}
+
+/** Each `item_reference` replaced by the stored output item it names (one read per response referred to); a missing one is a 400. */
+async function resolveReferences(items: Item[], tenantId: string, records: ResponseRecords): Promise<Item[]> {
+  const responses = new Map<string, Promise<Record<string, unknown> | undefined>>();
+  return Promise.all(
+    items.map(async (item, index) => {
+      if (item.type !== 'item_reference') return item;
+      const responseId = responseOfItem(item.id);
+      if (responseId !== undefined && !responses.has(responseId)) responses.set(responseId, records.get(tenantId, responseId));
+      const stored = responseId !== undefined ? await responses.get(responseId) : undefined;
+      const found = (stored?.output as Item[] | undefined)?.find((output) => output.id === item.id);
+      if (!found)
+        throw new NimbusError('invalid_value', `Item with id '${item.id}' not found: it must be an output item of a stored response of yours.`, {
+          param: `input[${index}]`,
+        });
+      return { ...found };
+    }),
+  );
 }
 
 /** A function_call_output must answer a function call of the conversation (OpenAI refuses it otherwise). */

@@ -36,11 +36,14 @@ const functionCallOutput = z.object({
   status: z.enum(['in_progress', 'completed', 'incomplete']).optional(),
 });
 
+/** An earlier response's output item by its id (the AI SDK sends its assistant messages so when `store` is on). */
+const itemReference = z.object({ type: z.literal('item_reference'), id: z.string().min(1).max(128) });
+
 /** A message sent without `type` is a message (OpenAI's EasyInputMessage). */
 const withType = (value: unknown): unknown =>
   value !== null && typeof value === 'object' && !('type' in value) && 'role' in value ? { ...value, type: 'message' } : value;
 
-export const inputItemSchema = z.preprocess(withType, z.discriminatedUnion('type', [message, functionCall, functionCallOutput]));
+export const inputItemSchema = z.preprocess(withType, z.discriminatedUnion('type', [message, functionCall, functionCallOutput, itemReference]));
 
 const functionName = z.string().regex(/^[a-zA-Z0-9_-]{1,64}$/, 'must be 1 to 64 letters, digits, underscores or dashes');
 
