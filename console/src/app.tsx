@@ -17,6 +17,7 @@ import { Link, usePath } from './ui/router.js';
 // The overview is the first page and comes with the shell; every other page is its own chunk,
 // fetched when first opened, so the initial JavaScript stays small as pages arrive.
 const PlaygroundPage = lazy(() => import('./pages/playground.js').then((module) => ({ default: module.PlaygroundPage })));
+const RequestsPage = lazy(() => import('./pages/requests.js').then((module) => ({ default: module.RequestsPage })));
 const UsagePage = lazy(() => import('./pages/usage.js').then((module) => ({ default: module.UsagePage })));
 const KnowledgePage = lazy(() => import('./pages/knowledge.js').then((module) => ({ default: module.KnowledgePage })));
 const ModelsPage = lazy(() => import('./pages/models.js').then((module) => ({ default: module.ModelsPage })));
@@ -42,6 +43,8 @@ const pages: PageEntry[] = [
   // Files and vector stores belong to the key's tenant and need inference scope, as the API does.
   { path: '/knowledge', title: 'Knowledge', allowed: (me) => me.scopes.inference, render: () => <KnowledgePage /> },
   { path: '/usage', title: 'Usage', allowed: () => true, render: () => <UsagePage /> },
+  // The ledger's rows: the operator every tenant's, a tenant's admin its tenant's, any other key its own.
+  { path: '/requests', title: 'Request log', allowed: () => true, render: () => <RequestsPage /> },
   // The model cache and the pool are the whole cloud's: the operator's page.
   { path: '/models', title: 'Models', allowed: (me) => me.operator, render: () => <ModelsPage /> },
   { path: '/keys', title: 'Keys and tenants', allowed: (me) => me.scopes.admin, render: () => <KeysPage /> },

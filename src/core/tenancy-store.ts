@@ -65,7 +65,7 @@ export interface ApiKeyRecord {
 }
 
 /** What `GET /v1/usage` can group the ledger by. */
-export type UsageDimension = 'tenant' | 'model' | 'key' | 'day' | 'device_class' | 'status';
+export type UsageDimension = 'tenant' | 'model' | 'key' | 'day' | 'hour' | 'device_class' | 'status';
 
 /** A range of the ledger, filtered and grouped. */
 export interface UsageQuery {
@@ -85,6 +85,8 @@ export interface UsageRow {
   keyId?: string | null;
   /** UTC day, `YYYY-MM-DD`. */
   day?: string;
+  /** UTC hour, `YYYY-MM-DDTHH:00Z`. */
+  hour?: string;
   deviceClass?: string | null;
   /** `ok`, `error`, `cancelled` or `refused` (the request log's status). */
   status?: string;

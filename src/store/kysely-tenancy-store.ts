@@ -17,6 +17,7 @@ const dimensionColumns: Record<UsageDimension, string> = {
   model: 'model',
   key: 'key_id',
   day: `created_at / ${dayMs}`,
+  hour: `created_at / ${hourMs}`,
   device_class: 'device_class',
   status: 'status',
 };
@@ -174,6 +175,7 @@ const rollupDimensionColumns: Record<UsageDimension, string> = {
   model: 'model',
   key: "nullif(key_id, '')",
   day: `hour / ${dayMs}`,
+  hour: `hour / ${hourMs}`,
   device_class: "nullif(device_class, '')",
   status: 'status',
 };
@@ -244,6 +246,9 @@ function toUsageRow(row: Record<string, unknown>, dimensions: readonly UsageDime
         break;
       case 'day':
         usage.day = new Date(Number(value) * dayMs).toISOString().slice(0, 10);
+        break;
+      case 'hour':
+        usage.hour = `${new Date(Number(value) * hourMs).toISOString().slice(0, 13)}:00Z`;
         break;
       case 'device_class':
         usage.deviceClass = value === null ? null : String(value);

@@ -160,7 +160,7 @@ export function runTenancyStoreContract(open: () => Promise<Store>): void {
         [jan1 + hour + 5, jan1 + hour + 900_000],
         [jan1 - hour, jan1 + 2 * hour],
       ] as const;
-      const groupings: UsageDimension[][] = [[], ['tenant', 'key'], ['model', 'status', 'device_class'], ['day', 'tenant'], ['key']];
+      const groupings: UsageDimension[][] = [[], ['tenant', 'key'], ['model', 'status', 'device_class'], ['day', 'tenant'], ['key'], ['hour', 'model']];
       for (const [since, until] of ranges) {
         for (const groupBy of groupings) {
           for (const filter of [{}, { tenantId: 'a' }, { tenantId: 'a', keyId: 'k1' }]) {
@@ -234,6 +234,7 @@ function sumRows(
       if (dimension === 'key') dimensions.keyId = row.keyId;
       if (dimension === 'model') dimensions.model = row.model;
       if (dimension === 'day') dimensions.day = new Date(row.createdAt).toISOString().slice(0, 10);
+      if (dimension === 'hour') dimensions.hour = `${new Date(row.createdAt).toISOString().slice(0, 13)}:00Z`;
       if (dimension === 'device_class') dimensions.deviceClass = row.deviceClass;
       if (dimension === 'status') dimensions.status = row.status;
     }

@@ -28,6 +28,64 @@ export interface RequestEvent {
   device_class: string | null;
   key: string | null;
   tenant: string;
+  /** When it arrived (unix ms); absent from servers before the request log. */
+  created_at_ms?: number;
+  served_by?: string | null;
+  cost_usd?: number;
+  app_id?: string | null;
+  error_code?: string | null;
+}
+
+/** A row of `GET /v1/requests` (the ledger), and `GET /v1/requests/{id}`. */
+export interface RequestRow {
+  id: string;
+  created_at_ms: number;
+  tenant: string;
+  key_id: string | null;
+  app_id: string | null;
+  app_version: string | null;
+  kind: string;
+  model: string;
+  requested_model: string | null;
+  served_by: string | null;
+  route: string | null;
+  worker: string | null;
+  device_class: string | null;
+  status: string;
+  http_status: number;
+  error_code: string | null;
+  finish_reason: string | null;
+  stream: boolean;
+  prompt_tokens: number;
+  cached_tokens: number;
+  completion_tokens: number;
+  total_tokens: number;
+  cost_usd: number;
+  compute_seconds: number;
+  ttft_ms: number | null;
+  duration_ms: number;
+  parent_id: string | null;
+  batch_id: string | null;
+}
+
+/** A page of `GET /v1/requests`. */
+export interface RequestPage {
+  data: RequestRow[];
+  has_more: boolean;
+  next_cursor: string | null;
+}
+
+/** One limit of `GET /v1/me/limits`. */
+export interface LimitStanding {
+  scope: 'key' | 'tenant';
+  owner: string;
+  name: string;
+  window: 'minute' | 'day' | 'month' | null;
+  unit: 'requests' | 'tokens' | 'usd' | 'concurrent';
+  limit: number;
+  used: number;
+  remaining: number;
+  resets_at: number | null;
 }
 
 export interface Twin {
@@ -134,6 +192,8 @@ export interface UsageRow {
   model?: string;
   key_id?: string | null;
   day?: string;
+  /** UTC hour, `YYYY-MM-DDTHH:00Z` (when grouped by hour). */
+  hour?: string;
   device_class?: string | null;
   /** served, refused, failed or cancelled (when grouped by status). */
   status?: string;

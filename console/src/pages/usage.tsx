@@ -5,6 +5,7 @@ import { BarChart } from '../charts/bar-chart.js';
 import { usageBars, type UsageDimension, type UsageMetric } from '../charts/shape.js';
 import { useConsole, useLive, useLoad } from '../live/console-context.js';
 import { ErrorNote } from '../ui/error-note.js';
+import { MyLimits, UsageOverTime } from '../usage/over-time.js';
 
 const day = (at: number): string => new Date(at).toISOString().slice(0, 10);
 const dimensions: Array<{ id: UsageDimension; title: string }> = [
@@ -95,6 +96,8 @@ export function UsagePage() {
         </span>
       </section>
       <ErrorNote error={usage.error ?? exportError} />
+      <UsageOverTime start={Date.parse(`${start}T00:00:00Z`)} end={Date.parse(`${end}T00:00:00Z`) + 86_400_000} version={version} />
+      <MyLimits version={version} />
       <div className="grid" data-testid="usage-charts">
         {charts.map((chart) => (
           <section className="panel" key={chart.id}>

@@ -1,5 +1,5 @@
 /**
- * `GET /v1/usage`: the ledger summed over a time range and grouped by model, key, day, device
+ * `GET /v1/usage`: the ledger summed over a time range and grouped by model, key, day, hour, device
  * class, status (served, refused, failed, cancelled) and tenant (for the operator), as JSON or as CSV (`format=csv`). Each caller sees only
  * what is theirs: the operator every tenant, a tenant's admin its tenant, any other key itself.
  */
@@ -12,7 +12,7 @@ import { tenantIdSchema } from '../admin-views.js';
 import { parseTime } from '../parse-time.js';
 import type { ServerContext } from '../server-context.js';
 
-const dimensions: readonly UsageDimension[] = ['tenant', 'model', 'key', 'day', 'device_class', 'status'];
+const dimensions: readonly UsageDimension[] = ['tenant', 'model', 'key', 'day', 'hour', 'device_class', 'status'];
 const parameters = new Set(['start', 'end', 'group_by', 'tenant', 'key', 'format']);
 const defaultRangeMs = 30 * 86_400_000;
 
@@ -35,6 +35,7 @@ function rowView(row: UsageRow): Record<string, string | number | null> {
   if (row.model !== undefined) view.model = row.model;
   if (row.keyId !== undefined) view.key_id = row.keyId;
   if (row.day !== undefined) view.day = row.day;
+  if (row.hour !== undefined) view.hour = row.hour;
   if (row.deviceClass !== undefined) view.device_class = row.deviceClass;
   if (row.status !== undefined) view.status = row.status;
   return {
