@@ -16,6 +16,7 @@ import { installApps } from './api/install-apps.js';
 import { installKnowledge } from './api/install-knowledge.js';
 import { deviceToolKind } from './api/responses/device-tool.js';
 import { fileSearchKind } from './api/responses/file-search-tool.js';
+import { mcpKind } from './api/responses/mcp-tool.js';
 import { registerResponseRoutes } from './api/routes/responses.js';
 import { BatchLines } from './api/batch-lines.js';
 import { batchResponses } from './api/responses/batch-response.js';
@@ -43,6 +44,7 @@ import { workerPaths } from './api/routes/pool.js';
 import { billedChunkEmbedder } from './knowledge/chunk-embedder.js';
 import { startKnowledge } from './knowledge/start-knowledge.js';
 import { ResponseRecords } from './responses/response-records.js';
+import { guardedFetch } from './tools/mcp/guarded-fetch.js';
 import { ModelCache } from './models/model-cache.js';
 import { ModelPulls } from './models/model-pulls.js';
 import { startModels } from './start-models.js';
@@ -288,7 +290,15 @@ export async function startNimbus(config: NimbusConfig, environment: Readonly<Re
   registerResponseRoutes(app, context, {
     records: responses,
     maxToolTurns: config.responses.maxToolTurns,
-    serverTools: { file_search: fileSearchKind(knowledge.search), nimbus_devices: deviceToolKind(context) },
+    serverTools: {
+      file_search: fileSearchKind(knowledge.search),
+      nimbus_devices: deviceToolKind(context),
+      mcp: mcpKind({
+        settings: config.mcp,
+        fetch: guardedFetch(config.mcp),
+        version: (createRequire(import.meta.url)('../package.json') as { version: string }).version,
+      }),
+    },
   });
   const batches = buildBatches({
     store: store.batches,

@@ -7,6 +7,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { routingPolicies } from './replica-router.js';
+import { mcpConfigSchema } from './mcp-config.js';
 
 /** One model to serve: a GGUF path or a Hugging Face reference (`hf:owner/repo/file.gguf`). */
 export const modelConfigSchema = z.strictObject({
@@ -339,6 +340,7 @@ export const configSchema = z
     audit: auditConfigSchema.prefault({}),
     knowledge: knowledgeConfigSchema.prefault({}),
     responses: responsesConfigSchema.prefault({}),
+    mcp: mcpConfigSchema.prefault({}),
     /** Multiplies every price of a batch's lines (0.5: half price). */
     batchDiscount: z.number().min(0).max(1).default(0.5),
     batches: batchesConfigSchema.prefault({}),
@@ -437,6 +439,7 @@ const hints: Partial<Record<keyof NimbusConfig, string>> = {
   poolHeartbeatMs: 'use milliseconds between worker heartbeats, e.g. 5000',
   knowledge: 'keys: maxFileBytes, tenantStorageBytes, embeddingModel',
   responses: 'keys: retentionDays, tenantStorageBytes, maxToolTurns',
+  mcp: 'keys: allowedHosts, allowLoopback, connectTimeoutMs, callTimeoutMs, maxResponseBytes, maxTools, maxServers',
   batchDiscount: 'use a factor from 0 to 1 that multiplies the prices of batch lines, e.g. 0.5 for half price',
   batches: 'keys: maxRequests, maxFileBytes, enqueuedTokensPerKey, linesInFlight, completionWindowSeconds',
   devices:

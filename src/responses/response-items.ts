@@ -32,6 +32,15 @@ export function inputItemsOf(input: string | ResponseInputItem[]): Item[] {
         status: item.status ?? 'completed',
       };
     }
+    if (item.type === 'mcp_approval_response') {
+      return {
+        id: item.id ?? newId('mcpa_'),
+        type: 'mcp_approval_response',
+        approval_request_id: item.approval_request_id,
+        approve: item.approve,
+        reason: item.reason ?? null,
+      };
+    }
     const output = typeof item.output === 'string' ? item.output : item.output.map((part) => part.text).join('');
     return { id: item.id ?? newId('fco_'), type: 'function_call_output', call_id: item.call_id, output, status: item.status ?? 'completed' };
   });
@@ -60,7 +69,8 @@ export function textOf(content: unknown): string {
 /**
  * Items as chat messages: messages keep their role; function calls (the model's, and server-side
  * tool calls, which carry theirs in `nimbus_call`) join the assistant message before them as
- * tool calls; their outputs become tool messages.
+ * tool calls; their outputs become tool messages. MCP tool listings, approval requests and
+ * answers are not the model's: a call run after its approval is in its `mcp_call` item.
  */
 export function itemsToMessages(items: readonly Item[]): ChatMessage[] {
   const messages: ChatMessage[] = [];

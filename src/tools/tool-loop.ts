@@ -71,6 +71,12 @@ export interface ToolLoopOptions {
   stream?: boolean;
   chat(request: ChatCompletionRequest, call: EngineCall): AsyncIterable<GenerationEvent>;
   call: EngineCall;
+  /**
+   * Calls an earlier response halted on and the client has now answered (an approved or denied
+   * MCP call), each run before the first turn by the executor that halted on it and no other, so
+   * an answer meant for one kind can never reach another (a device).
+   */
+  resume?: ReadonlyArray<{ call: ToolCall; executor: ToolExecutor }>;
 }
 
 /** Runs the loop, reporting every turn as it happens. */
@@ -82,6 +88,15 @@ export async function* runToolLoop(options: ToolLoopOptions): AsyncGenerator<Loo
   const ownerOf = (name: string): ToolExecutor | undefined => owners.get(name) ?? options.executors.find((executor) => executor.claims?.(name));
   const usage: Usage = { prompt_tokens: 0, completion_tokens: 0, total_tokens: 0, prompt_tokens_details: { cached_tokens: 0 } };
   let left = options.maxOutputTokens;
+  const resumed = options.resume ?? [];
+  if (resumed.length > 0) {
+    messages.push({ role: 'assistant', content: null, tool_calls: resumed.map((entry) => entry.call) });
+    for (const { call, executor } of resumed) {
+      const outcome = executor.run ? await executor.run(call, 0, options.call) : unknownTool(call);
+      yield { type: 'tool_result', step: 0, call, kind: executor.kind, outcome };
+      messages.push({ role: 'tool', tool_call_id: call.id, content: outcome.output });
+    }
+  }
   for (let step = 0; ; step += 1) {
     const final = step >= options.maxSteps;
     for (const executor of options.executors) {

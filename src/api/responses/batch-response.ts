@@ -16,6 +16,7 @@ import type { ResponseRecords } from '../../responses/response-records.js';
 import { estimateChatPromptTokens } from '../../tenancy/estimate-prompt-tokens.js';
 import { authorizeInference } from '../../tenancy/usage-gate.js';
 import { functionExecutor } from '../../tools/function-executor.js';
+import { checkApprovalsHaveServers } from './mcp-tool.js';
 import type { ServerContext } from '../server-context.js';
 import { planResponse } from './plan-response.js';
 import { run } from './serve-response.js';
@@ -51,9 +52,19 @@ export function batchResponses(context: ServerContext, records: ResponseRecords,
       route,
       contextLength: route.primary.engine.models().find((model) => model.id === route.primary.model)?.contextLength,
       maxToolTurns,
-      tools: async (parsed) => {
+      tools: async (parsed, _caller, conversation) => {
+        // No MCP tools in a batch (nobody is there to approve), so an mcp_approval_response is refused too.
+        checkApprovalsHaveServers(conversation, parsed, false);
         const functions = (parsed.tools ?? []).flatMap((tool) => (tool.type === 'function' ? [tool] : []));
-        return { executors: functions.length > 0 ? [functionExecutor(functions)] : [], items: {}, citations: () => [], acted: () => false };
+        return {
+          executors: functions.length > 0 ? [functionExecutor(functions)] : [],
+          items: {},
+          citations: () => [],
+          acted: () => false,
+          setUp: () => Promise.resolve(),
+          close: () => Promise.resolve(),
+          resume: [],
+        };
       },
     });
     const billed = context.accounting.open({

@@ -12,7 +12,11 @@ import type { ResponseRequest, ResponseTextFormat } from '../../core/openai/resp
 import type { ChatCompletionRequest, ChatMessage } from '../../core/openai/request-schemas.js';
 import { inputItemsOf, itemsToMessages, responseOfItem, type Item } from '../../responses/response-items.js';
 import type { ResponseRecords } from '../../responses/response-records.js';
+import type { ToolCall } from '../../core/openai/response-types.js';
+import type { ResponseBuilder } from '../../responses/response-builder.js';
+import { mcpFunctionName } from '../../tools/mcp/mcp-executor.js';
 import type { ToolExecutor } from '../../tools/tool-loop.js';
+import { redactTools } from './mcp-tool.js';
 import type { ResponsePlan } from './serve-response.js';
 import { serverToolItems, type ItemMaker } from './server-tool-items.js';
 
@@ -24,16 +28,21 @@ export interface PlanContext<Request extends Pick<FastifyRequest, 'principal'> =
   /** Model turns a response may take calling server-side tools. */
   maxToolTurns: number;
   /** The executors of the request's tools (function tools, file search, ...) and their output items. */
-  tools(
-    body: ResponseRequest,
-    request: Request,
-    conversation: readonly Item[],
-  ): Promise<{
-    executors: ToolExecutor[];
-    items: Record<string, ItemMaker>;
-    citations: (text: string) => Array<Record<string, unknown>>;
-    acted: () => boolean;
-  }>;
+  tools(body: ResponseRequest, request: Request, conversation: readonly Item[]): Promise<RequestTools>;
+}
+
+/** A request's tools, ready to run. */
+export interface RequestTools {
+  executors: ToolExecutor[];
+  items: Record<string, ItemMaker>;
+  citations: (text: string) => Array<Record<string, unknown>>;
+  acted: () => boolean;
+  /** Before the first turn (MCP servers listed), with the items it adds. */
+  setUp: (builder: ResponseBuilder, signal: AbortSignal) => Promise<void>;
+  /** After the response (MCP sessions ended). */
+  close: () => Promise<void>;
+  /** Calls of an earlier response the client answered now (approved or denied MCP calls). */
+  resume: ReadonlyArray<{ call: ToolCall; executor: ToolExecutor }>;
 }
 
 /** The `include` values Nimbus answers. */
@@ -77,7 +86,7 @@ export async function planResponse<Request extends Pick<FastifyRequest, 'princip
   const messages: ChatMessage[] = itemsToMessages([...history, ...inputItems]);
   // Instructions apply to this response only: they are not stored as items, so a continuation does not carry them.
   if (body.instructions) messages.unshift({ role: 'system', content: body.instructions });
-  const { executors, items, citations, acted } = await context.tools(body, request, [...history, ...inputItems]);
+  const { executors, items, citations, acted, setUp, close, resume } = await context.tools(body, request, [...history, ...inputItems]);
   const chat: ChatCompletionRequest = { model: body.model, messages };
   if (body.temperature != null) chat.temperature = body.temperature;
   if (body.top_p != null) chat.top_p = body.top_p;
@@ -93,7 +102,11 @@ export async function planResponse<Request extends Pick<FastifyRequest, 'princip
         ? choice
         : choice.type === 'function'
           ? { type: 'function', function: { name: choice.name } }
-          : { type: 'function', function: { name: 'file_search' } };
+          : choice.type === 'mcp'
+            ? choice.name
+              ? { type: 'function', function: { name: mcpFunctionName(choice.server_label, choice.name) } }
+              : 'required'
+            : { type: 'function', function: { name: 'file_search' } };
   const store = body.store ?? true;
   return {
     response: {
@@ -117,7 +130,8 @@ export async function planResponse<Request extends Pick<FastifyRequest, 'princip
       temperature: body.temperature ?? 1,
       text: { format: format ?? { type: 'text' }, verbosity: body.text?.verbosity ?? 'medium' },
       tool_choice: body.tool_choice ?? 'auto',
-      tools: body.tools ?? [],
+      // An MCP tool's headers go to its server only: never echoed, never stored.
+      tools: redactTools(body.tools ?? []),
       top_p: body.top_p ?? 1,
       truncation: body.truncation ?? 'disabled',
       usage: null,
@@ -130,6 +144,9 @@ export async function planResponse<Request extends Pick<FastifyRequest, 'princip
     serverItems: serverToolItems(items),
     citations,
     acted,
+    setUp,
+    close,
+    resume,
     maxSteps: Math.min(context.maxToolTurns, body.max_tool_calls ?? context.maxToolTurns),
     maxOutputTokens: body.max_output_tokens ?? undefined,
     contextLength,

@@ -24,6 +24,7 @@ import { runToolLoop, type LoopEvent, type ToolExecutor } from '../../tools/tool
 import { firstTurn, laterTurn } from '../billed-turns.js';
 import { addRouteHeaders } from '../route-headers.js';
 import type { ServerContext } from '../server-context.js';
+import type { RequestTools } from './plan-response.js';
 import type { ServerToolItems } from './server-tool-items.js';
 
 /** Everything a response needs, checked and resolved by the route. */
@@ -40,6 +41,12 @@ export interface ResponsePlan {
   citations: (text: string) => Array<Record<string, unknown>>;
   /** Whether a tool call had an effect outside Nimbus (a device command), so a retry would act again. */
   acted: () => boolean;
+  /** Before the first turn: MCP servers listed, their `mcp_list_tools` items. */
+  setUp: RequestTools['setUp'];
+  /** After the response: MCP sessions ended. */
+  close: RequestTools['close'];
+  /** Calls the client answered in this request, run before the first turn. */
+  resume: RequestTools['resume'];
   maxSteps: number;
   maxOutputTokens: number | undefined;
   contextLength: number | undefined;
@@ -127,6 +134,7 @@ export async function serveResponse(
     reply.raw.off('close', onClose);
     finishTracking();
     billed.end(abort.aborted);
+    plan.close().catch((error: unknown) => context.logger.warn({ err: error, responseId: id }, 'closing MCP sessions failed'));
   }
 }
 
@@ -163,6 +171,7 @@ export async function run(
         );
   let usage: Usage | undefined;
   try {
+    await plan.setUp(builder, abort.signal);
     for await (const event of runToolLoop({
       request: plan.chat,
       executors: plan.executors,
@@ -171,6 +180,7 @@ export async function run(
       stream: plan.stream,
       chat,
       call: billed.engineCall(abort),
+      resume: plan.resume,
     })) {
       if (event.type === 'done') {
         usage = event.usage;

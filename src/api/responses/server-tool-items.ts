@@ -12,8 +12,8 @@ import type { LoopEvent } from '../../tools/tool-loop.js';
 
 type ToolResult = Extract<LoopEvent, { type: 'tool_result' }>;
 
-/** The item of one kind's call, and the events sent between `output_item.added` and `output_item.done`. */
-export type ItemMaker = (result: ToolResult) => { item: Item; during?: Array<[type: string, fields: Record<string, unknown>]> };
+/** The item of one kind's call, and the events sent between `output_item.added` and `output_item.done`; null for none (a call the client denied). */
+export type ItemMaker = (result: ToolResult) => { item: Item; during?: Array<[type: string, fields: Record<string, unknown>]> } | null;
 
 /** Turns tool results into output items, by kind. */
 export interface ServerToolItems {
@@ -44,7 +44,7 @@ export function serverToolItems(makers: Readonly<Record<string, ItemMaker>> = {}
   return {
     add(builder, result) {
       const made = (makers[result.kind] ?? genericItem)(result);
-      builder.item(made.item, made.during);
+      if (made) builder.item(made.item, made.during);
     },
   };
 }

@@ -5,6 +5,8 @@ import { appNameOf } from '../../apps/app-model.js';
 import { NimbusError } from '../../core/errors.js';
 import { parseRequest } from '../../core/openai/parse-request.js';
 import { responseRequestSchema, type ResponseRequest } from '../../core/openai/response-request-schema.js';
+import type { ToolCall } from '../../core/openai/response-types.js';
+import type { ResponseBuilder } from '../../responses/response-builder.js';
 import type { Item } from '../../responses/response-items.js';
 import type { ResponseRecords } from '../../responses/response-records.js';
 import { functionExecutor } from '../../tools/function-executor.js';
@@ -14,6 +16,7 @@ import { resolveAppCall, type AppCall } from '../apps/app-call.js';
 import { appNameSchema } from '../apps/app-config-schema.js';
 import { appResponseRequest, endUserOf } from '../apps/app-response-request.js';
 import { withApp } from '../apps/app-response-plan.js';
+import { checkApprovalsHaveServers } from '../responses/mcp-tool.js';
 import { planResponse } from '../responses/plan-response.js';
 import { cancelledByRequest, serveResponse } from '../responses/serve-response.js';
 import type { ItemMaker } from '../responses/server-tool-items.js';
@@ -44,6 +47,12 @@ export interface PreparedTool {
   othersResult?(kind: string): Promise<void> | void;
   /** Whether a call had an effect outside Nimbus (a device command): a failure after it must not be retried. */
   acted?(): boolean;
+  /** Work before the first turn, with its output items (an MCP server's tool listing). */
+  setUp?(builder: ResponseBuilder, signal: AbortSignal): Promise<void>;
+  /** Ends what `setUp` opened (sessions with MCP servers), after the response. */
+  close?(): Promise<void>;
+  /** Calls an earlier response halted on that the client answered in this request: run before the first turn. */
+  resume?: ReadonlyArray<{ call: ToolCall; executor: ToolExecutor }>;
 }
 
 const idParams = z.object({ id: z.string().min(1).max(128) });
@@ -105,7 +114,9 @@ export function registerResponseRoutes(app: FastifyInstance, context: ServerCont
         const tools = parsed.tools ?? [];
         const functions = tools.flatMap((tool) => (tool.type === 'function' ? [tool] : []));
         if (functions.length > 0) executors.push(functionExecutor(functions));
-        for (const type of new Set(tools.map((tool) => tool.type))) {
+        const types = new Set(tools.map((tool) => tool.type));
+        checkApprovalsHaveServers(conversation, parsed, types.has('mcp'));
+        for (const type of types) {
           if (type === 'function') continue;
           const kind = services.serverTools?.[type];
           if (!kind) throw new NimbusError('unsupported_value', `Tools of type '${type}' are not available on this server.`, { param: 'tools' });
@@ -121,6 +132,13 @@ export function registerResponseRoutes(app: FastifyInstance, context: ServerCont
           items,
           citations: (text) => prepared.flatMap((tool) => tool.citations?.(text) ?? []),
           acted: () => prepared.some((tool) => tool.acted?.() === true),
+          setUp: async (builder, signal) => {
+            for (const tool of prepared) await tool.setUp?.(builder, signal);
+          },
+          close: async () => {
+            await Promise.all(prepared.map((tool) => tool.close?.() ?? Promise.resolve()));
+          },
+          resume: prepared.flatMap((tool) => tool.resume ?? []),
         };
       },
     });

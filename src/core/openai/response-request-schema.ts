@@ -39,11 +39,23 @@ const functionCallOutput = z.object({
 /** An earlier response's output item by its id (the AI SDK sends its assistant messages so when `store` is on). */
 const itemReference = z.object({ type: z.literal('item_reference'), id: z.string().min(1).max(128) });
 
+/** The client's answer to an `mcp_approval_request` of the conversation: the halted MCP call runs, or is reported denied. */
+const mcpApprovalResponse = z.object({
+  type: z.literal('mcp_approval_response'),
+  id: z.string().min(1).nullish(),
+  approval_request_id: z.string().min(1).max(128),
+  approve: z.boolean(),
+  reason: z.string().max(4096).nullish(),
+});
+
 /** A message sent without `type` is a message (OpenAI's EasyInputMessage). */
 const withType = (value: unknown): unknown =>
   value !== null && typeof value === 'object' && !('type' in value) && 'role' in value ? { ...value, type: 'message' } : value;
 
-export const inputItemSchema = z.preprocess(withType, z.discriminatedUnion('type', [message, functionCall, functionCallOutput, itemReference]));
+export const inputItemSchema = z.preprocess(
+  withType,
+  z.discriminatedUnion('type', [message, functionCall, functionCallOutput, itemReference, mcpApprovalResponse]),
+);
 
 const functionName = z.string().regex(/^[a-zA-Z0-9_-]{1,64}$/, 'must be 1 to 64 letters, digits, underscores or dashes');
 
@@ -72,12 +84,16 @@ const nimbusDevicesTool = z.strictObject({
   untrusted: z.boolean().optional(),
 });
 
-export const responseToolSchema = z.discriminatedUnion('type', [functionTool, fileSearchTool, nimbusDevicesTool]);
+/** A remote MCP server; its fields are checked by the mcp kind, which names the bad one (`tools[i].server_url`). */
+const mcpTool = z.looseObject({ type: z.literal('mcp'), server_label: z.string() });
+
+export const responseToolSchema = z.discriminatedUnion('type', [functionTool, fileSearchTool, nimbusDevicesTool, mcpTool]);
 
 const toolChoice = z.union([
   z.enum(['none', 'auto', 'required']),
   z.object({ type: z.literal('function'), name: z.string().min(1) }),
   z.object({ type: z.literal('file_search') }),
+  z.object({ type: z.literal('mcp'), server_label: z.string().min(1), name: z.string().min(1).nullish() }),
 ]);
 
 /** `text.format` of a response (and of an app's config). */

@@ -1,0 +1,83 @@
+/**
+ * Remote MCP tools through a real `nimbus serve` process (stories260K, its `mcp` settings from the
+ * config file) and a real MCP server started here with the official SDK: a forced tool choice is
+ * held by grammar, so the real engine makes the call and the real server runs it. The header sent
+ * to the server appears nowhere in the process's logs or its database.
+ */
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import OpenAI from 'openai';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { startMcpTestServer, type McpTestServer } from './support/mcp-test-server.js';
+import { killNimbusProcesses, startNimbusProcess, waitReady, type NimbusProcess } from './support/nimbus-process.js';
+import { skipWithoutSharedModel, storiesPath } from './support/shared-model.js';
+
+const skip = skipWithoutSharedModel();
+afterAll(killNimbusProcesses);
+
+describe.skipIf(skip)('remote MCP tools in a nimbus serve process (stories260K)', () => {
+  let server: NimbusProcess;
+  let mcp: McpTestServer;
+  let client: OpenAI;
+  beforeAll(async () => {
+    mcp = await startMcpTestServer();
+    const config = join(mkdtempSync(join(tmpdir(), 'nimbus-mcp-')), 'nimbus.json');
+    writeFileSync(config, JSON.stringify({ mcp: { allowedHosts: ['127.0.0.1'], allowLoopback: true, callTimeoutMs: 5000 } }));
+    server = await startNimbusProcess(['--config', config, '--model', storiesPath!, '--threads', '1', '--ctx', '1024', '--slots', '1']);
+    await waitReady(server.url);
+    client = new OpenAI({ baseURL: `${server.url}/v1`, apiKey: 'local', maxRetries: 0 });
+  }, 120_000);
+  afterAll(async () => {
+    await server?.stop();
+    await mcp?.stop();
+  });
+
+  test('the real engine’s forced call is held for approval, then run on the real server; the header is in no log and no file', async () => {
+    const secret = 'Bearer sk-process-secret-91c2';
+    const ask = (requireApproval: 'always' | 'never', maxOutputTokens: number) =>
+      client.responses.create({
+        model: 'stories260K',
+        input: 'Look up a word.',
+        tools: [
+          {
+            type: 'mcp',
+            server_label: 'docs',
+            server_url: mcp.url,
+            allowed_tools: ['lookup'],
+            require_approval: requireApproval,
+            headers: { Authorization: secret },
+          },
+        ],
+        tool_choice: { type: 'mcp', server_label: 'docs', name: 'lookup' },
+        max_output_tokens: maxOutputTokens,
+        temperature: 0,
+      });
+    type Output = Array<{ type: string; [field: string]: unknown }>;
+    // Held: the call (valid by grammar) waits for the client; nothing is sent to the server but the listing.
+    const held = await ask('always', 128);
+    const heldOutput = held.output as unknown as Output;
+    expect(heldOutput.map((item) => item.type)).toEqual(['mcp_list_tools', 'mcp_approval_request']);
+    expect((heldOutput[0]!.tools as Array<{ name: string }>).map((tool) => tool.name)).toEqual(['lookup']);
+    const word = (JSON.parse(String(heldOutput[1]!.arguments)) as { word: string }).word;
+    expect(['otter', 'vole', 'beaver', 'heron']).toContain(word);
+    expect(mcp.calls).toEqual([]);
+    // Run: the same greedy turn, with exactly its tokens as the budget, so the loop ends after the call
+    // (stories260K's 512-token context holds no second turn with the tool's result).
+    const ran = await ask('never', held.usage!.output_tokens);
+    const output = ran.output as unknown as Output;
+    expect(output.map((item) => item.type)).toEqual(['mcp_list_tools', 'mcp_call']);
+    expect(output[1]).toMatchObject({ status: 'completed', server_label: 'docs', name: 'lookup', output: `${word}: a small river animal`, error: null });
+    expect(mcp.calls).toEqual([{ name: 'lookup', arguments: { word } }]);
+    expect(mcp.requests.filter((request) => request.method === 'POST').every((request) => request.authorization === secret)).toBe(true);
+    // The stored responses are written (the database and its WAL) before each answer; stop() removes the home.
+    const files = readdirSync(server.home).filter((name) => name.startsWith('nimbus.db'));
+    expect(files).toContain('nimbus.db');
+    const bytes = Buffer.concat(files.map((file) => readFileSync(join(server.home, file))));
+    expect(bytes.includes(ran.id)).toBe(true);
+    expect(bytes.includes('sk-process-secret')).toBe(false);
+    expect(JSON.stringify(await client.responses.retrieve(ran.id))).not.toContain('sk-process-secret');
+    await server.stop();
+    expect(server.output()).not.toContain('sk-process-secret');
+  });
+});
