@@ -8,8 +8,11 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { Cancellation } from '../src/core/cancellation.js';
 import type { EngineCall, GenerationEvent, Priority } from '../src/core/engine.js';
+import { resolveConfig } from '../src/core/config.js';
 import { LlamaEngine } from '../src/engines/llama/llama-engine.js';
+import { OpenAIEngine } from '../src/engines/openai/openai-engine.js';
 import { skipWithoutSharedModel, storiesPath } from './support/shared-model.js';
+import { startTestServer, type TestServer } from './support/test-server.js';
 
 const skip = skipWithoutSharedModel();
 
@@ -108,5 +111,53 @@ describe.skipIf(skip)('interactive first in the llama slot queue', () => {
     const { interactive, fillers } = await contend('interactive');
     const firstEnd = Math.min(...fillers.map((filler) => filler.endedAt));
     expect(interactive.firstAt).toBeGreaterThanOrEqual(firstEnd - 1);
+  }, 120_000);
+});
+
+/**
+ * The class crosses HTTP, as a pool sends a batch line to its worker: the upstream engine sends
+ * `x-nimbus-priority: batch`, and the server behind it (one slot) makes that generation yield to
+ * an interactive request sent to it directly.
+ */
+describe.skipIf(skip)('interactive first behind HTTP', () => {
+  let server: TestServer;
+  let engine: OpenAIEngine;
+  beforeAll(async () => {
+    server = await startTestServer({ mqttUrl: 'off', slots: 1 });
+    const config = resolveConfig([
+      {
+        source: 'test',
+        values: {
+          providers: [{ id: 'worker', baseUrl: `${server.url}/v1` }],
+          upstreamModels: [{ id: 'remote', provider: 'worker', upstreamModel: 'stories' }],
+        },
+      },
+    ]);
+    engine = new OpenAIEngine({ providers: config.providers, models: config.upstreamModels, retry: config.retry, breaker: config.breaker, environment: {} });
+  }, 60_000);
+  afterAll(async () => {
+    await engine?.close();
+    await server?.stop();
+  });
+
+  test('a batch request sent with the header yields the only slot to an interactive one', async () => {
+    let streaming!: () => void;
+    const started = new Promise<void>((resolve) => (streaming = resolve));
+    const batch = run(engine.complete({ model: 'remote', prompt: 'Once upon a time', max_tokens: 400, temperature: 0.9, stream: true }, call('batch')), () =>
+      streaming(),
+    );
+    await started;
+    const sent = performance.now();
+    const answer = await fetch(`${server.url}/v1/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'stories', prompt: 'Tom had a ball.', max_tokens: 4 }),
+    });
+    expect(answer.status).toBe(200);
+    const answeredAt = performance.now();
+    const long = await batch;
+    console.log(`interactive answered in ${(answeredAt - sent).toFixed(1)} ms; the batch generation took ${(long.endedAt - long.startedAt).toFixed(0)} ms`);
+    expect(answeredAt).toBeLessThan(long.endedAt);
+    expect(long.done.usage.completion_tokens).toBeGreaterThan(0);
   }, 120_000);
 });
