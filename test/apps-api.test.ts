@@ -154,6 +154,20 @@ describe.skipIf(skip)('apps over the llama engine (stories260K)', () => {
     expect((await api('GET', '/v1/apps/pal/memory/ada')).body.turns).toEqual([]);
   });
 
+  test('/v1/usage groups by app and version; /metrics counts apps by app and version', async () => {
+    await server.nimbus.store.flush();
+    const usage = (await api('GET', `/v1/usage?group_by=app,app_version&start=${Math.floor(Date.now() / 1000) - 3600}`)).body.data;
+    expect(usage).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ app: 'helper', app_version: '1', requests: expect.any(Number) }),
+        expect.objectContaining({ app: 'helper', app_version: '2' }),
+      ]),
+    );
+    const metrics = await (await fetch(`${server.url}/metrics`, { headers: { authorization: `Bearer ${operator}` } })).text();
+    expect(metrics).toMatch(/nimbus_app_requests_total\{tenant="default",app="helper",version="2",model="stories",status="200"\} \d+/);
+    expect(metrics).toMatch(/nimbus_app_tokens_total\{tenant="default",app="helper",version="1",model="stories",type="completion"\} \d+/);
+  });
+
   test('a deleted app cannot be called', async () => {
     expect((await api('DELETE', '/v1/apps/other')).status).toBe(200);
     expect((await api('POST', '/v1/responses', { model: 'app:other', input: 'x' })).status).toBe(404);

@@ -23,6 +23,10 @@ export class Metrics implements RequestMeter {
   readonly tenantTokens: Counter<'tenant' | 'model' | 'type'>;
   readonly tenantComputeSeconds: Counter<'tenant' | 'model'>;
   readonly tenantCost: Counter<'tenant' | 'model'>;
+  /** Apps' calls: a family of their own, so the model-level families keep their labels (and cardinality). */
+  readonly appRequests: Counter<'tenant' | 'app' | 'version' | 'model' | 'status'>;
+  readonly appTokens: Counter<'tenant' | 'app' | 'version' | 'model' | 'type'>;
+  readonly appCost: Counter<'tenant' | 'app' | 'version' | 'model'>;
   readonly errors: Counter<'status' | 'code'>;
 
   constructor(catalog: ModelCatalog, engines: readonly Engine[]) {
@@ -94,6 +98,27 @@ export class Metrics implements RequestMeter {
       labelNames: ['tenant', 'model'],
       registers,
     });
+    this.appRequests = new Counter({
+      name: 'nimbus_app_requests_total',
+      collect,
+      help: 'Calls of apps by tenant, app, version, the model that served and HTTP status.',
+      labelNames: ['tenant', 'app', 'version', 'model', 'status'],
+      registers,
+    });
+    this.appTokens = new Counter({
+      name: 'nimbus_app_tokens_total',
+      collect,
+      help: 'Tokens of apps by tenant, app, version, model and type (prompt, completion).',
+      labelNames: ['tenant', 'app', 'version', 'model', 'type'],
+      registers,
+    });
+    this.appCost = new Counter({
+      name: 'nimbus_app_cost_usd_total',
+      collect,
+      help: 'Cost of apps in US dollars, by tenant, app, version and model.',
+      labelNames: ['tenant', 'app', 'version', 'model'],
+      registers,
+    });
     new Gauge({
       name: 'nimbus_queue_depth',
       help: 'Requests waiting for a slot.',
@@ -145,6 +170,14 @@ export class Metrics implements RequestMeter {
     if (finished.ttftSeconds !== null) children.ttft.observe(finished.ttftSeconds);
     if (finished.computeSeconds > 0) children.tenantComputeSeconds.inc(finished.computeSeconds);
     if (finished.costNanoUsd > 0) children.tenantCost.inc(finished.costNanoUsd / 1e9);
+    const app = children.app;
+    if (!app) return;
+    app.requests.inc();
+    if (usage) {
+      app.prompt.inc(usage.prompt_tokens);
+      app.completion.inc(usage.completion_tokens);
+    }
+    if (finished.costNanoUsd > 0) app.cost.inc(finished.costNanoUsd / 1e9);
   }
 
   /** One error answer (every route, counted where the answer is written). */
@@ -168,8 +201,10 @@ export class Metrics implements RequestMeter {
     return summed;
   }
 
-  private childrenOf({ route, model, status, tenant }: FinishedRequest): RequestChildren {
-    const key = `${route}\u0000${model}\u0000${status}\u0000${tenant}`;
+  private childrenOf({ route, model, status, tenant, app }: FinishedRequest): RequestChildren {
+    const key = app
+      ? `${route}\u0000${model}\u0000${status}\u0000${tenant}\u0000${app.id}\u0000${app.version}`
+      : `${route}\u0000${model}\u0000${status}\u0000${tenant}`;
     let children = this.children.get(key);
     if (!children) {
       // Names come from served models and tenants, but a bound keeps a flood of either from growing memory.
@@ -189,6 +224,16 @@ export class Metrics implements RequestMeter {
         tenantCompletion: this.sum(this.tenantTokens.labels(tenant, model, 'completion')),
         tenantComputeSeconds: this.sum(this.tenantComputeSeconds.labels(tenant, model)),
         tenantCost: this.sum(this.tenantCost.labels(tenant, model)),
+        ...(app
+          ? {
+              app: {
+                requests: this.sum(this.appRequests.labels(tenant, app.id, app.version, model, status)),
+                prompt: this.sum(this.appTokens.labels(tenant, app.id, app.version, model, 'prompt')),
+                completion: this.sum(this.appTokens.labels(tenant, app.id, app.version, model, 'completion')),
+                cost: this.sum(this.appCost.labels(tenant, app.id, app.version, model)),
+              },
+            }
+          : {}),
       };
       this.children.set(key, children);
     }
@@ -238,4 +283,5 @@ interface RequestChildren {
   tenantCompletion: Increment;
   tenantComputeSeconds: Increment;
   tenantCost: Increment;
+  app?: { requests: Increment; prompt: Increment; completion: Increment; cost: Increment };
 }

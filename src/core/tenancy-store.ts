@@ -65,7 +65,7 @@ export interface ApiKeyRecord {
 }
 
 /** What `GET /v1/usage` can group the ledger by. */
-export type UsageDimension = 'tenant' | 'model' | 'key' | 'day' | 'hour' | 'device_class' | 'status';
+export type UsageDimension = 'tenant' | 'model' | 'key' | 'day' | 'hour' | 'device_class' | 'status' | 'app' | 'app_version';
 
 /** A range of the ledger, filtered and grouped. */
 export interface UsageQuery {
@@ -90,6 +90,9 @@ export interface UsageRow {
   deviceClass?: string | null;
   /** `ok`, `error`, `cancelled` or `refused` (the request log's status). */
   status?: string;
+  /** The app and its version (null outside apps). */
+  app?: string | null;
+  appVersion?: string | null;
   requests: number;
   promptTokens: number;
   cachedTokens: number;

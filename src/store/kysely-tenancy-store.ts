@@ -20,6 +20,8 @@ const dimensionColumns: Record<UsageDimension, string> = {
   hour: `created_at / ${hourMs}`,
   device_class: 'device_class',
   status: 'status',
+  app: 'app_id',
+  app_version: 'app_version',
 };
 
 export class KyselyTenancyStore implements TenancyStore {
@@ -178,6 +180,8 @@ const rollupDimensionColumns: Record<UsageDimension, string> = {
   hour: `hour / ${hourMs}`,
   device_class: "nullif(device_class, '')",
   status: 'status',
+  app: "nullif(app_id, '')",
+  app_version: "nullif(app_version, '')",
 };
 
 /**
@@ -255,6 +259,12 @@ function toUsageRow(row: Record<string, unknown>, dimensions: readonly UsageDime
         break;
       case 'status':
         usage.status = String(value);
+        break;
+      case 'app':
+        usage.app = value === null ? null : String(value);
+        break;
+      case 'app_version':
+        usage.appVersion = value === null ? null : String(value);
         break;
     }
   }

@@ -12,7 +12,7 @@ import { tenantIdSchema } from '../admin-views.js';
 import { parseTime } from '../parse-time.js';
 import type { ServerContext } from '../server-context.js';
 
-const dimensions: readonly UsageDimension[] = ['tenant', 'model', 'key', 'day', 'hour', 'device_class', 'status'];
+const dimensions: readonly UsageDimension[] = ['tenant', 'model', 'key', 'day', 'hour', 'device_class', 'status', 'app', 'app_version'];
 const parameters = new Set(['start', 'end', 'group_by', 'tenant', 'key', 'format']);
 const defaultRangeMs = 30 * 86_400_000;
 
@@ -38,6 +38,8 @@ function rowView(row: UsageRow): Record<string, string | number | null> {
   if (row.hour !== undefined) view.hour = row.hour;
   if (row.deviceClass !== undefined) view.device_class = row.deviceClass;
   if (row.status !== undefined) view.status = row.status;
+  if (row.app !== undefined) view.app = row.app;
+  if (row.appVersion !== undefined) view.app_version = row.appVersion;
   return {
     ...view,
     requests: row.requests,

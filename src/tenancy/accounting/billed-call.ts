@@ -211,6 +211,7 @@ export class BilledCall {
       ttftSeconds: this.ttftMs === null ? null : this.ttftMs / 1000,
       computeSeconds: compute?.seconds ?? 0,
       costNanoUsd: this.cost,
+      app: spec.app,
     });
     const route = this.attempts.length > 0 ? formatRoute(this.attempts) : null;
     const entry: RequestLogEntry = {

@@ -19,6 +19,8 @@ export interface FinishedRequest {
   ttftSeconds: number | null;
   computeSeconds: number;
   costNanoUsd: number;
+  /** The app and version it served, where it served one. */
+  app?: { id: string; version: string } | undefined;
 }
 
 /** Counts finished calls (Prometheus). */
