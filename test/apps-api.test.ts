@@ -168,6 +168,23 @@ describe.skipIf(skip)('apps over the llama engine (stories260K)', () => {
     expect(metrics).toMatch(/nimbus_app_tokens_total\{tenant="default",app="helper",version="1",model="stories",type="completion"\} \d+/);
   });
 
+  test('an app’s own limits and budget are reserved with the key’s and the tenant’s: a rate refuses with 429 naming the app, a budget with insufficient_quota', async () => {
+    const create = (name: string, limits: object) => api('POST', '/v1/apps', { name, model: 'stories', max_output_tokens: 4, limits });
+    expect((await create('metered', { requests_per_minute: 2 })).status).toBe(201);
+    expect((await create('frugal', { tokens_per_day: 5 })).status).toBe(201);
+    const call = (name: string) => api('POST', `/v1/apps/${name}/responses`, { input: 'hi' });
+    expect((await call('metered')).status).toBe(200);
+    expect((await call('metered')).status).toBe(200);
+    const third = await call('metered');
+    expect(third).toMatchObject({ status: 429, body: { error: { code: 'rate_limit_exceeded' } } });
+    expect(third.body.error.message).toContain("app 'metered'");
+    // Another app is not held by it.
+    expect((await call('helper')).status).toBe(200);
+    const broke = await call('frugal');
+    expect(broke).toMatchObject({ status: 429, body: { error: { code: 'insufficient_quota' } } });
+    expect(broke.body.error.message).toContain("app 'frugal'");
+  });
+
   test('a deleted app cannot be called', async () => {
     expect((await api('DELETE', '/v1/apps/other')).status).toBe(200);
     expect((await api('POST', '/v1/responses', { model: 'app:other', input: 'x' })).status).toBe(404);

@@ -55,6 +55,7 @@ export function laterTurn(context: ServerContext, turn: LaterTurn, request: Chat
       stream: false,
       parentId: turn.parent.spec.requestId,
       ...(turn.parent.spec.app ? { app: turn.parent.spec.app } : {}),
+      ...(turn.parent.spec.appLimits ? { appLimits: turn.parent.spec.appLimits } : {}),
       ...(turn.httpRequestId !== undefined ? { httpRequestId: turn.httpRequestId } : {}),
     },
     call.cancel,

@@ -11,6 +11,7 @@ import { Cancellation } from '../core/cancellation.js';
 import type { Attempt, ComputeReport, EngineCall, GenerationEvent } from '../core/engine.js';
 import type { NimbusError } from '../core/errors.js';
 import type { ToolCall, Usage } from '../core/openai/response-types.js';
+import type { Limits } from '../core/tenancy-store.js';
 import type { BilledCall } from '../tenancy/accounting/billed-call.js';
 import type { AdmissionEstimate } from '../tenancy/usage-gate.js';
 import type { CompletionFormat, ResponseIdentity } from './response-format.js';
@@ -39,6 +40,8 @@ export interface GenerationJob {
   estimate: () => AdmissionEstimate;
   /** The app and version it serves, for the ledger; absent outside apps. */
   app?: { id: string; version: string };
+  /** The app's own limits and budget, reserved with the key's and the tenant's. */
+  appLimits?: { id: string; limits: Limits } | undefined;
 }
 
 /** Serves a generation job on this request; resolves when the response is complete. */
@@ -55,6 +58,7 @@ export async function serveGeneration(context: ServerContext, request: FastifyRe
     // A pool sends a batch line to its worker with this header; anyone may send it, since it only lowers a request's place in line.
     ...(request.headers['x-nimbus-priority'] === 'batch' ? { priority: 'batch' as const } : {}),
     ...(job.app ? { app: job.app } : {}),
+    ...(job.appLimits ? { appLimits: job.appLimits } : {}),
   });
   const abort = new Cancellation();
   let clientLeft = false;

@@ -75,6 +75,8 @@ export interface UsageQuery {
   until: number;
   tenantId?: string;
   keyId?: string;
+  /** One app's calls (its budget is seeded from them). */
+  appId?: string;
   groupBy: readonly UsageDimension[];
 }
 

@@ -166,6 +166,7 @@ export class KyselyTenancyStore implements TenancyStore {
     const filters = [sql`${sql.ref(time)} >= ${from}`, sql`${sql.ref(time)} < ${to}`];
     if (query.tenantId !== undefined) filters.push(sql`tenant_id = ${query.tenantId}`);
     if (query.keyId !== undefined) filters.push(sql`key_id = ${query.keyId}`);
+    if (query.appId !== undefined) filters.push(sql`app_id = ${query.appId}`);
     const grouped = dimensions.length > 0 ? sql` group by ${sql.raw(dimensions.map((dimension) => columns[dimension]).join(', '))}` : sql``;
     return sql`select ${sql.raw(selected.join(', '))} from ${sql.table(table)} where ${sql.join(filters, sql` and `)}${grouped}`.compile(this.db);
   }

@@ -33,9 +33,9 @@ export const limitRules: Record<LimitName, LimitRule> = {
   costPerMonthUsd: { window: 'month', measure: 'cost', code: 'insufficient_quota', words: 'cost per month', field: 'cost_per_month_usd' },
 };
 
-/** Who a limit belongs to. */
+/** Who a limit belongs to: a key, a tenant, or an app (its own limits and budget, issue 23). */
 export interface LimitOwner {
-  scope: 'key' | 'tenant';
+  scope: 'key' | 'tenant' | 'app';
   id: string;
 }
 
@@ -69,7 +69,7 @@ export interface PlanInput {
 
 /** The counter name of one limit of one owner in one window. */
 export function counterKey(tenantId: string, owner: LimitOwner, name: LimitName, window: TimeWindow | undefined): string {
-  return `{${tenantId}}:${owner.scope === 'key' ? 'k' : 't'}:${owner.id}:${name}${window ? `:${window.id}` : ''}`;
+  return `{${tenantId}}:${owner.scope === 'key' ? 'k' : owner.scope === 'app' ? 'a' : 't'}:${owner.id}:${name}${window ? `:${window.id}` : ''}`;
 }
 
 /** The checks for a request: key limits first, then tenant limits, each in `limitNames` order. */
@@ -82,30 +82,32 @@ export function planChecks(input: PlanInput): PlannedCheck[] {
  * same for every request of the key within a minute, so `PlanCache` builds it once a minute.
  */
 export function planTemplate(tenantId: string, keyId: string | null, keyLimits: Limits, tenantLimits: Limits, now: number): PlannedCheck[] {
+  const checks: PlannedCheck[] = keyId ? ownerChecks(tenantId, { scope: 'key', id: keyId }, keyLimits, now) : [];
+  checks.push(...ownerChecks(tenantId, { scope: 'tenant', id: tenantId }, tenantLimits, now));
+  return checks;
+}
+
+/** The checks of one owner's limits in the windows of `now`, in `limitNames` order, without amounts. */
+export function ownerChecks(tenantId: string, owner: LimitOwner, limits: Limits, now: number): PlannedCheck[] {
   const checks: PlannedCheck[] = [];
-  const owners: Array<[LimitOwner, Limits]> = [];
-  if (keyId) owners.push([{ scope: 'key', id: keyId }, keyLimits]);
-  owners.push([{ scope: 'tenant', id: tenantId }, tenantLimits]);
-  for (const [owner, limits] of owners) {
-    for (const name of limitNames) {
-      const value = limits[name];
-      if (value === undefined) continue;
-      const rule = limitRules[name];
-      const window = rule.window ? windowAt(rule.window, now) : undefined;
-      checks.push({
-        key: counterKey(tenantId, owner, name, window),
-        kind: rule.measure === 'concurrent' ? 'concurrency' : 'window',
-        limit: rule.measure === 'cost' ? usdToNanoUsd(value) : value,
-        amount: 0,
-        expiresAt: window ? window.end : 0,
-        // Budgets (a day or a month) start from what the ledger says was spent; a minute's rate from zero.
-        seed: rule.window === 'day' || rule.window === 'month',
-        owner,
-        name,
-        rule,
-        window,
-      });
-    }
+  for (const name of limitNames) {
+    const value = limits[name];
+    if (value === undefined) continue;
+    const rule = limitRules[name];
+    const window = rule.window ? windowAt(rule.window, now) : undefined;
+    checks.push({
+      key: counterKey(tenantId, owner, name, window),
+      kind: rule.measure === 'concurrent' ? 'concurrency' : 'window',
+      limit: rule.measure === 'cost' ? usdToNanoUsd(value) : value,
+      amount: 0,
+      expiresAt: window ? window.end : 0,
+      // Budgets (a day or a month) start from what the ledger says was spent; a minute's rate from zero.
+      seed: rule.window === 'day' || rule.window === 'month',
+      owner,
+      name,
+      rule,
+      window,
+    });
   }
   return checks;
 }
@@ -153,6 +155,19 @@ function amountOf(rule: LimitRule, demand: Demand): number {
     case 'requests':
     case 'concurrent':
       return 1;
+  }
+}
+
+/** An app's checks by its limits object (one per cached app version), rebuilt each minute. */
+export class AppPlanCache {
+  private readonly plans = new WeakMap<Limits, { tenantId: string; appId: string; validUntil: number; template: PlannedCheck[] }>();
+
+  template(tenantId: string, appId: string, limits: Limits, now: number): PlannedCheck[] {
+    const cached = this.plans.get(limits);
+    if (cached && cached.tenantId === tenantId && cached.appId === appId && now < cached.validUntil) return cached.template;
+    const template = ownerChecks(tenantId, { scope: 'app', id: appId }, limits, now);
+    this.plans.set(limits, { tenantId, appId, validUntil: windowAt('minute', now).end, template });
+    return template;
   }
 }
 

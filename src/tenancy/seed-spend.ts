@@ -32,7 +32,7 @@ export interface WindowSpend {
 /** Reads an owner's spend from the ledger. */
 export type SpendOf = (tenantId: string, owner: LimitOwner, now: number) => Promise<WindowSpend>;
 
-/** The ledger's sums for one key or tenant: one query over this month, grouped by day. */
+/** The ledger's sums for one key, app or tenant: one query over this month, grouped by day. */
 export function ledgerSpendOf(store: TenancyStore): SpendOf {
   return async (tenantId, owner, now) => {
     const today = windowAt('day', now).id.slice(1);
@@ -40,7 +40,7 @@ export function ledgerSpendOf(store: TenancyStore): SpendOf {
       since: windowAt('month', now).start,
       until: now + 1,
       tenantId,
-      ...(owner.scope === 'key' ? { keyId: owner.id } : {}),
+      ...(owner.scope === 'key' ? { keyId: owner.id } : owner.scope === 'app' ? { appId: owner.id } : {}),
       groupBy: ['day'],
     });
     const spend: WindowSpend = { day: { tokens: 0, costNanoUsd: 0 }, month: { tokens: 0, costNanoUsd: 0 } };

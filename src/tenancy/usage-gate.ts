@@ -10,7 +10,7 @@ import { NimbusError } from '../core/errors.js';
 import type { LimitCounters } from '../core/limit-counters.js';
 import { allows, type Principal } from '../core/principal.js';
 import type { Limits } from '../core/tenancy-store.js';
-import { hasLimits, limitsMeasure, PlanCache, withDemand, type Demand, type LimitOwner, type PlannedCheck } from './limit-plan.js';
+import { AppPlanCache, hasLimits, limitsMeasure, PlanCache, withDemand, type Demand, type LimitOwner, type PlannedCheck } from './limit-plan.js';
 import { limitRefusal } from './limit-refusal.js';
 import { limitStandings, type LimitStanding } from './limit-standing.js';
 import { costNanoUsd, quoteNanoUsd, type ComputeTime, type PriceTable, type TokenCounts } from './price-table.js';
@@ -30,6 +30,11 @@ export interface AdmissionRequest {
    * `model` when absent.
    */
   models?: readonly string[];
+  /**
+   * The app the call serves and its own limits and budget (issue 23): counted in the same
+   * reservation as the key's and the tenant's, as one more owner. Absent outside apps.
+   */
+  appLimits?: { id: string; limits: Limits } | undefined;
   /** Multiplies every price of this request (a batch discount: 0.5); 1 when absent. */
   priceFactor?: number;
   /**
@@ -168,6 +173,7 @@ export interface LimitsGateOptions {
 /** The gate with limits: counters in this process or in Redis. */
 export class LimitsGate implements UsageGate {
   private readonly plans = new PlanCache();
+  private readonly appPlans = new AppPlanCache();
   private readonly seeder: BudgetSeeder;
 
   constructor(private readonly options: LimitsGateOptions) {
@@ -182,7 +188,9 @@ export class LimitsGate implements UsageGate {
     } catch (error) {
       return Promise.reject(error);
     }
-    if (!hasLimits(limits.key) && !hasLimits(limits.tenant)) return new UnmeteredAdmission(this.options.prices, request.priceFactor ?? 1);
+    const app = request.appLimits;
+    if (!hasLimits(limits.key) && !hasLimits(limits.tenant) && !(app && hasLimits(app.limits)))
+      return new UnmeteredAdmission(this.options.prices, request.priceFactor ?? 1);
     return this.reserve(principal, request, limits);
   }
 
@@ -221,7 +229,9 @@ export class LimitsGate implements UsageGate {
     const estimate = request.estimate();
     const models = request.models ?? [request.model];
     const maxTokens = estimate.maxTokens ?? this.options.modelMaxTokens?.[models[0]!] ?? estimate.contextLength ?? this.options.defaultMaxTokens;
-    const costBudget = limitsMeasure('cost', limits.key, limits.tenant);
+    const app = request.appLimits;
+    const appLimits = app?.limits ?? noLimits;
+    const costBudget = limitsMeasure('cost', limits.key, limits.tenant, appLimits);
     const factor = request.priceFactor ?? 1;
     let quote = 0;
     if (costBudget) {
@@ -231,8 +241,10 @@ export class LimitsGate implements UsageGate {
     }
     const demand: Demand = { tokens: estimate.promptTokens + maxTokens, costNanoUsd: quote };
     // Held to the cap it reserved where tokens or cost are counted; a request that set its own keeps it.
-    const cap = estimate.maxTokens === undefined && (costBudget || limitsMeasure('tokens', limits.key, limits.tenant)) ? maxTokens : undefined;
-    const all = this.plans.template(principal.tenantId, principal.keyId, limits.key, limits.tenant, now);
+    const cap = estimate.maxTokens === undefined && (costBudget || limitsMeasure('tokens', limits.key, limits.tenant, appLimits)) ? maxTokens : undefined;
+    const owners = this.plans.template(principal.tenantId, principal.keyId, limits.key, limits.tenant, now);
+    // An app's limits are one more owner in the same reservation: all fit, or none is touched.
+    const all = app && hasLimits(app.limits) ? [...owners, ...this.appPlans.template(principal.tenantId, app.id, app.limits, now)] : owners;
     const template = request.budgetsOnly ? all.filter(isBudget) : all;
     if (template.length === 0) return new UnmeteredAdmission(this.options.prices, factor);
     const checks = withDemand(template, demand, now, this.options.leaseMs);
@@ -274,6 +286,8 @@ class UnmeteredAdmission implements Admission {
     return { costNanoUsd: input.usage || input.compute ? costNanoUsd(this.prices, input.model, input.usage ?? noTokens, input.compute, this.factor) : 0 };
   }
 }
+
+const noLimits: Limits = {};
 
 const noTokens: TokenCounts = { promptTokens: 0, cachedTokens: 0, completionTokens: 0 };
 

@@ -14,6 +14,8 @@ import { NimbusError } from '../../core/errors.js';
 import type { ModelCatalog } from '../../core/model-catalog.js';
 import { ModelRoute, type RouteTarget } from '../../core/model-route.js';
 import type { Principal } from '../../core/principal.js';
+import type { Limits } from '../../core/tenancy-store.js';
+import { applyLimits, type LimitsBody } from '../admin-views.js';
 import { authorizeInference } from '../../tenancy/usage-gate.js';
 import type { ServerContext } from '../server-context.js';
 
@@ -26,6 +28,8 @@ export interface AppCall {
   route: ModelRoute;
   /** The ledger's app and version (`app_id`, `app_version`). */
   billing: { id: string; version: string };
+  /** The app's own limits and budget, reserved with the key's and the tenant's; undefined when it has none. */
+  limits: { id: string; limits: Limits } | undefined;
   /** The end user whose memory applies, where the app keeps memory and the request names one. */
   endUser: string | undefined;
   /** What the app remembers of the end user (empty when none). */
@@ -66,9 +70,21 @@ export async function resolveAppCall(context: ServerContext, request: FastifyReq
     principal: appCallPrincipal(principal, app, route.models),
     route,
     billing: { id: name, version: String(app.liveVersion) },
+    limits: limitsOf(app),
     endUser: user,
     memory,
   };
+}
+
+/** Limits objects per app record (one while the record is cached), so admission's plan cache keeps its checks. */
+const appLimits = new WeakMap<AppRecord, { id: string; limits: Limits } | undefined>();
+
+function limitsOf(app: AppRecord): { id: string; limits: Limits } | undefined {
+  if (!appLimits.has(app)) {
+    const limits = applyLimits({}, app.config.limits as LimitsBody | undefined);
+    appLimits.set(app, Object.keys(limits).length > 0 ? { id: app.name, limits } : undefined);
+  }
+  return appLimits.get(app);
 }
 
 /** Adds one exchange to the end user's memory (after a completed answer); a failure is logged, the answer stands. */

@@ -71,6 +71,7 @@ export async function serveAppChat(
       contextLength: contextLengthOf(call.route),
     }),
     app: call.billing,
+    appLimits: call.limits,
   };
   const serverSide = (config.vector_store_ids?.length ?? 0) > 0 || (config.devices !== undefined && config.devices.length > 0);
   const job = serverSide ? withAppTools(context, request, call, chat, base, functions) : base;

@@ -11,6 +11,7 @@ import { rememberExchange, type AppCall } from './app-call.js';
 export function withApp(context: ServerContext, plan: ResponsePlan, call: AppCall): void {
   plan.response.app = { name: call.app.name, version: call.app.liveVersion };
   plan.app = call.billing;
+  plan.appLimits = call.limits;
   if (call.endUser === undefined) return;
   plan.completed = (response) => rememberExchange(context, call, lastUserText(plan.inputItems), outputText(response));
 }

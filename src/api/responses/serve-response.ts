@@ -13,6 +13,7 @@ import type { NimbusError } from '../../core/errors.js';
 import type { ModelRoute } from '../../core/model-route.js';
 import type { ChatCompletionRequest } from '../../core/openai/request-schemas.js';
 import type { Usage } from '../../core/openai/response-types.js';
+import type { Limits } from '../../core/tenancy-store.js';
 import { ResponseBuilder, type ResponseEvent, type ResponseStatus } from '../../responses/response-builder.js';
 import type { Item } from '../../responses/response-items.js';
 import type { ResponseRecords } from '../../responses/response-records.js';
@@ -57,6 +58,8 @@ export interface ResponsePlan {
   inputItems: Item[];
   /** The app and version it serves (ledger rows of every turn); absent outside apps. */
   app?: { id: string; version: string };
+  /** The app's own limits and budget, reserved with the key's and the tenant's. */
+  appLimits?: { id: string; limits: Limits } | undefined;
   /** Runs after a completed (or incomplete: cut at max_output_tokens) response, before it is stored and the answer closes (an app's end-user memory). */
   completed?: (response: Record<string, unknown>) => Promise<void>;
 }
@@ -86,6 +89,7 @@ export async function serveResponse(
     stream: plan.stream,
     httpRequestId: request.id,
     ...(plan.app ? { app: plan.app } : {}),
+    ...(plan.appLimits ? { appLimits: plan.appLimits } : {}),
   });
   const abort = new Cancellation();
   let clientLeft = false;
