@@ -15,7 +15,7 @@ import type { ModelCatalog } from '../../core/model-catalog.js';
 import { ModelRoute, type RouteTarget } from '../../core/model-route.js';
 import type { Principal } from '../../core/principal.js';
 import type { Limits } from '../../core/tenancy-store.js';
-import { applyLimits, type LimitsBody } from '../admin-views.js';
+import { applyLimits } from '../admin-views.js';
 import { authorizeInference } from '../../tenancy/usage-gate.js';
 import type { ServerContext } from '../server-context.js';
 
@@ -81,7 +81,7 @@ const appLimits = new WeakMap<AppRecord, { id: string; limits: Limits } | undefi
 
 function limitsOf(app: AppRecord): { id: string; limits: Limits } | undefined {
   if (!appLimits.has(app)) {
-    const limits = applyLimits({}, app.config.limits as LimitsBody | undefined);
+    const limits = applyLimits({}, app.config.limits);
     appLimits.set(app, Object.keys(limits).length > 0 ? { id: app.name, limits } : undefined);
   }
   return appLimits.get(app);
