@@ -282,6 +282,7 @@ export async function startNimbus(config: NimbusConfig, environment: Readonly<Re
     limits: config.knowledge,
     clock: systemClock,
     embedder: config.knowledge.embeddingModel === undefined ? undefined : billedChunkEmbedder(context.accounting, catalog, config.knowledge.embeddingModel),
+    rerankerFor: (model) => billedChunkEmbedder(context.accounting, catalog, model),
     onError: (error) => app.log.error({ err: error }, 'knowledge: a sweep or an ingest failed outside a request'),
   });
   installKnowledge(app, knowledge);

@@ -110,6 +110,8 @@ export const searchSchema = z.object({
           fusion: z.enum(['scores', 'rrf']).optional(),
         })
         .optional(),
+      // Nimbus's extension: the best top_n fused chunks rescored by a served model's embeddings (knowledge/search/rerank.ts).
+      rerank: z.strictObject({ model: z.string().min(1), top_n: z.number().int().min(1).max(maxSearchResults).default(20) }).optional(),
     })
     .optional(),
 });

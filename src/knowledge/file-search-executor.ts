@@ -8,6 +8,7 @@ import type { Principal } from '../core/principal.js';
 import type { ToolCall } from '../core/openai/response-types.js';
 import type { ToolExecutor } from '../tools/tool-loop.js';
 import type { AttributeFilter } from './search/attribute-filter.js';
+import type { RerankSpec } from './search/rerank.js';
 import type { SearchHit, StoreSearch } from './search/store-search.js';
 
 /** One `file_search` tool of the request, checked. */
@@ -18,6 +19,8 @@ export interface FileSearchTool {
   embeddingWeight: number;
   textWeight: number;
   filter?: AttributeFilter | undefined;
+  /** Reranking by a served model (`ranking_options.rerank`, an extension), per store searched. */
+  rerank?: RerankSpec | undefined;
 }
 
 /** What one search gave: its queries and results (the `file_search_call` item shows them). */
@@ -63,6 +66,7 @@ export function fileSearchExecutor(
             scoreThreshold: tool.scoreThreshold,
             embeddingWeight: tool.embeddingWeight,
             textWeight: tool.textWeight,
+            rerank: tool.rerank,
             parentId: engineCall?.requestId,
           }),
         ),

@@ -9,6 +9,7 @@ import type { KnowledgeStore } from '../core/knowledge-store.js';
 import type { ChunkEmbedder } from './chunk-embedder.js';
 import { FileBlobs } from './file-blobs.js';
 import { KnowledgeFiles, type FileLimits } from './knowledge-files.js';
+import type { RerankerFor } from './search/rerank.js';
 import { StoreSearch } from './search/store-search.js';
 import { VectorStores } from './vector-stores.js';
 
@@ -27,6 +28,8 @@ export interface KnowledgeOptions {
   clock: Clock;
   /** Embeds chunks and queries where an embedding model is configured. */
   embedder?: ChunkEmbedder | undefined;
+  /** Makes the embedder of a reranking model a search names (`ranking_options.rerank`). */
+  rerankerFor?: RerankerFor | undefined;
   /** Reports a sweep or an ingest that failed outside any request. */
   onError: (error: unknown) => void;
 }
@@ -45,7 +48,7 @@ const stopGraceMs = 5_000;
 export function startKnowledge(options: KnowledgeOptions): RunningKnowledge {
   const files = new KnowledgeFiles(options.store, new FileBlobs(join(options.home, 'files')), options.limits, options.clock);
   const vectorStores = new VectorStores({ store: options.store, files, clock: options.clock, embedder: options.embedder, onError: options.onError });
-  const search = new StoreSearch(options.store, vectorStores);
+  const search = new StoreSearch(options.store, vectorStores, options.rerankerFor);
   const sweep = (): void => {
     files.sweepExpired().catch(options.onError);
     vectorStores.sweepExpired().catch(options.onError);

@@ -4,6 +4,7 @@
  * `include` asks for `file_search_call.results`) and streamed events, and the answer's citations,
  * `{type: "file_citation", file_id, filename, index}` for each file whose passages the model was given.
  */
+import { rerankOf } from '../routes/vector-stores.js';
 import { z } from 'zod';
 import { NimbusError } from '../../core/errors.js';
 import { newId } from '../../core/ids.js';
@@ -24,6 +25,8 @@ const toolSchema = z.object({
       ranker: z.enum(['none', 'auto', 'default-2024-11-15']).optional(),
       score_threshold: z.number().min(0).max(1).optional(),
       hybrid_search: z.object({ embedding_weight: z.number().min(0), text_weight: z.number().min(0) }).optional(),
+      // Nimbus's extension, as on POST /v1/vector_stores/{id}/search.
+      rerank: z.strictObject({ model: z.string().min(1), top_n: z.number().int().min(1).max(50).default(20) }).optional(),
     })
     .optional(),
   filters: filterSchema.nullish(),
@@ -55,6 +58,7 @@ export function fileSearchKind(search: StoreSearch): ServerToolKind {
           scoreThreshold: tool.ranking_options?.score_threshold ?? 0,
           embeddingWeight: hybrid?.embedding_weight ?? 1,
           textWeight: hybrid?.text_weight ?? 1,
+          rerank: rerankOf(tool.ranking_options?.rerank),
           filter: tool.filters ?? undefined,
         },
         (record) => searches.push(record),

@@ -5,6 +5,7 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { parseRequest } from '../../core/openai/parse-request.js';
+import type { RerankSpec } from '../../knowledge/search/rerank.js';
 import { defaultFusion, type StoreSearch } from '../../knowledge/search/store-search.js';
 import type { VectorStores } from '../../knowledge/vector-stores.js';
 import { knowledgeTenant } from '../knowledge-access.js';
@@ -12,6 +13,11 @@ import { chunkingOf, createStoreSchema, listSchema, searchSchema, updateStoreSch
 import { cursorPage, vectorStoreView } from '../knowledge-views.js';
 
 type Params = { Params: { id: string } };
+
+/** The API's `rerank` extension in the search's terms. */
+export function rerankOf(rerank: { model: string; top_n: number } | undefined): RerankSpec | undefined {
+  return rerank && { model: rerank.model, topN: rerank.top_n };
+}
 
 export function registerVectorStoreRoutes(app: FastifyInstance, stores: VectorStores, search: StoreSearch): void {
   const view = async (record: Awaited<ReturnType<VectorStores['get']>>): Promise<object> => vectorStoreView(record, await stores.summary(record));
@@ -75,6 +81,7 @@ export function registerVectorStoreRoutes(app: FastifyInstance, stores: VectorSt
       embeddingWeight: hybrid?.embedding_weight ?? 1,
       textWeight: hybrid?.text_weight ?? 1,
       fusion: hybrid?.fusion ?? defaultFusion,
+      rerank: rerankOf(body.ranking_options?.rerank),
     });
     return {
       object: 'vector_store.search_results.page',

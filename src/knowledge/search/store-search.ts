@@ -5,6 +5,7 @@
  * BM25 over the most the query's terms could give, RRF over the most a first place in every leg
  * gives; `scoreThreshold` applies to them. Attribute filters narrow both legs to matching files.
  */
+import { NimbusError } from '../../core/errors.js';
 import type { Principal } from '../../core/principal.js';
 import type { AttributeValue, ScoredChunk } from '../../core/vector-store-store.js';
 import type { KnowledgeStore } from '../../core/knowledge-store.js';
@@ -13,6 +14,7 @@ import { matchesFilter, type AttributeFilter } from './attribute-filter.js';
 import { fuseRanks } from './fuse-ranks.js';
 import { fuseScores } from './fuse-scores.js';
 import { lexicalSearch } from './lexical-search.js';
+import { rerank, type RerankerFor, type RerankSpec } from './rerank.js';
 import { StoreIndexCache } from './store-index-cache.js';
 
 /** A search as the API asks it. */
@@ -26,6 +28,8 @@ export interface SearchSpec {
   textWeight: number;
   /** How the legs are fused: reciprocal ranks (fuse-ranks.ts, the default) or normalised scores (fuse-scores.ts). */
   fusion?: Fusion | undefined;
+  /** Rescoring of the best fused chunks by a served model (rerank.ts); none by default. */
+  rerank?: RerankSpec | undefined;
   /** The billed call this search is part of (a response's file_search): its query embedding's ledger row names it as parent. */
   parentId?: string | undefined;
 }
@@ -59,6 +63,8 @@ export class StoreSearch {
   constructor(
     private readonly store: KnowledgeStore,
     private readonly stores: VectorStores,
+    /** The reranking models' embedders; without it a search asking to rerank is refused. */
+    private readonly rerankerFor?: RerankerFor,
   ) {
     this.indexes = new StoreIndexCache(store);
   }
@@ -71,7 +77,9 @@ export class StoreSearch {
     const text = spec.queries.join(' ');
     const embedder = this.stores.embedder;
     const hybrid = embedder !== undefined && spec.embeddingWeight > 0;
-    const depth = hybrid ? Math.max(spec.maxResults, fusionDepth) : spec.maxResults;
+    const reranker = spec.rerank && this.reranker(spec.rerank.model);
+    const wanted = Math.max(spec.maxResults, spec.rerank?.topN ?? 0);
+    const depth = hybrid ? Math.max(wanted, fusionDepth) : wanted;
     const lexical = spec.textWeight > 0 || !hybrid ? await lexicalSearch(this.indexes, vectorStoreId, text, depth, allowed) : undefined;
     let ranked: Array<{ chunk: ScoredChunk; score: number }>;
     if (hybrid) {
@@ -92,8 +100,20 @@ export class StoreSearch {
       const maxScore = lexical?.maxScore ?? 0;
       ranked = (lexical?.hits ?? []).map((hit) => ({ chunk: hit, score: maxScore > 0 ? hit.score / maxScore : 0 }));
     }
+    if (reranker) {
+      // The reranker's scores replace the fused ones, so the threshold applies after it.
+      const candidates = await this.describe(vectorStoreId, ranked.slice(0, spec.rerank!.topN));
+      const rescored = await rerank(reranker, principal, text, candidates, spec.parentId);
+      return rescored.filter((hit) => hit.score >= spec.scoreThreshold).slice(0, spec.maxResults);
+    }
     const kept = ranked.filter((hit) => hit.score >= spec.scoreThreshold).slice(0, spec.maxResults);
     return this.describe(vectorStoreId, kept);
+  }
+
+  private reranker(model: string) {
+    if (!this.rerankerFor)
+      throw new NimbusError('invalid_value', 'This server cannot rerank: no reranking models are wired.', { param: 'ranking_options.rerank' });
+    return this.rerankerFor(model);
   }
 
   /** The chunks nearest a unit vector by cosine, best first. */
