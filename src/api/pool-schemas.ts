@@ -13,6 +13,7 @@ const hardwareSchema = z.object({
   cores: z.number().int().min(0).max(100_000),
   ramTotalBytes: bytes,
   ramFreeBytes: bytes,
+  cpuUtilization: z.number().min(0).max(1).optional(),
   gpus: z
     .array(
       z.object({
@@ -21,6 +22,7 @@ const hardwareSchema = z.object({
         totalBytes: bytes,
         freeBytes: bytes,
         backend: z.string().max(32),
+        utilizationPercent: z.number().min(0).max(100).optional(),
         driver: z.string().max(64).optional(),
       }),
     )

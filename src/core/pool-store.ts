@@ -27,6 +27,8 @@ export interface GpuReport {
   backend: string;
   /** Driver version where nvidia-smi says it. */
   driver?: string;
+  /** Percent of the last sample period a kernel ran (nvidia-smi's utilization.gpu); absent where unknown. */
+  utilizationPercent?: number;
 }
 
 /** What a worker has, as it reports on join and with each heartbeat. */
@@ -36,6 +38,8 @@ export interface WorkerHardware {
   ramTotalBytes: number;
   ramFreeBytes: number;
   gpus: GpuReport[];
+  /** Share of all cores busy (0 to 1) since the worker's previous report; absent on the first, and from older workers. */
+  cpuUtilization?: number;
 }
 
 /** Load a worker reports with each heartbeat (the fields of cluster's `WorkerLoad`). */

@@ -1,3 +1,6 @@
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { expect, test } from 'vitest';
 import { parseNvidiaSmi, readHardware } from './read-hardware.js';
 
@@ -26,4 +29,35 @@ test('a Vulkan binding splits its summed memory over its devices', async () => {
     { index: 0, name: 'A', totalBytes: 10, freeBytes: 5, backend: 'vulkan' },
     { index: 1, name: 'B', totalBytes: 10, freeBytes: 5, backend: 'vulkan' },
   ]);
+});
+
+test('a stub nvidia-smi on PATH: each GPU with its memory and utilisation, and the CPU busy share from the second read', async () => {
+  const folder = mkdtempSync(join(tmpdir(), 'nimbus-smi-'));
+  const stub = join(folder, 'nvidia-smi');
+  writeFileSync(stub, '#!/bin/sh\necho "0, NVIDIA H100 80GB HBM3, 81559, 61559, 550.54.15, 87"\necho "1, NVIDIA L4, 23034, 23034, 550.54.15, [N/A]"\n');
+  chmodSync(stub, 0o755);
+  const path = process.env.PATH;
+  process.env.PATH = `${folder}:${path ?? ''}`;
+  try {
+    const cuda = async () => ({ gpu: 'cuda', gpuDevices: ['NVIDIA H100 80GB HBM3', 'NVIDIA L4'] });
+    await readHardware(cuda);
+    const hardware = await readHardware(cuda);
+    expect(hardware.gpus).toEqual([
+      {
+        index: 0,
+        name: 'NVIDIA H100 80GB HBM3',
+        totalBytes: 81559 * 1024 ** 2,
+        freeBytes: 61559 * 1024 ** 2,
+        backend: 'cuda',
+        driver: '550.54.15',
+        utilizationPercent: 87,
+      },
+      { index: 1, name: 'NVIDIA L4', totalBytes: 23034 * 1024 ** 2, freeBytes: 23034 * 1024 ** 2, backend: 'cuda', driver: '550.54.15' },
+    ]);
+    expect(hardware.cpuUtilization).toBeGreaterThanOrEqual(0);
+    expect(hardware.cpuUtilization).toBeLessThanOrEqual(1);
+  } finally {
+    process.env.PATH = path;
+    rmSync(folder, { recursive: true, force: true });
+  }
 });

@@ -18,25 +18,32 @@ export interface BindingHardware {
 const run = promisify(execFile);
 const mebibyte = 1024 ** 2;
 
-/** Parses `nvidia-smi --query-gpu=index,name,memory.total,memory.free,driver_version --format=csv,noheader,nounits`. */
+const gpuQuery = '--query-gpu=index,name,memory.total,memory.free,driver_version,utilization.gpu';
+
+/** Parses `nvidia-smi --query-gpu=index,name,memory.total,memory.free,driver_version[,utilization.gpu] --format=csv,noheader,nounits`. */
 export function parseNvidiaSmi(text: string): GpuReport[] {
   return text
     .split('\n')
     .map((line) => line.split(',').map((field) => field.trim()))
     .filter((fields) => fields.length >= 5 && /^\d+$/.test(fields[0]!))
-    .map(([index, name, total, free, driver]) => ({
-      index: Number(index),
-      name: name!,
-      totalBytes: Number(total) * mebibyte,
-      freeBytes: Number(free) * mebibyte,
-      backend: 'cuda',
-      driver: driver!,
-    }));
+    .map(([index, name, total, free, driver, utilization]) => {
+      const gpu: GpuReport = {
+        index: Number(index),
+        name: name!,
+        totalBytes: Number(total) * mebibyte,
+        freeBytes: Number(free) * mebibyte,
+        backend: 'cuda',
+        driver: driver!,
+      };
+      // `[N/A]` on GPUs that do not report it.
+      if (utilization !== undefined && /^\d+(\.\d+)?$/.test(utilization)) gpu.utilizationPercent = Number(utilization);
+      return gpu;
+    });
 }
 
 async function nvidiaGpus(): Promise<GpuReport[]> {
   try {
-    const { stdout } = await run('nvidia-smi', ['--query-gpu=index,name,memory.total,memory.free,driver_version', '--format=csv,noheader,nounits'], {
+    const { stdout } = await run('nvidia-smi', [gpuQuery, '--format=csv,noheader,nounits'], {
       timeout: 5000,
     });
     return parseNvidiaSmi(stdout);
@@ -58,17 +65,38 @@ function bindingGpus(binding: BindingHardware | undefined): GpuReport[] {
   }));
 }
 
+/** All cores' busy and total milliseconds at the last read, for the share busy between two reads. */
+let lastCpu: { busy: number; total: number } | undefined;
+
+/** Share of all cores busy since the previous call (0 to 1); undefined on the first. */
+export function cpuUtilization(): number | undefined {
+  let busy = 0;
+  let total = 0;
+  for (const core of cpus()) {
+    const { user, nice, sys, irq, idle } = core.times;
+    busy += user + nice + sys + irq;
+    total += user + nice + sys + irq + idle;
+  }
+  const before = lastCpu;
+  lastCpu = { busy, total };
+  if (!before || total <= before.total) return undefined;
+  return Math.min(1, Math.max(0, (busy - before.busy) / (total - before.total)));
+}
+
 /** The worker's hardware now; `binding` is undefined on a CPU-only worker (`--gpu cpu`). */
 export async function readHardware(binding: () => Promise<BindingHardware | undefined>): Promise<WorkerHardware> {
   const cores = cpus();
   const llama = await binding().catch(() => undefined);
   // nvidia-smi knows each GPU's own memory and the driver; the binding only sums over devices.
   const gpus = llama?.gpu === 'cuda' ? await nvidiaGpus() : [];
-  return {
+  const hardware: WorkerHardware = {
     cpuModel: cores[0]?.model.trim() ?? 'unknown',
     cores: cores.length,
     ramTotalBytes: totalmem(),
     ramFreeBytes: freemem(),
     gpus: gpus.length > 0 ? gpus : bindingGpus(llama),
   };
+  const busy = cpuUtilization();
+  if (busy !== undefined) hardware.cpuUtilization = Math.round(busy * 1000) / 1000;
+  return hardware;
 }

@@ -11,6 +11,7 @@ import { NimbusError } from '../../core/errors.js';
 import { parseRequest } from '../../core/openai/parse-request.js';
 import type { AutoscaleChange, PoolControl, StaticWorkerView } from '../../core/pool-control.js';
 import type { WorkerRecord } from '../../core/pool-store.js';
+import { keepMs, sampleMs, WorkerHistory, type WorkerSample } from '../../pool/worker-history.js';
 import { requireOperator } from '../admin-access.js';
 import { deploySchema, drainSchema, heartbeatSchema, joinSchema, joinTokenSchema, scaleSchema } from '../pool-schemas.js';
 import { sendModelFile } from '../send-model-file.js';
@@ -19,6 +20,18 @@ import { sendModelFile } from '../send-model-file.js';
 export const workerPaths = ['/v1/pool/workers/join', '/v1/pool/workers/heartbeat', '/v1/pool/workers/leave', '/v1/pool/files/:deployment'];
 
 type Named = { Params: { name: string } };
+
+/** A sample as the API writes it: snake_case, time in unix seconds. */
+function sampleView(sample: WorkerSample): Record<string, unknown> {
+  return {
+    at: sample.at / 1000,
+    cpu_utilization: sample.cpuUtilization,
+    ram_used_bytes: sample.ramUsedBytes,
+    ram_total_bytes: sample.ramTotalBytes,
+    tokens_per_second: sample.tokensPerSecond,
+    gpus: sample.gpus.map((gpu) => ({ index: gpu.index, used_bytes: gpu.usedBytes, total_bytes: gpu.totalBytes, utilization_percent: gpu.utilizationPercent })),
+  };
+}
 
 export function registerPoolRoutes(app: FastifyInstance, pool: PoolControl, staticWorkers: () => StaticWorkerView[] = () => []): void {
   const worker = async (request: FastifyRequest): Promise<WorkerRecord> => {
@@ -30,9 +43,22 @@ export function registerPoolRoutes(app: FastifyInstance, pool: PoolControl, stat
 
   app.post('/v1/pool/workers/join', async (request) => pool.join(parseRequest(joinSchema, request.body)));
 
+  // Workers over time: what each heartbeat that reached this process reported (worker-history.ts).
+  const history = new WorkerHistory();
   app.post('/v1/pool/workers/heartbeat', async (request) => {
     const caller = await worker(request);
-    return pool.heartbeat(caller, parseRequest(heartbeatSchema, request.body));
+    const body = parseRequest(heartbeatSchema, request.body);
+    const answer = await pool.heartbeat(caller, body);
+    history.record(caller.name, body.hardware, body.load, Date.now());
+    return answer;
+  });
+
+  app.get<Named>('/v1/pool/workers/:name/metrics', async (request) => {
+    requireOperator(request.principal, 'read workers over time');
+    const since = Number((request.query as { since?: string }).since ?? 0);
+    if (!Number.isFinite(since) || since < 0) throw new NimbusError('invalid_value', "Invalid value for 'since': unix seconds.", { param: 'since' });
+    const samples = history.samples(request.params.name, since * 1000);
+    return { object: 'list', worker: request.params.name, sample_seconds: sampleMs / 1000, keep_seconds: keepMs / 1000, data: samples.map(sampleView) };
   });
 
   app.post('/v1/pool/workers/leave', async (request) => {
@@ -80,6 +106,7 @@ export function registerPoolRoutes(app: FastifyInstance, pool: PoolControl, stat
       );
     }
     await pool.removeWorker(request.params.name);
+    history.forget(request.params.name);
     return { name: request.params.name, removed: true };
   });
 
