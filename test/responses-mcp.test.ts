@@ -168,6 +168,27 @@ describe('require_approval', () => {
     });
   });
 
+  test('an approved call whose server is gone is a failed mcp_call naming it; the model still answers', async () => {
+    const gone = await startMcpTestServer();
+    const tools = [{ type: 'mcp' as const, server_label: 'later', server_url: gone.url }];
+    server.engine.play([{ calls: [{ name: 'later__lookup', arguments: { word: 'heron' } }] }]);
+    const asked = await server.client.responses.create({ model: 'scripted', input: 'Heron?', tools });
+    const request = (asked.output as unknown as Output).find((item) => item.type === 'mcp_approval_request')!;
+    await gone.stop();
+    server.engine.play([{ text: 'The glossary is unreachable.' }]);
+    const approved = await server.client.responses.create({
+      model: 'scripted',
+      previous_response_id: asked.id,
+      input: [{ type: 'mcp_approval_response', approval_request_id: String(request.id), approve: true }],
+      tools,
+    });
+    const output = approved.output as unknown as Output;
+    expect(output.map((item) => item.type)).toEqual(['mcp_list_tools', 'mcp_call', 'message']);
+    expect(output[0]!.error).toContain('refused the connection');
+    expect(output[1]).toMatchObject({ status: 'failed', server_label: 'later', name: 'lookup', output: null, approval_request_id: request.id });
+    expect(gone.calls).toEqual([]);
+  });
+
   test('an approval response names only an MCP approval request of the conversation, never anything else (a device approval)', async () => {
     const refused = async (body: Record<string, unknown>) =>
       (await server.client.responses.create({ model: 'scripted', input: [], ...body } as never).catch((error: unknown) => error)) as APIError;

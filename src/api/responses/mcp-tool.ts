@@ -16,7 +16,7 @@ import type { ResponseRequest } from '../../core/openai/response-request-schema.
 import type { Item } from '../../responses/response-items.js';
 import { checkServerUrl, McpRefusal, type GuardedFetch } from '../../tools/mcp/guarded-fetch.js';
 import { McpConnection, type McpTool } from '../../tools/mcp/mcp-connection.js';
-import { mcpFunctionName, McpExecutor, type McpCallRecord, type McpServer } from '../../tools/mcp/mcp-executor.js';
+import { mcpFunctionName, McpExecutor, type McpApproval, type McpCallRecord, type McpServer } from '../../tools/mcp/mcp-executor.js';
 import type { ServerToolKind } from '../routes/responses.js';
 import { chatForm } from './server-tool-items.js';
 
@@ -203,7 +203,7 @@ export function mcpKind(options: McpKindOptions): ServerToolKind {
 function approvalsOf(conversation: { history: readonly Item[]; input: readonly Item[] }, labels: ReadonlySet<string>) {
   const requests = new Map(conversation.history.filter((item) => item.type === 'mcp_approval_request').map((item) => [item.id, item] as const));
   const earlier = new Set(conversation.history.filter((item) => item.type === 'mcp_approval_response').map((item) => String(item.approval_request_id)));
-  const approvals = new Map<string, boolean>();
+  const approvals = new Map<string, McpApproval>();
   const answered: ToolCall[] = [];
   conversation.input.forEach((item, index) => {
     if (item.type !== 'mcp_approval_response') return;
@@ -222,7 +222,7 @@ function approvalsOf(conversation: { history: readonly Item[]; input: readonly I
       throw new NimbusError('invalid_value', `The approval request '${id}' is for MCP server '${label}': send that mcp tool in 'tools' again.`, {
         param: `input[${index}]`,
       });
-    approvals.set(id, item.approve === true);
+    approvals.set(id, { approve: item.approve === true, serverLabel: label, name: String(asked.name) });
     answered.push({ id, type: 'function', function: { name: mcpFunctionName(label, String(asked.name)), arguments: String(asked.arguments) } });
   });
   return { approvals, answered };

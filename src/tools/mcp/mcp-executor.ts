@@ -38,6 +38,13 @@ export interface McpCallRecord {
   awaitingApproval: boolean;
 }
 
+/** The client's answer to a call an earlier response halted on, and the tool it was for. */
+export interface McpApproval {
+  approve: boolean;
+  serverLabel: string;
+  name: string;
+}
+
 /** The function the model sees for a server's tool: `LABEL__TOOL`, in the characters every engine takes. */
 export function mcpFunctionName(label: string, tool: string): string {
   return `${label}__${tool}`.replace(/[^a-zA-Z0-9_-]/g, '_').slice(0, 64);
@@ -52,8 +59,8 @@ export class McpExecutor implements ToolExecutor {
   constructor(
     private readonly servers: readonly McpServer[],
     private readonly limits: { maxTools: number; connectTimeoutMs: number; callTimeoutMs: number },
-    /** Calls answered by the client: the approval request's id (the call's id) -> approved. */
-    private readonly approvals: ReadonlyMap<string, boolean> = new Map(),
+    /** Calls answered by the client, by the approval request's id (the call's id). */
+    private readonly approvals: ReadonlyMap<string, McpApproval> = new Map(),
   ) {}
 
   get definitions(): readonly ToolDefinition[] {
@@ -88,16 +95,17 @@ export class McpExecutor implements ToolExecutor {
 
   async run(call: ToolCall): Promise<ToolOutcome> {
     const entry = this.byFunction.get(call.function.name);
-    const approval = this.approvals.get(call.id);
+    const answer = this.approvals.get(call.id);
+    const approval = answer?.approve;
     const record: McpCallRecord = {
-      serverLabel: entry?.server.label ?? '',
-      name: entry?.tool.name ?? call.function.name,
+      serverLabel: entry?.server.label ?? answer?.serverLabel ?? '',
+      name: entry?.tool.name ?? answer?.name ?? call.function.name,
       arguments: call.function.arguments,
       output: null,
       error: null,
-      approvalRequestId: approval === undefined ? null : call.id,
+      approvalRequestId: answer === undefined ? null : call.id,
       denied: approval === false,
-      awaitingApproval: approval === undefined && entry !== undefined && entry.server.needsApproval(entry.tool),
+      awaitingApproval: answer === undefined && entry !== undefined && entry.server.needsApproval(entry.tool),
     };
     if (record.awaitingApproval) return { output: JSON.stringify({ status: 'This call waits for the user’s approval; it has not run.' }), record, halt: true };
     if (approval === false) return { output: JSON.stringify({ error: 'The user did not approve this call; it was not run.' }), record };
