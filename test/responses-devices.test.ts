@@ -149,6 +149,34 @@ test('an upstream failure after a device command is a 502 that says not to retry
   }
 });
 
+test('with an Idempotency-Key a retried response that acted gets the first answer and acts once, whole or streamed', async () => {
+  const lamp = server.sims.get('lamp-1')!;
+  const post = (key: string, stream: boolean) =>
+    fetch(`${server.url}/v1/responses`, {
+      method: 'POST',
+      headers: { authorization: 'Bearer admin', 'content-type': 'application/json', 'idempotency-key': key },
+      body: JSON.stringify({ model: 'scripted', input: 'Toggle it.', stream, tools: [{ type: 'nimbus_devices', devices: ['lamp-1'] }] }),
+    });
+  for (const stream of [false, true]) {
+    const key = `toggle-${String(stream)}`;
+    server.engine.play([{ calls: [{ name: 'lamp-1__do_toggle', arguments: {} }] }, { text: 'Toggled.' }]);
+    const before = lamp.received.length;
+    const first = await (await post(key, stream)).text();
+    server.engine.play([{ calls: [{ name: 'lamp-1__do_toggle', arguments: {} }] }, { text: 'Toggled again.' }]);
+    const retried = await post(key, stream);
+    expect(retried.headers.get('idempotent-replayed')).toBe('true');
+    const replayed = await retried.text();
+    expect(lamp.received.length - before).toBe(1);
+    expect(server.engine.requests).toHaveLength(0);
+    if (stream) {
+      const closing = first.split('\n\n').find((chunk) => chunk.startsWith('event: response.completed'))!;
+      const response = (JSON.parse(closing.slice(closing.indexOf('data: ') + 6)) as { response: { id: string } }).response;
+      expect(replayed).toContain(`"id":"${response.id}"`);
+      expect(replayed).toContain('"type":"response.completed"');
+    } else expect(JSON.parse(replayed)).toEqual(JSON.parse(first));
+  }
+});
+
 test('a function output from the client taints the conversation: every actuation then needs a person', async () => {
   server.engine.play([{ calls: [{ name: 'lamp-1__set_on', arguments: { value: true } }] }]);
   const { body } = await respond(

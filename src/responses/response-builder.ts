@@ -120,9 +120,15 @@ export class ResponseBuilder {
 
   /** The closing event: `response.completed`, `response.incomplete` or `response.failed` (a cancelled response too). */
   closed(): void {
+    const { type, ...fields } = this.closingEvent();
+    this.send(type, fields);
+  }
+
+  /** The closing event's type and fields, without a sequence number (what a replay of the stream sends). */
+  closingEvent(): { type: string; response: Record<string, unknown> } {
     const status = this.response.status;
     const type = status === 'completed' ? 'response.completed' : status === 'incomplete' ? 'response.incomplete' : 'response.failed';
-    this.send(type, { response: this.snapshot() });
+    return { type, response: this.snapshot() };
   }
 
   /** An `error` event (a failure mid-stream), before `response.failed`. */

@@ -23,6 +23,7 @@ import { formatRoute } from '../../tenancy/accounting/format-route.js';
 import { estimateChatPromptTokens } from '../../tenancy/estimate-prompt-tokens.js';
 import { runToolLoop, type LoopEvent, type ToolExecutor } from '../../tools/tool-loop.js';
 import { firstTurn, laterTurn } from '../billed-turns.js';
+import type { StoredAnswer } from '../idempotency-key.js';
 import { addRouteHeaders } from '../route-headers.js';
 import type { ServerContext } from '../server-context.js';
 import type { RequestTools } from './plan-response.js';
@@ -73,6 +74,8 @@ export async function serveResponse(
   request: FastifyRequest,
   reply: FastifyReply,
   plan: ResponsePlan,
+  /** Receives what the client was answered (the body, or a stream's closing event), for an `Idempotency-Key` to replay. */
+  onAnswer: (answer: StoredAnswer) => void = () => undefined,
 ): Promise<void> {
   const id = plan.response.id;
   const billed = context.accounting.open({
@@ -124,6 +127,7 @@ export async function serveResponse(
     if (plan.store) await saveQuietly(context, records, request, plan, builder);
     untrack();
     if (plan.stream) {
+      onAnswer({ status: 200, stream: true, body: builder.closingEvent() });
       builder.closed();
       const raw = reply.raw;
       const route = billed.attempts.length > 0 ? formatRoute(billed.attempts) : undefined;
@@ -131,6 +135,7 @@ export async function serveResponse(
       raw.end();
     } else if (!clientLeft) {
       addRouteHeaders(headers, billed.attempts);
+      onAnswer({ status: 200, body: builder.response });
       await reply.headers(headers).send(builder.response);
     }
   } finally {

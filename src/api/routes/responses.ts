@@ -2,7 +2,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { appNameOf } from '../../apps/app-model.js';
-import { NimbusError } from '../../core/errors.js';
+import { NimbusError, toNimbusError } from '../../core/errors.js';
 import { parseRequest } from '../../core/openai/parse-request.js';
 import { responseRequestSchema, type ResponseRequest } from '../../core/openai/response-request-schema.js';
 import type { ToolCall } from '../../core/openai/response-types.js';
@@ -16,6 +16,7 @@ import { resolveAppCall, type AppCall } from '../apps/app-call.js';
 import { appNameSchema } from '../apps/app-config-schema.js';
 import { appResponseRequest, endUserOf } from '../apps/app-response-request.js';
 import { withApp } from '../apps/app-response-plan.js';
+import { claimOrReplay, idempotencyKeyOf, settleKey, type StoredAnswer } from '../idempotency-key.js';
 import { checkApprovalsHaveServers } from '../responses/mcp-tool.js';
 import { planResponse } from '../responses/plan-response.js';
 import { cancelledByRequest, serveResponse } from '../responses/serve-response.js';
@@ -70,11 +71,17 @@ function tellOthers(tool: PreparedTool, prepared: readonly PreparedTool[]): void
   const others = prepared.filter((other) => other !== tool && other.othersResult !== undefined);
   const run = executor.run?.bind(executor);
   if (!run || others.length === 0) return;
-  executor.run = async (call, step) => {
-    const outcome = await run(call, step);
+  executor.run = async (call, step, engineCall) => {
+    const outcome = await run(call, step, engineCall);
     for (const other of others) await other.othersResult?.(executor.kind);
     return outcome;
   };
+}
+
+/** What a request answered and whether it acted on a device: what its `Idempotency-Key` keeps. */
+interface RequestOutcome {
+  answer: StoredAnswer | undefined;
+  acted: boolean;
 }
 
 function notFound(id: string): NimbusError {
@@ -85,7 +92,7 @@ export function registerResponseRoutes(app: FastifyInstance, context: ServerCont
   const { records } = services;
 
   /** Creates a response; `appName` (from the path) calls that app whatever `model` says. */
-  const create = async (request: FastifyRequest, reply: FastifyReply, appName?: string): Promise<void> => {
+  const create = async (request: FastifyRequest, reply: FastifyReply, outcome: RequestOutcome, appName?: string): Promise<void> => {
     let body = parseRequest(responseRequestSchema, appName !== undefined ? { ...(request.body as object), model: `app:${appName}` } : request.body);
     const calledApp = appName ?? appNameOf(body.model);
     let call: AppCall | undefined;
@@ -143,11 +150,37 @@ export function registerResponseRoutes(app: FastifyInstance, context: ServerCont
       },
     });
     if (call) withApp(context, plan, call);
-    await serveResponse(context, records, request, reply, plan);
+    try {
+      await serveResponse(context, records, request, reply, plan, (answer) => {
+        outcome.answer = answer;
+      });
+    } finally {
+      outcome.acted = plan.acted();
+    }
   };
 
-  app.post('/v1/responses', (request, reply) => create(request, reply));
-  app.post('/v1/apps/:name/responses', (request, reply) => create(request, reply, parseRequest(appParams, request.params).name));
+  /** Creates a response; one that may act on devices runs once per `Idempotency-Key`, as chat's `nimbus.devices` (api/idempotency-key.ts). */
+  const createOnce = async (request: FastifyRequest, reply: FastifyReply, appName?: string): Promise<FastifyReply | void> => {
+    const tools = (request.body as { tools?: unknown } | null)?.tools;
+    const devices = context.devices;
+    const acts = Array.isArray(tools) && tools.some((tool) => (tool as { type?: unknown } | null)?.type === 'nimbus_devices');
+    const key = devices && acts ? idempotencyKeyOf(request) : undefined;
+    if (!devices || key === undefined) return create(request, reply, { answer: undefined, acted: false }, appName);
+    if (!(await claimOrReplay(devices.gateway, request, reply, key))) return reply;
+    const outcome: RequestOutcome = { answer: undefined, acted: false };
+    try {
+      await create(request, reply, outcome, appName);
+    } catch (error) {
+      const failure = toNimbusError(error);
+      outcome.answer = { status: failure.status, body: failure.toJSON() };
+      throw error;
+    } finally {
+      await settleKey(devices.gateway, request, key, outcome);
+    }
+  };
+
+  app.post('/v1/responses', (request, reply) => createOnce(request, reply));
+  app.post('/v1/apps/:name/responses', (request, reply) => createOnce(request, reply, parseRequest(appParams, request.params).name));
 
   app.get('/v1/responses/:id', async (request) => {
     const { id } = parseRequest(idParams, request.params);
