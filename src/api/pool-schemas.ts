@@ -46,7 +46,18 @@ export const joinSchema = z.strictObject({
 export const heartbeatSchema = z.strictObject({
   load: loadSchema,
   hardware: hardwareSchema,
-  replicas: z.array(z.object({ id: z.string().max(64), state: z.enum(['loading', 'ready', 'failed']), error: z.string().max(2000).optional() })).max(1000),
+  replicas: z
+    .array(
+      z.object({
+        id: z.string().max(64),
+        state: z.enum(['loading', 'ready', 'failed']),
+        error: z.string().max(2000).optional(),
+        prefixKeys: z.array(z.string().max(16)).max(256).optional(),
+        prefixKeysComplete: z.boolean().optional(),
+        prefixBlockChars: z.number().int().min(1).optional(),
+      }),
+    )
+    .max(1000),
 });
 
 export const joinTokenSchema = z.strictObject({ expires_in_seconds: z.number().int().min(1).max(31_536_000).optional() });

@@ -10,6 +10,15 @@ export interface ReplicaReport {
   id: string;
   state: 'loading' | 'ready' | 'failed';
   error?: string;
+  /**
+   * A ready llama.cpp replica: the prefix keys (the router's block hashes, never text) its slots and
+   * prompt cache hold, most recently used first, at most 256 (issue 24).
+   */
+  prefixKeys?: string[];
+  /** False when it held more keys than it listed. */
+  prefixKeysComplete?: boolean;
+  /** The characters per block the keys were hashed with; a control plane with another size ignores them. */
+  prefixBlockChars?: number;
 }
 
 /** What a worker sends when it joins. */

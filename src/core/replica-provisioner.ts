@@ -64,6 +64,8 @@ export type ProvisionerChange =
   | { kind: 'ready'; deployment: string }
   /** A host beat: requests held may find a replica serving now. */
   | { kind: 'beat' }
+  /** A replica reported the prefix keys its caches hold (most recent first; `complete` false when bounded): its router's index takes them. */
+  | { kind: 'cached'; deployment: string; host: string; replica: string; prefixKeys: string[]; complete: boolean; prefixBlockChars: number }
   /** A host stopped answering (`lost`) or answers again (`back`): for the log. */
   | { kind: 'host'; host: string; state: 'lost' | 'back'; detail: string };
 

@@ -30,11 +30,12 @@ import type {
   WorkerView,
 } from '../core/pool-control.js';
 import type { DeploymentRecord, PoolStore, WorkerRecord } from '../core/pool-store.js';
-import type { ReplicaProvisioner } from '../core/replica-provisioner.js';
+import type { ProvisionerChange, ReplicaProvisioner } from '../core/replica-provisioner.js';
+import { prefixBlockChars } from '../cluster/routing/routing-keys.js';
 import { autoscaleOnce, putCount } from './autoscale.js';
 import { checkCountInRange, mergeAutoscale } from './autoscale-settings.js';
 import { deploymentView, explainDeployment } from './deployment-views.js';
-import { PoolState, type PoolParts, type PoolServing } from './pool-state.js';
+import { PoolState, servingId, type PoolParts, type PoolServing } from './pool-state.js';
 import { reconcileOnce } from './reconcile.js';
 import { soleLeader, type Leadership } from './leader-election.js';
 import { ServingSync, type ReplicaEngineFactory } from './serving-sync.js';
@@ -118,6 +119,16 @@ export class PoolRuntime implements PoolControl {
     this.sync = new ServingSync(this.parts, options.replicaEngine, options.prefixBlockChars);
   }
 
+  /**
+   * A worker's report of what a replica's caches hold: its deployment's router takes it (hashes
+   * only; keys hashed with another block size than this control plane's are ignored).
+   */
+  private cached(change: Extract<ProvisionerChange, { kind: 'cached' }>): void {
+    if (change.prefixBlockChars !== (this.options.prefixBlockChars ?? prefixBlockChars)) return;
+    const replica = servingId({ host: change.host, id: change.replica });
+    this.parts.serving.cached?.(change.deployment, replica, change.prefixKeys, change.complete);
+  }
+
   /** Loads the pool (known hosts get the grace of a fresh heartbeat) and starts the loops. */
   async start(): Promise<void> {
     await this.provisioner.start();
@@ -125,6 +136,7 @@ export class PoolRuntime implements PoolControl {
       if (change.kind === 'ready') this.state.loaded(change.deployment);
       else if (change.kind === 'changed') this.reconcileLater();
       else if (change.kind === 'beat') this.state.wakeHeld();
+      else if (change.kind === 'cached') this.cached(change);
       else {
         this.parts.onHost(change.host, change.state, change.detail);
         this.reconcileLater();

@@ -24,6 +24,8 @@ export interface PoolServing {
    * ended, queued or running there: demand the autoscaler counts, and what scaling down avoids cutting.
    */
   inFlight(model: string, replica?: string): number;
+  /** A replica (`host/replica`) reported the prefix keys its caches hold, most recent first: the deployment's router takes them. */
+  cached?(model: string, replica: string, prefixKeys: readonly string[], complete: boolean): void;
 }
 
 /** The autoscaler's memory of one deployment. */

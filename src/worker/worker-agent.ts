@@ -7,6 +7,7 @@
  */
 import type { HeartbeatAnswer, JoinAnswer, ReplicaAssignment, ReplicaReport } from '../core/pool-control.js';
 import type { WorkerHardware, WorkerLoadReport } from '../core/pool-store.js';
+import { prefixBlockChars } from '../cluster/routing/routing-keys.js';
 
 /** What the agent needs of the engine that runs replicas (the llama engine). */
 export interface ReplicaHost {
@@ -14,6 +15,8 @@ export interface ReplicaHost {
   removeModel(id: string): Promise<boolean>;
   models(): ReadonlyArray<{ id: string; state: 'loading' | 'ready' | 'failed'; error?: string }>;
   load(): { active: number; queued: number };
+  /** What a ready model's caches hold, by prefix key (held-prefixes.ts); reported with the replica. */
+  heldPrefixes?(id: string): { keys: string[]; complete: boolean } | undefined;
 }
 
 /** Options of `WorkerAgent`. */
@@ -160,7 +163,14 @@ export class WorkerAgent {
     for (const [id, deployment] of this.running) {
       const status = statuses.get(deployment);
       if (!status) continue;
-      reports.push(status.state === 'failed' ? { id, state: 'failed', error: status.error ?? 'failed to load' } : { id, state: status.state });
+      if (status.state === 'failed') {
+        reports.push({ id, state: 'failed', error: status.error ?? 'failed to load' });
+        continue;
+      }
+      const held = status.state === 'ready' ? this.options.host.heldPrefixes?.(deployment) : undefined;
+      reports.push(
+        held ? { id, state: status.state, prefixKeys: held.keys, prefixKeysComplete: held.complete, prefixBlockChars } : { id, state: status.state },
+      );
     }
     return reports;
   }

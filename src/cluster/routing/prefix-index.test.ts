@@ -74,3 +74,76 @@ describe('PrefixIndex', () => {
     expect(() => new PrefixIndex(0)).toThrowError(/at least one block/);
   });
 });
+
+describe('PrefixIndex: a worker’s cache report', () => {
+  test('a complete report evicts what the router sent and the worker no longer holds', () => {
+    const index = new PrefixIndex(100);
+    index.insert('a', ['sent1', 'sent2']);
+    index.insert('a', ['kept']);
+    index.replace('a', ['kept'], true);
+    expect(index.match(['sent1'], ['a'])).toEqual([0]);
+    expect(index.match(['kept'], ['a'])).toEqual([1]);
+    expect(index.size('a')).toBe(1);
+  });
+
+  test('a report adds what another control plane sent (keys this router never saw)', () => {
+    const index = new PrefixIndex(100);
+    index.replace('a', ['other1', 'other2'], true);
+    expect(index.match(['other1', 'other2', 'other3'], ['a'])).toEqual([2]);
+  });
+
+  test('an empty complete report clears the replica and only it', () => {
+    const index = new PrefixIndex(100);
+    index.insert('a', ['k1']);
+    index.insert('b', ['k1']);
+    index.replace('a', [], true);
+    expect(index.size('a')).toBe(0);
+    expect(index.match(['k1'], ['a', 'b'])).toEqual([0, 1]);
+  });
+
+  test('the same report twice leaves the same index', () => {
+    const index = new PrefixIndex(100);
+    index.replace('a', ['k1', 'k2', 'k3'], true);
+    const before = [index.size('a'), index.entries, ...index.match(['k1', 'k2', 'k3'], ['a'])];
+    index.replace('a', ['k1', 'k2', 'k3'], true);
+    expect([index.size('a'), index.entries, ...index.match(['k1', 'k2', 'k3'], ['a'])]).toEqual(before);
+  });
+
+  test('a key reported by two replicas is held by both; one report dropping it leaves the other', () => {
+    const index = new PrefixIndex(100);
+    index.replace('a', ['sys'], true);
+    index.replace('b', ['sys'], true);
+    expect(index.match(['sys'], ['a', 'b'])).toEqual([1, 1]);
+    index.replace('a', ['other'], true);
+    expect(index.match(['sys'], ['a', 'b'])).toEqual([0, 1]);
+  });
+
+  test('after a complete report, what the router sends next goes in beside it, the oldest out past the capacity', () => {
+    const index = new PrefixIndex(100);
+    index.replace('a', ['r1', 'r2'], true, 3);
+    expect(index.capacity('a')).toBe(3);
+    index.insert('a', ['s1', 's2']);
+    // r2 was the least recently used (a report lists most recent first).
+    expect(index.match(['r1'], ['a'])).toEqual([1]);
+    expect(index.match(['r2'], ['a'])).toEqual([0]);
+    expect(index.match(['s1', 's2'], ['a'])).toEqual([2]);
+  });
+
+  test('a bounded report keeps older guesses behind what it lists, and takes the listed keys as newest', () => {
+    const index = new PrefixIndex(3);
+    index.insert('a', ['g1', 'g2', 'g3']);
+    index.replace('a', ['r1', 'r2', 'r3', 'r4'], false);
+    // Room for the four listed and one more: the newest guess stays.
+    expect(index.capacity('a')).toBe(5);
+    expect(index.match(['r1', 'r2', 'r3', 'r4'], ['a'])).toEqual([4]);
+    expect(index.match(['g1'], ['a'])).toEqual([1]);
+    expect(index.match(['g3'], ['a'])).toEqual([0]);
+  });
+
+  test('a report for a replica the index never saw creates it', () => {
+    const index = new PrefixIndex(10);
+    index.replace('new', ['k'], false);
+    expect(index.known()).toEqual(['new']);
+    expect(index.match(['k'], ['new'])).toEqual([1]);
+  });
+});

@@ -6,6 +6,7 @@ import type { Llama } from 'node-llama-cpp';
 import type { EmbeddingRequest, EmbeddingResult, Engine, EngineCall, EngineLoad, GenerationEvent, ModelStatus } from '../../core/engine.js';
 import { NimbusError } from '../../core/errors.js';
 import type { ChatCompletionRequest, CompletionRequest } from '../../core/openai/request-schemas.js';
+import type { HeldPrefixReport } from './held-prefixes.js';
 import { LoadedModel, type LoadOptions } from './loaded-model.js';
 
 /** Which accelerator to use: `auto` detects, `cpu` forces the CPU. */
@@ -116,6 +117,11 @@ export class LlamaEngine implements Engine {
       queued += entry.loaded?.queued ?? 0;
     }
     return { active, queued };
+  }
+
+  /** The prefix keys a ready model's caches hold (a worker's heartbeat carries them); undefined before it is ready. */
+  heldPrefixes(id: string, limit?: number): HeldPrefixReport | undefined {
+    return this.entries.get(id)?.loaded?.heldPrefixes(limit);
   }
 
   /** The loaded model behind a ready id (for tests and benchmarks that compare with the library). */

@@ -24,12 +24,14 @@ import { toChatHistory } from './chat-history.js';
 import { DeltaOutput } from './delta-output.js';
 import { mapFinishReason, samplingOptions } from './generation-options.js';
 import { cachedPrefix, PromptCache } from './prompt-cache.js';
+import { HeldPrefixes, type HeldPrefixReport } from './held-prefixes.js';
 import { longestPrefixSlot } from './slot-choice.js';
 import { SlotPool } from './slot-pool.js';
 import { planOutput, type OutputPlan } from './tool-plan.js';
 import { buildJsonGrammar, type GrammarSchema } from './json-schema-grammar.js';
 import { generateChat } from './chat-generation.js';
 import { continueChat, continueText, resumableGeneration, type Turn } from './resumable-generation.js';
+import { routingKeys } from '../../cluster/routing/routing-keys.js';
 
 /** How to load one model. */
 export interface LoadOptions {
@@ -72,6 +74,8 @@ export class LoadedModel {
   private readonly grammars = new Map<string, Promise<LlamaGrammar>>();
   /** Evicted slot states kept in RAM; undefined when the budget is 0. */
   readonly promptCache: PromptCache | undefined;
+  /** The prompts run here, by prefix key, for the worker's cache report. */
+  private readonly held = new HeldPrefixes();
   private embedding: Promise<LlamaEmbeddingContext> | undefined;
   /** Serializes embedding calls: one embedding context evaluates one input at a time. */
   private embeddingTail: Promise<unknown> = Promise.resolve();
@@ -165,6 +169,7 @@ export class LoadedModel {
     if (plan.kind === 'forced-call') history = [{ type: 'system', text: plan.instructions }, ...history];
     const maxTokens = request.max_completion_tokens ?? request.max_tokens ?? call.maxTokens;
     const prompt = this.chatPromptTokens(history, plan);
+    this.held.record(routingKeys(request).prefixKeys ?? [], prompt);
     return this.generate(call, turn, prompt, maxTokens, request.seed, async (slot, signal, output, budget) => {
       const grammar = plan.kind === 'json' || plan.kind === 'forced-call' ? await this.grammarFor(plan.grammar) : undefined;
       return generateChat({ chat: slot.chat, sequence: slot.sequence, history, request, plan, grammar, signal, output, budget });
@@ -189,6 +194,7 @@ export class LoadedModel {
     const bos = this.model.tokens.shouldPrependBosToken ? this.model.tokens.bos : null;
     const tokens = this.model.tokenize(request.prompt, false, bos === null ? undefined : 'trimLeadingSpace');
     const prompt = bos === null ? tokens : [bos, ...tokens];
+    this.held.record(routingKeys(request).prefixKeys ?? [], prompt);
     return this.generate(call, turn, prompt, maxTokens, request.seed, async (slot, signal, output, budget) => {
       const result = await slot.completion.generateCompletionWithMeta(tokens, {
         ...samplingOptions(request),
@@ -249,6 +255,12 @@ export class LoadedModel {
     await this.context.dispose();
     await this.promptCache?.close();
     await this.model.dispose();
+  }
+
+  /** The prefix keys its slots and prompt cache hold now, newest first, at most `limit` (held-prefixes.ts). */
+  heldPrefixes(limit?: number): HeldPrefixReport {
+    const holders = [...this.slots.map((slot) => slot.sequence.contextTokens), ...(this.promptCache?.heldTokens() ?? [])];
+    return this.held.report(holders, limit);
   }
 
   /** Tokens to generate: what was asked, capped by the room left in the slot's context. */

@@ -376,3 +376,27 @@ describe('PoolEngine: batch requests', () => {
     await pool.close();
   });
 });
+
+describe('PoolEngine: workers’ cache reports', () => {
+  test('a replica reported holding the prompt is tried first; a later report that drops it moves the next request', async () => {
+    const engine = new PoolEngine({ routingKeys: (request) => routingKeys(request) });
+    engine.deploy('m', createRouter('estimated-ttft'));
+    const fakes = { a: fakeEngine('a', () => 'ok'), b: fakeEngine('b', () => 'ok') };
+    engine.setReplicas('m', [
+      { id: 'a', engine: fakes.a.engine },
+      { id: 'b', engine: fakes.b.engine },
+    ]);
+    const long = chat('a long shared document '.repeat(1000));
+    const keys = routingKeys(long).prefixKeys!;
+    expect(keys.length).toBeGreaterThan(8);
+    engine.cached('m', 'b', keys, true);
+    expect((await collect(engine.chat(long, call()))).at(-1)).toMatchObject({ servedBy: 'b' });
+    // b's cache lost it (evicted), a's holds it (another control plane sent it there).
+    engine.cached('m', 'b', [], true);
+    engine.cached('m', 'a', keys, true);
+    expect((await collect(engine.chat(long, call()))).at(-1)).toMatchObject({ servedBy: 'a' });
+    // A report for a deployment this engine does not serve is ignored.
+    engine.cached('gone', 'a', keys, true);
+    await engine.close();
+  });
+});

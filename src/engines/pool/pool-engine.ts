@@ -86,6 +86,11 @@ export class PoolEngine implements Engine {
     this.deployments.set(model, { router, replicas: known?.replicas ?? [], created: known?.created ?? this.now() });
   }
 
+  /** A replica's worker reported the prefix keys its caches hold (most recent first): the deployment's router replaces its guess with them. */
+  cached(model: string, replica: string, prefixKeys: readonly string[], complete: boolean): void {
+    this.deployments.get(model)?.router.observe?.({ kind: 'cached', model, requestId: '', replica, prefixKeys, complete });
+  }
+
   /**
    * Replaces a deployment's replicas: placed, lost and moved ones take effect for the next
    * request. Requests still running on a replica that left are abandoned and go on elsewhere.

@@ -99,6 +99,18 @@ export class WorkerMembership implements WorkerControl {
       const state = report?.state === 'ready' ? 'ready' : report?.state === 'failed' ? 'failed' : 'assigned';
       book.setReady(replica, state === 'ready');
       if (state === 'ready') emit({ kind: 'ready', deployment: replica.deployment });
+      if (state === 'ready' && report?.prefixKeys) {
+        const { prefixKeys, prefixKeysComplete, prefixBlockChars } = report;
+        emit({
+          kind: 'cached',
+          deployment: replica.deployment,
+          host: replica.worker,
+          replica: replica.id,
+          prefixKeys,
+          complete: prefixKeysComplete ?? true,
+          prefixBlockChars: prefixBlockChars ?? 0,
+        });
+      }
       if (state === replica.state) continue;
       await store.putReplica({ ...replica, state, error: state === 'failed' ? (report?.error ?? 'failed to load') : null, updatedAt: now });
       changed = true;
