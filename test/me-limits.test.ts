@@ -148,6 +148,35 @@ describe.skipIf(skip)('GET /v1/me/limits', () => {
     expect(served).toBe(3);
   });
 
+  test("an app's own limits (?app=NAME): the read predicts its calls' admission up to the refusal", async () => {
+    const left = 60_000 - (Date.now() % 60_000);
+    if (left < 10_000) await new Promise((resolve) => setTimeout(resolve, left + 100));
+    const created = await call({
+      method: 'POST',
+      url: '/v1/apps',
+      key: operator,
+      payload: { name: 'metered', model: 'stories', max_output_tokens: 4, limits: { requests_per_minute: 2 } },
+    });
+    expect(created.statusCode, created.body).toBe(201);
+    let refusedAfter = -1;
+    for (let served = 0; served < 5 && refusedAfter < 0; served += 1) {
+      const read = await call({ method: 'GET', url: '/v1/me/limits?app=metered', key: operator });
+      expect(read.json()).toMatchObject({ app: 'metered' });
+      const standing = (read.json().data as Standing[]).find((entry) => entry.scope === ('app' as Standing['scope']))!;
+      expect(standing).toMatchObject({ owner: 'metered', name: 'requests_per_minute', limit: 2, used: served });
+      const answer = await call({ method: 'POST', url: '/v1/apps/metered/responses', key: operator, payload: { input: 'hi' } });
+      if (standing.remaining >= 1) {
+        expect(answer.statusCode, answer.body).toBe(200);
+        continue;
+      }
+      expect(answer.statusCode).toBe(429);
+      expect(answer.json().error.message).toContain("app 'metered'");
+      refusedAfter = served;
+    }
+    expect(refusedAfter).toBe(2);
+    expect((await call({ method: 'GET', url: '/v1/me/limits?app=nope', key: operator })).statusCode).toBe(404);
+  });
+
   test('a key with no limits, in a tenant with none, has none to show', async () => {
     const key = await createKey({ tenant: 'beta', name: 'free' });
     expect(await limitsOf(key.key)).toEqual([]);

@@ -99,7 +99,7 @@ export interface UsageGate {
    * resets (`GET /v1/me/limits`). Budgets not counted yet are seeded from the ledger first, as
    * admission seeds them. Empty when nothing is limited.
    */
-  standing(principal: Principal): Promise<LimitStanding[]>;
+  standing(principal: Principal, app?: { id: string; limits: Limits }): Promise<LimitStanding[]>;
 }
 
 /** An admin change, as the routes report it to the gate. */
@@ -200,11 +200,12 @@ export class LimitsGate implements UsageGate {
     if (limits) await this.seeder.added(limits.tenantId, limits.owner, limits.before, limits.after, this.options.clock.now());
   }
 
-  async standing(principal: Principal): Promise<LimitStanding[]> {
+  async standing(principal: Principal, app?: { id: string; limits: Limits }): Promise<LimitStanding[]> {
     const limits = this.options.limitsOf(principal);
     const now = this.options.clock.now();
-    // The template admission reserves against (same counters, same windows), without a request's amounts.
-    const checks = this.plans.template(principal.tenantId, principal.keyId, limits.key, limits.tenant, now);
+    // The templates admission reserves against (same counters, same windows), without a request's amounts; an app's as one more owner.
+    const owners = this.plans.template(principal.tenantId, principal.keyId, limits.key, limits.tenant, now);
+    const checks = app && hasLimits(app.limits) ? [...owners, ...this.appPlans.template(principal.tenantId, app.id, app.limits, now)] : owners;
     if (checks.length === 0) return [];
     try {
       await this.seeder.seed(checks, now);

@@ -79,7 +79,7 @@ export async function resolveAppCall(context: ServerContext, request: FastifyReq
 /** Limits objects per app record (one while the record is cached), so admission's plan cache keeps its checks. */
 const appLimits = new WeakMap<AppRecord, { id: string; limits: Limits } | undefined>();
 
-function limitsOf(app: AppRecord): { id: string; limits: Limits } | undefined {
+export function limitsOf(app: AppRecord): { id: string; limits: Limits } | undefined {
   if (!appLimits.has(app)) {
     const limits = applyLimits({}, app.config.limits);
     appLimits.set(app, Object.keys(limits).length > 0 ? { id: app.name, limits } : undefined);

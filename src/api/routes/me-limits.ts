@@ -3,12 +3,17 @@
  * per minute, concurrent requests, token and cost budgets per UTC day and month), what is used and
  * left of each, and when each resets, read by the admission gate from the counters it admits
  * against (`UsageGate.standing`), so a request fits exactly when its amount is at most every
- * `remaining`. Nimbus has no per-app limits, so `app` is null.
+ * `remaining`. With `?app=NAME`, the limits and budget of that app (one more owner of its calls'
+ * reservations) too; `app` is null without.
  */
 import type { FastifyInstance } from 'fastify';
+import { authorizeApp } from '../../apps/app-access.js';
+import { NimbusError } from '../../core/errors.js';
+import type { Limits } from '../../core/tenancy-store.js';
 import { limitRules } from '../../tenancy/limit-plan.js';
 import type { LimitStanding } from '../../tenancy/limit-standing.js';
 import { nanoUsdToUsd } from '../../tenancy/price-table.js';
+import { limitsOf } from '../apps/app-call.js';
 import type { ServerContext } from '../server-context.js';
 
 /** One standing as the API writes it: cost in US dollars, times in unix seconds. */
@@ -31,7 +36,16 @@ function standingView(standing: LimitStanding): Record<string, unknown> {
 export function registerMeLimitsRoutes(app: FastifyInstance, context: ServerContext): void {
   app.get('/v1/me/limits', async (request) => {
     const { principal } = request;
-    const standings = await context.gate.standing(principal);
-    return { object: 'limits', tenant: principal.tenantId, key: principal.keyId, app: null, data: standings.map(standingView) };
+    const name = (request.query as { app?: string }).app;
+    let app: { id: string; limits: Limits } | undefined;
+    if (name !== undefined) {
+      // The app's limits as its calls reserve them, for a caller that may call it.
+      authorizeApp(principal, name);
+      const record = await context.apps.live(principal.tenantId, name);
+      if (!record) throw new NimbusError('not_found', `The app '${name}' does not exist. GET /v1/apps lists the apps you may call.`, { param: 'app' });
+      app = limitsOf(record);
+    }
+    const standings = await context.gate.standing(principal, app);
+    return { object: 'limits', tenant: principal.tenantId, key: principal.keyId, app: name ?? null, data: standings.map(standingView) };
   });
 }
