@@ -16,6 +16,7 @@ Commands:
   files        upload, list, download and delete files
   batches      run a JSONL file of requests as a batch (--wait: a progress bar), list, cancel, output
   stores       vector stores: create, add files (with a progress bar), search, rm
+  apps         apps: create (from a file or --template), list, show, publish, rollback, delete, apply FILE
   devices      devices, twins, history, commands; set properties, invoke actions
   approvals    list, grant and deny human approvals of risky device commands (admin API)
   estop        the tenant's emergency stop: status, on, off
@@ -45,6 +46,7 @@ const commands: Record<string, () => Promise<Command>> = {
   files: async () => (await import('./files.js')).filesCommand,
   batches: async () => (await import('./batches.js')).batchesCommand,
   stores: async () => (await import('./stores.js')).storesCommand,
+  apps: async () => (await import('./apps.js')).appsCommand,
   devices: async () => (await import('./devices.js')).devicesCommand,
   approvals: async () => (await import('./approvals.js')).approvalsCommand,
   estop: async () => (await import('./estop.js')).estopCommand,
