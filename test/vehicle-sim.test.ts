@@ -2,7 +2,8 @@
  * `nimbus sim --vehicle` (issue 23, item 1) as a real process against a `nimbus serve` process and
  * its embedded broker: comfort functions are actions the assistant's key can call; opening a
  * window while the car drives waits for an approval that only the car's own confirm control (a
- * key of its own, not the assistant's) grants; the driving state changes only at the car.
+ * key of its own, not the assistant's) grants; the driving state changes only at the car; in local
+ * mode the person at the console approves, recorded as self_approved_local.
  */
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { eventually } from './support/devices.js';
@@ -79,3 +80,24 @@ test('the confirm key is revoked when the sim stops', async () => {
   expect(await car.stop()).toBe(0);
   expect((await server.api(operator, 'GET', `/v1/keys/${confirmKey}`)).body.revoked_at).not.toBeNull();
 });
+
+test('in local mode the person at the car console is the one principal, recorded as self_approved_local', async () => {
+  const local = await startSafetyServer();
+  const localCar = await startVehicleSim(local.url, undefined, 'solo');
+  try {
+    expect(localCar.output()).not.toMatch(/its own key/);
+    localCar.type('drive 30');
+    await eventually(async () => expect((await local.api(undefined, 'GET', `/v1/devices/${localCar.carId}/twin`)).body.reported.driving).toBe(true));
+    const input = { window: 'rear_right', open_percent: 50 };
+    const asked = await local.api(undefined, 'POST', `/v1/devices/${localCar.carId}/actions/set_window`, { input });
+    expect(asked.status).toBe(202);
+    localCar.type('confirm');
+    await localCar.waitFor(new RegExp(`confirmed ${asked.body.approval}`));
+    expect((await local.api(undefined, 'GET', `/v1/approvals/${asked.body.approval}`)).body.decided_by).toBe('self_approved_local');
+    const done = await local.api(undefined, 'POST', `/v1/devices/${localCar.carId}/actions/set_window`, { input, approval: asked.body.approval });
+    expect(done.body).toMatchObject({ status: 'acked', state_after: { windows: { rear_right: 50 } } });
+  } finally {
+    await localCar.stop();
+    await local.stop();
+  }
+}, 60_000);
