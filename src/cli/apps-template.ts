@@ -1,9 +1,8 @@
 /**
  * `nimbus apps create --template NAME [--name APP] [--model MODEL]`: an app from one of the
  * templates under templates/ (app-templates.ts), its knowledge uploaded into a new vector store
- * first; `nimbus apps templates` lists them. Not reachable from the CLI yet: the `nimbus apps`
- * command (issue 23's apps CLI, not built yet) is to hand its `create --template` and `templates`
- * here, so `main.ts` has no entry for it.
+ * first; `nimbus apps templates` lists them. `nimbus apps` (apps.ts) hands `create --template`
+ * and `templates` here.
  */
 import { parseArgs } from 'node:util';
 import { adminClient, commandFailure } from './admin-client.js';
