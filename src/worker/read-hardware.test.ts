@@ -41,6 +41,8 @@ test('a stub nvidia-smi on PATH: each GPU with its memory and utilisation, and t
   try {
     const cuda = async () => ({ gpu: 'cuda', gpuDevices: ['NVIDIA H100 80GB HBM3', 'NVIDIA L4'] });
     await readHardware(cuda);
+    // The cores' times count in clock ticks: let some pass before the second read.
+    for (const until = Date.now() + 100; Date.now() < until;) Math.sqrt(Math.random());
     const hardware = await readHardware(cuda);
     expect(hardware.gpus).toEqual([
       {

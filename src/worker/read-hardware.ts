@@ -78,8 +78,10 @@ export function cpuUtilization(): number | undefined {
     total += user + nice + sys + irq + idle;
   }
   const before = lastCpu;
+  // No clock tick since the last read (they count in 10 ms steps): keep measuring from that one.
+  if (before && total <= before.total) return undefined;
   lastCpu = { busy, total };
-  if (!before || total <= before.total) return undefined;
+  if (!before) return undefined;
   return Math.min(1, Math.max(0, (busy - before.busy) / (total - before.total)));
 }
 
