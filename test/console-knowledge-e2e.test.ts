@@ -65,23 +65,33 @@ describe.skipIf(skip)('the Knowledge page in chromium', () => {
     expect(await page.getByTestId('vector-stores').textContent()).toContain('no files yet');
     await screenshot(page, 'knowledge-01-created');
 
-    await panel.getByLabel('Files (text, Markdown, HTML, PDF)').setInputFiles([
-      { name: 'tides.txt', mimeType: 'text/plain', buffer: Buffer.from(largeText()) },
-      { name: 'krill.md', mimeType: 'text/markdown', buffer: Buffer.from('# Krill\n\nAntarctic krill are small crustaceans; whales and penguins eat krill.') },
-    ]);
+    // The large file alone first: the read that follows its upload sees it in progress (a second
+    // upload right after would start a newer read that could come back once it is done).
+    await panel
+      .getByLabel('Files (text, Markdown, HTML, PDF)')
+      .setInputFiles([{ name: 'tides.txt', mimeType: 'text/plain', buffer: Buffer.from(largeText()) }]);
     await panel.getByRole('button', { name: 'Upload and index' }).click();
     const files = panel.getByTestId('store-files');
     const bar = panel.getByRole('progressbar', { name: 'Indexing of ocean notes' });
-    // Seen part way: the large file is in progress and the bar is short of full.
     await files.getByRole('row', { name: /tides\.txt.*in progress/ }).waitFor({ timeout: 20_000 });
     expect(Number(await bar.getAttribute('aria-valuenow'))).toBeLessThan(100);
-    expect(await panel.getByTestId('ingest-text').textContent()).toMatch(/^indexing · \d of [12] files done$/);
+    expect(await panel.getByTestId('ingest-text').textContent()).toBe('indexing · 0 of 1 files done');
     await screenshot(page, 'knowledge-02-indexing');
-    // Then both complete, without a reload: the page polls while anything is in progress.
-    await files.getByRole('row', { name: /krill\.md.*completed/ }).waitFor({ timeout: 60_000 });
+    // Then it completes without a reload: the page polls while anything is in progress.
     await files.getByRole('row', { name: /tides\.txt.*completed/ }).waitFor({ timeout: 60_000 });
+    await panel
+      .getByLabel('Files (text, Markdown, HTML, PDF)')
+      .setInputFiles([
+        {
+          name: 'krill.md',
+          mimeType: 'text/markdown',
+          buffer: Buffer.from('# Krill\n\nAntarctic krill are small crustaceans; whales and penguins eat krill.'),
+        },
+      ]);
+    await panel.getByRole('button', { name: 'Upload and index' }).click();
+    await files.getByRole('row', { name: /krill\.md.*completed/ }).waitFor({ timeout: 60_000 });
     await expect.poll(() => bar.getAttribute('aria-valuenow'), { timeout: 10_000 }).toBe('100');
-    expect(await panel.getByTestId('ingest-text').textContent()).toBe('2 of 2 files indexed');
+    await expect.poll(() => panel.getByTestId('ingest-text').textContent(), { timeout: 10_000 }).toBe('2 of 2 files indexed');
     await expect.poll(() => page.getByTestId('vector-stores').textContent(), { timeout: 10_000 }).toContain('2 of 2 files indexed');
     await screenshot(page, 'knowledge-03-indexed');
   });
