@@ -2,11 +2,14 @@
  * The handler of `nimbus apps create --template NAME` (src/cli/apps-template.ts), run in this
  * process against a `nimbus serve` process: it lists the templates, creates an app and its
  * variants from one with its knowledge indexed, and refuses an unknown template or a taken name.
- * The `nimbus apps` command that hands `--template` to it is not built yet (README).
+ * And once through `nimbus apps create --template` as a process.
  */
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
 import { afterAll, beforeAll, expect, test, vi } from 'vitest';
 import { appsTemplateCommand } from '../src/cli/apps-template.js';
 import { killNimbusProcesses } from './support/nimbus-process.js';
+import { repoRoot } from './support/shared-model.js';
 import { startTemplateRig, type TemplateRig } from './support/template-rig.js';
 
 let rig: TemplateRig;
@@ -60,4 +63,18 @@ test('an unknown template or a taken name fails with the reason', async () => {
   expect(again.code).toBe(1);
   expect(again.err).toMatch(/game-character/);
   expect((await run('create')).code).toBe(2);
+});
+
+test('nimbus apps create --template, as a process, creates the literature assistant', async () => {
+  const result = await new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
+    execFile(
+      process.execPath,
+      [join(repoRoot, 'dist', 'cli', 'main.js'), 'apps', 'create', '--template', 'literature-assistant', '--model', 'scripted'],
+      { env: { ...process.env, ...environment } },
+      (error, stdout, stderr) => resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+    );
+  });
+  expect(result.code, result.stderr).toBe(0);
+  expect(result.stdout).toMatch(/indexed 24 files/);
+  expect(result.stdout).toMatch(/created app literature-assistant \(app:literature-assistant, version 1\)/);
 });
