@@ -13,7 +13,7 @@ export interface AppFunctionTool {
   strict?: boolean | null | undefined;
 }
 
-/** A remote MCP server the app may use, by label and URL (kept with the version; remote MCP tools are not run yet). */
+/** A remote MCP server the app may use, by label and URL (an `mcp` tool of its Responses calls). */
 export interface AppMcpServer {
   server_label: string;
   server_url: string;
