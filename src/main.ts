@@ -246,6 +246,7 @@ export async function startNimbus(config: NimbusConfig, environment: Readonly<Re
     clock: systemClock,
     reconcileIntervalMs: config.poolHeartbeatMs,
     prefixBlockChars: config.routing.prefixBlockChars,
+    workerCacheReports: config.routing.workerCacheReports,
     onError: (error) => log.error({ err: error }, 'pool reconciliation failed; retrying at the next interval'),
     onScale: (deployment, event) => log.info({ deployment, from: event.from, to: event.to }, `pool: ${deployment} scaled: ${event.reason}`),
     onHost: (worker, state, detail) =>

@@ -36,18 +36,23 @@ const traces = tracesDir;
 // sharing iterations, a decode step is 6 ms alone and ~70 ms beside a 512-token prefill chunk.
 const slo = { ttftMs: 5000, tpotMs: 100 };
 
-// `estimated-ttft+reports`: the same router told what each replica caches every 250 ms, as worker
-// heartbeats could (the worker side is not built: issue 24's report says so).
-type Policy = RoutingPolicy | 'estimated-ttft+reports' | 'oracle';
-const policies: Policy[] = [...routingPolicies, 'estimated-ttft+reports', 'oracle'];
-const reportMs = 250;
+// `estimated-ttft+heartbeats`: the same router told what each replica caches as the built workers
+// tell it (src/engines/llama/held-prefixes.ts): every heartbeat (5 s, the default) at most 256
+// blocks, the running requests' then the cache's newest first. `estimated-ttft+reports`: told every
+// 250 ms, up to 4,096 blocks (what reports could be worth, the first figures of decision 0012).
+type Policy = RoutingPolicy | 'estimated-ttft+heartbeats' | 'estimated-ttft+reports' | 'oracle';
+const policies: Policy[] = [...routingPolicies, 'estimated-ttft+heartbeats', 'estimated-ttft+reports', 'oracle'];
+const reports: Partial<Record<Policy, { everyMs: number; limit: number }>> = {
+  'estimated-ttft+heartbeats': { everyMs: 5000, limit: 256 },
+  'estimated-ttft+reports': { everyMs: 250, limit: 4096 },
+};
 
 /** A router of `policy` for one run (the oracle reads the simulated replicas). */
 export function routerFor(policy: Policy, trace: readonly TraceRequest[]) {
   return ({ replicas, now }: { replicas: readonly ServerReplica[]; now: () => number }): ReplicaRouter =>
     policy === 'oracle'
       ? new OracleRouter(replicas, trace)
-      : createRouter(policy === 'estimated-ttft+reports' ? 'estimated-ttft' : policy, { estimatedTtft: { now } });
+      : createRouter(reports[policy] ? 'estimated-ttft' : (policy as RoutingPolicy), { estimatedTtft: { now } });
 }
 
 interface Scenario {
@@ -68,7 +73,8 @@ function runOnce(scenario: Scenario, policy: Policy, scale: number): ServerSimul
     scale,
     slo,
     sessionOf: (_request, index) => scenario.sessions[index],
-    cacheReportMs: policy === 'estimated-ttft+reports' ? reportMs : 0,
+    cacheReportMs: reports[policy]?.everyMs ?? 0,
+    cacheReportLimit: reports[policy]?.limit,
   });
 }
 

@@ -111,6 +111,8 @@ export const upstreamModelConfigSchema = z.strictObject({
 export const routingConfigSchema = z.strictObject({
   /** Characters per prefix block hashed by prefix-cache routing (about 4 per token); smaller for small contexts. */
   prefixBlockChars: z.number().int().min(16).max(1_000_000).default(2048),
+  /** Pool workers' heartbeat reports of the prefixes their caches hold correct estimated-ttft's shadow index (issue 24); false ignores them. */
+  workerCacheReports: z.boolean().default(true),
 });
 
 /** Retries before the first byte of an answer, on another replica where there is one. */
@@ -425,7 +427,7 @@ const hints: Partial<Record<keyof NimbusConfig, string>> = {
   aliases: 'use {"alias": "model"}, e.g. {"gpt-4o-mini": "llama-3-8b"}',
   fallbacks: 'use {"model": ["fallback", ...]}, e.g. {"llama-3-70b": ["llama-3-8b"]}',
   retry: 'keys: maxAttempts, backoffBaseMs, backoffMaxMs, maxRetryAfterMs',
-  routing: 'keys: prefixBlockChars (characters per prefix block for prefix-cache routing, at least 16)',
+  routing: 'keys: prefixBlockChars (characters per prefix block for prefix-cache routing, at least 16), workerCacheReports (true or false)',
   breaker: 'keys: failureThreshold, openMs',
   redisUrl: 'use redis://HOST:6379 (or rediss:// for TLS)',
   ledgerRetentionDays: 'use a number of days (0 keeps every ledger row)',

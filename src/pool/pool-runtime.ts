@@ -78,6 +78,8 @@ export interface PoolRuntimeOptions {
   onHost?: (host: string, state: 'lost' | 'back', detail: string) => void;
   /** Characters per prefix block the routing keys are hashed with (`routing.prefixBlockChars`): estimated-ttft reads blocks as tokens with it. */
   prefixBlockChars?: number;
+  /** Whether workers' reports of what their caches hold reach the routers (`routing.workerCacheReports`). Default true. */
+  workerCacheReports?: boolean;
 }
 
 /** The pool's control-plane side; `start` it once, `stop` it on shutdown. */
@@ -124,6 +126,7 @@ export class PoolRuntime implements PoolControl {
    * only; keys hashed with another block size than this control plane's are ignored).
    */
   private cached(change: Extract<ProvisionerChange, { kind: 'cached' }>): void {
+    if (this.options.workerCacheReports === false) return;
     if (change.prefixBlockChars !== (this.options.prefixBlockChars ?? prefixBlockChars)) return;
     const replica = servingId({ host: change.host, id: change.replica });
     this.parts.serving.cached?.(change.deployment, replica, change.prefixKeys, change.complete);

@@ -136,14 +136,41 @@ describe('EstimatedTtftRouter', () => {
   });
 
   test("a replica's cache report replaces what the router guessed", () => {
-    const { place, tell, replicas, clock } = setup();
+    const { place, tell, serve, replicas, clock } = setup();
     const pool = replicas(2);
     tell('cached', '', 'r1', { prefixKeys: keys('s', 6), complete: true });
-    expect(place(keys('s', 6), pool).ordered[0]).toBe('r1');
+    const first = place(keys('s', 6), pool);
+    expect(first.ordered[0]).toBe('r1');
+    serve(first.requestId, 'r1', 100, { promptTokens: 600, cachedTokens: 600 });
     clock.now += 60_000;
     tell('cached', '', 'r1', { prefixKeys: [], complete: true });
     tell('cached', '', 'r0', { prefixKeys: keys('s', 6), complete: true });
     expect(place(keys('s', 6), pool).ordered[0]).toBe('r0');
+  });
+
+  test('a report does not drop the prompts the router sent there that have not ended (taken before they ran, it could not list them)', () => {
+    const { place, tell, replicas } = setup();
+    const pool = replicas(2);
+    const queued = place(keys('q', 6), pool);
+    const holder = queued.ordered[0]!;
+    tell('sent', queued.requestId, holder);
+    tell('first-token', queued.requestId, holder);
+    // Still answering; the report was taken before its prefill ran.
+    tell('cached', '', holder, { prefixKeys: ['other'], complete: true });
+    expect(place(keys('q', 6), pool).ordered[0]).toBe(holder);
+  });
+
+  test('once that prompt ended, a report without it drops it', () => {
+    const { place, tell, serve, replicas, clock } = setup();
+    const pool = replicas(2);
+    const done = place(keys('d', 6), pool);
+    const holder = done.ordered[0]!;
+    serve(done.requestId, holder, 100, { promptTokens: 600, cachedTokens: 0 });
+    clock.now += 60_000;
+    tell('cached', '', holder, { prefixKeys: ['other'], complete: true });
+    const other = holder === 'r0' ? 'r1' : 'r0';
+    tell('cached', '', other, { prefixKeys: keys('d', 6), complete: true });
+    expect(place(keys('d', 6), pool).ordered[0]).toBe(other);
   });
 
   test('fewer cached tokens than the index promised shrink that replica index', () => {

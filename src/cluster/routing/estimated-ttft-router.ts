@@ -137,7 +137,7 @@ export class EstimatedTtftRouter implements ReplicaRouter {
 
   observe(outcome: RoutingOutcome): void {
     if (outcome.kind === 'cached') {
-      this.index.replace(outcome.replica, outcome.prefixKeys ?? [], outcome.complete ?? true);
+      this.cached(outcome.replica, outcome.prefixKeys ?? [], outcome.complete ?? true);
       return;
     }
     const entry = this.pending.get(outcome.requestId);
@@ -161,6 +161,25 @@ export class EstimatedTtftRouter implements ReplicaRouter {
     }
     this.pending.delete(outcome.requestId);
     this.learnFromUsage(entry, outcome);
+  }
+
+  /**
+   * A replica's report of what it caches replaces the index's guess for it, but not the prompts
+   * this router sent there that have not ended: a report taken while one waits in the queue cannot
+   * list it yet (at a 5 s heartbeat, dropping them cost more than the report gained in the
+   * simulator), so their keys stay, as the most recent.
+   */
+  private cached(replica: string, keys: readonly string[], complete: boolean): void {
+    const inFlight: Array<readonly string[]> = [];
+    let count = 0;
+    for (const entry of this.pending.values()) {
+      if (entry.replica !== replica || entry.detached || entry.keys.length === 0) continue;
+      inFlight.push(entry.keys);
+      count += entry.keys.length;
+    }
+    // A complete report sets the replica's capacity to what it holds: room for those in flight too.
+    this.index.replace(replica, keys, complete, Math.max(16, keys.length + count, this.index.capacity(replica)));
+    for (const sent of inFlight) this.index.insert(replica, sent);
   }
 
   /** Prefix keys tracked (for the bench's memory figure). */
