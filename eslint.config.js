@@ -45,7 +45,7 @@ export default tseslint.config(
     rules: boundary(['../api/*', '../engines/*', '../store/*', '../cluster/*', '../tenancy/*', '../devices/*', '../cli/*', '../main.js', '../../*']),
   },
   {
-    files: ['src/cluster/**/*.ts', 'src/tenancy/**/*.ts', 'src/devices/**/*.ts', 'src/tools/**/*.ts'],
+    files: ['src/cluster/**/*.ts', 'src/tenancy/**/*.ts', 'src/devices/**/*.ts', 'src/tools/**/*.ts', 'src/apps/**/*.ts'],
     rules: boundary(['**/api/*', '**/store/*', '**/main.js', '**/cli/*']),
   },
   // The gateway knows no protocol (devices/transport.ts): MQTT's topics, payloads and brokers stay under devices/mqtt/, picked by start-devices.ts.

@@ -5,6 +5,7 @@
 import { describe, expect, test } from 'vitest';
 import type { AppConfig } from '../core/app-config.js';
 import type { Store } from '../core/store.js';
+import { requestLogEntry } from './store-contract.js';
 
 const config = (instructions: string): AppConfig => ({
   model: ['big', 'small'],
@@ -109,6 +110,34 @@ export function runAppStoreContract(open: () => Promise<Store>): void {
       // The name is free again, and starts at version 1.
       expect(await store.apps.createApp('acme', 'tutor', config('new'), 9_000)).toBe(true);
       expect((await store.apps.listVersions('acme', 'tutor'))?.map((version) => version.version)).toEqual([1]);
+      await store.close();
+    });
+
+    test('usage groups by app and version and filters by app, from the rows and from the hourly rollups alike (an app budget is seeded from it)', async () => {
+      const store = await open();
+      const hour = 3_600_000;
+      const base = Date.UTC(2025, 0, 1);
+      const rows = [
+        { appId: 'tutor', appVersion: '1', createdAt: base + 10 },
+        { appId: 'tutor', appVersion: '2', createdAt: base + hour + 10 },
+        { appId: 'tutor', appVersion: '2', createdAt: base + 2 * hour + 10 },
+        { appId: 'game', appVersion: '1', createdAt: base + 20 },
+        { appId: null, appVersion: null, createdAt: base + 30 },
+      ];
+      for (const [index, row] of rows.entries())
+        store.recordRequest(requestLogEntry({ id: `app-${index}`, tenantId: 'acme', promptTokens: 3, completionTokens: 4, ...row }));
+      await store.flush();
+      // Whole hours come from the rollups, the partial last hour from the rows.
+      const range = { since: base, until: base + 2 * hour + 20, tenantId: 'acme' };
+      const grouped = await store.tenancy.usage({ ...range, groupBy: ['app', 'app_version'] });
+      expect(grouped.map((row) => [row.app, row.appVersion, row.requests])).toEqual([
+        [null, null, 1],
+        ['game', '1', 1],
+        ['tutor', '1', 1],
+        ['tutor', '2', 2],
+      ]);
+      const tutor = await store.tenancy.usage({ ...range, appId: 'tutor', groupBy: [] });
+      expect(tutor).toEqual([expect.objectContaining({ requests: 3, promptTokens: 9, completionTokens: 12 })]);
       await store.close();
     });
   });
