@@ -169,6 +169,7 @@ export class PromptCache {
   constructor(private readonly options: PromptCacheOptions) {
     this.index = new PromptCacheIndex(options.budgetBytes);
   }
+
   /** The tokens of every saved state (for the worker's report of what its caches hold). */
   heldTokens(): Array<readonly Token[]> {
     return this.index.all().map((entry) => entry.tokens);
