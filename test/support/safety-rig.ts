@@ -46,7 +46,7 @@ export async function startScriptedUpstream(): Promise<ScriptedUpstream> {
           .end(JSON.stringify({ error: { message: 'scripted failure', type: 'server_error' } }));
         return;
       }
-      const message =
+      const message: { role: string; content: string | null; tool_calls?: Array<Record<string, unknown>> } =
         'text' in turn
           ? { role: 'assistant', content: turn.text }
           : {
@@ -58,6 +58,26 @@ export async function startScriptedUpstream(): Promise<ScriptedUpstream> {
                 function: { name: call.name, arguments: JSON.stringify(call.arguments) },
               })),
             };
+      if (body.stream === true) {
+        // The same turn as an event stream: the message as one delta, then the finish with usage.
+        const delta =
+          'text' in turn
+            ? { role: 'assistant', content: turn.text }
+            : { role: 'assistant', tool_calls: message.tool_calls!.map((toolCall, index) => ({ index, ...toolCall })) };
+        const chunk = (choices: unknown[], usage?: unknown) =>
+          `data: ${JSON.stringify({ id: `chatcmpl-${requests.length}`, object: 'chat.completion.chunk', created: Math.floor(Date.now() / 1000), model: 'scripted', choices, ...(usage ? { usage } : {}) })}\n\n`;
+        response.writeHead(200, { 'content-type': 'text/event-stream' });
+        response.write(chunk([{ index: 0, delta, finish_reason: null }]));
+        response.write(
+          chunk([{ index: 0, delta: {}, finish_reason: 'text' in turn ? 'stop' : 'tool_calls' }], {
+            prompt_tokens: 10,
+            completion_tokens: 5,
+            total_tokens: 15,
+          }),
+        );
+        response.end('data: [DONE]\n\n');
+        return;
+      }
       response.writeHead(200, { 'content-type': 'application/json' }).end(
         JSON.stringify({
           id: `chatcmpl-${requests.length}`,

@@ -11,10 +11,19 @@ export interface ToolCallView {
   arguments: string;
 }
 
+/** A file the answer drew on (an OpenAI `file_citation` annotation), at `index` in its text. */
+export interface CitationView {
+  fileId: string;
+  filename: string;
+  index: number;
+}
+
 export interface ChatMessage {
   role: 'user' | 'assistant';
   content: string;
   toolCalls: ToolCallView[];
+  /** Files cited, from a knowledge turn (`/v1/responses` with file_search). */
+  citations: CitationView[];
   /** Outcomes of device actions the server ran for this answer. */
   actions: DeviceAction[];
   /** Proposals, approvals and executions seen live while the answer was written. */
@@ -51,6 +60,9 @@ export type ChatAction =
   | { type: 'send'; text: string; at: number }
   | { type: 'chunk'; chunk: ChatChunk; at: number }
   | { type: 'activity'; entry: AuditEntry }
+  /** A server-run tool call as it starts and ends (the same id replaces the earlier view). */
+  | { type: 'toolCall'; call: ToolCallView }
+  | { type: 'citation'; citation: CitationView }
   | { type: 'done' }
   | { type: 'error'; message: string }
   | { type: 'reset' };
@@ -58,7 +70,7 @@ export type ChatAction =
 /** A conversation with nothing in it yet. */
 export const emptyChat: ChatState = { messages: [], streaming: false, error: null, usage: null, firstTokenMs: null, sentAt: null };
 
-const blankAnswer = (): ChatMessage => ({ role: 'assistant', content: '', toolCalls: [], actions: [], activity: [], finishReason: null });
+const blankAnswer = (): ChatMessage => ({ role: 'assistant', content: '', toolCalls: [], citations: [], actions: [], activity: [], finishReason: null });
 
 /** Replaces the last message (the answer being written) with `change(last)`. */
 function withLast(state: ChatState, change: (message: ChatMessage) => ChatMessage): ChatState {
@@ -114,6 +126,18 @@ export function chatReducer(state: ChatState, action: ChatAction): ChatState {
       if (!state.streaming) return state;
       return withLast(state, (message) =>
         message.activity.some((entry) => entry.id === action.entry.id) ? message : { ...message, activity: [...message.activity, action.entry] },
+      );
+    case 'toolCall':
+      return withLast(state, (message) => {
+        const at = message.toolCalls.findIndex((call) => call.id === action.call.id);
+        const toolCalls = at >= 0 ? message.toolCalls.map((call, index) => (index === at ? action.call : call)) : [...message.toolCalls, action.call];
+        return { ...message, toolCalls };
+      });
+    case 'citation':
+      return withLast(state, (message) =>
+        message.citations.some((citation) => citation.fileId === action.citation.fileId)
+          ? message
+          : { ...message, citations: [...message.citations, action.citation] },
       );
     case 'done':
       return { ...state, streaming: false };

@@ -1,8 +1,10 @@
 import { useEffect, useReducer, useRef, useState, type FormEvent, type KeyboardEvent } from 'react';
 import { api, list } from '../api/client.js';
-import type { DeviceAction, ModelInfo } from '../api/types.js';
+import type { DeviceAction, ModelInfo, VectorStore } from '../api/types.js';
 import { chatReducer, emptyChat, requestMessages } from '../chat/chat-state.js';
 import { streamChat } from '../chat/stream-chat.js';
+import { streamKnowledgeTurn } from '../chat/stream-response.js';
+import { Citations, CitedText } from '../chat/citations.js';
 import { useConsole, useLoad } from '../live/console-context.js';
 import { ErrorNote } from '../ui/error-note.js';
 
@@ -51,7 +53,11 @@ function ActionOutcome({ action, onApproved }: { action: DeviceAction; onApprove
   );
 }
 
-/** Playground: streaming chat, parameters, and the device actions a model takes. */
+/**
+ * Playground: streaming chat, parameters, and the device actions a model takes; with "Use
+ * knowledge", each turn searches the chosen vector stores through /v1/responses first and the
+ * answer shows the search as it runs and the files it cites.
+ */
 export function PlaygroundPage() {
   const { me, live } = useConsole();
   const models = useLoad(() => list<ModelInfo>('/v1/models'));
@@ -60,6 +66,11 @@ export function PlaygroundPage() {
   const [maxTokens, setMaxTokens] = useState(128);
   const [topP, setTopP] = useState(0.95);
   const [useDevices, setUseDevices] = useState(false);
+  const [useKnowledge, setUseKnowledge] = useState(false);
+  const [storeIds, setStoreIds] = useState<string[]>([]);
+  const knowledgeAllowed = me.scopes.inference;
+  // Read when the switch is turned on (and again each time), so a store made meanwhile is listed.
+  const stores = useLoad(() => (useKnowledge ? list<VectorStore>('/v1/vector_stores?limit=100') : Promise.resolve([])), useKnowledge);
   const [text, setText] = useState('');
   const [chat, dispatch] = useReducer(chatReducer, emptyChat);
   const conversation = useRef(newConversation());
@@ -70,6 +81,9 @@ export function PlaygroundPage() {
   useEffect(() => {
     if (!model && models.data?.[0]) setModel(models.data[0].id);
   }, [models.data, model]);
+  useEffect(() => {
+    if (storeIds.length === 0 && stores.data?.[0]) setStoreIds([stores.data[0].id]);
+  }, [stores.data, storeIds.length]);
   // Device activity of this conversation, live from the feed (admin keys see the audit stream).
   useEffect(() => live.watchAudit((entry) => entry.conversation === conversation.current && dispatch({ type: 'activity', entry })), [live]);
   useEffect(() => () => abort.current?.abort(), []);
@@ -81,6 +95,12 @@ export function PlaygroundPage() {
     setText('');
     abort.current = new AbortController();
     try {
+      if (useKnowledge) {
+        const turn = { model, messages: [...before, { role: 'user' as const, content: message }], vectorStoreIds: storeIds, temperature, maxTokens, topP };
+        await streamKnowledgeTurn(turn, dispatch, abort.current.signal, clock);
+        dispatch({ type: 'done' });
+        return;
+      }
       await streamChat(
         {
           model,
@@ -140,9 +160,34 @@ export function PlaygroundPage() {
           Max tokens
           <input type="number" min={1} max={4096} value={maxTokens} onChange={(event) => setMaxTokens(Number(event.target.value))} />
         </label>
+        {knowledgeAllowed && (
+          <label className="inline">
+            <input type="checkbox" checked={useKnowledge} disabled={useDevices} onChange={(event) => setUseKnowledge(event.target.checked)} />
+            Use knowledge
+          </label>
+        )}
+        {useKnowledge && (
+          <label>
+            Vector stores
+            <select
+              aria-label="Vector stores"
+              multiple
+              size={Math.min(4, Math.max(2, stores.data?.length ?? 0))}
+              value={storeIds}
+              onChange={(event) => setStoreIds([...event.target.selectedOptions].map((option) => option.value))}
+            >
+              {(stores.data ?? []).map((store) => (
+                <option key={store.id} value={store.id}>
+                  {store.name ?? store.id}
+                </option>
+              ))}
+            </select>
+            {stores.data?.length === 0 && <span className="muted">No vector stores yet: create one on the Knowledge page.</span>}
+          </label>
+        )}
         {devicesAllowed && (
           <label className="inline">
-            <input type="checkbox" checked={useDevices} onChange={(event) => setUseDevices(event.target.checked)} />
+            <input type="checkbox" checked={useDevices} disabled={useKnowledge} onChange={(event) => setUseDevices(event.target.checked)} />
             Let the model act on my devices
           </label>
         )}
@@ -160,11 +205,15 @@ export function PlaygroundPage() {
         </button>
       </section>
       <ErrorNote error={models.error} />
+      <ErrorNote error={stores.error} />
       <div className="chat" aria-live="polite" data-testid="chat">
         {chat.messages.map((message, index) => (
           <article key={index} className={`message ${message.role}`}>
             <span className="role">{message.role === 'user' ? 'You' : model}</span>
-            <span data-testid={message.role === 'assistant' ? 'answer' : undefined}>{message.content}</span>
+            <span data-testid={message.role === 'assistant' ? 'answer' : undefined}>
+              {message.citations.length > 0 ? <CitedText text={message.content} citations={message.citations} /> : message.content}
+            </span>
+            {message.citations.length > 0 && <Citations citations={message.citations} />}
             {message.toolCalls.length > 0 && (
               <div className="activity">
                 Tool calls:
@@ -217,7 +266,7 @@ export function PlaygroundPage() {
           <textarea name="message" rows={3} value={text} onChange={(event) => setText(event.target.value)} onKeyDown={onKeyDown} />
         </label>
         <div className="row">
-          <button type="submit" disabled={chat.streaming || !text.trim() || !model}>
+          <button type="submit" disabled={chat.streaming || !text.trim() || !model || (useKnowledge && storeIds.length === 0)}>
             Send
           </button>
           {chat.streaming && (

@@ -1,0 +1,151 @@
+/**
+ * The playground with knowledge: one turn through `POST /v1/responses` with a `file_search` tool
+ * over the chosen vector stores, streamed. Its events become the conversation's actions: text
+ * deltas, the search as a tool call that shows its queries while it runs and its result count when
+ * it ends, the citations OpenAI streams as `response.output_text.annotation.added`, and the usage
+ * at `response.completed`. Stateless (`store: false`): the conversation is sent each turn, as chat.
+ */
+import { ApiError, authHeaders, describeFailure } from '../api/client.js';
+import { SseParser } from '../api/sse.js';
+import type { ChatAction } from './chat-state.js';
+
+export interface KnowledgeRequest {
+  model: string;
+  messages: Array<{ role: 'user' | 'assistant'; content: string }>;
+  vectorStoreIds: string[];
+  temperature: number;
+  maxTokens: number;
+  topP: number;
+}
+
+/** The body the playground sends: every turn searches first (tool_choice file_search), then the model answers. */
+export function responsesBody(request: KnowledgeRequest): Record<string, unknown> {
+  return {
+    model: request.model,
+    input: request.messages.map((message) => ({ role: message.role, content: message.content })),
+    tools: [{ type: 'file_search', vector_store_ids: request.vectorStoreIds, max_num_results: 5 }],
+    tool_choice: { type: 'file_search' },
+    include: ['file_search_call.results'],
+    temperature: request.temperature,
+    top_p: request.topP,
+    max_output_tokens: request.maxTokens,
+    store: false,
+    stream: true,
+  };
+}
+
+interface StreamedItem {
+  id?: string;
+  type?: string;
+  status?: string;
+  queries?: string[];
+  results?: unknown[] | null;
+}
+interface ResponseEvent {
+  type: string;
+  delta?: string;
+  item?: StreamedItem;
+  annotation?: { type?: string; file_id?: string; filename?: string; index?: number };
+  response?: {
+    status?: string;
+    usage?: { input_tokens?: number; output_tokens?: number };
+    error?: { message?: string } | null;
+    incomplete_details?: { reason?: string } | null;
+  };
+  message?: string;
+}
+
+/** What one event of the stream does to the conversation (none for events the playground does not show). */
+export function actionsOf(event: ResponseEvent, at: number): ChatAction[] {
+  const search = (item: StreamedItem | undefined): ChatAction[] =>
+    item?.type === 'file_search_call'
+      ? [
+          {
+            type: 'toolCall',
+            call: {
+              id: item.id ?? 'file_search',
+              name: 'file_search',
+              arguments:
+                JSON.stringify({ queries: item.queries ?? [] }) +
+                (item.status === 'completed'
+                  ? ` → ${item.results ? `${item.results.length} passage${item.results.length === 1 ? '' : 's'}` : 'done'}`
+                  : item.status === 'failed'
+                    ? ' → failed'
+                    : ' …'),
+            },
+          },
+        ]
+      : [];
+  switch (event.type) {
+    case 'response.output_text.delta':
+      return event.delta ? [{ type: 'chunk', chunk: { choices: [{ delta: { content: event.delta } }] }, at }] : [];
+    case 'response.output_item.added':
+    case 'response.output_item.done':
+      return search(event.item);
+    case 'response.output_text.annotation.added':
+      return event.annotation?.type === 'file_citation' && event.annotation.file_id
+        ? [
+            {
+              type: 'citation',
+              citation: {
+                fileId: event.annotation.file_id,
+                filename: event.annotation.filename ?? event.annotation.file_id,
+                index: event.annotation.index ?? 0,
+              },
+            },
+          ]
+        : [];
+    case 'response.completed':
+    case 'response.incomplete': {
+      const usage = event.response?.usage;
+      const finish = event.type === 'response.incomplete' ? (event.response?.incomplete_details?.reason ?? 'incomplete') : 'stop';
+      return [
+        {
+          type: 'chunk',
+          chunk: {
+            choices: [{ delta: {}, finish_reason: finish }],
+            usage: { prompt_tokens: usage?.input_tokens ?? 0, completion_tokens: usage?.output_tokens ?? 0 },
+          },
+          at,
+        },
+      ];
+    }
+    default:
+      return [];
+  }
+}
+
+export async function streamKnowledgeTurn(
+  request: KnowledgeRequest,
+  dispatch: (action: ChatAction) => void,
+  signal: AbortSignal,
+  clock: () => number,
+): Promise<void> {
+  let response: Response;
+  try {
+    response = await fetch('/v1/responses', {
+      method: 'POST',
+      headers: authHeaders({ 'content-type': 'application/json' }),
+      body: JSON.stringify(responsesBody(request)),
+      signal,
+    });
+  } catch (error) {
+    if (signal.aborted) return;
+    throw new ApiError(`Cannot reach the Nimbus server: ${(error as Error).message}`, 0, null);
+  }
+  if (!response.ok || !response.body) throw describeFailure(response.status, await response.json().catch(() => null));
+  const parser = new SseParser();
+  const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) return;
+    for (const sse of parser.push(value)) {
+      const event = JSON.parse(sse.data) as ResponseEvent;
+      // A failure after the stream began arrives as an event, not as an HTTP status.
+      if (event.type === 'error') throw new ApiError(`The answer stopped: ${event.message ?? 'the server reported an error'}`, 200, null);
+      if (event.type === 'response.failed')
+        throw new ApiError(`The answer stopped: ${event.response?.error?.message ?? 'the server reported an error'}`, 200, null);
+      for (const action of actionsOf(event, clock())) dispatch(action);
+    }
+  }
+}
