@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { chatReducer, emptyChat, type ChatAction, type ChatState } from './chat-state.js';
 import { actionsOf, responsesBody } from './stream-response.js';
 
-const run = (events: Array<Record<string, unknown>>): ChatState =>
+const run = (events: Array<{ type: string } & Record<string, unknown>>): ChatState =>
   events
     .flatMap((event, at) => actionsOf(event as Parameters<typeof actionsOf>[0], 1000 + at * 10))
     .reduce(chatReducer, chatReducer(emptyChat, { type: 'send', text: 'krill?', at: 990 }));
