@@ -79,15 +79,13 @@ describe.skipIf(skip)('the Knowledge page in chromium', () => {
     await screenshot(page, 'knowledge-02-indexing');
     // Then it completes without a reload: the page polls while anything is in progress.
     await files.getByRole('row', { name: /tides\.txt.*completed/ }).waitFor({ timeout: 60_000 });
-    await panel
-      .getByLabel('Files (text, Markdown, HTML, PDF)')
-      .setInputFiles([
-        {
-          name: 'krill.md',
-          mimeType: 'text/markdown',
-          buffer: Buffer.from('# Krill\n\nAntarctic krill are small crustaceans; whales and penguins eat krill.'),
-        },
-      ]);
+    await panel.getByLabel('Files (text, Markdown, HTML, PDF)').setInputFiles([
+      {
+        name: 'krill.md',
+        mimeType: 'text/markdown',
+        buffer: Buffer.from('# Krill\n\nAntarctic krill are small crustaceans; whales and penguins eat krill.'),
+      },
+    ]);
     await panel.getByRole('button', { name: 'Upload and index' }).click();
     await files.getByRole('row', { name: /krill\.md.*completed/ }).waitFor({ timeout: 60_000 });
     await expect.poll(() => bar.getAttribute('aria-valuenow'), { timeout: 10_000 }).toBe('100');

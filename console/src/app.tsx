@@ -19,6 +19,7 @@ import { Link, usePath } from './ui/router.js';
 const PlaygroundPage = lazy(() => import('./pages/playground.js').then((module) => ({ default: module.PlaygroundPage })));
 const RequestsPage = lazy(() => import('./pages/requests.js').then((module) => ({ default: module.RequestsPage })));
 const UsagePage = lazy(() => import('./pages/usage.js').then((module) => ({ default: module.UsagePage })));
+const BatchesPage = lazy(() => import('./pages/batches.js').then((module) => ({ default: module.BatchesPage })));
 const KnowledgePage = lazy(() => import('./pages/knowledge.js').then((module) => ({ default: module.KnowledgePage })));
 const ModelsPage = lazy(() => import('./pages/models.js').then((module) => ({ default: module.ModelsPage })));
 const KeysPage = lazy(() => import('./pages/keys.js').then((module) => ({ default: module.KeysPage })));
@@ -42,6 +43,8 @@ const pages: PageEntry[] = [
   { path: '/playground', title: 'Playground', allowed: (me) => me.scopes.inference, render: () => <PlaygroundPage /> },
   // Files and vector stores belong to the key's tenant and need inference scope, as the API does.
   { path: '/knowledge', title: 'Knowledge', allowed: (me) => me.scopes.inference, render: () => <KnowledgePage /> },
+  // Batches belong to the key's tenant and need inference scope, as the API does.
+  { path: '/batches', title: 'Batches', allowed: (me) => me.scopes.inference, render: () => <BatchesPage /> },
   { path: '/usage', title: 'Usage', allowed: () => true, render: () => <UsagePage /> },
   // The ledger's rows: the operator every tenant's, a tenant's admin its tenant's, any other key its own.
   { path: '/requests', title: 'Request log', allowed: () => true, render: () => <RequestsPage /> },
