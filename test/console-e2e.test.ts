@@ -93,7 +93,7 @@ describe.skipIf(skip)('the console in chromium', () => {
   test('works from the keyboard: skip link first, pages reachable with Tab and Enter', async () => {
     await page.keyboard.press('Tab');
     expect(await page.evaluate<string>('document.activeElement.textContent')).toBe('Skip to the page');
-    for (let presses = 0; presses < 10; presses += 1) {
+    for (let presses = 0; presses < 20; presses += 1) {
       await page.keyboard.press('Tab');
       if ((await page.evaluate<string>('document.activeElement.textContent')) === 'Audit log') break;
     }

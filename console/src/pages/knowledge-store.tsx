@@ -28,8 +28,10 @@ function useStoreFiles(store: VectorStore, version: number) {
   }, `${store.id}:${version}`);
 }
 
+type NamedFile = VectorStoreFile & { filename: string };
+
 /** The upload form: each chosen file is uploaded, then added to the store (indexing starts at once). */
-function Upload({ store, onAdded }: { store: VectorStore; onAdded: () => void }) {
+function Upload({ store, onAdded }: { store: VectorStore; onAdded: (file: NamedFile) => void }) {
   const input = useRef<HTMLInputElement>(null);
   const [sending, setSending] = useState<string | null>(null);
   const { error, run } = useAction();
@@ -40,8 +42,8 @@ function Upload({ store, onAdded }: { store: VectorStore; onAdded: () => void })
         for (const file of Array.from(input.current?.files ?? [])) {
           setSending(file.name);
           const uploaded = await uploadFile(file);
-          await api('POST', `${storePath(store)}/files`, { file_id: uploaded.id });
-          onAdded();
+          const added = await api<VectorStoreFile>('POST', `${storePath(store)}/files`, { file_id: uploaded.id });
+          onAdded({ ...added, filename: file.name });
         }
         if (input.current) input.current.value = '';
       } finally {
@@ -67,10 +69,17 @@ function Upload({ store, onAdded }: { store: VectorStore; onAdded: () => void })
 export function StorePanel({ store, onChanged }: { store: VectorStore; onChanged: () => void }) {
   const [version, setVersion] = useState(0);
   const loaded = useStoreFiles(store, version);
+  // Files just added, shown as the server answered (in progress) until a read of the store has them.
+  const [added, setAdded] = useState<NamedFile[]>([]);
+  useEffect(() => {
+    const read = new Set((loaded.data?.files ?? []).map((file) => file.id));
+    setAdded((pending) => (pending.some((file) => read.has(file.id)) ? pending.filter((file) => !read.has(file.id)) : pending));
+  }, [loaded.data]);
+  const files = [...(loaded.data?.files ?? []), ...added.filter((file) => !(loaded.data?.files ?? []).some((known) => known.id === file.id))];
   const { error, run } = useAction();
   const current = loaded.data?.record ?? store;
   const progress = ingestProgress(current.file_counts);
-  const busy = progress.busy || (loaded.data?.files ?? []).some((file) => file.status === 'in_progress');
+  const busy = progress.busy || files.some((file) => file.status === 'in_progress');
   const wasBusy = useRef(false);
   // Poll while anything is indexed; once it settles, the stores' list is read again for its counts.
   useEffect(() => {
@@ -109,7 +118,8 @@ export function StorePanel({ store, onChanged }: { store: VectorStore; onChanged
       </p>
       <Upload
         store={store}
-        onAdded={() => {
+        onAdded={(file) => {
+          setAdded((pending) => [...pending, file]);
           reload();
           onChanged();
         }}
@@ -125,7 +135,7 @@ export function StorePanel({ store, onChanged }: { store: VectorStore; onChanged
           </tr>
         </thead>
         <tbody>
-          {(loaded.data?.files ?? []).map((file) => (
+          {files.map((file) => (
             <tr key={file.id}>
               <td>
                 {file.filename} <code className="muted">{file.id}</code>
@@ -144,7 +154,7 @@ export function StorePanel({ store, onChanged }: { store: VectorStore; onChanged
           ))}
         </tbody>
       </table>
-      {loaded.data?.files.length === 0 && <p className="empty">No files in this store yet. Upload some above.</p>}
+      {loaded.data && files.length === 0 && <p className="empty">No files in this store yet. Upload some above.</p>}
       <StoreSearch store={store} />
     </section>
   );
