@@ -8,7 +8,7 @@
  */
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { launchChromium, screenshot, skipWithoutChromium } from './support/browser.js';
+import { launchChromium, screenshot, signedInPage, skipWithoutChromium } from './support/browser.js';
 import { callJson } from './support/json-api.js';
 import { killNimbusProcesses, startNimbusProcess, waitReady, type NimbusProcess } from './support/nimbus-process.js';
 import { skipWithoutSharedModel, storiesPath } from './support/shared-model.js';
@@ -35,11 +35,7 @@ beforeAll(async () => {
   expect(created.status).toBe(201);
   key = created.body.key as string;
   browser = await launchChromium();
-  page = await (await browser.newContext({ viewport: { width: 1366, height: 900 } })).newPage();
-  await page.goto(server.url);
-  await page.getByLabel('API key').fill(key);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.getByRole('heading', { level: 1, name: 'Overview' }).waitFor();
+  page = await signedInPage(browser, server.url, key);
 }, 180_000);
 afterAll(async () => {
   await browser?.close();

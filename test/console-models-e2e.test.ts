@@ -10,7 +10,7 @@ import { copyFileSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { launchChromium, screenshot, skipWithoutChromium } from './support/browser.js';
+import { launchChromium, screenshot, signIn, skipWithoutChromium } from './support/browser.js';
 import { startDeviceServer, type DeviceServer } from './support/device-server.js';
 import { eventually } from './support/devices.js';
 import { startModelHub, type ModelHub } from './support/model-hub.js';
@@ -34,13 +34,6 @@ async function open(on: Page, title: string): Promise<void> {
     .getByRole('link', { name: new RegExp(`^${title}(\\W+\\d+ waiting)?$`) })
     .click();
   await on.getByRole('heading', { level: 1, name: title }).waitFor();
-}
-
-async function signIn(on: Page, url: string, key: string): Promise<void> {
-  await on.goto(url);
-  await on.getByLabel('API key').fill(key);
-  await on.getByRole('button', { name: 'Sign in' }).click();
-  await on.getByRole('heading', { level: 1, name: 'Overview' }).waitFor();
 }
 
 beforeAll(async () => {

@@ -11,7 +11,7 @@
 import OpenAI, { toFile } from 'openai';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { launchChromium, screenshot, skipWithoutChromium } from './support/browser.js';
+import { launchChromium, screenshot, signedInPage, skipWithoutChromium } from './support/browser.js';
 import { killNimbusProcesses } from './support/nimbus-process.js';
 import { startSafetyServer, startScriptedUpstream, type SafetyServer, type ScriptedUpstream } from './support/safety-rig.js';
 
@@ -34,11 +34,7 @@ beforeAll(async () => {
   });
   expect(await client.vectorStores.files.createAndPoll(store.id, { file_id: file.id }, { pollIntervalMs: 50 })).toMatchObject({ status: 'completed' });
   browser = await launchChromium();
-  page = await (await browser.newContext({ viewport: { width: 1366, height: 900 } })).newPage();
-  await page.goto(server.url);
-  await page.getByLabel('API key').fill(key);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.getByRole('heading', { level: 1, name: 'Overview' }).waitFor();
+  page = await signedInPage(browser, server.url, key);
 }, 180_000);
 afterAll(async () => {
   await browser?.close();

@@ -5,8 +5,8 @@
  * it ends, the citations OpenAI streams as `response.output_text.annotation.added`, and the usage
  * at `response.completed`. Stateless (`store: false`): the conversation is sent each turn, as chat.
  */
-import { ApiError, authHeaders, describeFailure } from '../api/client.js';
-import { SseParser } from '../api/sse.js';
+import { ApiError } from '../api/client.js';
+import { postEventStream } from '../api/post-stream.js';
 import type { ChatAction } from './chat-state.js';
 
 export interface KnowledgeRequest {
@@ -115,37 +115,18 @@ export function actionsOf(event: ResponseEvent, at: number): ChatAction[] {
   }
 }
 
-export async function streamKnowledgeTurn(
+export function streamKnowledgeTurn(
   request: KnowledgeRequest,
   dispatch: (action: ChatAction) => void,
   signal: AbortSignal,
   clock: () => number,
 ): Promise<void> {
-  let response: Response;
-  try {
-    response = await fetch('/v1/responses', {
-      method: 'POST',
-      headers: authHeaders({ 'content-type': 'application/json' }),
-      body: JSON.stringify(responsesBody(request)),
-      signal,
-    });
-  } catch (error) {
-    if (signal.aborted) return;
-    throw new ApiError(`Cannot reach the Nimbus server: ${(error as Error).message}`, 0, null);
-  }
-  if (!response.ok || !response.body) throw describeFailure(response.status, await response.json().catch(() => null));
-  const parser = new SseParser();
-  const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
-  for (;;) {
-    const { value, done } = await reader.read();
-    if (done) return;
-    for (const sse of parser.push(value)) {
-      const event = JSON.parse(sse.data) as ResponseEvent;
-      // A failure after the stream began arrives as an event, not as an HTTP status.
-      if (event.type === 'error') throw new ApiError(`The answer stopped: ${event.message ?? 'the server reported an error'}`, 200, null);
-      if (event.type === 'response.failed')
-        throw new ApiError(`The answer stopped: ${event.response?.error?.message ?? 'the server reported an error'}`, 200, null);
-      for (const action of actionsOf(event, clock())) dispatch(action);
-    }
-  }
+  return postEventStream('/v1/responses', responsesBody(request), signal, (data) => {
+    const event = JSON.parse(data) as ResponseEvent;
+    // A failure after the stream began arrives as an event, not as an HTTP status.
+    if (event.type === 'error') throw new ApiError(`The answer stopped: ${event.message ?? 'the server reported an error'}`, 200, null);
+    if (event.type === 'response.failed')
+      throw new ApiError(`The answer stopped: ${event.response?.error?.message ?? 'the server reported an error'}`, 200, null);
+    for (const action of actionsOf(event, clock())) dispatch(action);
+  });
 }

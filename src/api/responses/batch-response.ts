@@ -19,7 +19,7 @@ import { functionExecutor } from '../../tools/function-executor.js';
 import { checkApprovalsHaveServers } from './mcp-tool.js';
 import type { ServerContext } from '../server-context.js';
 import { planResponse } from './plan-response.js';
-import { run } from './serve-response.js';
+import { run, storedRecord } from './serve-response.js';
 
 /** One response line to run. */
 export interface ResponseLine {
@@ -97,18 +97,7 @@ export function batchResponses(context: ServerContext, records: ResponseRecords,
       builder.started();
       ({ failure, usage } = await run(context, caller, plan, billed, builder, line.cancel));
       if (failure) throw failure;
-      if (plan.store) {
-        await records.save({
-          id: plan.response.id,
-          tenantId: line.principal.tenantId,
-          keyId: line.principal.keyId ?? null,
-          createdAt: plan.response.created_at * 1000,
-          status: String(builder.response.status),
-          previousResponseId: plan.previousResponseId,
-          body: builder.snapshot(),
-          inputItems: plan.inputItems,
-        });
-      }
+      if (plan.store) await records.save(storedRecord(plan, line.principal, builder));
       return { body: builder.response, usage };
     } finally {
       billed.end(line.cancel.aborted);

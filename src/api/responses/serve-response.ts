@@ -13,6 +13,7 @@ import type { NimbusError } from '../../core/errors.js';
 import type { ModelRoute } from '../../core/model-route.js';
 import type { ChatCompletionRequest } from '../../core/openai/request-schemas.js';
 import type { Usage } from '../../core/openai/response-types.js';
+import type { Principal } from '../../core/principal.js';
 import type { Limits } from '../../core/tenancy-store.js';
 import { ResponseBuilder, type ResponseEvent, type ResponseStatus } from '../../responses/response-builder.js';
 import type { Item } from '../../responses/response-items.js';
@@ -252,6 +253,20 @@ function startStream(reply: FastifyReply, headers: Record<string, string>): (eve
   };
 }
 
+/** What `records.save` keeps of a finished response: its body as built and the input items of its plan, owned by `principal`. */
+export function storedRecord(plan: ResponsePlan, principal: Principal, builder: ResponseBuilder): Parameters<ResponseRecords['save']>[0] {
+  return {
+    id: plan.response.id,
+    tenantId: principal.tenantId,
+    keyId: principal.keyId ?? null,
+    createdAt: plan.response.created_at * 1000,
+    status: String(builder.response.status),
+    previousResponseId: plan.previousResponseId,
+    body: builder.snapshot(),
+    inputItems: plan.inputItems,
+  };
+}
+
 /** Saves the finished response; a store that fails is logged, and the answer still goes out (it says `store` could not hold it). */
 async function saveQuietly(
   context: ServerContext,
@@ -261,16 +276,7 @@ async function saveQuietly(
   builder: ResponseBuilder,
 ): Promise<void> {
   try {
-    await records.save({
-      id: plan.response.id,
-      tenantId: request.principal.tenantId,
-      keyId: request.principal.keyId ?? null,
-      createdAt: plan.response.created_at * 1000,
-      status: String(builder.response.status),
-      previousResponseId: plan.previousResponseId,
-      body: builder.snapshot(),
-      inputItems: plan.inputItems,
-    });
+    await records.save(storedRecord(plan, request.principal, builder));
   } catch (error) {
     context.logger.error({ err: error, responseId: plan.response.id }, 'a response could not be stored; it cannot be retrieved or continued');
   }
