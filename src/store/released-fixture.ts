@@ -37,6 +37,11 @@ export const releasedTableRows: Readonly<Record<string, number>> = {
   pool_leases: 1,
   batches: 1,
   batch_results: 1,
+  apps: 1,
+  app_versions: 1,
+  app_memories: 1,
+  pool_demand: 1,
+  live_event_bodies: 1,
 };
 
 /** Writes the rows `releasedTableRows` counts (the `default` tenant is the migration's own). */
@@ -72,6 +77,11 @@ export async function seedReleasedDatabase(db: Kysely<unknown>): Promise<void> {
     sql`insert into batches (id, tenant_id, key_id, principal, endpoint, input_file_id, completion_window, status, total, completed, failed, created_at, expires_at) values ('batch_old', 'acme', 'key_old', '{"tenantId":"acme"}', '/v1/chat/completions', 'file-old', '24h', 'in_progress', 2, 1, 0, 1000, 2000)`,
     sql`insert into batch_results (batch_id, line_index, custom_id, request_id, ok, line, input_tokens, cached_tokens, output_tokens) values ('batch_old', 0, 'c-0', 'req_old', 1, '{"custom_id":"c-0"}', 3, 0, 4)`,
     sql`insert into pool_replicas (id, deployment, worker, state, created_at, updated_at) values ('rep_old', 'old', 'w1', 'ready', 1000, 1000)`,
+    sql`insert into apps (tenant_id, name, live_version, latest_version, created_at, updated_at) values ('acme', 'tutor', 1, 1, 1000, 1000)`,
+    sql`insert into app_versions (tenant_id, app, version, config, created_at) values ('acme', 'tutor', 1, '{"model":"m"}', 1000)`,
+    sql`insert into app_memories (tenant_id, app, end_user, turns, updated_at) values ('acme', 'tutor', 'student-1', '[]', 1000)`,
+    sql`insert into pool_demand (control_plane, deployment, held, in_flight, reported_at) values ('cp-old', 'old', 0, 1, 1000)`,
+    sql`insert into live_event_bodies (id, body, created_at) values ('ev_old', '{}', 1000)`,
   ];
   for (const statement of statements) await statement.execute(db);
 }

@@ -23,4 +23,7 @@ export const releasedMigrations: readonly string[] = [
   '0031-pool-leases',
   '0033-knowledge-store-revision',
   '0037-batches',
+  '0039-apps',
+  '0042-cross-control-plane',
+  '0043-request-log-indexes',
 ];

@@ -55,26 +55,41 @@ CREATE INDEX "knowledge_store_files_status" on "knowledge_store_files" ("status"
 -- index knowledge_vector_stores_tenant_id
 CREATE INDEX "knowledge_vector_stores_tenant_id" on "knowledge_vector_stores" ("tenant_id", "id")
 
+-- index live_event_bodies_created_at
+CREATE INDEX "live_event_bodies_created_at" on "live_event_bodies" ("created_at")
+
 -- index pool_replicas_deployment
 CREATE INDEX "pool_replicas_deployment" on "pool_replicas" ("deployment")
 
 -- index pool_replicas_worker
 CREATE INDEX "pool_replicas_worker" on "pool_replicas" ("worker")
 
--- index request_log_created_at
-CREATE INDEX "request_log_created_at" on "request_log" ("created_at")
+-- index request_log_app_created_id
+CREATE INDEX "request_log_app_created_id" on "request_log" ("app_id", "created_at", "id")
 
--- index request_log_key_created_at
-CREATE INDEX "request_log_key_created_at" on "request_log" ("key_id", "created_at")
+-- index request_log_created_id
+CREATE INDEX "request_log_created_id" on "request_log" ("created_at", "id")
 
--- index request_log_model_created_at
-CREATE INDEX "request_log_model_created_at" on "request_log" ("model", "created_at")
+-- index request_log_key_created_id
+CREATE INDEX "request_log_key_created_id" on "request_log" ("key_id", "created_at", "id")
+
+-- index request_log_model_created_id
+CREATE INDEX "request_log_model_created_id" on "request_log" ("model", "created_at", "id")
 
 -- index request_log_parent_id
 CREATE INDEX "request_log_parent_id" on "request_log" ("parent_id")
 
--- index request_log_tenant_created_at
-CREATE INDEX "request_log_tenant_created_at" on "request_log" ("tenant_id", "created_at")
+-- index request_log_status_created_id
+CREATE INDEX "request_log_status_created_id" on "request_log" ("status", "created_at", "id")
+
+-- index request_log_tenant_created_id
+CREATE INDEX "request_log_tenant_created_id" on "request_log" ("tenant_id", "created_at", "id")
+
+-- index request_log_tenant_model_created_id
+CREATE INDEX "request_log_tenant_model_created_id" on "request_log" ("tenant_id", "model", "created_at", "id")
+
+-- index request_log_tenant_status_created_id
+CREATE INDEX "request_log_tenant_status_created_id" on "request_log" ("tenant_id", "status", "created_at", "id")
 
 -- index responses_expires_at
 CREATE INDEX "responses_expires_at" on "responses" ("expires_at")
@@ -84,6 +99,15 @@ CREATE INDEX "responses_tenant_expires" on "responses" ("tenant_id", "expires_at
 
 -- table api_keys
 CREATE TABLE "api_keys" ("id" text primary key, "tenant_id" text not null, "name" text not null, "prefix" text not null, "hash" text not null unique, "scopes" text not null, "limits" text not null, "created_at" bigint not null, "expires_at" bigint, "revoked_at" bigint)
+
+-- table app_memories
+CREATE TABLE "app_memories" ("tenant_id" text not null, "app" text not null, "end_user" text not null, "turns" text not null, "updated_at" bigint not null, constraint "app_memories_pk" primary key ("tenant_id", "app", "end_user"))
+
+-- table app_versions
+CREATE TABLE "app_versions" ("tenant_id" text not null, "app" text not null, "version" integer not null, "config" text not null, "created_at" bigint not null, constraint "app_versions_pk" primary key ("tenant_id", "app", "version"))
+
+-- table apps
+CREATE TABLE "apps" ("tenant_id" text not null, "name" text not null, "live_version" integer not null, "latest_version" integer not null, "created_at" bigint not null, "updated_at" bigint not null, constraint "apps_pk" primary key ("tenant_id", "name"))
 
 -- table audit_log
 CREATE TABLE "audit_log" ("seq" integer primary key autoincrement, "id" text not null unique, "at" bigint not null, "tenant_id" text not null, "event" text not null, "actor" text not null, "key_id" text, "model" text, "conversation" text, "source" text not null, "device_id" text, "command_id" text, "approval_id" text, "detail" text not null, "prev_hash" text not null, "hash" text not null)
@@ -138,6 +162,12 @@ CREATE TABLE "knowledge_store_files" ("vector_store_id" text not null, "file_id"
 
 -- table knowledge_vector_stores
 CREATE TABLE "knowledge_vector_stores" ("seq" integer primary key autoincrement, "id" text not null unique, "tenant_id" text not null, "name" text not null, "description" text, "metadata" text not null, "created_at" bigint not null, "last_active_at" bigint not null, "expires_after_days" integer, "chunk_count" bigint default 0 not null, "term_count" bigint default 0 not null, "revision" bigint default 0 not null)
+
+-- table live_event_bodies
+CREATE TABLE "live_event_bodies" ("id" text primary key, "body" text not null, "created_at" bigint not null)
+
+-- table pool_demand
+CREATE TABLE "pool_demand" ("control_plane" text not null, "deployment" text not null, "held" integer not null, "in_flight" integer not null, "reported_at" bigint not null, constraint "pool_demand_key" primary key ("control_plane", "deployment"))
 
 -- table pool_deployments
 CREATE TABLE "pool_deployments" ("name" text primary key, "source" text not null, "replicas" integer not null, "device" text not null, "context_size" integer not null, "slots" integer not null, "routing" text not null, "created_at" bigint not null, "updated_at" bigint not null, "autoscale" text)
