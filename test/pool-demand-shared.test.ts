@@ -11,14 +11,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { Clock } from '../src/core/clock.js';
-import type { Engine } from '../src/core/engine.js';
-import type { Store } from '../src/core/store.js';
 import { writeTinyLlamaGguf } from '../src/gguf/index.js';
-import { JoinedWorkerPool } from '../src/pool/joined/joined-worker-pool.js';
-import { LeaderElection } from '../src/pool/leader-election.js';
-import { PoolRuntime } from '../src/pool/pool-runtime.js';
 import { StoreDemandShare } from '../src/pool/shared-demand.js';
 import { openPostgresStore } from '../src/store/postgres/open-postgres-store.js';
+import { startControlPlane, type ControlPlane } from './support/pool-control-plane.js';
 import { dropSchemas, postgresUrl, skipWithoutPostgres, uniqueName } from './support/services.js';
 
 const heartbeat = 1000;
@@ -30,58 +26,8 @@ const clock: Clock = { now: () => time, monotonic: () => time };
 const hardware = { cpuModel: 'Test CPU', cores: 4, ramTotalBytes: 8 * 1024 ** 3, ramFreeBytes: 8 * 1024 ** 3, gpus: [] };
 const idle = { activeSequences: 0, queueDepth: 0, tokensPerSecond: 0, memoryInUseBytes: 0 };
 
-/** The pool engine as a runtime sees it: the replicas of each deployment, and requests in flight set by the test. */
-class Serving {
-  readonly replicas = new Map<string, string[]>();
-  running = 0;
-  inFlight(): number {
-    return this.running;
-  }
-  deploy(): void {}
-  setReplicas(model: string, replicas: ReadonlyArray<{ id: string }>): void {
-    this.replicas.set(
-      model,
-      replicas.map((replica) => replica.id),
-    );
-  }
-  undeploy(model: string): void {
-    this.replicas.delete(model);
-  }
-}
-
-interface ControlPlane {
-  name: string;
-  store: Store;
-  election: LeaderElection;
-  runtime: PoolRuntime;
-  serving: Serving;
-  scales: string[];
-}
-
-async function controlPlane(schema: string, name: string): Promise<ControlPlane> {
-  const store = await openPostgresStore(postgresUrl, { schema });
-  const election = new LeaderElection({ store: store.pool, holder: name, heartbeatMs: heartbeat, clock });
-  const joined = new JoinedWorkerPool({ store: store.pool, resolveModel: async (source) => source, clock, heartbeat: { intervalMs: heartbeat } });
-  const serving = new Serving();
-  const scales: string[] = [];
-  const runtime = new PoolRuntime({
-    store: store.pool,
-    serving,
-    provisioner: joined,
-    workers: joined.members,
-    leadership: election,
-    demand: new StoreDemandShare({ store: store.pool, controlPlane: name }),
-    replicaEngine: () => ({ close: async () => undefined }) as unknown as Engine,
-    clock,
-    onScale: (deployment, event) => scales.push(`${deployment} ${event.from}->${event.to}: ${event.reason}`),
-    // The test runs every reconcile, tick and look itself.
-    reconcileIntervalMs: 3_600_000,
-    autoscaleIntervalMs: 3_600_000,
-  });
-  await election.look();
-  await runtime.start();
-  return { name, store, election, runtime, serving, scales };
-}
+const controlPlane = (schema: string, name: string): Promise<ControlPlane> =>
+  startControlPlane(schema, name, { clock, heartbeatMs: heartbeat, sharesDemand: true });
 
 beforeAll(async () => {
   await writeTinyLlamaGguf(modelPath);
@@ -148,11 +94,7 @@ describe('demand across control planes on PostgreSQL', () => {
       await b.runtime.stop();
       expect(await a.store.pool.listDemand(0)).toEqual([]);
     } finally {
-      for (const plane of [a, b]) {
-        await plane.runtime.stop();
-        await plane.election.stop();
-        await plane.store.close();
-      }
+      for (const plane of [a, b]) await plane.close();
     }
   }, 60_000);
 

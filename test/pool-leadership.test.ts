@@ -10,15 +10,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { Clock } from '../src/core/clock.js';
-import type { Engine } from '../src/core/engine.js';
 import { FencedOut } from '../src/core/pool-lease.js';
-import type { Store } from '../src/core/store.js';
 import { writeTinyLlamaGguf } from '../src/gguf/index.js';
-import { JoinedWorkerPool } from '../src/pool/joined/joined-worker-pool.js';
-import { LeaderElection } from '../src/pool/leader-election.js';
-import { PoolRuntime } from '../src/pool/pool-runtime.js';
-import { openPostgresStore } from '../src/store/postgres/open-postgres-store.js';
-import { dropSchemas, postgresUrl, skipWithoutPostgres, uniqueName } from './support/services.js';
+import { startControlPlane, type ControlPlane } from './support/pool-control-plane.js';
+import { dropSchemas, skipWithoutPostgres, uniqueName } from './support/services.js';
 
 const heartbeat = 1000;
 const folder = mkdtempSync(join(tmpdir(), 'nimbus-leadership-'));
@@ -29,53 +24,7 @@ const clock: Clock = { now: () => time, monotonic: () => time };
 const hardware = { cpuModel: 'Test CPU', cores: 4, ramTotalBytes: 8 * 1024 ** 3, ramFreeBytes: 8 * 1024 ** 3, gpus: [] };
 const idle = { activeSequences: 0, queueDepth: 0, tokensPerSecond: 0, memoryInUseBytes: 0 };
 
-/** What a runtime tells its pool engine: the replicas of each deployment. */
-class Serving {
-  readonly replicas = new Map<string, string[]>();
-  inFlight(): number {
-    return 0;
-  }
-  deploy(): void {}
-  setReplicas(model: string, replicas: ReadonlyArray<{ id: string }>): void {
-    this.replicas.set(
-      model,
-      replicas.map((replica) => replica.id),
-    );
-  }
-  undeploy(model: string): void {
-    this.replicas.delete(model);
-  }
-}
-
-interface ControlPlane {
-  store: Store;
-  election: LeaderElection;
-  runtime: PoolRuntime;
-  serving: Serving;
-}
-
-async function controlPlane(schema: string, holder: string): Promise<ControlPlane> {
-  const store = await openPostgresStore(postgresUrl, { schema });
-  const election = new LeaderElection({ store: store.pool, holder, heartbeatMs: heartbeat, clock });
-  const joined = new JoinedWorkerPool({ store: store.pool, resolveModel: async (source) => source, clock, heartbeat: { intervalMs: heartbeat } });
-  const serving = new Serving();
-  const runtime = new PoolRuntime({
-    store: store.pool,
-    serving,
-    provisioner: joined,
-    workers: joined.members,
-    leadership: election,
-    replicaEngine: () => ({ close: async () => undefined }) as unknown as Engine,
-    clock,
-    // The test runs every reconcile and look itself.
-    reconcileIntervalMs: 3_600_000,
-    autoscaleIntervalMs: 3_600_000,
-  });
-  // Looked at by hand (`look`), never on a timer: the clock is the test's.
-  await election.look();
-  await runtime.start();
-  return { store, election, runtime, serving };
-}
+const controlPlane = (schema: string, holder: string): Promise<ControlPlane> => startControlPlane(schema, holder, { clock, heartbeatMs: heartbeat });
 
 /** A worker beating through `plane`, reporting its assigned replicas loaded. */
 async function beat(plane: ControlPlane, credential: string): Promise<void> {
@@ -153,11 +102,7 @@ describe('pool leadership on PostgreSQL', () => {
       expect(a.election.leading()).toBe(true);
       expect((await a.store.pool.readLease('pool'))?.generation).toBe(3);
     } finally {
-      for (const plane of [a, b]) {
-        await plane.runtime.stop();
-        await plane.election.stop();
-        await plane.store.close();
-      }
+      for (const plane of [a, b]) await plane.close();
     }
   }, 60_000);
 });
