@@ -67,6 +67,8 @@ describe('demand across control planes on PostgreSQL', () => {
       const held = b.runtime.waitForReplica('tiny', new AbortController().signal).then(() => (answered = true));
       await b.runtime.autoscale();
       expect(await a.store.pool.listDemand(0)).toEqual([{ controlPlane: 'b', deployment: 'tiny', held: 1, inFlight: 0, reportedAt: time }]);
+      // The deployments view counts it through either control plane.
+      for (const plane of [a, b]) expect((await plane.runtime.deployments())[0]).toMatchObject({ name: 'tiny', held: 1 });
 
       // The leader counts it: one replica, placed at once.
       time += 1000;

@@ -89,7 +89,7 @@ export interface DeploymentView extends DeploymentRecord {
   refusal?: string;
   /** The last change of its count since this control plane started. */
   lastScale?: ScaleEvent;
-  /** Requests waiting for a replica to become ready (scale from zero). */
+  /** Requests waiting for a replica to become ready (scale from zero), through every control plane (as each last reported). */
   held?: number;
   /** Set while replicas that failed to load are not placed again: failures in a row, when it tries again, the last error. */
   loadBackoff?: { failures: number; retryAt: number; lastError: string };

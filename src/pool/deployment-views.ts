@@ -25,15 +25,19 @@ function placedOf(parts: PoolParts, record: DeploymentRecord, observed: readonly
     }));
 }
 
-/** One deployment for the admin API. */
-export function deploymentView(parts: PoolParts, record: DeploymentRecord, observed: readonly ProvisionedReplica[]): DeploymentView {
+/**
+ * One deployment for the admin API. `heldElsewhere` is what the other control planes reported
+ * holding for it (`pool_demand`): a request waits for a replica wherever it arrived, and the
+ * view answers the same through any control plane.
+ */
+export function deploymentView(parts: PoolParts, record: DeploymentRecord, observed: readonly ProvisionedReplica[], heldElsewhere = 0): DeploymentView {
   const { state, clock } = parts;
   const placed = placedOf(parts, record, observed);
   const backoff = state.backoff.get(record.name);
   const waiting = backoff && !mayPlaceAgain(backoff, clock.now()) ? state.backoffText(record.name, backoff, clock.now()) : undefined;
   const refusal = placed.length < record.replicas ? (waiting ?? state.refusals.get(record.name)) : undefined;
   const last = state.scaling.get(record.name)?.last;
-  const held = state.held.count(record.name);
+  const held = state.held.count(record.name) + heldElsewhere;
   return {
     ...record,
     placed,

@@ -39,7 +39,7 @@ import { PoolState, servingId, type PoolParts, type PoolServing } from './pool-s
 import { reconcileOnce } from './reconcile.js';
 import { soleLeader, type Leadership } from './leader-election.js';
 import { ServingSync, type ReplicaEngineFactory } from './serving-sync.js';
-import { localDemandOnly, type DemandShare } from './shared-demand.js';
+import { localDemandOnly, type DemandShare, type OthersDemand } from './shared-demand.js';
 
 export type { PoolServing } from './pool-state.js';
 
@@ -307,7 +307,8 @@ export class PoolRuntime implements PoolControl {
 
   async deployments(): Promise<DeploymentView[]> {
     const observed = await this.provisioner.observe();
-    return (await this.store.listDeployments()).map((record) => deploymentView(this.parts, record, observed));
+    const elsewhere = await this.heldElsewhere();
+    return (await this.store.listDeployments()).map((record) => deploymentView(this.parts, record, observed, elsewhere.get(record.name)?.held));
   }
 
   async explain(name: string): Promise<string[]> {
@@ -329,6 +330,17 @@ export class PoolRuntime implements PoolControl {
   }
 
   private async view(name: string): Promise<DeploymentView> {
-    return deploymentView(this.parts, await this.deployment(name), await this.provisioner.observe());
+    const elsewhere = await this.heldElsewhere();
+    return deploymentView(this.parts, await this.deployment(name), await this.provisioner.observe(), elsewhere.get(name)?.held);
+  }
+
+  /** What the other control planes hold, as they last reported it; a store that cannot say shows this control plane's own. */
+  private async heldElsewhere(): Promise<OthersDemand> {
+    try {
+      return await this.parts.demand.others(this.clock.now());
+    } catch (error) {
+      this.parts.onError(error);
+      return new Map();
+    }
   }
 }
