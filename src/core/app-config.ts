@@ -43,6 +43,11 @@ export interface AppConfig {
   limits?: Record<string, number> | undefined;
   /** Keep a bounded memory per end user (`user` or `metadata.user_id`), injected into the instructions. */
   memory?: boolean | undefined;
+  /**
+   * A named check every answer passes before it is sent (`literature`: no dosing or diagnosis
+   * advice); the answer is then buffered, never streamed token by token (templates/post-checks.ts).
+   */
+  post_check?: string | undefined;
 }
 
 /** The models of a config, in the order they are tried. */

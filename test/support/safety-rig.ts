@@ -13,8 +13,8 @@ import { simCatalog, type SimKind } from '../../src/devices/sim/sim-catalog.js';
 import { VirtualDevice, type AnswerMode } from '../../src/devices/sim/virtual-device.js';
 import { startNimbusProcess, type NimbusProcess } from './nimbus-process.js';
 
-/** One scripted model turn: tool calls, or text. */
-export type UpstreamTurn = { calls: Array<{ name: string; arguments: unknown }> } | { text: string } | { status: number };
+/** One scripted model turn: tool calls, or text (streamed word by word with `words`, else in one delta). */
+export type UpstreamTurn = { calls: Array<{ name: string; arguments: unknown }> } | { text: string; words?: boolean } | { status: number };
 
 /** An OpenAI-compatible upstream that answers each chat completion with the next scripted turn. */
 export interface ScriptedUpstream {
@@ -67,15 +67,30 @@ export async function startScriptedUpstream(): Promise<ScriptedUpstream> {
         const chunk = (choices: unknown[], usage?: unknown) =>
           `data: ${JSON.stringify({ id: `chatcmpl-${requests.length}`, object: 'chat.completion.chunk', created: Math.floor(Date.now() / 1000), model: 'scripted', choices, ...(usage ? { usage } : {}) })}\n\n`;
         response.writeHead(200, { 'content-type': 'text/event-stream' });
-        response.write(chunk([{ index: 0, delta, finish_reason: null }]));
-        response.write(
-          chunk([{ index: 0, delta: {}, finish_reason: 'text' in turn ? 'stop' : 'tool_calls' }], {
-            prompt_tokens: 10,
-            completion_tokens: 5,
-            total_tokens: 15,
-          }),
-        );
-        response.end('data: [DONE]\n\n');
+        const finish = () => {
+          response.write(
+            chunk([{ index: 0, delta: {}, finish_reason: 'text' in turn ? 'stop' : 'tool_calls' }], {
+              prompt_tokens: 10,
+              completion_tokens: 5,
+              total_tokens: 15,
+            }),
+          );
+          response.end('data: [DONE]\n\n');
+        };
+        if (!('text' in turn && turn.words)) {
+          response.write(chunk([{ index: 0, delta, finish_reason: null }]));
+          finish();
+          return;
+        }
+        // Word by word, 5 ms apart, so each word is a read of its own at the other end.
+        const words = turn.text.split(/(?<= )/);
+        const next = () => {
+          const word = words.shift();
+          if (word === undefined) return finish();
+          response.write(chunk([{ index: 0, delta: { role: 'assistant', content: word }, finish_reason: null }]));
+          setTimeout(next, 5);
+        };
+        next();
         return;
       }
       response.writeHead(200, { 'content-type': 'application/json' }).end(

@@ -1,10 +1,11 @@
 /**
- * The tool loop of an app's chat completion, for an app with knowledge or devices: the app's
- * vector stores (file search), its devices (the gateway: policy, approvals, caps, audit) and its
- * function tools on the one tool loop, billed turn by turn as chat's device loop is. The answer
- * is the final turn's text (buffered: the loop decides what is final), with calls to the client's
- * functions as tool calls, and `nimbus: {citations, actions}`: the files the answer drew on and
- * every device action with its outcome.
+ * The tool loop of an app's chat completion, for an app with knowledge, devices or a post-check:
+ * the app's vector stores (file search), its devices (the gateway: policy, approvals, caps,
+ * audit) and its function tools on the one tool loop, billed turn by turn as chat's device loop
+ * is. The answer is the final turn's text (buffered: the loop decides what is final, and a
+ * post-check needs it whole), with calls to the client's functions as tool calls, and
+ * `nimbus: {citations, actions, post_check}`: the files the answer drew on, every device action
+ * with its outcome, and what the app's post-check decided.
  */
 import type { FastifyRequest } from 'fastify';
 import { newId } from '../../core/ids.js';
@@ -20,6 +21,7 @@ import type { CompletionFormat } from '../response-format.js';
 import type { GenerationJob } from '../serve-generation.js';
 import type { ServerContext } from '../server-context.js';
 import type { AppCall } from './app-call.js';
+import { heldAnswerFor, type HeldAnswer } from './held-answer.js';
 
 /** Model turns that may call tools, for an app's chat. */
 const maxSteps = 4;
@@ -60,6 +62,7 @@ export function withAppTools(
       );
   }
   if (functions) executors.push(functions);
+  const held = heldAnswerFor(context, call, job.identity.id);
   const summary = (): object => {
     const files = new Map<string, string>();
     for (const record of searches) for (const hit of record.results) files.set(hit.fileId, hit.filename);
@@ -67,6 +70,7 @@ export function withAppTools(
       app: { name: call.app.name, version: call.app.liveVersion },
       citations: [...files].map(([fileId, filename]) => ({ type: 'file_citation', file_id: fileId, filename })),
       ...(conversation !== null ? { conversation, actions: actions.map((action) => actionView(action.report, action.toolCallId)) } : {}),
+      ...(held ? { post_check: held.summary() } : {}),
     };
   };
   const definitionsBytes = Buffer.byteLength(JSON.stringify(executors.flatMap((executor) => executor.definitions)));
@@ -81,7 +85,7 @@ export function withAppTools(
     },
     start: (engineCall, billed) => {
       let turns = 0;
-      return loop(executors, {
+      return loop(executors, held, {
         request: withoutTools,
         chat: (turn, turnCall) =>
           turns++ === 0
@@ -101,12 +105,18 @@ export function withAppTools(
 /** The loop as one answer: the final turn's text, then the client's function calls, then `done` with every turn's usage. */
 async function* loop(
   executors: readonly ToolExecutor[],
+  held: HeldAnswer | undefined,
   options: Pick<Parameters<typeof runToolLoop>[0], 'request' | 'chat' | 'call'>,
 ): AsyncGenerator<GenerationEvent> {
   let lastText = '';
   for await (const event of runToolLoop({ ...options, executors, maxSteps })) {
     if (event.type === 'turn_done') lastText = event.text;
+    else if (event.type === 'tool_result') held?.heard(event.outcome.record);
     else if (event.type === 'done') {
+      if (held) {
+        held.hold(lastText);
+        lastText = held.release();
+      }
       const toolCalls = event.pending.map((pending, index) => ({
         index,
         id: pending.id,
@@ -114,7 +124,8 @@ async function* loop(
         function: { name: pending.function.name, arguments: pending.function.arguments },
       }));
       if (lastText || toolCalls.length > 0) yield { type: 'delta', ...(lastText ? { content: lastText } : {}), ...(toolCalls.length > 0 ? { toolCalls } : {}) };
-      yield { type: 'done', finishReason: event.finishReason, usage: event.usage };
+      // A post-check's refusal is OpenAI's content filter, in the answer and the request log.
+      yield { type: 'done', finishReason: held?.replaced ? 'content_filter' : event.finishReason, usage: event.usage };
     }
   }
 }

@@ -3,7 +3,8 @@
  * memory) go first as the system message, its function tools, format and sampling apply, and the
  * request brings the messages. An app with knowledge or devices runs the one tool loop
  * server-side (app-chat-tools.ts), and the answer carries `nimbus.citations` and
- * `nimbus.actions`; one without is a plain chat completion on the app's model chain.
+ * `nimbus.actions`; so does one with a post-check, whose answer is held for it whole. Any other
+ * app's call is a plain chat completion on the app's model chain.
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { withMemory } from '../../apps/app-memory.js';
@@ -73,7 +74,9 @@ export async function serveAppChat(
     app: call.billing,
     appLimits: call.limits,
   };
-  const serverSide = (config.vector_store_ids?.length ?? 0) > 0 || (config.devices !== undefined && config.devices.length > 0);
+  // A post-check needs the whole answer: the loop reads the turn whole, whatever the engine streams.
+  const serverSide =
+    (config.vector_store_ids?.length ?? 0) > 0 || (config.devices !== undefined && config.devices.length > 0) || config.post_check !== undefined;
   const job = serverSide ? withAppTools(context, request, call, chat, base, functions) : base;
   await serveGeneration(context, request, reply, remembering(context, call, body, job));
 }

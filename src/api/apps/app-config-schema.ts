@@ -28,6 +28,7 @@ export const appConfigSchema = z.strictObject({
   max_output_tokens: z.number().int().min(1).optional(),
   limits: limitsBodySchema.optional(),
   memory: z.boolean().optional(),
+  post_check: z.string().min(1).max(64).optional(),
 });
 
 export const appNameSchema = z.string().regex(appNamePattern, 'use 1 to 63 lower-case letters, digits, - and _, starting with a letter or digit');

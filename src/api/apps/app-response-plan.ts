@@ -1,17 +1,24 @@
 /**
  * A response plan made for an app: the response object names the app and version it ran (kept
- * with the stored response), every ledger row of it carries them, and a completed answer adds
- * one exchange to the end user's memory before the response closes (so the next call sees it).
+ * with the stored response), every ledger row of it carries them, an app with a post-check holds
+ * its answer for it (held-answer.ts), and a completed answer adds one exchange to the end user's
+ * memory before the response closes (so the next call sees it).
  */
 import type { Item } from '../../responses/response-items.js';
 import type { ResponsePlan } from '../responses/serve-response.js';
 import type { ServerContext } from '../server-context.js';
 import { rememberExchange, type AppCall } from './app-call.js';
+import { heldAnswerFor } from './held-answer.js';
 
 export function withApp(context: ServerContext, plan: ResponsePlan, call: AppCall): void {
   plan.response.app = { name: call.app.name, version: call.app.liveVersion };
   plan.app = call.billing;
   plan.appLimits = call.limits;
+  const held = heldAnswerFor(context, call, plan.response.id);
+  if (held) {
+    plan.heldAnswer = held;
+    plan.response.post_check = held.summary();
+  }
   if (call.endUser === undefined) return;
   plan.completed = (response) => rememberExchange(context, call, lastUserText(plan.inputItems), outputText(response));
 }

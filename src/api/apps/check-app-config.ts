@@ -5,6 +5,7 @@
  */
 import type { AppConfig } from '../../core/app-config.js';
 import { isNimbusError, NimbusError } from '../../core/errors.js';
+import { postCheckNamed, postChecks } from '../../templates/post-checks.js';
 import type { ServerContext } from '../server-context.js';
 
 export async function checkAppConfig(context: ServerContext, tenantId: string, config: AppConfig): Promise<void> {
@@ -21,6 +22,12 @@ export async function checkAppConfig(context: ServerContext, tenantId: string, c
       });
     }
   });
+  if (config.post_check !== undefined && !postCheckNamed(config.post_check))
+    throw new NimbusError(
+      'invalid_value',
+      `post_check: there is no post-check named '${config.post_check}'; known: ${Object.keys(postChecks).join(', ')} (docs/extending.md, "Add a post-check").`,
+      { param: 'post_check' },
+    );
   const names = new Set<string>();
   for (const [index, tool] of (config.tools ?? []).entries()) {
     if (names.has(tool.name)) throw new NimbusError('invalid_value', `tools[${index}].name: '${tool.name}' is named twice.`, { param: `tools[${index}].name` });

@@ -24,6 +24,7 @@ import { formatRoute } from '../../tenancy/accounting/format-route.js';
 import { estimateChatPromptTokens } from '../../tenancy/estimate-prompt-tokens.js';
 import { runToolLoop, type LoopEvent, type ToolExecutor } from '../../tools/tool-loop.js';
 import { firstTurn, laterTurn } from '../billed-turns.js';
+import type { HeldAnswer } from '../apps/held-answer.js';
 import type { StoredAnswer } from '../idempotency-key.js';
 import { addRouteHeaders } from '../route-headers.js';
 import type { ServerContext } from '../server-context.js';
@@ -64,6 +65,8 @@ export interface ResponsePlan {
   appLimits?: { id: string; limits: Limits } | undefined;
   /** Runs after a completed (or incomplete: cut at max_output_tokens) response, before it is stored and the answer closes (an app's end-user memory). */
   completed?: (response: Record<string, unknown>) => Promise<void>;
+  /** An app's post-check: the answer's text is held, checked whole and sent after (api/apps/held-answer.ts). */
+  heldAnswer?: HeldAnswer;
 }
 
 /** What a cancel request aborts a running response with, so the run can tell it from a client that left. */
@@ -194,9 +197,12 @@ export async function run(
     })) {
       if (event.type === 'done') {
         usage = event.usage;
+        report(plan, builder, event);
         // The first turn's row carries that turn's usage (billOnly); the end of the loop sets its status and finish reason.
-        billed.served({ type: 'done', finishReason: event.finishReason, usage: event.usage });
-      } else if (billed.ttftMs === null && (event.type === 'text' || event.type === 'tool_call')) billed.firstToken();
+        billed.served({ type: 'done', finishReason: plan.heldAnswer?.replaced ? 'content_filter' : event.finishReason, usage: event.usage });
+        continue;
+      }
+      if (billed.ttftMs === null && (event.type === 'text' || event.type === 'tool_call')) billed.firstToken();
       report(plan, builder, event);
     }
     if (!usage) throw new Error('the tool loop ended without a done event');
@@ -214,18 +220,25 @@ export async function run(
 export function report(plan: ResponsePlan, builder: ResponseBuilder, event: LoopEvent): void {
   switch (event.type) {
     case 'text':
-      builder.text(event.content);
+      if (plan.heldAnswer) plan.heldAnswer.hold(event.content);
+      else builder.text(event.content);
       return;
 
     case 'tool_result':
+      releaseHeld(plan, builder);
+      plan.heldAnswer?.heard(event.outcome.record);
       plan.serverItems.add(builder, event);
       return;
     case 'done': {
+      releaseHeld(plan, builder);
       // Calls the client runs come last: the server-side tools of the same turn have run by now.
       for (const call of event.pending) builder.functionCall(call.id, call.function.name, call.function.arguments);
       builder.annotate(plan.citations);
-      const status: ResponseStatus = event.finishReason === 'length' ? 'incomplete' : 'completed';
-      builder.finish(status, event.usage, status === 'incomplete' ? { incomplete: 'max_output_tokens' } : {});
+      // A post-check's refusal is OpenAI's content filter: incomplete, for that reason.
+      const filtered = plan.heldAnswer?.replaced === true;
+      if (plan.heldAnswer) builder.response.post_check = plan.heldAnswer.summary();
+      const status: ResponseStatus = event.finishReason === 'length' || filtered ? 'incomplete' : 'completed';
+      builder.finish(status, event.usage, status === 'incomplete' ? { incomplete: filtered ? 'content_filter' : 'max_output_tokens' } : {});
       return;
     }
     case 'turn':
@@ -233,6 +246,12 @@ export function report(plan: ResponsePlan, builder: ResponseBuilder, event: Loop
     case 'tool_call':
       return;
   }
+}
+
+/** Sends the text an app's post-check held, checked, in one piece. */
+function releaseHeld(plan: ResponsePlan, builder: ResponseBuilder): void {
+  const text = plan.heldAnswer?.release();
+  if (text) builder.text(text);
 }
 
 /** Hijacks the reply for server-sent events; returns the event writer. */
