@@ -36,8 +36,9 @@ afterAll(async () => {
 });
 
 describe.skipIf(skip)('chunks counted with the embedding model tokenizer', () => {
+  const tokens = (text: string): number => model.tokenize(text).length;
+
   test("every chunk holds at most max_chunk_size_tokens of the model's tokens; the estimate would not", async () => {
-    const tokens = (text: string): number => model.tokenize(text).length;
     const settings = { maxChunkSizeTokens: 100, chunkOverlapTokens: 30 };
     // The estimate (4 characters a token) on the same text makes chunks stories260K counts well over 100.
     const estimated = chunkText(story, settings).map((chunk) => tokens(chunk.text));
@@ -59,5 +60,48 @@ describe.skipIf(skip)('chunks counted with the embedding model tokenizer', () =>
     expect(Math.max(...counts)).toBeLessThanOrEqual(100);
     // Filled close to the limit, not cut short.
     expect(Math.min(...counts.slice(0, -1))).toBeGreaterThan(80);
+  });
+
+  test("with the default auto chunking (800 tokens), a file is cut to fit the model's 512-token context and indexes", async () => {
+    const client = server.client;
+    const store = await client.vectorStores.create({ name: 'auto' });
+    const file = await client.files.create({ file: await toFile(Buffer.from(story), 'lily-auto.txt'), purpose: 'assistants' });
+    // No chunking_strategy: OpenAI's auto, 800-token chunks, more than stories260K embeds at once.
+    const added = await client.vectorStores.files.createAndPoll(store.id, { file_id: file.id }, { pollIntervalMs: 50 });
+    expect(added.last_error?.message ?? null).toBeNull();
+    expect(added.status).toBe('completed');
+    const content = await client.vectorStores.files.content(file.id, { vector_store_id: store.id });
+    const counts = [];
+    for await (const part of content) counts.push(tokens(part.text ?? ''));
+    expect(counts.length).toBeGreaterThan(1);
+    expect(Math.max(...counts)).toBeLessThan(512);
+    expect(Math.min(...counts.slice(0, -1))).toBeGreaterThan(400);
+  });
+
+  test("an embedding input at the context's edge: three tokens under it embeds, a full context is a 400, not a 500", async () => {
+    const words = story.split(' ');
+    const textOf = (count: number): string => {
+      let text = '';
+      for (const word of words) {
+        const next = text === '' ? word : `${text} ${word}`;
+        if (tokens(next) > count) break;
+        text = next;
+      }
+      return text;
+    };
+    const fits = textOf(509);
+    expect(tokens(fits)).toBeGreaterThanOrEqual(505);
+    const ok = await server.client.embeddings.create({ model: 'stories', input: fits });
+    expect(ok.data[0]!.embedding.length).toBeGreaterThan(0);
+
+    const full = textOf(512);
+    expect(tokens(full)).toBeGreaterThan(509);
+    const refused = await fetch(`${server.url}/v1/embeddings`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'stories', input: full }),
+    });
+    expect(refused.status).toBe(400);
+    expect(((await refused.json()) as { error: { code: string } }).error.code).toBe('context_length_exceeded');
   });
 });

@@ -28,6 +28,8 @@ export interface ChunkEmbedder {
    * and chunks are sized by the estimate. Asked per file: the model may load after the start.
    */
   tokenCounter?(): TokenCounter | undefined;
+  /** The most tokens the model embeds in one input (its context), where its status says; chunks are cut to fit. */
+  maxInputTokens?(): number | undefined;
 }
 
 /** Inputs per engine call. */
@@ -56,6 +58,13 @@ export function billedChunkEmbedder(accounting: Accounting, catalog: ModelCatalo
       }
       if (engine.countTokens?.(canonical, '') === undefined) return undefined;
       return (text) => engine.countTokens!(canonical, text) ?? approximateTokens(text);
+    },
+    maxInputTokens() {
+      const canonical = catalog.canonical(model);
+      const context = catalog.list().find((status) => status.id === canonical && status.state === 'ready')?.contextLength;
+      // Three positions less: llama.cpp keeps one free and adds up to two markers (BOS, EOS) to an
+      // input, as BERT-style engines add CLS and SEP.
+      return context === undefined ? undefined : Math.max(1, context - 3);
     },
     async embed(texts, payer, cancel = new Cancellation(), parentId) {
       const route = catalog.route(model);

@@ -1,5 +1,5 @@
 import { expect, test } from 'vitest';
-import { approximateTokens, chunkText } from './chunking.js';
+import { approximateTokens, chunkText, fitChunkingToModel } from './chunking.js';
 
 const words = (count: number) => Array.from({ length: count }, (_, index) => `w${String(index).padStart(3, '0')}`).join(' ');
 
@@ -48,4 +48,28 @@ test('with a tokenizer a word longer than a chunk is cut into the longest pieces
   const chunks = chunkText('y'.repeat(1000), { maxChunkSizeTokens: 100, chunkOverlapTokens: 0 }, marked);
   expect(chunks.map((chunk) => chunk.tokens)).toEqual([100, 100, 100, 38]);
   expect(chunks.map((chunk) => chunk.text).join('')).toBe('y'.repeat(1000));
+});
+
+test.each([
+  // [asked max, asked overlap, context, exact tokenizer, expected max, expected overlap]
+  [800, 400, undefined, true, 800, 400],
+  [800, 400, 0, true, 800, 400],
+  [800, 400, 4096, true, 800, 400],
+  [800, 400, 800, true, 800, 400],
+  [800, 400, 512, true, 512, 256],
+  [800, 400, 512, false, 409, 204],
+  [800, 0, 512, true, 512, 0],
+  [300, 100, 256, true, 256, 85],
+  [100, 50, 1, true, 1, 0],
+  [1000, 500, 640, false, 512, 256],
+])('fitChunkingToModel(%i/%i, context %s, exact %s) -> %i/%i', (max, overlap, context, exact, fitMax, fitOverlap) => {
+  const fitted = fitChunkingToModel({ maxChunkSizeTokens: max, chunkOverlapTokens: overlap }, context, exact);
+  expect(fitted).toEqual({ maxChunkSizeTokens: fitMax, chunkOverlapTokens: fitOverlap });
+  expect(fitted.chunkOverlapTokens).toBeLessThanOrEqual(fitted.maxChunkSizeTokens / 2);
+});
+
+test('chunks cut with the fitted settings stay within a small context by the estimate', () => {
+  const text = 'word '.repeat(5000);
+  const fitted = fitChunkingToModel({ maxChunkSizeTokens: 800, chunkOverlapTokens: 400 }, 128, false);
+  for (const chunk of chunkText(text, fitted)) expect(chunk.tokens).toBeLessThanOrEqual(128);
 });

@@ -108,3 +108,18 @@ function longestFit(piece: string, offset: number, maxTokens: number, count: Tok
   }
   return low;
 }
+
+/**
+ * `settings` shrunk to what the embedding model takes in one input: a model with a shorter
+ * context than the chunks asked for (OpenAI's `auto` is 800 tokens; many embedding models read
+ * 512) would refuse every chunk and fail the file. The overlap keeps its share of the chunk. With
+ * the model's own tokenizer the context is the bound; with the four-characters estimate a fifth is
+ * kept back, since the estimate undercounts dense text. Unchanged when the context is unknown.
+ */
+export function fitChunkingToModel(settings: ChunkingSettings, contextTokens: number | undefined, exact: boolean): ChunkingSettings {
+  if (contextTokens === undefined || contextTokens <= 0) return settings;
+  const bound = Math.max(1, exact ? contextTokens : Math.floor(contextTokens * 0.8));
+  if (settings.maxChunkSizeTokens <= bound) return settings;
+  const overlap = Math.floor((settings.chunkOverlapTokens * bound) / settings.maxChunkSizeTokens);
+  return { maxChunkSizeTokens: bound, chunkOverlapTokens: Math.min(overlap, Math.floor(bound / 2)) };
+}

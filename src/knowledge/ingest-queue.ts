@@ -11,7 +11,7 @@ import type { KnowledgeStore } from '../core/knowledge-store.js';
 import type { Principal } from '../core/principal.js';
 import type { ChunkInput, VectorStoreFileRecord } from '../core/vector-store-store.js';
 import type { ChunkEmbedder } from './chunk-embedder.js';
-import { approximateTokens, chunkText } from './chunking.js';
+import { approximateTokens, chunkText, fitChunkingToModel } from './chunking.js';
 import type { KnowledgeFiles } from './knowledge-files.js';
 import { terms } from './lexical/tokenize.js';
 import { FileParseError, parseFile } from './parse-file.js';
@@ -133,8 +133,10 @@ export class IngestQueue {
     const { file, bytes } = await this.options.files.read(entry.tenantId, entry.fileId);
     const text = await parseFile(bytes, file.filename);
     const embedder = this.options.embedder;
-    // Sized by the embedding model's tokenizer where it is here, so no chunk is refused for its length.
-    const pieces = chunkText(text, entry.chunking, embedder?.tokenCounter?.() ?? approximateTokens);
+    // Sized by the embedding model's tokenizer where it is here, and within its context, so no chunk is refused for its length.
+    const counter = embedder?.tokenCounter?.() ?? approximateTokens;
+    const chunking = fitChunkingToModel(entry.chunking, embedder?.maxInputTokens?.(), counter !== approximateTokens);
+    const pieces = chunkText(text, chunking, counter);
     const vectors =
       embedder && pieces.length > 0
         ? await embedder.embed(

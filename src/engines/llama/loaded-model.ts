@@ -1,20 +1,9 @@
 /**
  * One model loaded in llama.cpp: a context with one sequence per slot (their evaluations are
  * batched together by node-llama-cpp), a slot pool with a bounded queue in front, and a lazily
- * created embedding context.
+ * created embedding context (embedding-runner.ts).
  */
-import type {
-  LlamaChat,
-  LlamaCompletion,
-  ChatHistoryItem,
-  Llama,
-  LlamaContext,
-  LlamaContextSequence,
-  LlamaEmbeddingContext,
-  LlamaGrammar,
-  LlamaModel,
-  Token,
-} from 'node-llama-cpp';
+import type { LlamaChat, LlamaCompletion, ChatHistoryItem, Llama, LlamaContext, LlamaContextSequence, LlamaGrammar, LlamaModel, Token } from 'node-llama-cpp';
 import { AsyncQueue } from '../../core/async-queue.js';
 import type { EmbeddingResult, EngineCall, GenerationEvent } from '../../core/engine.js';
 import { isNimbusError, NimbusError } from '../../core/errors.js';
@@ -30,6 +19,7 @@ import { SlotPool } from './slot-pool.js';
 import { planOutput, type OutputPlan } from './tool-plan.js';
 import { buildJsonGrammar, type GrammarSchema } from './json-schema-grammar.js';
 import { generateChat } from './chat-generation.js';
+import { EmbeddingRunner } from './embedding-runner.js';
 import { continueChat, continueText, resumableGeneration, type Turn } from './resumable-generation.js';
 import { routingKeys } from '../../cluster/routing/routing-keys.js';
 
@@ -76,9 +66,7 @@ export class LoadedModel {
   readonly promptCache: PromptCache | undefined;
   /** The prompts run here, by prefix key, for the worker's cache report. */
   private readonly held = new HeldPrefixes();
-  private embedding: Promise<LlamaEmbeddingContext> | undefined;
-  /** Serializes embedding calls: one embedding context evaluates one input at a time. */
-  private embeddingTail: Promise<unknown> = Promise.resolve();
+  private readonly embeddings: EmbeddingRunner;
 
   private constructor(
     readonly options: LoadOptions,
@@ -92,6 +80,12 @@ export class LoadedModel {
     this.pool = new SlotPool(slots, options.maxQueue, `model '${options.id}'`);
     const budgetBytes = options.promptCacheBytes ?? 0;
     this.promptCache = budgetBytes > 0 ? new PromptCache({ budgetBytes, minTokens: promptCacheMinTokens }) : undefined;
+    this.embeddings = new EmbeddingRunner(model, {
+      id: options.id,
+      contextSize: options.contextSize,
+      threads: options.threads,
+      deviceClass: () => this.deviceClass,
+    });
   }
 
   /** Loads weights and creates the context; throws with a message that says what to fix. */
@@ -209,49 +203,18 @@ export class LoadedModel {
 
   /** Tokens of `text` as `embed` counts an input (no special tokens added). */
   countTokens(text: string): number {
-    return this.model.tokenize(text).length;
+    return this.embeddings.countTokens(text);
   }
 
-  /** Embeds each input with the model's pooled hidden state. */
-  async embed(inputs: readonly string[], call: EngineCall): Promise<EmbeddingResult> {
-    const contextSize = Math.min(this.options.contextSize, this.model.trainContextSize || this.options.contextSize);
-    this.embedding ??= this.model.createEmbeddingContext({
-      contextSize,
-      ...(this.options.threads > 0 ? { threads: this.options.threads } : {}),
-    });
-    const context = await this.embedding;
-    const run = this.embeddingTail.then(async () => {
-      const started = performance.now();
-      const embeddings: number[][] = [];
-      let promptTokens = 0;
-      for (const [index, input] of inputs.entries()) {
-        if (call.cancel.aborted) throw call.cancel.reason;
-        const tokens = this.model.tokenize(input);
-        promptTokens += tokens.length;
-        if (tokens.length > contextSize) {
-          throw new NimbusError(
-            'context_length_exceeded',
-            `Input ${index} has ${tokens.length} tokens, more than the model's embedding context of ${contextSize}.`,
-            {
-              param: 'input',
-            },
-          );
-        }
-        const embedding = await context.getEmbeddingFor(tokens);
-        embeddings.push([...embedding.vector]);
-      }
-      // The embedding context is one sequence: it is the slot this call held, for the ledger and its compute price.
-      const compute = { deviceClass: this.deviceClass, seconds: (performance.now() - started) / 1000 };
-      return { embeddings, promptTokens, servedBy: `${this.options.id}#embedding`, compute };
-    });
-    this.embeddingTail = run.catch(() => undefined);
-    return run;
+  /** Embeds each input with the model's pooled hidden state (embedding-runner.ts). */
+  embed(inputs: readonly string[], call: EngineCall): Promise<EmbeddingResult> {
+    return this.embeddings.embed(inputs, call);
   }
 
   /** Frees the context and weights; waiting requests get 503. */
   async close(): Promise<void> {
     this.pool.rejectAll(new NimbusError('shutting_down', 'The server is shutting down.'));
-    if (this.embedding) await (await this.embedding.catch(() => undefined))?.dispose();
+    await this.embeddings.close();
     await this.context.dispose();
     await this.promptCache?.close();
     await this.model.dispose();
