@@ -10,7 +10,7 @@
  * PostgreSQL at NIMBUS_TEST_POSTGRES_URL (default postgres://postgres@127.0.0.1:5432/test); it
  * is skipped with a message when unreachable.
  */
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -18,6 +18,7 @@ import pg from 'pg';
 import type { RequestLogEntry, Store } from '../src/core/store.js';
 import { openPostgresStore } from '../src/store/postgres/open-postgres-store.js';
 import { openSqliteStore } from '../src/store/sqlite/open-sqlite-store.js';
+import { cpuUs, ledgerRow } from './ledger-rows.js';
 import { median, percentile, report } from './support.js';
 
 const { values } = parseArgs({
@@ -29,51 +30,7 @@ const seconds = Number(values.seconds);
 const postgresUrl = process.env.NIMBUS_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 
 /** A ledger row as serveGeneration writes it. */
-function row(id: string): RequestLogEntry {
-  return {
-    id,
-    createdAt: Date.now(),
-    kind: 'chat',
-    model: 'bench-model',
-    httpStatus: 200,
-    status: 'ok',
-    promptTokens: 120,
-    completionTokens: 48,
-    cachedTokens: 64,
-    ttftMs: 12.345,
-    durationMs: 250.5,
-    finishReason: 'stop',
-    stream: true,
-    errorCode: null,
-    servedBy: 'bench-model#0',
-    route: null,
-    usageEstimated: false,
-    tenantId: 'acme',
-    keyId: 'key_bench',
-    deployment: null,
-    worker: null,
-    deviceClass: 'cpu',
-    computeSeconds: 0.25,
-    costNanoUsd: 123_456,
-    requestedModel: 'qwen2.5-0.5b-instruct',
-    parentId: null,
-    appId: null,
-    appVersion: null,
-    batchId: null,
-  };
-}
-
-/** CPU microseconds this process has used: all its threads, or (Linux /proc) its main thread alone. */
-function cpuUs(mainThread: boolean): number {
-  if (!mainThread) {
-    const usage = process.cpuUsage();
-    return usage.user + usage.system;
-  }
-  const path = `/proc/self/task/${process.pid}/stat`;
-  if (!existsSync(path)) return Number.NaN;
-  const fields = readFileSync(path, 'utf8').split(') ')[1]!.split(' ');
-  return (Number(fields[11]) + Number(fields[12])) * 10_000;
-}
+const row = (id: string): RequestLogEntry => ledgerRow(id);
 
 /**
  * A burst recorded at once, until all are durable: rows per second, and CPU per row on the

@@ -21,8 +21,8 @@ export const requestLogIndexes: ReadonlyArray<{ name: string; columns: readonly 
   { name: 'request_log_tenant_model_created_id', columns: ['tenant_id', 'model', 'created_at', 'id'] },
 ];
 
-/** The indexes 0043 replaces, with their columns (for `down`). */
-const replaced: ReadonlyArray<{ name: string; columns: readonly string[] }> = [
+/** The indexes 0043 replaces, with their columns (for `down`, and bench/ledger-indexes.ts's baseline). */
+export const replacedRequestLogIndexes: ReadonlyArray<{ name: string; columns: readonly string[] }> = [
   { name: 'request_log_created_at', columns: ['created_at'] },
   { name: 'request_log_model_created_at', columns: ['model', 'created_at'] },
   { name: 'request_log_tenant_created_at', columns: ['tenant_id', 'created_at'] },
@@ -39,10 +39,10 @@ export const requestLogMigrations: Record<string, Migration> = {
           .on('request_log')
           .columns([...index.columns])
           .execute();
-      for (const index of replaced) await db.schema.dropIndex(index.name).execute();
+      for (const index of replacedRequestLogIndexes) await db.schema.dropIndex(index.name).execute();
     },
     async down(db: Kysely<unknown>) {
-      for (const index of replaced)
+      for (const index of replacedRequestLogIndexes)
         await db.schema
           .createIndex(index.name)
           .on('request_log')

@@ -175,7 +175,9 @@ export class LedgerThread implements RequestLogWriter {
   /** `sql` inserts one row with positional parameters, in the order of an encoded row's values; `rollup` keeps the hourly sums. */
   static start(path: string, sql: string, rollup?: RollupWriter): Promise<LedgerThread> {
     const driver = createRequire(import.meta.url).resolve('better-sqlite3');
-    const source = `${isRowError.toString()}\n${batchInserter.toString()}\n(${ledgerWorker.toString()})()`;
+    // tsx (esbuild's keepNames) wraps named functions in calls to its `__name` helper, which exists
+    // in the module but not in the eval'd worker: a no-op stand-in lets the same source run there.
+    const source = `var __name = (target) => target;\n${isRowError.toString()}\n${batchInserter.toString()}\n(${ledgerWorker.toString()})()`;
     const worker = new Worker(source, { eval: true, workerData: { driver, path, sql, rollup } });
     return new Promise((resolve, reject) => {
       const onMessage = (answer: Answer): void => {
