@@ -60,6 +60,13 @@ test('a window while driving waits for the car confirm control, a principal sepa
   const approval = (await server.api(operator, 'GET', `/v1/approvals/${id}`)).body;
   expect(approval).toMatchObject({ status: 'granted', decided_by: `key:${confirmKey}`, reason: 'risk high while driving is true' });
   expect(approval.requested_by).not.toBe(confirmKey);
+  // The confirm control's key decides this car's approvals and can do nothing else.
+  expect((await server.api(operator, 'GET', `/v1/keys/${confirmKey}`)).body.scopes).toMatchObject({
+    inference: false,
+    admin: false,
+    devices: [],
+    approvals: [car.carId],
+  });
   expect((await twin()).reported.windows.front_left).toBe(0);
   expect((await act('set_window', { window: 'front_left', open_percent: 30 }, id)).body).toMatchObject({
     status: 'acked',

@@ -50,6 +50,8 @@ export const createKeySchema = z.strictObject({
       models: names.optional(),
       devices: names.optional(),
       apps: names.optional(),
+      /** Devices whose approvals the key may list and decide (an approver key). */
+      approvals: names.optional(),
     })
     .optional(),
   limits: limitsBodySchema.optional(),

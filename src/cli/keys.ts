@@ -9,10 +9,14 @@ import { formatLimits, limitHelp, limitOptions, limitsFromFlags } from './limit-
 import { formatSeconds, renderTable } from './render-table.js';
 
 export const keysUsage = `Usage: nimbus keys create --name NAME [--tenant ID] [--admin] [--no-inference]
-                          [--models A,B | --models '*'] [--devices A,B] [--expires 30d|DATE] [limits]
+                          [--models A,B | --models '*'] [--devices A,B] [--approvals A,B|'*']
+                          [--expires 30d|DATE] [limits]
        nimbus keys list [--tenant ID] [--json]
        nimbus keys update ID [--name NAME] [limits]
        nimbus keys revoke ID...
+
+--approvals makes an approver: with --no-inference, a key that can only list and decide the
+approvals of those devices (a car's confirm control).
 
 'update' changes a key's name or limits; it applies to the key's next request. Limits not
 named stay as they are; 'none' removes one.
@@ -30,7 +34,7 @@ interface KeyView {
   name: string;
   prefix: string;
   status: string;
-  scopes: { inference: boolean; admin: boolean; models: '*' | string[]; devices: '*' | string[] };
+  scopes: { inference: boolean; admin: boolean; models: '*' | string[]; devices: '*' | string[]; approvals?: '*' | string[] };
   limits: Record<string, number>;
   created_at: number;
   expires_at: number | null;
@@ -50,6 +54,7 @@ export async function keysCommand(argv: string[], environment: NodeJS.ProcessEnv
         'no-inference': { type: 'boolean' },
         models: { type: 'string' },
         devices: { type: 'string' },
+        approvals: { type: 'string' },
         expires: { type: 'string' },
         json: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
@@ -80,6 +85,7 @@ export async function keysCommand(argv: string[], environment: NodeJS.ProcessEnv
             inference: !values['no-inference'],
             ...(values.models !== undefined ? { models: allowance(values.models) } : {}),
             ...(values.devices !== undefined ? { devices: allowance(values.devices) } : {}),
+            ...(values.approvals !== undefined ? { approvals: allowance(values.approvals) } : {}),
           },
           ...(limits ? { limits } : {}),
           ...(values.expires ? { expires_at: expiresAt(values.expires, now) } : {}),
@@ -157,6 +163,8 @@ function render(keys: KeyView[]): string {
     const parts = [key.scopes.inference ? 'inference' : '', key.scopes.admin ? 'admin' : ''].filter(Boolean);
     if (key.scopes.models !== '*') parts.push(`models=${key.scopes.models.join(',') || 'none'}`);
     if (key.scopes.devices === '*' || key.scopes.devices.length > 0) parts.push(`devices=${key.scopes.devices === '*' ? '*' : key.scopes.devices.join(',')}`);
+    const approvals = key.scopes.approvals;
+    if (approvals !== undefined && (approvals === '*' || approvals.length > 0)) parts.push(`approvals=${approvals === '*' ? '*' : approvals.join(',')}`);
     return parts.join(' ') || 'none';
   };
   return renderTable([

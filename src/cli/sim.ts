@@ -23,8 +23,8 @@ commands (to see timeouts).
 --vehicle runs a car instead (PREFIX-vehicle-1): climate, windows, seat heating, media and
 navigation as actions, its driving state read-only. Its console reads lines on stdin:
   ${vehicleConsoleHelp}
-The confirm control is its own principal (a key PREFIX-vehicle-1-confirm, revoked at exit):
-opening a window while driving waits for it.`;
+The confirm control is its own principal (a key PREFIX-vehicle-1-confirm that can only decide
+the car's approvals, revoked at exit): opening a window while driving waits for it.`;
 
 /** Runs `nimbus sim`; returns the exit code (0 stopped, 1 failed, 2 bad usage). */
 export async function simCommand(argv: string[], environment: NodeJS.ProcessEnv, stop: Promise<unknown> = signalled()): Promise<number> {

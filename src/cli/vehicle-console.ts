@@ -5,9 +5,9 @@
  * while driving.
  *
  * The confirm control is a principal of its own, never the assistant's key (decision 0005: the key
- * that asked cannot approve): with keys, the sim makes a key named `<car>-confirm` for it (admin
- * scope, because granting needs it today, and only the car's device; revoked when the sim stops),
- * and it decides only approvals for its own car. In local mode (no keys) a person typing at this
+ * that asked cannot approve): with keys, the sim makes a key named `<car>-confirm` for it, an
+ * approver of the car alone (`scopes.approvals: [car]`; no inference, no admin, no command to any
+ * device; revoked when the sim stops), so the server itself keeps it to its own car's approvals. In local mode (no keys) a person typing at this
  * terminal is the one principal, recorded as `self_approved_local` like `nimbus approvals grant`.
  */
 import { createInterface } from 'node:readline';
@@ -56,7 +56,7 @@ export async function startVehicleConsole(options: VehicleConsoleOptions): Promi
   if (!options.local) {
     const created = await options.client.json<{ id: string; key: string }>('POST', '/v1/keys', {
       name: `${carId}-confirm`,
-      scopes: { inference: false, admin: true, models: [], devices: [carId] },
+      scopes: { inference: false, admin: false, models: [], devices: [], approvals: [carId] },
       expires_at: Math.floor(Date.now() / 1000) + 24 * 3600,
     });
     confirmKeyId = created.id;

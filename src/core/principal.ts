@@ -22,6 +22,12 @@ export interface Scopes {
    * and nothing else (a raw model is a 403).
    */
   apps?: Allowance;
+  /**
+   * Devices whose approvals the key may list and decide (an approver, such as a car's confirm
+   * control); absent: none, unless it has the admin scope. It gives nothing else: no inference,
+   * no admin, no command to any device.
+   */
+  approvals?: Allowance;
 }
 
 export interface Principal {
@@ -61,4 +67,15 @@ export function allows(allowance: Allowance, name: string): boolean {
  */
 export function mayReadDevice(principal: Principal, deviceId: string): boolean {
   return principal.scopes.admin || allows(principal.scopes.devices, deviceId);
+}
+
+/** Whether a principal may list and decide approvals at all: the admin scope, or an approvals scope. */
+export function isApprover(principal: Principal): boolean {
+  const approvals = principal.scopes.approvals;
+  return principal.scopes.admin || approvals === '*' || (approvals !== undefined && approvals.length > 0);
+}
+
+/** Whether a principal may see and decide the approvals of a device: the admin scope of its tenant, or an approvals scope covering it. */
+export function mayDecideApproval(principal: Principal, deviceId: string): boolean {
+  return principal.scopes.admin || (principal.scopes.approvals !== undefined && allows(principal.scopes.approvals, deviceId));
 }

@@ -2,7 +2,9 @@
  * What the REST API and CLI do besides proposing commands: register devices, read twins,
  * history and commands, decide approvals, engage and clear the emergency stop, read the audit
  * log. Each call checks the principal: a device outside the key's scope does not exist for it;
- * registering, approvals, clearing an emergency stop and the audit log need the admin scope.
+ * registering, clearing an emergency stop and the audit log need the admin scope; approvals, the
+ * admin scope or an approvals scope covering the device (an approver key, which can do nothing
+ * else; an approval of a device outside it does not exist for it).
  * Engaging an emergency stop needs only some device scope: stopping must be easy. Every refusal
  * (a grant or a clear without the admin scope, a grant the approval desk refuses, a device
  * outside the key's scope) is audited as a `denial` before it is thrown.
@@ -19,7 +21,7 @@ import type {
 } from '../core/device-store.js';
 import { NimbusError } from '../core/errors.js';
 import type { Taint } from '../core/policy-state-store.js';
-import { mayReadDevice, type Principal } from '../core/principal.js';
+import { isApprover, mayDecideApproval, mayReadDevice, type Principal } from '../core/principal.js';
 import { selfApprovedLocal, type DecisionChannel } from './approval-desk.js';
 import type { AuditCheckpoint } from './audit-checkpoint.js';
 import type { AuditCheckpointer } from './audit-checkpointer.js';
@@ -33,6 +35,15 @@ import { actorOf } from './tool-session.js';
 /** Throws 403 unless the principal has the admin scope. */
 export function requireAdmin(principal: Principal, action: string): void {
   if (!principal.scopes.admin) throw new NimbusError('permission_denied', `${action} needs a key with the admin scope.`);
+}
+
+/** Throws 403 unless the principal may decide approvals (the admin scope, or an approvals scope). */
+function requireApprover(principal: Principal, action: string): void {
+  if (!isApprover(principal))
+    throw new NimbusError(
+      'permission_denied',
+      `${action} needs a key with the admin scope or an approvals scope (scopes.approvals: the devices it decides for).`,
+    );
 }
 
 export class DeviceAdmin {
@@ -110,20 +121,22 @@ export class DeviceAdmin {
 
   approvals(principal: Principal, status?: ApprovalStatus, limit?: number): Promise<ApprovalRecord[]> {
     return this.guard(principal, 'list_approvals', {}, async () => {
-      requireAdmin(principal, 'Listing approvals');
-      return this.core.approvals.list(principal.tenantId, status, limit);
+      requireApprover(principal, 'Listing approvals');
+      if (principal.scopes.admin) return this.core.approvals.list(principal.tenantId, status, limit);
+      const listed = await this.core.approvals.list(principal.tenantId, status, 1000);
+      return listed.filter((approval) => mayDecideApproval(principal, approval.deviceId)).slice(0, limit ?? 100);
     });
   }
 
   approval(principal: Principal, id: string): Promise<ApprovalRecord> {
     return this.guard(principal, 'read_approval', { approvalId: id }, async () => {
-      requireAdmin(principal, 'Reading an approval');
-      return this.core.approvals.get(principal.tenantId, id);
+      requireApprover(principal, 'Reading an approval');
+      return this.decidable(principal, await this.core.approvals.get(principal.tenantId, id));
     });
   }
 
   /**
-   * Grants or denies an approval request (admin); a refused grant or denial is audited. `channel`
+   * Grants or denies an approval request (admin, or an approver of its device); a refused grant or denial is audited. `channel`
    * says where a person decided (the CLI, the console); local mode accepts decisions only from
    * those and records them as self-approved.
    */
@@ -134,8 +147,9 @@ export class DeviceAdmin {
   }
 
   private async decideApproval(principal: Principal, id: string, grant: boolean, channel: DecisionChannel): Promise<ApprovalRecord> {
-    requireAdmin(principal, grant ? 'Granting an approval' : 'Denying an approval');
+    requireApprover(principal, grant ? 'Granting an approval' : 'Denying an approval');
     const approvals = this.core.approvals;
+    this.decidable(principal, await approvals.get(principal.tenantId, id));
     const approval = grant
       ? await approvals.grant(principal.tenantId, id, principal, channel)
       : await approvals.deny(principal.tenantId, id, principal, channel);
@@ -157,6 +171,12 @@ export class DeviceAdmin {
         ...(principal.local ? { [selfApprovedLocal]: true } : {}),
       },
     });
+    return approval;
+  }
+
+  /** The approval, where the principal may decide for its device; 404 otherwise, as if it did not exist. */
+  private decidable(principal: Principal, approval: ApprovalRecord): ApprovalRecord {
+    if (!mayDecideApproval(principal, approval.deviceId)) throw new NimbusError('not_found', `No approval '${approval.id}'. 'nimbus approvals' lists them.`);
     return approval;
   }
 

@@ -36,7 +36,9 @@ function grantedScopes(caller: Principal, requested: Partial<Scopes> | undefined
     (!within(scopes.models, held.models) ? 'models' : undefined) ??
     (!within(scopes.devices, held.devices) ? 'devices' : undefined) ??
     // An app key mints app keys for its apps only.
-    (held.apps !== undefined && (scopes.apps === undefined || !within(scopes.apps, held.apps)) ? 'apps' : undefined);
+    (held.apps !== undefined && (scopes.apps === undefined || !within(scopes.apps, held.apps)) ? 'apps' : undefined) ??
+    // A tenant's admin decides every approval of its tenant, so it may make approvers; an approver, for its own devices only.
+    (scopes.approvals !== undefined && !held.admin && !within(scopes.approvals, held.approvals ?? []) ? 'approvals' : undefined);
   if (excess)
     throw new NimbusError('permission_denied', `A key may not grant more than the key creating it holds: scopes.${excess} goes beyond yours.`, {
       param: `scopes.${excess}`,
