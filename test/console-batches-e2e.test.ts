@@ -5,16 +5,15 @@
  * Each step saves a screenshot to test-results/console/. Run `npm run build` first.
  */
 import OpenAI from 'openai';
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { launchChromium, screenshot, signedInPage, skipWithoutChromium } from './support/browser.js';
-import { callJson } from './support/json-api.js';
-import { killNimbusProcesses, startNimbusProcess, waitReady, type NimbusProcess } from './support/nimbus-process.js';
+import { openLazyPage, screenshot, skipWithoutChromium, startConsoleRig, type ConsoleRig } from './support/browser.js';
+import { killNimbusProcesses, type NimbusProcess } from './support/nimbus-process.js';
 import { skipWithoutSharedModel, storiesPath } from './support/shared-model.js';
 
 const skip = skipWithoutSharedModel() || skipWithoutChromium();
 let server: NimbusProcess;
-let browser: Browser;
+let rig: ConsoleRig | undefined;
 let page: Page;
 let client: OpenAI;
 
@@ -35,29 +34,18 @@ function jsonl(count: number, tokens: number): Buffer {
 
 beforeAll(async () => {
   if (skip) return;
-  server = await startNimbusProcess(['--model', storiesPath!, '--threads', '1', '--ctx', '512']);
-  await waitReady(server.url);
-  const created = await callJson(server.url, 'POST', '/v1/keys', { name: 'operator', scopes: { admin: true } });
-  expect(created.status).toBe(201);
-  const key = created.body.key as string;
-  client = new OpenAI({ baseURL: `${server.url}/v1`, apiKey: key, maxRetries: 0 });
-  browser = await launchChromium();
-  page = await signedInPage(browser, server.url, key);
+  rig = await startConsoleRig(storiesPath!);
+  ({ server, page } = rig);
+  client = new OpenAI({ baseURL: `${server.url}/v1`, apiKey: rig.key, maxRetries: 0 });
 }, 180_000);
 afterAll(async () => {
-  await browser?.close();
-  await server?.stop();
+  await rig?.stop();
   killNimbusProcesses();
 });
 
 describe.skipIf(skip)('the Batches page in chromium', () => {
   test('is its own chunk; a batch uploaded from the page runs every line and offers its output', async () => {
-    const before = await page.evaluate(() => performance.getEntriesByType('resource').map((entry) => entry.name));
-    expect(before.some((name) => /\/assets\/batches-[^/]+\.js$/.test(name))).toBe(false);
-    await page.getByRole('navigation', { name: 'Pages' }).getByRole('link', { name: 'Batches' }).click();
-    await page.getByRole('heading', { level: 1, name: 'Batches' }).waitFor();
-    const after = await page.evaluate(() => performance.getEntriesByType('resource').map((entry) => entry.name));
-    expect(after.some((name) => /\/assets\/batches-[^/]+\.js$/.test(name))).toBe(true);
+    expect(await openLazyPage(page, 'Batches', 'batches')).toEqual({ before: false, after: true });
     await page.getByText('No batches yet.').waitFor();
 
     await page.getByLabel('Requests (JSONL, one per line)').setInputFiles({ name: 'three.jsonl', mimeType: 'application/jsonl', buffer: jsonl(3, 8) });

@@ -6,16 +6,16 @@
  * store. Each step saves a
  * screenshot to test-results/console/. Run `npm run build` first (it builds console/dist).
  */
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { launchChromium, screenshot, signedInPage, skipWithoutChromium } from './support/browser.js';
+import { openLazyPage, screenshot, skipWithoutChromium, startConsoleRig, type ConsoleRig } from './support/browser.js';
 import { callJson } from './support/json-api.js';
-import { killNimbusProcesses, startNimbusProcess, waitReady, type NimbusProcess } from './support/nimbus-process.js';
+import { killNimbusProcesses, type NimbusProcess } from './support/nimbus-process.js';
 import { skipWithoutSharedModel, storiesPath } from './support/shared-model.js';
 
 const skip = skipWithoutSharedModel() || skipWithoutChromium();
 let server: NimbusProcess;
-let browser: Browser;
+let rig: ConsoleRig | undefined;
 let page: Page;
 let key = '';
 
@@ -29,28 +29,17 @@ function largeText(): string {
 
 beforeAll(async () => {
   if (skip) return;
-  server = await startNimbusProcess(['--model', storiesPath!, '--threads', '1', '--ctx', '512']);
-  await waitReady(server.url);
-  const created = await callJson(server.url, 'POST', '/v1/keys', { name: 'operator', scopes: { admin: true } });
-  expect(created.status).toBe(201);
-  key = created.body.key as string;
-  browser = await launchChromium();
-  page = await signedInPage(browser, server.url, key);
+  rig = await startConsoleRig(storiesPath!);
+  ({ server, key, page } = rig);
 }, 180_000);
 afterAll(async () => {
-  await browser?.close();
-  await server?.stop();
+  await rig?.stop();
   killNimbusProcesses();
 });
 
 describe.skipIf(skip)('the Knowledge page in chromium', () => {
   test('is its own chunk, fetched when first opened', async () => {
-    const scripts = await page.evaluate(() => performance.getEntriesByType('resource').map((entry) => entry.name));
-    expect(scripts.some((name) => /\/assets\/knowledge-[^/]+\.js$/.test(name))).toBe(false);
-    await page.getByRole('navigation', { name: 'Pages' }).getByRole('link', { name: 'Knowledge' }).click();
-    await page.getByRole('heading', { level: 1, name: 'Knowledge' }).waitFor();
-    const after = await page.evaluate(() => performance.getEntriesByType('resource').map((entry) => entry.name));
-    expect(after.some((name) => /\/assets\/knowledge-[^/]+\.js$/.test(name))).toBe(true);
+    expect(await openLazyPage(page, 'Knowledge', 'knowledge')).toEqual({ before: false, after: true });
     await page.getByText('No vector stores yet.').waitFor();
   });
 

@@ -6,6 +6,8 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
+import { callJson } from './json-api.js';
+import { startNimbusProcess, waitReady, type NimbusProcess } from './nimbus-process.js';
 import { repoRoot } from './shared-model.js';
 
 export const chromiumPath = process.env.NIMBUS_CHROMIUM ?? '/usr/bin/chromium';
@@ -45,4 +47,49 @@ export async function signedInPage(browser: Browser, url: string, key: string): 
   const page = await (await browser.newContext({ viewport: { width: 1366, height: 900 } })).newPage();
   await signIn(page, url, key);
   return page;
+}
+
+/** A `nimbus serve` process with stories260K, an admin key, and chromium signed in to its console. */
+export interface ConsoleRig {
+  server: NimbusProcess;
+  key: string;
+  browser: Browser;
+  page: Page;
+  stop(): Promise<void>;
+}
+
+/** Starts a real server on the shared stories260K model (the caller skips without it) and signs a laptop-sized page in. */
+export async function startConsoleRig(modelPath: string): Promise<ConsoleRig> {
+  const server = await startNimbusProcess(['--model', modelPath, '--threads', '1', '--ctx', '512']);
+  await waitReady(server.url);
+  const created = await callJson(server.url, 'POST', '/v1/keys', { name: 'operator', scopes: { admin: true } });
+  if (created.status !== 201) throw new Error(`creating the operator key answered ${created.status}`);
+  const key = created.body.key as string;
+  const browser = await launchChromium();
+  const page = await signedInPage(browser, server.url, key);
+  return {
+    server,
+    key,
+    browser,
+    page,
+    async stop() {
+      await browser.close();
+      await server.stop();
+    },
+  };
+}
+
+/**
+ * Opens a lazily loaded page from the navigation and says whether its chunk (`/assets/CHUNK-*.js`)
+ * was fetched before the click and after it: the console's initial-JS budget holds only while each
+ * such page stays out of the entry file.
+ */
+export async function openLazyPage(page: Page, link: string, chunk: string): Promise<{ before: boolean; after: boolean }> {
+  const pattern = new RegExp(`/assets/${chunk}-[^/]+\\.js$`);
+  const fetched = async (): Promise<boolean> =>
+    (await page.evaluate(() => performance.getEntriesByType('resource').map((entry) => entry.name))).some((name) => pattern.test(name));
+  const before = await fetched();
+  await page.getByRole('navigation', { name: 'Pages' }).getByRole('link', { name: link }).click();
+  await page.getByRole('heading', { level: 1, name: link }).waitFor();
+  return { before, after: await fetched() };
 }
