@@ -21,6 +21,7 @@ const RequestsPage = lazy(() => import('./pages/requests.js').then((module) => (
 const UsagePage = lazy(() => import('./pages/usage.js').then((module) => ({ default: module.UsagePage })));
 const BatchesPage = lazy(() => import('./pages/batches.js').then((module) => ({ default: module.BatchesPage })));
 const KnowledgePage = lazy(() => import('./pages/knowledge.js').then((module) => ({ default: module.KnowledgePage })));
+const WorkersPage = lazy(() => import('./pages/workers.js').then((module) => ({ default: module.WorkersPage })));
 const ModelsPage = lazy(() => import('./pages/models.js').then((module) => ({ default: module.ModelsPage })));
 const KeysPage = lazy(() => import('./pages/keys.js').then((module) => ({ default: module.KeysPage })));
 const DevicesPage = lazy(() => import('./pages/devices.js').then((module) => ({ default: module.DevicesPage })));
@@ -50,6 +51,7 @@ const pages: PageEntry[] = [
   { path: '/requests', title: 'Request log', allowed: () => true, render: () => <RequestsPage /> },
   // The model cache and the pool are the whole cloud's: the operator's page.
   { path: '/models', title: 'Models', allowed: (me) => me.operator, render: () => <ModelsPage /> },
+  { path: '/workers', title: 'Workers', allowed: (me) => me.operator, render: () => <WorkersPage /> },
   { path: '/keys', title: 'Keys and tenants', allowed: (me) => me.scopes.admin, render: () => <KeysPage /> },
   { path: '/devices', title: 'Devices', allowed: hasDevices, render: () => <DevicesPage /> },
   { path: '/approvals', title: 'Approvals', allowed: seesApprovals, render: () => <ApprovalsPage /> },

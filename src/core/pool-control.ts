@@ -99,7 +99,8 @@ export interface DeploymentView extends DeploymentRecord {
 export interface WorkerView extends Omit<WorkerRecord, 'credentialHash' | 'inferenceSecret'> {
   /** Joined with a token and runs replicas the pool places on it. */
   kind: 'joined';
-  state: 'ready' | 'draining' | 'unreachable';
+  /** `drained`: draining, and no replica is placed there any more (safe to stop). */
+  state: 'ready' | 'draining' | 'drained' | 'unreachable';
   silentMs: number;
   replicas: string[];
 }

@@ -217,7 +217,8 @@ export interface ModelInfo {
 export interface PoolWorker {
   kind: 'joined';
   name: string;
-  state: 'ready' | 'draining' | 'unreachable';
+  /** `drained`: draining, and no replica is placed there any more (safe to stop). */
+  state: 'ready' | 'draining' | 'drained' | 'unreachable';
   endpoint: string;
   silentMs: number;
   replicas: string[];

@@ -23,6 +23,7 @@ import type { PoolReplicaRecord, PoolStore, WorkerRecord } from '../../core/pool
 import type { ProvisionerChange } from '../../core/replica-provisioner.js';
 import type { ModelFiles } from './model-files.js';
 import type { WorkerBook } from './worker-book.js';
+import { workerViewState } from './worker-view-state.js';
 
 const sha256 = (text: string): string => createHash('sha256').update(text).digest('hex');
 const secret = (prefix: string): string => `${prefix}${randomBytes(32).toString('base64url')}`;
@@ -138,8 +139,7 @@ export class WorkerMembership implements WorkerControl {
     const { store, clock, book } = this.parts;
     const replicas = await store.listReplicas();
     return (await store.listWorkers()).map((worker) => {
-      const alive = book.stateOf(worker.name);
-      const state = alive === undefined || alive === 'unreachable' ? 'unreachable' : worker.draining ? 'draining' : 'ready';
+      const placed = replicas.filter((replica) => replica.worker === worker.name).map((replica) => replica.id);
       return {
         kind: 'joined' as const,
         name: worker.name,
@@ -149,9 +149,9 @@ export class WorkerMembership implements WorkerControl {
         draining: worker.draining,
         joinedAt: worker.joinedAt,
         lastHeartbeatAt: worker.lastHeartbeatAt,
-        state,
+        state: workerViewState(book.stateOf(worker.name), worker.draining, placed.length),
         silentMs: Math.round(book.silentMs(worker.name) ?? clock.now() - worker.lastHeartbeatAt),
-        replicas: replicas.filter((replica) => replica.worker === worker.name).map((replica) => replica.id),
+        replicas: placed,
       };
     });
   }
@@ -170,7 +170,7 @@ export class WorkerMembership implements WorkerControl {
     if (alive !== undefined && alive !== 'unreachable') {
       throw new NimbusError(
         'conflict',
-        `Worker '${name}' is still beating, so it would join again: stop it instead (SIGTERM leaves the pool), or drain it first with 'nimbus workers drain ${name}'.`,
+        `Worker '${name}' is still beating, so it would join again: stop it instead (SIGTERM leaves the pool); to lose no request, drain it first with 'nimbus workers drain ${name}' and stop it once it reads drained.`,
         { param: 'name' },
       );
     }
