@@ -33,6 +33,7 @@ import { instanceId } from './devices/instance-id.js';
 import type { RunningDevices } from './devices/start-devices.js';
 import { LlamaEngine } from './engines/llama/llama-engine.js';
 import { OpenAIEngine } from './engines/openai/openai-engine.js';
+import { changedElsewhere, deploymentLiveEvent } from './api/deployment-events.js';
 import { PoolEngine } from './engines/pool/pool-engine.js';
 import { routingKeys } from './cluster/routing/routing-keys.js';
 import { JoinedWorkerPool } from './pool/joined/joined-worker-pool.js';
@@ -251,9 +252,23 @@ export async function startNimbus(config: NimbusConfig, environment: Readonly<Re
     onScale: (deployment, event) => log.info({ deployment, from: event.from, to: event.to }, `pool: ${deployment} scaled: ${event.reason}`),
     onHost: (worker, state, detail) =>
       state === 'lost' ? log.warn({ worker }, `pool: worker ${worker} lost: ${detail}`) : log.info({ worker }, `pool: worker ${worker} is back: ${detail}`),
+    onDeployment: (name, change) => context.events.publish(deploymentLiveEvent(name, change, controlPlaneName)),
   });
   const engines = [engine, upstream, poolEngine];
-  const catalog = new ModelCatalog(engines, { aliases: config.aliases, fallbacks: config.fallbacks });
+  const catalog = new ModelCatalog(engines, {
+    aliases: config.aliases,
+    fallbacks: config.fallbacks,
+    // With several control planes, a deployment made through another one moments ago is read from the store on a miss.
+    ...(election
+      ? {
+          lateModels: (model: string): Promise<boolean> =>
+            pool.learn(model).catch((error: unknown) => {
+              log.warn({ err: error, model }, 'pool: reading a deployment unknown here from the store failed');
+              return false;
+            }),
+        }
+      : {}),
+  });
   // A server that only fronts upstreams or a pool downloads nothing.
   const usingDefault = config.models.length === 0 && config.upstreamModels.length === 0 && (await store.pool.listDeployments()).length === 0;
   const configured = usingDefault ? [{ source: config.defaultModel }] : config.models;
@@ -327,6 +342,10 @@ export async function startNimbus(config: NimbusConfig, environment: Readonly<Re
   counterReports.log = log;
   for (const line of bootstrap.lines) log.info(line);
   const stopRelay = await openEventRelay(config.databaseUrl, context.events, controlPlaneName, log);
+  // A deployment made through another control plane: read the store now rather than at the next reconcile.
+  context.events.subscribe((event) => {
+    if (changedElsewhere(event, controlPlaneName)) pool.changedElsewhere();
+  });
   await election?.start();
   await pool.start();
   // Ingest a stopped process left in progress starts again (each file whole, or failed with its reason).

@@ -3,7 +3,8 @@
  * as `/v1/usage` (the operator all, a tenant's admin its tenant, any other key its own), twins as
  * `/v1/devices` (the key's device scope, or every device of its tenant for an admin), approvals and audit as `/v1/approvals` (admin of the
  * tenant), the emergency stop as `/v1/estop` (anyone of the tenant), model pulls as
- * `/v1/model-files` (the operator: the model cache is the whole cloud's).
+ * `/v1/model-files` and deployment changes as `/v1/deployments` (the operator: the cache and the
+ * pool are the whole cloud's).
  */
 import type { LiveEvent } from '../core/live-events.js';
 import { mayReadDevice, type Principal } from '../core/principal.js';
@@ -24,6 +25,7 @@ export function maySee(principal: Principal, event: LiveEvent): boolean {
     case 'audit':
       return ownTenant && principal.scopes.admin;
     case 'model_pull':
+    case 'deployment':
       return isOperator(principal);
     default:
       return !event.adminOnly || principal.scopes.admin;

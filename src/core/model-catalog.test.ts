@@ -38,3 +38,28 @@ describe('model catalog without a ready model', () => {
     expect(refusal(downloading).message).toBe('No model can serve requests yet. Downloading the default model.');
   });
 });
+
+describe('names no engine serves yet', () => {
+  test('learn asks lateModels only for a name no engine serves (an alias by what it stands for), and route serves it after', async () => {
+    const statuses: ModelStatus[] = [{ id: 'local', engine: 'llama', state: 'ready', created: 0 }];
+    const asked: string[] = [];
+    const catalog = new ModelCatalog([listing(statuses)], {
+      aliases: { fresh: 'made-elsewhere' },
+      lateModels: async (model) => {
+        asked.push(model);
+        if (model !== 'made-elsewhere') return false;
+        statuses.push({ id: model, engine: 'llama', state: 'ready', created: 0 });
+        return true;
+      },
+    });
+    await catalog.learn('local');
+    expect(asked).toEqual([]);
+    expect(() => catalog.route('fresh')).toThrow(/which this server does not serve/);
+    await catalog.learn('fresh');
+    expect(asked).toEqual(['made-elsewhere']);
+    expect(catalog.route('fresh').primary.model).toBe('made-elsewhere');
+    await catalog.learn('nope');
+    expect(asked).toEqual(['made-elsewhere', 'nope']);
+    expect(() => catalog.route('nope')).toThrow(/does not exist/);
+  });
+});

@@ -14,6 +14,12 @@ export interface CatalogRouting {
   aliases?: Record<string, string>;
   /** `model -> [fallback, ...]`: tried in order when the model fails before its first token. Not transitive. */
   fallbacks?: Record<string, string[]>;
+  /**
+   * Asked when no engine serves a name (`learn`): true once it serves now. The pool's: a deployment
+   * another control plane created moments ago is read from the shared store, not 404'd until the
+   * next reconcile.
+   */
+  lateModels?: (model: string) => Promise<boolean>;
 }
 
 /** How to add a model, shown wherever the server has none. */
@@ -34,6 +40,7 @@ export class ModelCatalog {
 
   private readonly aliasTargets: ReadonlyMap<string, string>;
   private readonly fallbacks: ReadonlyMap<string, readonly string[]>;
+  private readonly lateModels: ((model: string) => Promise<boolean>) | undefined;
 
   constructor(
     private readonly engines: readonly Engine[],
@@ -41,6 +48,16 @@ export class ModelCatalog {
   ) {
     this.aliasTargets = new Map(Object.entries(routing.aliases ?? {}));
     this.fallbacks = new Map(Object.entries(routing.fallbacks ?? {}));
+    this.lateModels = routing.lateModels;
+  }
+
+  /**
+   * Where no engine serves `model` (or what its alias stands for), asks `lateModels` once before
+   * `route` answers 404: call it first on a request's path. A name that is served costs nothing.
+   */
+  async learn(model: string): Promise<void> {
+    const canonical = this.canonical(model);
+    if (this.lateModels && !this.engineFor(canonical)) await this.lateModels(canonical);
   }
 
   /** Every model of every engine, in engine order. */

@@ -76,6 +76,8 @@ export interface PoolRuntimeOptions {
   onScale?: (deployment: string, event: ScaleEvent) => void;
   /** A host (worker) the provisioner lost, or that answers again (for the log). */
   onHost?: (host: string, state: 'lost' | 'back', detail: string) => void;
+  /** A deployment created, changed or removed through this control plane (the others are told, and read the store). */
+  onDeployment?: (name: string, change: 'created' | 'changed' | 'removed') => void;
   /** Characters per prefix block the routing keys are hashed with (`routing.prefixBlockChars`): estimated-ttft reads blocks as tokens with it. */
   prefixBlockChars?: number;
   /** Whether workers' reports of what their caches hold reach the routers (`routing.workerCacheReports`). Default true. */
@@ -272,6 +274,7 @@ export class PoolRuntime implements PoolControl {
       throw new NimbusError('invalid_value', `Cannot deploy '${request.source}': ${(error as Error).message}`, { param: 'model' });
     }
     await this.store.putDeployment(record);
+    this.options.onDeployment?.(record.name, 'created');
     this.state.scaling.set(record.name, { lastAboveTargetAt: now, lastScaleAt: now });
     if (autoscale) this.state.autoscaled.set(record.name, autoscale);
     await this.reconcile();
@@ -290,6 +293,7 @@ export class PoolRuntime implements PoolControl {
     if (autoscale) this.state.autoscaled.set(name, autoscale);
     else this.state.autoscaled.delete(name);
     await putCount(this.parts, { ...record, autoscale }, replicas, 'set by an operator');
+    this.options.onDeployment?.(name, 'changed');
     await this.reconcile();
     // Held requests of a deployment that no longer autoscales go on to the 503 they would have got unheld.
     if (!autoscale) this.state.held.wake(name);
@@ -299,10 +303,27 @@ export class PoolRuntime implements PoolControl {
   async remove(name: string): Promise<boolean> {
     // Its replicas are orphans now: the reconcile removes them through the provisioner.
     const removed = await this.store.deleteDeployment(name);
+    if (removed) this.options.onDeployment?.(name, 'removed');
     this.state.forget(name);
     await this.reconcile();
     this.state.held.wake(name);
     return removed;
+  }
+
+  /**
+   * A model name this control plane does not serve: where another control plane created that
+   * deployment since this one last read the store, reads it now (a reconcile), so the request
+   * is served (or held) rather than refused for up to a heartbeat. True when it is a deployment.
+   */
+  async learn(name: string): Promise<boolean> {
+    if (!(await this.store.getDeployment(name))) return false;
+    await this.reconcile();
+    return true;
+  }
+
+  /** Another control plane changed deployments (its notification): read the store now, not at the next interval. */
+  changedElsewhere(): void {
+    this.reconcileLater();
   }
 
   async deployments(): Promise<DeploymentView[]> {

@@ -57,6 +57,7 @@ export function registerInferenceRoutes(app: FastifyInstance, context: ServerCon
     const appName = appNameOf(body.model);
     if (appName !== undefined) return serveAppChat(context, request, reply, body, appName);
     authorizeInference(request.principal, body.model, context.catalog.canonical(body.model));
+    await context.catalog.learn(body.model);
     const route = context.catalog.route(body.model);
     checkMaxTokens(route, body.max_completion_tokens ?? body.max_tokens, body.max_completion_tokens != null ? 'max_completion_tokens' : 'max_tokens');
     // With `nimbus.devices`, the job runs the device tool loop (api/device-chat.ts); otherwise it is unchanged.
@@ -113,6 +114,7 @@ export function registerInferenceRoutes(app: FastifyInstance, context: ServerCon
     if (body.logit_bias && Object.keys(body.logit_bias).length > 0) throw unsupported('logit_bias', 'logit_bias is not supported yet; remove the parameter.');
     const prompt = Array.isArray(body.prompt) ? body.prompt[0]! : body.prompt;
     authorizeInference(request.principal, body.model, context.catalog.canonical(body.model));
+    await context.catalog.learn(body.model);
     const route = context.catalog.route(body.model);
     checkMaxTokens(route, body.max_tokens, 'max_tokens');
     await serveGeneration(context, request, reply, {
@@ -132,6 +134,7 @@ export function registerInferenceRoutes(app: FastifyInstance, context: ServerCon
   app.post('/v1/embeddings', async (request, reply) => {
     const body = parseRequest(embeddingRequestSchema, request.body);
     authorizeInference(request.principal, body.model, context.catalog.canonical(body.model));
+    await context.catalog.learn(body.model);
     const route = context.catalog.route(body.model);
     const status = route.primary.engine.models().find((model) => model.id === route.primary.model);
     if (body.dimensions !== undefined && status?.embeddingLength !== undefined && body.dimensions !== status.embeddingLength) {

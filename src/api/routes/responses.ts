@@ -105,6 +105,7 @@ export function registerResponseRoutes(app: FastifyInstance, context: ServerCont
       route = call.route;
     } else {
       authorizeInference(request.principal, body.model, context.catalog.canonical(body.model));
+      await context.catalog.learn(body.model);
       route = context.catalog.route(body.model);
     }
     const store = body.store ?? true;
