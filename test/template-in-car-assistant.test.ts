@@ -3,8 +3,9 @@
  * the template created against a `nimbus serve` process, then the car's app as the official
  * `openai` client with a key of its own. The script decides the tools;
  * the real gateway, policy, car and confirm control run them: a comfort function runs at once,
- * a window while driving waits for the car's confirm control (not the assistant's key), and the
- * manual answers with the section it came from.
+ * a window while driving waits for the car's confirm control (an approver key, not the
+ * assistant's), whose grant the head unit presents on its next call, and the manual answers with
+ * the section it came from.
  */
 import OpenAI from 'openai';
 import { afterAll, beforeAll, expect, test } from 'vitest';
@@ -64,11 +65,17 @@ test('a window while driving waits for the car confirm control; the head unit th
   await car.waitFor(new RegExp(`screen: confirm set_window .*${approval}`));
   car.type(`confirm ${approval}`);
   await car.waitFor(new RegExp(`confirmed ${approval}`));
-  const done = await rig.server.api(assistantKey, 'POST', `/v1/devices/${car.carId}/actions/set_window`, {
-    input: { window: 'front_left', open_percent: 25 },
-    approval,
-  });
-  expect(done.body).toMatchObject({ status: 'acked', state_after: { windows: { front_left: 25 }, driving: true } });
+  // The head unit presents the grant on its next call of the app; the same command (same key) runs.
+  rig.upstream.play([
+    { calls: [{ name: `${car.carId}__do_set_window`, arguments: { window: 'front_left', open_percent: 25 } }] },
+    { text: 'Window opened a bit.' },
+  ]);
+  const done = (await assistant.chat.completions.create({
+    model: 'app:in-car-assistant',
+    messages: [{ role: 'user', content: 'Confirmed on the screen.' }],
+    nimbus: { approvals: [approval] },
+  } as unknown as OpenAI.Chat.ChatCompletionCreateParamsNonStreaming)) as unknown as Chat;
+  expect(done.nimbus.actions[0]).toMatchObject({ status: 'acked', approval, state_after: { windows: { front_left: 25 }, driving: true } });
   car.type('park');
 });
 

@@ -155,13 +155,20 @@ export interface SafetyServer {
 
 /**
  * `nimbus serve` with the embedded broker on a free port, `devices` settings and the scripted
- * upstream as model `scripted`; `environment` adds to its environment (a database URL).
+ * upstream as model `scripted`; `environment` adds to its environment (a database URL), `config`
+ * to its config file (`mcp` settings).
  */
 export async function startSafetyServer(
-  options: { devices?: Record<string, unknown>; upstream?: ScriptedUpstream; environment?: Record<string, string> } = {},
+  options: {
+    devices?: Record<string, unknown>;
+    upstream?: ScriptedUpstream;
+    environment?: Record<string, string>;
+    config?: Record<string, unknown>;
+  } = {},
 ): Promise<SafetyServer> {
   const configFile = join(mkdtempSync(join(tmpdir(), 'nimbus-safety-')), 'nimbus.json');
   const config = {
+    ...options.config,
     devices: options.devices ?? {},
     ...(options.upstream
       ? { providers: [{ id: 'script', baseUrl: `${options.upstream.url}/v1` }], upstreamModels: [{ id: 'scripted', provider: 'script' }] }

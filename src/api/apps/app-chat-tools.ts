@@ -33,6 +33,8 @@ export function withAppTools(
   chat: ChatCompletionRequest,
   job: GenerationJob,
   functions: ToolExecutor | undefined,
+  /** Approvals the client presents for the app's device commands (`nimbus.approvals`). */
+  approvals: readonly string[] = [],
 ): GenerationJob {
   const principal = call.principal;
   const config = call.app.config;
@@ -54,7 +56,7 @@ export function withAppTools(
   let conversation: string | null = null;
   if (devices && config.devices !== undefined && config.devices.length > 0) {
     const tools = devices.gateway.tools(principal, config.devices === '*' ? true : config.devices);
-    const session = newToolSession(principal, 'chat', { model: call.model, conversation: newId('conv_') });
+    const session = newToolSession(principal, 'chat', { model: call.model, conversation: newId('conv_'), approvals });
     conversation = session.conversation;
     if (tools.length > 0)
       executors.push(

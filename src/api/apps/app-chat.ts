@@ -20,6 +20,7 @@ import { checkMaxTokens, contextLengthOf } from '../routes/inference.js';
 import { serveGeneration, type GenerationJob } from '../serve-generation.js';
 import type { ServerContext } from '../server-context.js';
 import { refuseAppField, rememberExchange, resolveAppCall, type AppCall } from './app-call.js';
+import { presentedApprovals } from './app-extension.js';
 import { endUserOf } from './app-response-request.js';
 import { withAppTools } from './app-chat-tools.js';
 
@@ -36,7 +37,7 @@ export async function serveAppChat(
   refuseAppField(call, 'response_format', body.response_format);
   refuseAppField(call, 'temperature', body.temperature);
   refuseAppField(call, 'top_p', body.top_p);
-  refuseAppField(call, 'nimbus', raw.nimbus);
+  const approvals = presentedApprovals(call, raw.nimbus);
   request.principal = call.principal;
   const config = call.app.config;
   const instructions = withMemory(config.instructions, call.memory);
@@ -77,7 +78,7 @@ export async function serveAppChat(
   // A post-check needs the whole answer: the loop reads the turn whole, whatever the engine streams.
   const serverSide =
     (config.vector_store_ids?.length ?? 0) > 0 || (config.devices !== undefined && config.devices.length > 0) || config.post_check !== undefined;
-  const job = serverSide ? withAppTools(context, request, call, chat, base, functions) : base;
+  const job = serverSide ? withAppTools(context, request, call, chat, base, functions, approvals) : base;
   await serveGeneration(context, request, reply, remembering(context, call, body, job));
 }
 

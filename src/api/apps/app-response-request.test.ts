@@ -51,6 +51,10 @@ describe('an app’s response request', () => {
       50,
     );
     expect(appResponseRequest({ model: 'app:car', input: 'x' }, call({ model: 'm', devices: '*' })).tools).toEqual([{ type: 'nimbus_devices', devices: true }]);
+    // Approvals the client presents go into the app's device tool.
+    expect(appResponseRequest({ model: 'app:car', input: 'x' }, call({ model: 'm', devices: ['car-1'] }), ['apr_1']).tools).toEqual([
+      { type: 'nimbus_devices', devices: ['car-1'], approvals: ['apr_1'] },
+    ]);
   });
 
   test('a field the app sets may not come with the request', () => {

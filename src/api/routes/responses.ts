@@ -14,6 +14,7 @@ import type { ToolExecutor } from '../../tools/tool-loop.js';
 import { authorizeInference } from '../../tenancy/usage-gate.js';
 import { resolveAppCall, type AppCall } from '../apps/app-call.js';
 import { appNameSchema } from '../apps/app-config-schema.js';
+import { presentedApprovals } from '../apps/app-extension.js';
 import { appResponseRequest, endUserOf } from '../apps/app-response-request.js';
 import { withApp } from '../apps/app-response-plan.js';
 import { claimOrReplay, idempotencyKeyOf, settleKey, type StoredAnswer } from '../idempotency-key.js';
@@ -99,7 +100,7 @@ export function registerResponseRoutes(app: FastifyInstance, context: ServerCont
     let route;
     if (calledApp !== undefined) {
       call = await resolveAppCall(context, request, calledApp, endUserOf(body));
-      body = appResponseRequest(body, call);
+      body = appResponseRequest(body, call, presentedApprovals(call, (request.body as { nimbus?: unknown } | null)?.nimbus));
       // The rest of the request (admission, knowledge, later turns) runs as the app's principal.
       request.principal = call.principal;
       route = call.route;
@@ -162,9 +163,13 @@ export function registerResponseRoutes(app: FastifyInstance, context: ServerCont
 
   /** Creates a response; one that may act on devices runs once per `Idempotency-Key`, as chat's `nimbus.devices` (api/idempotency-key.ts). */
   const createOnce = async (request: FastifyRequest, reply: FastifyReply, appName?: string): Promise<FastifyReply | void> => {
-    const tools = (request.body as { tools?: unknown } | null)?.tools;
+    const { tools, model } = (request.body as { tools?: unknown; model?: unknown } | null) ?? {};
     const devices = context.devices;
-    const acts = Array.isArray(tools) && tools.some((tool) => (tool as { type?: unknown } | null)?.type === 'nimbus_devices');
+    // An app's call may act through the app's devices, which its body does not show.
+    const acts =
+      appName !== undefined ||
+      (typeof model === 'string' && appNameOf(model) !== undefined) ||
+      (Array.isArray(tools) && tools.some((tool) => (tool as { type?: unknown } | null)?.type === 'nimbus_devices'));
     const key = devices && acts ? idempotencyKeyOf(request) : undefined;
     if (!devices || key === undefined) return create(request, reply, { answer: undefined, acted: false }, appName);
     if (!(await claimOrReplay(devices.gateway, request, reply, key))) return reply;
