@@ -2,20 +2,37 @@
  * What estimated-ttft routing costs per request (issue 24): ordering 64 candidates for a request
  * of 32 block hashes while 100,000 prefixes are tracked, timed call by call (each call also
  * records the request and inserts its keys, as in service), and the heap those prefixes take.
+ * Paired against the router as it was before the rework for speed (`--baseline`, kept in
+ * test/support/routing-reference): the same requests go to both, in alternating order, and every
+ * choice must agree.
  *
- *   node --expose-gc --import tsx bench/replay/router-cost.ts [--orders 20000]
+ *   node --expose-gc --import tsx bench/replay/router-cost.ts [--orders 20000] [--flow served|failed] [--router both|current|baseline]
+ *
+ * `--router current` (or `baseline`) runs one alone: paired, each router's garbage can pause the other.
+ *
+ * `--flow served` (default) tells each router what a served request tells it (sent, first token,
+ * ended with its usage); `failed` ends each try without usage, as a failed one, so requests stay
+ * pending up to the router's bound (how the first version of this bench ran).
  */
 import { parseArgs } from 'node:util';
 import { EstimatedTtftRouter } from '../../src/cluster/routing/estimated-ttft-router.js';
-import type { RoutingCandidate } from '../../src/core/replica-router.js';
+import type { ReplicaRouter, RoutingCandidate } from '../../src/core/replica-router.js';
+import { EstimatedTtftRouter as BaselineRouter } from '../../test/support/routing-reference/estimated-ttft-router.js';
 import { percentile } from './simulate-pool.js';
 
 const { values } = parseArgs({
-  options: { orders: { type: 'string', default: '20000' }, candidates: { type: 'string', default: '64' }, prefixes: { type: 'string', default: '100000' } },
+  options: {
+    orders: { type: 'string', default: '20000' },
+    candidates: { type: 'string', default: '64' },
+    prefixes: { type: 'string', default: '100000' },
+    flow: { type: 'string', default: 'served' },
+    router: { type: 'string', default: 'both' },
+  },
 });
 const orders = Number(values.orders);
 const count = Number(values.candidates);
 const prefixes = Number(values.prefixes);
+const served = values.flow !== 'failed';
 const perReplica = Math.ceil(prefixes / count);
 const gc = (globalThis as { gc?: () => void }).gc;
 if (!gc) console.warn('run with node --expose-gc for the memory figure');
@@ -28,42 +45,96 @@ const candidates: RoutingCandidate[] = Array.from({ length: count }, (_, index) 
   outstandingTokens: 1000 * (index % 7),
 }));
 
-gc?.();
-const before = process.memoryUsage().heapUsed;
-const router = new EstimatedTtftRouter({ indexBlocksPerReplica: perReplica });
-// Each replica holds perReplica keys: prompts of 32 blocks, each prompt on one replica.
-let next = 0;
-for (const candidate of candidates) {
-  for (let held = 0; held < perReplica; held += 32) {
-    const keys = Array.from({ length: Math.min(32, perReplica - held) }, () => key(next++));
-    router.observe({ kind: 'cached', model: 'm', requestId: '', replica: candidate.id, prefixKeys: keys, complete: false });
-  }
-}
-gc?.();
-const tracked = router.trackedKeys;
-const bytes = process.memoryUsage().heapUsed - before;
+let clock = 0;
+const now = () => clock;
 
-const times: number[] = [];
+interface Side {
+  name: string;
+  router: ReplicaRouter & { readonly trackedKeys: number };
+  bytes: number;
+  times: number[];
+}
+
+/** The JS heap plus typed arrays' buffers (held outside it). */
+const heapAndBuffers = () => {
+  const usage = process.memoryUsage();
+  return usage.heapUsed + usage.arrayBuffers;
+};
+
+/** A router holding perReplica keys on each replica (prompts of 32 blocks, each on one replica), and the heap they take. */
+function build(name: string, make: () => Side['router']): Side {
+  gc?.();
+  const before = heapAndBuffers();
+  const router = make();
+  let next = 0;
+  for (const candidate of candidates) {
+    for (let held = 0; held < perReplica; held += 32) {
+      const keys = Array.from({ length: Math.min(32, perReplica - held) }, () => key(next++));
+      router.observe!({ kind: 'cached', model: 'm', requestId: '', replica: candidate.id, prefixKeys: keys, complete: false });
+    }
+  }
+  gc?.();
+  return { name, router, bytes: heapAndBuffers() - before, times: [] };
+}
+
+const options = { indexBlocksPerReplica: perReplica, now };
+const baseline = values.router === 'current' ? undefined : build('baseline (before the rework)', () => new BaselineRouter(options));
+const current = values.router === 'baseline' ? undefined : build('current', () => new EstimatedTtftRouter(options));
+const sides = [baseline, current].filter((side) => side !== undefined);
+const held = 64 * perReplica;
+
+let disagreements = 0;
 for (let index = 0; index < orders; index += 1) {
   // Half the requests continue a held prompt for 16 blocks, then diverge; half are new.
-  const start = index % 2 === 0 ? Math.floor(((index * 7919) % Math.max(1, next - 32)) / 32) * 32 : next + index * 64;
+  const start = index % 2 === 0 ? Math.floor(((index * 7919) % Math.max(1, held - 32)) / 32) * 32 : 0;
   const keys = Array.from({ length: 32 }, (_, block) => key(index % 2 === 0 && block < 16 ? start + block : 1e9 + index * 32 + block));
   const request = { model: 'm', requestId: `r${index}`, prefixKeys: keys, promptChars: 32 * 2048 };
-  const began = process.hrtime.bigint();
-  const ordered = router.order(request, candidates);
-  times.push(Number(process.hrtime.bigint() - began) / 1000);
-  router.observe({ kind: 'ended', model: 'm', requestId: request.requestId, replica: ordered[0]!.id });
+  const chosen: string[] = [];
+  // Alternate which router goes first, so neither always runs on a cache the other warmed.
+  for (const side of index % 2 === 0 ? sides : [...sides].reverse()) {
+    const began = process.hrtime.bigint();
+    const ordered = side.router.order(request, candidates);
+    side.times.push(Number(process.hrtime.bigint() - began) / 1000);
+    const replica = ordered[0]!.id;
+    chosen.push(replica);
+    const outcome = { model: 'm', requestId: request.requestId, replica };
+    side.router.observe!({ ...outcome, kind: 'sent' });
+    if (served) side.router.observe!({ ...outcome, kind: 'first-token' });
+    side.router.observe!({ ...outcome, kind: 'ended', ...(served ? { promptTokens: 32 * 512 } : {}) });
+  }
+  if (chosen.length === 2 && chosen[0] !== chosen[1]) disagreements += 1;
+  clock += 5;
 }
-const measured = times.slice(Math.floor(orders / 10)).sort((a, b) => a - b);
-console.log(
-  JSON.stringify({
-    candidates: count,
-    prefixes_tracked: tracked,
-    keys_per_request: 32,
-    orders: measured.length,
-    order_p50_us: Number(percentile(measured, 0.5).toFixed(1)),
-    order_p99_us: Number(percentile(measured, 0.99).toFixed(1)),
-    heap_mb_for_tracked: gc ? Number((bytes / 1e6).toFixed(1)) : null,
-    bytes_per_prefix: gc ? Math.round(bytes / tracked) : null,
-  }),
-);
+
+const figures = (side: Side) => {
+  const measured = side.times.slice(Math.floor(orders / 10)).sort((a, b) => a - b);
+  return {
+    p50: percentile(measured, 0.5),
+    p99: percentile(measured, 0.99),
+    mb: side.bytes / 1e6,
+    bytesPerPrefix: side.bytes / side.router.trackedKeys,
+  };
+};
+for (const side of sides) {
+  const figure = figures(side);
+  console.log(
+    JSON.stringify({
+      router: side.name,
+      flow: served ? 'served' : 'failed',
+      candidates: count,
+      prefixes_tracked: side.router.trackedKeys,
+      keys_per_request: 32,
+      orders: Math.ceil(orders * 0.9),
+      order_p50_us: Number(figure.p50.toFixed(1)),
+      order_p99_us: Number(figure.p99.toFixed(1)),
+      heap_and_buffers_mb_for_tracked: gc ? Number(figure.mb.toFixed(1)) : null,
+      bytes_per_prefix: gc ? Math.round(figure.bytesPerPrefix) : null,
+    }),
+  );
+}
+if (baseline && current) {
+  const [before, after] = [figures(baseline), figures(current)];
+  console.log(
+    `current / baseline: p50 ${(after.p50 / before.p50).toFixed(2)}x, p99 ${(after.p99 / before.p99).toFixed(2)}x, memory ${(after.mb / before.mb).toFixed(2)}x; first choices that differ: ${disagreements} of ${orders}`,
+  );
+}

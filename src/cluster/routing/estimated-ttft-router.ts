@@ -9,9 +9,11 @@
  * reports it still spreads load: its queue estimates drain with time at the prior speed.
  */
 import type { ReplicaRouter, RoutingCandidate, RoutingOutcome, RoutingRequest } from '../../core/replica-router.js';
+import { PendingRequests } from './pending-requests.js';
 import { PrefixIndex } from './prefix-index.js';
 import { prefixBlockChars } from './routing-keys.js';
-import { LearnedRatio, estimateTtftMs, observedPrefillMs, queueAfterSend, uncachedTokens } from './ttft-score.js';
+import { CandidateScores } from './candidate-scores.js';
+import { LearnedRatio, observedPrefillMs, queueAfterSend, ttftMs, uncachedTokens } from './ttft-score.js';
 
 /** Options of `EstimatedTtftRouter`; merged over `defaultEstimatedTtftOptions`. */
 export interface EstimatedTtftOptions {
@@ -52,6 +54,8 @@ interface ReplicaState {
   waiting: number;
   speed: LearnedRatio;
   lastSeenMs: number;
+  /** Its slot in the prefix index. */
+  slot: number;
 }
 
 interface Pending {
@@ -73,7 +77,7 @@ interface Pending {
   /** Its try failed before a first token: off every queue until the engine sends it again. */
   detached: boolean;
   /** Milliseconds its prefill took, as its first token showed (learned from once its usage says how much was computed). */
-  observedPrefillMs?: number;
+  observedPrefillMs: number | undefined;
 }
 
 /** Orders replicas by estimated time to first token; learns from `observe`. */
@@ -81,9 +85,12 @@ export class EstimatedTtftRouter implements ReplicaRouter {
   private readonly options: EstimatedTtftOptions;
   private readonly index: PrefixIndex;
   private readonly replicas = new Map<string, ReplicaState>();
-  private readonly pending = new Map<string, Pending>();
+  private readonly pending = new PendingRequests<Pending>();
   private readonly charsPerToken = new Map<string, LearnedRatio>();
   private turn = 0;
+  private readonly scores = new CandidateScores();
+  /** Each candidate's state during one `order` call (past `count`, stale entries of earlier calls). */
+  private readonly states: ReplicaState[] = [];
 
   constructor(options: Partial<EstimatedTtftOptions> = {}) {
     this.options = { ...defaultEstimatedTtftOptions, ...options } satisfies EstimatedTtftOptions;
@@ -94,45 +101,50 @@ export class EstimatedTtftRouter implements ReplicaRouter {
   }
 
   order<T extends RoutingCandidate>(request: RoutingRequest, candidates: readonly T[]): T[] {
-    if (candidates.length === 0) return [];
+    const count = candidates.length;
+    if (count === 0) return [];
     const now = this.options.now();
     const keys = request.prefixKeys ?? [];
     const ratio = this.ratioOf(request.model).value;
     const tokensPerBlock = this.options.prefixBlockChars / ratio;
     const promptChars = request.promptChars ?? keys.length * this.options.prefixBlockChars;
     const promptTokens = Math.max(1, Math.round(promptChars / ratio));
-    const matched = this.index.match(
-      keys,
-      candidates.map((candidate) => candidate.id),
-    );
-    const fastest = Math.max(...candidates.map(weightOf));
-    const offset = this.turn++ % candidates.length;
-    const scored = candidates.map((candidate, position) => {
-      const state = this.stateOf(candidate, fastest, now);
-      const uncached = uncachedTokens(promptTokens, matched[position]!, tokensPerBlock);
-      const inputs = {
-        queuedMs: state.busyUntilMs - now,
-        uncachedTokens: uncached,
-        tokensPerSecond: state.speed.value,
-        decoding: Math.max(0, candidate.inFlight - state.waiting),
-        decodeWeight: this.options.decodeWeight,
-      };
-      return {
-        candidate,
-        ms: estimateTtftMs(inputs),
-        load: (candidate.outstandingTokens ?? candidate.inFlight) / weightOf(candidate),
-        rank: (position - offset + candidates.length) % candidates.length,
-        uncached,
-        matched: matched[position]!,
-        ownMs: estimateTtftMs({ ...inputs, queuedMs: 0 }),
-      };
-    });
+    const scores = this.scores;
+    scores.reserve(count);
+    let fastest = -Infinity;
+    for (let position = 0; position < count; position += 1) fastest = Math.max(fastest, weightOf(candidates[position]!));
+    const states = this.states;
+    for (let position = 0; position < count; position += 1) {
+      const state = this.stateOf(candidates[position]!, fastest, now);
+      states[position] = state;
+      scores.slots[position] = state.slot;
+    }
+    this.index.matchSlots(keys, scores.slots, count, scores.matched);
+    const offset = this.turn++ % count;
+    const { decodeWeight } = this.options;
+    for (let position = 0; position < count; position += 1) {
+      const candidate = candidates[position]!;
+      const state = states[position]!;
+      const uncached = uncachedTokens(promptTokens, scores.matched[position]!, tokensPerBlock);
+      scores.uncached[position] = uncached;
+      scores.ms[position] = ttftMs(state.busyUntilMs - now, uncached, state.speed.value, Math.max(0, candidate.inFlight - state.waiting), decodeWeight);
+      scores.load[position] = (candidate.outstandingTokens ?? candidate.inFlight) / weightOf(candidate);
+      scores.rank[position] = (position - offset + count) % count;
+    }
     // Lowest estimate first; equal estimates go to the less loaded, then rotate (an idle pool shares the traffic).
-    scored.sort((a, b) => a.ms - b.ms || a.load - b.load || a.rank - b.rank);
-    const chosen = scored[0]!;
-    this.remember(request, { model: request.model, replica: chosen.candidate.id, keys, promptChars, promptTokens }, chosen, now);
+    const sorted = scores.sort(count);
+    const first = sorted[0]!;
+    const chosenState = states[first]!;
+    const chosen = {
+      uncached: scores.uncached[first]!,
+      matched: scores.matched[first]!,
+      ownMs: ttftMs(0, scores.uncached[first]!, chosenState.speed.value, Math.max(0, candidates[first]!.inFlight - chosenState.waiting), decodeWeight),
+    };
+    const ordered: T[] = [];
+    for (let place = 0; place < count; place += 1) ordered.push(candidates[sorted[place]!]!);
+    this.remember(request, { model: request.model, replica: ordered[0]!.id, keys, promptChars, promptTokens }, chosen, now);
     this.forgetGone(now);
-    return scored.map((entry) => entry.candidate);
+    return ordered;
   }
 
   observe(outcome: RoutingOutcome): void {
@@ -199,7 +211,11 @@ export class EstimatedTtftRouter implements ReplicaRouter {
     const settledAtSend = state.waiting === 0;
     state.waiting += 1;
     const entry: Pending = {
-      ...base,
+      model: base.model,
+      replica: base.replica,
+      keys: base.keys,
+      promptChars: base.promptChars,
+      promptTokens: base.promptTokens,
       settledAtSend,
       matchedBlocks: chosen.matched,
       uncached: chosen.uncached,
@@ -209,14 +225,13 @@ export class EstimatedTtftRouter implements ReplicaRouter {
       shiftAtSendMs: state.shiftMs,
       firstToken: false,
       detached: false,
+      observedPrefillMs: undefined,
     };
-    this.pending.delete(request.requestId);
     this.pending.set(request.requestId, entry);
     // What the router sent is what the replica will hold (as SGLang's router assumes); reports correct it.
     if (base.keys.length > 0) this.index.insert(base.replica, base.keys);
     while (this.pending.size > this.options.maxPending) {
-      const [oldest, dropped] = this.pending.entries().next().value!;
-      this.pending.delete(oldest);
+      const dropped = this.pending.dropOldest()!;
       const state = this.replicas.get(dropped.replica);
       if (state && !dropped.firstToken) state.waiting = Math.max(0, state.waiting - 1);
     }
@@ -226,7 +241,7 @@ export class EstimatedTtftRouter implements ReplicaRouter {
   private move(entry: Pending, replica: string, now: number): void {
     if (!entry.firstToken && !entry.detached) this.unqueue(entry, now);
     entry.detached = false;
-    const state = this.replicas.get(replica) ?? this.newState(this.options.priorTokensPerSecond, now);
+    const state = this.replicas.get(replica) ?? this.newState(replica, this.options.priorTokensPerSecond, now);
     this.replicas.set(replica, state);
     const ratio = this.ratioOf(entry.model).value;
     const matched = this.index.match(entry.keys, [replica])[0]!;
@@ -291,14 +306,16 @@ export class EstimatedTtftRouter implements ReplicaRouter {
   private stateOf(candidate: RoutingCandidate, fastest: number, now: number): ReplicaState {
     let state = this.replicas.get(candidate.id);
     if (!state) {
-      state = this.newState((this.options.priorTokensPerSecond * weightOf(candidate)) / fastest, now);
+      state = this.newState(candidate.id, (this.options.priorTokensPerSecond * weightOf(candidate)) / fastest, now);
       this.replicas.set(candidate.id, state);
     }
+    // The index may have forgotten the replica (and given its slot to another) since.
+    if (this.index.ownerOf(state.slot) !== candidate.id) state.slot = this.index.slotOf(candidate.id);
     state.lastSeenMs = now;
     return state;
   }
 
-  private newState(tokensPerSecond: number, now: number): ReplicaState {
+  private newState(replica: string, tokensPerSecond: number, now: number): ReplicaState {
     // The prior is worth one 512-token prefill: a few real ones outweigh it.
     return {
       busyUntilMs: now,
@@ -307,6 +324,7 @@ export class EstimatedTtftRouter implements ReplicaRouter {
       waiting: 0,
       speed: new LearnedRatio(tokensPerSecond, 512 / tokensPerSecond),
       lastSeenMs: now,
+      slot: this.index.slotOf(replica),
     };
   }
 

@@ -70,6 +70,23 @@ describe('PrefixIndex', () => {
     index.forget('nobody');
   });
 
+  test('a slot names its replica until forgotten, and matching by slots agrees with matching by names', () => {
+    const index = new PrefixIndex(10);
+    const a = index.slotOf('a');
+    index.insert('b', ['k1', 'k2']);
+    index.insert('a', ['k1']);
+    const slots = Int32Array.from([index.slotOf('b'), a, -1]);
+    const matched = new Int32Array(3);
+    index.matchSlots(['k1', 'k2'], slots, 3, matched);
+    expect([...matched]).toEqual(index.match(['k1', 'k2'], ['b', 'a', 'nobody']));
+    expect([...matched]).toEqual([2, 1, 0]);
+    index.forget('a');
+    expect(index.ownerOf(a)).toBeUndefined();
+    // The freed slot goes to the next replica: a caller holding it must check its owner.
+    expect(index.slotOf('c')).toBe(a);
+    expect(index.ownerOf(a)).toBe('c');
+  });
+
   test('refuses a capacity below one', () => {
     expect(() => new PrefixIndex(0)).toThrowError(/at least one block/);
   });

@@ -21,9 +21,14 @@ export interface TtftInputs {
 
 /** Estimated milliseconds to the first token: the wait, then this prompt's own prefill, slowed by decode pressure. */
 export function estimateTtftMs(inputs: TtftInputs): number {
-  const speed = inputs.tokensPerSecond > 0 ? inputs.tokensPerSecond : Number.MIN_VALUE;
-  const own = (Math.max(0, inputs.uncachedTokens) / speed) * 1000;
-  return Math.max(0, inputs.queuedMs) + own * (1 + Math.max(0, inputs.decodeWeight) * Math.max(0, inputs.decoding));
+  return ttftMs(inputs.queuedMs, inputs.uncachedTokens, inputs.tokensPerSecond, inputs.decoding, inputs.decodeWeight);
+}
+
+/** `estimateTtftMs` with its inputs as arguments: the router's hot path builds no object per candidate. */
+export function ttftMs(queuedMs: number, uncached: number, tokensPerSecond: number, decoding: number, decodeWeight: number): number {
+  const speed = tokensPerSecond > 0 ? tokensPerSecond : Number.MIN_VALUE;
+  const own = (Math.max(0, uncached) / speed) * 1000;
+  return Math.max(0, queuedMs) + own * (1 + Math.max(0, decodeWeight) * Math.max(0, decoding));
 }
 
 /**
