@@ -303,7 +303,9 @@ export async function startNimbus(config: NimbusConfig, environment: Readonly<Re
   });
   installKnowledge(app, knowledge);
   installApps(app, context, knowledge);
-  const responses = new ResponseRecords(store.responses, config.responses, systemClock);
+  // On SQLite this process is the store's only reader (one control plane per database), so a stored
+  // response may be answered before its write commits: its reads here wait for the write (decision 0020).
+  const responses = new ResponseRecords(store.responses, config.responses, systemClock, sqlitePath !== undefined);
   registerResponseRoutes(app, context, {
     records: responses,
     maxToolTurns: config.responses.maxToolTurns,

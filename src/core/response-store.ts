@@ -27,6 +27,9 @@ export interface StoredResponse {
   bytes: number;
 }
 
+/** A response to write: the store serialises it once and counts its `bytes`. */
+export type NewResponse = Omit<StoredResponse, 'bytes'>;
+
 /** Paging of a response's input items, as OpenAI's cursor pages. */
 export interface InputItemQuery {
   /** Items after this item id in the chosen order. */
@@ -37,8 +40,11 @@ export interface InputItemQuery {
 
 /** Persistence of stored responses. */
 export interface ResponseStore {
-  /** Writes a new response with its input items. */
-  putResponse(response: StoredResponse): Promise<void>;
+  /**
+   * Writes a new response with its input items, atomically (all of it or none of it); resolves to
+   * the bytes it takes (body and items as JSON), what `tenantBytes` counts.
+   */
+  putResponse(response: NewResponse): Promise<number>;
   /** Replaces a response's status, body and size (as it completes); false when it is gone (deleted meanwhile). */
   finishResponse(tenantId: string, id: string, update: Pick<StoredResponse, 'status' | 'body' | 'bytes'>): Promise<boolean>;
   /** The response, unless it is another tenant's, deleted or expired at `now`. */

@@ -2,7 +2,9 @@
  * Stored responses as the API needs them: saved once each finishes (with its retention and size),
  * read back for `previous_response_id` (the whole chain, oldest first), counted against the
  * tenant's quota, swept when past the retention. Responses running in this process are known here
- * too, so retrieve sees one in progress and cancel can stop it.
+ * too, so retrieve sees one in progress and cancel can stop it; and a response whose write is
+ * still in flight is waited for by every read of it here, so an answer may go out before its
+ * write commits where this process is the store's only reader (decision 0020).
  */
 import type { Cancellation } from '../core/cancellation.js';
 import type { Clock } from '../core/clock.js';
@@ -30,12 +32,21 @@ const maxChain = 10_000;
 
 export class ResponseRecords {
   private readonly running = new Map<string, Running & { ended: Promise<void> }>();
+  /** Writes in flight, by response id: settled (never rejected) once the row is committed or the write failed; every read of a stored response here waits for its write. */
+  private readonly writing = new Map<string, Promise<void>>();
   private readonly bytesInUse = new Map<string, { bytes: number; at: number }>();
 
   constructor(
     private readonly store: ResponseStore,
     private readonly limits: ResponseLimits,
     private readonly clock: Clock,
+    /**
+     * Whether a response's answer may go out before its write commits: only where every read of
+     * the store comes through this process (SQLite, one control plane per database). With
+     * several control planes (PostgreSQL) the next request may reach another one, which must find
+     * the response, so the write comes first there.
+     */
+    readonly answerBeforeStored = false,
   ) {}
 
   /** Registers a response running here until the returned function is called. */
@@ -75,10 +86,22 @@ export class ResponseRecords {
     }
   }
 
-  /** Saves a finished response with its input items. */
+  /**
+   * Saves a finished response with its input items; resolves once it is committed. Reads of it
+   * in this process wait for the write from the moment this is called (before any await), so a
+   * caller may answer before it resolves where `answerBeforeStored` allows.
+   */
   async save(record: Omit<StoredResponse, 'expiresAt' | 'bytes'>): Promise<void> {
-    const bytes = Buffer.byteLength(JSON.stringify(record.body)) + Buffer.byteLength(JSON.stringify(record.inputItems));
-    await this.store.putResponse({ ...record, bytes, expiresAt: record.createdAt + Math.round(this.limits.retentionDays * 86_400_000) });
+    const write = this.store.putResponse({ ...record, expiresAt: record.createdAt + Math.round(this.limits.retentionDays * 86_400_000) });
+    const settled = write.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.writing.set(record.id, settled);
+    void settled.then(() => {
+      if (this.writing.get(record.id) === settled) this.writing.delete(record.id);
+    });
+    const bytes = await write;
     const known = this.bytesInUse.get(record.tenantId);
     if (known) known.bytes += bytes;
   }
@@ -87,6 +110,7 @@ export class ResponseRecords {
   async get(tenantId: string, id: string): Promise<Record<string, unknown> | undefined> {
     const running = this.running.get(id);
     if (running && running.tenantId === tenantId) return running.snapshot();
+    await this.writing.get(id);
     return (await this.store.getResponse(tenantId, id, this.clock.now()))?.body;
   }
 
@@ -95,11 +119,13 @@ export class ResponseRecords {
   }
 
   /** A stored response's input items, a page at a time. */
-  inputItems(tenantId: string, id: string, query: Parameters<ResponseStore['listInputItems']>[2]): Promise<Array<Record<string, unknown>> | undefined> {
+  async inputItems(tenantId: string, id: string, query: Parameters<ResponseStore['listInputItems']>[2]): Promise<Array<Record<string, unknown>> | undefined> {
+    await this.writing.get(id);
     return this.store.listInputItems(tenantId, id, query, this.clock.now());
   }
 
   async delete(tenantId: string, id: string): Promise<boolean> {
+    await this.writing.get(id);
     const deleted = await this.store.deleteResponse(tenantId, id);
     if (deleted) this.bytesInUse.delete(tenantId);
     return deleted;
@@ -115,6 +141,7 @@ export class ResponseRecords {
     const chain: StoredResponse[] = [];
     for (let id: string | null = previousId; id !== null;) {
       if (chain.length >= maxChain) throw previousError(`The conversation behind '${previousId}' is longer than ${maxChain} responses; start a new one.`);
+      await this.writing.get(id);
       const stored: StoredResponse | undefined = await this.store.getResponse(tenantId, id, now);
       if (!stored) {
         const what =

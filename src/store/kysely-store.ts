@@ -9,7 +9,7 @@ import { KyselyAppStore } from './kysely-app-store.js';
 import { KyselyBatchStore } from './kysely-batch-store.js';
 import { KyselyDeviceStore } from './kysely-device-store.js';
 import { KyselyKnowledgeStore } from './kysely-knowledge-store.js';
-import { KyselyResponseStore } from './kysely-response-store.js';
+import { KyselyResponseStore, type ResponseRowWriter } from './kysely-response-store.js';
 import type { LexicalIndex } from './lexical-index.js';
 import { KyselyPoolStore } from './kysely-pool-store.js';
 import { KyselyTenancyStore } from './kysely-tenancy-store.js';
@@ -68,6 +68,8 @@ export interface RequestLogWriter {
   query?(sql: string, parameters: readonly unknown[]): Promise<Array<Record<string, unknown>>>;
   /** Runs a delete off the request thread; resolves to the rows it removed. */
   prune?(sql: string, parameters: readonly unknown[]): Promise<number>;
+  /** Runs writes (SQL and positional parameters) in one transaction off the request thread; resolves once committed. */
+  transact?(statements: ReadonlyArray<readonly [sql: string, parameters: readonly unknown[]]>): Promise<void>;
   close?(): Promise<void>;
 }
 
@@ -130,6 +132,8 @@ export interface KyselyStoreOptions {
   lexicalIndex: LexicalIndex;
   /** The devices section, where a dialect has its own for the hot path (SQLite); the portable one by default. */
   deviceStore?: (db: Kysely<Database>) => KyselyDeviceStore;
+  /** How a stored response's rows are written, where a dialect has a faster way than a Kysely transaction; `ledger` is the batch writer above. */
+  responseWriter?: (db: Kysely<Database>, ledger: () => Promise<RequestLogWriter>) => ResponseRowWriter;
 }
 
 export class KyselyStore implements Store {
@@ -161,7 +165,10 @@ export class KyselyStore implements Store {
     });
     this.pool = new KyselyPoolStore(db);
     this.knowledge = new KyselyKnowledgeStore(db, options.lexicalIndex);
-    this.responses = new KyselyResponseStore(db);
+    this.responses = new KyselyResponseStore(
+      db,
+      options.responseWriter?.(db, () => this.ledgerWriter()),
+    );
     this.batches = new KyselyBatchStore(db);
     this.apps = new KyselyAppStore(db);
   }

@@ -3,11 +3,11 @@
  * runs on every Store implementation (SQLite and PostgreSQL).
  */
 import { describe, expect, test } from 'vitest';
-import type { StoredResponse } from '../core/response-store.js';
+import type { NewResponse, StoredResponse } from '../core/response-store.js';
 import type { Store } from '../core/store.js';
 
-/** A valid stored response; tests override what they care about. */
-export function storedResponse(overrides: Partial<StoredResponse> = {}): StoredResponse {
+/** A valid new response; tests override what they care about. */
+export function storedResponse(overrides: Partial<NewResponse> = {}): NewResponse {
   return {
     id: 'resp_1',
     tenantId: 'acme',
@@ -22,18 +22,20 @@ export function storedResponse(overrides: Partial<StoredResponse> = {}): StoredR
       { id: 'msg_b', type: 'message', role: 'user', content: [{ type: 'input_text', text: 'two' }] },
       { id: 'msg_c', type: 'message', role: 'user', content: [{ type: 'input_text', text: 'three' }] },
     ],
-    bytes: 300,
     ...overrides,
   };
 }
 
 export function runResponseStoreContract(open: () => Promise<Store>): void {
   describe('responses', () => {
-    test('a response reads back exactly, for its tenant only, until it expires', async () => {
+    test('a response reads back exactly, with the bytes its JSON takes, for its tenant only, until it expires', async () => {
       const store = await open();
       const response = storedResponse({ previousResponseId: 'resp_0', keyId: null, createdAt: 1_700_000_000_123, expiresAt: 1_700_000_360_000 });
-      await store.responses.putResponse(response);
-      expect(await store.responses.getResponse('acme', 'resp_1', 1_700_000_000_200)).toEqual(response);
+      const bytes = await store.responses.putResponse(response);
+      // UTF-8 bytes, not characters: the body holds 'é ✓'.
+      const json = [response.body, ...response.inputItems].map((value) => Buffer.byteLength(JSON.stringify(value)));
+      expect(bytes).toBe(json.reduce((sum, size) => sum + size, 0));
+      expect(await store.responses.getResponse('acme', 'resp_1', 1_700_000_000_200)).toEqual({ ...response, bytes } satisfies StoredResponse);
       expect(await store.responses.getResponse('other', 'resp_1', 1_700_000_000_200)).toBeUndefined();
       expect(await store.responses.getResponse('acme', 'resp_1', 1_700_000_360_000)).toBeUndefined();
       await store.close();
@@ -48,6 +50,19 @@ export function runResponseStoreContract(open: () => Promise<Store>): void {
       expect(await store.responses.deleteResponse('acme', 'resp_1')).toBe(true);
       expect(await store.responses.finishResponse('acme', 'resp_1', { status: 'completed', body: {}, bytes: 1 })).toBe(false);
       expect(await store.responses.getResponse('acme', 'resp_1', 2_000)).toBeUndefined();
+      await store.close();
+    });
+
+    test('a write that fails leaves nothing of itself: a second response under a used id adds no items', async () => {
+      const store = await open();
+      await store.responses.putResponse(storedResponse());
+      await expect(store.responses.putResponse(storedResponse({ body: { second: true }, inputItems: [{ id: 'msg_d', type: 'message' }] }))).rejects.toThrow();
+      expect((await store.responses.listInputItems('acme', 'resp_1', { limit: 20, order: 'asc' }, 2_000))?.map((item) => item.id)).toEqual([
+        'msg_a',
+        'msg_b',
+        'msg_c',
+      ]);
+      expect((await store.responses.getResponse('acme', 'resp_1', 2_000))?.body).toEqual(storedResponse().body);
       await store.close();
     });
 
@@ -79,11 +94,12 @@ export function runResponseStoreContract(open: () => Promise<Store>): void {
 
     test('a tenant’s bytes count unexpired responses; the sweep removes expired ones with their items', async () => {
       const store = await open();
-      await store.responses.putResponse(storedResponse({ id: 'resp_old', expiresAt: 5_000, bytes: 70 }));
-      await store.responses.putResponse(storedResponse({ id: 'resp_new', expiresAt: 50_000, bytes: 30 }));
-      await store.responses.putResponse(storedResponse({ id: 'resp_theirs', tenantId: 'other', expiresAt: 50_000, bytes: 9 }));
-      expect(await store.responses.tenantBytes('acme', 4_000)).toBe(100);
-      expect(await store.responses.tenantBytes('acme', 6_000)).toBe(30);
+      const old = await store.responses.putResponse(storedResponse({ id: 'resp_old', expiresAt: 5_000, inputItems: [] }));
+      const kept = await store.responses.putResponse(storedResponse({ id: 'resp_new', expiresAt: 50_000 }));
+      await store.responses.putResponse(storedResponse({ id: 'resp_theirs', tenantId: 'other', expiresAt: 50_000 }));
+      expect(old).toBeLessThan(kept);
+      expect(await store.responses.tenantBytes('acme', 4_000)).toBe(old + kept);
+      expect(await store.responses.tenantBytes('acme', 6_000)).toBe(kept);
       expect(await store.responses.tenantBytes('nobody', 0)).toBe(0);
       expect(await store.responses.deleteExpired(6_000, 10)).toBe(1);
       expect(await store.responses.deleteExpired(6_000, 10)).toBe(0);

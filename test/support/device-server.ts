@@ -107,7 +107,7 @@ export async function startDeviceServer(
   });
   installKnowledge(app, knowledge);
   registerResponseRoutes(app, context, {
-    records: new ResponseRecords(store.responses, { retentionDays: 30, tenantStorageBytes: 1 << 24 }, systemClock),
+    records: new ResponseRecords(store.responses, { retentionDays: 30, tenantStorageBytes: 1 << 24 }, systemClock, true),
     maxToolTurns: 4,
     serverTools: { file_search: fileSearchKind(knowledge.search), nimbus_devices: deviceToolKind(context) },
   });

@@ -61,7 +61,8 @@ export async function startResponsesServer(options: { embeddings?: boolean; mcp?
   });
   installKnowledge(app, knowledge);
   installApps(app, context, knowledge);
-  const records = new ResponseRecords(store.responses, { retentionDays: 30, tenantStorageBytes: 1 << 24 }, systemClock);
+  // SQLite, as main.ts: answers may go out before their write commits (decision 0020).
+  const records = new ResponseRecords(store.responses, { retentionDays: 30, tenantStorageBytes: 1 << 24 }, systemClock, true);
   const settings = mcpConfigSchema.parse(options.mcp ?? {});
   registerResponseRoutes(app, context, {
     records,

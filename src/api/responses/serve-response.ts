@@ -3,8 +3,9 @@
  * id; later turns of its tool loop are billed calls of their own with it as parent), then the one
  * tool loop (src/tools/tool-loop.ts) over the request's executors, reported through a
  * ResponseBuilder: as OpenAI's server-sent events (each with `sequence_number`, no `[DONE]`) or as
- * one JSON body. A stored response is saved before its closing event, so a retrieve after the
- * answer always finds it.
+ * one JSON body. A stored response's write starts before its closing event, and reads of it wait
+ * for the write, so a retrieve after the answer always finds it; on PostgreSQL the closing event
+ * also waits for the commit, so another control plane finds it too (decision 0020).
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Cancellation } from '../../core/cancellation.js';
@@ -108,6 +109,7 @@ export async function serveResponse(
   reply.raw.on('close', onClose);
   const finishTracking = context.lifecycle.track(abort);
   let untrack = (): void => undefined;
+  let saved: Promise<void> | undefined;
   try {
     try {
       const admitted = billed.admit();
@@ -128,7 +130,10 @@ export async function serveResponse(
     }
     if (abort.aborted && (clientLeft || abort.reason === cancelledByRequest)) builder.finish('cancelled', usage);
     if (plan.completed && (builder.response.status === 'completed' || builder.response.status === 'incomplete')) await plan.completed(builder.response);
-    if (plan.store) await saveQuietly(context, records, request, plan, builder);
+    // Reads of the response here wait for its write from this call on; the answer waits for the
+    // commit only where another control plane may be asked for it next (decision 0020).
+    saved = plan.store ? saveQuietly(context, records, request, plan, builder) : undefined;
+    if (!records.answerBeforeStored) await saved;
     untrack();
     if (plan.stream) {
       onAnswer({ status: 200, stream: true, body: builder.closingEvent() });
@@ -145,9 +150,11 @@ export async function serveResponse(
   } finally {
     untrack();
     reply.raw.off('close', onClose);
-    finishTracking();
     billed.end(abort.aborted);
     plan.close().catch((error: unknown) => context.logger.warn({ err: error, responseId: id }, 'closing MCP sessions failed'));
+    // The request is in flight until its response is stored, so a shutdown waits for the write (it never rejects).
+    await saved;
+    finishTracking();
   }
 }
 

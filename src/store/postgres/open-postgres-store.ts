@@ -9,6 +9,7 @@ import { encodeRequestLogBatch, KyselyStore, requestLogColumns } from '../kysely
 import type { Database } from '../schema.js';
 import { rollupColumns, rollupRowsSql } from '../usage-rollups.js';
 import { postingsIndex } from './postings-index.js';
+import { postgresResponseWriter } from './postgres-response-writer.js';
 
 /** Options beyond the URL. */
 export interface PostgresStoreOptions {
@@ -47,6 +48,7 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
     ...(options.flushIntervalMs !== undefined ? { flushIntervalMs: options.flushIntervalMs } : {}),
     requestLogWriter: () => ({ write: (rows) => writeRequestLog(pool, rows) }),
     lexicalIndex: postingsIndex,
+    responseWriter: postgresResponseWriter,
   });
   await store.migrate(options.schema);
   return store;

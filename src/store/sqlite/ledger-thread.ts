@@ -12,6 +12,8 @@
  * The same connection also answers the ledger's reads (`GET /v1/usage`, budget seeding) and
  * prunes it: a read over a large ledger then costs the request thread nothing but the answer, so
  * it never stalls serving (on the request thread one such read stalled `/healthz` for 0.4 to 1 s).
+ * It also commits stored responses (`transact`, sqlite-response-writer.ts, decision 0020): one
+ * writer for both, so neither waits on the other's lock.
  */
 import { createRequire } from 'node:module';
 import type * as WorkerThreads from 'node:worker_threads';
@@ -19,8 +21,12 @@ import { Worker } from 'node:worker_threads';
 import type SQLiteDriver from 'better-sqlite3';
 import { encodeRequestLogBatch, type RequestLogWriter } from '../kysely-store.js';
 
-/** What the request thread asks of the ledger thread: a batch to write, a read, or a prune. */
-type Work = Batch | { id: number; read: string; parameters: unknown[] } | { id: number; prune: string; parameters: unknown[] };
+/** What the request thread asks of the ledger thread: a batch to write, a read, a prune, or statements run in one transaction. */
+type Work =
+  | Batch
+  | { id: number; read: string; parameters: unknown[] }
+  | { id: number; prune: string; parameters: unknown[] }
+  | { id: number; transact: Array<[sql: string, parameters: unknown[]]> };
 
 interface Batch {
   id: number;
@@ -131,10 +137,17 @@ function ledgerWorker(): void {
     if (!prepared) statements.set(sql, (prepared = database.prepare(sql)));
     return prepared;
   };
+  const transact = database.transaction((statements: Array<[sql: string, parameters: unknown[]]>) => {
+    for (const [sql, parameters] of statements) statement(sql).run(parameters);
+  });
   port.postMessage({ ready: true });
   port.on('message', (work: Work) => {
     try {
-      if ('read' in work) port.postMessage({ id: work.id, rows: statement(work.read).all(work.parameters) });
+      // IMMEDIATE: the write lock first, so a busy database is waited for before anything is written.
+      if ('transact' in work) {
+        transact.immediate(work.transact);
+        port.postMessage({ id: work.id });
+      } else if ('read' in work) port.postMessage({ id: work.id, rows: statement(work.read).all(work.parameters) });
       else if ('prune' in work) port.postMessage({ id: work.id, changes: statement(work.prune).run(work.parameters).changes });
       else {
         const refused = write(JSON.parse(work.rows) as unknown[][]);
@@ -212,6 +225,11 @@ export class LedgerThread implements RequestLogWriter {
   /** Runs a delete on the ledger thread's connection; resolves to the rows it removed. */
   async prune(sql: string, parameters: readonly unknown[]): Promise<number> {
     return (await this.send((id) => ({ id, prune: sql, parameters: [...parameters] }))).changes ?? 0;
+  }
+
+  /** Runs writes in one transaction on the ledger thread's connection; resolves once committed. */
+  async transact(statements: ReadonlyArray<readonly [sql: string, parameters: readonly unknown[]]>): Promise<void> {
+    await this.send((id) => ({ id, transact: statements.map(([sql, parameters]) => [sql, [...parameters]]) }));
   }
 
   private send(work: (id: number) => Work): Promise<{ rows?: unknown[]; changes?: number }> {

@@ -9,6 +9,7 @@ import { rollupUpsertSql } from '../usage-rollups.js';
 import { fts5Index } from './fts5-index.js';
 import { batchInserter, LedgerThread, type RollupWriter } from './ledger-thread.js';
 import { SqliteDeviceStore } from './sqlite-device-store.js';
+import { sqliteResponseWriter } from './sqlite-response-writer.js';
 import { cachingStatements } from './statement-cache.js';
 
 export interface SqliteStoreOptions {
@@ -30,6 +31,7 @@ export async function openSqliteStore(path: string, options: SqliteStoreOptions 
     requestLogWriter: () => requestLogWriter(database, path, options.ledgerThread ?? path !== ':memory:'),
     lexicalIndex: fts5Index,
     deviceStore: (db) => new SqliteDeviceStore(db, database),
+    responseWriter: (db, ledger) => sqliteResponseWriter(database, db, ledger),
   });
   await store.migrate();
   return store;
