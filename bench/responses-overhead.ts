@@ -10,9 +10,9 @@
  *
  *   npm run build && npx tsx bench/responses-overhead.ts [--rounds 8] [--requests 32] [--tokens 16] [--no-store]
  */
-import { request as httpRequest } from 'node:http';
+import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
-import { benchModelPath, median, percentile, report, startServerProcess, waitReady } from './support.js';
+import { benchModelPath, median, percentile, report, startServerProcess, timeRequest, waitReady } from './support.js';
 
 const { values } = parseArgs({
   options: {
@@ -52,37 +52,10 @@ const shapes: Record<Endpoint, { path: string; body: (stream: boolean) => string
   },
 };
 
-/**
- * One request with a lean client (node:http, no parsing until the end: the client shares the CPU
- * with the server): milliseconds to the whole answer, or to the first text delta of a stream.
- */
+/** One request: milliseconds to the whole answer, or to the first text delta of a stream. */
 function timeOne(endpoint: Endpoint, mode: Mode): Promise<number> {
   const shape = shapes[endpoint];
-  const payload = shape.body(mode === 'stream');
-  const started = performance.now();
-  return new Promise((resolve, reject) => {
-    const outgoing = httpRequest(
-      `${server.url}${shape.path}`,
-      { method: 'POST', headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) } },
-      (response) => {
-        let firstDelta: number | undefined;
-        let seen = '';
-        response.on('data', (chunk: Buffer) => {
-          if (mode !== 'stream' || firstDelta !== undefined) return;
-          seen += chunk.toString('utf8');
-          if (seen.includes(shape.marker)) firstDelta = performance.now() - started;
-        });
-        response.on('error', reject);
-        response.on('end', () => {
-          if (response.statusCode !== 200) return reject(new Error(`${endpoint}: HTTP ${response.statusCode}`));
-          const whole = performance.now() - started;
-          resolve(mode === 'stream' ? (firstDelta ?? whole) : whole);
-        });
-      },
-    );
-    outgoing.on('error', reject);
-    outgoing.end(payload);
-  });
+  return timeRequest(server.url, shape.path, shape.body(mode === 'stream'), mode === 'stream' ? shape.marker : undefined);
 }
 
 /** A batch of requests at a concurrency; the median of their times. */
@@ -127,6 +100,8 @@ try {
         requests: requestsPerBatch,
         tokens: maxTokens,
         store: values['no-store'] ? 'false' : 'true',
+        // The machine's 1-minute load when the figure was taken: above ~3 on this 2-core machine the figure is noise.
+        load1: loadavg()[0]!,
       });
     }
   }

@@ -101,6 +101,37 @@ export function streamCompletion(url: string, body: Record<string, unknown>): Pr
   });
 }
 
+/**
+ * One POST with a lean client (node:http, nothing parsed: the client shares the CPU with the
+ * server): milliseconds to the whole answer, or, with `marker`, to the first chunk containing it
+ * (a stream's first text delta). Anything but 200 rejects.
+ */
+export function timeRequest(url: string, path: string, payload: string, marker?: string): Promise<number> {
+  const started = performance.now();
+  return new Promise((resolvePromise, reject) => {
+    const outgoing = httpRequest(
+      `${url}${path}`,
+      { method: 'POST', headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) } },
+      (response) => {
+        let first: number | undefined;
+        let seen = '';
+        response.on('data', (chunk: Buffer) => {
+          if (marker === undefined || first !== undefined) return;
+          seen += chunk.toString('utf8');
+          if (seen.includes(marker)) first = performance.now() - started;
+        });
+        response.on('error', reject);
+        response.on('end', () => {
+          if (response.statusCode !== 200) return reject(new Error(`${path}: HTTP ${response.statusCode}`));
+          resolvePromise(first ?? performance.now() - started);
+        });
+      },
+    );
+    outgoing.on('error', reject);
+    outgoing.end(payload);
+  });
+}
+
 export function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   const middle = Math.floor(sorted.length / 2);
