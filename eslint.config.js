@@ -62,6 +62,8 @@ export default tseslint.config(
   { files: ['src/responses/**/*.ts', 'src/tools/**/*.ts'], rules: boundary(['**/api/*', '**/store/*', '**/engines/*', '**/main.js', '**/cli/*']) },
   // Batches get their store section, files and line executor from main.ts.
   { files: ['src/batch/**/*.ts'], rules: boundary(['**/api/*', '**/store/*', '**/engines/*', '**/main.js', '**/cli/*']) },
+  // Alert rules are pure and the loop gets its store section and inputs from main.ts (start-alerts.ts).
+  { files: ['src/alerts/**/*.ts'], rules: boundary(['**/api/*', '**/store/*', '**/engines/*', '**/pool/*', '**/main.js', '**/cli/*']) },
   { files: ['src/worker/**/*.ts'], rules: boundary(['**/api/*', '**/store/*', '**/engines/*', '**/main.js', '**/cli/*']) },
   { files: ['src/engines/**/*.ts'], rules: boundary(['**/api/*', '**/store/*', '**/main.js', '**/cli/*']) },
   { files: ['src/api/**/*.ts'], rules: boundary(['**/engines/*', '**/store/*', '**/main.js', '**/cli/*', '**/devices/mqtt/*']) },

@@ -88,6 +88,7 @@ export async function startWorker(settings: WorkerSettings): Promise<RunningWork
     responses: store.responses,
     batches: store.batches,
     apps: store.apps,
+    alerts: store.alerts,
     close: () => store.close(),
   };
   // The agent is made once the server listens (it must report the bound address); the guard reads it then.

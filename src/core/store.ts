@@ -2,6 +2,7 @@
  * The Store contract: everything Nimbus persists goes through it. SQLite implements it by
  * default, PostgreSQL for scale-out; one contract test suite runs on both.
  */
+import type { AlertStore } from './alerts.js';
 import type { AppStore } from './app-store.js';
 import type { BatchStore } from './batch-store.js';
 import type { DeviceStore } from './device-store.js';
@@ -152,6 +153,8 @@ export interface Store {
   readonly batches: BatchStore;
   /** Apps, their versions and their end users' memory (`app-store.ts`). */
   readonly apps: AppStore;
+  /** Alerts, one row per condition, firing or resolved (`alerts.ts`). */
+  readonly alerts: AlertStore;
   /** Flushes and closes connections. Idempotent. */
   close(): Promise<void>;
 }

@@ -5,6 +5,7 @@
  */
 import { Migrator, sql, type CompiledQuery, type Kysely, type Selectable } from 'kysely';
 import type { RequestLogEntry, RequestLogQuery, RequestLogSearch, Store } from '../core/store.js';
+import { KyselyAlertStore } from './kysely-alert-store.js';
 import { KyselyAppStore } from './kysely-app-store.js';
 import { KyselyBatchStore } from './kysely-batch-store.js';
 import { KyselyDeviceStore } from './kysely-device-store.js';
@@ -151,6 +152,7 @@ export class KyselyStore implements Store {
   readonly responses: KyselyResponseStore;
   readonly batches: KyselyBatchStore;
   readonly apps: KyselyAppStore;
+  readonly alerts: KyselyAlertStore;
 
   constructor(
     private readonly db: Kysely<Database>,
@@ -171,6 +173,7 @@ export class KyselyStore implements Store {
     );
     this.batches = new KyselyBatchStore(db);
     this.apps = new KyselyAppStore(db);
+    this.alerts = new KyselyAlertStore(db);
   }
 
   /**

@@ -6,6 +6,7 @@
  * released migration is never edited: add the next. Kysely records applied names in its own table.
  */
 import { sql, type Kysely, type Migration, type MigrationProvider } from 'kysely';
+import { alertMigrations } from './alert-migrations.js';
 import { appMigrations } from './app-migrations.js';
 import { batchMigrations } from './batch-migrations.js';
 import { deviceMigrations } from './device-migrations.js';
@@ -78,6 +79,7 @@ export const allMigrations: Readonly<Record<string, Migration>> = {
   ...batchMigrations,
   ...requestLogMigrations,
   ...appMigrations,
+  ...alertMigrations,
 };
 
 /** The migrations, for Kysely's Migrator. */

@@ -1,5 +1,6 @@
 /** Table types for Kysely: the database as the query layer sees it, for SQLite and PostgreSQL alike. */
 import type { Generated } from 'kysely';
+import type { AlertTables } from './alert-schema.js';
 import type { AppTables } from './app-schema.js';
 import type { BatchTables } from './batch-schema.js';
 import type { DeviceTables } from './device-schema.js';
@@ -59,7 +60,7 @@ export interface UsageRollupsTable {
   cost_nano_usd: number;
 }
 
-export interface Database extends DeviceTables, TenancyTables, PoolTables, KnowledgeTables, ResponseTables, BatchTables, AppTables {
+export interface Database extends DeviceTables, TenancyTables, PoolTables, KnowledgeTables, ResponseTables, BatchTables, AppTables, AlertTables {
   request_log: RequestLogTable;
   usage_rollups: UsageRollupsTable;
 }

@@ -4,6 +4,7 @@
  */
 import { describe, expect, test } from 'vitest';
 import type { RequestLogEntry, Store } from '../core/store.js';
+import { runAlertStoreContract } from './alert-store-contract.js';
 import { runAppStoreContract } from './app-store-contract.js';
 import { runBatchStoreContract } from './batch-store-contract.js';
 import { runDeviceStoreContract } from './device-store-contract.js';
@@ -189,5 +190,6 @@ export function runStoreContract(name: string, open: () => Promise<Store>, reope
     runResponseStoreContract(open);
     runBatchStoreContract(open);
     runAppStoreContract(open);
+    runAlertStoreContract(open);
   });
 }
