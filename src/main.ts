@@ -52,6 +52,7 @@ import { startModels } from './start-models.js';
 import { openDevices, openEventRelay, openLimitCounters, type CounterReports } from './open-services.js';
 import { bootstrapSecrets, type BootstrapReport } from './bootstrap-secrets.js';
 import { modelIdOrSource } from './models/model-id.js';
+import { startAlerts } from './start-alerts.js';
 import { openStore, sqlitePathOf } from './store/open-store.js';
 import { lockControlPlane } from './store/sqlite/control-plane-lock.js';
 import { RedisLimitCounters } from './store/redis/redis-limit-counters.js';
@@ -350,6 +351,16 @@ export async function startNimbus(config: NimbusConfig, environment: Readonly<Re
   });
   await election?.start();
   await pool.start();
+  // Alerts are evaluated by whichever control plane leads the pool, at its heartbeat.
+  const alerts = startAlerts({
+    store,
+    pool,
+    gate,
+    events: context.events,
+    leading: () => election?.leading() ?? true,
+    intervalMs: config.poolHeartbeatMs,
+    log,
+  });
   // Ingest a stopped process left in progress starts again (each file whole, or failed with its reason).
   await knowledge.resume();
   // Raw ledger rows past the retention go every hour; their hourly sums stay.
@@ -411,6 +422,7 @@ export async function startNimbus(config: NimbusConfig, environment: Readonly<Re
       await batchesStopped;
       await closed;
       await devices?.close();
+      await alerts.stop();
       await stopRelay();
       // Released first, so a peer leads at its next look rather than after the lease runs out.
       await election?.stop();

@@ -4,7 +4,7 @@
  * `/v1/devices` (the key's device scope, or every device of its tenant for an admin), approvals and audit as `/v1/approvals` (admin of the
  * tenant), the emergency stop as `/v1/estop` (anyone of the tenant), model pulls as
  * `/v1/model-files` and deployment changes as `/v1/deployments` (the operator: the cache and the
- * pool are the whole cloud's).
+ * pool are the whole cloud's), alerts as `/v1/alerts`.
  */
 import type { LiveEvent } from '../core/live-events.js';
 import { mayReadDevice, type Principal } from '../core/principal.js';
@@ -27,6 +27,9 @@ export function maySee(principal: Principal, event: LiveEvent): boolean {
     case 'model_pull':
     case 'deployment':
       return isOperator(principal);
+    case 'alert':
+      // As GET /v1/alerts: the cloud's alerts (workers, deployments) are the operator's.
+      return !event.adminOnly || isOperator(principal);
     default:
       return !event.adminOnly || principal.scopes.admin;
   }

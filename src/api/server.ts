@@ -19,6 +19,7 @@ import { registerConsoleRoutes } from './routes/console.js';
 import { registerHealthRoutes } from './routes/health.js';
 import { registerInferenceRoutes } from './routes/inference.js';
 import { registerKeyRoutes } from './routes/keys.js';
+import { registerAlertRoutes } from './routes/alerts.js';
 import { registerLiveRoutes } from './routes/live.js';
 import { registerMeLimitsRoutes } from './routes/me-limits.js';
 import { registerModelFileRoutes } from './routes/model-files.js';
@@ -114,6 +115,7 @@ export function buildServer(options: ServerOptions): NimbusServer {
   if (options.modelFiles) registerModelFileRoutes(app, context, options.modelFiles);
   registerLiveRoutes(app, context);
   registerMeLimitsRoutes(app, context);
+  registerAlertRoutes(app, context);
   if (options.consoleDirectory !== undefined) registerConsoleRoutes(app, options.consoleDirectory);
   return { app, context };
 }

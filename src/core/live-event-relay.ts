@@ -21,9 +21,10 @@ export interface LiveEventRelay {
  * The events that travel. Twin changes do not: each control plane's bridge subscribes to every
  * device on the shared broker and sees them itself. Model pulls do not: each control plane has
  * its own model cache, and a pull's progress is about that one. Deployment changes do: the others
- * read the store at once on one (src/api/deployment-events.ts).
+ * read the store at once on one (src/api/deployment-events.ts). Alerts do: only the leader
+ * evaluates them, and a console on any control plane shows their count.
  */
-export const relayedEventTypes: ReadonlySet<LiveEventType> = new Set(['request', 'approval', 'estop', 'audit', 'deployment']);
+export const relayedEventTypes: ReadonlySet<LiveEventType> = new Set(['request', 'approval', 'estop', 'audit', 'deployment', 'alert']);
 
 /** Connects a bus to a relay both ways; returns the function that stops it (and closes the relay). */
 export async function relayLiveEvents(bus: LiveEventBus, relay: LiveEventRelay): Promise<() => Promise<void>> {

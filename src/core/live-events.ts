@@ -1,12 +1,12 @@
 /**
  * The live feed: what happened just now (a request finished, a twin changed, an approval was asked
- * for or decided, the emergency stop moved, a model pull made progress, a deployment changed), fanned out in process to whoever listens (the
+ * for or decided, the emergency stop moved, a model pull made progress, a deployment changed, an alert fired or resolved), fanned out in process to whoever listens (the
  * `/v1/events` stream of the console). Best effort and in memory: the ledger, the twins and the
  * audit log stay the record; a listener that misses an event reads those.
  */
 
 /** What an event is about; the console picks its handler by it. */
-export type LiveEventType = 'request' | 'twin' | 'approval' | 'estop' | 'audit' | 'model_pull' | 'deployment';
+export type LiveEventType = 'request' | 'twin' | 'approval' | 'estop' | 'audit' | 'model_pull' | 'deployment' | 'alert';
 
 /** One event, with what the HTTP layer needs to decide which keys may see it. */
 export interface LiveEvent {

@@ -316,6 +316,23 @@ describe('admission and settlement', () => {
     expect((await refusal(gate.admit(localPrincipal, request()))).message).toContain("tenant 'default'");
   });
 
+  test("a tenant's budgets for alerts: the same counters admission counted, seeded from the ledger the same way, rates left out", async () => {
+    const tenant: Limits = { requestsPerMinute: 100, tokensPerDay: 1000, costPerMonthUsd: 1 };
+    const spendOf: SpendOf = async () => ({ day: { tokens: 500, costNanoUsd: 0 }, month: { tokens: 500, costNanoUsd: 7 } });
+    const { gate } = setup({ tenant }, { spendOf });
+    (await gate.admit(keyPrincipal, request(10, 90))).settle({ model: 'm', usage: used(10, 290), compute: undefined });
+    const budgets = await gate.tenantBudgets('acme', tenant);
+    expect(budgets.map((budget) => [budget.name, budget.used, budget.limit])).toEqual([
+      ['tokensPerDay', 800, 1000],
+      // Prices are USD per million tokens: (10 x 1 + 290 x 2) / 1e6 USD = 590,000 nano-USD, over the 7 the ledger had.
+      ['costPerMonthUsd', 7 + 590_000, 1_000_000_000],
+    ]);
+    // What the caller's own read says of the tenant's budgets is the same.
+    const standing = (await gate.standing(keyPrincipal)).filter((entry) => entry.owner.scope === 'tenant' && entry.name !== 'requestsPerMinute');
+    expect(standing).toEqual(budgets);
+    expect(await openGate.tenantBudgets('acme', tenant)).toEqual([]);
+  });
+
   test('the open gate admits everything and charges nothing', async () => {
     const admission = await openGate.admit(keyPrincipal, request());
     expect(admission.settle({ model: 'm', usage: used(5, 5), compute: undefined })).toEqual({ costNanoUsd: 0 });

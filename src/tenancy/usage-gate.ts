@@ -10,7 +10,7 @@ import { NimbusError } from '../core/errors.js';
 import type { LimitCounters } from '../core/limit-counters.js';
 import { allows, type Principal } from '../core/principal.js';
 import type { Limits } from '../core/tenancy-store.js';
-import { AppPlanCache, hasLimits, limitsMeasure, PlanCache, withDemand, type Demand, type LimitOwner, type PlannedCheck } from './limit-plan.js';
+import { AppPlanCache, hasLimits, limitsMeasure, ownerChecks, PlanCache, withDemand, type Demand, type LimitOwner, type PlannedCheck } from './limit-plan.js';
 import { limitRefusal } from './limit-refusal.js';
 import { limitStandings, type LimitStanding } from './limit-standing.js';
 import { costNanoUsd, quoteNanoUsd, type ComputeTime, type PriceTable, type TokenCounts } from './price-table.js';
@@ -100,6 +100,11 @@ export interface UsageGate {
    * admission seeds them. Empty when nothing is limited.
    */
   standing(principal: Principal, app?: { id: string; limits: Limits }): Promise<LimitStanding[]>;
+  /**
+   * A tenant's own day and month budgets as admission reads them (the alerts' budget rule):
+   * seeded from the ledger first, as admission seeds them, then read from the same counters.
+   */
+  tenantBudgets(tenantId: string, limits: Limits): Promise<LimitStanding[]>;
 }
 
 /** An admin change, as the routes report it to the gate. */
@@ -138,6 +143,7 @@ export const openGate: UsageGate = {
   admit: () => freeAdmission,
   changed: () => Promise.resolve(),
   standing: () => Promise.resolve([]),
+  tenantBudgets: () => Promise.resolve([]),
 };
 
 const freeAdmission: Admission = { headers: {}, maxTokens: undefined, settle: () => ({ costNanoUsd: 0 }) };
@@ -206,6 +212,17 @@ export class LimitsGate implements UsageGate {
     // The templates admission reserves against (same counters, same windows), without a request's amounts; an app's as one more owner.
     const owners = this.plans.template(principal.tenantId, principal.keyId, limits.key, limits.tenant, now);
     const checks = app && hasLimits(app.limits) ? [...owners, ...this.appPlans.template(principal.tenantId, app.id, app.limits, now)] : owners;
+    return this.read(checks, now);
+  }
+
+  async tenantBudgets(tenantId: string, limits: Limits): Promise<LimitStanding[]> {
+    const now = this.options.clock.now();
+    const checks = ownerChecks(tenantId, { scope: 'tenant', id: tenantId }, limits, now).filter((check) => check.seed);
+    return this.read(checks, now);
+  }
+
+  /** Seeds budgets not counted yet, as admission would, and reads the counters of `checks`. */
+  private async read(checks: PlannedCheck[], now: number): Promise<LimitStanding[]> {
     if (checks.length === 0) return [];
     try {
       await this.seeder.seed(checks, now);
