@@ -27,12 +27,15 @@ const KeysPage = lazy(() => import('./pages/keys.js').then((module) => ({ defaul
 const DevicesPage = lazy(() => import('./pages/devices.js').then((module) => ({ default: module.DevicesPage })));
 const ApprovalsPage = lazy(() => import('./pages/approvals.js').then((module) => ({ default: module.ApprovalsPage })));
 const AuditPage = lazy(() => import('./pages/audit.js').then((module) => ({ default: module.AuditPage })));
+const AlertsPage = lazy(() => import('./pages/alerts.js').then((module) => ({ default: module.AlertsPage })));
 
 interface PageEntry {
   path: string;
   title: string;
   allowed: (me: Me) => boolean;
   render: () => React.ReactNode;
+  /** Reached from elsewhere (the alerts indicator), not listed in the navigation. */
+  unlisted?: true;
 }
 
 /** The Devices page and the stop bar: a key with a device scope, and every admin (who oversees the tenant's devices). */
@@ -56,6 +59,8 @@ const pages: PageEntry[] = [
   { path: '/devices', title: 'Devices', allowed: hasDevices, render: () => <DevicesPage /> },
   { path: '/approvals', title: 'Approvals', allowed: seesApprovals, render: () => <ApprovalsPage /> },
   { path: '/audit', title: 'Audit log', allowed: (me) => me.devices_enabled && me.scopes.admin, render: () => <AuditPage /> },
+  // The operator every alert, any other key its tenant's (budgets, the stop), as GET /v1/alerts.
+  { path: '/alerts', title: 'Alerts', allowed: () => true, render: () => <AlertsPage />, unlisted: true },
 ];
 
 /** The live store and command desk of one signed-in session, fed from the moment the page loads. */
@@ -79,12 +84,21 @@ function usePendingApprovals(me: Me, live: LiveStore): number {
   return pending.data?.length ?? 0;
 }
 
+/** Alerts firing now that this key may see, kept current by the feed's `alert` events. */
+function useFiringAlerts(live: LiveStore): number {
+  const [version, setVersion] = useState(live.get().alertsVersion);
+  useEffect(() => live.subscribe(() => setVersion(live.get().alertsVersion)), [live]);
+  const firing = useLoad(() => list<{ id: string }>('/v1/alerts?state=firing&limit=100'), version);
+  return firing.data?.length ?? 0;
+}
+
 function Console({ me, session, signOut, signIn }: { me: Me; session: Session; signOut: () => void; signIn: (key: string) => void }) {
   const path = usePath();
   const services = useMemo<ConsoleServices>(() => ({ me, ...session, signOut, signIn }), [me, session, signOut, signIn]);
   const allowed = pages.filter((page) => page.allowed(me));
   const page = allowed.find((candidate) => candidate.path === path);
   const pending = usePendingApprovals(me, session.live);
+  const firing = useFiringAlerts(session.live);
   useEffect(() => {
     document.title = `${pending > 0 ? `(${pending}) ` : ''}${page?.title ?? 'Not found'} · Nimbus`;
   }, [page, pending]);
@@ -96,20 +110,26 @@ function Console({ me, session, signOut, signIn }: { me: Me; session: Session; s
       <header className="top">
         <span className="brand">Nimbus</span>
         <nav aria-label="Pages">
-          {allowed.map((entry) => (
-            <Link key={entry.path} to={entry.path} current={entry.path === path}>
-              {entry.title}
-              {entry.path === '/approvals' && pending > 0 && (
-                <>
-                  <span className="count" data-testid="pending-approvals" aria-hidden="true">
-                    {pending}
-                  </span>
-                  <span className="sr-only">, {pending} waiting</span>
-                </>
-              )}
-            </Link>
-          ))}
+          {allowed
+            .filter((entry) => !entry.unlisted)
+            .map((entry) => (
+              <Link key={entry.path} to={entry.path} current={entry.path === path}>
+                {entry.title}
+                {entry.path === '/approvals' && pending > 0 && (
+                  <>
+                    <span className="count" data-testid="pending-approvals" aria-hidden="true">
+                      {pending}
+                    </span>
+                    <span className="sr-only">, {pending} waiting</span>
+                  </>
+                )}
+              </Link>
+            ))}
         </nav>
+        <Link to="/alerts" current={path === '/alerts'} className={firing > 0 ? 'alerts firing' : 'alerts'} testId="alerts-indicator">
+          Alerts <span className="count">{firing}</span>
+          <span className="sr-only"> firing</span>
+        </Link>
         <span className="who" title={me.scopes.admin ? 'admin' : 'inference'}>
           {me.local ? 'local mode' : `${me.tenant} · ${me.key ?? ''}`}
         </span>

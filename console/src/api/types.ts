@@ -338,3 +338,20 @@ export interface SearchResult {
   score: number;
   content: Array<{ type: 'text'; text: string }>;
 }
+
+/** An alert as `GET /v1/alerts` and the feed's `alert` events give it (decision 0022). */
+export interface Alert {
+  id: string;
+  kind: 'worker_lost' | 'deployment_unplaceable' | 'budget_high' | 'estop_engaged';
+  subject: string;
+  tenant: string | null;
+  state: 'firing' | 'resolved';
+  message: string;
+  /** The console page of its subject. */
+  link: string;
+  /** Unix seconds. */
+  first_seen_at: number;
+  last_seen_at: number;
+  resolved_at: number | null;
+  fired: number;
+}

@@ -49,6 +49,14 @@ describe('LiveStore', () => {
     expect(notified).toBe(3);
   });
 
+  it('counts alert transitions (the indicator and the Alerts page reload on them), never as audit entries', () => {
+    const store = new LiveStore(() => 0);
+    store.receive('alert', { id: 'worker_lost:w1', state: 'firing', change: 'fired' });
+    store.receive('alert', { id: 'worker_lost:w1', state: 'resolved', change: 'resolved' });
+    expect(store.get().alertsVersion).toBe(2);
+    expect(store.get().audit).toEqual([]);
+  });
+
   it('keeps five minutes of requests, one copy of each when a reconnected feed replays them', () => {
     let now = 0;
     const store = new LiveStore(() => now);

@@ -1,7 +1,7 @@
 /**
  * What the console knows live, fed by `/v1/events`: recent finished requests (for the charts),
  * twins by device, the emergency stop, model pulls (the operator's), and a counter per kind of change so pages refetch lists
- * (approvals, audit) when something changed rather than on a timer.
+ * (approvals, audit, alerts) when something changed rather than on a timer.
  */
 import type { FeedStatus } from '../api/event-feed.js';
 import type { AuditEntry, ModelPull, RequestEvent, Twin } from '../api/types.js';
@@ -17,6 +17,8 @@ export interface LiveSnapshot {
   audit: readonly AuditEntry[];
   /** Bumped whenever an approval was requested or decided. */
   approvalsVersion: number;
+  /** Bumped whenever an alert fired or resolved. */
+  alertsVersion: number;
   /** Model pulls by id, each at its latest report. */
   pulls: ReadonlyMap<string, ModelPull>;
 }
@@ -32,6 +34,7 @@ export class LiveStore {
     estopActive: undefined,
     audit: [],
     approvalsVersion: 0,
+    alertsVersion: 0,
     pulls: new Map(),
   };
   private readonly listeners = new Set<() => void>();
@@ -104,6 +107,9 @@ export class LiveStore {
         this.update({ pulls: new Map(this.snapshot.pulls).set(pull.id, pull) });
         return;
       }
+      case 'alert':
+        this.update({ alertsVersion: this.snapshot.alertsVersion + 1 });
+        return;
       case 'estop':
       case 'approval':
       case 'audit': {

@@ -26,14 +26,26 @@ export function usePath(): string {
 }
 
 /** A link that navigates without reloading (modified clicks open as usual). */
-export function Link({ to, children, current }: { to: string; children: ReactNode; current?: boolean }) {
+export function Link({
+  to,
+  children,
+  current,
+  className,
+  testId,
+}: {
+  to: string;
+  children: ReactNode;
+  current?: boolean;
+  className?: string;
+  testId?: string;
+}) {
   const follow = (event: MouseEvent<HTMLAnchorElement>): void => {
     if (event.metaKey || event.ctrlKey || event.shiftKey || event.button !== 0) return;
     event.preventDefault();
     navigate(to);
   };
   return (
-    <a href={to} onClick={follow} aria-current={current ? 'page' : undefined}>
+    <a href={to} onClick={follow} aria-current={current ? 'page' : undefined} className={className} data-testid={testId}>
       {children}
     </a>
   );
