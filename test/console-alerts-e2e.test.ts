@@ -7,7 +7,7 @@
  */
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { launchChromium, screenshot, signedInPage, skipWithoutChromium } from './support/browser.js';
+import { launchChromium, openLazyPage, screenshot, signedInPage, skipWithoutChromium } from './support/browser.js';
 import { killDeviceProcesses, startDeviceProcess, type DeviceProcess } from './support/device-process.js';
 import { callJson } from './support/json-api.js';
 
@@ -43,12 +43,7 @@ describe.skipIf(skip)('the alerts indicator in chromium', () => {
     expect(await indicator.getAttribute('class')).toBe('alerts firing');
     await screenshot(page, 'alerts-01-indicator');
 
-    const before = await page.evaluate(() => performance.getEntriesByType('resource').map((entry) => entry.name));
-    expect(before.some((name) => /\/assets\/alerts-[^/]+\.js$/.test(name))).toBe(false);
-    await indicator.click();
-    await page.getByRole('heading', { level: 1, name: 'Alerts' }).waitFor();
-    const after = await page.evaluate(() => performance.getEntriesByType('resource').map((entry) => entry.name));
-    expect(after.some((name) => /\/assets\/alerts-[^/]+\.js$/.test(name))).toBe(true);
+    expect(await openLazyPage(page, 'Alerts', 'alerts', () => indicator.click())).toEqual({ before: false, after: true });
     const row = page.getByTestId('alert-row');
     await row.first().waitFor();
     expect(await row.count()).toBe(1);

@@ -84,12 +84,18 @@ export async function startConsoleRig(modelPath: string): Promise<ConsoleRig> {
  * was fetched before the click and after it: the console's initial-JS budget holds only while each
  * such page stays out of the entry file.
  */
-export async function openLazyPage(page: Page, link: string, chunk: string): Promise<{ before: boolean; after: boolean }> {
+export async function openLazyPage(
+  page: Page,
+  link: string,
+  chunk: string,
+  // How the page is opened: its link in the navigation, unless it is reached another way (the alerts indicator).
+  open: () => Promise<void> = () => page.getByRole('navigation', { name: 'Pages' }).getByRole('link', { name: link }).click(),
+): Promise<{ before: boolean; after: boolean }> {
   const pattern = new RegExp(`/assets/${chunk}-[^/]+\\.js$`);
   const fetched = async (): Promise<boolean> =>
     (await page.evaluate(() => performance.getEntriesByType('resource').map((entry) => entry.name))).some((name) => pattern.test(name));
   const before = await fetched();
-  await page.getByRole('navigation', { name: 'Pages' }).getByRole('link', { name: link }).click();
+  await open();
   await page.getByRole('heading', { level: 1, name: link }).waitFor();
   return { before, after: await fetched() };
 }
