@@ -7,6 +7,7 @@
  */
 import type { AlertCondition, AlertKind } from '../core/alerts.js';
 import type { EmergencyStop } from '../core/device-store.js';
+import type { WorkerView } from '../core/pool-control.js';
 import type { LimitName } from '../tenancy/limit-plan.js';
 import { limitRules } from '../tenancy/limit-plan.js';
 
@@ -24,7 +25,7 @@ export const alertLinks = {
 /** A worker as the rule needs it (the pool's `WorkerView`). */
 export interface WorkerInput {
   name: string;
-  state: 'ready' | 'draining' | 'unreachable';
+  state: WorkerView['state'];
   silentMs: number;
   replicas: readonly string[];
 }
@@ -63,7 +64,7 @@ export interface AlertRule {
 
 const seconds = (ms: number): string => `${Math.round(ms / 1000)} s`;
 
-/** A joined worker the pool marked unreachable (silent past its heartbeats): its replicas go elsewhere. */
+/** A joined worker the pool marked unreachable (silent past its heartbeats), drained or not: its replicas go elsewhere. */
 export const workerLost: AlertRule = {
   kind: 'worker_lost',
   evaluate: ({ workers }) =>
