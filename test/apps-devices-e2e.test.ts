@@ -153,7 +153,7 @@ test('on chat completions too: approval_required in nimbus.actions, then nimbus.
   await server.api(operator, 'POST', '/v1/devices/lock-1/actions/lock', {});
 });
 
-test('with an Idempotency-Key, a retried app call that acted gets the first answer and acts once', async () => {
+test('with an Idempotency-Key, a retried app call that acted gets the first answer and acts once, on responses and chat', async () => {
   const lamp = server.sims.get('lamp-1')!;
   const post = () =>
     fetch(`${server.url}/v1/responses`, {
@@ -169,6 +169,22 @@ test('with an Idempotency-Key, a retried app call that acted gets the first answ
   expect(retried.headers.get('idempotent-replayed')).toBe('true');
   expect(((await retried.json()) as { id: string }).id).toBe(first.id);
   expect(lamp.received.length - before).toBe(1);
+  expect(upstream.requests).toHaveLength(0);
+  // The same on chat completions, whose app runs its tool loop on the server.
+  const chat = () =>
+    fetch(`${server.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${appKey}`, 'content-type': 'application/json', 'idempotency-key': 'chat-toggle-once' },
+      body: JSON.stringify({ model: 'app:home', messages: [{ role: 'user', content: 'Toggle the lamp.' }] }),
+    });
+  upstream.play([{ calls: [{ name: 'lamp-1__do_toggle', arguments: {} }] }, { text: 'Toggled.' }]);
+  const chatBefore = lamp.received.length;
+  const answered = (await (await chat()).json()) as { id: string };
+  upstream.play([{ calls: [{ name: 'lamp-1__do_toggle', arguments: {} }] }, { text: 'Toggled again.' }]);
+  const again = await chat();
+  expect(again.headers.get('idempotent-replayed')).toBe('true');
+  expect(((await again.json()) as { id: string }).id).toBe(answered.id);
+  expect(lamp.received.length - chatBefore).toBe(1);
   expect(upstream.requests).toHaveLength(0);
 });
 

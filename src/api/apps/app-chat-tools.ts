@@ -16,6 +16,7 @@ import { newToolSession } from '../../devices/tool-session.js';
 import { fileSearchExecutor, type FileSearchRecord } from '../../knowledge/file-search-executor.js';
 import { runToolLoop, type ToolExecutor } from '../../tools/tool-loop.js';
 import { firstTurn, laterTurn } from '../billed-turns.js';
+import type { ChatOutcome } from '../device-chat.js';
 import { actionView } from '../device-views.js';
 import type { CompletionFormat } from '../response-format.js';
 import type { GenerationJob } from '../serve-generation.js';
@@ -33,9 +34,13 @@ export function withAppTools(
   chat: ChatCompletionRequest,
   job: GenerationJob,
   functions: ToolExecutor | undefined,
-  /** Approvals the client presents for the app's device commands (`nimbus.approvals`). */
-  approvals: readonly string[] = [],
+  /**
+   * `approvals`: what the client presents for the app's device commands (`nimbus.approvals`);
+   * `outcome`: filled with the answer and whether a device was acted on, for an `Idempotency-Key`.
+   */
+  extras: { approvals?: readonly string[]; outcome?: ChatOutcome } = {},
 ): GenerationJob {
+  const outcome = extras.outcome ?? { answer: undefined, acted: false };
   const principal = call.principal;
   const config = call.app.config;
   const searches: FileSearchRecord[] = [];
@@ -56,11 +61,19 @@ export function withAppTools(
   let conversation: string | null = null;
   if (devices && config.devices !== undefined && config.devices.length > 0) {
     const tools = devices.gateway.tools(principal, config.devices === '*' ? true : config.devices);
-    const session = newToolSession(principal, 'chat', { model: call.model, conversation: newId('conv_'), approvals });
+    const session = newToolSession(principal, 'chat', { model: call.model, conversation: newId('conv_'), approvals: extras.approvals ?? [] });
     conversation = session.conversation;
     if (tools.length > 0)
       executors.push(
-        deviceExecutor({ tools, session, callTool: (name, args) => devices.gateway.callTool(session, name, args), onAction: (action) => actions.push(action) }),
+        deviceExecutor({
+          tools,
+          session,
+          callTool: (name, args) => devices.gateway.callTool(session, name, args),
+          onAction: (action) => {
+            outcome.acted ||= action.report.kind !== 'read';
+            actions.push(action);
+          },
+        }),
       );
   }
   if (functions) executors.push(functions);
@@ -80,7 +93,7 @@ export function withAppTools(
   const withoutTools: ChatCompletionRequest = { ...chat, tools: null };
   return {
     ...job,
-    format: withSummary(job.format, summary),
+    format: withSummary(job.format, summary, outcome),
     estimate: () => {
       const estimate = job.estimate();
       return { ...estimate, promptTokens: estimate.promptTokens + definitionsBytes + 1024 };
@@ -132,11 +145,19 @@ async function* loop(
   }
 }
 
-/** A format that adds `nimbus` (the app, citations, actions) to the whole body and to the final chunk of a stream. */
-function withSummary(format: CompletionFormat, summary: () => object): CompletionFormat {
+/** A format that adds `nimbus` (the app, citations, actions) to the whole body and to the final chunk of a stream, each kept in `outcome` for an `Idempotency-Key` to replay. */
+function withSummary(format: CompletionFormat, summary: () => object, outcome: ChatOutcome): CompletionFormat {
   return {
     ...format,
-    finish: (identity, finishReason) => ({ ...format.finish(identity, finishReason), nimbus: summary() }),
-    whole: (identity, text, toolCalls, finishReason, usage) => ({ ...format.whole(identity, text, toolCalls, finishReason, usage), nimbus: summary() }),
+    finish: (identity, finishReason) => {
+      const chunk = { ...format.finish(identity, finishReason), nimbus: summary() };
+      outcome.answer = { status: 200, body: chunk, stream: true };
+      return chunk;
+    },
+    whole: (identity, text, toolCalls, finishReason, usage) => {
+      const body = { ...format.whole(identity, text, toolCalls, finishReason, usage), nimbus: summary() };
+      outcome.answer = { status: 200, body };
+      return body;
+    },
   };
 }

@@ -9,11 +9,14 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { withMemory } from '../../apps/app-memory.js';
 import type { GenerationEvent } from '../../core/engine.js';
+import { toNimbusError } from '../../core/errors.js';
 import { newTimeOrderedId } from '../../core/ids.js';
 import type { ResponseTextFormat } from '../../core/openai/response-request-schema.js';
 import type { ChatCompletionRequest } from '../../core/openai/request-schemas.js';
 import { estimateChatPromptTokens } from '../../tenancy/estimate-prompt-tokens.js';
 import { functionExecutor } from '../../tools/function-executor.js';
+import type { ChatOutcome } from '../device-chat.js';
+import { claimOrReplay, idempotencyKeyOf, settleKey } from '../idempotency-key.js';
 import { chatFormat } from '../response-format.js';
 import { chatResponseFormat } from '../responses/plan-response.js';
 import { checkMaxTokens, contextLengthOf } from '../routes/inference.js';
@@ -78,8 +81,23 @@ export async function serveAppChat(
   // A post-check needs the whole answer: the loop reads the turn whole, whatever the engine streams.
   const serverSide =
     (config.vector_store_ids?.length ?? 0) > 0 || (config.devices !== undefined && config.devices.length > 0) || config.post_check !== undefined;
-  const job = serverSide ? withAppTools(context, request, call, chat, base, functions, approvals) : base;
-  await serveGeneration(context, request, reply, remembering(context, call, body, job));
+  const outcome: ChatOutcome = { answer: undefined, acted: false };
+  const job = serverSide ? withAppTools(context, request, call, chat, base, functions, { approvals, outcome }) : base;
+  const serve = (): Promise<void> => serveGeneration(context, request, reply, remembering(context, call, body, job));
+  // An app that may act on devices runs once per Idempotency-Key, as chat's nimbus.devices does (api/idempotency-key.ts).
+  const devices = context.devices;
+  const key = devices && config.devices !== undefined && config.devices.length > 0 ? idempotencyKeyOf(request) : undefined;
+  if (!devices || key === undefined) return serve();
+  if (!(await claimOrReplay(devices.gateway, request, reply, key))) return;
+  try {
+    await serve();
+  } catch (error) {
+    const failure = toNimbusError(error);
+    outcome.answer = { status: failure.status, body: failure.toJSON() };
+    throw error;
+  } finally {
+    await settleKey(devices.gateway, request, key, outcome);
+  }
 }
 
 /** The job, adding the exchange to the end user's memory once its answer is whole (not awaited by the answer). */
