@@ -85,6 +85,7 @@ describe.skipIf(skip)('interactive first in the llama slot queue', () => {
   test('a batch generation yields its slot at a token boundary and resumes as one answer', async () => {
     const model = engine.loadedModel('stories')!;
     const yieldsBefore = model.yields;
+    const resumesBefore = model.resumes;
     const restoredBefore = model.promptCache!.stats.restored;
     const alone = await run(engine.chat({ model: 'stories', messages: [{ role: 'user', content: 'Tom had a ball.' }], max_tokens: 8 }, call('interactive')));
     const { interactive, fillers } = await contend('batch');
@@ -94,6 +95,7 @@ describe.skipIf(skip)('interactive first in the llama slot queue', () => {
       `interactive TTFT alone: ${(alone.firstAt - alone.startedAt).toFixed(1)} ms, behind batch: ${ttft.toFixed(1)} ms; batch token gap median ${token.toFixed(2)} ms; batch durations ${fillers.map((f) => (f.endedAt - f.startedAt).toFixed(0)).join(', ')} ms`,
     );
     expect(model.yields).toBeGreaterThan(yieldsBefore);
+    expect(model.resumes).toBeGreaterThan(resumesBefore);
     // The yielded generation came back to its saved state (the prompt cache), not to an empty slot.
     expect(model.promptCache!.stats.restored).toBeGreaterThan(restoredBefore);
     // The interactive request was answered while the batch generations still had work: it did not wait for either to end.
@@ -159,5 +161,9 @@ describe.skipIf(skip)('interactive first behind HTTP', () => {
     console.log(`interactive answered in ${(answeredAt - sent).toFixed(1)} ms; the batch generation took ${(long.endedAt - long.startedAt).toFixed(0)} ms`);
     expect(answeredAt).toBeLessThan(long.endedAt);
     expect(long.done.usage.completion_tokens).toBeGreaterThan(0);
+    // What an operator sees: the worker's /metrics counts the yield and the resume.
+    const metrics = await (await fetch(`${server.url}/metrics`)).text();
+    expect(metrics).toMatch(/nimbus_batch_yields_total\{engine="llama"\} [1-9]/);
+    expect(metrics).toMatch(/nimbus_batch_resumes_total\{engine="llama"\} [1-9]/);
   }, 120_000);
 });

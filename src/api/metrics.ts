@@ -137,6 +137,33 @@ export class Metrics implements RequestMeter {
         for (const engine of engines) this.set({ engine: engine.kind }, engine.load().active);
       },
     });
+    // Counted by the engines (slot-pool.ts) and read at scrape time, like the gauges above.
+    new Counter({
+      name: 'nimbus_batch_yields_total',
+      help: 'Batch generations asked to give their slot to a waiting interactive request (decision 0017).',
+      labelNames: ['engine'],
+      registers,
+      collect() {
+        this.reset();
+        for (const engine of engines) {
+          const yields = engine.load().batchYields;
+          if (yields !== undefined) this.inc({ engine: engine.kind }, yields);
+        }
+      },
+    });
+    new Counter({
+      name: 'nimbus_batch_resumes_total',
+      help: 'Batch generations that took a slot again after yielding, to continue their answer.',
+      labelNames: ['engine'],
+      registers,
+      collect() {
+        this.reset();
+        for (const engine of engines) {
+          const resumes = engine.load().batchResumes;
+          if (resumes !== undefined) this.inc({ engine: engine.kind }, resumes);
+        }
+      },
+    });
     new Gauge({
       name: 'nimbus_models',
       help: 'Models by state (loading, ready, failed).',

@@ -194,4 +194,8 @@ export interface EngineLoad {
   active: number;
   /** Requests waiting for a slot. */
   queued: number;
+  /** Batch generations asked so far to give their slot to an interactive request (engines with a slot queue of their own). */
+  batchYields?: number;
+  /** Batch generations that took a slot again after yielding, so far. */
+  batchResumes?: number;
 }

@@ -16,11 +16,21 @@ export class DeltaOutput {
   /** Whether anything was handed out (or is about to be): a generation that gave out text cannot start over. */
   started = false;
 
-  constructor(private readonly queue: AsyncQueue<GenerationEvent>) {}
+  /** `onStart` is called once, with the first text or event (the prompt is evaluated by then). */
+  constructor(
+    private readonly queue: AsyncQueue<GenerationEvent>,
+    private readonly onStart: () => void = () => undefined,
+  ) {}
+
+  private start(): void {
+    if (this.started) return;
+    this.started = true;
+    this.onStart();
+  }
 
   readonly text = (chunk: string): void => {
     if (!chunk) return;
-    this.started = true;
+    this.start();
     this.pending += chunk;
     if (!this.scheduled) {
       this.scheduled = true;
@@ -39,7 +49,7 @@ export class DeltaOutput {
   };
 
   push(event: GenerationEvent): void {
-    this.started = true;
+    this.start();
     this.flush();
     this.queue.push(event);
   }

@@ -112,11 +112,15 @@ export class LlamaEngine implements Engine {
   load(): EngineLoad {
     let active = 0;
     let queued = 0;
+    let batchYields = 0;
+    let batchResumes = 0;
     for (const entry of this.entries.values()) {
       active += entry.loaded?.active ?? 0;
       queued += entry.loaded?.queued ?? 0;
+      batchYields += entry.loaded?.yields ?? 0;
+      batchResumes += entry.loaded?.resumes ?? 0;
     }
-    return { active, queued };
+    return { active, queued, batchYields, batchResumes };
   }
 
   /** The prefix keys a ready model's caches hold (a worker's heartbeat carries them); undefined before it is ready. */

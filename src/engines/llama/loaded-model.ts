@@ -48,6 +48,12 @@ interface Slot {
   sequence: LlamaContextSequence;
   chat: LlamaChat;
   completion: LlamaCompletion;
+  /**
+   * Whether what the sequence holds is worth saving to the prompt cache before another request
+   * overwrites it: not a batch line that ran to its end (its prompt is its own, and a save takes
+   * llama.cpp's context lock that every slot's decode waits on), yes for anything else.
+   */
+  keep: boolean;
 }
 
 /**
@@ -106,7 +112,7 @@ export class LoadedModel {
       const slots: Slot[] = [];
       for (let index = 0; index < options.slots; index += 1) {
         const sequence = context.getSequence();
-        slots.push({ index, sequence, ...evaluators(sequence) });
+        slots.push({ index, sequence, keep: true, ...evaluators(sequence) });
       }
       return new LoadedModel(options, llama, model, context, slots, evaluators);
     } catch (error) {
@@ -140,6 +146,11 @@ export class LoadedModel {
   /** Batch generations asked to give their slot to an interactive request so far. */
   get yields(): number {
     return this.pool.yieldsAsked;
+  }
+
+  /** Batch generations that took a slot again after a yield, so far. */
+  get resumes(): number {
+    return this.pool.resumes;
   }
 
   /**
@@ -300,12 +311,13 @@ export class LoadedModel {
       priority: turn.priority,
       resumed: turn.resumed,
       onYield: turn.yieldable ? onYield : undefined,
+      prefilling: turn.priority === 'interactive',
     });
     let cachedTokens = 0;
     const acquiredAt = performance.now();
     const stopFollowing = call.cancel.onAbort((reason) => stop.abort(reason));
     const queue = new AsyncQueue<GenerationEvent>();
-    const output = new DeltaOutput(queue);
+    const output = new DeltaOutput(queue, () => this.pool.firstToken(slot));
     const run = (async () => {
       try {
         let finishReason: FinishReason;
@@ -314,7 +326,10 @@ export class LoadedModel {
           const meter = slot.sequence.tokenMeter.getState();
           try {
             if (reproducible) await slot.sequence.clearHistory();
-            else cachedTokens = this.promptCache ? await this.promptCache.prepare(slot.sequence, prompt) : cachedPrefix(slot.sequence.contextTokens, prompt);
+            else
+              cachedTokens = this.promptCache
+                ? await this.promptCache.prepare(slot.sequence, prompt, slot.keep)
+                : cachedPrefix(slot.sequence.contextTokens, prompt);
             // Yielded while the prompt was being readied: nothing generated, the continuation starts where this one would have.
             finishReason = turn.yielded ? 'stop' : await body(slot, stop.signal, output, budget);
             generated = slot.sequence.tokenMeter.diff(meter).usedOutputTokens;
@@ -342,6 +357,8 @@ export class LoadedModel {
           }
         }
         generating = false;
+        // A yielded batch line comes back for its state (resumable-generation.ts); one that ended does not.
+        slot.keep = turn.priority === 'interactive' || turn.yielded;
         const promptTokens = prompt.length;
         const usage: Usage = {
           prompt_tokens: promptTokens,

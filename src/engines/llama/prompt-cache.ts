@@ -177,15 +177,16 @@ export class PromptCache {
 
   /**
    * Readies `sequence` for `prompt`: the part of its content the prompt would overwrite is saved
-   * first (unless already saved); then, when a saved state shares a longer prefix with the prompt
+   * first (unless already saved, or `keep` is false: a batch line that ended, which nobody asks
+   * for again); then, when a saved state shares a longer prefix with the prompt
    * than the sequence itself does, that state is loaded in its place. Returns the prompt tokens
    * now in the sequence's cache. Never fails for the cache's sake: a state that cannot be saved is
    * not kept, one that cannot be loaded is a miss (the prompt is evaluated).
    */
-  async prepare(sequence: LlamaContextSequence, prompt: readonly Token[]): Promise<number> {
+  async prepare(sequence: LlamaContextSequence, prompt: readonly Token[], keep = true): Promise<number> {
     const own = cachedPrefix(sequence.contextTokens, prompt);
-    // What this request would overwrite stays restorable for a later one.
-    if (own < sequence.contextTokens.length) await this.save(sequence);
+    // What this request would overwrite stays restorable for a later one (unless the caller says nobody will ask for it).
+    if (keep && own < sequence.contextTokens.length) await this.save(sequence);
     // A restore must beat what the slot holds by enough to pay for loading a file.
     const hit = this.index.longest(prompt, own + Math.max(8, own >> 3));
     if (!hit) return own;

@@ -289,4 +289,71 @@ describe('SlotPool priority classes', () => {
     expect(lastInteractive).toBeLessThan(firstBatch);
     expect(served.filter((tag) => tag.startsWith('b'))).toEqual(['b1', 'b2', 'b4', 'b5', 'b7', 'b8', 'b10', 'b11', 'b13', 'b14', 'b16', 'b17', 'b19']);
   });
+
+  test('no batch request takes a slot while an interactive prompt is evaluated; firstToken lets them in', async () => {
+    const pool = new SlotPool(['a', 'b', 'c'], 5, 'test');
+    const interactive = await pool.acquire(never, { prefilling: true });
+    // A free slot, nobody waiting: still, a batch request waits until the prompt is evaluated.
+    let batchGot: string | undefined;
+    void pool.acquire(never, batch()).then((slot) => (batchGot = slot));
+    await tick();
+    expect(batchGot).toBeUndefined();
+    expect(pool.queuedBatch).toBe(1);
+    // Another interactive request is not held back.
+    const second = await pool.acquire(never, { prefilling: true });
+    pool.firstToken(interactive);
+    await tick();
+    expect(batchGot).toBeUndefined();
+    // The second one's release (say it failed before its first token) opens the gate as well.
+    pool.release(second);
+    await tick();
+    expect(batchGot).toBeDefined();
+    expect(pool.queuedBatch).toBe(0);
+  });
+
+  test('a slot released while an interactive prompt is evaluated stays free for the batch waiter until firstToken', async () => {
+    const pool = new SlotPool(['a', 'b'], 5, 'test');
+    const held = await pool.acquire(
+      never,
+      batch(() => undefined),
+    );
+    const interactive = await pool.acquire(never, { prefilling: true });
+    const resumed = pool.acquire(never, batch(undefined, true));
+    pool.release(held);
+    await tick();
+    expect(pool.busy).toBe(1);
+    pool.firstToken(interactive);
+    await expect(resumed).resolves.toBe(held);
+    expect(pool.resumes).toBe(1);
+  });
+
+  test('firstToken twice, or for a holder that did not say prefilling, changes nothing', async () => {
+    const pool = new SlotPool(['a', 'b'], 5, 'test');
+    const plain = await pool.acquire(never);
+    const prefilling = await pool.acquire(never, { prefilling: true });
+    pool.firstToken(plain);
+    pool.firstToken(prefilling);
+    pool.firstToken(prefilling);
+    pool.release(plain);
+    await expect(pool.acquire(never, batch())).resolves.toBe(plain);
+  });
+
+  test('a holder already generating is asked to yield before one still evaluating its prompt', async () => {
+    const pool = new SlotPool(['a', 'b', 'c'], 5, 'test');
+    const yields: string[] = [];
+    const older = await pool.acquire(
+      never,
+      batch(() => yields.push('older, generating')),
+    );
+    await pool.acquire(
+      never,
+      batch(() => yields.push('newer, prefilling')),
+    );
+    await pool.acquire(never, { prefilling: true });
+    pool.firstToken(older);
+    void pool.acquire(never);
+    expect(yields).toEqual(['older, generating']);
+    void pool.acquire(never);
+    expect(yields).toEqual(['older, generating', 'newer, prefilling']);
+  });
 });

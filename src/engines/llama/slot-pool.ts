@@ -13,8 +13,14 @@ interface Waiter<T> {
 interface Holder {
   priority: Priority;
   onYield: (() => void) | undefined;
+  /** A batch request back from a yield (counted in `resumes` when it takes a slot). */
+  resumed: boolean;
   /** Asked to yield already: counted once against the interactive waiters it makes room for. */
   yielding: boolean;
+  /** An interactive holder before its first token (`AcquireOptions.prefilling`): batch requests take no slot meanwhile. */
+  prefilling: boolean;
+  /** Its first token came (`firstToken`): a batch holder past its prompt stops at its next token when asked to yield. */
+  generating: boolean;
 }
 
 /** How a request takes a slot; every field optional (an interactive request by default). */
@@ -30,13 +36,20 @@ export interface AcquireOptions<T> {
   onYield?: () => void;
   /** A batch request that yielded and comes back: first among batch waiters (its work is half done). */
   resumed?: boolean;
+  /**
+   * An interactive request that will call `firstToken` once its prompt is evaluated: until then (or
+   * its release) no batch request takes a slot, so no batch prompt evaluation, KV-state save or
+   * load shares llama.cpp's one context lock with its prefill.
+   */
+  prefilling?: boolean;
 }
 
 /**
  * A fixed set of slots with a bounded queue in front, in two classes. Interactive requests take a
- * free slot at once or wait first in line; batch requests take a slot only when it is free and no
- * interactive request waits, wait behind every interactive waiter, and are asked to yield their
- * slot (at a token boundary; `onYield`) while an interactive request waits with none free. Within
+ * free slot at once or wait first in line; batch requests take a slot only when it is free, no
+ * interactive request waits and none evaluates its prompt (`prefilling`), wait behind every
+ * interactive waiter, and are asked to yield their slot (at a token boundary; `onYield`) while an
+ * interactive request waits with none free. Within
  * a class, FIFO. Past `maxQueue` waiting in a class, a request is refused with 429 so the server
  * sheds load instead of piling up latency. A waiter whose client leaves is removed without taking a slot.
  */
@@ -50,6 +63,10 @@ export class SlotPool<T> {
   readonly total: number;
   /** Batch holders asked to yield so far (metrics and tests). */
   yieldsAsked = 0;
+  /** Batch requests that came back after a yield and took a slot again (metrics and tests). */
+  resumes = 0;
+  /** Interactive holders before their first token (`prefilling`). */
+  private prefills = 0;
 
   constructor(
     slots: readonly T[],
@@ -87,12 +104,12 @@ export class SlotPool<T> {
    * one. `free` is in release order, oldest first. A bare function is `choose` (the older call shape).
    */
   acquire(signal: AbortSignal, options: AcquireOptions<T> | ((free: readonly T[]) => T) = {}): Promise<T> {
-    const { choose, priority = 'interactive', onYield, resumed = false } = typeof options === 'function' ? { choose: options } : options;
+    const { choose, priority = 'interactive', onYield, resumed = false, prefilling = false } = typeof options === 'function' ? { choose: options } : options;
     if (signal.aborted) return Promise.reject(signal.reason);
-    const hold: Holder = { priority, onYield, yielding: false };
+    const hold: Holder = { priority, onYield, yielding: false, prefilling: prefilling && priority === 'interactive', generating: false, resumed };
     const line = priority === 'batch' ? this.batch : this.interactive;
-    // Interactive: a free slot unless interactive requests wait already. Batch: only with nobody waiting at all.
-    const ahead = priority === 'batch' ? this.queued : this.interactive.length;
+    // Interactive: a free slot unless interactive requests wait already. Batch: only with nobody waiting and no interactive prompt being evaluated.
+    const ahead = priority === 'batch' ? this.queued + this.prefills : this.interactive.length;
     if (this.free.length > 0 && ahead === 0) return Promise.resolve(this.take(choose, hold));
     if (line.length >= this.maxQueue) {
       return Promise.reject(
@@ -126,12 +143,41 @@ export class SlotPool<T> {
     return waiting;
   }
 
-  /** Returns a slot; the longest-waiting interactive request gets it, else the longest-waiting batch request. */
+  /**
+   * Returns a slot; the longest-waiting interactive request gets it, else the longest-waiting batch
+   * request, unless an interactive prompt is being evaluated (the slot then waits for `firstToken`).
+   */
   release(slot: T): void {
+    const holder = this.holders.get(slot);
     this.holders.delete(slot);
     this.free.push(slot);
-    const next = this.interactive.shift() ?? this.batch.shift();
+    if (holder?.prefilling) this.prefills -= 1;
+    const next = this.interactive.shift();
     if (next) next.resolve(this.take(next.choose, next.hold));
+    else this.admitBatch();
+  }
+
+  /**
+   * A holder's first token came (its prompt is evaluated): a batch holder is now quick to yield; an
+   * interactive one's `prefilling` ends and batch requests may take free slots again.
+   */
+  firstToken(slot: T): void {
+    const holder = this.holders.get(slot);
+    if (!holder) return;
+    holder.generating = true;
+    if (!holder.prefilling) return;
+    holder.prefilling = false;
+    this.prefills -= 1;
+    this.admitBatch();
+  }
+
+  /** Hands free slots to batch waiters while no interactive request waits or evaluates its prompt. */
+  private admitBatch(): void {
+    while (this.free.length > 0 && this.interactive.length === 0 && this.prefills === 0) {
+      const next = this.batch.shift();
+      if (!next) return;
+      next.resolve(this.take(next.choose, next.hold));
+    }
   }
 
   /** Rejects every waiter (shutdown). */
@@ -141,15 +187,18 @@ export class SlotPool<T> {
 
   /**
    * Asks batch holders to yield while interactive requests wait for more slots than are already
-   * being given back: one holder per waiter, the one that took its slot last first (it has done
-   * the least, and the oldest is nearest its end).
+   * being given back: one holder per waiter. Holders already generating first: one still readying
+   * or evaluating its prompt (a prompt-cache load, a prefill) cannot stop until that is done, which
+   * the waiter would wait out. Within each group the one that took its slot last (it has done the
+   * least, and the oldest is nearest its end).
    */
   private preempt(): void {
     let yielding = 0;
     for (const holder of this.holders.values()) if (holder.yielding) yielding += 1;
     let wanted = this.interactive.length - this.free.length - yielding;
     if (wanted <= 0) return;
-    const holders = [...this.holders.values()].reverse();
+    const latestFirst = [...this.holders.values()].reverse();
+    const holders = [...latestFirst.filter((holder) => holder.generating), ...latestFirst.filter((holder) => !holder.generating)];
     for (const holder of holders) {
       if (wanted <= 0) return;
       if (holder.priority !== 'batch' || holder.yielding || !holder.onYield) continue;
@@ -164,6 +213,8 @@ export class SlotPool<T> {
     const slot = choose ? choose(this.free) : this.free[this.free.length - 1]!;
     this.free.splice(this.free.indexOf(slot), 1);
     this.holders.set(slot, hold);
+    if (hold.prefilling) this.prefills += 1;
+    if (hold.resumed) this.resumes += 1;
     return slot;
   }
 }
