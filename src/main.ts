@@ -198,6 +198,7 @@ export async function startNimbus(config: NimbusConfig, environment: Readonly<Re
     reserveSecondsPerToken: config.tenancy.reserveSecondsPerToken,
     leaseMs: config.tenancy.concurrencyLeaseMs,
     onSettleError: (error) => onSettleError(error),
+    loadTenant: (tenantId) => resolver.loadTenant(tenantId),
   });
   const allowedHosts = new Set(config.allowedHosts.map((name) => name.toLowerCase()));
   const hostGuard = (request: FastifyRequest, principal: Principal): Principal => {

@@ -2,8 +2,9 @@
  * The operators' views of issue 28 in Debian's chromium against a real `nimbus serve` process
  * (dist/, stories260K, SQLite): the request log (filters, older pages by cursor, a request's
  * detail, the live tail picking up a request made while it is open) and, on the Usage page, cost
- * over time per hour and per day with the day budget drawn and the tenant's own limits. Each view
- * saves a screenshot to test-results/console/ (ops-*.png). Run `npm run build` first.
+ * over time per hour and per day with the day budget drawn and the tenant's own limits, and the
+ * operator choosing a tenant to see its budget. Each view saves a screenshot to
+ * test-results/console/ (ops-*.png). Run `npm run build` first.
  */
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -126,6 +127,26 @@ describe.skipIf(skip)('the operators’ views in chromium', () => {
     expect(standing).toMatchObject({ scope: 'tenant', name: 'cost_per_day_usd' });
     await expect.poll(() => limits.textContent()).toContain(`$${standing.remaining.toFixed(6)}`);
     await screenshot(page, 'ops-usage-limits');
+    await page.close();
+  });
+
+  test("the operator choosing a tenant sees that tenant's day budget drawn, read as its admission reads it", async () => {
+    const page = await signedIn(operator, 'Usage');
+    const chart = page.getByTestId('usage-over-time');
+    // Every tenant at once: no one budget caps that sum.
+    await expect.poll(() => chart.textContent()).toContain('Choose a tenant to draw its day budget.');
+    expect(await chart.getByTestId('budget-line').count()).toBe(0);
+    await page.getByLabel('Tenant', { exact: true }).selectOption('acme');
+    await chart.getByTestId('budget-line').waitFor({ state: 'attached' });
+    expect(await chart.getByTestId('budget-legend').textContent()).toContain('day budget of tenant acme $0.000100');
+    const standing = (await api('GET', '/v1/tenants/acme/limits')).body.data[0];
+    expect(standing).toMatchObject({ scope: 'tenant', owner: 'acme', name: 'cost_per_day_usd', limit: 0.0001 });
+    // Only acme's spend: its keys, never the operator's own.
+    await chart.getByLabel('Split by', { exact: true }).selectOption('key');
+    await expect.poll(() => chart.textContent()).toContain(keys.acmeCi!.id);
+    const operatorKey = ((await api('GET', '/v1/keys')).body.data as Array<{ id: string; name: string }>).find((key) => key.name === 'operator')!;
+    expect(await chart.textContent()).not.toContain(operatorKey.id);
+    await screenshot(page, 'ops-usage-operator-tenant');
     await page.close();
   });
 });

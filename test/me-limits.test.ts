@@ -58,9 +58,9 @@ describe.skipIf(skip)('GET /v1/me/limits', () => {
   };
 
   /** Requests until one is refused; before each, the read must predict it. Resolves to the limit that refused and how many were served. */
-  async function driveUntilRefused(key: string): Promise<{ served: number; refusedBy: Standing }> {
+  async function driveUntilRefused(key: string, read = () => limitsOf(key)): Promise<{ served: number; refusedBy: Standing }> {
     for (let served = 0; served < 60; served += 1) {
-      const standings = await limitsOf(key);
+      const standings = await read();
       const short = standings.find((standing) => standing.remaining < demand(standing));
       const response = await call({
         method: 'POST',
@@ -175,6 +175,30 @@ describe.skipIf(skip)('GET /v1/me/limits', () => {
     }
     expect(refusedAfter).toBe(2);
     expect((await call({ method: 'GET', url: '/v1/me/limits?app=nope', key: operator })).statusCode).toBe(404);
+  });
+
+  test("GET /v1/tenants/{id}/limits: the operator reads another tenant's budget, and it predicts that tenant's admission", async () => {
+    // A tenant no request has touched yet: the read loads its limits as its first request would.
+    await call({ method: 'POST', url: '/v1/tenants', key: operator, payload: { id: 'gamma', limits: { cost_per_day_usd: 0.00004 } } });
+    const tenantLimits = async (): Promise<Standing[]> => {
+      const response = await call({ method: 'GET', url: '/v1/tenants/gamma/limits', key: operator });
+      expect(response.statusCode, response.body).toBe(200);
+      expect(response.json()).toMatchObject({ object: 'limits', tenant: 'gamma', key: null, app: null });
+      return response.json().data;
+    };
+    expect(await tenantLimits()).toEqual([expect.objectContaining({ scope: 'tenant', owner: 'gamma', name: 'cost_per_day_usd', limit: 0.00004, used: 0 })]);
+    const key = await createKey({ tenant: 'gamma', name: 'spender' });
+    const { served, refusedBy } = await driveUntilRefused(key.key, tenantLimits);
+    expect(refusedBy).toMatchObject({ scope: 'tenant', name: 'cost_per_day_usd' });
+    expect(served).toBeGreaterThan(0);
+    // What the tenant's own key reads of its tenant is the same standing.
+    expect((await limitsOf(key.key)).find((standing) => standing.scope === 'tenant')).toEqual((await tenantLimits())[0]);
+    // A tenant's admin reads its own tenant's, and another's is as absent as one that does not exist.
+    const betaAdmin = await createKey({ tenant: 'beta', name: 'beta admin', scopes: { admin: true } });
+    expect((await call({ method: 'GET', url: '/v1/tenants/beta/limits', key: betaAdmin.key })).json()).toMatchObject({ tenant: 'beta', data: [] });
+    expect((await call({ method: 'GET', url: '/v1/tenants/gamma/limits', key: betaAdmin.key })).statusCode).toBe(404);
+    expect((await call({ method: 'GET', url: '/v1/tenants/nope/limits', key: operator })).statusCode).toBe(404);
+    expect((await call({ method: 'GET', url: '/v1/tenants/gamma/limits', key: key.key })).statusCode).toBe(403);
   });
 
   test('a key with no limits, in a tenant with none, has none to show', async () => {

@@ -161,6 +161,14 @@ export class KeyResolver {
     tenant: this.tenants.get(principal.tenantId)?.limits ?? noLimits,
   });
 
+  /**
+   * Loads a tenant's limits into the cache `limitsOf` reads, as a request of that tenant would
+   * (the same freshness rule), so a read of its standing sees what its next request's admission sees.
+   */
+  loadTenant(tenantId: string): Promise<void> {
+    return this.refreshTenant(tenantId);
+  }
+
   /** Drops cached state after an admin change in this process, so it applies at once. */
   forget(change: { keyId?: string; tenantId?: string }): void {
     this.generation += 1;

@@ -105,6 +105,12 @@ export interface UsageGate {
    * seeded from the ledger first, as admission seeds them, then read from the same counters.
    */
   tenantBudgets(tenantId: string, limits: Limits): Promise<LimitStanding[]>;
+  /**
+   * Each limit of a tenant itself (not of any key) as admission sees it now, the tenant's limits
+   * loaded as its next request would load them (`GET /v1/tenants/{id}/limits`, for an operator
+   * looking at another tenant). Empty when the tenant has none.
+   */
+  tenantStanding(tenantId: string): Promise<LimitStanding[]>;
 }
 
 /** An admin change, as the routes report it to the gate. */
@@ -144,6 +150,7 @@ export const openGate: UsageGate = {
   changed: () => Promise.resolve(),
   standing: () => Promise.resolve([]),
   tenantBudgets: () => Promise.resolve([]),
+  tenantStanding: () => Promise.resolve([]),
 };
 
 const freeAdmission: Admission = { headers: {}, maxTokens: undefined, settle: () => ({ costNanoUsd: 0 }) };
@@ -174,6 +181,8 @@ export interface LimitsGateOptions {
   leaseMs: number;
   /** Reports counters that could not be settled (their reservation then stays counted). */
   onSettleError: (error: unknown) => void;
+  /** Loads a tenant's limits into what `limitsOf` reads, as a request of it would (the key resolver's `loadTenant`). */
+  loadTenant?: (tenantId: string) => Promise<void>;
 }
 
 /** The gate with limits: counters in this process or in Redis. */
@@ -239,6 +248,12 @@ export class LimitsGate implements UsageGate {
         cause: error,
       });
     }
+  }
+
+  async tenantStanding(tenantId: string): Promise<LimitStanding[]> {
+    await this.options.loadTenant?.(tenantId);
+    // A principal of the tenant with no key: the tenant's own checks alone, from the same plan and counters.
+    return this.standing({ tenantId, keyId: null, scopes: { inference: false, admin: false, models: [], devices: [] }, local: false });
   }
 
   /** Counts the request against its limits: in this process or in Redis, so asynchronous. */

@@ -1,6 +1,6 @@
 import { useEffect, useMemo, useState } from 'react';
 import { download, list } from '../api/client.js';
-import type { ApiKey, UsageRow } from '../api/types.js';
+import type { ApiKey, Tenant, UsageRow } from '../api/types.js';
 import { BarChart } from '../charts/bar-chart.js';
 import { usageBars, type UsageDimension, type UsageMetric } from '../charts/shape.js';
 import { useConsole, useLive, useLoad } from '../live/console-context.js';
@@ -37,6 +37,10 @@ export function UsagePage() {
   const { requests } = useLive();
   // Admins see key names next to ids; other keys only ever see their own usage.
   const keys = useLoad(async () => (me.scopes.admin ? list<ApiKey>('/v1/keys') : []));
+  // The operator may narrow every chart to one tenant; the chart then draws that tenant's budget.
+  const [tenant, setTenant] = useState('');
+  const tenants = useLoad(async () => (me.operator ? list<Tenant>('/v1/tenants') : []));
+  const only = tenant === '' ? '' : `&tenant=${encodeURIComponent(tenant)}`;
   // New requests refresh the charts, at most once every two seconds.
   const [version, setVersion] = useState(0);
   useEffect(() => {
@@ -46,8 +50,8 @@ export function UsagePage() {
   const valid = start <= end;
   const usage = useLoad(async () => {
     if (!valid) throw new Error('The start day must not be after the end day.');
-    return list<UsageRow>(`/v1/usage?${rangeQuery(start, end)}&group_by=model,key,day,device_class,status`);
-  }, `${start}/${end}/${version}`);
+    return list<UsageRow>(`/v1/usage?${rangeQuery(start, end)}&group_by=model,key,day,device_class,status${only}`);
+  }, `${start}/${end}/${tenant}/${version}`);
   const chosen = metrics.find((candidate) => candidate.id === metric)!;
   const charts = useMemo(
     () =>
@@ -61,7 +65,7 @@ export function UsagePage() {
   );
   const total = (usage.data ?? []).reduce((sum, row) => sum + row[metric], 0);
   const exportCsv = (): void => {
-    download(`/v1/usage?${rangeQuery(start, end)}&group_by=model,key,day,device_class&format=csv`, `nimbus-usage-${start}-${end}.csv`).then(
+    download(`/v1/usage?${rangeQuery(start, end)}&group_by=model,key,day,device_class&format=csv${only}`, `nimbus-usage-${start}-${end}.csv`).then(
       () => setExportError(null),
       (failure: Error) => setExportError(failure.message),
     );
@@ -78,6 +82,19 @@ export function UsagePage() {
           To
           <input type="date" value={end} min={start} onChange={(event) => setEnd(event.target.value)} />
         </label>
+        {me.operator && (
+          <label>
+            Tenant
+            <select aria-label="Tenant" value={tenant} onChange={(event) => setTenant(event.target.value)}>
+              <option value="">all tenants</option>
+              {(tenants.data ?? []).map((candidate) => (
+                <option key={candidate.id} value={candidate.id}>
+                  {candidate.name === candidate.id ? candidate.id : `${candidate.name} (${candidate.id})`}
+                </option>
+              ))}
+            </select>
+          </label>
+        )}
         <label>
           Measure
           <select aria-label="Measure" value={metric} onChange={(event) => setMetric(event.target.value as UsageMetric)}>
@@ -96,7 +113,7 @@ export function UsagePage() {
         </span>
       </section>
       <ErrorNote error={usage.error ?? exportError} />
-      <UsageOverTime start={Date.parse(`${start}T00:00:00Z`)} end={Date.parse(`${end}T00:00:00Z`) + 86_400_000} version={version} />
+      <UsageOverTime start={Date.parse(`${start}T00:00:00Z`)} end={Date.parse(`${end}T00:00:00Z`) + 86_400_000} version={version} tenant={tenant} />
       <MyLimits version={version} />
       <div className="grid" data-testid="usage-charts">
         {charts.map((chart) => (

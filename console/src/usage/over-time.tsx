@@ -1,7 +1,8 @@
 /**
  * Cost and tokens over time, per hour or per day, split by model, key or tenant, with the day's
- * budget drawn (the tightest of the caller's key and tenant, from `/v1/me/limits`); and the
- * caller's limits with what is left and when each resets.
+ * budget drawn (the tightest of the caller's key and tenant, from `/v1/me/limits`, or the chosen
+ * tenant's own when the operator looks at one); and the caller's limits with what is left and
+ * when each resets.
  */
 import { useState } from 'react';
 import { api, list } from '../api/client.js';
@@ -21,8 +22,19 @@ function points(values: readonly number[], max: number): string {
   return values.map((value, index) => `${(index * step).toFixed(1)},${(height - (Math.min(value, max) / max) * (height - 4)).toFixed(1)}`).join(' ');
 }
 
-/** The chart over [start, end) (unix ms). */
-export function UsageOverTime({ start, end, version }: { start: number; end: number; version: unknown }) {
+/**
+ * Whose day budget the chart draws: the chosen tenant's own (`GET /v1/tenants/{id}/limits`, read as
+ * its admission reads it) when the operator looks at one tenant; the caller's key and tenant
+ * otherwise; none when the operator looks at every tenant at once (no one budget caps that sum).
+ */
+function readBudgets(operator: boolean, tenant: string): Promise<LimitStanding[]> {
+  if (tenant !== '') return api<{ data: LimitStanding[] }>('GET', `/v1/tenants/${encodeURIComponent(tenant)}/limits`).then((answer) => answer.data);
+  if (operator) return Promise.resolve([]);
+  return api<{ data: LimitStanding[] }>('GET', '/v1/me/limits').then((answer) => answer.data);
+}
+
+/** The chart over [start, end) (unix ms); `tenant` narrows it to one tenant ('' for all the caller may see). */
+export function UsageOverTime({ start, end, version, tenant = '' }: { start: number; end: number; version: unknown; tenant?: string }) {
   const { me } = useConsole();
   const [granularity, setGranularity] = useState<Granularity>('hour');
   const [split, setSplit] = useState<SplitBy>('model');
@@ -33,12 +45,13 @@ export function UsageOverTime({ start, end, version }: { start: number; end: num
       // Up to the current hour (not the rest of today), and hours over at most three days: more is too many points to read.
       const until = Math.min(end, Math.ceil((Date.now() + 1) / 3_600_000) * 3_600_000);
       const from = granularity === 'hour' ? Math.max(start, until - 3 * 86_400_000) : start;
-      const rows = await list<UsageRow>(`/v1/usage?start=${Math.floor(from / 1000)}&end=${Math.floor(until / 1000)}&group_by=${groups}`);
+      const only = tenant === '' ? '' : `&tenant=${encodeURIComponent(tenant)}`;
+      const rows = await list<UsageRow>(`/v1/usage?start=${Math.floor(from / 1000)}&end=${Math.floor(until / 1000)}&group_by=${groups}${only}`);
       return { rows, buckets: bucketLabels(granularity, from, until) };
     },
-    `${start}/${end}/${groups}/${String(version)}`,
+    `${start}/${end}/${groups}/${tenant}/${String(version)}`,
   );
-  const limits = useLoad(() => api<{ data: LimitStanding[] }>('GET', '/v1/me/limits').then((answer) => answer.data), version);
+  const limits = useLoad(() => readBudgets(me.operator, tenant), `${tenant}/${String(version)}`);
   const buckets = usage.data?.buckets ?? [];
   const chart = timeChart(usage.data?.rows ?? [], granularity, split, metric, buckets, dayBudget(limits.data ?? [], metric));
   const max = niceMax(Math.max(0, chart.budget ?? 0, ...chart.total, ...chart.series.flatMap((series) => series.values)));
@@ -96,11 +109,19 @@ export function UsageOverTime({ start, end, version }: { start: number; end: num
           </span>
         ))}
         {chart.budget === null ? (
-          'No day budget on this key or its tenant.'
+          tenant !== '' ? (
+            `No day budget on tenant ${tenant}.`
+          ) : me.operator ? (
+            'Choose a tenant to draw its day budget.'
+          ) : (
+            'No day budget on this key or its tenant.'
+          )
         ) : (
           <span data-testid="budget-legend">
-            <span className="budget">dashed red: day budget {format(metric, chart.budget)}</span>, dotted:{' '}
-            {granularity === 'hour' ? 'spent so far that UTC day' : 'each day'}s total
+            <span className="budget">
+              dashed red: day budget{tenant === '' ? '' : ` of tenant ${tenant}`} {format(metric, chart.budget)}
+            </span>
+            , dotted: {granularity === 'hour' ? 'spent so far that UTC day' : 'each day'}s total
           </span>
         )}
       </p>

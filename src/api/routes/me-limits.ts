@@ -5,10 +5,15 @@
  * against (`UsageGate.standing`), so a request fits exactly when its amount is at most every
  * `remaining`. With `?app=NAME`, the limits and budget of that app (one more owner of its calls'
  * reservations) too; `app` is null without.
+ *
+ * `GET /v1/tenants/{id}/limits`: a tenant's own limits (none of its keys'), read the same way, for
+ * the operator (any tenant) and a tenant's admin (its own): the budget the console draws when the
+ * operator looks at that tenant's usage.
  */
 import type { FastifyInstance } from 'fastify';
 import { authorizeApp } from '../../apps/app-access.js';
 import { NimbusError } from '../../core/errors.js';
+import { canSeeTenant, requireAdmin } from '../admin-access.js';
 import type { Limits } from '../../core/tenancy-store.js';
 import { limitRules } from '../../tenancy/limit-plan.js';
 import type { LimitStanding } from '../../tenancy/limit-standing.js';
@@ -47,5 +52,15 @@ export function registerMeLimitsRoutes(app: FastifyInstance, context: ServerCont
     }
     const standings = await context.gate.standing(principal, app);
     return { object: 'limits', tenant: principal.tenantId, key: principal.keyId, app: name ?? null, data: standings.map(standingView) };
+  });
+
+  app.get<{ Params: { id: string } }>('/v1/tenants/:id/limits', async (request) => {
+    requireAdmin(request.principal);
+    const { id } = request.params;
+    // Another tenant's, to a tenant's admin, is as absent as one that does not exist (as GET /v1/tenants/{id}).
+    const tenant = canSeeTenant(request.principal, id) ? await context.store.tenancy.getTenant(id) : undefined;
+    if (!tenant) throw new NimbusError('not_found', `No tenant '${id}'. GET /v1/tenants (or 'nimbus tenants') lists the tenants you may see.`, { param: 'id' });
+    const standings = await context.gate.tenantStanding(id);
+    return { object: 'limits', tenant: id, key: null, app: null, data: standings.map(standingView) };
   });
 }
