@@ -12,7 +12,7 @@
  *    tokens a second, paired rounds, the median of the ratios (batch / direct). Goal at least 0.9x.
  *
  *   npm run build && npx tsx bench/batch-interactive.ts [--rounds 5] [--slots 4] [--lines 10000]
- *     [--rate 2] [--seconds 10] [--throughput-lines 200] [--tokens 64]
+ *     [--rate 2] [--seconds 10] [--throughput-lines 200 (0: TTFT only)] [--tokens 64]
  *
  * The rate must leave the server able to keep up alone (TTFT alone near one prompt's prefill):
  * a rate it cannot serve makes queues, not priority, the measure.
@@ -21,7 +21,7 @@
  */
 import { request as httpRequest } from 'node:http';
 import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { benchModelPath, median, percentile, report, startServerProcess, waitReady } from './support.js';
@@ -55,6 +55,9 @@ interface BatchView {
   status: string;
   request_counts: { total: number; completed: number; failed: number };
   usage?: { output_tokens: number };
+  errors?: { data: unknown[] } | null;
+  error_file_id?: string | null;
+  output_file_id?: string | null;
 }
 
 async function api<T>(url: string, method: string, path: string, body?: unknown): Promise<T> {
@@ -66,6 +69,25 @@ async function api<T>(url: string, method: string, path: string, body?: unknown)
   const text = await response.text();
   if (!response.ok) throw new Error(`${method} ${path}: HTTP ${response.status} ${text}`);
   return JSON.parse(text) as T;
+}
+
+/**
+ * A batch of `lines` lines that ended inside a 10 s window is a finding, not a figure: its counts,
+ * its errors and the first lines of its error file say why (once, in round 2 of a run, a
+ * 10,000-line batch read as completed with 51 lines done).
+ */
+async function explainEnded(url: string, round: number, batch: BatchView): Promise<void> {
+  console.log(`round ${round}: the batch ended (${batch.status}) before the interactive window did: request_counts ${JSON.stringify(batch.request_counts)}`);
+  if (batch.errors) console.log(`  errors: ${JSON.stringify(batch.errors).slice(0, 2000)}`);
+  for (const [name, id] of [
+    ['error', batch.error_file_id],
+    ['output', batch.output_file_id],
+  ] as const) {
+    if (!id) continue;
+    const text = await (await fetch(`${url}/v1/files/${id}/content`)).text();
+    const rows = text.split('\n').filter(Boolean);
+    console.log(`  ${name} file ${id}: ${rows.length} lines; first: ${rows.slice(0, 3).join('\n    ').slice(0, 3000)}`);
+  }
 }
 
 /** Uploads the lines as a batch file and creates the batch. */
@@ -199,15 +221,17 @@ try {
     if (progress.status === 'in_progress') {
       await api(server.url, 'POST', `/v1/batches/${batch.id}/cancel`);
       await waitFor(server.url, batch.id, (view) => view.status === 'cancelled');
-    } else console.log(`round ${round}: the batch ended (${progress.status}) before the interactive window did`);
+    } else await explainEnded(server.url, round, progress);
     const p50 = median(busy.ttfts) / median(alone.ttfts);
     const p99 = percentile(busy.ttfts, 0.99) / percentile(alone.ttfts, 0.99);
     p50Ratios.push(p50);
     p99Ratios.push(p99);
-    const direct = await directThroughput(server.url);
-    const batched = await batchThroughput(server.url);
-    throughputRatios.push(batched / direct);
+    // --throughput-lines 0 measures TTFT only (rounds twice as fast).
+    const direct = throughputLines > 0 ? await directThroughput(server.url) : NaN;
+    const batched = throughputLines > 0 ? await batchThroughput(server.url) : NaN;
+    if (throughputLines > 0) throughputRatios.push(batched / direct);
     report(`round ${round}`, {
+      load_average: loadavg()[0]!,
       prompt_tokens: alone.promptTokens,
       alone_p50_ms: median(alone.ttfts),
       alone_p99_ms: percentile(alone.ttfts, 0.99),
