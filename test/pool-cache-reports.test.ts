@@ -24,7 +24,7 @@ const observe = vi.spyOn(EstimatedTtftRouter.prototype, 'observe');
 
 beforeAll(async () => {
   if (skip) return;
-  server = await startTestServer({ models: [], poolHeartbeatMs: 300 });
+  server = await startTestServer({ models: [], poolHeartbeatMs: 300, routing: { workerCacheReports: true } });
   const { token } = await admin<{ token: string }>('POST', '/v1/pool/join-tokens', {});
   await startWorkerProcess('w-cache', server.url, token);
   await admin('POST', '/v1/deployments', {

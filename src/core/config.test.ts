@@ -106,8 +106,8 @@ describe('upstream providers, models, aliases and fallbacks', () => {
     expect(() => both('prefix-cache', 'round-robin')).toThrowError(/'upstreamModels.1.routing'.*routed 'prefix-cache' on another entry/);
     expect(() => both('fastest')).toThrowError(/'upstreamModels.0.routing'/);
     expect(() => resolveConfig(layer({ routing: { prefixBlockChars: 4 } }))).toThrowError(/'routing.prefixBlockChars'/);
-    expect(both('prefix-cache', 'prefix-cache').routing.workerCacheReports).toBe(true);
-    expect(resolveConfig(layer({ routing: { workerCacheReports: false } })).routing.workerCacheReports).toBe(false);
+    expect(both('prefix-cache', 'prefix-cache').routing.workerCacheReports).toBe(false);
+    expect(resolveConfig(layer({ routing: { workerCacheReports: true } })).routing.workerCacheReports).toBe(true);
   });
 
   test('a base URL must be http or https', () => {

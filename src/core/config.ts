@@ -111,8 +111,12 @@ export const upstreamModelConfigSchema = z.strictObject({
 export const routingConfigSchema = z.strictObject({
   /** Characters per prefix block hashed by prefix-cache routing (about 4 per token); smaller for small contexts. */
   prefixBlockChars: z.number().int().min(16).max(1_000_000).default(2048),
-  /** Pool workers' heartbeat reports of the prefixes their caches hold correct estimated-ttft's shadow index (issue 24); false ignores them. */
-  workerCacheReports: z.boolean().default(true),
+  /**
+   * Pool workers' heartbeat reports of the prefixes their caches hold correct estimated-ttft's shadow
+   * index (issue 24). Off by default: in the simulator they did not beat the router's own index on
+   * average (decision 0012).
+   */
+  workerCacheReports: z.boolean().default(false),
 });
 
 /** Retries before the first byte of an answer, on another replica where there is one. */

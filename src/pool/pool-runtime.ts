@@ -80,7 +80,7 @@ export interface PoolRuntimeOptions {
   onDeployment?: (name: string, change: 'created' | 'changed' | 'removed') => void;
   /** Characters per prefix block the routing keys are hashed with (`routing.prefixBlockChars`): estimated-ttft reads blocks as tokens with it. */
   prefixBlockChars?: number;
-  /** Whether workers' reports of what their caches hold reach the routers (`routing.workerCacheReports`). Default true. */
+  /** Whether workers' reports of what their caches hold reach the routers (`routing.workerCacheReports`). Default false (the config's default). */
   workerCacheReports?: boolean;
 }
 
@@ -128,7 +128,7 @@ export class PoolRuntime implements PoolControl {
    * only; keys hashed with another block size than this control plane's are ignored).
    */
   private cached(change: Extract<ProvisionerChange, { kind: 'cached' }>): void {
-    if (this.options.workerCacheReports === false) return;
+    if (this.options.workerCacheReports !== true) return;
     if (change.prefixBlockChars !== (this.options.prefixBlockChars ?? prefixBlockChars)) return;
     const replica = servingId({ host: change.host, id: change.replica });
     this.parts.serving.cached?.(change.deployment, replica, change.prefixKeys, change.complete);

@@ -87,6 +87,19 @@ describe('PrefixIndex', () => {
     expect(index.ownerOf(a)).toBe('c');
   });
 
+  test('a bounded report adds what the index lacks and moves nothing it has', () => {
+    const index = new PrefixIndex(3);
+    index.insert('a', ['old']);
+    index.insert('a', ['new']);
+    // The report lists `old` (still held) and `x`; `new`, sent last, must stay ahead of `old`.
+    index.replace('a', ['old', 'x'], false);
+    expect(index.capacity('a')).toBe(3);
+    index.insert('a', ['y']);
+    expect(index.match(['old'], ['a'])).toEqual([0]);
+    expect(index.match(['new'], ['a'])).toEqual([1]);
+    expect(index.match(['x'], ['a'])).toEqual([1]);
+  });
+
   test('refuses a capacity below one', () => {
     expect(() => new PrefixIndex(0)).toThrowError(/at least one block/);
   });
