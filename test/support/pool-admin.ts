@@ -20,11 +20,11 @@ export interface DeploymentState {
 export const readyWorkers = (deployment: DeploymentState): string[] =>
   deployment.placed.filter((replica) => replica.state === 'ready').map((replica) => replica.worker);
 
-/** Admin calls against the control plane at `baseUrl()` (read at each call, so it may be set in beforeAll). */
-export function poolAdmin(baseUrl: () => string) {
+/** Admin calls against the control plane at `baseUrl()` (read at each call, so it may be set in beforeAll), with `key` where local mode is off. */
+export function poolAdmin(baseUrl: () => string, key?: string) {
   /** A JSON call through the CLI's admin client; throws with the server's message on an error status. */
   const call = <T>(method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE', path: string, body?: unknown): Promise<T> =>
-    adminClient({ NIMBUS_URL: baseUrl() }).json<T>(method, path, body);
+    adminClient({ NIMBUS_URL: baseUrl(), ...(key ? { NIMBUS_API_KEY: key } : {}) }).json<T>(method, path, body);
 
   /** Polls until `done` holds for deployment `name`; fails with the last view after `ms`. */
   async function waitForDeployment(name: string, done: (deployment: DeploymentState) => boolean, ms = 30_000): Promise<DeploymentState> {
