@@ -12,6 +12,7 @@
 import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import { failoverRound, replaceKilled, startHaRig } from '../test/support/ha-rig.js';
+import { benchModelPath } from './support.js';
 
 const { values } = parseArgs({
   options: { runs: { type: 'string', default: '5' }, streams: { type: 'string', default: '50' }, 'heartbeat-ms': { type: 'string', default: '1000' } },
@@ -31,7 +32,7 @@ const load = (): string =>
     .join(' ');
 
 console.log(`failover: ${runs} run(s), ${streams} streams each, heartbeat ${heartbeatMs} ms; load average at start ${load()}`);
-const rig = await startHaRig(heartbeatMs);
+const rig = await startHaRig(heartbeatMs, benchModelPath());
 const rounds = [];
 try {
   for (let run = 1; run <= runs; run += 1) {

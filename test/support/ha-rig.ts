@@ -97,9 +97,12 @@ function startPlane(rig: Pick<HaRig, 'database' | 'heartbeatMs' | 'adminKey'>, c
 }
 
 let configPath = '';
+let modelPath = '';
 
 /** Starts the rig: planes, haproxy, workers, the deployment served through every plane. */
-export async function startHaRig(heartbeatMs = 1000): Promise<HaRig> {
+export async function startHaRig(heartbeatMs = 1000, model = storiesPath): Promise<HaRig> {
+  if (!model) throw new Error('stories260K.gguf was not found: set NIMBUS_TEST_MODEL to its path.');
+  modelPath = model;
   const database = await createTestDatabase();
   const topicRoot = uniqueRoot();
   configPath = join(mkdtempSync(join(tmpdir(), 'nimbus-ha-config-')), 'nimbus.json');
@@ -128,7 +131,7 @@ export async function startHaRig(heartbeatMs = 1000): Promise<HaRig> {
   const addresses = planes.map((plane) => plane.url).join(',');
   await Promise.all(['w1', 'w2', 'w3'].map((name) => startWorkerProcess(name, addresses, token)));
   await admin.call('POST', '/v1/deployments', {
-    model: storiesPath,
+    model: modelPath,
     name: 'stories',
     replicas: 3,
     device: 'cpu',
@@ -235,7 +238,7 @@ export async function failoverRound(rig: HaRig, round: number, streams = 50, max
   const admin = poolAdmin(() => rig.haproxy.url, rig.adminKey);
   const made = performance.now();
   const name = `after-${round}`;
-  await admin.call('POST', '/v1/deployments', { model: storiesPath, name, replicas: 1, device: 'cpu', context_size: 256, slots: 2, routing: 'round-robin' });
+  await admin.call('POST', '/v1/deployments', { model: modelPath, name, replicas: 1, device: 'cpu', context_size: 256, slots: 2, routing: 'round-robin' });
   await admin.waitForDeployment(name, (deployment) => readyWorkers(deployment).length === 1, 60_000);
   const placedMs = Math.round(performance.now() - made);
   await admin.call('DELETE', `/v1/deployments/${name}`);
