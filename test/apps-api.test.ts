@@ -163,6 +163,11 @@ describe.skipIf(skip)('apps over the llama engine (stories260K)', () => {
         expect.objectContaining({ app: 'helper', app_version: '2' }),
       ]),
     );
+    // One app's calls only (the console's Apps page charts them by version).
+    const helperOnly = (await api('GET', `/v1/usage?app=helper&group_by=app_version&start=${Math.floor(Date.now() / 1000) - 3600}`)).body.data;
+    expect(helperOnly.map((row: { app_version: string }) => row.app_version).sort()).toEqual(['1', '2']);
+    const nobody = (await api('GET', `/v1/usage?app=nobody&group_by=app_version&start=${Math.floor(Date.now() / 1000) - 3600}`)).body.data;
+    expect(nobody).toEqual([]);
     const metrics = await (await fetch(`${server.url}/metrics`, { headers: { authorization: `Bearer ${operator}` } })).text();
     expect(metrics).toMatch(/nimbus_app_requests_total\{tenant="default",app="helper",version="2",model="stories",status="200"\} \d+/);
     expect(metrics).toMatch(/nimbus_app_tokens_total\{tenant="default",app="helper",version="1",model="stories",type="completion"\} \d+/);
@@ -183,6 +188,26 @@ describe.skipIf(skip)('apps over the llama engine (stories260K)', () => {
     const broke = await call('frugal');
     expect(broke).toMatchObject({ status: 429, body: { error: { code: 'insufficient_quota' } } });
     expect(broke.body.error.message).toContain("app 'frugal'");
+  });
+
+  test('the app templates are listed to admins with their knowledge files, one with the files’ text, as the CLI reads them', async () => {
+    const listed = (await api('GET', '/v1/app_templates')).body.data as Array<{ name: string; knowledge: Array<{ filename: string; text?: string }> }>;
+    expect(listed.map((template) => [template.name, template.knowledge.length])).toEqual([
+      ['game-character', 0],
+      ['in-car-assistant', 6],
+      ['literature-assistant', 24],
+      ['tutor', 5],
+    ]);
+    expect(listed[3]!.knowledge[0]).toEqual({ filename: 'lesson-1-averages.md', bytes: expect.any(Number) });
+    const tutor = (await api('GET', '/v1/app_templates/tutor')).body;
+    expect(tutor).toMatchObject({ name: 'tutor', config: { name: 'tutor', memory: true }, variants: [{ suffix: 'grading' }, { suffix: 'quiz' }] });
+    expect(tutor.knowledge[0].text).toContain('average');
+    expect(await api('GET', '/v1/app_templates/spaceship')).toMatchObject({
+      status: 404,
+      body: { error: { message: expect.stringContaining('there are game-character') } },
+    });
+    const reader = (await api('POST', '/v1/keys', { name: 'reader', scopes: { inference: true } })).body.key;
+    expect((await api('GET', '/v1/app_templates', undefined, reader)).status).toBe(403);
   });
 
   test('a deleted app cannot be called', async () => {

@@ -1,11 +1,12 @@
 /**
- * Apps on a control plane (issue 23): the `/v1/apps` routes, knowledge search for apps' chat
+ * Apps on a control plane (issue 23): the `/v1/apps` and `/v1/app_templates` routes, knowledge search for apps' chat
  * completions, and the rule that a vector store an app's live version uses cannot be deleted
  * (409, `x-should-retry: false`: publish a version without it first).
  */
 import type { FastifyInstance } from 'fastify';
 import { NimbusError } from '../core/errors.js';
 import type { KnowledgeServices } from '../knowledge/start-knowledge.js';
+import { registerAppTemplateRoutes } from './routes/app-templates.js';
 import { registerAppRoutes } from './routes/apps.js';
 import type { ServerContext } from './server-context.js';
 
@@ -22,4 +23,5 @@ export function installApps(app: FastifyInstance, context: ServerContext, knowle
     );
   };
   registerAppRoutes(app, context);
+  registerAppTemplateRoutes(app);
 }

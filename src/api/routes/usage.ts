@@ -1,7 +1,8 @@
 /**
  * `GET /v1/usage`: the ledger summed over a time range and grouped by model, key, day, hour, device
- * class, status (served, refused, failed, cancelled) and tenant (for the operator), as JSON or as CSV (`format=csv`). Each caller sees only
- * what is theirs: the operator every tenant, a tenant's admin its tenant, any other key itself.
+ * class, status (served, refused, failed, cancelled), app, app version and tenant (for the
+ * operator), optionally of one app (`app`), as JSON or as CSV (`format=csv`). Each caller sees
+ * only what is theirs: the operator every tenant, a tenant's admin its tenant, any other key itself.
  */
 import type { FastifyInstance } from 'fastify';
 import { NimbusError } from '../../core/errors.js';
@@ -13,7 +14,7 @@ import { parseTime } from '../parse-time.js';
 import type { ServerContext } from '../server-context.js';
 
 const dimensions: readonly UsageDimension[] = ['tenant', 'model', 'key', 'day', 'hour', 'device_class', 'status', 'app', 'app_version'];
-const parameters = new Set(['start', 'end', 'group_by', 'tenant', 'key', 'format']);
+const parameters = new Set(['start', 'end', 'group_by', 'tenant', 'key', 'app', 'format']);
 const defaultRangeMs = 30 * 86_400_000;
 
 function parseGroups(value: string | undefined): UsageDimension[] {
@@ -99,6 +100,8 @@ export function registerUsageRoutes(app: FastifyInstance, context: ServerContext
     }
     const principal = request.principal;
     const usageQuery: UsageQuery = { since, until, groupBy };
+    // One app's calls (the console's Apps page), within what the caller may read anyway.
+    if (text.app !== undefined) usageQuery.appId = text.app;
     if (principal.scopes.admin) {
       const tenantId = tenantInScope(principal, text.tenant);
       if (tenantId !== undefined) usageQuery.tenantId = tenantId;
