@@ -19,6 +19,7 @@ import { Link, usePath } from './ui/router.js';
 const PlaygroundPage = lazy(() => import('./pages/playground.js').then((module) => ({ default: module.PlaygroundPage })));
 const RequestsPage = lazy(() => import('./pages/requests.js').then((module) => ({ default: module.RequestsPage })));
 const UsagePage = lazy(() => import('./pages/usage.js').then((module) => ({ default: module.UsagePage })));
+const AppsPage = lazy(() => import('./pages/apps.js').then((module) => ({ default: module.AppsPage })));
 const BatchesPage = lazy(() => import('./pages/batches.js').then((module) => ({ default: module.BatchesPage })));
 const KnowledgePage = lazy(() => import('./pages/knowledge.js').then((module) => ({ default: module.KnowledgePage })));
 const WorkersPage = lazy(() => import('./pages/workers.js').then((module) => ({ default: module.WorkersPage })));
@@ -47,6 +48,8 @@ const pages: PageEntry[] = [
   { path: '/playground', title: 'Playground', allowed: (me) => me.scopes.inference, render: () => <PlaygroundPage /> },
   // Files and vector stores belong to the key's tenant and need inference scope, as the API does.
   { path: '/knowledge', title: 'Knowledge', allowed: (me) => me.scopes.inference, render: () => <KnowledgePage /> },
+  // Apps belong to the key's tenant; reading and calling them needs inference scope (creating one, admin).
+  { path: '/apps', title: 'Apps', allowed: (me) => me.scopes.inference, render: () => <AppsPage /> },
   // Batches belong to the key's tenant and need inference scope, as the API does.
   { path: '/batches', title: 'Batches', allowed: (me) => me.scopes.inference, render: () => <BatchesPage /> },
   { path: '/usage', title: 'Usage', allowed: () => true, render: () => <UsagePage /> },

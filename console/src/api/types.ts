@@ -197,6 +197,9 @@ export interface UsageRow {
   device_class?: string | null;
   /** served, refused, failed or cancelled (when grouped by status). */
   status?: string;
+  /** The app and its version (when grouped by them; null outside apps). */
+  app?: string | null;
+  app_version?: string | null;
   requests: number;
   prompt_tokens: number;
   completion_tokens: number;
@@ -354,4 +357,48 @@ export interface Alert {
   last_seen_at: number;
   resolved_at: number | null;
   fired: number;
+}
+
+/** An app's config, as `POST /v1/apps` takes it and every version holds (src/core/app-config.ts); fields beyond these are kept as they are. */
+export interface AppConfig {
+  description?: string;
+  model: string | string[];
+  instructions?: string;
+  vector_store_ids?: string[];
+  tools?: Array<{ type: 'function'; name: string; description?: string | null; parameters?: unknown }>;
+  devices?: '*' | string[];
+  limits?: Record<string, number>;
+  memory?: boolean;
+  [field: string]: unknown;
+}
+
+/** An app, as `GET /v1/apps` lists it (src/api/apps/app-views.ts). */
+export interface AppView {
+  name: string;
+  /** What clients call it by: `app:NAME`. */
+  model: string;
+  live_version: number;
+  latest_version: number;
+  created_at: number;
+  updated_at: number;
+  description: string | null;
+  config: AppConfig;
+}
+
+/** One version of an app (`GET /v1/apps/NAME/versions`). */
+export interface AppVersionView {
+  app: string;
+  version: number;
+  live: boolean;
+  created_at: number;
+  config: AppConfig;
+}
+
+/** An app template (`GET /v1/app_templates`; one template's answer has each knowledge file's `text`). */
+export interface AppTemplateView {
+  name: string;
+  description: string | null;
+  config: Record<string, unknown> & { name?: string; model?: string | string[] };
+  variants: Array<{ suffix: string; config: Record<string, unknown> }>;
+  knowledge: Array<{ filename: string; bytes: number; text?: string }>;
 }

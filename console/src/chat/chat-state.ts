@@ -18,12 +18,22 @@ export interface CitationView {
   index: number;
 }
 
+/** A passage a search found (a `file_search_call`'s result), as the model was given it. */
+export interface PassageView {
+  fileId: string;
+  filename: string;
+  score: number;
+  text: string;
+}
+
 export interface ChatMessage {
   role: 'user' | 'assistant';
   content: string;
   toolCalls: ToolCallView[];
   /** Files cited, from a knowledge turn (`/v1/responses` with file_search). */
   citations: CitationView[];
+  /** Passages the searches found, in the order they came. */
+  passages: PassageView[];
   /** Outcomes of device actions the server ran for this answer. */
   actions: DeviceAction[];
   /** Proposals, approvals and executions seen live while the answer was written. */
@@ -63,6 +73,9 @@ export type ChatAction =
   /** A server-run tool call as it starts and ends (the same id replaces the earlier view). */
   | { type: 'toolCall'; call: ToolCallView }
   | { type: 'citation'; citation: CitationView }
+  | { type: 'passages'; passages: PassageView[] }
+  /** A device action the server ran (or holds for approval) during a Responses turn. */
+  | { type: 'deviceAction'; action: DeviceAction }
   | { type: 'done' }
   | { type: 'error'; message: string }
   | { type: 'reset' };
@@ -70,7 +83,16 @@ export type ChatAction =
 /** A conversation with nothing in it yet. */
 export const emptyChat: ChatState = { messages: [], streaming: false, error: null, usage: null, firstTokenMs: null, sentAt: null };
 
-const blankAnswer = (): ChatMessage => ({ role: 'assistant', content: '', toolCalls: [], citations: [], actions: [], activity: [], finishReason: null });
+const blankAnswer = (): ChatMessage => ({
+  role: 'assistant',
+  content: '',
+  toolCalls: [],
+  citations: [],
+  passages: [],
+  actions: [],
+  activity: [],
+  finishReason: null,
+});
 
 /** Replaces the last message (the answer being written) with `change(last)`. */
 function withLast(state: ChatState, change: (message: ChatMessage) => ChatMessage): ChatState {
@@ -139,6 +161,10 @@ export function chatReducer(state: ChatState, action: ChatAction): ChatState {
           ? message
           : { ...message, citations: [...message.citations, action.citation] },
       );
+    case 'passages':
+      return withLast(state, (message) => ({ ...message, passages: [...message.passages, ...action.passages] }));
+    case 'deviceAction':
+      return withLast(state, (message) => ({ ...message, actions: [...message.actions, action.action] }));
     case 'done':
       return { ...state, streaming: false };
     case 'error':

@@ -1,13 +1,15 @@
 /**
- * The playground with knowledge: one turn through `POST /v1/responses` with a `file_search` tool
- * over the chosen vector stores, streamed. Its events become the conversation's actions: text
- * deltas, the search as a tool call that shows its queries while it runs and its result count when
- * it ends, the citations OpenAI streams as `response.output_text.annotation.added`, and the usage
+ * A turn through a streamed Responses call (the playground's knowledge switch: `POST
+ * /v1/responses` with a `file_search` tool over the chosen vector stores; the Apps page: `POST
+ * /v1/apps/NAME/responses`). Its events become the conversation's actions: text deltas, output
+ * items as they run (response-items.ts: searches with their passages, tool calls, device
+ * actions), the citations OpenAI streams as `response.output_text.annotation.added`, and the usage
  * at `response.completed`. Stateless (`store: false`): the conversation is sent each turn, as chat.
  */
 import { ApiError } from '../api/client.js';
 import { postEventStream } from '../api/post-stream.js';
 import type { ChatAction } from './chat-state.js';
+import { itemActions, type StreamedItem } from './response-items.js';
 
 export interface KnowledgeRequest {
   model: string;
@@ -34,13 +36,6 @@ export function responsesBody(request: KnowledgeRequest): Record<string, unknown
   };
 }
 
-interface StreamedItem {
-  id?: string;
-  type?: string;
-  status?: string;
-  queries?: string[];
-  results?: unknown[] | null;
-}
 interface ResponseEvent {
   type: string;
   delta?: string;
@@ -57,31 +52,12 @@ interface ResponseEvent {
 
 /** What one event of the stream does to the conversation (none for events the playground does not show). */
 export function actionsOf(event: ResponseEvent, at: number): ChatAction[] {
-  const search = (item: StreamedItem | undefined): ChatAction[] =>
-    item?.type === 'file_search_call'
-      ? [
-          {
-            type: 'toolCall',
-            call: {
-              id: item.id ?? 'file_search',
-              name: 'file_search',
-              arguments:
-                JSON.stringify({ queries: item.queries ?? [] }) +
-                (item.status === 'completed'
-                  ? ` → ${item.results ? `${item.results.length} passage${item.results.length === 1 ? '' : 's'}` : 'done'}`
-                  : item.status === 'failed'
-                    ? ' → failed'
-                    : ' …'),
-            },
-          },
-        ]
-      : [];
   switch (event.type) {
     case 'response.output_text.delta':
       return event.delta ? [{ type: 'chunk', chunk: { choices: [{ delta: { content: event.delta } }] }, at }] : [];
     case 'response.output_item.added':
     case 'response.output_item.done':
-      return search(event.item);
+      return itemActions(event.item, event.type === 'response.output_item.done');
     case 'response.output_text.annotation.added':
       return event.annotation?.type === 'file_citation' && event.annotation.file_id
         ? [
@@ -115,13 +91,18 @@ export function actionsOf(event: ResponseEvent, at: number): ChatAction[] {
   }
 }
 
-export function streamKnowledgeTurn(
-  request: KnowledgeRequest,
+/**
+ * POSTs a streamed Responses body to `path` (`/v1/responses`, or an app's
+ * `/v1/apps/NAME/responses`) and dispatches what each event does to the conversation.
+ */
+export function streamResponseTurn(
+  path: string,
+  body: Record<string, unknown>,
   dispatch: (action: ChatAction) => void,
   signal: AbortSignal,
   clock: () => number,
 ): Promise<void> {
-  return postEventStream('/v1/responses', responsesBody(request), signal, (data) => {
+  return postEventStream(path, body, signal, (data) => {
     const event = JSON.parse(data) as ResponseEvent;
     // A failure after the stream began arrives as an event, not as an HTTP status.
     if (event.type === 'error') throw new ApiError(`The answer stopped: ${event.message ?? 'the server reported an error'}`, 200, null);
@@ -129,4 +110,14 @@ export function streamKnowledgeTurn(
       throw new ApiError(`The answer stopped: ${event.response?.error?.message ?? 'the server reported an error'}`, 200, null);
     for (const action of actionsOf(event, clock())) dispatch(action);
   });
+}
+
+/** The playground's knowledge turn: a forced search of the chosen stores, then the answer. */
+export function streamKnowledgeTurn(
+  request: KnowledgeRequest,
+  dispatch: (action: ChatAction) => void,
+  signal: AbortSignal,
+  clock: () => number,
+): Promise<void> {
+  return streamResponseTurn('/v1/responses', responsesBody(request), dispatch, signal, clock);
 }

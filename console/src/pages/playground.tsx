@@ -1,10 +1,10 @@
 import { useEffect, useReducer, useRef, useState, type FormEvent, type KeyboardEvent } from 'react';
 import { api, list } from '../api/client.js';
 import type { DeviceAction, ModelInfo, VectorStore } from '../api/types.js';
+import { ChatMessages } from '../chat/chat-messages.js';
 import { chatReducer, emptyChat, requestMessages } from '../chat/chat-state.js';
 import { streamChat } from '../chat/stream-chat.js';
 import { streamKnowledgeTurn } from '../chat/stream-response.js';
-import { Citations, CitedText } from '../chat/citations.js';
 import { useConsole, useLoad } from '../live/console-context.js';
 import { ErrorNote } from '../ui/error-note.js';
 
@@ -206,53 +206,20 @@ export function PlaygroundPage() {
       </section>
       <ErrorNote error={models.error} />
       <ErrorNote error={stores.error} />
-      <div className="chat" aria-live="polite" data-testid="chat">
-        {chat.messages.map((message, index) => (
-          <article key={index} className={`message ${message.role}`}>
-            <span className="role">{message.role === 'user' ? 'You' : model}</span>
-            <span data-testid={message.role === 'assistant' ? 'answer' : undefined}>
-              {message.citations.length > 0 ? <CitedText text={message.content} citations={message.citations} /> : message.content}
-            </span>
-            {message.citations.length > 0 && <Citations citations={message.citations} />}
-            {message.toolCalls.length > 0 && (
-              <div className="activity">
-                Tool calls:
-                {message.toolCalls.map((call) => (
-                  <div key={call.id || call.name}>
-                    <code>
-                      {call.name}({call.arguments})
-                    </code>
-                  </div>
-                ))}
-              </div>
-            )}
-            {message.activity.length > 0 && (
-              <ul className="activity" aria-label="Device activity">
-                {message.activity.map((entry) => (
-                  <li key={entry.id}>
-                    <span className="badge">{entry.event}</span> {entry.device ?? ''} {String(entry.detail.name ?? entry.detail.kind ?? '')}
-                  </li>
-                ))}
-              </ul>
-            )}
-            {message.actions.length > 0 && (
-              <ul className="activity" aria-label="Device actions">
-                {message.actions.map((action, actionIndex) => (
-                  <ActionOutcome
-                    key={actionIndex}
-                    action={action}
-                    onApproved={(approval) => {
-                      approvals.current = [...approvals.current, approval];
-                      if (lastUser) void send(lastUser.content);
-                    }}
-                  />
-                ))}
-              </ul>
-            )}
-          </article>
-        ))}
-        {chat.streaming && <p className="muted">Writing…</p>}
-      </div>
+      <ChatMessages
+        chat={chat}
+        speaker={model}
+        renderAction={(action, actionIndex) => (
+          <ActionOutcome
+            key={actionIndex}
+            action={action}
+            onApproved={(approval) => {
+              approvals.current = [...approvals.current, approval];
+              if (lastUser) void send(lastUser.content);
+            }}
+          />
+        )}
+      />
       <ErrorNote error={chat.error} />
       {chat.usage && (
         <p className="muted" data-testid="chat-usage">

@@ -3,6 +3,8 @@
  * budget drawn (the tightest of the caller's key and tenant, from `/v1/me/limits`, or the chosen
  * tenant's own when the operator looks at one); and the caller's limits with what is left and
  * when each resets.
+ * For one app (the Apps page): that app's calls only, split by version, with the app's own day
+ * budget.
  */
 import { useState } from 'react';
 import { api, list } from '../api/client.js';
@@ -33,11 +35,30 @@ function readBudgets(operator: boolean, tenant: string): Promise<LimitStanding[]
   return api<{ data: LimitStanding[] }>('GET', '/v1/me/limits').then((answer) => answer.data);
 }
 
-/** The chart over [start, end) (unix ms); `tenant` narrows it to one tenant ('' for all the caller may see). */
-export function UsageOverTime({ start, end, version, tenant = '' }: { start: number; end: number; version: unknown; tenant?: string }) {
+/** An app whose calls the chart shows: its name and its own limits (its day budget is drawn). */
+export interface AppFilter {
+  name: string;
+  limits?: Record<string, number> | undefined;
+}
+
+/** The chart over [start, end) (unix ms); `tenant` narrows it to one tenant ('' for all the caller may see), `app` to one app's calls. */
+export function UsageOverTime({
+  start,
+  end,
+  version,
+  tenant = '',
+  app,
+}: {
+  start: number;
+  end: number;
+  version: unknown;
+  tenant?: string;
+  app?: AppFilter | undefined;
+}) {
   const { me } = useConsole();
   const [granularity, setGranularity] = useState<Granularity>('hour');
-  const [split, setSplit] = useState<SplitBy>('model');
+  const [split, setSplit] = useState<SplitBy>(app ? 'app_version' : 'model');
+  const only = `${tenant === '' ? '' : `&tenant=${encodeURIComponent(tenant)}`}${app ? `&app=${encodeURIComponent(app.name)}` : ''}`;
   const [metric, setMetric] = useState<TimeMetric>('cost_usd');
   const groups = `${granularity}${split === 'none' ? '' : `,${split}`}`;
   const usage = useLoad(
@@ -45,17 +66,18 @@ export function UsageOverTime({ start, end, version, tenant = '' }: { start: num
       // Up to the current hour (not the rest of today), and hours over at most three days: more is too many points to read.
       const until = Math.min(end, Math.ceil((Date.now() + 1) / 3_600_000) * 3_600_000);
       const from = granularity === 'hour' ? Math.max(start, until - 3 * 86_400_000) : start;
-      const only = tenant === '' ? '' : `&tenant=${encodeURIComponent(tenant)}`;
       const rows = await list<UsageRow>(`/v1/usage?start=${Math.floor(from / 1000)}&end=${Math.floor(until / 1000)}&group_by=${groups}${only}`);
       return { rows, buckets: bucketLabels(granularity, from, until) };
     },
-    `${start}/${end}/${groups}/${tenant}/${String(version)}`,
+    `${start}/${end}/${groups}/${only}/${String(version)}`,
   );
-  const limits = useLoad(() => readBudgets(me.operator, tenant), `${tenant}/${String(version)}`);
+  // An app's chart draws the app's budget; otherwise the chosen tenant's or the caller's own.
+  const limits = useLoad(() => (app ? Promise.resolve([]) : readBudgets(me.operator, tenant)), `${tenant}/${String(version)}`);
+  const budget = app ? (app.limits?.[metric === 'cost_usd' ? 'cost_per_day_usd' : 'tokens_per_day'] ?? null) : dayBudget(limits.data ?? [], metric);
   const buckets = usage.data?.buckets ?? [];
-  const chart = timeChart(usage.data?.rows ?? [], granularity, split, metric, buckets, dayBudget(limits.data ?? [], metric));
+  const chart = timeChart(usage.data?.rows ?? [], granularity, split, metric, buckets, budget);
   const max = niceMax(Math.max(0, chart.budget ?? 0, ...chart.total, ...chart.series.flatMap((series) => series.values)));
-  const title = `${metric === 'cost_usd' ? 'Cost' : 'Tokens'} per ${granularity}${split === 'none' ? '' : ` by ${split}`}`;
+  const title = `${metric === 'cost_usd' ? 'Cost' : 'Tokens'} per ${granularity}${split === 'none' ? '' : ` by ${split === 'app_version' ? 'version' : split}`}`;
   return (
     <section className="panel" aria-label="Usage over time" data-testid="usage-over-time">
       <div className="row">
@@ -66,6 +88,7 @@ export function UsageOverTime({ start, end, version, tenant = '' }: { start: num
         </select>
         <select aria-label="Split by" value={split} onChange={(event) => setSplit(event.target.value as SplitBy)}>
           <option value="none">all together</option>
+          {app && <option value="app_version">by version</option>}
           <option value="model">by model</option>
           {me.scopes.admin && <option value="key">by key</option>}
           {me.operator && <option value="tenant">by tenant</option>}
@@ -109,7 +132,9 @@ export function UsageOverTime({ start, end, version, tenant = '' }: { start: num
           </span>
         ))}
         {chart.budget === null ? (
-          tenant !== '' ? (
+          app ? (
+            'No day budget on this app.'
+          ) : tenant !== '' ? (
             `No day budget on tenant ${tenant}.`
           ) : me.operator ? (
             'Choose a tenant to draw its day budget.'

@@ -45,3 +45,19 @@ test('days: each day its total; the tightest day budget of key and tenant', () =
   expect(dayBudget([standing('tokens_per_day', 500), standing('tokens_per_day', 300), standing('cost_per_day_usd', 2)], 'total_tokens')).toBe(300);
   expect(dayBudget([standing('requests_per_minute', 5)], 'cost_usd')).toBeNull();
 });
+
+test("one app's days by version: a series per version, named so", () => {
+  const buckets = bucketLabels('day', Date.parse('2026-12-06T00:00Z'), Date.parse('2026-12-08T00:00Z'));
+  const rows = [
+    row({ day: '2026-12-06', app_version: '1', total_tokens: 30 }),
+    row({ day: '2026-12-07', app_version: '1', total_tokens: 5 }),
+    row({ day: '2026-12-07', app_version: '2', total_tokens: 50 }),
+  ];
+  const chart = timeChart(rows, 'day', 'app_version', 'total_tokens', buckets, 1000);
+  expect(chart.series).toEqual([
+    { label: 'version 2', values: [0, 50] },
+    { label: 'version 1', values: [30, 5] },
+  ]);
+  expect(chart.total).toEqual([30, 55]);
+  expect(chart.budget).toBe(1000);
+});

@@ -2,7 +2,7 @@
 import type { LimitStanding, UsageRow } from '../api/types.js';
 
 export type Granularity = 'hour' | 'day';
-export type SplitBy = 'none' | 'model' | 'key' | 'tenant';
+export type SplitBy = 'none' | 'model' | 'key' | 'tenant' | 'app_version';
 export type TimeMetric = 'cost_usd' | 'total_tokens';
 
 /** One line of the chart. */
@@ -39,6 +39,7 @@ function groupOf(row: UsageRow, split: SplitBy): string {
   if (split === 'model') return row.model ?? '';
   if (split === 'key') return row.key_id ?? 'no key';
   if (split === 'tenant') return row.tenant ?? '';
+  if (split === 'app_version') return row.app_version ? `version ${row.app_version}` : 'no app';
   return 'all';
 }
 
