@@ -13,7 +13,7 @@
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { eventually } from './support/devices.js';
-import { launchChromium, screenshot, signedInPage, skipWithoutChromium } from './support/browser.js';
+import { launchChromium, openLazyPage, screenshot, signedInPage, skipWithoutChromium } from './support/browser.js';
 import { killNimbusProcesses } from './support/nimbus-process.js';
 import { startSafetyServer, startScriptedUpstream, type SafetyServer, type ScriptedUpstream } from './support/safety-rig.js';
 
@@ -24,8 +24,6 @@ let browser: Browser;
 let page: Page;
 let admin: string;
 
-const loaded = (name: string) =>
-  page.evaluate((pattern) => performance.getEntriesByType('resource').some((entry) => new RegExp(pattern).test(entry.name)), name);
 const live = () => page.getByTestId('live-tutor').textContent();
 
 beforeAll(async () => {
@@ -47,10 +45,7 @@ afterAll(async () => {
 
 describe.skipIf(skip)('the Apps page in chromium', () => {
   test('is its own chunk; creates the tutor from its template, knowledge and variants included, on a served model', async () => {
-    expect(await loaded('/assets/apps-[^/]+\\.js$')).toBe(false);
-    await page.getByRole('navigation', { name: 'Pages' }).getByRole('link', { name: 'Apps' }).click();
-    await page.getByRole('heading', { level: 1, name: 'Apps' }).waitFor();
-    expect(await loaded('/assets/apps-[^/]+\\.js$')).toBe(true);
+    expect(await openLazyPage(page, 'Apps', 'apps')).toEqual({ before: false, after: true });
     await page.getByText('No apps yet.').waitFor();
     await expect
       .poll(() => page.getByLabel('Start from').locator('option').allTextContents())
