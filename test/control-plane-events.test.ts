@@ -89,3 +89,30 @@ test('approvals, the emergency stop and finished requests reach the other contro
     expect(feed.events.filter((event) => event.type === 'request' && event.data.id === chat.body.id)).toHaveLength(1);
   }
 }, 60_000);
+
+/** Milliseconds until `check` holds, polling every 20 ms for at most 1 s. */
+async function heldWithin(check: () => Promise<boolean>): Promise<number> {
+  const started = performance.now();
+  while (!(await check())) {
+    if (performance.now() - started > 1000) throw new Error('not within 1 s');
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  return Math.round(performance.now() - started);
+}
+
+test('a device registered, changed and removed through one control plane is so through the other within 1 s', async (context) => {
+  if (!database) return context.skip();
+  const status = async (url: string): Promise<number> => (await callJson(url, 'GET', '/v1/devices/lamp-7')).status;
+  expect(await status(b.url)).toBe(404);
+  expect((await callJson(a.url, 'PUT', '/v1/devices/lamp-7', { model: simCatalog.lamp.model })).status).toBeLessThan(300);
+  times.deviceRegistered = await heldWithin(async () => (await status(b.url)) === 200);
+  expect((await callJson(b.url, 'GET', '/v1/devices')).body.data.map((device: { id: string }) => device.id)).toContain('lamp-7');
+
+  // A changed model (the thermostat's, under the lamp's id) is what the other plane reads next.
+  expect((await callJson(a.url, 'PUT', '/v1/devices/lamp-7', { model: simCatalog.thermostat.model })).status).toBe(200);
+  const title = async (): Promise<unknown> => (await callJson(b.url, 'GET', '/v1/devices/lamp-7')).body.title;
+  times.deviceChanged = await heldWithin(async () => (await title()) === simCatalog.thermostat.model.title);
+
+  expect((await callJson(a.url, 'DELETE', '/v1/devices/lamp-7')).status).toBeLessThan(300);
+  times.deviceRemoved = await heldWithin(async () => (await status(b.url)) === 404);
+}, 30_000);

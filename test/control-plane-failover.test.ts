@@ -27,9 +27,9 @@ let lamp: VirtualDevice | undefined;
 /** A key that may act on devices (the operator key from NIMBUS_ADMIN_KEY has no device scope). */
 let deviceKey = '';
 /**
- * The control plane the lamp is registered through, and the one its commands go through: each
- * control plane loads the device registry when it starts, so another one does not know a device
- * registered since (a gap of issue 25 still open). The e-stop is tenant-wide and read from the store.
+ * The control plane the lamp is registered through, and the one its commands go through (the
+ * others learn of it within about a second through the relay: test/control-plane-events.test.ts).
+ * The e-stop is tenant-wide and read from the store.
  */
 let registeredThrough: HaRig['planes'][number] | undefined;
 

@@ -100,6 +100,14 @@ export class DeviceAdmin {
     await this.core.audit.append(this.context(principal), 'device_removed', { deviceId: id });
   }
 
+  /**
+   * Reads a device again from the store after a change made through another control plane
+   * (api/device-registry-sync.ts); one that is gone leaves its twin behind here too.
+   */
+  async reload(tenantId: string, id: string): Promise<void> {
+    if (!(await this.core.registry.refresh(tenantId, id))) this.core.twins.forget(tenantId, id);
+  }
+
   async history(principal: Principal, id: string, query: { since?: number; limit?: number }): Promise<TwinHistoryEntry[]> {
     this.device(principal, id);
     await this.core.twins.flush();

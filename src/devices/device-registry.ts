@@ -39,6 +39,25 @@ export class DeviceRegistry {
     return problems;
   }
 
+  /**
+   * Reads one device again from the store: registered, changed or removed through another control
+   * plane sharing it (whose audit entry arrives through the live-event relay). Gone from the store,
+   * it is forgotten here; a stored model that no longer validates is forgotten too, as `load`
+   * skips it. Returns whether the device is known after.
+   */
+  async refresh(tenantId: string, id: string): Promise<boolean> {
+    const record = await this.store.getDevice(tenantId, id);
+    let model: ThingModel | undefined;
+    try {
+      model = record ? parseThingModel(record.model) : undefined;
+    } catch {
+      model = undefined;
+    }
+    if (record && model) this.devices.set(key(tenantId, id), { record, model });
+    else this.devices.delete(key(tenantId, id));
+    return model !== undefined;
+  }
+
   get(tenantId: string, id: string): RegisteredDevice | undefined {
     return this.devices.get(key(tenantId, id));
   }
