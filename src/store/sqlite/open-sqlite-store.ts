@@ -2,7 +2,8 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import SQLite from 'better-sqlite3';
-import { Kysely, SqliteDialect } from 'kysely';
+import { Kysely } from 'kysely';
+import { ImmediateSqliteDialect } from './immediate-dialect.js';
 import { encodeRequestLogBatch, KyselyStore, requestLogColumns, type RequestLogWriter } from '../kysely-store.js';
 import type { Database } from '../schema.js';
 import { rollupUpsertSql } from '../usage-rollups.js';
@@ -27,7 +28,7 @@ export async function openSqliteStore(path: string, options: SqliteStoreOptions 
   database.pragma('journal_mode = WAL');
   database.pragma('synchronous = NORMAL');
   database.pragma('busy_timeout = 5000');
-  const store = new KyselyStore(new Kysely<Database>({ dialect: new SqliteDialect({ database: cachingStatements(database) }) }), {
+  const store = new KyselyStore(new Kysely<Database>({ dialect: new ImmediateSqliteDialect({ database: cachingStatements(database) }) }), {
     requestLogWriter: () => requestLogWriter(database, path, options.ledgerThread ?? path !== ':memory:'),
     lexicalIndex: fts5Index,
     deviceStore: (db) => new SqliteDeviceStore(db, database),
