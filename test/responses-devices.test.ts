@@ -177,6 +177,30 @@ test('with an Idempotency-Key a retried response that acted gets the first answe
   }
 });
 
+test('a retry sent while the first request with its key still runs waits for it and gets its answer, acting once', async () => {
+  const lamp = server.sims.get('lamp-1')!;
+  const post = () =>
+    fetch(`${server.url}/v1/responses`, {
+      method: 'POST',
+      headers: { authorization: 'Bearer admin', 'content-type': 'application/json', 'idempotency-key': 'toggle-while-running' },
+      body: JSON.stringify({ model: 'scripted', input: 'Toggle it.', tools: [{ type: 'nimbus_devices', devices: ['lamp-1'] }] }),
+    });
+  let release = (): void => undefined;
+  const held = new Promise<void>((resolve) => (release = resolve));
+  server.engine.play([{ calls: [{ name: 'lamp-1__do_toggle', arguments: {} }] }, { text: 'Toggled.', after: held }]);
+  const before = lamp.received.length;
+  const first = post();
+  await eventually(() => expect(lamp.received.length).toBe(before + 1));
+  // The first has acted and not answered: the retry is in flight while it finishes.
+  const retried = post();
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  release();
+  const [answered, replayed] = await Promise.all([first, retried]);
+  expect([replayed.status, replayed.headers.get('idempotent-replayed')]).toEqual([200, 'true']);
+  expect(await replayed.json()).toEqual(await answered.json());
+  expect(lamp.received.length - before).toBe(1);
+});
+
 test('a function output from the client taints the conversation: every actuation then needs a person', async () => {
   server.engine.play([{ calls: [{ name: 'lamp-1__set_on', arguments: { value: true } }] }]);
   const { body } = await respond(

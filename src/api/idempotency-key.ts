@@ -1,9 +1,14 @@
 /**
  * `Idempotency-Key` for requests that act on devices beyond one REST command: a chat completion
  * with `nimbus.devices` and an MCP `POST /mcp`. The first request with a key (per API key, kept
- * 24 h in the store, shared by every control plane) runs; a retry while it runs is a 409 that
- * may be retried; a retry after gets the stored answer without acting again. A request that
- * acted on nothing frees its key, so a corrected retry runs.
+ * 24 h in the store, shared by every control plane) runs; a retry while it runs waits for it a
+ * while (up to `runningWaitMs`, as soon as it settles when it runs in this process) and then gets
+ * its answer, or a 409 that may be retried if it still runs; a retry after gets the stored answer
+ * without acting again. A request that acted on nothing frees its key, so a corrected retry runs.
+ *
+ * The answer reaches the client just before its key is settled (the chat formats write it
+ * synchronously), so a client that retries the moment it has an answer, or that lost the
+ * connection at the last byte, would otherwise meet its own request still "running".
  *
  * The official OpenAI SDK sends no idempotency header of its own (openai 6.x sets none), but it
  * resends the headers it was given on each of its retries: `{ headers: { 'Idempotency-Key': k } }`
@@ -21,6 +26,18 @@ export interface StoredAnswer {
   stream?: boolean;
 }
 
+/** How long a retry waits for the first request with its key to settle before a 409. */
+export const runningWaitMs = 5_000;
+const pollMs = 100;
+
+/** Requests in this process holding a key, each settled (resolved) when its answer is stored. */
+const holders = new Map<string, { settled: Promise<void>; resolve: () => void }>();
+const holderOf = new WeakMap<FastifyRequest, string>();
+
+function holderKey(request: FastifyRequest, key: string): string {
+  return JSON.stringify([request.principal.tenantId, request.principal.keyId ?? null, key]);
+}
+
 /** The request's `Idempotency-Key`, if it has one (at most 200 characters are used). */
 export function idempotencyKeyOf(request: FastifyRequest): string | undefined {
   const header = request.headers['idempotency-key'];
@@ -34,8 +51,29 @@ export function idempotencyKeyOf(request: FastifyRequest): string | undefined {
  */
 export async function claimOrReplay(gateway: DeviceGateway, request: FastifyRequest, reply: FastifyReply, key: string): Promise<boolean> {
   const requestHash = sha256(canonicalJson({ method: request.method, url: request.url, body: request.body ?? null }));
-  const held = await gateway.claimIdempotency(request.principal, key, requestHash);
-  if (!held) return true;
+  const deadline = Date.now() + runningWaitMs;
+  let held = await gateway.claimIdempotency(request.principal, key, requestHash);
+  // The first request still runs: wait for it (here, until it settles; on another plane, by polling the store).
+  while (held?.state === 'running' && held.requestHash === requestHash && Date.now() < deadline) {
+    const local = holders.get(holderKey(request, key));
+    const left = deadline - Date.now();
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, local ? left : Math.min(pollMs, left));
+      void local?.settled.then(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+    held = await gateway.claimIdempotency(request.principal, key, requestHash);
+  }
+  if (!held) {
+    const holder = holderKey(request, key);
+    let resolve = (): void => undefined;
+    const settled = new Promise<void>((done) => (resolve = done));
+    holders.set(holder, { settled, resolve });
+    holderOf.set(request, holder);
+    return true;
+  }
   if (held.requestHash !== requestHash) {
     throw new NimbusError('conflict', `Idempotency-Key '${key}' was used for another request; use a new key for a new request.`, {
       param: 'Idempotency-Key',
@@ -60,6 +98,24 @@ export async function claimOrReplay(gateway: DeviceGateway, request: FastifyRequ
  * frees the key when it did neither: nothing happened, so a retry must run.
  */
 export async function settleKey(
+  gateway: DeviceGateway,
+  request: FastifyRequest,
+  key: string,
+  outcome: { answer: StoredAnswer | undefined; acted: boolean },
+): Promise<void> {
+  try {
+    await settle(gateway, request, key, outcome);
+  } finally {
+    const holder = holderOf.get(request);
+    if (holder !== undefined) {
+      holders.get(holder)?.resolve();
+      holders.delete(holder);
+      holderOf.delete(request);
+    }
+  }
+}
+
+async function settle(
   gateway: DeviceGateway,
   request: FastifyRequest,
   key: string,

@@ -6,8 +6,8 @@
 import type { EmbeddingResult, Engine, EngineCall, GenerationEvent, ModelStatus } from '../../src/core/engine.js';
 import type { ChatCompletionRequest, EmbeddingRequest } from '../../src/core/openai/request-schemas.js';
 
-/** One scripted model turn: tool calls (name and arguments) or text. */
-export type ScriptedTurn = { calls: Array<{ name: string; arguments: unknown }> } | { text: string };
+/** One scripted model turn: tool calls (name and arguments) or text; `after` holds the turn until it settles. */
+export type ScriptedTurn = ({ calls: Array<{ name: string; arguments: unknown }> } | { text: string }) & { after?: Promise<unknown> };
 
 export class ScriptedEngine implements Engine {
   readonly kind = 'scripted';
@@ -26,7 +26,8 @@ export class ScriptedEngine implements Engine {
 
   async *chat(request: ChatCompletionRequest, _call: EngineCall): AsyncGenerator<GenerationEvent> {
     this.requests.push(structuredClone(request));
-    const turn = this.script.shift() ?? { text: 'done' };
+    const turn: ScriptedTurn = this.script.shift() ?? { text: 'done' };
+    await turn.after;
     const usage = { prompt_tokens: 10, completion_tokens: 5, total_tokens: 15 };
     if ('text' in turn) {
       yield { type: 'delta', content: turn.text };
