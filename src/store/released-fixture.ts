@@ -42,6 +42,7 @@ export const releasedTableRows: Readonly<Record<string, number>> = {
   app_memories: 1,
   pool_demand: 1,
   live_event_bodies: 1,
+  alerts: 1,
 };
 
 /** Writes the rows `releasedTableRows` counts (the `default` tenant is the migration's own). */
@@ -82,6 +83,7 @@ export async function seedReleasedDatabase(db: Kysely<unknown>): Promise<void> {
     sql`insert into app_memories (tenant_id, app, end_user, turns, updated_at) values ('acme', 'tutor', 'student-1', '[]', 1000)`,
     sql`insert into pool_demand (control_plane, deployment, held, in_flight, reported_at) values ('cp-old', 'old', 0, 1, 1000)`,
     sql`insert into live_event_bodies (id, body, created_at) values ('ev_old', '{}', 1000)`,
+    sql`insert into alerts (key, kind, subject, tenant_id, state, message, link, first_seen_at, last_seen_at, resolved_at, fired) values ('worker_lost:w1', 'worker_lost', 'w1', null, 'firing', 'Worker w1 is lost.', '/workers', 1000, 1000, null, 1)`,
   ];
   for (const statement of statements) await statement.execute(db);
 }

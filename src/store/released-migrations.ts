@@ -26,4 +26,5 @@ export const releasedMigrations: readonly string[] = [
   '0039-apps',
   '0042-cross-control-plane',
   '0043-request-log-indexes',
+  '0048-alerts',
 ];

@@ -1,3 +1,6 @@
+-- index alerts_state_last_seen
+CREATE INDEX "alerts_state_last_seen" on "alerts" ("state", "last_seen_at")
+
 -- index api_keys_tenant_id
 CREATE INDEX "api_keys_tenant_id" on "api_keys" ("tenant_id")
 
@@ -96,6 +99,9 @@ CREATE INDEX "responses_expires_at" on "responses" ("expires_at")
 
 -- index responses_tenant_expires
 CREATE INDEX "responses_tenant_expires" on "responses" ("tenant_id", "expires_at")
+
+-- table alerts
+CREATE TABLE "alerts" ("key" text primary key, "kind" text not null, "subject" text not null, "tenant_id" text, "state" text not null, "message" text not null, "link" text not null, "first_seen_at" bigint not null, "last_seen_at" bigint not null, "resolved_at" bigint, "fired" integer not null)
 
 -- table api_keys
 CREATE TABLE "api_keys" ("id" text primary key, "tenant_id" text not null, "name" text not null, "prefix" text not null, "hash" text not null unique, "scopes" text not null, "limits" text not null, "created_at" bigint not null, "expires_at" bigint, "revoked_at" bigint)
