@@ -2,9 +2,6 @@
  * The composition root: the one place that picks implementations and wires them together.
  * Everything else receives its dependencies; nothing else constructs an engine or a store.
  */
-import { randomBytes } from 'node:crypto';
-import { hostname } from 'node:os';
-import { createRequire } from 'node:module';
 import { existsSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
@@ -14,14 +11,6 @@ import { installDevices } from './api/install-devices.js';
 import { consoleRoutes, isApiPath } from './api/routes/console.js';
 import { installApps } from './api/install-apps.js';
 import { installKnowledge } from './api/install-knowledge.js';
-import { deviceToolKind } from './api/responses/device-tool.js';
-import { fileSearchKind } from './api/responses/file-search-tool.js';
-import { mcpKind } from './api/responses/mcp-tool.js';
-import { registerResponseRoutes } from './api/routes/responses.js';
-import { BatchLines } from './api/batch-lines.js';
-import { batchResponses } from './api/responses/batch-response.js';
-import { registerBatchRoutes } from './api/routes/batches.js';
-import { buildBatches } from './batch/start-batches.js';
 import { buildServer } from './api/server.js';
 import type { ServerContext } from './api/server-context.js';
 import { modelRouting } from './cluster/routing/model-routing.js';
@@ -29,26 +18,21 @@ import { systemClock } from './core/clock.js';
 import type { NimbusConfig } from './core/config.js';
 import { ModelCatalog } from './core/model-catalog.js';
 import type { Store } from './core/store.js';
-import { instanceId } from './devices/instance-id.js';
 import type { RunningDevices } from './devices/start-devices.js';
 import { LlamaEngine } from './engines/llama/llama-engine.js';
 import { OpenAIEngine } from './engines/openai/openai-engine.js';
-import { changedElsewhere, deploymentLiveEvent } from './api/deployment-events.js';
-import { PoolEngine } from './engines/pool/pool-engine.js';
-import { routingKeys } from './cluster/routing/routing-keys.js';
-import { JoinedWorkerPool } from './pool/joined/joined-worker-pool.js';
-import { PoolRuntime } from './pool/pool-runtime.js';
-import { LeaderElection } from './pool/leader-election.js';
-import { StoreDemandShare } from './pool/shared-demand.js';
+import { changedElsewhere } from './api/deployment-events.js';
+import type { PoolEngine } from './engines/pool/pool-engine.js';
+import type { PoolRuntime } from './pool/pool-runtime.js';
 import type { Principal } from './core/principal.js';
 import { workerPaths } from './api/routes/pool.js';
 import { billedChunkEmbedder } from './knowledge/chunk-embedder.js';
 import { startKnowledge } from './knowledge/start-knowledge.js';
-import { ResponseRecords } from './responses/response-records.js';
-import { guardedFetch } from './tools/mcp/guarded-fetch.js';
 import { ModelCache } from './models/model-cache.js';
 import { ModelPulls } from './models/model-pulls.js';
 import { startModels } from './start-models.js';
+import { buildPool } from './start-pool.js';
+import { installResponses, nimbusVersion } from './install-responses.js';
 import { openDevices, openEventRelay, openLimitCounters, type CounterReports } from './open-services.js';
 import { bootstrapSecrets, type BootstrapReport } from './bootstrap-secrets.js';
 import { modelIdOrSource } from './models/model-id.js';
@@ -206,55 +190,14 @@ export async function startNimbus(config: NimbusConfig, environment: Readonly<Re
     return principal;
   };
   const engine = new LlamaEngine(config.gpu);
-  const poolEngine: PoolEngine = new PoolEngine({
-    routingKeys: (request) => routingKeys(request, undefined, config.routing.prefixBlockChars),
-    // Requests for a deployment that autoscales wait for its first replica (the runtime is made just below).
-    replicaWait: { holds: (model): boolean => pool.holds(model), wait: (model, signal): Promise<void> => pool.waitForReplica(model, signal) },
-    // A request on a worker silent for two heartbeats, with no event for as long, goes on elsewhere.
-    stallMs: 2 * config.poolHeartbeatMs,
-    onAbandon: (replica, requests, reason) =>
-      log.warn({ replica, requests }, `pool: ${requests} request(s) moved off ${replica} to go on elsewhere: ${reason}`),
-  });
   const cache = new ModelCache({ home: config.home, endpoint: config.hfEndpoint });
-  // Where replicas run: the machines that joined this pool (the one placement backend today).
-  const joined = new JoinedWorkerPool({
-    store: store.pool,
-    resolveModel: (source) => cache.ensure(source),
-    clock: systemClock,
-    heartbeat: { intervalMs: config.poolHeartbeatMs },
-  });
-  // Several control planes share PostgreSQL: one leads reconcile and autoscale through the pool lease. SQLite has one.
-  const controlPlaneName = `${hostname()}/${process.pid}/${randomBytes(3).toString('hex')}`;
-  const election =
-    sqlitePath === undefined
-      ? new LeaderElection({
-          store: store.pool,
-          holder: controlPlaneName,
-          heartbeatMs: config.poolHeartbeatMs,
-          onError: (error) => log.warn({ err: error }, 'pool: reading the pool lease failed; this control plane stops leading if its lease runs out'),
-          onChange: (leading, lease) =>
-            leading
-              ? log.info({ generation: lease?.generation }, `pool: this control plane leads the pool (lease generation ${lease?.generation})`)
-              : log.info('pool: this control plane follows; another leads the pool'),
-        })
-      : undefined;
-  const pool: PoolRuntime = new PoolRuntime({
-    store: store.pool,
-    // Requests held or in flight through any control plane count: each reports its own in the store.
-    ...(election ? { leadership: election, demand: new StoreDemandShare({ store: store.pool, controlPlane: controlPlaneName }) } : {}),
-    serving: poolEngine,
-    provisioner: joined,
-    workers: joined.members,
-    replicaEngine: (replica) => workerReplicaEngine(config, replica.host, replica.endpoint.url, replica.endpoint.secret, replica.deployment),
-    clock: systemClock,
-    reconcileIntervalMs: config.poolHeartbeatMs,
-    prefixBlockChars: config.routing.prefixBlockChars,
-    workerCacheReports: config.routing.workerCacheReports,
-    onError: (error) => log.error({ err: error }, 'pool reconciliation failed; retrying at the next interval'),
-    onScale: (deployment, event) => log.info({ deployment, from: event.from, to: event.to }, `pool: ${deployment} scaled: ${event.reason}`),
-    onHost: (worker, state, detail) =>
-      state === 'lost' ? log.warn({ worker }, `pool: worker ${worker} lost: ${detail}`) : log.info({ worker }, `pool: worker ${worker} is back: ${detail}`),
-    onDeployment: (name, change) => context.events.publish(deploymentLiveEvent(name, change, controlPlaneName)),
+  const { poolEngine, pool, election, controlPlaneName } = buildPool({
+    config,
+    store,
+    sqlite: sqlitePath !== undefined,
+    cache,
+    log: () => log,
+    publish: (event) => context.events.publish(event),
   });
   const engines = [engine, upstream, poolEngine];
   const catalog = new ModelCatalog(engines, {
@@ -305,42 +248,9 @@ export async function startNimbus(config: NimbusConfig, environment: Readonly<Re
   });
   installKnowledge(app, knowledge);
   installApps(app, context, knowledge);
-  // On SQLite this process is the store's only reader (one control plane per database), so a stored
-  // response may be answered before its write commits: its reads here wait for the write (decision 0020).
-  const responses = new ResponseRecords(store.responses, config.responses, systemClock, sqlitePath !== undefined);
-  registerResponseRoutes(app, context, {
-    records: responses,
-    maxToolTurns: config.responses.maxToolTurns,
-    serverTools: {
-      file_search: fileSearchKind(knowledge.search),
-      nimbus_devices: deviceToolKind(context),
-      mcp: mcpKind({
-        settings: config.mcp,
-        fetch: guardedFetch(config.mcp),
-        version: (createRequire(import.meta.url)('../package.json') as { version: string }).version,
-      }),
-    },
-  });
-  const batches = buildBatches({
-    store: store.batches,
-    files: knowledge.files,
-    executor: new BatchLines({
-      catalog,
-      accounting: context.accounting,
-      discount: config.batchDiscount,
-      defaultMaxTokens: config.tenancy.defaultMaxTokens,
-      principalFor: (saved) => resolver.principalFor(saved),
-      responses: batchResponses(context, responses, config.responses.maxToolTurns),
-    }),
-    clock: systemClock,
-    owner: instanceId(config.home),
-    limits: config.batches,
-    flushLedger: () => store.flush(),
-    onError: (error, batchId) => app.log.error({ err: error, batchId }, 'batches: work outside a request failed; it is tried again'),
-  });
-  registerBatchRoutes(app, batches.batches);
+  const { responses, batches } = installResponses(app, context, { config, store, sqlite: sqlitePath !== undefined, knowledge, resolver });
   const { devices, off: devicesOff } = await openDevices(config, store, app.log);
-  if (devices) installDevices(app, context, devices, (createRequire(import.meta.url)('../package.json') as { version: string }).version);
+  if (devices) installDevices(app, context, devices, nimbusVersion);
   const onSettleError = (error: unknown): void => app.log.error({ err: error }, 'limit counters could not be updated; a reservation stays counted');
   const log = app.log;
   counterReports.log = log;
@@ -449,38 +359,6 @@ export async function startNimbus(config: NimbusConfig, environment: Readonly<Re
     devices: devices ? { broker: devices.broker.url } : { off: devicesOff ?? 'off' },
   };
   return { app, context, engine, upstream, pool, poolEngine, store, devices, url, exposure, facts, modelsSettled, shutdown };
-}
-
-/**
- * The engine that reaches one replica on a worker: an OpenAI engine at the worker's endpoint,
- * presenting the worker's inference secret (a worker serves a deployment under its own name). One try only: the
- * pool engine moves on to the next replica itself.
- */
-function workerReplicaEngine(config: NimbusConfig, worker: string, endpoint: string, secret: string, deployment: string): OpenAIEngine {
-  return new OpenAIEngine({
-    providers: [
-      {
-        id: worker,
-        baseUrl: `${endpoint}/v1`,
-        apiKeyEnv: 'NIMBUS_WORKER_SECRET',
-        headers: {},
-        connectTimeoutMs: 2_000,
-        firstTokenTimeoutMs: 60_000,
-        idleTimeoutMs: 30_000,
-        requestTimeoutMs: 600_000,
-        maxConnections: 64,
-        // A worker is Nimbus: it applies its own providers' forwardFields to what it gets.
-        forwardFields: ['*'],
-        maxTokensField: 'max_tokens',
-      },
-    ],
-    models: [{ id: deployment, provider: worker }],
-    retry: { ...config.retry, maxAttempts: 1 },
-    breaker: config.breaker,
-    environment: { NIMBUS_WORKER_SECRET: secret },
-    // The pool engine continues a stream on another replica when a worker is lost mid-answer: it must know the text.
-    parseStreams: true,
-  });
 }
 
 export { startWorker, type RunningWorker, type WorkerSettings } from './start-worker.js';
