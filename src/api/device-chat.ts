@@ -103,7 +103,7 @@ export function withDeviceTools(
   const toolsBytes = Buffer.byteLength(JSON.stringify(tools.map((tool) => [tool.name, tool.description, tool.grammarParameters])));
   return {
     ...job,
-    format: withActions(job.format, summary, outcome),
+    format: withNimbusSummary(job.format, summary, outcome),
     estimate: () => {
       const estimate = job.estimate();
       return { ...estimate, promptTokens: estimate.promptTokens + toolsBytes + toolsAllowance };
@@ -170,10 +170,11 @@ async function* loopAfter(
 const toolsAllowance = 1024;
 
 /**
- * A format that adds `nimbus` (the actions) to the whole body, and to the final chunk of a stream;
- * each is kept in `outcome` as the answer an `Idempotency-Key` replays.
+ * A format that adds `nimbus` (the actions; an app's also its name and citations) to the whole
+ * body, and to the final chunk of a stream; each is kept in `outcome` as the answer an
+ * `Idempotency-Key` replays.
  */
-function withActions(format: CompletionFormat, summary: () => object, outcome: ChatOutcome): CompletionFormat {
+export function withNimbusSummary(format: CompletionFormat, summary: () => object, outcome: ChatOutcome): CompletionFormat {
   return {
     ...format,
     finish: (identity, finishReason) => {

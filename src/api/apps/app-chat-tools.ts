@@ -16,9 +16,8 @@ import { newToolSession } from '../../devices/tool-session.js';
 import { fileSearchExecutor, type FileSearchRecord } from '../../knowledge/file-search-executor.js';
 import { runToolLoop, type ToolExecutor } from '../../tools/tool-loop.js';
 import { firstTurn, laterTurn } from '../billed-turns.js';
-import type { ChatOutcome } from '../device-chat.js';
+import { withNimbusSummary, type ChatOutcome } from '../device-chat.js';
 import { actionView } from '../device-views.js';
-import type { CompletionFormat } from '../response-format.js';
 import type { GenerationJob } from '../serve-generation.js';
 import type { ServerContext } from '../server-context.js';
 import type { AppCall } from './app-call.js';
@@ -93,7 +92,7 @@ export function withAppTools(
   const withoutTools: ChatCompletionRequest = { ...chat, tools: null };
   return {
     ...job,
-    format: withSummary(job.format, summary, outcome),
+    format: withNimbusSummary(job.format, summary, outcome),
     estimate: () => {
       const estimate = job.estimate();
       return { ...estimate, promptTokens: estimate.promptTokens + definitionsBytes + 1024 };
@@ -143,21 +142,4 @@ async function* loop(
       yield { type: 'done', finishReason: held?.replaced ? 'content_filter' : event.finishReason, usage: event.usage };
     }
   }
-}
-
-/** A format that adds `nimbus` (the app, citations, actions) to the whole body and to the final chunk of a stream, each kept in `outcome` for an `Idempotency-Key` to replay. */
-function withSummary(format: CompletionFormat, summary: () => object, outcome: ChatOutcome): CompletionFormat {
-  return {
-    ...format,
-    finish: (identity, finishReason) => {
-      const chunk = { ...format.finish(identity, finishReason), nimbus: summary() };
-      outcome.answer = { status: 200, body: chunk, stream: true };
-      return chunk;
-    },
-    whole: (identity, text, toolCalls, finishReason, usage) => {
-      const body = { ...format.whole(identity, text, toolCalls, finishReason, usage), nimbus: summary() };
-      outcome.answer = { status: 200, body };
-      return body;
-    },
-  };
 }
