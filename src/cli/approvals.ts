@@ -1,5 +1,5 @@
 /** `nimbus approvals`: list, grant and deny human approvals of risky device commands (admin API). */
-import { parseArgs } from 'node:util';
+import { commandArgs } from './command-args.js';
 import { adminClient } from './admin-client.js';
 import { formatMs, reportError } from './device-output.js';
 import { renderTable } from './render-table.js';
@@ -32,20 +32,8 @@ interface ApprovalView {
 
 /** Runs `nimbus approvals`; returns the exit code (0 done, 1 failed, 2 bad usage). */
 export async function approvalsCommand(argv: string[], environment: NodeJS.ProcessEnv): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: { status: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
-    });
-  } catch (error) {
-    return usageError((error as Error).message);
-  }
-  if (parsed.values.help) {
-    console.log(approvalsUsage);
-    return 0;
-  }
+  const parsed = commandArgs(argv, { status: { type: 'string' }, json: { type: 'boolean' } }, approvalsUsage, usageError);
+  if (typeof parsed === 'number') return parsed;
   const [action = 'ls', id] = parsed.positionals;
   const client = adminClient(environment);
   try {

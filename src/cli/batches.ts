@@ -4,7 +4,7 @@
  * or error file, over the server's `/v1/batches` and `/v1/files`.
  */
 import { readFile } from 'node:fs/promises';
-import { parseArgs } from 'node:util';
+import { commandArgs } from './command-args.js';
 import { adminClient, CommandError, commandFailure, type AdminClient } from './admin-client.js';
 import { uploadFile } from './files.js';
 import { ProgressBar } from './progress-bar.js';
@@ -87,27 +87,19 @@ function ending(batch: BatchView): number {
 }
 
 export async function batchesCommand(argv: string[], environment: NodeJS.ProcessEnv): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: {
-        endpoint: { type: 'string' },
-        wait: { type: 'boolean' },
-        metadata: { type: 'string', multiple: true },
-        errors: { type: 'boolean' },
-        json: { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    });
-  } catch (error) {
-    return usageError((error as Error).message);
-  }
-  if (parsed.values.help) {
-    console.log(batchesUsage);
-    return 0;
-  }
+  const parsed = commandArgs(
+    argv,
+    {
+      endpoint: { type: 'string' },
+      wait: { type: 'boolean' },
+      metadata: { type: 'string', multiple: true },
+      errors: { type: 'boolean' },
+      json: { type: 'boolean' },
+    },
+    batchesUsage,
+    usageError,
+  );
+  if (typeof parsed === 'number') return parsed;
   const [action = 'ls', ...rest] = parsed.positionals;
   const client = adminClient(environment);
   const one = (): string => {

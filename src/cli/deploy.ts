@@ -1,5 +1,5 @@
 /** `nimbus deploy MODEL`: serve a model from the pool's workers, through the admin API. */
-import { parseArgs } from 'node:util';
+import { commandArgs } from './command-args.js';
 import { adminClient, commandFailure } from './admin-client.js';
 import { autoscaleFromFlags, autoscaleHelp, autoscaleOptions } from './autoscale-flags.js';
 import { renderDeployments, type DeploymentView } from './pool-output.js';
@@ -19,30 +19,22 @@ const numericFlags = ['replicas', 'ctx', 'slots'] as const;
 
 /** Runs `nimbus deploy`; returns the exit code. */
 export async function deployCommand(argv: string[], environment: NodeJS.ProcessEnv): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: {
-        name: { type: 'string' },
-        replicas: { type: 'string' },
-        device: { type: 'string' },
-        ctx: { type: 'string' },
-        slots: { type: 'string' },
-        routing: { type: 'string' },
-        ...autoscaleOptions,
-        json: { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    });
-  } catch (error) {
-    return usageError((error as Error).message);
-  }
-  if (parsed.values.help) {
-    console.log(deployUsage);
-    return 0;
-  }
+  const parsed = commandArgs(
+    argv,
+    {
+      name: { type: 'string' },
+      replicas: { type: 'string' },
+      device: { type: 'string' },
+      ctx: { type: 'string' },
+      slots: { type: 'string' },
+      routing: { type: 'string' },
+      ...autoscaleOptions,
+      json: { type: 'boolean' },
+    },
+    deployUsage,
+    usageError,
+  );
+  if (typeof parsed === 'number') return parsed;
   const [model, ...extra] = parsed.positionals;
   if (!model) return usageError('missing MODEL');
   if (extra.length > 0) return usageError(`unexpected '${extra.join(' ')}'`);

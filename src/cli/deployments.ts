@@ -1,5 +1,5 @@
 /** `nimbus deployments`: list, remove, scale and explain pool deployments through the admin API. */
-import { parseArgs } from 'node:util';
+import { commandArgs } from './command-args.js';
 import { adminClient, commandFailure } from './admin-client.js';
 import { autoscaleFromFlags, autoscaleHelp, autoscaleOptions } from './autoscale-flags.js';
 import { renderDeployments, type DeploymentView } from './pool-output.js';
@@ -19,20 +19,8 @@ ${autoscaleHelp}`;
 
 /** Runs `nimbus deployments`; returns the exit code. */
 export async function deploymentsCommand(argv: string[], environment: NodeJS.ProcessEnv): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: { json: { type: 'boolean' }, fixed: { type: 'boolean' }, ...autoscaleOptions, help: { type: 'boolean', short: 'h' } },
-    });
-  } catch (error) {
-    return usageError((error as Error).message);
-  }
-  if (parsed.values.help) {
-    console.log(deploymentsUsage);
-    return 0;
-  }
+  const parsed = commandArgs(argv, { json: { type: 'boolean' }, fixed: { type: 'boolean' }, ...autoscaleOptions }, deploymentsUsage, usageError);
+  if (typeof parsed === 'number') return parsed;
   const [action = 'list', name, count, ...extra] = parsed.positionals;
   if (extra.length > 0) return usageError(`unexpected '${extra.join(' ')}'`);
   const client = adminClient(environment);

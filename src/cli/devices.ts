@@ -1,6 +1,6 @@
 /** `nimbus devices`: devices, twins, history and commands through the HTTP API, like kubectl. */
 import { readFileSync } from 'node:fs';
-import { parseArgs } from 'node:util';
+import { commandArgs } from './command-args.js';
 import { adminClient, CommandError } from './admin-client.js';
 import { formatMs, parseValue, printAction, reportError, type ActionView } from './device-output.js';
 import { renderTable } from './render-table.js';
@@ -33,30 +33,22 @@ interface DeviceView {
 
 /** Runs `nimbus devices`; returns the exit code (0 done, 1 failed, 2 bad usage, 3 approval needed). */
 export async function devicesCommand(argv: string[], environment: NodeJS.ProcessEnv): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: {
-        json: { type: 'boolean' },
-        model: { type: 'string' },
-        'rotate-secret': { type: 'boolean' },
-        approval: { type: 'string' },
-        'no-wait': { type: 'boolean' },
-        state: { type: 'string' },
-        limit: { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    });
-  } catch (error) {
-    return usageError((error as Error).message);
-  }
+  const parsed = commandArgs(
+    argv,
+    {
+      json: { type: 'boolean' },
+      model: { type: 'string' },
+      'rotate-secret': { type: 'boolean' },
+      approval: { type: 'string' },
+      'no-wait': { type: 'boolean' },
+      state: { type: 'string' },
+      limit: { type: 'string' },
+    },
+    devicesUsage,
+    usageError,
+  );
+  if (typeof parsed === 'number') return parsed;
   const flags = parsed.values;
-  if (flags.help) {
-    console.log(devicesUsage);
-    return 0;
-  }
   const [action = 'ls', id, name, value] = parsed.positionals;
   const client = adminClient(environment);
   const device = (): string => {

@@ -1,7 +1,7 @@
 /** `nimbus files`: upload, list, show, download and delete files (`/v1/files`) on a server. */
 import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
-import { parseArgs } from 'node:util';
+import { commandArgs } from './command-args.js';
 import { adminClient, CommandError, commandFailure, type AdminClient } from './admin-client.js';
 import { formatSeconds, renderTable } from './render-table.js';
 
@@ -39,20 +39,8 @@ export async function uploadFile(client: AdminClient, path: string, purpose: str
 }
 
 export async function filesCommand(argv: string[], environment: NodeJS.ProcessEnv): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: { purpose: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
-    });
-  } catch (error) {
-    return usageError((error as Error).message);
-  }
-  if (parsed.values.help) {
-    console.log(filesUsage);
-    return 0;
-  }
+  const parsed = commandArgs(argv, { purpose: { type: 'string' }, json: { type: 'boolean' } }, filesUsage, usageError);
+  if (typeof parsed === 'number') return parsed;
   const [action = 'ls', ...rest] = parsed.positionals;
   const client = adminClient(environment);
   try {

@@ -3,7 +3,7 @@
  * alone on stdout (so `KEY=$(nimbus keys create ...)` works) and what it is on stderr; the key
  * is shown this once and never again.
  */
-import { parseArgs } from 'node:util';
+import { commandArgs } from './command-args.js';
 import { adminClient, CommandError } from './admin-client.js';
 import { formatLimits, limitHelp, limitOptions, limitsFromFlags } from './limit-flags.js';
 import { formatSeconds, renderTable } from './render-table.js';
@@ -42,33 +42,25 @@ interface KeyView {
 
 /** Runs `nimbus keys`; returns the exit code (0 done, 1 failed, 2 bad usage). */
 export async function keysCommand(argv: string[], environment: NodeJS.ProcessEnv, now = Date.now()): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: {
-        name: { type: 'string' },
-        tenant: { type: 'string' },
-        admin: { type: 'boolean' },
-        'no-inference': { type: 'boolean' },
-        models: { type: 'string' },
-        devices: { type: 'string' },
-        approvals: { type: 'string' },
-        expires: { type: 'string' },
-        json: { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' },
-        ...limitOptions,
-      },
-    });
-  } catch (error) {
-    return usageError((error as Error).message);
-  }
+  const parsed = commandArgs(
+    argv,
+    {
+      name: { type: 'string' },
+      tenant: { type: 'string' },
+      admin: { type: 'boolean' },
+      'no-inference': { type: 'boolean' },
+      models: { type: 'string' },
+      devices: { type: 'string' },
+      approvals: { type: 'string' },
+      expires: { type: 'string' },
+      json: { type: 'boolean' },
+      ...limitOptions,
+    },
+    keysUsage,
+    usageError,
+  );
+  if (typeof parsed === 'number') return parsed;
   const values = parsed.values;
-  if (values.help) {
-    console.log(keysUsage);
-    return 0;
-  }
   const [action, ...ids] = parsed.positionals;
   const client = adminClient(environment);
   try {

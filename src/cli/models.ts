@@ -1,5 +1,5 @@
 /** `nimbus models`: list the model cache, or remove models from it. */
-import { parseArgs } from 'node:util';
+import { commandArgs } from './command-args.js';
 import { cacheOptionsFromEnvironment } from '../models/cache-options-from-environment.js';
 import { formatBytes } from '../models/format-bytes.js';
 import { ModelCache, type CachedModel } from '../models/model-cache.js';
@@ -17,16 +17,8 @@ Options:
 
 /** Runs `nimbus models`; returns the exit code (0 done, 1 failed, 2 bad usage). */
 export async function modelsCommand(argv: string[], environment: NodeJS.ProcessEnv): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({ args: argv, allowPositionals: true, options: { home: { type: 'string' }, help: { type: 'boolean', short: 'h' } } });
-  } catch (error) {
-    return usageError((error as Error).message);
-  }
-  if (parsed.values.help) {
-    console.log(modelsUsage);
-    return 0;
-  }
+  const parsed = commandArgs(argv, { home: { type: 'string' } }, modelsUsage, usageError);
+  if (typeof parsed === 'number') return parsed;
   const [action = 'ls', ...refs] = parsed.positionals;
   const cache = new ModelCache(cacheOptionsFromEnvironment(environment, parsed.values.home));
   try {

@@ -1,5 +1,5 @@
 /** `nimbus pull REF`: download a model into the cache, with a progress bar; re-running resumes. */
-import { parseArgs } from 'node:util';
+import { commandArgs } from './command-args.js';
 import { cacheOptionsFromEnvironment } from '../models/cache-options-from-environment.js';
 import { ModelCache } from '../models/model-cache.js';
 import { formatModelRef, parseModelRef } from '../models/model-ref.js';
@@ -20,16 +20,8 @@ Environment: NIMBUS_HF_ENDPOINT (default https://huggingface.co), HF_TOKEN (gate
 
 /** Runs `nimbus pull`; returns the exit code (0 done, 1 failed, 2 bad usage, 130 interrupted). */
 export async function pullCommand(argv: string[], environment: NodeJS.ProcessEnv): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({ args: argv, allowPositionals: true, options: { home: { type: 'string' }, help: { type: 'boolean', short: 'h' } } });
-  } catch (error) {
-    return usageError((error as Error).message);
-  }
-  if (parsed.values.help) {
-    console.log(pullUsage);
-    return 0;
-  }
+  const parsed = commandArgs(argv, { home: { type: 'string' } }, pullUsage, usageError);
+  if (typeof parsed === 'number') return parsed;
   if (parsed.positionals.length === 0) return usageError('missing REF, the model to download (e.g. hf:OWNER/REPO/FILE.gguf)');
   const cache = new ModelCache(cacheOptionsFromEnvironment(environment, parsed.values.home));
   const controller = new AbortController();

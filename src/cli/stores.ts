@@ -3,7 +3,7 @@
  * upload local files, add them in one file batch and show a progress bar until every file is
  * indexed or failed (the failures with their reasons); `search STORE QUERY` prints scored chunks.
  */
-import { parseArgs } from 'node:util';
+import { commandArgs } from './command-args.js';
 import { adminClient, CommandError, commandFailure, type AdminClient } from './admin-client.js';
 import { uploadFile } from './files.js';
 import { ProgressBar } from './progress-bar.js';
@@ -84,26 +84,18 @@ async function addFiles(
 }
 
 export async function storesCommand(argv: string[], environment: NodeJS.ProcessEnv): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: {
-        attr: { type: 'string', multiple: true },
-        n: { type: 'string', short: 'n' },
-        filter: { type: 'string' },
-        json: { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    });
-  } catch (error) {
-    return usageError((error as Error).message);
-  }
-  if (parsed.values.help) {
-    console.log(storesUsage);
-    return 0;
-  }
+  const parsed = commandArgs(
+    argv,
+    {
+      attr: { type: 'string', multiple: true },
+      n: { type: 'string', short: 'n' },
+      filter: { type: 'string' },
+      json: { type: 'boolean' },
+    },
+    storesUsage,
+    usageError,
+  );
+  if (typeof parsed === 'number') return parsed;
   const [action = 'ls', ...rest] = parsed.positionals;
   const client = adminClient(environment);
   try {

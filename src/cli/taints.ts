@@ -1,5 +1,5 @@
 /** `nimbus taints`: the keys and conversations that were shown untrusted device text, and clearing them (admin API). */
-import { parseArgs } from 'node:util';
+import { commandArgs } from './command-args.js';
 import { adminClient } from './admin-client.js';
 import { formatMs, reportError } from './device-output.js';
 import { renderTable } from './render-table.js';
@@ -24,20 +24,8 @@ interface TaintView {
 
 /** Runs `nimbus taints`; returns the exit code (0 done, 1 failed, 2 bad usage). */
 export async function taintsCommand(argv: string[], environment: NodeJS.ProcessEnv): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: { key: { type: 'string' }, conversation: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
-    });
-  } catch (error) {
-    return usageError((error as Error).message);
-  }
-  if (parsed.values.help) {
-    console.log(taintsUsage);
-    return 0;
-  }
+  const parsed = commandArgs(argv, { key: { type: 'string' }, conversation: { type: 'string' }, json: { type: 'boolean' } }, taintsUsage, usageError);
+  if (typeof parsed === 'number') return parsed;
   const [action = 'ls', ...subjects] = parsed.positionals;
   const client = adminClient(environment);
   try {

@@ -1,5 +1,5 @@
 /** `nimbus tenants`: list, show, create and change tenants through the admin API. */
-import { parseArgs } from 'node:util';
+import { commandArgs } from './command-args.js';
 import { adminClient, CommandError } from './admin-client.js';
 import { formatLimits, limitHelp, limitOptions, limitsFromFlags } from './limit-flags.js';
 import { formatSeconds, renderTable } from './render-table.js';
@@ -24,20 +24,8 @@ interface TenantView {
 
 /** Runs `nimbus tenants`; returns the exit code (0 done, 1 failed, 2 bad usage). */
 export async function tenantsCommand(argv: string[], environment: NodeJS.ProcessEnv): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: { name: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' }, ...limitOptions },
-    });
-  } catch (error) {
-    return usageError((error as Error).message);
-  }
-  if (parsed.values.help) {
-    console.log(tenantsUsage);
-    return 0;
-  }
+  const parsed = commandArgs(argv, { name: { type: 'string' }, json: { type: 'boolean' }, ...limitOptions }, tenantsUsage, usageError);
+  if (typeof parsed === 'number') return parsed;
   const [action = 'ls', id, ...extra] = parsed.positionals;
   if (extra.length > 0) return usageError(`unexpected '${extra.join(' ')}'`);
   const client = adminClient(environment);

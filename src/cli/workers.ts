@@ -1,5 +1,5 @@
 /** `nimbus workers`: join tokens, the pool's workers, draining one and removing a dead one, through the admin API. */
-import { parseArgs } from 'node:util';
+import { commandArgs } from './command-args.js';
 import { adminClient, commandFailure } from './admin-client.js';
 import { renderWorkers, type WorkerView } from './pool-output.js';
 
@@ -15,20 +15,8 @@ still beats is refused. Talks to NIMBUS_URL with the admin key in NIMBUS_API_KEY
 
 /** Runs `nimbus workers`; returns the exit code. */
 export async function workersCommand(argv: string[], environment: NodeJS.ProcessEnv): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: { json: { type: 'boolean' }, undo: { type: 'boolean' }, 'expires-in': { type: 'string' }, help: { type: 'boolean', short: 'h' } },
-    });
-  } catch (error) {
-    return usageError((error as Error).message);
-  }
-  if (parsed.values.help) {
-    console.log(workersUsage);
-    return 0;
-  }
+  const parsed = commandArgs(argv, { json: { type: 'boolean' }, undo: { type: 'boolean' }, 'expires-in': { type: 'string' } }, workersUsage, usageError);
+  if (typeof parsed === 'number') return parsed;
   const [action = 'list', name, ...extra] = parsed.positionals;
   if (extra.length > 0) return usageError(`unexpected '${extra.join(' ')}'`);
   const client = adminClient(environment);
