@@ -4,6 +4,7 @@
  * created embedding context (embedding-runner.ts).
  */
 import type { LlamaChat, LlamaCompletion, ChatHistoryItem, Llama, LlamaContext, LlamaContextSequence, LlamaGrammar, LlamaModel, Token } from 'node-llama-cpp';
+import type { ChatWrapper } from 'node-llama-cpp';
 import { AsyncQueue } from '../../core/async-queue.js';
 import type { EmbeddingResult, EngineCall, GenerationEvent } from '../../core/engine.js';
 import { isNimbusError, NimbusError } from '../../core/errors.js';
@@ -81,6 +82,8 @@ export class LoadedModel {
     private readonly context: LlamaContext,
     slots: Slot[],
     private readonly evaluators: (sequence: LlamaContextSequence) => Pick<Slot, 'chat' | 'completion'>,
+    /** Renders every chat prompt; not a slot's LlamaChat's, which is disposed while its sequence is renewed (`renew`). */
+    private readonly chatWrapper: ChatWrapper,
   ) {
     this.slots = slots;
     this.pool = new SlotPool(slots, options.maxQueue, `model '${options.id}'`);
@@ -114,7 +117,7 @@ export class LoadedModel {
         const sequence = context.getSequence();
         slots.push({ index, sequence, keep: true, ...evaluators(sequence) });
       }
-      return new LoadedModel(options, llama, model, context, slots, evaluators);
+      return new LoadedModel(options, llama, model, context, slots, evaluators, slots[0]!.chat.chatWrapper);
     } catch (error) {
       await model.dispose();
       throw error;
@@ -253,8 +256,7 @@ export class LoadedModel {
 
   /** The exact prompt: the history rendered by the model's chat wrapper, then tokenized. */
   private chatPromptTokens(history: ChatHistoryItem[], plan: OutputPlan): Token[] {
-    // Every slot's chat uses the model's one chat wrapper; any slot can render the prompt.
-    const { contextText } = this.slots[0]!.chat.chatWrapper.generateContextState({
+    const { contextText } = this.chatWrapper.generateContextState({
       chatHistory: history,
       ...(plan.kind === 'functions' ? { availableFunctions: plan.functions, documentFunctionParams: true } : {}),
     });
