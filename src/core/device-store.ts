@@ -49,6 +49,11 @@ export interface TwinHistoryEntry {
   deviceId: string;
   /** The twin's version after this change (events keep the version they arrived at). */
   version: number;
+  /**
+   * 0 for a change; for an event, how many events came before it at the same version. With
+   * `version` and `kind` it names the row, so a message every control plane records is stored once.
+   */
+  ordinal?: number;
   at: number;
   kind: 'reported' | 'desired' | 'connection' | 'event';
   /** The changed values, the new connection state, or `{ name, data }` of an event. */
@@ -216,10 +221,16 @@ export interface DeviceStore extends PolicyStateStore {
   /** Removes a device, its twin and history; commands and audit stay. True if it existed. */
   deleteDevice(tenantId: string, id: string): Promise<boolean>;
 
-  /** Inserts or replaces twins, in one transaction. */
-  putTwins(twins: readonly TwinRecord[]): Promise<void>;
+  /**
+   * Inserts twins, or replaces each stored one of an older version, in one transaction: an older
+   * version never overwrites a newer (several control planes write the same twins). A twin not
+   * written (the store holds that version or a newer) still moves the stored `reportedAt` forward
+   * at the same version. Returns what the store holds for each twin it did not write.
+   */
+  putTwins(twins: readonly TwinRecord[]): Promise<TwinRecord[]>;
   /** Twins of a tenant, or of every tenant when `tenantId` is absent. */
   listTwins(tenantId?: string): Promise<TwinRecord[]>;
+  /** Appends history; an entry of a device, version, kind and ordinal already stored is left as it is. */
   appendTwinHistory(entries: readonly TwinHistoryEntry[]): Promise<void>;
   /** A device's history, newest first. */
   listTwinHistory(query: { tenantId: string; deviceId: string; since?: number; limit?: number }): Promise<TwinHistoryEntry[]>;

@@ -142,4 +142,34 @@ export const deviceMigrations: Record<string, Migration> = {
       await db.schema.dropIndex('audit_log_link').execute();
     },
   },
+  '0049-device-history-once': {
+    async up(db: Kysely<unknown>) {
+      // Several control planes each appended a row for one device message. A row is now named by
+      // device, version, kind and ordinal (the event's place among events at that version, 0 for a
+      // change) and stored once. Rows already written twice (same device, version, kind and data)
+      // keep the first; rows that share a version and kind but differ (control planes that
+      // numbered differently) are kept, numbered by ordinal in the order written. Decision 0023.
+      await db.schema
+        .alterTable('device_history')
+        .addColumn('ordinal', 'integer', (column) => column.notNull().defaultTo(0))
+        .execute();
+      const sameKey = sql`earlier.tenant_id = device_history.tenant_id and earlier.device_id = device_history.device_id
+        and earlier.version = device_history.version and earlier.kind = device_history.kind and earlier.seq < device_history.seq`;
+      await sql`delete from device_history where exists (select 1 from device_history earlier where ${sameKey} and earlier.data = device_history.data)`.execute(
+        db,
+      );
+      await sql`update device_history set ordinal = (select count(*) from device_history earlier where ${sameKey})
+        where exists (select 1 from device_history earlier where ${sameKey})`.execute(db);
+      await db.schema
+        .createIndex('device_history_once')
+        .on('device_history')
+        .columns(['tenant_id', 'device_id', 'version', 'kind', 'ordinal'])
+        .unique()
+        .execute();
+    },
+    async down(db: Kysely<unknown>) {
+      await db.schema.dropIndex('device_history_once').execute();
+      await db.schema.alterTable('device_history').dropColumn('ordinal').execute();
+    },
+  },
 };

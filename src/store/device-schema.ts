@@ -26,6 +26,8 @@ export interface DeviceHistoryTable {
   tenant_id: string;
   device_id: string;
   version: number;
+  /** 0 for a change; the event's place among events at one version (migration 0049). */
+  ordinal: Generated<number>;
   at: number;
   kind: string;
   data: string;

@@ -142,6 +142,53 @@ export function runDeviceStoreContract(open: () => Promise<Store>): void {
       await store.close();
     });
 
+    test('an older twin never overwrites a newer one, and its writer is told what the store holds', async () => {
+      const store = await open();
+      const twin: TwinRecord = {
+        tenantId: 't1',
+        deviceId: 'd',
+        desired: {},
+        reported: { level: 5 },
+        version: 5,
+        connection: 'online',
+        reportedAt: 50,
+        updatedAt: 50,
+      };
+      expect(await store.devices.putTwins([twin])).toEqual([]);
+      // A control plane one change behind writes its version 4, and its own idea of version 5.
+      const older = { ...twin, version: 4, reported: { level: 4 }, reportedAt: 40, updatedAt: 40 };
+      expect(await store.devices.putTwins([older])).toEqual([twin]);
+      expect(await store.devices.putTwins([{ ...twin, reported: { level: 9 } }])).toEqual([twin]);
+      expect(await store.devices.listTwins('t1')).toEqual([twin]);
+      // The same version reported again later moves reportedAt forward, and only that.
+      expect(await store.devices.putTwins([{ ...twin, reportedAt: 70, updatedAt: 70 }])).toEqual([{ ...twin, reportedAt: 70 }]);
+      expect(await store.devices.putTwins([{ ...twin, version: 6, reported: { level: 6 }, reportedAt: 80, updatedAt: 80 }])).toEqual([]);
+      expect((await store.devices.listTwins('t1'))[0]).toMatchObject({ version: 6, reported: { level: 6 }, reportedAt: 80 });
+      await store.close();
+    });
+
+    test('a history row written twice (by two control planes) is stored once; events at one version by ordinal', async () => {
+      const store = await open();
+      const row = { tenantId: 't1', deviceId: 'd', version: 3, at: 30, kind: 'reported' as const, data: { level: 3 } };
+      const event = { tenantId: 't1', deviceId: 'd', version: 3, kind: 'event' as const, data: { name: 'pressed', data: {} } };
+      await store.devices.appendTwinHistory([row, { ...event, at: 31 }, { ...event, at: 32, ordinal: 1 }]);
+      // The other control plane's copies, received a moment later by its own clock.
+      await store.devices.appendTwinHistory([
+        { ...row, at: 33 },
+        { ...event, at: 34 },
+        { ...event, at: 35, ordinal: 1 },
+      ]);
+      await store.devices.appendTwinHistory([{ ...row, version: 4, at: 36, data: { level: 4 } }]);
+      const history = await store.devices.listTwinHistory({ tenantId: 't1', deviceId: 'd' });
+      expect(history.map((entry) => [entry.version, entry.kind, entry.ordinal ?? 0, entry.at])).toEqual([
+        [4, 'reported', 0, 36],
+        [3, 'event', 1, 32],
+        [3, 'event', 0, 31],
+        [3, 'reported', 0, 30],
+      ]);
+      await store.close();
+    });
+
     test('commands update in place and filter by device and state', async () => {
       const store = await open();
       const command = commandRecord({ id: 'cmd_a', input: { code: [1, 2] } });

@@ -17,8 +17,9 @@ import {
   type TwinHistoryEntry,
   type TwinRecord,
 } from '../core/device-store.js';
-import type { AuditLogTable, DeviceApprovalsTable, DeviceCommandsTable, DeviceTables, DeviceTwinsTable } from './device-schema.js';
+import type { AuditLogTable, DeviceApprovalsTable, DeviceCommandsTable, DeviceTables } from './device-schema.js';
 import { KyselyPolicyStateStore } from './kysely-policy-state-store.js';
+import { appendTwinHistory, listTwinHistory, listTwins, putTwins } from './kysely-twins.js';
 import type { Database } from './schema.js';
 
 const json = (value: unknown): string => JSON.stringify(value ?? null);
@@ -68,65 +69,20 @@ export class KyselyDeviceStore extends KyselyPolicyStateStore implements DeviceS
     });
   }
 
-  async putTwins(twins: readonly TwinRecord[]): Promise<void> {
-    if (twins.length === 0) return;
-    await this.db.transaction().execute(async (transaction) => {
-      for (const twin of twins) {
-        const row = twinToRow(twin);
-        await transaction
-          .insertInto('device_twins')
-          .values(row)
-          .onConflict((conflict) =>
-            conflict.columns(['tenant_id', 'device_id']).doUpdateSet({
-              desired: row.desired,
-              reported: row.reported,
-              version: row.version,
-              connection: row.connection,
-              reported_at: row.reported_at,
-              updated_at: row.updated_at,
-            }),
-          )
-          .execute();
-      }
-    });
+  putTwins(twins: readonly TwinRecord[]): Promise<TwinRecord[]> {
+    return putTwins(this.db, twins);
   }
 
-  async listTwins(tenantId?: string): Promise<TwinRecord[]> {
-    let select = this.db.selectFrom('device_twins').selectAll();
-    if (tenantId !== undefined) select = select.where('tenant_id', '=', tenantId);
-    return (await select.orderBy('tenant_id').orderBy('device_id').execute()).map(twinFromRow);
+  listTwins(tenantId?: string): Promise<TwinRecord[]> {
+    return listTwins(this.db, tenantId);
   }
 
-  async appendTwinHistory(entries: readonly TwinHistoryEntry[]): Promise<void> {
-    // 100 rows of 6 columns per statement stays under SQLite's bound-parameter limit.
-    for (let start = 0; start < entries.length; start += 100) {
-      const rows = entries.slice(start, start + 100).map((entry) => ({
-        tenant_id: entry.tenantId,
-        device_id: entry.deviceId,
-        version: entry.version,
-        at: entry.at,
-        kind: entry.kind,
-        data: json(entry.data),
-      }));
-      await this.db.insertInto('device_history').values(rows).execute();
-    }
+  appendTwinHistory(entries: readonly TwinHistoryEntry[]): Promise<void> {
+    return appendTwinHistory(this.db, entries);
   }
 
-  async listTwinHistory(query: { tenantId: string; deviceId: string; since?: number; limit?: number }): Promise<TwinHistoryEntry[]> {
-    let select = this.db.selectFrom('device_history').selectAll().where('tenant_id', '=', query.tenantId).where('device_id', '=', query.deviceId);
-    if (query.since !== undefined) select = select.where('at', '>=', query.since);
-    const rows = await select
-      .orderBy('seq', 'desc')
-      .limit(query.limit ?? 100)
-      .execute();
-    return rows.map((row) => ({
-      tenantId: row.tenant_id,
-      deviceId: row.device_id,
-      version: Number(row.version),
-      at: Number(row.at),
-      kind: row.kind as TwinHistoryEntry['kind'],
-      data: parse(row.data),
-    }));
+  listTwinHistory(query: { tenantId: string; deviceId: string; since?: number; limit?: number }): Promise<TwinHistoryEntry[]> {
+    return listTwinHistory(this.db, query);
   }
 
   async putCommand(command: CommandRecord): Promise<void> {
@@ -341,32 +297,6 @@ function deviceFromRow(row: Selectable<DeviceTables['devices']>): DeviceRecord {
     model: parse(row.model) as Record<string, unknown>,
     secretHash: row.secret_hash,
     createdAt: Number(row.created_at),
-    updatedAt: Number(row.updated_at),
-  };
-}
-
-function twinToRow(twin: TwinRecord): DeviceTwinsTable {
-  return {
-    tenant_id: twin.tenantId,
-    device_id: twin.deviceId,
-    desired: json(twin.desired),
-    reported: json(twin.reported),
-    version: twin.version,
-    connection: twin.connection,
-    reported_at: twin.reportedAt,
-    updated_at: twin.updatedAt,
-  };
-}
-
-function twinFromRow(row: Selectable<DeviceTwinsTable>): TwinRecord {
-  return {
-    tenantId: row.tenant_id,
-    deviceId: row.device_id,
-    desired: parse(row.desired) as Record<string, unknown>,
-    reported: parse(row.reported) as Record<string, unknown>,
-    version: Number(row.version),
-    connection: row.connection as TwinRecord['connection'],
-    reportedAt: optionalNumber(row.reported_at),
     updatedAt: Number(row.updated_at),
   };
 }
