@@ -336,11 +336,13 @@ export class DeviceGateway implements TransportHost {
             .catch((error: unknown) => this.logger.error({ err: error }, 'could not fail the commands of a lost device'));
         }
         return;
-      case 'reported': {
+      case 'reported':
+      case 'desired': {
         // Only declared properties with valid values reach the twin: a device cannot invent state.
         const accepted: Record<string, unknown> = {};
         for (const [name, value] of Object.entries(message.values)) if (device.model.properties[name]?.validate(value) === undefined) accepted[name] = value;
-        this.twins.report(tenantId, deviceId, accepted);
+        if (message.kind === 'reported') this.twins.report(tenantId, deviceId, accepted);
+        else this.twins.desireOnce(message.commandId, tenantId, deviceId, accepted);
         return;
       }
       case 'event':
@@ -447,5 +449,7 @@ export class DeviceGateway implements TransportHost {
   private async send(command: OutboundCommand): Promise<void> {
     if (!this.transport) throw new Error('devices are not connected to their transport');
     await this.transport.send(command);
+    // Recorded when seen on the transport (in order with the device's messages), or else now.
+    if (command.kind === 'set') this.twins.desireOnce(command.id, command.to.tenantId, command.to.deviceId, { [command.name]: command.value });
   }
 }

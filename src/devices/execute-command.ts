@@ -48,7 +48,6 @@ export async function executeCommand(
     conversation: session.conversation,
     approvalId,
   };
-  if (command.kind === 'set') twins.desire(tenantId, deviceId, { [name]: proposal.input });
   await tracker.begin(command);
   const settled = tracker.wait(command.id);
   await audit.append(context, 'execution', {

@@ -45,7 +45,15 @@ export type InboundMessage =
   | { kind: 'connection'; from: DeviceAddress; state: ConnectionState }
   | { kind: 'reported'; from: DeviceAddress; values: Record<string, unknown> }
   | { kind: 'event'; from: DeviceAddress; name: string; data: unknown }
-  | { kind: 'ack'; from: DeviceAddress; commandId: string; status: AckStatus; output?: unknown; error?: string };
+  | { kind: 'ack'; from: DeviceAddress; commandId: string; status: AckStatus; output?: unknown; error?: string }
+  /**
+   * A `set` command to the device `from` names, as the transport saw it go out, sent by this
+   * control plane or another sharing the transport. A transport that can (a shared broker) delivers
+   * these in order with the device's own messages, so every control plane records the desired
+   * values at the same place and numbers the twin alike; one that cannot need not: the gateway
+   * records them once the command is sent, and once only.
+   */
+  | { kind: 'desired'; from: DeviceAddress; commandId: string; values: Record<string, unknown> };
 
 /** What the gateway offers a transport once connected. */
 export interface TransportHost {

@@ -12,7 +12,7 @@ import type { MqttProtocol } from './connect-mqtt.js';
 import { startEmbeddedBroker, type EmbeddedBroker } from './embedded-broker.js';
 import { MqttBridge } from './mqtt-bridge.js';
 import { acceptsAnonymous } from './probe-anonymous.js';
-import { parseConnection, parseObject, parseReply, type CommandMessage } from './protocol.js';
+import { parseCommand, parseConnection, parseObject, parseReply, type CommandMessage } from './protocol.js';
 import { TopicTree } from './topics.js';
 
 /** Where devices connect: the embedded broker on `host:port` (0 picks a free port), or a broker by URL. */
@@ -153,6 +153,12 @@ export class MqttTransport implements DeviceTransport {
       }
       case 'event':
         return host.receive({ kind: 'event', from, name: parsed.name ?? '', data: parseObject(payload) ?? payload.toString().slice(0, 2000) });
+      case 'set': {
+        // A command to the device, from this control plane or another: only a control plane may publish it (the ACL).
+        const command = parseCommand(payload);
+        if (command?.desired) host.receive({ kind: 'desired', from, commandId: command.id, values: command.desired });
+        return;
+      }
       case 'reply': {
         const reply = parseReply(payload, correlation);
         if (reply)

@@ -23,7 +23,7 @@ describe('TopicTree', () => {
     ['nimbus/t1/devices/d/events/jam', { tenantId: 't1', deviceId: 'd', channel: 'event', name: 'jam' }],
     ['other/t1/devices/d/reported', undefined],
     ['nimbus/t1/things/d/reported', undefined],
-    ['nimbus/t1/devices/d/set', undefined],
+    ['nimbus/t1/devices/d/set', { tenantId: 't1', deviceId: 'd', channel: 'set' }],
     ['nimbus/t1/devices/d/actions/go', undefined],
     ['nimbus/t1/devices/d/events', undefined],
     ['nimbus/t1/devices/d/events/a/b', undefined],
@@ -39,12 +39,13 @@ describe('TopicTree', () => {
     expect(() => new TopicTree('a/b')).toThrow();
   });
 
-  test('subscribes to what devices publish only', () => {
+  test('subscribes to what devices publish, and to the property commands sent to them', () => {
     expect(tree.inboundFilters()).toEqual([
       'nimbus/+/devices/+/$state',
       'nimbus/+/devices/+/reported',
       'nimbus/+/devices/+/events/+',
       'nimbus/+/devices/+/replies',
+      'nimbus/+/devices/+/set',
     ]);
   });
 });

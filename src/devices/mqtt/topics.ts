@@ -10,8 +10,12 @@
  *   ROOT/TENANT/$estop                       the tenant's emergency stop, JSON (retained)
  */
 
-/** What a device publishes, as Nimbus receives it. */
-export type InboundChannel = 'state' | 'reported' | 'event' | 'reply';
+/**
+ * What Nimbus receives: what a device publishes, and the `set` commands sent to it (by this or
+ * another control plane on the same broker), so every control plane records desired values in
+ * the broker's order among the device's own messages.
+ */
+export type InboundChannel = 'state' | 'reported' | 'event' | 'reply' | 'set';
 
 /** A topic Nimbus understood: whose it is and what it carries. */
 export interface ParsedTopic {
@@ -62,10 +66,10 @@ export class TopicTree {
     return `${this.root}/${tenantId}/$estop`;
   }
 
-  /** The filters Nimbus subscribes to: everything devices publish, in every tenant. */
+  /** The filters Nimbus subscribes to: everything devices publish, and the `set` commands sent to them, in every tenant. */
   inboundFilters(): string[] {
     const base = `${this.root}/+/devices/+`;
-    return [`${base}/$state`, `${base}/reported`, `${base}/events/+`, `${base}/replies`];
+    return [`${base}/$state`, `${base}/reported`, `${base}/events/+`, `${base}/replies`, `${base}/set`];
   }
 
   /** Parses a topic a device published to; undefined for anything else. */
@@ -78,6 +82,7 @@ export class TopicTree {
       if (leaf === '$state') return { tenantId, deviceId, channel: 'state' };
       if (leaf === 'reported') return { tenantId, deviceId, channel: 'reported' };
       if (leaf === 'replies') return { tenantId, deviceId, channel: 'reply' };
+      if (leaf === 'set') return { tenantId, deviceId, channel: 'set' };
       return undefined;
     }
     if (leaf === 'events' && name) return { tenantId, deviceId, channel: 'event', name };
