@@ -70,13 +70,15 @@ describe.skipIf(skip)('remote MCP tools in a nimbus serve process (stories260K)'
     expect(output[1]).toMatchObject({ status: 'completed', server_label: 'docs', name: 'lookup', output: `${word}: a small river animal`, error: null });
     expect(mcp.calls).toEqual([{ name: 'lookup', arguments: { word } }]);
     expect(mcp.requests.filter((request) => request.method === 'POST').every((request) => request.authorization === secret)).toBe(true);
-    // The stored responses are written (the database and its WAL) before each answer; stop() removes the home.
+    // The stored response is in the database (or its WAL) once a retrieve finds it: on SQLite the answer goes out
+    // before the commit, and a read of the response waits for it (decision 0020). stop() removes the home.
+    const retrieved = JSON.stringify(await client.responses.retrieve(ran.id));
     const files = readdirSync(server.home).filter((name) => name.startsWith('nimbus.db'));
     expect(files).toContain('nimbus.db');
     const bytes = Buffer.concat(files.map((file) => readFileSync(join(server.home, file))));
     expect(bytes.includes(ran.id)).toBe(true);
     expect(bytes.includes('sk-process-secret')).toBe(false);
-    expect(JSON.stringify(await client.responses.retrieve(ran.id))).not.toContain('sk-process-secret');
+    expect(retrieved).not.toContain('sk-process-secret');
     await server.stop();
     expect(server.output()).not.toContain('sk-process-secret');
   });

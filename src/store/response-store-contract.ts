@@ -66,6 +66,22 @@ export function runResponseStoreContract(open: () => Promise<Store>): void {
       await store.close();
     });
 
+    test('responses written at once are each all or nothing: one under a used id fails alone, the others are kept', async () => {
+      const store = await open();
+      await store.responses.putResponse(storedResponse());
+      // Started in one turn of the event loop, as responses finishing together are (SQLite commits them as one batch).
+      const writes = await Promise.allSettled([
+        store.responses.putResponse(storedResponse({ id: 'resp_2', inputItems: [{ id: 'msg_2', type: 'message' }] })),
+        store.responses.putResponse(storedResponse({ body: { second: true }, inputItems: [{ id: 'msg_d', type: 'message' }] })),
+        store.responses.putResponse(storedResponse({ id: 'resp_3', inputItems: [{ id: 'msg_3', type: 'message' }] })),
+      ]);
+      expect(writes.map((write) => write.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+      expect((await store.responses.getResponse('acme', 'resp_1', 2_000))?.inputItems.map((item) => item.id)).toEqual(['msg_a', 'msg_b', 'msg_c']);
+      expect((await store.responses.getResponse('acme', 'resp_2', 2_000))?.inputItems).toEqual([{ id: 'msg_2', type: 'message' }]);
+      expect((await store.responses.getResponse('acme', 'resp_3', 2_000))?.inputItems).toEqual([{ id: 'msg_3', type: 'message' }]);
+      await store.close();
+    });
+
     test('input items page by cursor in either order, for the tenant only', async () => {
       const store = await open();
       await store.responses.putResponse(storedResponse());
