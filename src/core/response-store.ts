@@ -51,9 +51,9 @@ export interface ResponseStore {
   getResponse(tenantId: string, id: string, now: number): Promise<StoredResponse | undefined>;
   /** A response's input items, a page at a time; undefined when the response does not exist for the caller. */
   listInputItems(tenantId: string, id: string, query: InputItemQuery, now: number): Promise<Array<Record<string, unknown>> | undefined>;
-  /** Deletes the response and its input items together; false when there was none. */
-  deleteResponse(tenantId: string, id: string): Promise<boolean>;
-  /** Bytes the tenant's unexpired responses take. */
+  /** Deletes the response and its input items together; resolves to the bytes it took (what the quota frees), undefined when there was none. */
+  deleteResponse(tenantId: string, id: string): Promise<number | undefined>;
+  /** Bytes the tenant's unexpired responses take (a sum over them: taken off the request thread where the store can). */
   tenantBytes(tenantId: string, now: number): Promise<number>;
   /** Deletes up to `limit` responses (with their items) that expired before `now`; resolves to how many went. */
   deleteExpired(now: number, limit: number): Promise<number>;

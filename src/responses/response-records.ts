@@ -18,6 +18,15 @@ export interface ResponseLimits {
   tenantStorageBytes: number;
 }
 
+/** A tenant's bytes in use as this process knows them. */
+interface TenantBytes {
+  bytes: number;
+  /** When the store last summed them (clock ms); -Infinity until the first sum is in. */
+  summedAt: number;
+  /** The sum in flight, if any. */
+  summing?: Promise<void> | undefined;
+}
+
 /** A response running in this process. */
 interface Running {
   tenantId: string;
@@ -25,8 +34,12 @@ interface Running {
   snapshot(): Record<string, unknown>;
 }
 
-/** How long a tenant's bytes in use are taken from memory before the store is asked again. */
-const bytesCacheMs = 5_000;
+/**
+ * How often a tenant's bytes in use are summed by the store again while it keeps sending stored
+ * responses. In between, this process's own writes and deletes keep the figure current; the sum
+ * adds what it cannot see (other control planes' writes, responses past their retention).
+ */
+const resumMs = 30_000;
 /** A chain longer than this is refused: a loop of ids, or a conversation that should start afresh. */
 const maxChain = 10_000;
 
@@ -34,7 +47,12 @@ export class ResponseRecords {
   private readonly running = new Map<string, Running & { ended: Promise<void> }>();
   /** Writes in flight, by response id: settled (never rejected) once the row is committed or the write failed; every read of a stored response here waits for its write. */
   private readonly writing = new Map<string, Promise<void>>();
-  private readonly bytesInUse = new Map<string, { bytes: number; at: number }>();
+  /**
+   * Each tenant's bytes in use, as a running figure: summed by the store on the tenant's first
+   * stored response here (waited for, once), then kept by this process's writes and deletes, and
+   * summed again in the background every `resumMs` (decision 0021).
+   */
+  private readonly bytesInUse = new Map<string, TenantBytes>();
 
   constructor(
     private readonly store: ResponseStore,
@@ -69,14 +87,20 @@ export class ResponseRecords {
     return running.snapshot();
   }
 
-  /** 413 when the tenant's stored responses already fill its quota (checked before a response runs). */
+  /**
+   * 413 when the tenant's stored responses already fill its quota (checked before a response
+   * runs). Only a tenant's first check in this process waits for the store; later ones read the
+   * running figure, and start a new sum in the background when the last is `resumMs` old.
+   */
   async checkQuota(tenantId: string): Promise<void> {
-    const now = this.clock.now();
     let known = this.bytesInUse.get(tenantId);
-    if (!known || now - known.at > bytesCacheMs) {
-      known = { bytes: await this.store.tenantBytes(tenantId, now), at: now };
+    if (!known) {
+      known = { bytes: 0, summedAt: Number.NEGATIVE_INFINITY };
       this.bytesInUse.set(tenantId, known);
-    }
+      await this.sum(tenantId, known);
+    } else if (known.summing) {
+      if (known.summedAt === Number.NEGATIVE_INFINITY) await known.summing;
+    } else if (this.clock.now() - known.summedAt > resumMs) void this.sum(tenantId, known);
     if (known.bytes >= this.limits.tenantStorageBytes) {
       throw new NimbusError(
         'storage_quota_exceeded',
@@ -84,6 +108,26 @@ export class ResponseRecords {
         { param: 'store' },
       );
     }
+  }
+
+  /** Sums the tenant's bytes in the store into `known` (one sum at a time; a failed sum keeps the running figure and is tried again at the next check). */
+  private sum(tenantId: string, known: TenantBytes): Promise<void> {
+    const now = this.clock.now();
+    known.summing ??= this.store.tenantBytes(tenantId, now).then(
+      (bytes) => {
+        known.bytes = bytes;
+        known.summedAt = now;
+        known.summing = undefined;
+      },
+      (error: unknown) => {
+        known.summing = undefined;
+        if (known.summedAt === Number.NEGATIVE_INFINITY) {
+          this.bytesInUse.delete(tenantId);
+          throw error;
+        }
+      },
+    );
+    return known.summing;
   }
 
   /**
@@ -126,9 +170,10 @@ export class ResponseRecords {
 
   async delete(tenantId: string, id: string): Promise<boolean> {
     await this.writing.get(id);
-    const deleted = await this.store.deleteResponse(tenantId, id);
-    if (deleted) this.bytesInUse.delete(tenantId);
-    return deleted;
+    const freed = await this.store.deleteResponse(tenantId, id);
+    const known = this.bytesInUse.get(tenantId);
+    if (freed !== undefined && known) known.bytes = Math.max(0, known.bytes - freed);
+    return freed !== undefined;
   }
 
   /**
@@ -169,7 +214,8 @@ export class ResponseRecords {
       removed += batch;
       if (batch < 500) break;
     }
-    if (removed > 0) this.bytesInUse.clear();
+    // The store's next sum no longer counts them: each tenant's is taken again at its next check (in the background).
+    if (removed > 0) for (const known of this.bytesInUse.values()) known.summedAt = Math.min(known.summedAt, 0);
     return removed;
   }
 }

@@ -4,7 +4,7 @@
  * write of a new response is the dialect's (`ResponseRowWriter`): it is on every stored
  * response's path.
  */
-import type { Kysely, Selectable } from 'kysely';
+import type { CompiledQuery, Kysely, Selectable } from 'kysely';
 import type { InputItemQuery, NewResponse, ResponseStore, StoredResponse } from '../core/response-store.js';
 import type { ResponseInputItemsTable, ResponsesTable } from './response-schema.js';
 import type { Database } from './schema.js';
@@ -66,6 +66,9 @@ export class KyselyResponseStore implements ResponseStore {
   constructor(
     private readonly db: Kysely<Database>,
     private readonly writeRows: ResponseRowWriter = kyselyResponseWriter(db),
+    /** Where the quota's sum runs: on SQLite the ledger thread's connection, so a tenant's many rows are summed off the request thread. */
+    private readonly read: (query: CompiledQuery) => Promise<Array<Record<string, unknown>>> = async (query) =>
+      (await db.executeQuery(query)).rows as Array<Record<string, unknown>>,
   ) {}
 
   async putResponse(response: NewResponse): Promise<number> {
@@ -123,22 +126,23 @@ export class KyselyResponseStore implements ResponseStore {
     return rows.map((row) => JSON.parse(row.item) as Record<string, unknown>);
   }
 
-  async deleteResponse(tenantId: string, id: string): Promise<boolean> {
+  async deleteResponse(tenantId: string, id: string): Promise<number | undefined> {
     return this.db.transaction().execute(async (transaction) => {
-      const result = await transaction.deleteFrom('responses').where('tenant_id', '=', tenantId).where('id', '=', id).executeTakeFirst();
-      if (Number(result.numDeletedRows) === 0) return false;
+      const deleted = await transaction.deleteFrom('responses').where('tenant_id', '=', tenantId).where('id', '=', id).returning('bytes').executeTakeFirst();
+      if (!deleted) return undefined;
       await transaction.deleteFrom('response_input_items').where('response_id', '=', id).execute();
-      return true;
+      return Number(deleted.bytes);
     });
   }
 
   async tenantBytes(tenantId: string, now: number): Promise<number> {
-    const row = await this.db
+    const query = this.db
       .selectFrom('responses')
       .select((select) => select.fn.sum<number | string | null>('bytes').as('total'))
       .where('tenant_id', '=', tenantId)
       .where('expires_at', '>', now)
-      .executeTakeFirst();
+      .compile();
+    const [row] = await this.read(query);
     return Number(row?.total ?? 0);
   }
 

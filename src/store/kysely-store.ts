@@ -160,16 +160,18 @@ export class KyselyStore implements Store {
   ) {
     this.flushIntervalMs = options.flushIntervalMs ?? 50;
     this.devices = options.deviceStore?.(db) ?? new KyselyDeviceStore(db);
-    // Usage reads go where the writer runs them (off the request thread where it can).
-    this.tenancy = new KyselyTenancyStore(db, async (compiled) => {
+    // Usage reads (and the responses quota's sum) go where the writer runs them (off the request thread where it can).
+    const offThread = async (compiled: CompiledQuery): Promise<Array<Record<string, unknown>>> => {
       const writer = await this.ledgerWriter();
       return writer.query ? writer.query(compiled.sql, compiled.parameters) : ((await db.executeQuery(compiled)).rows as Array<Record<string, unknown>>);
-    });
+    };
+    this.tenancy = new KyselyTenancyStore(db, offThread);
     this.pool = new KyselyPoolStore(db);
     this.knowledge = new KyselyKnowledgeStore(db, options.lexicalIndex);
     this.responses = new KyselyResponseStore(
       db,
       options.responseWriter?.(db, () => this.ledgerWriter()),
+      offThread,
     );
     this.batches = new KyselyBatchStore(db);
     this.apps = new KyselyAppStore(db);

@@ -47,7 +47,7 @@ export function runResponseStoreContract(open: () => Promise<Store>): void {
       expect(await store.responses.finishResponse('other', 'resp_1', { status: 'completed', body: {}, bytes: 1 })).toBe(false);
       expect(await store.responses.finishResponse('acme', 'resp_1', { status: 'incomplete', body: { status: 'incomplete' }, bytes: 500 })).toBe(true);
       expect(await store.responses.getResponse('acme', 'resp_1', 2_000)).toMatchObject({ status: 'incomplete', body: { status: 'incomplete' }, bytes: 500 });
-      expect(await store.responses.deleteResponse('acme', 'resp_1')).toBe(true);
+      expect(await store.responses.deleteResponse('acme', 'resp_1')).toBe(500);
       expect(await store.responses.finishResponse('acme', 'resp_1', { status: 'completed', body: {}, bytes: 1 })).toBe(false);
       expect(await store.responses.getResponse('acme', 'resp_1', 2_000)).toBeUndefined();
       await store.close();
@@ -97,10 +97,11 @@ export function runResponseStoreContract(open: () => Promise<Store>): void {
 
     test('delete cascades to the input items, once, for the tenant only', async () => {
       const store = await open();
-      await store.responses.putResponse(storedResponse());
-      expect(await store.responses.deleteResponse('other', 'resp_1')).toBe(false);
-      expect(await store.responses.deleteResponse('acme', 'resp_1')).toBe(true);
-      expect(await store.responses.deleteResponse('acme', 'resp_1')).toBe(false);
+      const bytes = await store.responses.putResponse(storedResponse());
+      expect(await store.responses.deleteResponse('other', 'resp_1')).toBeUndefined();
+      // The bytes it took: what the tenant's quota frees.
+      expect(await store.responses.deleteResponse('acme', 'resp_1')).toBe(bytes);
+      expect(await store.responses.deleteResponse('acme', 'resp_1')).toBeUndefined();
       expect(await store.responses.listInputItems('acme', 'resp_1', { limit: 20, order: 'asc' }, 2_000)).toBeUndefined();
       // A new response under the same id starts with its own items only.
       await store.responses.putResponse(storedResponse({ inputItems: [{ id: 'msg_z', type: 'message' }] }));
