@@ -7,6 +7,7 @@
 import { newId } from '../core/ids.js';
 import type { ResponseInputItem } from '../core/openai/response-request-schema.js';
 import type { ChatMessage } from '../core/openai/request-schemas.js';
+import { mcpFunctionName } from '../tools/mcp/mcp-executor.js';
 
 /** An item as the API returns it: `type`, `id` and the type's fields. */
 export type Item = Record<string, unknown> & { type: string; id: string };
@@ -39,6 +40,32 @@ export function inputItemsOf(input: string | ResponseInputItem[]): Item[] {
         approval_request_id: item.approval_request_id,
         approve: item.approve,
         reason: item.reason ?? null,
+      };
+    }
+    if (item.type === 'mcp_list_tools') return { id: item.id, type: item.type, server_label: item.server_label, tools: item.tools, error: item.error ?? null };
+    if (item.type === 'mcp_approval_request')
+      return { id: item.id, type: item.type, server_label: item.server_label, name: item.name, arguments: item.arguments };
+    if (item.type === 'mcp_call') {
+      const error = item.error ?? null;
+      const output = item.output ?? null;
+      const callId = item.approval_request_id ?? item.id;
+      return {
+        id: item.id,
+        type: 'mcp_call',
+        status: item.status ?? (error !== null ? 'failed' : 'completed'),
+        server_label: item.server_label,
+        name: item.name,
+        arguments: item.arguments,
+        output,
+        error,
+        approval_request_id: item.approval_request_id ?? null,
+        // What the model saw, as a stored call carries it (built here, never taken from the client).
+        nimbus_call: {
+          id: callId,
+          name: mcpFunctionName(item.server_label, item.name),
+          arguments: item.arguments,
+          output: error !== null ? JSON.stringify({ error }) : (output ?? ''),
+        },
       };
     }
     const output = typeof item.output === 'string' ? item.output : item.output.map((part) => part.text).join('');

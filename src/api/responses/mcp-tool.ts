@@ -195,28 +195,47 @@ export function mcpKind(options: McpKindOptions): ServerToolKind {
   };
 }
 
+/** Items a client sends, not a response's output: what follows them in a conversation does not show they were acted on. */
+const clientItems = new Set(['function_call_output', 'mcp_approval_response', 'item_reference']);
+
+/** Whether an item is a response's output (an assistant message, a tool call or listing). */
+function isOutput(item: Item): boolean {
+  return item.type === 'message' ? item.role === 'assistant' : !clientItems.has(item.type);
+}
+
 /**
  * The calls the request's `mcp_approval_response` items answer: each must name an
  * `mcp_approval_request` of the conversation (from a server of this request) not answered before.
  * The held call runs under the request's id, which is also its id in the model's conversation.
+ *
+ * A client that keeps its own history sends the whole conversation back as input (no
+ * `previous_response_id`): the requests are then in the input, and so are the answers of earlier
+ * turns. An answer in the input that a response's output follows was acted on by that response
+ * (its `mcp_call`, or nothing for a denied call): it is history, not run again. One that no output
+ * follows is this request's, refused when an `mcp_call` already names its request.
  */
 function approvalsOf(conversation: { history: readonly Item[]; input: readonly Item[] }, labels: ReadonlySet<string>) {
-  const requests = new Map(conversation.history.filter((item) => item.type === 'mcp_approval_request').map((item) => [item.id, item] as const));
+  const all = [...conversation.history, ...conversation.input];
+  const requests = new Map(all.filter((item) => item.type === 'mcp_approval_request').map((item) => [item.id, item] as const));
+  const ran = new Set(all.filter((item) => item.type === 'mcp_call' && item.approval_request_id != null).map((item) => String(item.approval_request_id)));
   const earlier = new Set(conversation.history.filter((item) => item.type === 'mcp_approval_response').map((item) => String(item.approval_request_id)));
+  const lastOutput = conversation.input.findLastIndex(isOutput);
   const approvals = new Map<string, McpApproval>();
   const answered: ToolCall[] = [];
   conversation.input.forEach((item, index) => {
     if (item.type !== 'mcp_approval_response') return;
     const id = String(item.approval_request_id);
+    if (index < lastOutput) return;
     const asked = requests.get(id);
     const param = `input[${index}].approval_request_id`;
     if (!asked)
       throw new NimbusError(
         'invalid_value',
-        `No mcp_approval_request '${id}' in this conversation: send the mcp_approval_response with the previous_response_id of the response that asked. It answers only an MCP server's call, never a Nimbus device action (a person approves those through the approval API).`,
+        `No mcp_approval_request '${id}' in this conversation: send the mcp_approval_response with the previous_response_id of the response that asked, or after that mcp_approval_request item in the input. It answers only an MCP server's call, never a Nimbus device action (a person approves those through the approval API).`,
         { param },
       );
-    if (earlier.has(id) || approvals.has(id)) throw new NimbusError('invalid_value', `The mcp_approval_request '${id}' was already answered.`, { param });
+    if (earlier.has(id) || ran.has(id) || approvals.has(id))
+      throw new NimbusError('invalid_value', `The mcp_approval_request '${id}' was already answered.`, { param });
     const label = String(asked.server_label);
     if (!labels.has(label))
       throw new NimbusError('invalid_value', `The approval request '${id}' is for MCP server '${label}': send that mcp tool in 'tools' again.`, {

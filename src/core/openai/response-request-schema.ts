@@ -48,13 +48,47 @@ const mcpApprovalResponse = z.object({
   reason: z.string().max(4096).nullish(),
 });
 
+/**
+ * An MCP server's items of an earlier response, sent back by a client that keeps its own history
+ * (no `previous_response_id`, as OpenAI allows): the listing and the approval request are context,
+ * a call is shown to the model with its result, and an `mcp_approval_response` after a request
+ * runs (or denies) that call.
+ */
+const mcpListTools = z.object({
+  type: z.literal('mcp_list_tools'),
+  id: z.string().min(1).max(128),
+  server_label: z.string().min(1).max(64),
+  tools: z.array(z.record(z.string(), z.unknown())).max(10_000),
+  error: z.string().nullish(),
+});
+
+const mcpApprovalRequest = z.object({
+  type: z.literal('mcp_approval_request'),
+  id: z.string().min(1).max(128),
+  server_label: z.string().min(1).max(64),
+  name: z.string().min(1).max(256),
+  arguments: z.string(),
+});
+
+const mcpCall = z.object({
+  type: z.literal('mcp_call'),
+  id: z.string().min(1).max(128),
+  server_label: z.string().min(1).max(64),
+  name: z.string().min(1).max(256),
+  arguments: z.string(),
+  output: z.string().nullish(),
+  error: z.string().nullish(),
+  approval_request_id: z.string().min(1).max(128).nullish(),
+  status: z.enum(['in_progress', 'completed', 'incomplete', 'calling', 'failed']).optional(),
+});
+
 /** A message sent without `type` is a message (OpenAI's EasyInputMessage). */
 const withType = (value: unknown): unknown =>
   value !== null && typeof value === 'object' && !('type' in value) && 'role' in value ? { ...value, type: 'message' } : value;
 
 export const inputItemSchema = z.preprocess(
   withType,
-  z.discriminatedUnion('type', [message, functionCall, functionCallOutput, itemReference, mcpApprovalResponse]),
+  z.discriminatedUnion('type', [message, functionCall, functionCallOutput, itemReference, mcpApprovalResponse, mcpListTools, mcpApprovalRequest, mcpCall]),
 );
 
 const functionName = z.string().regex(/^[a-zA-Z0-9_-]{1,64}$/, 'must be 1 to 64 letters, digits, underscores or dashes');
