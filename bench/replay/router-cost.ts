@@ -6,18 +6,21 @@
  * test/support/routing-reference): the same requests go to both, in alternating order, and every
  * choice must agree.
  *
- *   node --expose-gc --import tsx bench/replay/router-cost.ts [--orders 20000] [--flow served|failed] [--router both|current|baseline]
+ *   node --expose-gc --import tsx bench/replay/router-cost.ts [--orders 20000] [--flow served|failed] [--router both|current|baseline] [--against DIR]
  *
+ * `--against DIR` pairs with the router of another checkout instead (DIR/src/cluster/routing/), as
+ * of a commit: `git archive COMMIT src | tar -x -C DIR`, with node_modules and package.json beside.
  * `--router current` (or `baseline`) runs one alone: paired, each router's garbage can pause the other.
  *
  * `--flow served` (default) tells each router what a served request tells it (sent, first token,
  * ended with its usage); `failed` ends each try without usage, as a failed one, so requests stay
  * pending up to the router's bound (how the first version of this bench ran).
  */
+import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { EstimatedTtftRouter } from '../../src/cluster/routing/estimated-ttft-router.js';
 import type { ReplicaRouter, RoutingCandidate } from '../../src/core/replica-router.js';
-import { EstimatedTtftRouter as BaselineRouter } from '../../test/support/routing-reference/estimated-ttft-router.js';
+import { EstimatedTtftRouter as ReferenceRouter } from '../../test/support/routing-reference/estimated-ttft-router.js';
 import { percentile } from './simulate-pool.js';
 
 const { values } = parseArgs({
@@ -27,6 +30,7 @@ const { values } = parseArgs({
     prefixes: { type: 'string', default: '100000' },
     flow: { type: 'string', default: 'served' },
     router: { type: 'string', default: 'both' },
+    against: { type: 'string' },
   },
 });
 const orders = Number(values.orders);
@@ -78,7 +82,12 @@ function build(name: string, make: () => Side['router']): Side {
 }
 
 const options = { indexBlocksPerReplica: perReplica, now };
-const baseline = values.router === 'current' ? undefined : build('baseline (before the rework)', () => new BaselineRouter(options));
+const BaselineRouter: typeof ReferenceRouter = values.against
+  ? ((await import(resolve(values.against, 'src/cluster/routing/estimated-ttft-router.ts'))) as { EstimatedTtftRouter: typeof ReferenceRouter })
+      .EstimatedTtftRouter
+  : ReferenceRouter;
+const baselineName = values.against ? `baseline (${values.against})` : 'baseline (before the rework)';
+const baseline = values.router === 'current' ? undefined : build(baselineName, () => new BaselineRouter(options));
 const current = values.router === 'baseline' ? undefined : build('current', () => new EstimatedTtftRouter(options));
 const sides = [baseline, current].filter((side) => side !== undefined);
 const held = 64 * perReplica;

@@ -89,8 +89,9 @@ export class EstimatedTtftRouter implements ReplicaRouter {
   private readonly charsPerToken = new Map<string, LearnedRatio>();
   private turn = 0;
   private readonly scores = new CandidateScores();
-  /** Each candidate's state during one `order` call (past `count`, stale entries of earlier calls). */
+  /** Each candidate's state during one `order` call, and the id it was found by (kept for the next call; cleared when a replica is forgotten). */
   private readonly states: ReplicaState[] = [];
+  private readonly stateIds: string[] = [];
 
   constructor(options: Partial<EstimatedTtftOptions> = {}) {
     this.options = { ...defaultEstimatedTtftOptions, ...options } satisfies EstimatedTtftOptions;
@@ -111,12 +112,20 @@ export class EstimatedTtftRouter implements ReplicaRouter {
     const promptTokens = Math.max(1, Math.round(promptChars / ratio));
     const scores = this.scores;
     scores.reserve(count);
-    let fastest = -Infinity;
-    for (let position = 0; position < count; position += 1) fastest = Math.max(fastest, weightOf(candidates[position]!));
     const states = this.states;
+    // Each candidate's state, found by id (a Map lookup a candidate) only when the candidate in that
+    // place differs from the last call's: pools offer the same replicas in the same order.
+    const ids = this.stateIds;
+    let fastest = 0;
     for (let position = 0; position < count; position += 1) {
-      const state = this.stateOf(candidates[position]!, fastest, now);
-      states[position] = state;
+      const candidate = candidates[position]!;
+      let state = states[position];
+      if (state === undefined || ids[position] !== candidate.id) {
+        if (fastest === 0) for (let other = 0; other < count; other += 1) fastest = Math.max(fastest, weightOf(candidates[other]!));
+        state = this.stateOf(candidate, fastest, now);
+        states[position] = state;
+        ids[position] = candidate.id;
+      } else state.lastSeenMs = now;
       scores.slots[position] = state.slot;
     }
     this.index.matchSlots(keys, scores.slots, count, scores.matched);
@@ -135,14 +144,19 @@ export class EstimatedTtftRouter implements ReplicaRouter {
     const sorted = scores.sort(count);
     const first = sorted[0]!;
     const chosenState = states[first]!;
-    const chosen = {
-      uncached: scores.uncached[first]!,
-      matched: scores.matched[first]!,
-      ownMs: ttftMs(0, scores.uncached[first]!, chosenState.speed.value, Math.max(0, candidates[first]!.inFlight - chosenState.waiting), decodeWeight),
-    };
-    const ordered: T[] = [];
-    for (let place = 0; place < count; place += 1) ordered.push(candidates[sorted[place]!]!);
-    this.remember(request, { model: request.model, replica: ordered[0]!.id, keys, promptChars, promptTokens }, chosen, now);
+    const uncached = scores.uncached[first]!;
+    const ownMs = ttftMs(0, uncached, chosenState.speed.value, Math.max(0, candidates[first]!.inFlight - chosenState.waiting), decodeWeight);
+    const ordered = new Array<T>(count);
+    for (let place = 0; place < count; place += 1) ordered[place] = candidates[sorted[place]!]!;
+    this.remember(
+      request.requestId,
+      { model: request.model, replica: ordered[0]!.id, keys, promptChars, promptTokens },
+      chosenState,
+      uncached,
+      scores.matched[first]!,
+      ownMs,
+      now,
+    );
     this.forgetGone(now);
     return ordered;
   }
@@ -200,14 +214,15 @@ export class EstimatedTtftRouter implements ReplicaRouter {
   }
 
   private remember(
-    request: RoutingRequest,
+    requestId: string,
     base: Pick<Pending, 'model' | 'replica' | 'keys' | 'promptChars' | 'promptTokens'>,
-    chosen: { uncached: number; matched: number; ownMs: number },
+    state: ReplicaState,
+    uncached: number,
+    matched: number,
+    ownMs: number,
     now: number,
   ): void {
-    const state = this.replicas.get(base.replica)!;
-    const queue = queueAfterSend(state.busyUntilMs, now, chosen.ownMs);
-    state.busyUntilMs = queue.busyUntilMs;
+    state.busyUntilMs = Math.max(now, state.busyUntilMs) + Math.max(0, ownMs);
     const settledAtSend = state.waiting === 0;
     state.waiting += 1;
     const entry: Pending = {
@@ -217,19 +232,20 @@ export class EstimatedTtftRouter implements ReplicaRouter {
       promptChars: base.promptChars,
       promptTokens: base.promptTokens,
       settledAtSend,
-      matchedBlocks: chosen.matched,
-      uncached: chosen.uncached,
-      prefillMs: chosen.ownMs,
+      matchedBlocks: matched,
+      uncached,
+      prefillMs: ownMs,
       sentAtMs: now,
-      firstTokenAtMs: queue.busyUntilMs,
+      firstTokenAtMs: state.busyUntilMs,
       shiftAtSendMs: state.shiftMs,
       firstToken: false,
       detached: false,
       observedPrefillMs: undefined,
     };
-    this.pending.set(request.requestId, entry);
-    // What the router sent is what the replica will hold (as SGLang's router assumes); reports correct it.
-    if (base.keys.length > 0) this.index.insert(base.replica, base.keys);
+    this.pending.set(requestId, entry);
+    // What the router sent is what the replica will hold (as SGLang's router assumes); reports correct
+    // it. The keys are those `order` just matched: the index reuses their numbers.
+    if (base.keys.length > 0) this.index.insertMatched(base.replica);
     while (this.pending.size > this.options.maxPending) {
       const dropped = this.pending.dropOldest()!;
       const state = this.replicas.get(dropped.replica);
@@ -345,6 +361,7 @@ export class EstimatedTtftRouter implements ReplicaRouter {
       if (now - state.lastSeenMs < 600_000) continue;
       this.replicas.delete(id);
       this.index.forget(id);
+      this.stateIds.length = 0;
     }
   }
 }

@@ -100,6 +100,22 @@ describe('PrefixIndex', () => {
     expect(index.match(['x'], ['a'])).toEqual([1]);
   });
 
+  test('insertMatched inserts the keys of the last match, as insert does, for base-36 keys and other strings alike', () => {
+    const keys = ['1z141z3', 'Named-block', 'k', '0', 'Another one'];
+    const [viaMatch, viaInsert] = [new PrefixIndex(4), new PrefixIndex(4)];
+    for (const index of [viaMatch, viaInsert]) index.insert('a', ['k', 'x1', 'x2']);
+    viaMatch.matchSlots(keys, Int32Array.from([viaMatch.slotOf('a')]), 1, new Int32Array(1));
+    viaMatch.insertMatched('a');
+    viaInsert.insert('a', keys);
+    for (const index of [viaMatch, viaInsert]) {
+      // Capacity 4: the five keys leave their tail out, and every older key.
+      expect(index.size('a')).toBe(4);
+      expect(index.match(keys, ['a'])).toEqual([4]);
+      expect(index.match(['Another one'], ['a'])).toEqual([0]);
+      expect(index.match(['x1'], ['a'])).toEqual([0]);
+    }
+  });
+
   test('refuses a capacity below one', () => {
     expect(() => new PrefixIndex(0)).toThrowError(/at least one block/);
   });

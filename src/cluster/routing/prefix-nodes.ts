@@ -1,123 +1,90 @@
 /**
- * The storage of `PrefixIndex`: entries (one per key tracked) and nodes (one per replica holding a
- * key) as numbers into typed arrays that grow by doubling and recycle freed numbers, so the router's
- * hot path allocates nothing and a tracked prefix costs a few dozen bytes rather than a `Map` entry
- * per replica. Each entry heads a doubly linked list of its holders' nodes; the recency links
- * (`olderOf`, `newerOf`) belong to the index, which keeps one list per replica.
+ * The storage of `PrefixIndex`: one node per (key, replica) pair held, as a number into one buffer
+ * that grows by doubling and recycles freed numbers, so the router's hot path allocates nothing.
+ * A node is 32 bytes in one cache line: its key's number (a double, to find the key again when the
+ * node goes), its replica's slot, its neighbours in that replica's recency list (`older`,
+ * `newer`: the index keeps one list per replica) and in its key's list of holders (`next`,
+ * `previous`; the first holder is the key table's value). One node, one cache miss, where a field
+ * per array cost one miss a field.
  */
+
+/** Int32 fields of a node, at `node * stride + field`. */
+export const slotField = 2;
+export const olderField = 3;
+export const newerField = 4;
+export const nextField = 5;
+export const previousField = 6;
+/** Int32s per node (32 bytes; the key's number is the double at int32 0-1). */
+export const stride = 8;
 
 const none = -1;
 
-/** Entries and nodes of a prefix index. */
+/** The nodes of a prefix index. */
 export class NodeTable {
-  /** Per node: its entry, its replica's slot, its neighbours in its replica's recency list and in its entry's holders. */
-  entry = new Int32Array(1024);
-  slot = new Int32Array(1024);
-  olderOf = new Int32Array(1024);
-  newerOf = new Int32Array(1024);
-  holderNext = new Int32Array(1024);
-  holderPrevious = new Int32Array(1024);
-  private nodesUsed = 0;
-  private freeNodes = none;
+  /** Fields by `node * stride + field`; replaced when the table grows (read it again after `newNode`). */
+  fields = new Int32Array(1024 * stride);
+  /** Each node's key number at `node * (stride / 2)`, the same buffer as `fields`. */
+  codes = new Float64Array(this.fields.buffer);
+  private used = 0;
+  private free = none;
 
-  /**
-   * Per entry: its first holder node (-1 for none), and its key as `keyCode` numbers it (to delete
-   * it from the key table), or the string itself for a key without a number.
-   */
-  private entryHead = new Int32Array(1024);
-  private entryCode = new Float64Array(1024);
-  private readonly uncoded = new Map<number, string>();
-  private entriesUsed = 0;
-  private readonly freeEntries: number[] = [];
-
-  /** A new entry for `key` (numbered `code`, -1 for none), holding nothing yet. */
-  newEntry(code: number, key: string): number {
-    let entry = this.freeEntries.pop();
-    if (entry === undefined) {
-      entry = this.entriesUsed++;
-      if (entry >= this.entryHead.length) {
-        this.entryHead = grown(this.entryHead);
-        const codes = new Float64Array(this.entryCode.length * 2);
-        codes.set(this.entryCode);
-        this.entryCode = codes;
-      }
-    }
-    this.entryCode[entry] = code;
-    if (code < 0) this.uncoded.set(entry, key);
-    this.entryHead[entry] = none;
-    return entry;
+  /** The key number of `node`. */
+  codeOf(node: number): number {
+    return this.codes[node * (stride / 2)]!;
   }
 
-  /** The key number of `entry` (-1: see `uncodedKey`). */
-  codeOf(entry: number): number {
-    return this.entryCode[entry]!;
-  }
-
-  /** The key of an entry without a number. */
-  uncodedKey(entry: number): string | undefined {
-    return this.uncoded.get(entry);
-  }
-
-  /** The first node holding `entry`, -1 for none. */
-  firstHolder(entry: number): number {
-    return this.entryHead[entry]!;
-  }
-
-  /** The node of `entry` held by `slot`, -1 for none. */
-  holderOf(entry: number, slot: number): number {
-    for (let node = this.entryHead[entry]!; node >= 0; node = this.holderNext[node]!) if (this.slot[node] === slot) return node;
+  /** The node held by `slot` among the holders starting at `first` (-1 for none). */
+  holderOf(first: number, slot: number): number {
+    const fields = this.fields;
+    for (let node = first; node >= 0; node = fields[node * stride + nextField]!) if (fields[node * stride + slotField] === slot) return node;
     return none;
   }
 
-  /** A node for `entry` held by `slot`, first among the entry's holders; its recency links are the caller's to set. */
-  newNode(entry: number, slot: number): number {
-    let node = this.freeNodes;
-    if (node >= 0) this.freeNodes = this.holderNext[node]!;
+  /**
+   * A node for the key numbered `code` held by `slot`, put before `first` (the key's first holder
+   * until now, -1 for none); its recency links are the caller's to set.
+   */
+  newNode(code: number, slot: number, first: number): number {
+    let node = this.free;
+    if (node >= 0) this.free = this.fields[node * stride + nextField]!;
     else {
-      node = this.nodesUsed++;
-      if (node >= this.entry.length) this.grow();
+      node = this.used++;
+      if (node * stride >= this.fields.length) this.grow();
     }
-    this.entry[node] = entry;
-    this.slot[node] = slot;
-    const head = this.entryHead[entry]!;
-    this.holderNext[node] = head;
-    this.holderPrevious[node] = none;
-    if (head >= 0) this.holderPrevious[head] = node;
-    this.entryHead[entry] = node;
+    const fields = this.fields;
+    const base = node * stride;
+    this.codes[node * (stride / 2)] = code;
+    fields[base + slotField] = slot;
+    fields[base + nextField] = first;
+    fields[base + previousField] = none;
+    if (first >= 0) fields[first * stride + previousField] = node;
     return node;
   }
 
-  /** Frees `node` (already out of its recency list); true when no node holds its entry any more (then free that with `freeEntry`). */
-  freeNode(node: number): boolean {
-    const entry = this.entry[node]!;
-    const previous = this.holderPrevious[node]!;
-    const next = this.holderNext[node]!;
-    if (previous >= 0) this.holderNext[previous] = next;
-    else this.entryHead[entry] = next;
-    if (next >= 0) this.holderPrevious[next] = previous;
-    this.holderNext[node] = this.freeNodes;
-    this.freeNodes = node;
-    return this.entryHead[entry] === none;
-  }
-
-  /** Recycles an entry that no node holds. */
-  freeEntry(entry: number): void {
-    if (this.entryCode[entry]! < 0) this.uncoded.delete(entry);
-    this.freeEntries.push(entry);
+  /**
+   * Takes `node` (already out of its recency list) off its key's holders and frees it. Returns the
+   * key's first holder when `node` was it (its successor, -1 when none is left: the caller then
+   * updates or deletes the key), or -2 when another node stays first.
+   */
+  freeNode(node: number): number {
+    const fields = this.fields;
+    const base = node * stride;
+    const previous = fields[base + previousField]!;
+    const next = fields[base + nextField]!;
+    if (next >= 0) fields[next * stride + previousField] = previous;
+    fields[base + nextField] = this.free;
+    this.free = node;
+    if (previous >= 0) {
+      fields[previous * stride + nextField] = next;
+      return -2;
+    }
+    return next;
   }
 
   private grow(): void {
-    this.entry = grown(this.entry);
-    this.slot = grown(this.slot);
-    this.olderOf = grown(this.olderOf);
-    this.newerOf = grown(this.newerOf);
-    this.holderNext = grown(this.holderNext);
-    this.holderPrevious = grown(this.holderPrevious);
+    const fields = new Int32Array(this.fields.length * 2);
+    fields.set(this.fields);
+    this.fields = fields;
+    this.codes = new Float64Array(fields.buffer);
   }
-}
-
-function grown(array: Int32Array<ArrayBuffer>): Int32Array<ArrayBuffer> {
-  const bigger = new Int32Array(array.length * 2);
-  bigger.set(array);
-  return bigger;
 }
