@@ -223,9 +223,9 @@ export interface DeviceStore extends PolicyStateStore {
 
   /**
    * Inserts twins, or replaces each stored one of an older version, in one transaction: an older
-   * version never overwrites a newer (several control planes write the same twins). A twin not
-   * written (the store holds that version or a newer) still moves the stored `reportedAt` forward
-   * at the same version. Returns what the store holds for each twin it did not write.
+   * version never overwrites a newer (several control planes write the same twins). The same
+   * version again moves the stored `reportedAt` forward, and only that. Returns what the store
+   * holds for each twin it did not take: a newer version, or the same version in another state.
    */
   putTwins(twins: readonly TwinRecord[]): Promise<TwinRecord[]>;
   /** Twins of a tenant, or of every tenant when `tenantId` is absent. */

@@ -4,7 +4,7 @@
  * an older version of itself, and a history row is stored once per device, version, kind and
  * ordinal (migration 0049), whichever control plane writes it first. Decision 0023.
  */
-import type { Kysely, Selectable } from 'kysely';
+import { sql, type Kysely, type RawBuilder, type Selectable } from 'kysely';
 import type { TwinHistoryEntry, TwinRecord } from '../core/device-store.js';
 import type { DeviceTwinsTable } from './device-schema.js';
 import type { Database } from './schema.js';
@@ -12,49 +12,59 @@ import type { Database } from './schema.js';
 const json = (value: unknown): string => JSON.stringify(value ?? null);
 const parse = (text: string | null): unknown => (text === null ? null : JSON.parse(text));
 
-/** Writes each twin over an older version of itself; returns what the store holds for those it did not write. */
+/** Writes each twin over an older version of itself; returns what the store holds for those it did not take. */
 export async function putTwins(db: Kysely<Database>, twins: readonly TwinRecord[]): Promise<TwinRecord[]> {
   if (twins.length === 0) return [];
   return db.transaction().execute(async (transaction) => {
     const kept: TwinRecord[] = [];
     for (const twin of twins) {
       const row = twinToRow(twin);
-      const written = await transaction
+      // One statement: a newer version replaces the row; the same version (a repeated report) moves
+      // reported_at forward only; an older one changes nothing and returns nothing.
+      const stored = await transaction
         .insertInto('device_twins')
         .values(row)
         .onConflict((conflict) =>
           conflict
             .columns(['tenant_id', 'device_id'])
             .doUpdateSet({
-              desired: row.desired,
-              reported: row.reported,
-              version: row.version,
-              connection: row.connection,
-              reported_at: row.reported_at,
-              updated_at: row.updated_at,
+              desired: newer('desired'),
+              reported: newer('reported'),
+              connection: newer('connection'),
+              updated_at: newer('updated_at'),
+              reported_at: sql`case when device_twins.version < excluded.version or device_twins.reported_at is null
+                or device_twins.reported_at < excluded.reported_at then excluded.reported_at else device_twins.reported_at end`,
+              version: newer('version'),
             })
-            .where('device_twins.version', '<', row.version),
+            .where('device_twins.version', '<=', row.version),
         )
+        .returningAll()
         .executeTakeFirst();
-      if (Number(written.numInsertedOrUpdatedRows ?? 0) > 0) continue;
-      const same = transaction.updateTable('device_twins').where('tenant_id', '=', twin.tenantId).where('device_id', '=', twin.deviceId);
-      // The same version seen again (a repeated report) still moves `reported_at` forward.
-      if (twin.reportedAt !== null)
-        await same
-          .set({ reported_at: twin.reportedAt })
-          .where('version', '=', twin.version)
-          .where((where) => where.or([where('reported_at', 'is', null), where('reported_at', '<', twin.reportedAt)]))
-          .execute();
-      const stored = await transaction
-        .selectFrom('device_twins')
-        .selectAll()
-        .where('tenant_id', '=', twin.tenantId)
-        .where('device_id', '=', twin.deviceId)
-        .executeTakeFirst();
-      if (stored) kept.push(twinFromRow(stored));
+      if (
+        stored &&
+        Number(stored.version) === twin.version &&
+        stored.desired === row.desired &&
+        stored.reported === row.reported &&
+        stored.connection === row.connection
+      )
+        continue;
+      const held =
+        stored ??
+        (await transaction
+          .selectFrom('device_twins')
+          .selectAll()
+          .where('tenant_id', '=', twin.tenantId)
+          .where('device_id', '=', twin.deviceId)
+          .executeTakeFirst());
+      if (held) kept.push(twinFromRow(held));
     }
     return kept;
   });
+}
+
+/** The stored column, or the written one when the written twin is newer (in `on conflict do update`). */
+function newer(column: 'desired' | 'reported' | 'connection' | 'updated_at' | 'version'): RawBuilder<never> {
+  return sql`case when device_twins.version < excluded.version then ${sql.ref(`excluded.${column}`)} else ${sql.ref(`device_twins.${column}`)} end`;
 }
 
 export async function listTwins(db: Kysely<Database>, tenantId?: string): Promise<TwinRecord[]> {
