@@ -8,7 +8,7 @@
  * Goal: at most 1.05. Responses are stored (`store` defaults to true, as OpenAI), so the figure
  * includes the one insert each makes; `--no-store` leaves it out.
  *
- *   npm run build && npx tsx bench/responses-overhead.ts [--rounds 8] [--requests 32] [--tokens 16] [--no-store]
+ *   npm run build && npx tsx bench/responses-overhead.ts [--rounds 8] [--requests 32] [--tokens 16] [--no-store] [--concurrency 16] [--mode whole]
  */
 import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
@@ -20,12 +20,16 @@ const { values } = parseArgs({
     requests: { type: 'string', default: '32' },
     tokens: { type: 'string', default: '16' },
     'no-store': { type: 'boolean', default: false },
+    // One concurrency (`--concurrency 16`) or mode (`--mode whole`) alone: more rounds in the same time where the noise is.
+    concurrency: { type: 'string' },
+    mode: { type: 'string' },
   },
 });
 const rounds = Number(values.rounds);
 const requestsPerBatch = Number(values.requests);
 const maxTokens = Number(values.tokens);
-const concurrencies = [1, 16];
+const concurrencies = values.concurrency !== undefined ? [Number(values.concurrency)] : [1, 16];
+const modes = (values.mode !== undefined ? [values.mode] : ['whole', 'stream']) as Array<'whole' | 'stream'>;
 
 const server = await startServerProcess(['--model', benchModelPath(), '--threads', '1', '--ctx', '512', '--slots', '16', '--log-level', 'warn'], {
   NIMBUS_MQTT_URL: 'off',
@@ -78,7 +82,7 @@ for (const mode of ['whole', 'stream'] as const) for (const endpoint of ['chat',
 
 try {
   for (const concurrency of concurrencies) {
-    for (const mode of ['whole', 'stream'] as const) {
+    for (const mode of modes) {
       const ratios: number[] = [];
       const chatMs: number[] = [];
       const responsesMs: number[] = [];

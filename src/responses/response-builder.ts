@@ -40,6 +40,8 @@ export class ResponseBuilder {
 
   /** `response.created` and `response.in_progress`. */
   started(): void {
+    // A whole answer sends no events: no snapshots made for them.
+    if (!this.emit) return;
     this.send('response.created', { response: this.snapshot() });
     this.send('response.in_progress', { response: this.snapshot() });
   }

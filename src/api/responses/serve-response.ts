@@ -273,8 +273,21 @@ function startStream(reply: FastifyReply, headers: Record<string, string>): (eve
     'x-accel-buffering': 'no',
     trailer: 'x-nimbus-route',
   });
+  // The events of one tick (response.created and in_progress; a message's added, part added and
+  // first delta) leave in one socket write, as chat's chunks do (serve-generation.ts): the socket is
+  // corked on the first write of a tick and uncorked once the tick's work is done.
+  let corked = false;
+  const uncork = (): void => {
+    corked = false;
+    raw.uncork();
+  };
   return (event) => {
     if (raw.destroyed) return;
+    if (!corked) {
+      corked = true;
+      raw.cork();
+      process.nextTick(uncork);
+    }
     raw.write(`event: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`);
   };
 }
