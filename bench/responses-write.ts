@@ -9,7 +9,7 @@
  * and after over before per round.
  *
  * Loads the built dist/ (what `nimbus serve` runs; the ledger thread's worker is its compiled
- * source): `npm run build && npx tsx bench/responses-write.ts [--writes 2000] [--rounds 3]`
+ * source): `npm run build && npx tsx bench/responses-write.ts [--writes 2000] [--rounds 3] [--concurrency 16]`
  */
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
@@ -25,8 +25,12 @@ import type { Database } from '../src/store/schema.js';
 import type * as SqliteStoreModule from '../src/store/sqlite/open-sqlite-store.js';
 import { report, repoRoot } from './support.js';
 
-const { values } = parseArgs({ options: { writes: { type: 'string', default: '2000' }, rounds: { type: 'string', default: '3' } } });
+const { values } = parseArgs({
+  options: { writes: { type: 'string', default: '2000' }, rounds: { type: 'string', default: '3' }, concurrency: { type: 'string', default: '1' } },
+});
 const writes = Number(values.writes);
+// Writes started together, as responses finishing at once under concurrent load are (decision 0021 groups them).
+const concurrency = Number(values.concurrency);
 const built = (path: string): string => pathToFileURL(join(repoRoot, 'dist', path)).href;
 const { openSqliteStore } = (await import(built('store/sqlite/open-sqlite-store.js'))) as typeof SqliteStoreModule;
 const { KyselyResponseStore } = (await import(built('store/kysely-response-store.js'))) as typeof ResponseStoreModule;
@@ -124,17 +128,26 @@ function ledgerRow(id: string): RequestLogEntry {
   };
 }
 
-/** `writes` writes one after another: the request thread's CPU and the time to committed, each per write. */
-async function measure(store: Store, put: (written: NewResponse) => Promise<unknown>): Promise<{ cpuUs: number; wallUs: number }> {
+/**
+ * `writes` writes, `concurrency` at a time: the request thread's CPU, every thread's CPU (the
+ * ledger thread's commits included) and the time to committed, each per write.
+ */
+async function measure(store: Store, put: (written: NewResponse) => Promise<unknown>): Promise<{ cpuUs: number; allCpuUs: number; wallUs: number }> {
   for (let index = 0; index < 200; index += 1) await put(response());
   const cpu = mainThreadCpuUs();
+  const all = process.cpuUsage();
   const started = performance.now();
-  for (let index = 0; index < writes; index += 1) {
-    const written = response();
-    store.recordRequest(ledgerRow(written.id));
-    await put(written);
+  for (let index = 0; index < writes; index += concurrency) {
+    await Promise.all(
+      Array.from({ length: Math.min(concurrency, writes - index) }, () => {
+        const written = response();
+        store.recordRequest(ledgerRow(written.id));
+        return put(written);
+      }),
+    );
   }
-  return { cpuUs: (mainThreadCpuUs() - cpu) / writes, wallUs: ((performance.now() - started) * 1000) / writes };
+  const used = process.cpuUsage(all);
+  return { cpuUs: (mainThreadCpuUs() - cpu) / writes, allCpuUs: (used.user + used.system) / writes, wallUs: ((performance.now() - started) * 1000) / writes };
 }
 
 for (let round = 0; round < Number(values.rounds); round += 1) {
@@ -156,10 +169,13 @@ for (let round = 0; round < Number(values.rounds); round += 1) {
     before_cpu_us: before.cpuUs,
     inline_cpu_us: inline.cpuUs,
     after_cpu_us: after.cpuUs,
+    before_all_threads_cpu_us: before.allCpuUs,
+    after_all_threads_cpu_us: after.allCpuUs,
     before_committed_us: before.wallUs,
     inline_committed_us: inline.wallUs,
     after_committed_us: after.wallUs,
     writes,
+    concurrency,
     load1: loadavg()[0]!,
   });
   await Promise.all([beforeStore.close(), inlineStore.close(), afterStore.close()]);
