@@ -55,6 +55,10 @@ export interface ServerSimulationResult {
   prefillUtilisation: number;
   /** The busiest replica's share of requests over the mean share (the GPU replicas only, in a mixed pool). */
   maxShareOverMean: number;
+  /** Requests sent to each replica, in the pool's order. */
+  sentPerReplica: number[];
+  /** Prompt tokens sent to each replica (cached or not), in the pool's order. */
+  promptTokensPerReplica: number[];
 }
 
 /** Runs one policy over one trace on one pool. */
@@ -175,5 +179,7 @@ function summarise(options: ServerSimulationOptions, jobs: readonly ServerJob[],
     cacheHitRate: prompt > 0 ? cached / prompt : 0,
     prefillUtilisation: spanMs > 0 ? prefilled / (capacityPerMs * spanMs) : 0,
     maxShareOverMean: meanShare > 0 ? Math.max(...peers.map((replica) => replica.sent)) / meanShare : 0,
+    sentPerReplica: replicas.map((replica) => replica.sent),
+    promptTokensPerReplica: replicas.map((replica) => jobs.reduce((total, job) => total + (job.replica === replica ? job.request.inputTokens : 0), 0)),
   };
 }

@@ -19,6 +19,7 @@ import { cpuProfile, gpuProfile, type DeviceProfile } from './device-profiles.js
 import { readAzure, readMooncake, tracesDir, type TraceRequest } from './load-trace.js';
 import { OracleRouter } from './oracle-router.js';
 import { conversationSessions } from './sessions.js';
+import { sharedSystemPrompt } from './shared-prompt.js';
 import { simulateServer, type ServerSimulationResult } from './simulate-server.js';
 import type { ServerReplica } from './server-replica.js';
 
@@ -103,16 +104,6 @@ function run(scenario: Scenario, loads: readonly number[]): void {
       figures.push({ scenario: scenario.name, load, scale: calibrated.scale, policy, ...result });
     }
   }
-}
-
-/** Mooncake's arrivals and lengths, every prompt behind one 4-block system prompt, the rest its own. */
-function sharedSystemPrompt(trace: readonly TraceRequest[]): TraceRequest[] {
-  let next = 1_000_000_000;
-  return trace.map((request) => ({
-    ...request,
-    blocks: [-1, -2, -3, -4, ...Array.from({ length: Math.max(1, (request.blocks?.length ?? 1) - 4) }, () => next++)],
-    inputTokens: Math.max(request.inputTokens, 5 * 512),
-  }));
 }
 
 const loads = values.quick ? [0.85] : values.loads.split(',').map(Number);
