@@ -17,6 +17,9 @@ export class CandidateScores {
   slots = new Int32Array(64);
   /** Leading prefix keys each candidate holds. */
   matched = new Int32Array(64);
+  /** Requests in flight on each candidate, and its weight (for the load cap). */
+  inFlight = new Float64Array(64);
+  weight = new Float64Array(64);
   /** Candidate positions, sorted by `sort`. */
   private sorted = new Int32Array(64);
   /** The same for the NaN case (sorted by `Array.prototype.sort`). */
@@ -33,6 +36,8 @@ export class CandidateScores {
     this.uncached = new Float64Array(size);
     this.slots = new Int32Array(size);
     this.matched = new Int32Array(size);
+    this.inFlight = new Float64Array(size);
+    this.weight = new Float64Array(size);
     this.sorted = new Int32Array(size);
   }
 
@@ -44,7 +49,7 @@ export class CandidateScores {
    * inconsistent, and then Array.prototype.sort over positions in candidate order gives what
    * sorting the candidates themselves always gave. Valid until the next call.
    */
-  sort(count: number): ArrayLike<number> {
+  sort(count: number): Int32Array | number[] {
     const { ms, load, rank } = this;
     for (let index = 0; index < count; index += 1) {
       if (Number.isNaN(ms[index]) || Number.isNaN(load[index])) return this.sortedByArray(count);

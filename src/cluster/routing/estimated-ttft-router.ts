@@ -13,6 +13,7 @@ import { PendingRequests } from './pending-requests.js';
 import { PrefixIndex } from './prefix-index.js';
 import { prefixBlockChars } from './routing-keys.js';
 import { CandidateScores } from './candidate-scores.js';
+import { cappedPlace, promote } from './load-cap.js';
 import { LearnedRatio, observedPrefillMs, queueAfterSend, ttftMs, uncachedTokens } from './ttft-score.js';
 
 /** Options of `EstimatedTtftRouter`; merged over `defaultEstimatedTtftOptions`. */
@@ -31,6 +32,12 @@ export interface EstimatedTtftOptions {
   now: () => number;
   /** Requests remembered between `order` and their end; the oldest are dropped past this (an engine that never reports). */
   maxPending: number;
+  /**
+   * The first candidate gives way when its requests in flight (per weight) exceed this many times
+   * the pool's mean, to the best one within it holding as many of the prompt's blocks
+   * (`load-cap.ts`, decision 0025). 0 turns the cap off.
+   */
+  loadCap: number;
 }
 
 /** Defaults: 8,192 keys (4M tokens of 512-token blocks) per replica, a modest GPU's prefill, 4 characters a token. */
@@ -42,6 +49,7 @@ export const defaultEstimatedTtftOptions: EstimatedTtftOptions = {
   decodeWeight: 0.01,
   now: () => performance.now(),
   maxPending: 10_000,
+  loadCap: 1.5,
 };
 
 interface ReplicaState {
@@ -98,6 +106,7 @@ export class EstimatedTtftRouter implements ReplicaRouter {
     for (const name of ['prefixBlockChars', 'indexBlocksPerReplica', 'priorTokensPerSecond', 'priorCharsPerToken', 'maxPending'] as const) {
       if (!(this.options[name] > 0)) throw new Error(`estimated-ttft option ${name} must be positive, got ${this.options[name]}`);
     }
+    if (!(this.options.loadCap >= 0)) throw new Error(`estimated-ttft option loadCap must be 0 (off) or positive, got ${this.options.loadCap}`);
     this.index = new PrefixIndex(this.options.indexBlocksPerReplica);
   }
 
@@ -137,11 +146,17 @@ export class EstimatedTtftRouter implements ReplicaRouter {
       const uncached = uncachedTokens(promptTokens, scores.matched[position]!, tokensPerBlock);
       scores.uncached[position] = uncached;
       scores.ms[position] = ttftMs(state.busyUntilMs - now, uncached, state.speed.value, Math.max(0, candidate.inFlight - state.waiting), decodeWeight);
-      scores.load[position] = (candidate.outstandingTokens ?? candidate.inFlight) / weightOf(candidate);
+      const weight = weightOf(candidate);
+      scores.load[position] = (candidate.outstandingTokens ?? candidate.inFlight) / weight;
+      scores.inFlight[position] = candidate.inFlight;
+      scores.weight[position] = weight;
       scores.rank[position] = (position - offset + count) % count;
     }
     // Lowest estimate first; equal estimates go to the less loaded, then rotate (an idle pool shares the traffic).
     const sorted = scores.sort(count);
+    // No replica far over its share of the requests in flight, unless only it holds the prompt's blocks.
+    const place = cappedPlace(sorted, count, scores, this.options.loadCap);
+    if (place > 0) promote(sorted, place);
     const first = sorted[0]!;
     const chosenState = states[first]!;
     const uncached = scores.uncached[first]!;
