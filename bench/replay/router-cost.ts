@@ -17,6 +17,7 @@
  * pending up to the router's bound (how the first version of this bench ran).
  */
 import { resolve } from 'node:path';
+import { PerformanceObserver, performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { EstimatedTtftRouter } from '../../src/cluster/routing/estimated-ttft-router.js';
 import type { ReplicaRouter, RoutingCandidate } from '../../src/core/replica-router.js';
@@ -57,6 +58,8 @@ interface Side {
   router: ReplicaRouter & { readonly trackedKeys: number };
   bytes: number;
   times: number[];
+  /** When each call began (performance.now()), to tell the calls a garbage collection paused. */
+  starts: number[];
 }
 
 /** The JS heap plus typed arrays' buffers (held outside it). */
@@ -78,7 +81,7 @@ function build(name: string, make: () => Side['router']): Side {
     }
   }
   gc?.();
-  return { name, router, bytes: heapAndBuffers() - before, times: [] };
+  return { name, router, bytes: heapAndBuffers() - before, times: [], starts: [] };
 }
 
 const options = { indexBlocksPerReplica: perReplica, now };
@@ -92,6 +95,12 @@ const current = values.router === 'baseline' ? undefined : build('current', () =
 const sides = [baseline, current].filter((side) => side !== undefined);
 const held = 64 * perReplica;
 
+const collections: Array<[number, number]> = [];
+const gcObserver = new PerformanceObserver((list) => {
+  for (const entry of list.getEntries()) collections.push([entry.startTime, entry.duration]);
+});
+gcObserver.observe({ entryTypes: ['gc'] });
+
 let disagreements = 0;
 for (let index = 0; index < orders; index += 1) {
   // Half the requests continue a held prompt for 16 blocks, then diverge; half are new.
@@ -101,6 +110,7 @@ for (let index = 0; index < orders; index += 1) {
   const chosen: string[] = [];
   // Alternate which router goes first, so neither always runs on a cache the other warmed.
   for (const side of index % 2 === 0 ? sides : [...sides].reverse()) {
+    side.starts.push(performance.now());
     const began = process.hrtime.bigint();
     const ordered = side.router.order(request, candidates);
     side.times.push(Number(process.hrtime.bigint() - began) / 1000);
@@ -115,11 +125,26 @@ for (let index = 0; index < orders; index += 1) {
   clock += 5;
 }
 
+// Garbage collections, reported after the run: how many of the slowest 1% of calls one of them paused.
+await new Promise((resolve) => setTimeout(resolve, 20));
+gcObserver.disconnect();
 const figures = (side: Side) => {
-  const measured = side.times.slice(Math.floor(orders / 10)).sort((a, b) => a - b);
+  const skip = Math.floor(orders / 10);
+  const measured = side.times.slice(skip).sort((a, b) => a - b);
+  const p99 = percentile(measured, 0.99);
+  let slow = 0;
+  let duringGc = 0;
+  for (let index = skip; index < side.times.length; index += 1) {
+    if (side.times[index]! < p99) continue;
+    slow += 1;
+    const [start, end] = [side.starts[index]!, side.starts[index]! + side.times[index]! / 1000];
+    if (collections.some(([at, took]) => at < end && at + took > start)) duringGc += 1;
+  }
   return {
     p50: percentile(measured, 0.5),
-    p99: percentile(measured, 0.99),
+    p99,
+    slow,
+    duringGc,
     mb: side.bytes / 1e6,
     bytesPerPrefix: side.bytes / side.router.trackedKeys,
   };
@@ -136,6 +161,7 @@ for (const side of sides) {
       orders: Math.ceil(orders * 0.9),
       order_p50_us: Number(figure.p50.toFixed(1)),
       order_p99_us: Number(figure.p99.toFixed(1)),
+      slowest_1pct_during_gc: `${figure.duringGc} of ${figure.slow}`,
       heap_and_buffers_mb_for_tracked: gc ? Number(figure.mb.toFixed(1)) : null,
       bytes_per_prefix: gc ? Math.round(figure.bytesPerPrefix) : null,
     }),
