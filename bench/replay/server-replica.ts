@@ -72,6 +72,11 @@ export class ServerReplica implements RoutingCandidate {
     return this.profile.weight;
   }
 
+  /** Its KV memory in tokens (what a worker knows: context x slots). */
+  get kvTokens(): number {
+    return this.profile.cacheBlocks * blockTokens;
+  }
+
   /** Requests past their first token (the decode batch). */
   get decoding(): number {
     let count = 0;

@@ -20,6 +20,12 @@ export interface RoutingCandidate {
   readonly outstandingTokens?: number;
   /** Relative speed (a GPU replica 20, a CPU one 1); load-aware policies divide load by it. Default 1. */
   readonly weight?: number;
+  /**
+   * Tokens of KV memory the replica has for running requests and its prefix cache together, where
+   * known (a llama.cpp worker: context per slot x slots). estimated-ttft bounds what it assumes the
+   * replica caches by it, less what the requests it sent there hold; unknown, it learns a bound.
+   */
+  readonly kvTokens?: number;
 }
 
 /** What a router may know about the request it places. */

@@ -43,6 +43,9 @@ function drive(run: Run): { orders: number; compared: number } {
   const current = new EstimatedTtftRouter({ ...options, loadCap: 0 });
   const ids = Array.from({ length: run.replicas }, (_, index) => `worker-${index}/r`);
   const weights = ids.map(() => (next() < 0.2 ? 1 : 20));
+  // A third of the replicas do not say their KV size (the router learns it); the others say one of
+  // half to twice the keys tracked, in 512-token blocks, so the room left by requests in flight binds.
+  const kvTokens = ids.map((_, index) => (index % 3 === 0 ? undefined : Math.ceil(run.capacity * (index % 2 === 0 ? 0.5 : 2)) * 512));
   // Prompt families share leading blocks (a system prompt, then a conversation).
   const keyOf = (family: number, block: number) => {
     const value = ((family * 7919 + block * 104729) * 2654435761) >>> 0;
@@ -67,6 +70,7 @@ function drive(run: Run): { orders: number; compared: number } {
           inFlight: Math.floor(next() * 6),
           ...(next() < 0.8 ? { outstandingTokens: Math.floor(next() * 8) * 1000 } : {}),
           weight: weights[ids.indexOf(id)]!,
+          ...(kvTokens[ids.indexOf(id)] !== undefined ? { kvTokens: kvTokens[ids.indexOf(id)]! } : {}),
         }));
       const family = Math.floor(next() * 12);
       const blocks = 1 + Math.floor(next() * 24);
@@ -76,6 +80,8 @@ function drive(run: Run): { orders: number; compared: number } {
         requestId: `r${step % 97 === 0 ? 0 : step}`,
         ...(prefixKeys ? { prefixKeys } : {}),
         ...(next() < 0.9 ? { promptChars: blocks * 2048 - Math.floor(next() * 2000) } : {}),
+        // Prompt plus output budget: the output's blocks are held while it runs.
+        ...(next() < 0.7 ? { tokens: blocks * 512 + Math.floor(next() * 3000) } : {}),
       };
       const expected = reference.order(request, candidates).map((candidate) => candidate.id);
       const actual = current.order(request, candidates).map((candidate) => candidate.id);

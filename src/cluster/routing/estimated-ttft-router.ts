@@ -4,7 +4,8 @@
  * hold in its prefix cache, and the decodes slowing its prefill (as Mooncake's Conductor, llm-d's
  * scorers and Llumnix weigh placements). Everything it reads it learns from what engines report
  * through `observe`: what each replica caches (a shadow prefix index of the prompts whose first
- * token came back from it), its prefill speed (from the time to each first token, with a prior for
+ * token came back from it, bounded by the room its KV memory leaves beside the requests running
+ * there: `cache-room.ts`), its prefill speed (from the time to each first token, with a prior for
  * a cold start), and characters per token per model (from the usage of each answer). Without
  * reports it still spreads load: its queue estimates drain with time at the prior speed.
  */
@@ -14,13 +15,18 @@ import { PrefixIndex } from './prefix-index.js';
 import { prefixBlockChars } from './routing-keys.js';
 import { CandidateScores } from './candidate-scores.js';
 import { cappedPlace, promote } from './load-cap.js';
+import { ReplicaRoom, privateBlocks } from './cache-room.js';
+import type { Pending, ReplicaState } from './estimated-ttft-state.js';
 import { LearnedRatio, observedPrefillMs, queueAfterSend, ttftMs, uncachedTokens } from './ttft-score.js';
 
 /** Options of `EstimatedTtftRouter`; merged over `defaultEstimatedTtftOptions`. */
 export interface EstimatedTtftOptions {
   /** Characters per prefix key's block (the `routing.prefixBlockChars` the keys were hashed with). */
   prefixBlockChars: number;
-  /** Prefix keys tracked per replica at first (shrunk for a replica whose answers show it evicts sooner). */
+  /**
+   * KV memory, in blocks, assumed for a replica that does not say its own (`RoutingCandidate.kvTokens`):
+   * shrunk for a replica whose answers show it evicts sooner.
+   */
   indexBlocksPerReplica: number;
   /** Prefill tokens per second assumed for the fastest replica before any measurement; others in proportion to their weight. */
   priorTokensPerSecond: number;
@@ -51,42 +57,6 @@ export const defaultEstimatedTtftOptions: EstimatedTtftOptions = {
   maxPending: 10_000,
   loadCap: 1.5,
 };
-
-interface ReplicaState {
-  /** When the prefill queued on it should be done, by this router's estimate. */
-  busyUntilMs: number;
-  /** Sum of corrections applied to `busyUntilMs` from first tokens earlier or later than estimated. */
-  shiftMs: number;
-  lastFirstTokenMs: number;
-  /** Requests sent to it whose first token has not come. */
-  waiting: number;
-  speed: LearnedRatio;
-  lastSeenMs: number;
-  /** Its slot in the prefix index. */
-  slot: number;
-}
-
-interface Pending {
-  model: string;
-  replica: string;
-  keys: readonly string[];
-  promptChars: number;
-  promptTokens: number;
-  /** Leading keys the replica held when it was sent. */
-  matchedBlocks: number;
-  uncached: number;
-  prefillMs: number;
-  sentAtMs: number;
-  firstTokenAtMs: number;
-  shiftAtSendMs: number;
-  firstToken: boolean;
-  /** No other request was waiting for its first token on the replica when it was sent: every key promised was computed. */
-  settledAtSend: boolean;
-  /** Its try failed before a first token: off every queue until the engine sends it again. */
-  detached: boolean;
-  /** Milliseconds its prefill took, as its first token showed (learned from once its usage says how much was computed). */
-  observedPrefillMs: number | undefined;
-}
 
 /** Orders replicas by estimated time to first token; learns from `observe`. */
 export class EstimatedTtftRouter implements ReplicaRouter {
@@ -163,9 +133,10 @@ export class EstimatedTtftRouter implements ReplicaRouter {
     const ownMs = ttftMs(0, uncached, chosenState.speed.value, Math.max(0, candidates[first]!.inFlight - chosenState.waiting), decodeWeight);
     const ordered = new Array<T>(count);
     for (let place = 0; place < count; place += 1) ordered[place] = candidates[sorted[place]!]!;
+    const outputTokens = Math.max(0, (request.tokens ?? promptTokens) - promptTokens);
     this.remember(
       request.requestId,
-      { model: request.model, replica: ordered[0]!.id, keys, promptChars, promptTokens },
+      { model: request.model, replica: ordered[0]!.id, keys, promptChars, promptTokens, outputTokens },
       chosenState,
       uncached,
       scores.matched[first]!,
@@ -178,7 +149,7 @@ export class EstimatedTtftRouter implements ReplicaRouter {
 
   observe(outcome: RoutingOutcome): void {
     if (outcome.kind === 'cached') {
-      this.cached(outcome.replica, outcome.prefixKeys ?? [], outcome.complete ?? true);
+      this.cached(outcome.model, outcome.replica, outcome.prefixKeys ?? [], outcome.complete ?? true);
       return;
     }
     const entry = this.pending.get(outcome.requestId);
@@ -195,6 +166,7 @@ export class EstimatedTtftRouter implements ReplicaRouter {
       return;
     }
     if (!entry.firstToken && !entry.detached) this.unqueue(entry, now);
+    this.hold(entry, false);
     // A try that failed before answering: the engine may send the request to the next replica.
     if (!entry.firstToken && outcome.promptTokens === undefined) {
       entry.detached = true;
@@ -210,17 +182,22 @@ export class EstimatedTtftRouter implements ReplicaRouter {
    * list it yet (at a 5 s heartbeat, dropping them cost more than the report gained in the
    * simulator), so their keys stay, as the most recent.
    */
-  private cached(replica: string, keys: readonly string[], complete: boolean): void {
+  private cached(model: string, replica: string, keys: readonly string[], complete: boolean): void {
     const inFlight: Array<readonly string[]> = [];
     let count = 0;
     for (const entry of this.pending.values()) {
       if (entry.replica !== replica || entry.detached || entry.keys.length === 0) continue;
-      inFlight.push(entry.keys);
+      inFlight.push(entry.keys.slice(0, this.indexedKeys(entry)));
       count += entry.keys.length;
     }
     // A complete report sets the replica's capacity to what it holds: room for those in flight too.
     this.index.replace(replica, keys, complete, Math.max(16, keys.length + count, this.index.capacity(replica)));
     for (const sent of inFlight) this.index.insert(replica, sent);
+    const state = this.replicas.get(replica);
+    if (!state) return;
+    // Told its KV size, the room bounds it; else what the report set counts as learned.
+    if (!state.room.told) state.room.learnedBlocks = Math.max(state.room.learnedBlocks, this.index.capacity(replica) + state.room.heldBlocks);
+    this.index.setCapacity(replica, state.room.keys(this.tokensPerBlock(model)));
   }
 
   /** Prefix keys tracked (for the bench's memory figure). */
@@ -230,7 +207,7 @@ export class EstimatedTtftRouter implements ReplicaRouter {
 
   private remember(
     requestId: string,
-    base: Pick<Pending, 'model' | 'replica' | 'keys' | 'promptChars' | 'promptTokens'>,
+    base: Pick<Pending, 'model' | 'replica' | 'keys' | 'promptChars' | 'promptTokens' | 'outputTokens'>,
     state: ReplicaState,
     uncached: number,
     matched: number,
@@ -246,6 +223,8 @@ export class EstimatedTtftRouter implements ReplicaRouter {
       keys: base.keys,
       promptChars: base.promptChars,
       promptTokens: base.promptTokens,
+      outputTokens: base.outputTokens,
+      heldBlocks: 0,
       settledAtSend,
       matchedBlocks: matched,
       uncached,
@@ -257,20 +236,26 @@ export class EstimatedTtftRouter implements ReplicaRouter {
       detached: false,
       observedPrefillMs: undefined,
     };
+    const earlier = this.pending.get(requestId);
     this.pending.set(requestId, entry);
-    // What the router sent is what the replica will hold (as SGLang's router assumes); reports correct
-    // it. The keys are those `order` just matched: the index reuses their numbers.
-    if (base.keys.length > 0) this.index.insertMatched(base.replica);
+    // What the router sent is what the replica will hold (as SGLang's router assumes), the keys
+    // `order` just matched (the index reuses their numbers): at once those it matched (used again
+    // now), and the rest, where the replica says its KV size, once computed (`indexedKeys`).
+    if (base.keys.length > 0) this.index.insertMatched(base.replica, this.indexedKeys(entry));
+    if (earlier) this.hold(earlier, false);
+    this.hold(entry, true);
     while (this.pending.size > this.options.maxPending) {
       const dropped = this.pending.dropOldest()!;
       const state = this.replicas.get(dropped.replica);
       if (state && !dropped.firstToken) state.waiting = Math.max(0, state.waiting - 1);
+      this.hold(dropped, false);
     }
   }
 
   /** The engine tried another replica than the first in the order: the request's queue share moves there. */
   private move(entry: Pending, replica: string, now: number): void {
     if (!entry.firstToken && !entry.detached) this.unqueue(entry, now);
+    this.hold(entry, false);
     entry.detached = false;
     const state = this.replicas.get(replica) ?? this.newState(replica, this.options.priorTokensPerSecond, now);
     this.replicas.set(replica, state);
@@ -287,6 +272,23 @@ export class EstimatedTtftRouter implements ReplicaRouter {
     entry.firstTokenAtMs = queue.busyUntilMs;
     entry.shiftAtSendMs = state.shiftMs;
     entry.firstToken = false;
+    this.hold(entry, true);
+  }
+
+  /** Keys of `entry` indexed: all once its first token came (from its send where the replica's KV size is learned), else those it matched. */
+  private indexedKeys(entry: Pending): number {
+    if (entry.firstToken || !this.replicas.get(entry.replica)?.room.told) return entry.keys.length;
+    return Math.min(entry.matchedBlocks, entry.keys.length);
+  }
+
+  /** `entry` runs on its replica (`held`), or ended or left it: the blocks it holds there outside the index leave less room for the cache. */
+  private hold(entry: Pending, held: boolean): void {
+    const state = this.replicas.get(entry.replica);
+    const tokensPerBlock = this.tokensPerBlock(entry.model);
+    const blocks = held && state ? privateBlocks(entry.promptTokens, entry.outputTokens, this.indexedKeys(entry), tokensPerBlock) : 0;
+    if (state) state.room.heldBlocks = Math.max(0, state.room.heldBlocks - entry.heldBlocks + blocks);
+    entry.heldBlocks = blocks;
+    if (state) this.index.setCapacity(entry.replica, state.room.keys(tokensPerBlock));
   }
 
   private firstToken(entry: Pending, now: number): void {
@@ -301,7 +303,9 @@ export class EstimatedTtftRouter implements ReplicaRouter {
     const error = now - (entry.firstTokenAtMs + state.shiftMs - entry.shiftAtSendMs);
     state.shiftMs += error;
     state.busyUntilMs = state.waiting > 0 ? Math.max(now, state.busyUntilMs + error) : now;
-    // Its prompt is computed there now: the most recently used in the replica's cache.
+    // Its prompt is computed there now: the most recently used in the replica's cache (what it holds
+    // outside the index shrinks first, so the room is there for its keys).
+    this.hold(entry, true);
     if (entry.keys.length > 0) this.index.insert(entry.replica, entry.keys);
   }
 
@@ -329,9 +333,11 @@ export class EstimatedTtftRouter implements ReplicaRouter {
     const tokensPerBlock = this.options.prefixBlockChars / ratio.value;
     const promised = Math.min(entry.matchedBlocks, Math.floor((promptTokens - 1) / tokensPerBlock));
     const served = outcome.cachedTokens / tokensPerBlock;
+    if (!state) return;
     const size = this.index.size(entry.replica);
-    if (served + 1 < promised) this.index.setCapacity(entry.replica, Math.max(16, size * 0.9));
-    else if (size >= this.index.capacity(entry.replica)) this.index.setCapacity(entry.replica, size * 1.02 + 1);
+    if (state.room.learn(served + 1 < promised, size, size >= this.index.capacity(entry.replica))) {
+      this.index.setCapacity(entry.replica, state.room.keys(tokensPerBlock));
+    }
   }
 
   private stateOf(candidate: RoutingCandidate, fastest: number, now: number): ReplicaState {
@@ -342,6 +348,7 @@ export class EstimatedTtftRouter implements ReplicaRouter {
     }
     // The index may have forgotten the replica (and given its slot to another) since.
     if (this.index.ownerOf(state.slot) !== candidate.id) state.slot = this.index.slotOf(candidate.id);
+    state.room.kvTokens = candidate.kvTokens;
     state.lastSeenMs = now;
     return state;
   }
@@ -356,7 +363,13 @@ export class EstimatedTtftRouter implements ReplicaRouter {
       speed: new LearnedRatio(tokensPerSecond, 512 / tokensPerSecond),
       lastSeenMs: now,
       slot: this.index.slotOf(replica),
+      room: new ReplicaRoom(this.options.indexBlocksPerReplica),
     };
+  }
+
+  /** Prompt tokens per prefix key of `model` (its block's characters at the learned ratio). */
+  private tokensPerBlock(model: string): number {
+    return this.options.prefixBlockChars / this.ratioOf(model).value;
   }
 
   private ratioOf(model: string): LearnedRatio {

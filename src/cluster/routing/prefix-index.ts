@@ -127,10 +127,10 @@ export class PrefixIndex {
   /**
    * `insert(replica, keys)` for the keys of the last `matchSlots`, reusing the numbers it read
    * (the router's own keys number the same whatever the index holds; any other string is read
-   * again). Call it before anything else changes the index.
+   * again). Call it before anything else changes the index. `count` inserts only that many leading keys.
    */
-  insertMatched(replica: string): void {
-    this.insertNumbered(replica, this.matchedKeys, false, this.matchedCodes);
+  insertMatched(replica: string, count = this.matchedKeys.length): void {
+    this.insertNumbered(replica, this.matchedKeys, false, this.matchedCodes, Math.max(0, Math.min(count, this.matchedKeys.length)));
   }
 
   /**
@@ -138,17 +138,17 @@ export class PrefixIndex {
    * adds the keys it lacks and leaves those it has where they are.
    */
   insert(replica: string, keys: readonly string[], onlyNew = false): void {
-    this.insertNumbered(replica, keys, onlyNew, undefined);
+    this.insertNumbered(replica, keys, onlyNew, undefined, keys.length);
   }
 
-  /** `insert`, with the numbers `matchSlots` read for these keys when given (positive ones are reused). */
-  private insertNumbered(replica: string, keys: readonly string[], onlyNew: boolean, known: Float64Array<ArrayBuffer> | undefined): void {
+  /** `insert` of the first `length` keys, with the numbers `matchSlots` read for these keys when given (positive ones are reused). */
+  private insertNumbered(replica: string, keys: readonly string[], onlyNew: boolean, known: Float64Array<ArrayBuffer> | undefined, length: number): void {
     const holder = this.holder(replica);
     const { codes, firstHolder, nodes } = this;
-    const numbers = (this.insertCodes = this.codesFor(this.insertCodes, keys.length));
+    const numbers = (this.insertCodes = this.codesFor(this.insertCodes, length));
     // Every key's cell loaded first, the misses overlapping, then each key looked up in cache.
     let touched = 0;
-    for (let index = 0; index < keys.length; index += 1) {
+    for (let index = 0; index < length; index += 1) {
       const reused = known === undefined ? 0 : known[index]!;
       const code = reused > 0 ? reused : codes.codeOf(keys[index]!, true);
       numbers[index] = code;
@@ -156,7 +156,7 @@ export class PrefixIndex {
     }
     this.touched = touched;
     // Tail first, so a prompt's head is the most recent and its tail goes first (as vLLM evicts).
-    for (let index = keys.length - 1; index >= 0; index -= 1) {
+    for (let index = length - 1; index >= 0; index -= 1) {
       const code = numbers[index]!;
       const at = firstHolder.find(code);
       if (at < 0) firstHolder.add(code, this.pushNewest(holder, nodes.newNode(code, holder.slot, -1)));

@@ -1,6 +1,9 @@
-// The estimated-ttft router as it was before its rework for speed (commit 4021ba2, issue 24), kept unchanged
+// The estimated-ttft router as it was before its rework for speed (commit 4021ba2, issue 24), kept
 // to check that the reworked one decides the same (src/cluster/routing/estimated-ttft-equivalence.test.ts)
-// and to time against it (bench/replay/router-cost.ts). Not used by the server.
+// and to time against it (bench/replay/router-cost.ts). Not used by the server. Changed once on
+// purpose since: the index's room per replica is its KV memory less what the requests in flight
+// hold, and a replica that says its KV size has a prompt's keys indexed once computed (decision
+// 0026, src/cluster/routing/cache-room.ts), the same logic as the reworked router's.
 /**
  * Estimated-TTFT routing (issue 24): each request goes to the replica where its first token is
  * expected soonest, counting the prefill queued there, this prompt's part that replica does not
@@ -15,6 +18,7 @@ import type { ReplicaRouter, RoutingCandidate, RoutingOutcome, RoutingRequest } 
 import { PrefixIndex } from './prefix-index.js';
 import { prefixBlockChars } from '../../../src/cluster/routing/routing-keys.js';
 import { LearnedRatio, estimateTtftMs, observedPrefillMs, queueAfterSend, uncachedTokens } from '../../../src/cluster/routing/ttft-score.js';
+import { ReplicaRoom, privateBlocks } from '../../../src/cluster/routing/cache-room.js';
 
 /** Options of `EstimatedTtftRouter`; merged over `defaultEstimatedTtftOptions`. */
 export interface EstimatedTtftOptions {
@@ -55,6 +59,7 @@ interface ReplicaState {
   waiting: number;
   speed: LearnedRatio;
   lastSeenMs: number;
+  room: ReplicaRoom;
 }
 
 interface Pending {
@@ -77,6 +82,8 @@ interface Pending {
   detached: boolean;
   /** Milliseconds its prefill took, as its first token showed (learned from once its usage says how much was computed). */
   observedPrefillMs?: number;
+  outputTokens: number;
+  heldBlocks: number;
 }
 
 /** Orders replicas by estimated time to first token; learns from `observe`. */
@@ -133,14 +140,15 @@ export class EstimatedTtftRouter implements ReplicaRouter {
     // Lowest estimate first; equal estimates go to the less loaded, then rotate (an idle pool shares the traffic).
     scored.sort((a, b) => a.ms - b.ms || a.load - b.load || a.rank - b.rank);
     const chosen = scored[0]!;
-    this.remember(request, { model: request.model, replica: chosen.candidate.id, keys, promptChars, promptTokens }, chosen, now);
+    const outputTokens = Math.max(0, (request.tokens ?? promptTokens) - promptTokens);
+    this.remember(request, { model: request.model, replica: chosen.candidate.id, keys, promptChars, promptTokens, outputTokens }, chosen, now);
     this.forgetGone(now);
     return scored.map((entry) => entry.candidate);
   }
 
   observe(outcome: RoutingOutcome): void {
     if (outcome.kind === 'cached') {
-      this.cached(outcome.replica, outcome.prefixKeys ?? [], outcome.complete ?? true);
+      this.cached(outcome.model, outcome.replica, outcome.prefixKeys ?? [], outcome.complete ?? true);
       return;
     }
     const entry = this.pending.get(outcome.requestId);
@@ -157,6 +165,7 @@ export class EstimatedTtftRouter implements ReplicaRouter {
       return;
     }
     if (!entry.firstToken && !entry.detached) this.unqueue(entry, now);
+    this.hold(entry, false);
     // A try that failed before answering: the engine may send the request to the next replica.
     if (!entry.firstToken && outcome.promptTokens === undefined) {
       entry.detached = true;
@@ -172,17 +181,39 @@ export class EstimatedTtftRouter implements ReplicaRouter {
    * list it yet (at a 5 s heartbeat, dropping them cost more than the report gained in the
    * simulator), so their keys stay, as the most recent.
    */
-  private cached(replica: string, keys: readonly string[], complete: boolean): void {
+  private cached(model: string, replica: string, keys: readonly string[], complete: boolean): void {
     const inFlight: Array<readonly string[]> = [];
     let count = 0;
     for (const entry of this.pending.values()) {
       if (entry.replica !== replica || entry.detached || entry.keys.length === 0) continue;
-      inFlight.push(entry.keys);
+      inFlight.push(entry.keys.slice(0, this.indexedKeys(entry)));
       count += entry.keys.length;
     }
     // A complete report sets the replica's capacity to what it holds: room for those in flight too.
     this.index.replace(replica, keys, complete, Math.max(16, keys.length + count, this.index.capacity(replica)));
     for (const sent of inFlight) this.index.insert(replica, sent);
+    const state = this.replicas.get(replica);
+    if (!state) return;
+    if (!state.room.told) state.room.learnedBlocks = Math.max(state.room.learnedBlocks, this.index.capacity(replica) + state.room.heldBlocks);
+    this.index.setCapacity(replica, state.room.keys(this.tokensPerBlock(model)));
+  }
+
+  private indexedKeys(entry: Pending): number {
+    if (entry.firstToken || !this.replicas.get(entry.replica)?.room.told) return entry.keys.length;
+    return Math.min(entry.matchedBlocks, entry.keys.length);
+  }
+
+  private hold(entry: Pending, held: boolean): void {
+    const state = this.replicas.get(entry.replica);
+    const tokensPerBlock = this.tokensPerBlock(entry.model);
+    const blocks = held && state ? privateBlocks(entry.promptTokens, entry.outputTokens, this.indexedKeys(entry), tokensPerBlock) : 0;
+    if (state) state.room.heldBlocks = Math.max(0, state.room.heldBlocks - entry.heldBlocks + blocks);
+    entry.heldBlocks = blocks;
+    if (state) this.index.setCapacity(entry.replica, state.room.keys(tokensPerBlock));
+  }
+
+  private tokensPerBlock(model: string): number {
+    return this.options.prefixBlockChars / this.ratioOf(model).value;
   }
 
   /** Prefix keys tracked (for the bench's memory figure). */
@@ -192,7 +223,7 @@ export class EstimatedTtftRouter implements ReplicaRouter {
 
   private remember(
     request: RoutingRequest,
-    base: Pick<Pending, 'model' | 'replica' | 'keys' | 'promptChars' | 'promptTokens'>,
+    base: Pick<Pending, 'model' | 'replica' | 'keys' | 'promptChars' | 'promptTokens' | 'outputTokens'>,
     chosen: { uncached: number; matched: number; ownMs: number },
     now: number,
   ): void {
@@ -203,6 +234,7 @@ export class EstimatedTtftRouter implements ReplicaRouter {
     state.waiting += 1;
     const entry: Pending = {
       ...base,
+      heldBlocks: 0,
       settledAtSend,
       matchedBlocks: chosen.matched,
       uncached: chosen.uncached,
@@ -213,21 +245,26 @@ export class EstimatedTtftRouter implements ReplicaRouter {
       firstToken: false,
       detached: false,
     };
+    const earlier = this.pending.get(request.requestId);
     this.pending.delete(request.requestId);
     this.pending.set(request.requestId, entry);
     // What the router sent is what the replica will hold (as SGLang's router assumes); reports correct it.
-    if (base.keys.length > 0) this.index.insert(base.replica, base.keys);
+    if (base.keys.length > 0) this.index.insert(base.replica, base.keys.slice(0, this.indexedKeys(entry)));
+    if (earlier) this.hold(earlier, false);
+    this.hold(entry, true);
     while (this.pending.size > this.options.maxPending) {
       const [oldest, dropped] = this.pending.entries().next().value!;
       this.pending.delete(oldest);
       const state = this.replicas.get(dropped.replica);
       if (state && !dropped.firstToken) state.waiting = Math.max(0, state.waiting - 1);
+      this.hold(dropped, false);
     }
   }
 
   /** The engine tried another replica than the first in the order: the request's queue share moves there. */
   private move(entry: Pending, replica: string, now: number): void {
     if (!entry.firstToken && !entry.detached) this.unqueue(entry, now);
+    this.hold(entry, false);
     entry.detached = false;
     const state = this.replicas.get(replica) ?? this.newState(this.options.priorTokensPerSecond, now);
     this.replicas.set(replica, state);
@@ -244,6 +281,7 @@ export class EstimatedTtftRouter implements ReplicaRouter {
     entry.firstTokenAtMs = queue.busyUntilMs;
     entry.shiftAtSendMs = state.shiftMs;
     entry.firstToken = false;
+    this.hold(entry, true);
   }
 
   private firstToken(entry: Pending, now: number): void {
@@ -258,7 +296,9 @@ export class EstimatedTtftRouter implements ReplicaRouter {
     const error = now - (entry.firstTokenAtMs + state.shiftMs - entry.shiftAtSendMs);
     state.shiftMs += error;
     state.busyUntilMs = state.waiting > 0 ? Math.max(now, state.busyUntilMs + error) : now;
-    // Its prompt is computed there now: the most recently used in the replica's cache.
+    // Its prompt is computed there now: the most recently used in the replica's cache (what it holds
+    // outside the index shrinks first, so the room is there for its keys).
+    this.hold(entry, true);
     if (entry.keys.length > 0) this.index.insert(entry.replica, entry.keys);
   }
 
@@ -286,9 +326,11 @@ export class EstimatedTtftRouter implements ReplicaRouter {
     const tokensPerBlock = this.options.prefixBlockChars / ratio.value;
     const promised = Math.min(entry.matchedBlocks, Math.floor((promptTokens - 1) / tokensPerBlock));
     const served = outcome.cachedTokens / tokensPerBlock;
+    if (!state) return;
     const size = this.index.size(entry.replica);
-    if (served + 1 < promised) this.index.setCapacity(entry.replica, Math.max(16, size * 0.9));
-    else if (size >= this.index.capacity(entry.replica)) this.index.setCapacity(entry.replica, size * 1.02 + 1);
+    if (state.room.learn(served + 1 < promised, size, size >= this.index.capacity(entry.replica))) {
+      this.index.setCapacity(entry.replica, state.room.keys(tokensPerBlock));
+    }
   }
 
   private stateOf(candidate: RoutingCandidate, fastest: number, now: number): ReplicaState {
@@ -297,6 +339,7 @@ export class EstimatedTtftRouter implements ReplicaRouter {
       state = this.newState((this.options.priorTokensPerSecond * weightOf(candidate)) / fastest, now);
       this.replicas.set(candidate.id, state);
     }
+    state.room.kvTokens = candidate.kvTokens;
     state.lastSeenMs = now;
     return state;
   }
@@ -310,6 +353,7 @@ export class EstimatedTtftRouter implements ReplicaRouter {
       waiting: 0,
       speed: new LearnedRatio(tokensPerSecond, 512 / tokensPerSecond),
       lastSeenMs: now,
+      room: new ReplicaRoom(this.options.indexBlocksPerReplica),
     };
   }
 
