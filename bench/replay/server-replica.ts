@@ -60,6 +60,8 @@ export class ServerReplica implements RoutingCandidate {
     readonly profile: DeviceProfile,
     private readonly chunkTokens: number,
     private readonly events: ReplicaEvents,
+    /** Whether routers are told its KV size (`kvTokens`); false: they learn it. */
+    private readonly tellsKvSize = true,
   ) {
     this.kv = new KvBlocks(profile.cacheBlocks);
   }
@@ -72,9 +74,9 @@ export class ServerReplica implements RoutingCandidate {
     return this.profile.weight;
   }
 
-  /** Its KV memory in tokens (what a worker knows: context x slots). */
-  get kvTokens(): number {
-    return this.profile.cacheBlocks * blockTokens;
+  /** Its KV memory in tokens (what a worker knows: context x slots), where routers are told it. */
+  get kvTokens(): number | undefined {
+    return this.tellsKvSize ? this.profile.cacheBlocks * blockTokens : undefined;
   }
 
   /** Requests past their first token (the decode batch). */

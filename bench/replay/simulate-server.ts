@@ -33,6 +33,8 @@ export interface ServerSimulationOptions {
   cacheReportMs?: number;
   /** Blocks per report at most, most recent first. Default 4,096. */
   cacheReportLimit?: number;
+  /** Replicas tell routers their KV size (`RoutingCandidate.kvTokens`). Default true. */
+  tellKvSize?: boolean;
 }
 
 /** Figures of one run. */
@@ -83,7 +85,9 @@ export function simulateServer(options: ServerSimulationOptions): ServerSimulati
         cachedTokens: job.cachedTokens,
       }),
   };
-  const replicas = options.replicas.map((profile, index) => new ServerReplica(`${profile.name}-${index}`, profile, chunkTokens, hooks));
+  const replicas = options.replicas.map(
+    (profile, index) => new ServerReplica(`${profile.name}-${index}`, profile, chunkTokens, hooks, options.tellKvSize ?? true),
+  );
   let nowMs = 0;
   const router = options.router({ replicas, now: () => nowMs });
   made.router = router;

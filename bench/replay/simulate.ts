@@ -41,8 +41,9 @@ const slo = { ttftMs: 5000, tpotMs: 100 };
 // tell it (src/engines/llama/held-prefixes.ts): every heartbeat (5 s, the default) at most 256
 // blocks, the running requests' then the cache's newest first. `estimated-ttft+reports`: told every
 // 250 ms, up to 4,096 blocks (what reports could be worth, the first figures of decision 0012).
-type Policy = RoutingPolicy | 'estimated-ttft+heartbeats' | 'estimated-ttft+reports' | 'oracle';
-const policies: Policy[] = [...routingPolicies, 'estimated-ttft+heartbeats', 'estimated-ttft+reports', 'oracle'];
+// `estimated-ttft-kv-learned`: replicas do not tell their KV size, the router learns it (decision 0026).
+type Policy = RoutingPolicy | 'estimated-ttft-kv-learned' | 'estimated-ttft+heartbeats' | 'estimated-ttft+reports' | 'oracle';
+const policies: Policy[] = [...routingPolicies, 'estimated-ttft-kv-learned', 'estimated-ttft+heartbeats', 'estimated-ttft+reports', 'oracle'];
 const reports: Partial<Record<Policy, { everyMs: number; limit: number }>> = {
   'estimated-ttft+heartbeats': { everyMs: 5000, limit: 256 },
   'estimated-ttft+reports': { everyMs: 250, limit: 4096 },
@@ -53,7 +54,7 @@ export function routerFor(policy: Policy, trace: readonly TraceRequest[]) {
   return ({ replicas, now }: { replicas: readonly ServerReplica[]; now: () => number }): ReplicaRouter =>
     policy === 'oracle'
       ? new OracleRouter(replicas, trace)
-      : createRouter(reports[policy] ? 'estimated-ttft' : (policy as RoutingPolicy), { estimatedTtft: { now } });
+      : createRouter(reports[policy] || policy === 'estimated-ttft-kv-learned' ? 'estimated-ttft' : (policy as RoutingPolicy), { estimatedTtft: { now } });
 }
 
 interface Scenario {
@@ -76,6 +77,7 @@ function runOnce(scenario: Scenario, policy: Policy, scale: number): ServerSimul
     sessionOf: (_request, index) => scenario.sessions[index],
     cacheReportMs: reports[policy]?.everyMs ?? 0,
     cacheReportLimit: reports[policy]?.limit,
+    tellKvSize: policy !== 'estimated-ttft-kv-learned',
   });
 }
 
