@@ -22,8 +22,8 @@ export interface RoutingCandidate {
   readonly weight?: number;
   /**
    * Tokens of KV memory the replica has for running requests and its prefix cache together, where
-   * known (a llama.cpp worker: context per slot x slots). estimated-ttft bounds what it assumes the
-   * replica caches by it, less what the requests it sent there hold; unknown, it learns a bound.
+   * known. estimated-ttft bounds what it assumes the replica caches by it, less what the requests it
+   * sent there hold (decision 0026); unknown, it learns a bound from the cached tokens answers report.
    */
   readonly kvTokens?: number;
 }

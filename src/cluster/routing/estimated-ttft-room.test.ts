@@ -80,16 +80,17 @@ describe('estimated-ttft: the cache room a replica has beside what runs there', 
     expect(held(keys('f', 90), 'r0')).toBe(82);
   });
 
-  test('not told its KV size, the learned size is shared with the requests in flight too', () => {
-    const { router, place, tell, held } = setup(40);
+  test('not told its KV size, the learned bound is all for the index (decision 0012): requests in flight take none of it', () => {
+    const { router, index, place, tell, held } = setup(40);
     const unknown: RoutingCandidate = { id: 'r0', inFlight: 0 };
     const a = place(keys('a', 8), [unknown]);
     tell('first-token', a);
     tell('ended', a, { promptTokens: 800, cachedTokens: 0 });
-    // 30 keys indexed at send, 3 output blocks held: 37 keys fit, not 38.
+    // 30 keys indexed at send, and the 3 output blocks leave the 40 as they were.
     place(keys('b', 30), [unknown], 300);
-    expect(router.trackedKeys).toBe(37);
-    expect(held(keys('a', 8), 'r0')).toBe(7);
+    expect(index.capacity('r0')).toBe(40);
+    expect(router.trackedKeys).toBe(38);
+    expect(held(keys('a', 8), 'r0')).toBe(8);
   });
 
   test('a try that failed, or a request the engine moved, gives its room back', () => {

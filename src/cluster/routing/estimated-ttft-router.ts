@@ -5,7 +5,7 @@
  * scorers and Llumnix weigh placements). Everything it reads it learns from what engines report
  * through `observe`: what each replica caches (a shadow prefix index of the prompts whose first
  * token came back from it, bounded by the room its KV memory leaves beside the requests running
- * there: `cache-room.ts`), its prefill speed (from the time to each first token, with a prior for
+ * there where the replica tells its KV size: `cache-room.ts`), its prefill speed (from the time to each first token, with a prior for
  * a cold start), and characters per token per model (from the usage of each answer). Without
  * reports it still spreads load: its queue estimates drain with time at the prior speed.
  */
@@ -281,11 +281,11 @@ export class EstimatedTtftRouter implements ReplicaRouter {
     return Math.min(entry.matchedBlocks, entry.keys.length);
   }
 
-  /** `entry` runs on its replica (`held`), or ended or left it: the blocks it holds there outside the index leave less room for the cache. */
+  /** `entry` runs on its replica (`held`) or left it: where the replica tells its KV size, what it holds outside the index leaves less room for the cache. */
   private hold(entry: Pending, held: boolean): void {
     const state = this.replicas.get(entry.replica);
     const tokensPerBlock = this.tokensPerBlock(entry.model);
-    const blocks = held && state ? privateBlocks(entry.promptTokens, entry.outputTokens, this.indexedKeys(entry), tokensPerBlock) : 0;
+    const blocks = held && state?.room.told ? privateBlocks(entry.promptTokens, entry.outputTokens, this.indexedKeys(entry), tokensPerBlock) : 0;
     if (state) state.room.heldBlocks = Math.max(0, state.room.heldBlocks - entry.heldBlocks + blocks);
     entry.heldBlocks = blocks;
     if (state) this.index.setCapacity(entry.replica, state.room.keys(tokensPerBlock));

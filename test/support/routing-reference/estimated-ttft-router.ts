@@ -206,7 +206,7 @@ export class EstimatedTtftRouter implements ReplicaRouter {
   private hold(entry: Pending, held: boolean): void {
     const state = this.replicas.get(entry.replica);
     const tokensPerBlock = this.tokensPerBlock(entry.model);
-    const blocks = held && state ? privateBlocks(entry.promptTokens, entry.outputTokens, this.indexedKeys(entry), tokensPerBlock) : 0;
+    const blocks = held && state?.room.told ? privateBlocks(entry.promptTokens, entry.outputTokens, this.indexedKeys(entry), tokensPerBlock) : 0;
     if (state) state.room.heldBlocks = Math.max(0, state.room.heldBlocks - entry.heldBlocks + blocks);
     entry.heldBlocks = blocks;
     if (state) this.index.setCapacity(entry.replica, state.room.keys(tokensPerBlock));
