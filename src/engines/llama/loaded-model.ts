@@ -21,7 +21,7 @@ import { planOutput, type OutputPlan } from './tool-plan.js';
 import { buildJsonGrammar, type GrammarSchema } from './json-schema-grammar.js';
 import { generateChat } from './chat-generation.js';
 import { EmbeddingRunner } from './embedding-runner.js';
-import { continueChat, continueText, keepsState, resumableGeneration, type Turn } from './resumable-generation.js';
+import { continueChat, continueText, resumableGeneration, type Turn } from './resumable-generation.js';
 import { routingKeys } from '../../cluster/routing/routing-keys.js';
 
 /** How to load one model. */
@@ -49,7 +49,11 @@ interface Slot {
   sequence: LlamaContextSequence;
   chat: LlamaChat;
   completion: LlamaCompletion;
-  /** Whether what the sequence holds is worth saving to the prompt cache before another request overwrites it (`keepsState`). */
+  /**
+   * Whether what the sequence holds is worth saving to the prompt cache before another request
+   * overwrites it: not a batch line that ran to its end (its prompt is its own, and a save takes
+   * llama.cpp's context lock that every slot's decode waits on), yes for anything else.
+   */
   keep: boolean;
 }
 
@@ -355,7 +359,8 @@ export class LoadedModel {
           }
         }
         generating = false;
-        slot.keep = keepsState(turn, slot.sequence.contextTokens.length);
+        // A yielded batch line comes back for its state (resumable-generation.ts); one that ended does not.
+        slot.keep = turn.priority === 'interactive' || turn.yielded;
         const promptTokens = prompt.length;
         const usage: Usage = {
           prompt_tokens: promptTokens,

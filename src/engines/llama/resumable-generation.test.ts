@@ -1,7 +1,7 @@
 import { describe, expect, test } from 'vitest';
 import type { GenerationEvent } from '../../core/engine.js';
 import type { ChatCompletionRequest } from '../../core/openai/request-schemas.js';
-import { continueChat, continueText, keepsState, resumableGeneration, yieldedStateMinTokens, type Turn } from './resumable-generation.js';
+import { continueChat, continueText, resumableGeneration, type Turn } from './resumable-generation.js';
 
 type TextRequest = { model: string; prompt: string; max_tokens?: number | null };
 
@@ -108,31 +108,5 @@ describe('continuations', () => {
   test('a completion goes on with its prompt grown by the text; its default budget is 16', () => {
     expect(continueText({ model: 'm', prompt: 'Once' }, ' upon', 2, undefined)).toMatchObject({ prompt: 'Once upon', max_tokens: 14 });
     expect(continueText({ model: 'm', prompt: 'a', max_tokens: 3 }, 'b', 3, undefined)).toBeUndefined();
-  });
-});
-
-describe('keepsState: what a slot holds is saved before the next request overwrites it', () => {
-  const min = yieldedStateMinTokens;
-  test.each([
-    // An interactive request's state, whatever its length: its prefix may be asked for again.
-    ['interactive', false, 0, true],
-    ['interactive', false, 1, true],
-    ['interactive', false, min - 1, true],
-    ['interactive', false, 5000, true],
-    // (an interactive turn is never asked to yield, but the class decides)
-    ['interactive', true, 3, true],
-    // A batch line that ran to its end: nobody asks for its prompt again.
-    ['batch', false, 0, false],
-    ['batch', false, min, false],
-    ['batch', false, 5000, false],
-    // A yielded batch line: saved only when long; a short one is evaluated again by its continuation.
-    ['batch', true, 0, false],
-    ['batch', true, 40, false],
-    ['batch', true, min - 1, false],
-    ['batch', true, min, true],
-    ['batch', true, min + 1, true],
-    ['batch', true, 5000, true],
-  ] as const)('%s, yielded %s, %i tokens: %s', (priority, yielded, tokens, kept) => {
-    expect(keepsState({ priority, yielded }, tokens)).toBe(kept);
   });
 });

@@ -3,9 +3,8 @@
  * and goes on later: each segment runs until it ends or yields at a token boundary; a yielded one
  * is continued by a request whose prompt holds the text so far (a chat's partial answer as the
  * open assistant message, a completion's prompt grown by it), asking only for the tokens still
- * allowed. A long segment's KV state was saved to the prompt cache when the interactive request
- * took its slot, so its continuation evaluates little again; a short one is evaluated again
- * (`keepsState`). The caller sees one answer: the segments'
+ * allowed. The slot's KV state was saved to the prompt cache when the interactive request took
+ * it, so the continuation evaluates little again. The caller sees one answer: the segments'
  * deltas in order, then one `done` with the first segment's prompt and every segment's output.
  */
 import type { GenerationEvent, Priority } from '../../core/engine.js';
@@ -24,28 +23,6 @@ export interface Turn {
 }
 
 type Done = Extract<GenerationEvent, { type: 'done' }>;
-
-/**
- * A yielded batch state shorter than this is not saved to the prompt cache: its continuation
- * evaluates it again instead. The save would happen when an interactive request takes the slot,
- * inside that request's wait for its first token, and it takes llama.cpp's one context lock,
- * behind every slot's decode and every other save or load (traced on bench/batch-interactive.ts:
- * the interactive request's save of the yielded line, queued behind resumed lines' loads, took
- * 30-200 ms at load 11, against under 1 ms with no batch). A short state costs its own line little
- * to evaluate again, later and off the interactive request's path; a long one is still kept.
- */
-export const yieldedStateMinTokens = 256;
-
-/**
- * Whether a slot's state is worth saving before the next request overwrites it, given the turn
- * that just left it: an interactive request's, yes (its prefix may be asked for again); a batch
- * line's that ran to its end, no (nobody asks for its prompt again); a yielded batch line's, only
- * when it is long (`yieldedStateMinTokens`).
- */
-export function keepsState(turn: Pick<Turn, 'priority' | 'yielded'>, tokens: number): boolean {
-  if (turn.priority === 'interactive') return true;
-  return turn.yielded && tokens >= yieldedStateMinTokens;
-}
 
 /**
  * Runs `segment` over `first`, then over `next(first, text, used)` each time a segment yielded,
