@@ -18,17 +18,16 @@ import { skipWithoutSharedModel, storiesPath } from './support/shared-model.js';
 const skip = skipWithoutSharedModel();
 
 /** About 420 tokens: its evaluation holds llama.cpp's context lock long enough for the renew to wait on it. */
-const longChat = (tag: string): ChatCompletionRequest =>
-  ({
-    model: 'stories',
-    messages: [
-      {
-        role: 'user',
-        content: `Story ${tag}. ` + 'Once upon a time there was a little girl named Lily who loved to play in the park with her red ball. '.repeat(12),
-      },
-    ],
-    max_tokens: 8,
-  });
+const longChat = (tag: string): ChatCompletionRequest => ({
+  model: 'stories',
+  messages: [
+    {
+      role: 'user',
+      content: `Story ${tag}. ` + 'Once upon a time there was a little girl named Lily who loved to play in the park with her red ball. '.repeat(12),
+    },
+  ],
+  max_tokens: 8,
+});
 
 const call = (cancel = new Cancellation()): EngineCall => ({ requestId: 'test', cancel });
 
