@@ -4,14 +4,14 @@
  * held by grammar, so the real engine makes the call and the real server runs it. The header sent
  * to the server appears nowhere in the process's logs or its database.
  */
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import OpenAI from 'openai';
+import type OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { startMcpTestServer, type McpTestServer } from './support/mcp-test-server.js';
-import { killNimbusProcesses, startNimbusProcess, waitReady, type NimbusProcess } from './support/nimbus-process.js';
-import { skipWithoutSharedModel, storiesPath } from './support/shared-model.js';
+import type { McpTestServer } from './support/mcp-test-server.js';
+import { startMcpProcessRig, type McpProcessRig } from './support/mcp-process-rig.js';
+import { killNimbusProcesses, type NimbusProcess } from './support/nimbus-process.js';
+import { skipWithoutSharedModel } from './support/shared-model.js';
 
 const skip = skipWithoutSharedModel();
 afterAll(killNimbusProcesses);
@@ -20,18 +20,12 @@ describe.skipIf(skip)('remote MCP tools in a nimbus serve process (stories260K)'
   let server: NimbusProcess;
   let mcp: McpTestServer;
   let client: OpenAI;
+  let rig: McpProcessRig | undefined;
   beforeAll(async () => {
-    mcp = await startMcpTestServer();
-    const config = join(mkdtempSync(join(tmpdir(), 'nimbus-mcp-')), 'nimbus.json');
-    writeFileSync(config, JSON.stringify({ mcp: { allowedHosts: ['127.0.0.1'], allowLoopback: true, callTimeoutMs: 5000 } }));
-    server = await startNimbusProcess(['--config', config, '--model', storiesPath!, '--threads', '1', '--ctx', '1024', '--slots', '1']);
-    await waitReady(server.url);
-    client = new OpenAI({ baseURL: `${server.url}/v1`, apiKey: 'local', maxRetries: 0 });
+    rig = await startMcpProcessRig('nimbus-mcp-');
+    ({ server, mcp, client } = rig);
   }, 120_000);
-  afterAll(async () => {
-    await server?.stop();
-    await mcp?.stop();
-  });
+  afterAll(async () => rig?.stop());
 
   test('the real engine’s forced call is held for approval, then run on the real server; the header is in no log and no file', async () => {
     const secret = 'Bearer sk-process-secret-91c2';

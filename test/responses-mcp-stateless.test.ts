@@ -7,15 +7,13 @@
  * started here with the official SDK: the approved call runs once, on the continuation that
  * approves it, never again on a later turn that carries it as history.
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import OpenAI from 'openai';
+import type OpenAI from 'openai';
 import type { ResponseInputItem } from 'openai/resources/responses/responses';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { startMcpTestServer, type McpTestServer } from './support/mcp-test-server.js';
-import { killNimbusProcesses, startNimbusProcess, waitReady, type NimbusProcess } from './support/nimbus-process.js';
-import { skipWithoutSharedModel, storiesPath } from './support/shared-model.js';
+import type { McpTestServer } from './support/mcp-test-server.js';
+import { startMcpProcessRig, type McpProcessRig } from './support/mcp-process-rig.js';
+import { killNimbusProcesses } from './support/nimbus-process.js';
+import { skipWithoutSharedModel } from './support/shared-model.js';
 
 const skip = skipWithoutSharedModel();
 afterAll(killNimbusProcesses);
@@ -23,21 +21,14 @@ afterAll(killNimbusProcesses);
 type Output = Array<{ type: string; [field: string]: unknown }>;
 
 describe.skipIf(skip)('MCP items sent back by a stateless client (nimbus serve, stories260K)', () => {
-  let server: NimbusProcess;
   let mcp: McpTestServer;
   let client: OpenAI;
+  let rig: McpProcessRig | undefined;
   beforeAll(async () => {
-    mcp = await startMcpTestServer();
-    const config = join(mkdtempSync(join(tmpdir(), 'nimbus-mcp-stateless-')), 'nimbus.json');
-    writeFileSync(config, JSON.stringify({ mcp: { allowedHosts: ['127.0.0.1'], allowLoopback: true, callTimeoutMs: 5000 } }));
-    server = await startNimbusProcess(['--config', config, '--model', storiesPath!, '--threads', '1', '--ctx', '1024', '--slots', '1']);
-    await waitReady(server.url);
-    client = new OpenAI({ baseURL: `${server.url}/v1`, apiKey: 'local', maxRetries: 0 });
+    rig = await startMcpProcessRig('nimbus-mcp-stateless-');
+    ({ mcp, client } = rig);
   }, 120_000);
-  afterAll(async () => {
-    await server?.stop();
-    await mcp?.stop();
-  });
+  afterAll(async () => rig?.stop());
 
   test('an approval sent after the request item in the input runs the held call; carried as history later, it does not run again', async () => {
     const tools: OpenAI.Responses.Tool[] = [{ type: 'mcp', server_label: 'docs', server_url: mcp.url, allowed_tools: ['lookup'], require_approval: 'always' }];
