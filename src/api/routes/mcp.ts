@@ -56,9 +56,9 @@ export function registerMcpRoute(app: FastifyInstance, devices: DeviceServices, 
     const key = calls ? idempotencyKeyOf(request) : undefined;
     if (key && !(await claimOrReplay(devices.gateway, request, reply, key))) return reply;
     const answers = [];
-    entry.session.planned = handler.plan(messages, entry.session);
     let answered: StoredAnswer | undefined;
     try {
+      entry.session.planned = handler.plan(messages, entry.session);
       for (const message of messages) {
         const answer = await handler.handle(message, entry.session);
         if (answer) answers.push(answer);
