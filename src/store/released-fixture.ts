@@ -56,7 +56,7 @@ export async function seedReleasedDatabase(db: Kysely<unknown>): Promise<void> {
     sql`insert into api_keys (id, tenant_id, name, prefix, hash, scopes, limits, created_at) values ('key_old', 'acme', 'ci', 'nmb_abcd', 'hash-old', '["inference"]', '{}', 1000)`,
     sql`insert into devices (tenant_id, id, model, secret_hash, created_at, updated_at) values ('acme', 'lamp-1', '{"title":"Lamp"}', 'secret-hash', 1000, 1000)`,
     sql`insert into device_twins (tenant_id, device_id, desired, reported, version, connection, reported_at, updated_at) values ('acme', 'lamp-1', '{}', '{"on":true}', 3, 'online', 1000, 1000)`,
-    sql`insert into device_history (tenant_id, device_id, version, at, kind, data) values ('acme', 'lamp-1', 3, 1000, 'reported', '{"on":true}')`,
+    sql`insert into device_history (tenant_id, device_id, version, at, kind, data, ordinal) values ('acme', 'lamp-1', 3, 1000, 'reported', '{"on":true}', 0)`,
     sql`insert into device_commands (id, tenant_id, device_id, kind, name, input, hash, state, created_at, updated_at, deadline) values ('cmd_old', 'acme', 'lamp-1', 'property', 'on', 'true', 'h', 'acked', 1000, 1000, 2000)`,
     sql`insert into device_approvals (id, tenant_id, command_hash, device_id, kind, name, input, risk, reason, status, requested_at, expires_at) values ('apr_old', 'acme', 'h', 'lamp-1', 'action', 'unlock', '{}', 'high', 'risky', 'pending', 1000, 2000)`,
     sql`insert into device_estops (tenant_id, active, reason, changed_by, changed_at) values ('acme', 0, 'cleared', 'key_old', 1000)`,

@@ -27,4 +27,5 @@ export const releasedMigrations: readonly string[] = [
   '0042-cross-control-plane',
   '0043-request-log-indexes',
   '0048-alerts',
+  '0049-device-history-once',
 ];

@@ -31,6 +31,9 @@ CREATE INDEX "device_commands_state" on "device_commands" ("state")
 -- index device_history_device
 CREATE INDEX "device_history_device" on "device_history" ("tenant_id", "device_id", "seq")
 
+-- index device_history_once
+CREATE UNIQUE INDEX "device_history_once" on "device_history" ("tenant_id", "device_id", "version", "kind", "ordinal")
+
 -- index device_steps_conversation
 CREATE INDEX "device_steps_conversation" on "device_steps" ("tenant_id", "conversation", "at")
 
@@ -134,7 +137,7 @@ CREATE TABLE "device_commands" ("id" text primary key, "tenant_id" text not null
 CREATE TABLE "device_estops" ("tenant_id" text primary key, "active" integer not null, "reason" text not null, "changed_by" text not null, "changed_at" bigint not null)
 
 -- table device_history
-CREATE TABLE "device_history" ("seq" integer primary key autoincrement, "tenant_id" text not null, "device_id" text not null, "version" bigint not null, "at" bigint not null, "kind" text not null, "data" text not null)
+CREATE TABLE "device_history" ("seq" integer primary key autoincrement, "tenant_id" text not null, "device_id" text not null, "version" bigint not null, "at" bigint not null, "kind" text not null, "data" text not null, "ordinal" integer default 0 not null)
 
 -- table device_idempotency
 CREATE TABLE "device_idempotency" ("tenant_id" text not null, "key_subject" text not null, "idempotency_key" text not null, "request_hash" text not null, "state" text not null, "status" integer, "body" text, "created_at" bigint not null, "expires_at" bigint not null, constraint "device_idempotency_pk" primary key ("tenant_id", "key_subject", "idempotency_key"))
