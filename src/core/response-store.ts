@@ -45,6 +45,11 @@ export interface ResponseStore {
    * the bytes it takes (body and items as JSON), what `tenantBytes` counts.
    */
   putResponse(response: NewResponse): Promise<number>;
+  /**
+   * Where the store holds new responses back for a moment to write several in one commit
+   * (SQLite: decision 0021), sends them now; a reader about to wait on one calls it first.
+   */
+  flushWrites?(): void;
   /** Replaces a response's status, body and size (as it completes); false when it is gone (deleted meanwhile). */
   finishResponse(tenantId: string, id: string, update: Pick<StoredResponse, 'status' | 'body' | 'bytes'>): Promise<boolean>;
   /** The response, unless it is another tenant's, deleted or expired at `now`. */

@@ -133,10 +133,14 @@ export class ResponseRecords {
   /**
    * Saves a finished response with its input items; resolves once it is committed. Reads of it
    * in this process wait for the write from the moment this is called (before any await), so a
-   * caller may answer before it resolves where `answerBeforeStored` allows.
+   * caller may answer before it resolves where `answerBeforeStored` allows. The store may hold
+   * the write back to commit it with others (SQLite, decision 0021); `waited` says the caller
+   * waits for it, and reads here that wait for it send it at once (`pending`).
    */
-  async save(record: Omit<StoredResponse, 'expiresAt' | 'bytes'>): Promise<void> {
+  async save(record: Omit<StoredResponse, 'expiresAt' | 'bytes'>, options: { waited?: boolean } = {}): Promise<void> {
     const write = this.store.putResponse({ ...record, expiresAt: record.createdAt + Math.round(this.limits.retentionDays * 86_400_000) });
+    // A caller that waits for the commit (a batch line) does not wait for others to join it.
+    if (options.waited) setImmediate(() => this.store.flushWrites?.());
     const settled = write.then(
       () => undefined,
       () => undefined,
@@ -150,11 +154,19 @@ export class ResponseRecords {
     if (known) known.bytes += bytes;
   }
 
+  /** Resolves once a write of `id` started here is committed (at once when there is none), asking the store not to hold it back. */
+  private async pending(id: string): Promise<void> {
+    const writing = this.writing.get(id);
+    if (!writing) return;
+    this.store.flushWrites?.();
+    await writing;
+  }
+
   /** The response as the API shows it: one running here, else the stored one; undefined when it does not exist for the tenant. */
   async get(tenantId: string, id: string): Promise<Record<string, unknown> | undefined> {
     const running = this.running.get(id);
     if (running && running.tenantId === tenantId) return running.snapshot();
-    await this.writing.get(id);
+    await this.pending(id);
     return (await this.store.getResponse(tenantId, id, this.clock.now()))?.body;
   }
 
@@ -164,12 +176,12 @@ export class ResponseRecords {
 
   /** A stored response's input items, a page at a time. */
   async inputItems(tenantId: string, id: string, query: Parameters<ResponseStore['listInputItems']>[2]): Promise<Array<Record<string, unknown>> | undefined> {
-    await this.writing.get(id);
+    await this.pending(id);
     return this.store.listInputItems(tenantId, id, query, this.clock.now());
   }
 
   async delete(tenantId: string, id: string): Promise<boolean> {
-    await this.writing.get(id);
+    await this.pending(id);
     const freed = await this.store.deleteResponse(tenantId, id);
     const known = this.bytesInUse.get(tenantId);
     if (freed !== undefined && known) known.bytes = Math.max(0, known.bytes - freed);
@@ -186,7 +198,7 @@ export class ResponseRecords {
     const chain: StoredResponse[] = [];
     for (let id: string | null = previousId; id !== null;) {
       if (chain.length >= maxChain) throw previousError(`The conversation behind '${previousId}' is longer than ${maxChain} responses; start a new one.`);
-      await this.writing.get(id);
+      await this.pending(id);
       const stored: StoredResponse | undefined = await this.store.getResponse(tenantId, id, now);
       if (!stored) {
         const what =

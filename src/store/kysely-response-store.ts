@@ -20,7 +20,10 @@ export interface ResponseRows {
  * trips and each insert compiled per call); each dialect passes a faster one (decision 0020):
  * SQLite's runs off the request thread, PostgreSQL's is one statement.
  */
-export type ResponseRowWriter = (rows: ResponseRows) => Promise<void>;
+export type ResponseRowWriter = ((rows: ResponseRows) => Promise<void>) & {
+  /** Where the writer holds writes back to group them: sends them now (a reader waits on one). */
+  flush?: () => void;
+};
 
 /** The response's rows, each JSON value stringified once (the quota's bytes are counted from those strings). */
 export function responseRows(response: NewResponse): ResponseRows {
@@ -75,6 +78,10 @@ export class KyselyResponseStore implements ResponseStore {
     const rows = responseRows(response);
     await this.writeRows(rows);
     return rows.response.bytes;
+  }
+
+  flushWrites(): void {
+    this.writeRows.flush?.();
   }
 
   async finishResponse(tenantId: string, id: string, update: Pick<StoredResponse, 'status' | 'body' | 'bytes'>): Promise<boolean> {

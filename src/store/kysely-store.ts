@@ -71,6 +71,8 @@ export interface RequestLogWriter {
   prune?(sql: string, parameters: readonly unknown[]): Promise<number>;
   /** Runs writes (SQL and positional parameters) in one transaction off the request thread; resolves once committed. */
   transact?(statements: ReadonlyArray<readonly [sql: string, parameters: readonly unknown[]]>): Promise<void>;
+  /** Sends transactions `transact` holds back to group them, now: someone waits on one. */
+  flushTransactions?(): void;
   close?(): Promise<void>;
 }
 

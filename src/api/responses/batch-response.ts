@@ -97,7 +97,7 @@ export function batchResponses(context: ServerContext, records: ResponseRecords,
       builder.started();
       ({ failure, usage } = await run(context, caller, plan, billed, builder, line.cancel));
       if (failure) throw failure;
-      if (plan.store) await records.save(storedRecord(plan, line.principal, builder));
+      if (plan.store) await records.save(storedRecord(plan, line.principal, builder), { waited: true });
       return { body: builder.response, usage };
     } finally {
       billed.end(line.cancel.aborted);

@@ -183,10 +183,16 @@ export class LedgerThread implements RequestLogWriter {
   >();
   private nextId = 0;
   private failure: Error | undefined;
-  /** Transactions asked for in this turn of the event loop, sent together at its end (`transact`). */
+  /** Transactions asked for and not yet sent: they go together after `transactHoldMs`, or at `flushTransactions` (`transact`). */
   private groups: Array<{ statements: Array<[sql: string, parameters: unknown[]]>; resolve: () => void; reject: (error: Error) => void }> = [];
+  private groupsTimer: NodeJS.Timeout | undefined;
+  private lastTransaction: Promise<void> = Promise.resolve();
 
-  private constructor(private readonly worker: Worker) {
+  private constructor(
+    private readonly worker: Worker,
+    /** How long a transaction waits for others to share its message and commit (0: the end of the event loop's turn). */
+    private readonly transactHoldMs: number,
+  ) {
     // Held only while batches are in flight: an idle ledger must not keep the process alive, a busy one must.
     worker.unref();
     worker.on('message', (answer: Answer) => {
@@ -203,7 +209,7 @@ export class LedgerThread implements RequestLogWriter {
   }
 
   /** `sql` inserts one row with positional parameters, in the order of an encoded row's values; `rollup` keeps the hourly sums. */
-  static start(path: string, sql: string, rollup?: RollupWriter): Promise<LedgerThread> {
+  static start(path: string, sql: string, rollup?: RollupWriter, transactHoldMs = 0): Promise<LedgerThread> {
     const driver = createRequire(import.meta.url).resolve('better-sqlite3');
     // tsx (esbuild's keepNames) wraps named functions in calls to its `__name` helper, which exists
     // in the module but not in the eval'd worker: a no-op stand-in lets the same source run there.
@@ -213,7 +219,7 @@ export class LedgerThread implements RequestLogWriter {
       const onMessage = (answer: Answer): void => {
         worker.off('error', onError);
         worker.off('message', onMessage);
-        if ('ready' in answer) resolve(new LedgerThread(worker));
+        if ('ready' in answer) resolve(new LedgerThread(worker, transactHoldMs));
         else {
           void worker.terminate();
           reject(new Error('failed' in answer ? answer.failed : 'the ledger thread did not start'));
@@ -246,24 +252,33 @@ export class LedgerThread implements RequestLogWriter {
 
   /**
    * Runs writes in one transaction on the ledger thread's connection; resolves once committed.
-   * The transactions asked for in one turn of the event loop go as one message and one commit,
-   * each in its own savepoint (all of it or none of it, as alone): under load each message woke
-   * the ledger thread, and the wake-up cost the request thread a context switch (0.3 ms a
-   * response at concurrency 16, decision 0021), and each commit wrote its pages to the WAL again.
+   * The transactions asked for within `transactHoldMs` (as the ledger's rows wait for their batch)
+   * go as one message and one commit, each in its own savepoint (all of it or none of it, as
+   * alone): each message wakes the ledger thread, and the wake-up and the commit cost the request
+   * thread a context switch and the other core's time (0.3 ms a response at concurrency 16,
+   * decision 0021; at concurrency 1 one message a response was most of what storing it added).
+   * Whoever waits on a write held here calls `flushTransactions` so as not to wait the hold.
    */
   transact(statements: ReadonlyArray<readonly [sql: string, parameters: readonly unknown[]]>): Promise<void> {
     if (this.failure) return Promise.reject(this.failure);
     return new Promise((resolve, reject) => {
-      if (this.groups.length === 0) setImmediate(() => this.sendGroups());
+      if (this.groups.length === 0) {
+        if (this.transactHoldMs > 0) this.groupsTimer = setTimeout(() => this.flushTransactions(), this.transactHoldMs);
+        else setImmediate(() => this.flushTransactions());
+      }
       this.groups.push({ statements: statements.map(([sql, parameters]) => [sql, [...parameters]]), resolve, reject });
     });
   }
 
-  private sendGroups(): void {
+  /** Sends the transactions held back now (a reader waits on one of them). */
+  flushTransactions(): void {
+    clearTimeout(this.groupsTimer);
+    this.groupsTimer = undefined;
     const groups = this.groups;
+    if (groups.length === 0) return;
     this.groups = [];
 
-    this.send((id) => ({ id, transact: groups.map((group) => group.statements) })).then(
+    this.lastTransaction = this.send((id) => ({ id, transact: groups.map((group) => group.statements) })).then(
       ({ refused }) =>
         groups.forEach((group, index) => {
           const reason = refused?.[index];
@@ -287,6 +302,9 @@ export class LedgerThread implements RequestLogWriter {
   }
 
   async close(): Promise<void> {
+    // Transactions still held back are committed first (their callers were answered already).
+    this.flushTransactions();
+    await this.lastTransaction;
     this.failure ??= new Error('the ledger thread is closed');
     await this.worker.terminate();
   }

@@ -19,6 +19,12 @@ export interface SqliteStoreOptions {
    * on the request thread (always for `:memory:`, which another connection cannot see).
    */
   ledgerThread?: boolean;
+  /**
+   * How long a stored response's write waits on the ledger thread for others to share its message
+   * and commit (decision 0021). Its answer has gone already and reads here wait for it (sending
+   * it at once), so what it costs is a crash's window: as the ledger's own rows, which wait 50 ms.
+   */
+  responseHoldMs?: number;
 }
 
 /** Opens (creating if needed) and migrates a SQLite store; `:memory:` for a throwaway one. */
@@ -29,7 +35,7 @@ export async function openSqliteStore(path: string, options: SqliteStoreOptions 
   database.pragma('synchronous = NORMAL');
   database.pragma('busy_timeout = 5000');
   const store = new KyselyStore(new Kysely<Database>({ dialect: new ImmediateSqliteDialect({ database: cachingStatements(database) }) }), {
-    requestLogWriter: () => requestLogWriter(database, path, options.ledgerThread ?? path !== ':memory:'),
+    requestLogWriter: () => requestLogWriter(database, path, options.ledgerThread ?? path !== ':memory:', options.responseHoldMs ?? 50),
     lexicalIndex: fts5Index,
     deviceStore: (db) => new SqliteDeviceStore(db, database),
     responseWriter: (db, ledger) => sqliteResponseWriter(database, db, ledger),
@@ -70,10 +76,10 @@ const rollup: RollupWriter = {
  * Ledger rows through one prepared statement (`batchInserter`): no SQL built or parsed per flush.
  * On a worker thread where it can start one (ledger-thread.ts), else on this thread.
  */
-async function requestLogWriter(database: SQLite.Database, path: string, threaded: boolean): Promise<RequestLogWriter> {
+async function requestLogWriter(database: SQLite.Database, path: string, threaded: boolean, responseHoldMs: number): Promise<RequestLogWriter> {
   if (threaded) {
     try {
-      return await LedgerThread.start(path, insertSql, rollup);
+      return await LedgerThread.start(path, insertSql, rollup, responseHoldMs);
     } catch (error) {
       console.error(`nimbus: the ledger writes on the request thread: its own thread did not start (${(error as Error).message})`);
     }

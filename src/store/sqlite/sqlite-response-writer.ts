@@ -56,14 +56,38 @@ export function sqliteResponseWriter(database: SQLite.Database, db: Kysely<Datab
     });
     inline.immediate(statements);
   };
-  return async (rows) => {
+  // A flush asked for while writes are still on their way to the ledger thread (its first start)
+  // sends them as they arrive.
+  let threaded: RequestLogWriter | undefined;
+  let arriving = 0;
+  let urgent = false;
+  const write: ResponseRowWriter = async (rows) => {
     const statements = statementsOf(rows);
-    const writer = await ledger();
-    if (writer.transact) return writer.transact(statements);
+    arriving++;
+    let writer: RequestLogWriter;
+    try {
+      writer = await ledger();
+    } finally {
+      arriving--;
+    }
+    if (writer.transact) {
+      threaded = writer;
+      const committed = writer.transact(statements);
+      if (urgent) {
+        urgent = arriving > 0;
+        writer.flushTransactions?.();
+      }
+      return committed;
+    }
     // Kysely holds the one connection for a whole transaction and awaits between its statements:
     // ours must not run inside one, so while one is open this waits for the connection (as the
     // device store's admit does). Otherwise nothing can interleave with a synchronous transaction.
     if (database.inTransaction) await db.connection().execute(async () => runInline(statements));
     else runInline(statements);
   };
+  write.flush = () => {
+    threaded?.flushTransactions?.();
+    if (arriving > 0) urgent = true;
+  };
+  return write;
 }
