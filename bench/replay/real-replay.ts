@@ -50,6 +50,8 @@ export interface PolicyRun {
   round: number;
   requests: number;
   errors: number;
+  /** What the failed requests met, counted ('3x 503 overloaded'). */
+  errorKinds: string;
   ttftMeanMs: number;
   ttftP50Ms: number;
   ttftP99Ms: number;
@@ -128,8 +130,8 @@ async function streamOne(
     body: JSON.stringify({ ...body, stream: true, stream_options: { include_usage: true } }),
   });
   if (response.statusCode !== 200) {
-    await response.body.text();
-    return undefined;
+    const answer = await response.body.text();
+    throw new Error(`${response.statusCode} ${/"code":"([^"]+)"/.exec(answer)?.[1] ?? answer.slice(0, 60)}`);
   }
   let ttftMs = Number.NaN;
   let text = '';
@@ -138,7 +140,7 @@ async function streamOne(
     if (Number.isNaN(ttftMs) && text.includes('"text":"')) ttftMs = performance.now() - started;
   }
   const usageLine = text.split('\n').find((line) => line.includes('"usage":{'));
-  if (!usageLine) return undefined;
+  if (!usageLine) throw new Error(`stream without usage: ${/"code":"([^"]+)"/.exec(text)?.[1] ?? text.slice(-60)}`);
   const usage = (
     JSON.parse(usageLine.slice('data: '.length)) as {
       usage: { prompt_tokens: number; completion_tokens: number; prompt_tokens_details?: { cached_tokens?: number } };
@@ -244,13 +246,17 @@ export async function runRealReplay(options: RealReplayOptions, onRun: (run: Pol
       for (const policy of options.policies) {
         const salt = `${round}-${policy}-${Math.random().toString(36).slice(2)}`;
         const begin = performance.now();
+        const errorKinds = new Map<string, number>();
         const results = await Promise.all(
           options.trace.map(async (entry, index) => {
             const wait = arrivals[index]! - (performance.now() - begin);
             if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
             const maxTokens = Math.min(options.maxOutput, Math.max(1, Math.round(entry.outputTokens / options.outputScale)));
             return streamOne(agent, controlPlane.url, { model: policy, prompt: promptOf(entry, salt, options), max_tokens: maxTokens, temperature: 0.8 }).catch(
-              () => undefined,
+              (error: Error) => {
+                errorKinds.set(error.message, (errorKinds.get(error.message) ?? 0) + 1);
+                return undefined;
+              },
             );
           }),
         );
@@ -263,6 +269,7 @@ export async function runRealReplay(options: RealReplayOptions, onRun: (run: Pol
           round,
           requests: ok.length,
           errors: results.length - ok.length,
+          errorKinds: [...errorKinds].map(([kind, count]) => `${count}x ${kind}`).join('; '),
           ttftMeanMs: ttfts.reduce((sum, value) => sum + value, 0) / (ttfts.length || 1),
           ttftP50Ms: percentileOf(ttfts, 0.5),
           ttftP99Ms: percentileOf(ttfts, 0.99),

@@ -49,6 +49,7 @@ const runs = await runRealReplay(options, (run) =>
     round: run.round,
     requests: run.requests,
     errors: run.errors,
+    ...(run.errors > 0 ? { error_kinds: run.errorKinds } : {}),
     ttft_mean_ms: run.ttftMeanMs,
     ttft_p50_ms: run.ttftP50Ms,
     ttft_p99_ms: run.ttftP99Ms,
