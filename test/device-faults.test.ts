@@ -2,9 +2,10 @@
  * Faults tell callers the truth at once (issue 17, item 7), through a `nimbus serve` process, its
  * embedded broker, virtual devices and a scripted model: a device lost mid-command fails it within
  * a second; a timeout is a 504 with the command's id and state; an Idempotency-Key runs a command
- * once (409 while it runs, the stored answer after); a chat whose later turn fails still returns
- * the actions taken; errors after a side effect say `x-should-retry: false`. A chat that acts on
- * devices and an MCP tool call honour an Idempotency-Key too: an SDK retry does not act twice.
+ * once (a retry while it runs waits for its answer, a retry after gets the stored answer); a chat
+ * whose later turn fails still returns the actions taken; errors after a side effect say
+ * `x-should-retry: false`. A chat that acts on devices and an MCP tool call honour an
+ * Idempotency-Key too: an SDK retry does not act twice.
  */
 import OpenAI from 'openai';
 import { afterAll, beforeAll, expect, test } from 'vitest';
@@ -53,17 +54,18 @@ test('a timeout answers 504 with the command id and state, and says not to retry
   expect(command.body.state).toBe('timed_out');
 });
 
-test('an Idempotency-Key runs a command once: 409 while it runs, the stored answer after', async () => {
+test('an Idempotency-Key runs a command once: a retry while it runs waits for its answer, a retry after gets the stored answer', async () => {
   const slow = server.sims.get('slow-1')!;
   const before = slow.received.length;
   const key = { 'idempotency-key': 'set-brightness-42' };
   const first = server.api(admin, 'PUT', '/v1/devices/slow-1/properties/brightness', { value: 42 }, key);
   await eventually(() => expect(slow.received.length).toBe(before + 1));
-  const whileRunning = await server.api(admin, 'PUT', '/v1/devices/slow-1/properties/brightness', { value: 42 }, key);
-  expect(whileRunning.status).toBe(409);
+  const whileRunning = server.api(admin, 'PUT', '/v1/devices/slow-1/properties/brightness', { value: 42 }, key);
+  await new Promise((resolve) => setTimeout(resolve, 300));
   await slow.answerLate(slow.received.at(-1)!.id, { brightness: 42 });
-  const done = await first;
+  const [done, waited] = await Promise.all([first, whileRunning]);
   expect(done.body).toMatchObject({ status: 'acked', command: expect.stringMatching(/^cmd_/) });
+  expect([waited.status, waited.body, waited.headers.get('idempotent-replayed')]).toEqual([200, done.body, 'true']);
   const retry = await server.api(admin, 'PUT', '/v1/devices/slow-1/properties/brightness', { value: 42 }, key);
   expect([retry.status, retry.body, retry.headers.get('idempotent-replayed')]).toEqual([200, done.body, 'true']);
   expect(slow.received.length).toBe(before + 1);

@@ -1,10 +1,11 @@
 /**
- * `Idempotency-Key` for requests that act on devices beyond one REST command: a chat completion
- * with `nimbus.devices` and an MCP `POST /mcp`. The first request with a key (per API key, kept
- * 24 h in the store, shared by every control plane) runs; a retry while it runs waits for it a
- * while (up to `runningWaitMs`, as soon as it settles when it runs in this process) and then gets
- * its answer, or a 409 that may be retried if it still runs; a retry after gets the stored answer
- * without acting again. A request that acted on nothing frees its key, so a corrected retry runs.
+ * `Idempotency-Key` for requests that act on devices: a device command over REST, a chat
+ * completion with `nimbus.devices`, `/v1/responses` with device tools and an MCP `POST /mcp`. The
+ * first request with a key (per API key, kept 24 h in the store, shared by every control plane)
+ * runs; a retry while it runs waits for it a while (up to `runningWaitMs`, as soon as it settles
+ * when it runs in this process) and then gets its answer, or a 409 that may be retried if it
+ * still runs; a retry after gets the stored answer without acting again. A request that acted on
+ * nothing frees its key, so a corrected retry runs.
  *
  * The answer reaches the client just before its key is settled (the chat formats write it
  * synchronously), so a client that retries the moment it has an answer, or that lost the
@@ -25,6 +26,14 @@ export interface StoredAnswer {
   body: unknown;
   stream?: boolean;
 }
+
+/**
+ * How a route's answers are kept in the store: `answer` as `{ stream, body }` (chat,
+ * `/v1/responses`, MCP), `body` as the JSON body alone, which is how the device REST route has
+ * always kept them: its keys already stored replay, and control planes of the previous version
+ * (still serving beside this one during an upgrade) replay what this one stores.
+ */
+export type StoredShape = 'answer' | 'body';
 
 /** How long a retry waits for the first request with its key to settle before a 409. */
 export const runningWaitMs = 5_000;
@@ -49,7 +58,13 @@ export function idempotencyKeyOf(request: FastifyRequest): string | undefined {
  * false when the stored answer of the first request was sent; throws 409 while the first runs or
  * when the key was used for another request.
  */
-export async function claimOrReplay(gateway: DeviceGateway, request: FastifyRequest, reply: FastifyReply, key: string): Promise<boolean> {
+export async function claimOrReplay(
+  gateway: DeviceGateway,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  key: string,
+  shape: StoredShape = 'answer',
+): Promise<boolean> {
   const requestHash = sha256(canonicalJson({ method: request.method, url: request.url, body: request.body ?? null }));
   const deadline = Date.now() + runningWaitMs;
   let held = await gateway.claimIdempotency(request.principal, key, requestHash);
@@ -85,7 +100,7 @@ export async function claimOrReplay(gateway: DeviceGateway, request: FastifyRequ
       headers: { 'retry-after': '1', 'x-should-retry': 'true' },
     });
   }
-  const stored = held.body as { stream?: boolean; body?: unknown } | null;
+  const stored = shape === 'body' ? { body: held.body } : (held.body as { stream?: boolean; body?: unknown } | null);
   void reply.code(held.status ?? 200).header('idempotent-replayed', 'true');
   if ((held.status ?? 200) >= 400) void reply.header('x-should-retry', 'false');
   if (stored?.stream) void reply.type('text/event-stream').send(`data: ${JSON.stringify(stored.body)}\n\ndata: [DONE]\n\n`);
@@ -102,9 +117,10 @@ export async function settleKey(
   request: FastifyRequest,
   key: string,
   outcome: { answer: StoredAnswer | undefined; acted: boolean },
+  shape: StoredShape = 'answer',
 ): Promise<void> {
   try {
-    await settle(gateway, request, key, outcome);
+    await settle(gateway, request, key, outcome, shape);
   } finally {
     const holder = holderOf.get(request);
     if (holder !== undefined) {
@@ -120,16 +136,18 @@ async function settle(
   request: FastifyRequest,
   key: string,
   outcome: { answer: StoredAnswer | undefined; acted: boolean },
+  shape: StoredShape,
 ): Promise<void> {
   const { answer, acted } = outcome;
+  const kept = (stored: StoredAnswer): unknown => (shape === 'body' ? stored.body : { stream: stored.stream === true, body: stored.body });
   if (answer && (answer.status < 400 || acted)) {
-    await gateway.settleIdempotency(request.principal, key, { status: answer.status, body: { stream: answer.stream === true, body: answer.body } });
+    await gateway.settleIdempotency(request.principal, key, { status: answer.status, body: kept(answer) });
   } else if (acted) {
     // It acted and then never answered (the client left, the server failed between): a retry must not act again.
     const error = new NimbusError(
       'conflict',
       `The first request with Idempotency-Key '${key}' acted on devices and did not finish answering; GET /v1/audit?conversation=... or the devices' command lists tell what it did.`,
     );
-    await gateway.settleIdempotency(request.principal, key, { status: error.status, body: { stream: false, body: error.toJSON() } });
+    await gateway.settleIdempotency(request.principal, key, { status: error.status, body: kept({ status: error.status, body: error.toJSON() }) });
   } else await gateway.settleIdempotency(request.principal, key, undefined);
 }

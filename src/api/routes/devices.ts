@@ -10,11 +10,11 @@ import { z } from 'zod';
 import type { CommandState } from '../../core/device-store.js';
 import { NimbusError } from '../../core/errors.js';
 import { parseRequest } from '../../core/openai/parse-request.js';
-import { canonicalJson, sha256 } from '../../devices/canonical-json.js';
 import type { ActionReport, DeviceGateway } from '../../devices/device-gateway.js';
 import type { Proposal } from '../../devices/policy.js';
 import { newToolSession } from '../../devices/tool-session.js';
 import { actionView, commandView, denialError, deviceView, historyView, twinView } from '../device-views.js';
+import { claimOrReplay, idempotencyKeyOf, settleKey, type StoredAnswer } from '../idempotency-key.js';
 import type { DeviceServices } from '../server-context.js';
 
 const registerSchema = z.strictObject({
@@ -142,52 +142,29 @@ function answerOf(report: ActionReport, param: string): { status: number; body: 
 }
 
 /**
- * Runs a command at most once per `Idempotency-Key` of a key (kept 24 h): a retry gets the stored
- * answer without acting again, 409 while the first still runs; a key reused for another request is
- * refused. A refusal before anything was sent frees the key, so a fixed retry runs.
+ * Runs a command at most once per `Idempotency-Key` of a key (kept 24 h), through the mechanism
+ * chat, responses and MCP share: a retry while the first still runs waits for its answer, a retry
+ * after gets the stored answer without acting again; a key reused for another request is refused.
+ * A refusal before anything was sent frees the key, so a fixed retry runs; a timeout (the command
+ * was sent and may still act) keeps its 504. Answers are kept as their body alone, as before.
  */
 async function once(gateway: DeviceGateway, request: FastifyRequest, reply: FastifyReply, run: () => Promise<ActionReport>, param: string): Promise<unknown> {
-  const header = request.headers['idempotency-key'];
-  const key = typeof header === 'string' && header.length > 0 ? header.slice(0, 200) : undefined;
+  const key = idempotencyKeyOf(request);
   if (!key) {
     const answer = answerOf(await run(), param);
     return reply.code(answer.status).send(answer.body);
   }
-  const requestHash = sha256(canonicalJson({ method: request.method, url: request.url, body: request.body ?? null }));
-  const held = await gateway.claimIdempotency(request.principal, key, requestHash);
-  if (held) {
-    if (held.requestHash !== requestHash) {
-      throw new NimbusError('conflict', `Idempotency-Key '${key}' was used for another request; use a new key for a new command.`, {
-        param: 'Idempotency-Key',
-      });
-    }
-    if (held.state === 'running') {
-      throw new NimbusError('conflict', `A request with Idempotency-Key '${key}' is still running; retry to get its answer.`, {
-        headers: { 'retry-after': '1', 'x-should-retry': 'true' },
-      });
-    }
-    if ((held.status ?? 200) >= 400) void reply.header('x-should-retry', 'false');
-    return reply
-      .code(held.status ?? 200)
-      .header('idempotent-replayed', 'true')
-      .send(held.body);
-  }
-  let report: ActionReport;
+  if (!(await claimOrReplay(gateway, request, reply, key, 'body'))) return reply;
+  let answer: StoredAnswer;
   try {
-    report = await run();
+    answer = answerOf(await run(), param);
   } catch (error) {
-    await gateway.settleIdempotency(request.principal, key, undefined);
+    const timedOut = error instanceof NimbusError && error.code === 'device_timeout';
+    const outcome = timedOut ? { answer: { status: error.status, body: error.toJSON() }, acted: true } : { answer: undefined, acted: false };
+    await settleKey(gateway, request, key, outcome, 'body');
     throw error;
   }
-  try {
-    const answer = answerOf(report, param);
-    await gateway.settleIdempotency(request.principal, key, answer);
-    return reply.code(answer.status).send(answer.body);
-  } catch (error) {
-    // A denial did nothing: the key is free again. A timeout acted (maybe): its answer is kept.
-    if (error instanceof NimbusError && error.code === 'device_timeout')
-      await gateway.settleIdempotency(request.principal, key, { status: error.status, body: error.toJSON() });
-    else await gateway.settleIdempotency(request.principal, key, undefined);
-    throw error;
-  }
+  // A 200 or 202, kept whatever it did; stored before it is sent, so a retry the moment it arrives finds it.
+  await settleKey(gateway, request, key, { answer, acted: false }, 'body');
+  return reply.code(answer.status).send(answer.body);
 }
