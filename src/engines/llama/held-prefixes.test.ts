@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest';
 import { prefixKeysOf } from '../../cluster/routing/routing-keys.js';
-import { HeldPrefixes, holds, maxReportedPrefixKeys } from './held-prefixes.js';
+import { HeldPrefixes, holds, maxPendingReports, maxReportedPrefixKeys } from './held-prefixes.js';
 
 const range = (from: number, to: number): number[] => Array.from({ length: to - from }, (_, index) => from + index);
 const keys = (prefix: string, count: number): string[] => Array.from({ length: count }, (_, index) => `${prefix}${index}`);
@@ -41,6 +41,7 @@ describe('HeldPrefixes', () => {
     const held = new HeldPrefixes();
     held.record(['a0'], range(0, 10));
     held.record(['b0'], range(100, 110));
+    expect(held.report([range(0, 10), range(100, 110)])).toEqual({ keys: ['b0', 'a0'], complete: true });
     expect(held.report([range(100, 110)])).toEqual({ keys: ['b0'], complete: true });
     expect(held.size).toBe(1);
     // Even were a holder to show the same tokens later, the forgotten record stays gone (a new run records it again).
@@ -59,6 +60,21 @@ describe('HeldPrefixes', () => {
     held.record(['a0'], range(0, 10));
     held.record(['b0'], range(50, 60));
     expect(held.report([range(0, 10)]).keys).toEqual(['a0']);
+  });
+
+  test('a prompt still being evaluated across reports is kept until held, then listed; one never held goes after maxPendingReports', () => {
+    const held = new HeldPrefixes();
+    held.record(['a0'], range(0, 10));
+    // Reports while its evaluation runs (the slot holds part of it): not listed, not forgotten.
+    for (let beat = 0; beat < 3; beat += 1) expect(held.report([range(0, 4)])).toEqual({ keys: [], complete: true });
+    expect(held.report([range(0, 12)])).toEqual({ keys: ['a0'], complete: true });
+    // A prompt that never runs (its request failed) is dropped after the bound.
+    held.record(['f0'], range(200, 210));
+    for (let beat = 0; beat < maxPendingReports; beat += 1) held.report([range(0, 12)]);
+    expect(held.size).toBe(2);
+    held.report([range(0, 12)]);
+    expect(held.size).toBe(1);
+    expect(held.report([range(0, 12)]).keys).toEqual(['a0']);
   });
 
   test('a key shared by two prompts (a common system prompt) is listed once, where it is newest', () => {

@@ -6,15 +6,24 @@
  *
  * Each prompt run is recorded with its keys and its tokens; a record counts as held while some
  * holder (a slot's KV cache, a saved prompt-cache state) starts with its tokens. A record no
- * holder has is dropped for good: KV content changes only by new requests, which are recorded
- * themselves. Plain logic over token arrays (tested alone).
+ * holder has any more is dropped for good: KV content changes only by new requests, which are
+ * recorded themselves. A record not yet held (recorded before its prompt is evaluated: a report
+ * taken meanwhile, on a busy machine, must not forget it) waits, unlisted, for up to
+ * `maxPendingReports` reports. Plain logic over token arrays (tested alone).
  */
 
 /** One prompt run: its prefix keys and the tokens it was evaluated as. */
 interface HeldRecord {
   readonly keys: readonly string[];
   readonly tokens: ArrayLike<number>;
+  /** Some report found it held. */
+  heldOnce: boolean;
+  /** Reports that did not find it held before it ever was. */
+  pending: number;
 }
+
+/** Reports a recorded prompt may go unheld before it is first held (its evaluation may span a few heartbeats; a failed one never comes). */
+export const maxPendingReports = 16;
 
 /** The most prefix keys a heartbeat carries per replica, newest first. */
 export const maxReportedPrefixKeys = 256;
@@ -54,7 +63,7 @@ export class HeldPrefixes {
   /** A prompt about to run: its prefix keys and its tokens (a prompt run again is newest; its keys are listed once). */
   record(keys: readonly string[], tokens: readonly number[]): void {
     if (keys.length === 0 || tokens.length === 0) return;
-    this.records.push({ keys: [...keys], tokens: Uint32Array.from(tokens) });
+    this.records.push({ keys: [...keys], tokens: Uint32Array.from(tokens), heldOnce: false, pending: 0 });
     if (this.records.length > this.maxRecords) this.records.splice(0, this.records.length - this.maxRecords);
   }
 
@@ -69,7 +78,11 @@ export class HeldPrefixes {
     let complete = true;
     for (let index = this.records.length - 1; index >= 0; index -= 1) {
       const record = this.records[index]!;
-      if (!holders.some((holder) => holds(holder, record.tokens))) continue;
+      if (!holders.some((holder) => holds(holder, record.tokens))) {
+        if (!record.heldOnce && (record.pending += 1) <= maxPendingReports) kept.push(record);
+        continue;
+      }
+      record.heldOnce = true;
       kept.push(record);
       for (const key of record.keys) {
         if (seen.has(key)) continue;
