@@ -127,6 +127,7 @@ export async function startWorker(settings: WorkerSettings): Promise<RunningWork
       models: () => engine.models(),
       load: () => engine.load(),
       heldPrefixes: (id) => engine.heldPrefixes(id),
+      kvTokens: (id) => engine.kvTokens(id),
     },
     hardware: () => readHardware(() => engine.hardware()),
     // From the control plane it talks to now: each one serves the files of every deployment (decision 0011).

@@ -4,7 +4,9 @@
  * control plane, the worker's heartbeat lists the prompt's prefix keys (hashes, never text) and
  * the deployment's estimated-ttft router holds them for that replica; a key the router guessed and
  * the worker does not hold goes at the next heartbeat, and a key the router forgot (as if another
- * control plane had sent the prompt) comes back.
+ * control plane had sent the prompt) comes back. The worker also tells the replica's KV memory in
+ * tokens (its slots' context and its prompt cache, once a saved state shows the bytes per token),
+ * and the router bounds its index by it (decision 0026).
  */
 import { afterAll, beforeAll, expect, test, vi } from 'vitest';
 import type { PrefixIndex } from '../src/cluster/routing/prefix-index.js';
@@ -20,6 +22,7 @@ const skip = skipWithoutSharedModel();
 let server: TestServer;
 const { call: admin, waitForDeployment } = poolAdmin(() => server.url);
 const reports = vi.spyOn(PoolEngine.prototype, 'cached');
+const kvSizes = vi.spyOn(PoolEngine.prototype, 'kvSize');
 const observe = vi.spyOn(EstimatedTtftRouter.prototype, 'observe');
 
 beforeAll(async () => {
@@ -88,6 +91,32 @@ test.skipIf(skip)(
     expect(index.match([key!], [report.replica])).toEqual([0]);
     await nextReport((keys) => keys.includes(key!));
     expect(index.match([key!], [report.replica])).toEqual([1]);
+  },
+  60_000,
+);
+
+test.skipIf(skip)(
+  'the worker tells the replica’s KV memory once its prompt cache has saved a state, and the router reads it',
+  async () => {
+    // Three distinct prompts of more than 32 tokens on 2 slots: the third overwrites a slot, whose state is saved first.
+    for (const animal of ['cat', 'dog', 'bird']) {
+      const content = `Once upon a time there was a ${animal} who lived in a small house by the river and liked to play in the garden with friends every day`;
+      await server.client.chat.completions.create({ model: 'stories', messages: [{ role: 'user', content }], max_tokens: 4 });
+    }
+    const deadline = Date.now() + 15_000;
+    while (Date.now() < deadline && !kvSizes.mock.calls.some(([model]) => model === 'stories')) await new Promise((resolve) => setTimeout(resolve, 50));
+    const [, replica, kvTokens] = kvSizes.mock.calls.find(([model]) => model === 'stories')!;
+    expect(replica).toMatch(/^w-cache\//);
+    // Two slots of 256 tokens, plus the prompt cache's 512 MiB at stories260K's bytes per token.
+    expect(kvTokens).toBeGreaterThan(2 * 256);
+    expect(Number.isInteger(kvTokens)).toBe(true);
+
+    // The next request's order reads it from the replica: the router's room is told, not learned.
+    await server.client.chat.completions.create({ model: 'stories', messages: [{ role: 'user', content: 'Once upon a time' }], max_tokens: 2 });
+    const router = observe.mock.contexts.find((context) => context instanceof EstimatedTtftRouter)!;
+    const state = (router as unknown as { replicas: Map<string, { room: { kvTokens?: number; told: boolean } }> }).replicas.get(replica)!;
+    expect(state.room.told).toBe(true);
+    expect(state.room.kvTokens).toBe(kvSizes.mock.calls.findLast(([model]) => model === 'stories')![2]);
   },
   60_000,
 );

@@ -55,6 +55,7 @@ export const heartbeatSchema = z.strictObject({
         prefixKeys: z.array(z.string().max(16)).max(256).optional(),
         prefixKeysComplete: z.boolean().optional(),
         prefixBlockChars: z.number().int().min(1).optional(),
+        kvTokens: z.number().int().min(1).max(1e12).optional(),
       }),
     )
     .max(1000),

@@ -19,6 +19,8 @@ export interface ReplicaReport {
   prefixKeysComplete?: boolean;
   /** The characters per block the keys were hashed with; a control plane with another size ignores them. */
   prefixBlockChars?: number;
+  /** A ready replica's KV memory in tokens (slots' context and prompt cache), where the worker knows it: the router bounds its guess of the cache by it. */
+  kvTokens?: number;
 }
 
 /** What a worker sends when it joins. */

@@ -66,6 +66,8 @@ export type ProvisionerChange =
   | { kind: 'beat' }
   /** A replica reported the prefix keys its caches hold (most recent first; `complete` false when bounded): its router's index takes them. */
   | { kind: 'cached'; deployment: string; host: string; replica: string; prefixKeys: string[]; complete: boolean; prefixBlockChars: number }
+  /** A ready replica told its KV memory in tokens (its router's `RoutingCandidate.kvTokens`). */
+  | { kind: 'kv-size'; deployment: string; host: string; replica: string; kvTokens: number }
   /** A host stopped answering (`lost`) or answers again (`back`): for the log. */
   | { kind: 'host'; host: string; state: 'lost' | 'back'; detail: string };
 

@@ -142,6 +142,7 @@ export class PoolRuntime implements PoolControl {
       else if (change.kind === 'changed') this.reconcileLater();
       else if (change.kind === 'beat') this.state.wakeHeld();
       else if (change.kind === 'cached') this.cached(change);
+      else if (change.kind === 'kv-size') this.parts.serving.kvSize?.(change.deployment, servingId({ host: change.host, id: change.replica }), change.kvTokens);
       else {
         this.parts.onHost(change.host, change.state, change.detail);
         this.reconcileLater();

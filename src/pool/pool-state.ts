@@ -26,6 +26,8 @@ export interface PoolServing {
   inFlight(model: string, replica?: string): number;
   /** A replica (`host/replica`) reported the prefix keys its caches hold, most recent first: the deployment's router takes them. */
   cached?(model: string, replica: string, prefixKeys: readonly string[], complete: boolean): void;
+  /** A replica's worker told its KV memory in tokens: the replica offers it to the router (`RoutingCandidate.kvTokens`). */
+  kvSize?(model: string, replica: string, kvTokens: number): void;
 }
 
 /** The autoscaler's memory of one deployment. */

@@ -17,6 +17,8 @@ export interface ReplicaHost {
   load(): { active: number; queued: number };
   /** What a ready model's caches hold, by prefix key (held-prefixes.ts); reported with the replica. */
   heldPrefixes?(id: string): { keys: string[]; complete: boolean } | undefined;
+  /** A ready model's KV memory in tokens (its slots' context and its prompt cache); reported with the replica where known. */
+  kvTokens?(id: string): number | undefined;
 }
 
 /** Options of `WorkerAgent`. */
@@ -167,10 +169,15 @@ export class WorkerAgent {
         reports.push({ id, state: 'failed', error: status.error ?? 'failed to load' });
         continue;
       }
-      const held = status.state === 'ready' ? this.options.host.heldPrefixes?.(deployment) : undefined;
-      reports.push(
-        held ? { id, state: status.state, prefixKeys: held.keys, prefixKeysComplete: held.complete, prefixBlockChars } : { id, state: status.state },
-      );
+      const ready = status.state === 'ready';
+      const held = ready ? this.options.host.heldPrefixes?.(deployment) : undefined;
+      const kvTokens = ready ? this.options.host.kvTokens?.(deployment) : undefined;
+      reports.push({
+        id,
+        state: status.state,
+        ...(held ? { prefixKeys: held.keys, prefixKeysComplete: held.complete, prefixBlockChars } : {}),
+        ...(kvTokens !== undefined && kvTokens > 0 ? { kvTokens: Math.floor(kvTokens) } : {}),
+      });
     }
     return reports;
   }

@@ -108,4 +108,28 @@ describe('estimated-ttft: the cache room a replica has beside what runs there', 
     expect(index.capacity(moved.replica)).toBe(100);
     expect(index.capacity(elsewhere)).toBe(75);
   });
+
+  test('a KV size told after the replica was first offered (a worker’s heartbeat) is read at the next order, and dropped when no longer told', () => {
+    const { router, index, place, tell, held } = setup(40);
+    // The same candidate object, as the pool engine offers it, its size set later.
+    const replica: { id: string; inFlight: number; kvTokens?: number } = { id: 'r0', inFlight: 0 };
+    const a = place(keys('a', 8), [replica]);
+    // Not told: indexed at its send, within the learned 40.
+    expect(held(keys('a', 8), 'r0')).toBe(8);
+    tell('first-token', a);
+    tell('ended', a, { promptTokens: 800, cachedTokens: 0 });
+    replica.kvTokens = 2_000;
+    const b = place(keys('b', 10), [replica], 500);
+    // Told: 20 blocks less b's 10 not yet computed and 5 of output leave 5, under the floor of 16; b's keys wait for its first token.
+    expect(index.capacity('r0')).toBe(16);
+    expect(held(keys('b', 10), 'r0')).toBe(0);
+    tell('first-token', b);
+    expect(held(keys('b', 10), 'r0')).toBe(10);
+    tell('ended', b, { promptTokens: 1000, cachedTokens: 0 });
+    expect(index.capacity('r0')).toBe(20);
+    delete replica.kvTokens;
+    place(keys('c', 4), [replica]);
+    expect(index.capacity('r0')).toBe(40);
+    expect(router.trackedKeys).toBeLessThanOrEqual(40);
+  });
 });

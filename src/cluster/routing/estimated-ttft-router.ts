@@ -105,6 +105,8 @@ export class EstimatedTtftRouter implements ReplicaRouter {
         states[position] = state;
         ids[position] = candidate.id;
       } else state.lastSeenMs = now;
+      // Read at every call: a pool replica's KV size comes with its worker's heartbeat, after it is first offered.
+      state.room.kvTokens = candidate.kvTokens;
       scores.slots[position] = state.slot;
     }
     this.index.matchSlots(keys, scores.slots, count, scores.matched);
@@ -348,7 +350,6 @@ export class EstimatedTtftRouter implements ReplicaRouter {
     }
     // The index may have forgotten the replica (and given its slot to another) since.
     if (this.index.ownerOf(state.slot) !== candidate.id) state.slot = this.index.slotOf(candidate.id);
-    state.room.kvTokens = candidate.kvTokens;
     state.lastSeenMs = now;
     return state;
   }

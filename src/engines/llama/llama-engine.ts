@@ -128,6 +128,11 @@ export class LlamaEngine implements Engine {
     return this.entries.get(id)?.loaded?.heldPrefixes(limit);
   }
 
+  /** A ready model's KV memory in tokens, slots and prompt cache together (`LoadedModel.kvTokens`); undefined before it is ready or while unknown. */
+  kvTokens(id: string): number | undefined {
+    return this.entries.get(id)?.loaded?.kvTokens;
+  }
+
   /** The loaded model behind a ready id (for tests and benchmarks that compare with the library). */
   loadedModel(id: string): LoadedModel | undefined {
     return this.entries.get(id)?.loaded;

@@ -129,6 +129,19 @@ export class LoadedModel {
     return this.context.contextSize;
   }
 
+  /**
+   * Tokens of KV memory for running requests and cached prefixes together (a worker's heartbeat
+   * tells the router: `RoutingCandidate.kvTokens`, decision 0028): every slot's context, plus what
+   * the prompt cache's budget holds at the bytes per token of the states it saved. Undefined with a
+   * prompt cache that has saved nothing yet (its size in tokens is not known).
+   */
+  get kvTokens(): number | undefined {
+    const slots = this.context.contextSize * this.slots.length;
+    if (!this.promptCache) return slots;
+    const cached = this.promptCache.tokenCapacity;
+    return cached === undefined ? undefined : slots + cached;
+  }
+
   get embeddingLength(): number {
     return this.model.embeddingVectorSize;
   }

@@ -50,6 +50,20 @@ describe('PromptCacheIndex', () => {
     expect(index.bytes).toBe(30);
     expect(index.size).toBe(3);
   });
+
+  test('its budget in tokens: unknown before a state is saved, then at the bytes per token of every state saved', () => {
+    const index = new PromptCacheIndex(1000);
+    expect(index.tokenCapacity).toBeUndefined();
+    index.add(entry('a', [1, 2, 3, 4], 40));
+    expect(index.tokenCapacity).toBe(100);
+    // 40 + 80 bytes for 4 + 6 tokens: 12 bytes a token.
+    index.add(entry('b', [5, 6, 7, 8, 9, 10], 80));
+    expect(index.tokenCapacity).toBe(83);
+    // States that left (superseded or evicted) still count: the ratio is the model's, not the entries'.
+    index.add(entry('c', [5, 6, 7, 8, 9, 10, 11, 12, 13, 14], 100));
+    expect(index.all().map((kept) => kept.path)).toEqual(['a', 'c']);
+    expect(index.tokenCapacity).toBe(Math.floor((1000 * 20) / 220));
+  });
 });
 
 describe('FilePins', () => {

@@ -88,6 +88,9 @@ export class PromptCacheIndex {
   /** Least recently used first. */
   private readonly entries: PromptCacheEntry[] = [];
   private totalBytes = 0;
+  /** Bytes and tokens of every state ever added (their ratio is the KV state's bytes per token). */
+  private addedBytes = 0;
+  private addedTokens = 0;
 
   constructor(private readonly budgetBytes: number) {}
 
@@ -97,6 +100,11 @@ export class PromptCacheIndex {
 
   get bytes(): number {
     return this.totalBytes;
+  }
+
+  /** Tokens the budget holds at the bytes per token of the states added so far; undefined before the first. */
+  get tokenCapacity(): number | undefined {
+    return this.addedTokens > 0 && this.addedBytes > 0 ? Math.floor((this.budgetBytes * this.addedTokens) / this.addedBytes) : undefined;
   }
 
   /** The entry sharing the longest prefix with `prompt`, when longer than `atLeast` tokens. */
@@ -135,6 +143,8 @@ export class PromptCacheIndex {
     }
     this.entries.push(entry);
     this.totalBytes += entry.bytes;
+    this.addedBytes += entry.bytes;
+    this.addedTokens += entry.tokens.length;
     while (this.totalBytes > this.budgetBytes && this.entries.length > 0) {
       const oldest = this.entries.shift()!;
       this.totalBytes -= oldest.bytes;
@@ -168,6 +178,11 @@ export class PromptCache {
 
   constructor(private readonly options: PromptCacheOptions) {
     this.index = new PromptCacheIndex(options.budgetBytes);
+  }
+
+  /** Tokens its budget holds, at the bytes per token of the states saved so far; undefined before the first save. */
+  get tokenCapacity(): number | undefined {
+    return this.index.tokenCapacity;
   }
 
   /** The tokens of every saved state (for the worker's report of what its caches hold). */

@@ -91,6 +91,12 @@ export class PoolEngine implements Engine {
     this.deployments.get(model)?.router.observe?.({ kind: 'cached', model, requestId: '', replica, prefixKeys, complete });
   }
 
+  /** A replica's worker told its KV memory in tokens: the router reads it from the replica (`RoutingCandidate.kvTokens`). */
+  kvSize(model: string, replica: string, kvTokens: number): void {
+    const found = this.deployments.get(model)?.replicas.find((entry) => entry.id === replica);
+    if (found) found.kvTokens = kvTokens;
+  }
+
   /**
    * Replaces a deployment's replicas: placed, lost and moved ones take effect for the next
    * request. Requests still running on a replica that left are abandoned and go on elsewhere.

@@ -42,6 +42,8 @@ export class PoolReplica implements RoutingCandidate {
   readonly weight: number;
   inFlight = 0;
   outstandingTokens = 0;
+  /** KV memory in tokens, as its worker's heartbeat tells it (undefined until then, or where the worker does not know). */
+  kvTokens: number | undefined = undefined;
   readonly tries = new Set<ReplicaTry>();
   private readonly healthCheck: () => boolean;
   private readonly stallCheck: () => boolean;

@@ -112,6 +112,9 @@ export class WorkerMembership implements WorkerControl {
           prefixBlockChars: prefixBlockChars ?? 0,
         });
       }
+      if (state === 'ready' && report?.kvTokens !== undefined) {
+        emit({ kind: 'kv-size', deployment: replica.deployment, host: replica.worker, replica: replica.id, kvTokens: report.kvTokens });
+      }
       if (state === replica.state) continue;
       await store.putReplica({ ...replica, state, error: state === 'failed' ? (report?.error ?? 'failed to load') : null, updatedAt: now });
       changed = true;
