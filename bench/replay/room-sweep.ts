@@ -6,6 +6,12 @@
  * with replicas that tell their KV size, and with replicas that do not (the router learns it).
  *
  *   npx tsx bench/replay/room-sweep.ts [--scales 1.6875,2.21484375,2.439788818359375] [--factors 0.98,0.99,1,1.01,1.02] [--pool gpu|mixed] [--trace mooncake|azure]
+ *     [--rows oracle,told,learned] [--ttft-options '{"decodeWeight":0}']
+ *
+ * `--ttft-options` are estimated-ttft options for both of its rows (to try a change without
+ * editing the router); `--rows` runs only some rows (the oracle's are the same for every router).
+ * The admission column is the mean wait from a request's arrival to a free slot and room in KV
+ * memory on its replica (before its prefill can start).
  *
  * The default scales are those `simulate.ts` calibrates for loads 0.5, 0.7 and 0.85 (Mooncake, 16
  * GPU); decision 0026 ran 0.85 at --factors 0.96,0.97,0.98,0.99,1,1.01,1.02,1.03,1.04.
@@ -25,6 +31,8 @@ const { values } = parseArgs({
     factors: { type: 'string', default: '0.98,0.99,1,1.01,1.02' },
     pool: { type: 'string', default: 'gpu' },
     trace: { type: 'string', default: 'mooncake' },
+    rows: { type: 'string', default: 'oracle,told,learned' },
+    'ttft-options': { type: 'string', default: '{}' },
   },
 });
 const azure = values.trace === 'azure';
@@ -34,13 +42,15 @@ const gpus = values.pool === 'mixed' ? 12 : 16;
 const replicas = [...Array.from({ length: gpus }, () => gpuProfile), ...Array.from({ length: 16 - gpus }, () => cpuProfile)];
 const rows = { oracle: 'oracle', told: 'estimated-ttft, KV size told', learned: 'estimated-ttft, KV size learned' } as const;
 type Row = keyof typeof rows;
+const ttftOptions = JSON.parse(values['ttft-options']) as Record<string, number>;
+const wanted = values.rows.split(',').filter((row): row is Row => row in rows);
 
 const run = (row: Row, scale: number) =>
   simulateServer({
     trace,
     replicas,
     router: ({ replicas: simulated, now }) =>
-      row === 'oracle' ? new OracleRouter(simulated, trace) : createRouter('estimated-ttft', { estimatedTtft: { now } }),
+      row === 'oracle' ? new OracleRouter(simulated, trace) : createRouter('estimated-ttft', { estimatedTtft: { ...ttftOptions, now } }),
     scale,
     slo: { ttftMs: 5000, tpotMs: 100 },
     sessionOf: (_request, index) => sessions[index],
@@ -51,25 +61,27 @@ const factors = values.factors.split(',').map(Number);
 console.log(
   `${azure ? 'Azure' : 'Mooncake'}, ${gpus} GPU${gpus < 16 ? ` + ${16 - gpus} CPU` : ''}; each figure the mean over x${factors.join(', x')} of the scale`,
 );
-console.log('| around | policy | TTFT mean s | TTFT p99 s | goodput req/s | cache hit | mean / oracle | p99 / oracle | goodput / oracle |');
-console.log('|---|---|---:|---:|---:|---:|---:|---:|---:|');
+console.log('| around | policy | TTFT mean s | TTFT p99 s | goodput req/s | cache hit | admission wait s | mean / oracle | p99 / oracle | goodput / oracle |');
+console.log('|---|---|---:|---:|---:|---:|---:|---:|---:|---:|');
 for (const base of values.scales.split(',').map(Number)) {
-  const sums = new Map<Row, { mean: number; p99: number; goodput: number; hit: number }>();
-  for (const row of Object.keys(rows) as Row[]) {
-    const sum = { mean: 0, p99: 0, goodput: 0, hit: 0 };
+  const sums = new Map<Row, { mean: number; p99: number; goodput: number; hit: number; admission: number }>();
+  for (const row of wanted) {
+    const sum = { mean: 0, p99: 0, goodput: 0, hit: 0, admission: 0 };
     for (const factor of factors) {
       const result = run(row, base * factor);
       sum.mean += result.ttftMeanMs / 1000 / factors.length;
       sum.p99 += result.ttftP99Ms / 1000 / factors.length;
       sum.goodput += result.goodput / factors.length;
       sum.hit += result.cacheHitRate / factors.length;
+      sum.admission += result.admissionWaitMeanMs / 1000 / factors.length;
     }
     sums.set(row, sum);
   }
-  const oracle = sums.get('oracle')!;
+  const oracle = sums.get('oracle');
+  const ratio = (value: number, to: number | undefined) => (to === undefined ? '-' : (value / to).toFixed(2));
   for (const [row, sum] of sums) {
     console.log(
-      `| x${base} | ${rows[row]} | ${sum.mean.toFixed(2)} | ${sum.p99.toFixed(1)} | ${sum.goodput.toFixed(2)} | ${(sum.hit * 100).toFixed(1)}% | ${(sum.mean / oracle.mean).toFixed(2)} | ${(sum.p99 / oracle.p99).toFixed(2)} | ${(sum.goodput / oracle.goodput).toFixed(2)} |`,
+      `| x${base} | ${rows[row]} | ${sum.mean.toFixed(2)} | ${sum.p99.toFixed(1)} | ${sum.goodput.toFixed(2)} | ${(sum.hit * 100).toFixed(1)}% | ${sum.admission.toFixed(2)} | ${ratio(sum.mean, oracle?.mean)} | ${ratio(sum.p99, oracle?.p99)} | ${ratio(sum.goodput, oracle?.goodput)} |`,
     );
   }
 }

@@ -25,6 +25,8 @@ export interface ServerJob {
   privateBlocks: number;
   prefillLeft: number;
   decodeLeft: number;
+  /** When a slot and KV memory took it (its wait before that is admission, not prefill). */
+  admittedMs?: number;
   firstTokenMs?: number;
   doneMs?: number;
   cachedTokens: number;
@@ -101,7 +103,7 @@ export class ServerReplica implements RoutingCandidate {
     if (!this.busy) this.iterate(nowMs);
   }
 
-  private admit(): void {
+  private admit(nowMs: number): void {
     while (this.waiting.length > 0 && this.running.length < this.profile.slots) {
       const job = this.waiting[0]!;
       const input = job.request.inputTokens;
@@ -110,6 +112,7 @@ export class ServerReplica implements RoutingCandidate {
       const fresh = job.blocks.length - hit + Math.ceil(job.request.outputTokens / blockTokens);
       if (!this.kv.admit(job.blocks, hit, fresh)) break;
       this.waiting.shift();
+      job.admittedMs = nowMs;
       job.hitBlocks = hit;
       job.privateBlocks = fresh;
       job.cachedTokens = hit * blockTokens;
@@ -122,7 +125,7 @@ export class ServerReplica implements RoutingCandidate {
   }
 
   private iterate(nowMs: number): void {
-    this.admit();
+    this.admit(nowMs);
     if (this.running.length === 0) {
       this.busy = false;
       return;

@@ -53,6 +53,8 @@ export interface ServerSimulationResult {
   /** Share of requests that missed the SLO on time per output token alone. */
   tpotMissShare: number;
   cacheHitRate: number;
+  /** Mean milliseconds from a request's arrival to its admission (a free slot and room in KV memory). */
+  admissionWaitMeanMs: number;
   /** Prompt tokens prefilled over what the pool could prefill in the arrivals' span (each replica at its speed). */
   prefillUtilisation: number;
   /** The busiest replica's share of requests over the mean share (the GPU replicas only, in a mixed pool). */
@@ -181,6 +183,7 @@ function summarise(options: ServerSimulationOptions, jobs: readonly ServerJob[],
     sloAttainment: good / jobs.length,
     tpotMissShare: tpotMisses / jobs.length,
     cacheHitRate: prompt > 0 ? cached / prompt : 0,
+    admissionWaitMeanMs: jobs.reduce((total, job) => total + job.admittedMs! - job.arrivalMs, 0) / jobs.length,
     prefillUtilisation: spanMs > 0 ? prefilled / (capacityPerMs * spanMs) : 0,
     maxShareOverMean: meanShare > 0 ? Math.max(...peers.map((replica) => replica.sent)) / meanShare : 0,
     sentPerReplica: replicas.map((replica) => replica.sent),
