@@ -13,6 +13,8 @@
  *
  *   npm run build && npx tsx bench/batch-interactive.ts [--rounds 5] [--slots 4] [--lines 10000]
  *     [--rate 2] [--seconds 10] [--throughput-lines 200 (0: TTFT only)] [--tokens 64]
+ *     [--root DIR (a checkout whose built dist/ to run instead of this one's: paired A/B)]
+ *     [--spare-slots N (passed to the server; left out, the server's default)]
  *
  * The rate must leave the server able to keep up alone (TTFT alone near one prompt's prefill):
  * a rate it cannot serve makes queues, not priority, the measure.
@@ -24,7 +26,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { benchModelPath, median, percentile, report, startServerProcess, waitReady } from './support.js';
+import { benchModelPath, median, percentile, repoRoot, report, startServerProcess, waitReady } from './support.js';
 
 const { values } = parseArgs({
   options: {
@@ -35,6 +37,8 @@ const { values } = parseArgs({
     seconds: { type: 'string', default: '10' },
     'throughput-lines': { type: 'string', default: '200' },
     tokens: { type: 'string', default: '64' },
+    root: { type: 'string' },
+    'spare-slots': { type: 'string' },
   },
 });
 const rounds = Number(values.rounds);
@@ -193,7 +197,13 @@ async function directThroughput(url: string): Promise<number> {
 
 const config = join(mkdtempSync(join(tmpdir(), 'nimbus-bench-batch-')), 'nimbus.json');
 writeFileSync(config, JSON.stringify({ batches: { linesInFlight: slots } }));
-const server = await startServerProcess(['--config', config, '--model', benchModelPath(), '--threads', '1', '--ctx', '512', '--slots', String(slots)]);
+const spare = values['spare-slots'] === undefined ? [] : ['--spare-slots', values['spare-slots']];
+const server = await startServerProcess(
+  ['--config', config, '--model', benchModelPath(), '--threads', '1', '--ctx', '512', '--slots', String(slots), ...spare],
+  {},
+  [],
+  values.root ?? repoRoot,
+);
 try {
   await waitReady(server.url);
   console.log(
@@ -246,6 +256,7 @@ try {
     });
   }
   report('batch-interactive', {
+    root: values.root ?? repoRoot,
     rounds,
     slots,
     lines,

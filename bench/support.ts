@@ -23,13 +23,16 @@ export interface ServerProcess {
   stop(): Promise<void>;
 }
 
-/** Starts `nimbus serve` (the built dist/) as a child process and waits until it listens; `nodeArgs` go to node (`--cpu-prof`). */
-export function startServerProcess(args: string[], environment: Record<string, string> = {}, nodeArgs: string[] = []): Promise<ServerProcess> {
+/**
+ * Starts `nimbus serve` (the built dist/) as a child process and waits until it listens; `nodeArgs` go to node (`--cpu-prof`).
+ * `root` is the checkout whose dist/ runs (another build's, for a paired A/B on the same machine state).
+ */
+export function startServerProcess(args: string[], environment: Record<string, string> = {}, nodeArgs: string[] = [], root = repoRoot): Promise<ServerProcess> {
   const home = mkdtempSync(join(tmpdir(), 'nimbus-bench-'));
   const started = performance.now();
   const child = spawn(
     process.execPath,
-    [...nodeArgs, join(repoRoot, 'dist', 'cli', 'main.js'), 'serve', '--port', '0', '--home', home, '--gpu', 'cpu', '--log-level', 'info', ...args],
+    [...nodeArgs, join(root, 'dist', 'cli', 'main.js'), 'serve', '--port', '0', '--home', home, '--gpu', 'cpu', '--log-level', 'info', ...args],
     {
       env: { ...process.env, NIMBUS_HF_ENDPOINT: 'http://127.0.0.1:9', ...environment },
       stdio: ['ignore', 'pipe', 'pipe'],

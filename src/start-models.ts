@@ -50,14 +50,21 @@ export function startModels(options: StartModelsOptions): StartedModels {
       path,
       contextSize: model.contextSize ?? config.contextSize,
       slots: model.slots ?? config.slots,
+      spareSlots: model.spareSlots ?? config.spareSlots,
       threads: model.threads ?? config.threads,
       gpuLayers: model.gpuLayers ?? 'auto',
       maxQueue: config.maxQueue,
       promptCacheBytes: (model.promptCacheMiB ?? config.promptCacheMiB) * 1024 * 1024,
     });
     const status = engine.models().find((candidate) => candidate.id === id);
-    if (status?.state === 'ready') log.info({ model: id, contextLength: status.contextLength }, 'model ready');
-    else log.error({ model: id }, status?.error ?? 'model failed to load');
+    if (status?.state === 'ready') {
+      // Spare slots cost KV memory whether batches run or not: said at load, not left to be found.
+      const spare = engine.loadedModel(id)?.spareSlotBytes ?? 0;
+      log.info(
+        { model: id, contextLength: status.contextLength, spareSlots: model.spareSlots ?? config.spareSlots, spareSlotMiB: Math.round(spare / 2 ** 20) },
+        'model ready',
+      );
+    } else log.error({ model: id }, status?.error ?? 'model failed to load');
   };
 
   const pullCommand = `nimbus pull ${config.defaultModel}`;

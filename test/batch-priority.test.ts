@@ -117,15 +117,92 @@ describe.skipIf(skip)('interactive first in the llama slot queue', () => {
 });
 
 /**
+ * Spare slots (decision 0017): batch generations hold every ordinary slot, and an interactive
+ * request takes the spare at once; none of them yields, each answers in one segment.
+ */
+describe.skipIf(skip)('interactive first with a spare slot', () => {
+  let engine: LlamaEngine;
+  beforeAll(async () => {
+    engine = new LlamaEngine('cpu');
+    await engine.addModel({
+      id: 'stories',
+      path: storiesPath!,
+      contextSize: 512,
+      slots: 2,
+      spareSlots: 1,
+      threads: 1,
+      gpuLayers: 0,
+      maxQueue: 64,
+      promptCacheBytes: 8 << 20,
+    });
+  });
+  afterAll(async () => engine?.close());
+
+  test('an interactive request beside two streaming batch generations takes the spare: no yield, no resume', async () => {
+    const model = engine.loadedModel('stories')!;
+    let streaming = 0;
+    let release!: () => void;
+    const bothStreaming = new Promise<void>((resolve) => (release = resolve));
+    const onFirst = () => (++streaming === 2 ? release() : undefined);
+    const fillers = [1, 2].map((index) =>
+      run(
+        engine.chat(
+          { model: 'stories', messages: [{ role: 'user', content: `Tell a long story ${index}.` }], max_tokens: 300, temperature: 0.9 },
+          call('batch'),
+        ),
+        onFirst,
+      ),
+    );
+    await bothStreaming;
+    const interactive = await run(
+      engine.chat({ model: 'stories', messages: [{ role: 'user', content: 'Tom had a ball.' }], max_tokens: 8 }, call('interactive')),
+    );
+    const done = await Promise.all(fillers);
+    console.log(`interactive TTFT beside two batch generations, on the spare: ${(interactive.firstAt - interactive.startedAt).toFixed(1)} ms`);
+    expect(interactive.done.servedBy).toBe('stories#2');
+    expect(interactive.endedAt).toBeLessThan(Math.min(...done.map((filler) => filler.endedAt)));
+    expect(model.spareTakes).toBe(1);
+    expect(model.yields).toBe(0);
+    expect(model.resumes).toBe(0);
+    expect(engine.load().spareTakes).toBe(1);
+    for (const filler of done) expect(filler.done.usage.completion_tokens).toBeGreaterThan(0);
+  }, 120_000);
+
+  test('with no batch traffic the spare is not taken: a third interactive request waits for one of two to end', async () => {
+    const model = engine.loadedModel('stories')!;
+    const before = model.spareTakes;
+    let streaming = 0;
+    let release!: () => void;
+    const bothStreaming = new Promise<void>((resolve) => (release = resolve));
+    const onFirst = () => (++streaming === 2 ? release() : undefined);
+    const long = (index: number) =>
+      run(
+        engine.chat(
+          { model: 'stories', messages: [{ role: 'user', content: `Tell a long story ${index}.` }], max_tokens: 300, temperature: 0.9 },
+          call('interactive'),
+        ),
+        onFirst,
+      );
+    const fillers = [long(1), long(2)];
+    await bothStreaming;
+    const third = await run(engine.chat({ model: 'stories', messages: [{ role: 'user', content: 'Tom had a ball.' }], max_tokens: 8 }, call('interactive')));
+    const done = await Promise.all(fillers);
+    expect(third.firstAt).toBeGreaterThanOrEqual(Math.min(...done.map((filler) => filler.endedAt)) - 1);
+    expect(third.done.servedBy).not.toBe('stories#2');
+    expect(model.spareTakes).toBe(before);
+  }, 120_000);
+});
+
+/**
  * The class crosses HTTP, as a pool sends a batch line to its worker: the upstream engine sends
- * `x-nimbus-priority: batch`, and the server behind it (one slot) makes that generation yield to
- * an interactive request sent to it directly.
+ * `x-nimbus-priority: batch`, and the server behind it (one slot, no spare) makes that generation
+ * yield to an interactive request sent to it directly.
  */
 describe.skipIf(skip)('interactive first behind HTTP', () => {
   let server: TestServer;
   let engine: OpenAIEngine;
   beforeAll(async () => {
-    server = await startTestServer({ mqttUrl: 'off', slots: 1 });
+    server = await startTestServer({ mqttUrl: 'off', slots: 1, spareSlots: 0 });
     const config = resolveConfig([
       {
         source: 'test',
@@ -165,5 +242,55 @@ describe.skipIf(skip)('interactive first behind HTTP', () => {
     const metrics = await (await fetch(`${server.url}/metrics`)).text();
     expect(metrics).toMatch(/nimbus_batch_yields_total\{engine="llama"\} [1-9]/);
     expect(metrics).toMatch(/nimbus_batch_resumes_total\{engine="llama"\} [1-9]/);
+  }, 120_000);
+});
+
+/** `nimbus serve`'s default (one spare slot per model): the same batch request keeps its only slot, and /metrics counts the spare taken. */
+describe.skipIf(skip)('interactive first behind HTTP, default spare slot', () => {
+  let server: TestServer;
+  beforeAll(async () => {
+    server = await startTestServer({ mqttUrl: 'off', slots: 1 });
+  }, 60_000);
+  afterAll(async () => server?.stop());
+
+  test('an interactive request beside a streaming batch request takes the spare: no yield', async () => {
+    const config = resolveConfig([
+      {
+        source: 'test',
+        values: {
+          providers: [{ id: 'worker', baseUrl: `${server.url}/v1` }],
+          upstreamModels: [{ id: 'remote', provider: 'worker', upstreamModel: 'stories' }],
+        },
+      },
+    ]);
+    const engine = new OpenAIEngine({
+      providers: config.providers,
+      models: config.upstreamModels,
+      retry: config.retry,
+      breaker: config.breaker,
+      environment: {},
+    });
+    try {
+      let streaming!: () => void;
+      const started = new Promise<void>((resolve) => (streaming = resolve));
+      const batch = run(engine.complete({ model: 'remote', prompt: 'Once upon a time', max_tokens: 400, temperature: 0.9, stream: true }, call('batch')), () =>
+        streaming(),
+      );
+      await started;
+      const answer = await fetch(`${server.url}/v1/completions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ model: 'stories', prompt: 'Tom had a ball.', max_tokens: 4 }),
+      });
+      expect(answer.status).toBe(200);
+      const answeredAt = performance.now();
+      const long = await batch;
+      expect(answeredAt).toBeLessThan(long.endedAt);
+      const metrics = await (await fetch(`${server.url}/metrics`)).text();
+      expect(metrics).toMatch(/nimbus_interactive_spare_takes_total\{engine="llama"\} 1\b/);
+      expect(metrics).toMatch(/nimbus_batch_yields_total\{engine="llama"\} 0\b/);
+    } finally {
+      await engine.close();
+    }
   }, 120_000);
 });

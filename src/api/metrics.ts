@@ -164,6 +164,19 @@ export class Metrics implements RequestMeter {
         }
       },
     });
+    new Counter({
+      name: 'nimbus_interactive_spare_takes_total',
+      help: 'Interactive requests that took a spare slot beside batch generations instead of making one yield (decision 0017).',
+      labelNames: ['engine'],
+      registers,
+      collect() {
+        this.reset();
+        for (const engine of engines) {
+          const takes = engine.load().spareTakes;
+          if (takes !== undefined) this.inc({ engine: engine.kind }, takes);
+        }
+      },
+    });
     new Gauge({
       name: 'nimbus_models',
       help: 'Models by state (loading, ready, failed).',

@@ -15,6 +15,8 @@ Options (each also settable as an environment variable or in a JSON config file)
       --home DIR         model cache and database (NIMBUS_HOME, default ~/.cache/nimbus)
       --ctx N            context tokens per slot (NIMBUS_CTX, default 4096)
       --slots N          requests generated at once per model (NIMBUS_SLOTS, default 4)
+      --spare-slots N    more sequences per model for interactive requests while batch lines hold
+                         the slots, each one slot's KV memory (NIMBUS_SPARE_SLOTS, default 1; 0 = none)
       --threads N        CPU threads, 0 = all (NIMBUS_THREADS)
       --gpu MODE         auto | cpu | cuda | vulkan | metal (NIMBUS_GPU)
       --max-queue N      requests that may wait for a slot (NIMBUS_MAX_QUEUE, default 64)
@@ -36,6 +38,7 @@ const flagKeys: Record<string, keyof NimbusConfig> = {
   home: 'home',
   ctx: 'contextSize',
   slots: 'slots',
+  'spare-slots': 'spareSlots',
   threads: 'threads',
   gpu: 'gpu',
   'max-queue': 'maxQueue',

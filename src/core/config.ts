@@ -21,6 +21,8 @@ export const modelConfigSchema = z.strictObject({
   contextSize: z.number().int().min(64).max(1_048_576).optional(),
   /** Requests generated at once (sequences of one context, batched together). */
   slots: z.number().int().min(1).max(256).optional(),
+  /** Sequences beyond `slots` for interactive requests while batch lines hold slots; defaults to the server's `spareSlots`. */
+  spareSlots: z.number().int().min(0).max(256).optional(),
   threads: z.number().int().min(0).max(1024).optional(),
   /** MiB of evicted slot states kept in RAM for prefix reuse (0: off); defaults to the server's `promptCacheMiB`. */
   promptCacheMiB: z.number().int().min(0).max(1_048_576).optional(),
@@ -289,6 +291,13 @@ export const configSchema = z
     /** Defaults for models that do not set their own. */
     contextSize: z.number().int().min(64).max(1_048_576).default(4096),
     slots: z.number().int().min(1).max(256).default(4),
+    /**
+     * Sequences per model beyond `slots`, taken only by interactive requests that come while batch
+     * lines hold slots, so none has to yield (decision 0017). Each costs one slot's KV cache
+     * (`contextSize` tokens) whether batches run or not; 0 drops them (interactive requests then
+     * make a batch line yield, its state saved to the prompt cache).
+     */
+    spareSlots: z.number().int().min(0).max(256).default(1),
     threads: z.number().int().min(0).max(1024).default(0),
     /** MiB per model of evicted slot states kept in RAM, so a prefix asked for again is not evaluated again (0: off). */
     promptCacheMiB: z.number().int().min(0).max(1_048_576).default(512),
@@ -419,7 +428,7 @@ const hints: Partial<Record<keyof NimbusConfig, string>> = {
   host: 'use an address to bind, e.g. 127.0.0.1 (this machine only) or 0.0.0.0 (every interface)',
   allowedHosts: 'use a list of host names with their port, e.g. ["nimbus.internal:8080"]',
   models:
-    'each model is {"source": "PATH.gguf or hf:owner/repo/file.gguf"} with optional id, contextSize, slots, threads, gpuLayers, promptCacheMiB, defaultMaxTokens',
+    'each model is {"source": "PATH.gguf or hf:owner/repo/file.gguf"} with optional id, contextSize, slots, spareSlots, threads, gpuLayers, promptCacheMiB, defaultMaxTokens',
   gpu: 'use one of auto, cpu, cuda, vulkan, metal',
   threads: 'use 0 (all cores) or a thread count',
   logLevel: 'use one of fatal, error, warn, info, debug, trace, silent',
@@ -463,6 +472,7 @@ export const environmentKeys: Record<string, keyof NimbusConfig> = {
   NIMBUS_GPU: 'gpu',
   NIMBUS_CTX: 'contextSize',
   NIMBUS_SLOTS: 'slots',
+  NIMBUS_SPARE_SLOTS: 'spareSlots',
   NIMBUS_THREADS: 'threads',
   NIMBUS_MAX_QUEUE: 'maxQueue',
   NIMBUS_PROMPT_CACHE_MIB: 'promptCacheMiB',
@@ -492,6 +502,7 @@ const numericKeys = new Set<string>([
   'port',
   'contextSize',
   'slots',
+  'spareSlots',
   'threads',
   'maxQueue',
   'promptCacheMiB',

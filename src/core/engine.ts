@@ -198,4 +198,6 @@ export interface EngineLoad {
   batchYields?: number;
   /** Batch generations that took a slot again after yielding, so far. */
   batchResumes?: number;
+  /** Interactive requests that took a spare slot beside batch generations (none of them yielded), so far. */
+  spareTakes?: number;
 }

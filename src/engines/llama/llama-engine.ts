@@ -114,13 +114,15 @@ export class LlamaEngine implements Engine {
     let queued = 0;
     let batchYields = 0;
     let batchResumes = 0;
+    let spareTakes = 0;
     for (const entry of this.entries.values()) {
       active += entry.loaded?.active ?? 0;
       queued += entry.loaded?.queued ?? 0;
       batchYields += entry.loaded?.yields ?? 0;
       batchResumes += entry.loaded?.resumes ?? 0;
+      spareTakes += entry.loaded?.spareTakes ?? 0;
     }
-    return { active, queued, batchYields, batchResumes };
+    return { active, queued, batchYields, batchResumes, spareTakes };
   }
 
   /** The prefix keys a ready model's caches hold (a worker's heartbeat carries them); undefined before it is ready. */

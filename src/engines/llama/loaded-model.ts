@@ -17,6 +17,7 @@ import { cachedPrefix, PromptCache } from './prompt-cache.js';
 import { HeldPrefixes, type HeldPrefixReport } from './held-prefixes.js';
 import { longestPrefixSlot } from './slot-choice.js';
 import { SlotPool } from './slot-pool.js';
+import { spareSlotBytes } from './spare-slot-bytes.js';
 import { planOutput, type OutputPlan } from './tool-plan.js';
 import { buildJsonGrammar, type GrammarSchema } from './json-schema-grammar.js';
 import { generateChat } from './chat-generation.js';
@@ -35,6 +36,11 @@ export interface LoadOptions {
   maxQueue: number;
   /** Bytes of evicted slot states kept in RAM for reuse (0: none); see prompt-cache.ts. */
   promptCacheBytes?: number;
+  /**
+   * Sequences beyond `slots` kept for interactive requests that come while batch requests hold
+   * slots (slot-pool.ts; decision 0017): each costs one slot's KV memory (`contextSize` tokens). 0 by default.
+   */
+  spareSlots?: number;
 }
 
 /** Sequences shorter than this are cheaper to evaluate again than to save. */
@@ -84,9 +90,12 @@ export class LoadedModel {
     private readonly evaluators: (sequence: LlamaContextSequence) => Pick<Slot, 'chat' | 'completion'>,
     /** Renders every chat prompt; not a slot's LlamaChat's, which is disposed while its sequence is renewed (`renew`). */
     private readonly chatWrapper: ChatWrapper,
+    /** Memory (RAM and VRAM) the spare slots' sequences add to the context, as node-llama-cpp estimates it. */
+    readonly spareSlotBytes: number,
   ) {
     this.slots = slots;
-    this.pool = new SlotPool(slots, options.maxQueue, `model '${options.id}'`);
+    const ordinary = options.slots;
+    this.pool = new SlotPool(slots.slice(0, ordinary), options.maxQueue, `model '${options.id}'`, slots.slice(ordinary));
     const budgetBytes = options.promptCacheBytes ?? 0;
     this.promptCache = budgetBytes > 0 ? new PromptCache({ budgetBytes, minTokens: promptCacheMinTokens }) : undefined;
     this.embeddings = new EmbeddingRunner(model, {
@@ -102,10 +111,11 @@ export class LoadedModel {
     // Loaded here, not at the top: importing node-llama-cpp costs half a second of start-up.
     const { LlamaChat, LlamaCompletion } = await import('node-llama-cpp');
     const model = await llama.loadModel({ modelPath: options.path, gpuLayers: options.gpuLayers });
+    const sequences = options.slots + (options.spareSlots ?? 0);
     try {
       const context = await model.createContext({
         contextSize: Math.min(options.contextSize, model.trainContextSize || options.contextSize),
-        sequences: options.slots,
+        sequences,
         ...(options.threads > 0 ? { threads: options.threads } : {}),
       });
       const evaluators = (sequence: LlamaContextSequence) => ({
@@ -113,11 +123,20 @@ export class LoadedModel {
         completion: new LlamaCompletion({ contextSequence: sequence }),
       });
       const slots: Slot[] = [];
-      for (let index = 0; index < options.slots; index += 1) {
+      for (let index = 0; index < sequences; index += 1) {
         const sequence = context.getSequence();
         slots.push({ index, sequence, keep: true, ...evaluators(sequence) });
       }
-      return new LoadedModel(options, llama, model, context, slots, evaluators, slots[0]!.chat.chatWrapper);
+      return new LoadedModel(
+        options,
+        llama,
+        model,
+        context,
+        slots,
+        evaluators,
+        slots[0]!.chat.chatWrapper,
+        await spareSlotBytes(model, context.contextSize, options.slots, options.spareSlots ?? 0),
+      );
     } catch (error) {
       await model.dispose();
       throw error;
@@ -167,6 +186,11 @@ export class LoadedModel {
   /** Batch generations that took a slot again after a yield, so far. */
   get resumes(): number {
     return this.pool.resumes;
+  }
+
+  /** Interactive requests that took a spare slot (none of the batch lines had to yield), so far. */
+  get spareTakes(): number {
+    return this.pool.spareTakes;
   }
 
   /**

@@ -21,6 +21,8 @@ interface Holder {
   prefilling: boolean;
   /** Its first token came (`firstToken`): a batch holder past its prompt stops at its next token when asked to yield. */
   generating: boolean;
+  /** It holds a spare slot (interactive only). */
+  spare: boolean;
 }
 
 /** How a request takes a slot; every field optional (an interactive request by default). */
@@ -52,9 +54,17 @@ export interface AcquireOptions<T> {
  * interactive request waits with none free. Within
  * a class, FIFO. Past `maxQueue` waiting in a class, a request is refused with 429 so the server
  * sheds load instead of piling up latency. A waiter whose client leaves is removed without taking a slot.
+ *
+ * Spare slots (decision 0017): never taken by batch requests, taken by an interactive request that
+ * finds no slot free while batch requests hold some, so it starts at once beside them instead of
+ * making one yield (and the yielded line's state be saved inside its wait). Interactive requests
+ * never hold more than `total` slots, spares included: with no batch traffic a spare is never taken
+ * and the queue behaves as it does without one.
  */
 export class SlotPool<T> {
   private readonly free: T[];
+  /** Spare slots free now, in release order. */
+  private readonly freeSpares: T[];
   private readonly interactive: Array<Waiter<T>> = [];
   private readonly batch: Array<Waiter<T>> = [];
   /** Holders of slots in use, in the order they took them. */
@@ -65,16 +75,25 @@ export class SlotPool<T> {
   yieldsAsked = 0;
   /** Batch requests that came back after a yield and took a slot again (metrics and tests). */
   resumes = 0;
+  /** Spare slots in all (interactive requests only, while batch requests hold slots). */
+  readonly spares: number;
+  /** Interactive requests that took a spare slot (metrics and tests). */
+  spareTakes = 0;
   /** Interactive holders before their first token (`prefilling`). */
   private prefills = 0;
+  /** Interactive holders, spares included. */
+  private interactiveHolders = 0;
 
   constructor(
     slots: readonly T[],
     private readonly maxQueue: number,
     private readonly label: string,
+    spares: readonly T[] = [],
   ) {
     this.free = [...slots];
     this.total = slots.length;
+    this.freeSpares = [...spares];
+    this.spares = spares.length;
   }
 
   /** Requests waiting for a slot, both classes. */
@@ -87,9 +106,9 @@ export class SlotPool<T> {
     return this.batch.length;
   }
 
-  /** Slots in use. */
+  /** Slots in use, spares included. */
   get busy(): number {
-    return this.total - this.free.length;
+    return this.holders.size;
   }
 
   /** Slots held by batch requests now. */
@@ -106,11 +125,21 @@ export class SlotPool<T> {
   acquire(signal: AbortSignal, options: AcquireOptions<T> | ((free: readonly T[]) => T) = {}): Promise<T> {
     const { choose, priority = 'interactive', onYield, resumed = false, prefilling = false } = typeof options === 'function' ? { choose: options } : options;
     if (signal.aborted) return Promise.reject(signal.reason);
-    const hold: Holder = { priority, onYield, yielding: false, prefilling: prefilling && priority === 'interactive', generating: false, resumed };
+    const hold: Holder = {
+      priority,
+      onYield,
+      yielding: false,
+      prefilling: prefilling && priority === 'interactive',
+      generating: false,
+      resumed,
+      spare: false,
+    };
     const line = priority === 'batch' ? this.batch : this.interactive;
-    // Interactive: a free slot unless interactive requests wait already. Batch: only with nobody waiting and no interactive prompt being evaluated.
-    const ahead = priority === 'batch' ? this.queued + this.prefills : this.interactive.length;
-    if (this.free.length > 0 && ahead === 0) return Promise.resolve(this.take(choose, hold));
+    // Interactive: a free slot (or a spare) unless interactive requests wait already. Batch: only
+    // with nobody waiting and no interactive prompt being evaluated, and never a spare.
+    if (priority === 'batch' ? this.free.length > 0 && this.queued + this.prefills === 0 : this.interactive.length === 0 && this.openToInteractive() > 0) {
+      return Promise.resolve(this.take(choose, hold));
+    }
     if (line.length >= this.maxQueue) {
       return Promise.reject(
         new NimbusError(
@@ -149,12 +178,26 @@ export class SlotPool<T> {
    */
   release(slot: T): void {
     const holder = this.holders.get(slot);
+    if (!holder) return;
     this.holders.delete(slot);
-    this.free.push(slot);
-    if (holder?.prefilling) this.prefills -= 1;
-    const next = this.interactive.shift();
-    if (next) next.resolve(this.take(next.choose, next.hold));
-    else this.admitBatch();
+    (holder.spare ? this.freeSpares : this.free).push(slot);
+    if (holder.prefilling) this.prefills -= 1;
+    if (holder.priority === 'interactive') this.interactiveHolders -= 1;
+    // An interactive holder leaving makes room under the cap on spares for a waiter even when its slot was a spare.
+    while (this.interactive.length > 0 && this.openToInteractive() > 0) {
+      const next = this.interactive.shift()!;
+      next.resolve(this.take(next.choose, next.hold));
+    }
+    this.admitBatch();
+  }
+
+  /**
+   * Slots an interactive request may take now: free ordinary ones, and free spares while
+   * interactive requests hold fewer than `total` (so batch requests hold the rest).
+   */
+  private openToInteractive(): number {
+    const spares = this.interactiveHolders < this.total ? Math.min(this.freeSpares.length, this.total - this.interactiveHolders) : 0;
+    return this.free.length + spares;
   }
 
   /**
@@ -195,7 +238,7 @@ export class SlotPool<T> {
   private preempt(): void {
     let yielding = 0;
     for (const holder of this.holders.values()) if (holder.yielding) yielding += 1;
-    let wanted = this.interactive.length - this.free.length - yielding;
+    let wanted = this.interactive.length - this.openToInteractive() - yielding;
     if (wanted <= 0) return;
     const latestFirst = [...this.holders.values()].reverse();
     const holders = [...latestFirst.filter((holder) => holder.generating), ...latestFirst.filter((holder) => !holder.generating)];
@@ -209,12 +252,17 @@ export class SlotPool<T> {
     }
   }
 
+  /** Hands a free slot to `hold`: an ordinary one when there is one, else (interactive only) a spare. */
   private take(choose: ((free: readonly T[]) => T) | undefined, hold: Holder): T {
-    const slot = choose ? choose(this.free) : this.free[this.free.length - 1]!;
-    this.free.splice(this.free.indexOf(slot), 1);
+    hold.spare = this.free.length === 0;
+    const from = hold.spare ? this.freeSpares : this.free;
+    const slot = choose ? choose(from) : from[from.length - 1]!;
+    from.splice(from.indexOf(slot), 1);
     this.holders.set(slot, hold);
     if (hold.prefilling) this.prefills += 1;
     if (hold.resumed) this.resumes += 1;
+    if (hold.priority === 'interactive') this.interactiveHolders += 1;
+    if (hold.spare) this.spareTakes += 1;
     return slot;
   }
 }
