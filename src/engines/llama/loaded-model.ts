@@ -3,7 +3,7 @@
  * batched together by node-llama-cpp), a slot pool with a bounded queue in front, and a lazily
  * created embedding context (embedding-runner.ts).
  */
-import type { LlamaChat, LlamaCompletion, ChatHistoryItem, Llama, LlamaContext, LlamaContextSequence, LlamaGrammar, LlamaModel, Token } from 'node-llama-cpp';
+import type { ChatHistoryItem, Llama, LlamaContext, LlamaContextSequence, LlamaGrammar, LlamaModel, Token } from 'node-llama-cpp';
 import type { ChatWrapper } from 'node-llama-cpp';
 import { AsyncQueue } from '../../core/async-queue.js';
 import type { EmbeddingResult, EngineCall, GenerationEvent } from '../../core/engine.js';
@@ -18,6 +18,7 @@ import { HeldPrefixes, type HeldPrefixReport } from './held-prefixes.js';
 import { longestPrefixSlot } from './slot-choice.js';
 import { SlotPool } from './slot-pool.js';
 import { spareSlotBytes } from './spare-slot-bytes.js';
+import { interactiveTurn, isDecodeFailure, type Slot } from './llama-slot.js';
 import { planOutput, type OutputPlan } from './tool-plan.js';
 import { buildJsonGrammar, type GrammarSchema } from './json-schema-grammar.js';
 import { generateChat } from './chat-generation.js';
@@ -45,31 +46,6 @@ export interface LoadOptions {
 
 /** Sequences shorter than this are cheaper to evaluate again than to save. */
 const promptCacheMinTokens = 32;
-
-/**
- * A sequence and the evaluators bound to it; the unit the slot pool hands out. The sequence is
- * replaced by a fresh one after a failed generation (see `LoadedModel.renew`).
- */
-interface Slot {
-  readonly index: number;
-  sequence: LlamaContextSequence;
-  chat: LlamaChat;
-  completion: LlamaCompletion;
-  /**
-   * Whether what the sequence holds is worth saving to the prompt cache before another request
-   * overwrites it: not a batch line that ran to its end (its prompt is its own, and a save takes
-   * llama.cpp's context lock that every slot's decode waits on), yes for anything else.
-   */
-  keep: boolean;
-}
-
-/**
- * A failed llama_decode. node-llama-cpp decodes the queued tokens of every slot in one batch, and a
- * batch that llama.cpp refuses fails every request in it, not only the one whose sequence caused it.
- */
-function isDecodeFailure(error: unknown): boolean {
-  return error instanceof Error && /Eval has failed|could not find a KV slot|llama_decode/.test(error.message);
-}
 
 export class LoadedModel {
   private readonly pool: SlotPool<Slot>;
@@ -419,7 +395,27 @@ export class LoadedModel {
       stopFollowing();
       if (!stop.signal.aborted) stop.abort(new Error('consumer stopped'));
       await run;
-      this.pool.release(slot);
+      if (slot.index < this.options.slots) this.pool.release(slot);
+      else
+        void this.emptySpare(slot)
+          .catch(() => undefined)
+          .finally(() => this.pool.release(slot));
+    }
+  }
+
+  /**
+   * Empties a spare slot once its request is done (its state saved to the prompt cache first), so
+   * the next interactive request on it takes no step under llama.cpp's context lock before its
+   * evaluation: a save or an erase waits there for the running batch lines' decode loop. Off
+   * every request's path: the slot is released when this is done.
+   */
+  private async emptySpare(slot: Slot): Promise<void> {
+    if (slot.sequence.contextTokens.length === 0) return;
+    try {
+      if (this.promptCache && slot.keep) await this.promptCache.save(slot.sequence);
+      await slot.sequence.clearHistory();
+    } catch {
+      await this.renew(slot);
     }
   }
 
@@ -429,9 +425,4 @@ export class LoadedModel {
     slot.sequence = this.context.getSequence();
     Object.assign(slot, this.evaluators(slot.sequence));
   }
-}
-
-/** A turn that is never asked to yield: an interactive request's (a batch one that cannot be continued sets its priority). */
-function interactiveTurn(): Turn {
-  return { priority: 'interactive', yieldable: false, resumed: false, yielded: false };
 }

@@ -202,8 +202,12 @@ export class PromptCache {
     const own = cachedPrefix(sequence.contextTokens, prompt);
     // What this request would overwrite stays restorable for a later one (unless the caller says nobody will ask for it).
     if (keep && own < sequence.contextTokens.length) await this.save(sequence);
-    // A restore must beat what the slot holds by enough to pay for loading a file.
-    const hit = this.index.longest(prompt, own + Math.max(8, own >> 3));
+    // A restore must beat what the slot holds by enough to pay for loading a file: a load reads the
+    // entry's whole state and the tokens past the shared prefix are then erased, both under the
+    // context lock that running decodes hold, so a gain shorter than a state worth saving is not
+    // taken (a chat template's opening plus a few words, shared by unrelated prompts, once cost an
+    // interactive request beside a batch 10-200 ms for a dozen tokens).
+    const hit = this.index.longest(prompt, own + Math.max(this.options.minTokens, own >> 3));
     if (!hit) return own;
     // Pinned before the first await: an eviction meanwhile leaves the file until this load is done.
     const release = this.files.pin(hit.entry.path);
