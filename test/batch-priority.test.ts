@@ -248,11 +248,11 @@ describe.skipIf(skip)('interactive first behind HTTP', () => {
   }, 120_000);
 });
 
-/** `nimbus serve`'s default (one spare slot per model): the same batch request keeps its only slot, and /metrics counts the spare taken. */
-describe.skipIf(skip)('interactive first behind HTTP, default spare slot', () => {
+/** `nimbus serve --spare-slots 1`: the same batch request keeps its only slot, and /metrics counts the spare taken. */
+describe.skipIf(skip)('interactive first behind HTTP, with a spare slot', () => {
   let server: TestServer;
   beforeAll(async () => {
-    server = await startTestServer({ mqttUrl: 'off', slots: 1 });
+    server = await startTestServer({ mqttUrl: 'off', slots: 1, spareSlots: 1 });
   }, 60_000);
   afterAll(async () => server?.stop());
 
