@@ -3,7 +3,7 @@
  * batched together by node-llama-cpp), a slot pool with a bounded queue in front, and a lazily
  * created embedding context (embedding-runner.ts).
  */
-import type { ChatHistoryItem, Llama, LlamaContext, LlamaContextSequence, LlamaGrammar, LlamaModel, Token } from 'node-llama-cpp';
+import type { ChatHistoryItem, Llama, LlamaContext, LlamaContextSequence, LlamaModel, Token } from 'node-llama-cpp';
 import type { ChatWrapper } from 'node-llama-cpp';
 import { AsyncQueue } from '../../core/async-queue.js';
 import type { EmbeddingResult, EngineCall, GenerationEvent } from '../../core/engine.js';
@@ -20,7 +20,7 @@ import { SlotPool } from './slot-pool.js';
 import { spareSlotBytes } from './spare-slot-bytes.js';
 import { interactiveTurn, isDecodeFailure, type Slot } from './llama-slot.js';
 import { planOutput, type OutputPlan } from './tool-plan.js';
-import { buildJsonGrammar, type GrammarSchema } from './json-schema-grammar.js';
+import { GrammarCache } from './grammar-cache.js';
 import { generateChat } from './chat-generation.js';
 import { EmbeddingRunner } from './embedding-runner.js';
 import { continueChat, continueText, resumableGeneration, type Turn } from './resumable-generation.js';
@@ -50,7 +50,7 @@ const promptCacheMinTokens = 32;
 export class LoadedModel {
   private readonly pool: SlotPool<Slot>;
   private readonly slots: readonly Slot[];
-  private readonly grammars = new Map<string, Promise<LlamaGrammar>>();
+  private readonly grammars: GrammarCache;
   /** Evicted slot states kept in RAM; undefined when the budget is 0. */
   readonly promptCache: PromptCache | undefined;
   /** The prompts run here, by prefix key, for the worker's cache report. */
@@ -71,6 +71,7 @@ export class LoadedModel {
   ) {
     this.slots = slots;
     const ordinary = options.slots;
+    this.grammars = new GrammarCache(llama);
     this.pool = new SlotPool(slots.slice(0, ordinary), options.maxQueue, `model '${options.id}'`, slots.slice(ordinary));
     const budgetBytes = options.promptCacheBytes ?? 0;
     this.promptCache = budgetBytes > 0 ? new PromptCache({ budgetBytes, minTokens: promptCacheMinTokens }) : undefined;
@@ -192,7 +193,7 @@ export class LoadedModel {
     const prompt = this.chatPromptTokens(history, plan);
     this.held.record(routingKeys(request).prefixKeys ?? [], prompt);
     return this.generate(call, turn, prompt, maxTokens, request.seed, async (slot, signal, output, budget) => {
-      const grammar = plan.kind === 'json' || plan.kind === 'forced-call' ? await this.grammarFor(plan.grammar) : undefined;
+      const grammar = plan.kind === 'json' || plan.kind === 'forced-call' ? await this.grammars.get(plan.grammar) : undefined;
       return generateChat({ chat: slot.chat, sequence: slot.sequence, history, request, plan, grammar, signal, output, budget });
     });
   }
@@ -274,18 +275,6 @@ export class LoadedModel {
       ...(plan.kind === 'functions' ? { availableFunctions: plan.functions, documentFunctionParams: true } : {}),
     });
     return contextText.tokenize(this.model.tokenizer);
-  }
-
-  private grammarFor(schema: GrammarSchema | 'any'): Promise<LlamaGrammar> {
-    const key = schema === 'any' ? 'any' : JSON.stringify(schema);
-    let grammar = this.grammars.get(key);
-    if (!grammar) {
-      grammar = schema === 'any' ? this.llama.getGrammarFor('json') : buildJsonGrammar(this.llama, schema);
-      if (this.grammars.size > 256) this.grammars.clear();
-      this.grammars.set(key, grammar);
-      grammar.catch(() => this.grammars.delete(key));
-    }
-    return grammar;
   }
 
   /**
