@@ -13,6 +13,7 @@ import { systemClock } from '../src/core/clock.js';
 import type { Store } from '../src/core/store.js';
 import { openSqliteStore } from '../src/store/sqlite/open-sqlite-store.js';
 import { ResponseRecords } from '../src/responses/response-records.js';
+import { responseRecord } from './support/response-record.js';
 
 const hold = 60_000;
 let store: Store | undefined;
@@ -20,19 +21,6 @@ afterEach(async () => {
   await store?.close();
   store = undefined;
 });
-
-function record(id: string, previousResponseId: string | null = null) {
-  return {
-    id,
-    tenantId: 'acme',
-    keyId: null,
-    createdAt: Date.now(),
-    status: 'completed',
-    previousResponseId,
-    body: { id, object: 'response', output: [{ id: `msg_${id}`, type: 'message', role: 'assistant', content: [{ type: 'output_text', text: `from ${id}` }] }] },
-    inputItems: [{ id: `in_${id}`, type: 'message', role: 'user', content: [{ type: 'input_text', text: `to ${id}` }] }],
-  };
-}
 
 async function heldStore(path = join(mkdtempSync(join(tmpdir(), 'nimbus-held-')), 'nimbus.db')): Promise<{ records: ResponseRecords; path: string }> {
   store = await openSqliteStore(path, { responseHoldMs: hold });
@@ -43,9 +31,9 @@ const nextTurn = (): Promise<void> => new Promise((resolve) => setTimeout(resolv
 
 test('writes are held for others to join them, and a read of one sends them at once', async () => {
   const { records } = await heldStore();
-  const saves = [records.save(record('resp_1'))];
+  const saves = [records.save(responseRecord('resp_1'))];
   await nextTurn();
-  saves.push(records.save(record('resp_2', 'resp_1')));
+  saves.push(records.save(responseRecord('resp_2', 'resp_1')));
   await nextTurn();
   let committed = 0;
   for (const save of saves) void save.then(() => committed++);
@@ -61,9 +49,9 @@ test('writes are held for others to join them, and a read of one sends them at o
 
 test('retrieve, input items and delete of a held write send it and find it', async () => {
   const { records } = await heldStore();
-  void records.save(record('resp_a'));
-  void records.save(record('resp_b'));
-  void records.save(record('resp_c'));
+  void records.save(responseRecord('resp_a'));
+  void records.save(responseRecord('resp_b'));
+  void records.save(responseRecord('resp_c'));
   await nextTurn();
   expect(await records.get('acme', 'resp_a')).toMatchObject({ id: 'resp_a' });
   expect((await records.inputItems('acme', 'resp_b', { limit: 20, order: 'asc' }))?.map((item) => item.id)).toEqual(['in_resp_b']);
@@ -74,13 +62,13 @@ test('retrieve, input items and delete of a held write send it and find it', asy
 test('a caller that waits for its write (a batch line) is not held', async () => {
   const { records } = await heldStore();
   const started = performance.now();
-  await records.save(record('resp_w'), { waited: true });
+  await records.save(responseRecord('resp_w'), { waited: true });
   expect(performance.now() - started).toBeLessThan(hold / 10);
 });
 
 test('closing the store commits the writes still held', async () => {
   const { records, path } = await heldStore();
-  const saved = records.save(record('resp_kept'));
+  const saved = records.save(responseRecord('resp_kept'));
   await nextTurn();
   const closing = store!.close();
   store = undefined;

@@ -10,6 +10,7 @@ import type { ResponseStore } from '../src/core/response-store.js';
 import type { Store } from '../src/core/store.js';
 import { openSqliteStore } from '../src/store/sqlite/open-sqlite-store.js';
 import { ResponseRecords } from '../src/responses/response-records.js';
+import { responseRecord } from './support/response-record.js';
 
 let store: Store | undefined;
 afterEach(() => store?.close());
@@ -35,19 +36,6 @@ async function heldRecords(): Promise<{ records: ResponseRecords; open: () => vo
   return { records, open: () => release(false), fail: () => release(true) };
 }
 
-function record(id: string, previousResponseId: string | null = null) {
-  return {
-    id,
-    tenantId: 'acme',
-    keyId: null,
-    createdAt: Date.now(),
-    status: 'completed',
-    previousResponseId,
-    body: { id, object: 'response', output: [{ id: `msg_${id}`, type: 'message', role: 'assistant', content: [{ type: 'output_text', text: `from ${id}` }] }] },
-    inputItems: [{ id: `in_${id}`, type: 'message', role: 'user', content: [{ type: 'input_text', text: `to ${id}` }] }],
-  };
-}
-
 /** Whether `promise` has settled after the event loop has had a turn. */
 async function settledYet(promise: Promise<unknown>): Promise<boolean> {
   let settled = false;
@@ -61,7 +49,7 @@ async function settledYet(promise: Promise<unknown>): Promise<boolean> {
 
 test('retrieve, input items, a continuation and delete of a response being written wait for the write, then find it', async () => {
   const { records, open } = await heldRecords();
-  const saved = records.save(record('resp_a'));
+  const saved = records.save(responseRecord('resp_a'));
   const retrieved = records.get('acme', 'resp_a');
   const items = records.inputItems('acme', 'resp_a', { limit: 20, order: 'asc' });
   const conversation = records.conversation('acme', 'resp_a');
@@ -77,7 +65,7 @@ test('retrieve, input items, a continuation and delete of a response being writt
 
 test('a delete sent while the write is in flight deletes the written response, not nothing', async () => {
   const { records, open } = await heldRecords();
-  const saved = records.save(record('resp_b'));
+  const saved = records.save(responseRecord('resp_b'));
   const deleted = records.delete('acme', 'resp_b');
   open();
   await saved;
@@ -87,7 +75,7 @@ test('a delete sent while the write is in flight deletes the written response, n
 
 test('a write that fails: the save rejects and the waiting reads find nothing (a 404, not a hang)', async () => {
   const { records, fail } = await heldRecords();
-  const saved = records.save(record('resp_c'));
+  const saved = records.save(responseRecord('resp_c'));
   const retrieved = records.get('acme', 'resp_c');
   fail();
   await expect(saved).rejects.toThrow('disk full');
@@ -97,7 +85,7 @@ test('a write that fails: the save rejects and the waiting reads find nothing (a
 
 test('another tenant waiting on the write still does not see the response', async () => {
   const { records, open } = await heldRecords();
-  const saved = records.save(record('resp_d'));
+  const saved = records.save(responseRecord('resp_d'));
   const theirs = records.get('other', 'resp_d');
   open();
   await saved;
