@@ -6,7 +6,7 @@
  * test/support/routing-reference): the same requests go to both, in alternating order, and every
  * choice must agree.
  *
- *   node --expose-gc --import tsx bench/replay/router-cost.ts [--orders 20000] [--flow served|failed] [--router both|current|baseline] [--against DIR]
+ *   node --expose-gc --import tsx bench/replay/router-cost.ts [--orders 20000] [--flow served|failed] [--router both|current|baseline] [--against DIR] [--keys 32]
  *
  * `--against DIR` pairs with the router of another checkout instead (DIR/src/cluster/routing/), as
  * of a commit: `git archive COMMIT src | tar -x -C DIR`, with node_modules and package.json beside.
@@ -15,6 +15,9 @@
  * `--flow served` (default) tells each router what a served request tells it (sent, first token,
  * ended with its usage); `failed` ends each try without usage, as a failed one, so requests stay
  * pending up to the router's bound (how the first version of this bench ran).
+ *
+ * `--keys N` sends requests of N block hashes (default 32; half continue a held prompt for N/2
+ * blocks): since keys cover up to 512 blocks (decision 0027), a long prompt costs in proportion.
  */
 import { resolve } from 'node:path';
 import { PerformanceObserver, performance } from 'node:perf_hooks';
@@ -32,12 +35,14 @@ const { values } = parseArgs({
     flow: { type: 'string', default: 'served' },
     router: { type: 'string', default: 'both' },
     against: { type: 'string' },
+    keys: { type: 'string', default: '32' },
   },
 });
 const orders = Number(values.orders);
 const count = Number(values.candidates);
 const prefixes = Number(values.prefixes);
 const served = values.flow !== 'failed';
+const keysPerRequest = Number(values.keys);
 const perReplica = Math.ceil(prefixes / count);
 const gc = (globalThis as { gc?: () => void }).gc;
 if (!gc) console.warn('run with node --expose-gc for the memory figure');
@@ -103,10 +108,12 @@ gcObserver.observe({ entryTypes: ['gc'] });
 
 let disagreements = 0;
 for (let index = 0; index < orders; index += 1) {
-  // Half the requests continue a held prompt for 16 blocks, then diverge; half are new.
-  const start = index % 2 === 0 ? Math.floor(((index * 7919) % Math.max(1, held - 32)) / 32) * 32 : 0;
-  const keys = Array.from({ length: 32 }, (_, block) => key(index % 2 === 0 && block < 16 ? start + block : 1e9 + index * 32 + block));
-  const request = { model: 'm', requestId: `r${index}`, prefixKeys: keys, promptChars: 32 * 2048 };
+  // Half the requests continue a held prompt for half their blocks, then diverge; half are new.
+  const start = index % 2 === 0 ? Math.floor(((index * 7919) % Math.max(1, held - keysPerRequest)) / 32) * 32 : 0;
+  const keys = Array.from({ length: keysPerRequest }, (_, block) =>
+    key(index % 2 === 0 && block < keysPerRequest / 2 ? start + block : 1e9 + index * keysPerRequest + block),
+  );
+  const request = { model: 'm', requestId: `r${index}`, prefixKeys: keys, promptChars: keysPerRequest * 2048 };
   const chosen: string[] = [];
   // Alternate which router goes first, so neither always runs on a cache the other warmed.
   for (const side of index % 2 === 0 ? sides : [...sides].reverse()) {
@@ -119,7 +126,7 @@ for (let index = 0; index < orders; index += 1) {
     const outcome = { model: 'm', requestId: request.requestId, replica };
     side.router.observe!({ ...outcome, kind: 'sent' });
     if (served) side.router.observe!({ ...outcome, kind: 'first-token' });
-    side.router.observe!({ ...outcome, kind: 'ended', ...(served ? { promptTokens: 32 * 512 } : {}) });
+    side.router.observe!({ ...outcome, kind: 'ended', ...(served ? { promptTokens: keysPerRequest * 512 } : {}) });
   }
   if (chosen.length === 2 && chosen[0] !== chosen[1]) disagreements += 1;
   clock += 5;
@@ -157,7 +164,7 @@ for (const side of sides) {
       flow: served ? 'served' : 'failed',
       candidates: count,
       prefixes_tracked: side.router.trackedKeys,
-      keys_per_request: 32,
+      keys_per_request: keysPerRequest,
       orders: Math.ceil(orders * 0.9),
       order_p50_us: Number(figure.p50.toFixed(1)),
       order_p99_us: Number(figure.p99.toFixed(1)),

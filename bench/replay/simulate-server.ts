@@ -6,6 +6,7 @@
  * same arrivals for every policy. The old model (`simulate-pool.ts`) stays for the old figures.
  */
 import type { ReplicaRouter, RoutingOutcome } from '../../src/core/replica-router.js';
+import { maxPrefixKeys } from '../../src/cluster/routing/routing-keys.js';
 import type { DeviceProfile } from './device-profiles.js';
 import { blockTokens, type TraceRequest } from './load-trace.js';
 import { ServerReplica, type ServerJob } from './server-replica.js';
@@ -27,7 +28,7 @@ export interface ServerSimulationOptions {
   sessionOf?: (request: TraceRequest, index: number) => string | undefined;
   /** Prefill tokens per iteration (llama.cpp's n_ubatch, vLLM's chunked prefill budget). Default 512. */
   chunkTokens?: number;
-  /** Prefix keys per request given to routers (its leading blocks). Default 64. */
+  /** Prefix keys per request given to routers (its leading blocks). Default the server's, `maxPrefixKeys` (512). */
   maxKeys?: number;
   /** Every replica reports the prefix blocks it holds this often (a worker's heartbeat); 0 for never. Default 0. */
   cacheReportMs?: number;
@@ -69,7 +70,7 @@ export interface ServerSimulationResult {
 export function simulateServer(options: ServerSimulationOptions): ServerSimulationResult {
   const events = new EventQueue();
   const chunkTokens = options.chunkTokens ?? 512;
-  const maxKeys = options.maxKeys ?? 64;
+  const maxKeys = options.maxKeys ?? maxPrefixKeys;
   const jobs: ServerJob[] = [];
   // Made once the replicas exist; the replicas' hooks reach it through this.
   const made: { router?: ReplicaRouter } = {};

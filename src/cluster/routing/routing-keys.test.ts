@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest';
 import type { ChatCompletionRequest } from '../../core/openai/request-schemas.js';
-import { prefixKeysOf, routingKeys } from './routing-keys.js';
+import { maxPrefixKeys, prefixKeysOf, routingKeys } from './routing-keys.js';
 
 const block = (letter: string) => letter.repeat(2048);
 
@@ -21,7 +21,10 @@ describe('prefixKeysOf', () => {
 
   test('at most maxBlocks keys; a short prompt gets one key of its whole text; empty gets none', () => {
     expect(prefixKeysOf(block('a').repeat(10))).toHaveLength(10);
-    expect(prefixKeysOf(block('a').repeat(100))).toHaveLength(64);
+    expect(prefixKeysOf(block('a').repeat(100))).toHaveLength(100);
+    // 512 blocks (about 256k tokens) at most: a long prompt is matched whole (decision 0027).
+    expect(maxPrefixKeys).toBe(512);
+    expect(prefixKeysOf(block('a').repeat(600))).toHaveLength(512);
     expect(prefixKeysOf(block('a').repeat(10), 2)).toHaveLength(2);
     expect(prefixKeysOf('hello')).toHaveLength(1);
     expect(prefixKeysOf('hello')).not.toEqual(prefixKeysOf('hellp'));

@@ -13,11 +13,15 @@ import { hash32 } from './hash-ring.js';
 export const prefixBlockChars = 2048;
 
 /**
- * Prefix keys per prompt at most: 64 blocks, about 32k tokens. prefix-cache hashes its ring on the
- * first two; estimated-ttft matches them all against what each replica holds. Hashing is linear in
- * the characters kept (a 128k-character prompt in about a tenth of a millisecond).
+ * Prefix keys per prompt at most: 512 blocks, about 256k tokens (a long-context model's whole
+ * prompt). prefix-cache hashes its ring on the first two; estimated-ttft matches them all against
+ * what each replica holds. Hashing is linear in the characters kept (a 128k-character prompt in
+ * about a tenth of a millisecond). It was 64 (32k tokens): a replica holding a longer prompt whole
+ * was credited with its first 32k tokens only, so estimated-ttft saw the rest as uncached, sent
+ * such prompts where they were not held and overestimated the queues behind them (16% of
+ * Mooncake's requests run past 64 blocks, up to 374; decision 0027).
  */
-export const maxPrefixKeys = 64;
+export const maxPrefixKeys = 512;
 
 /** Keys of the first `maxBlocks` whole blocks of `text` (a final partial block counts when it is the only one). */
 export function prefixKeysOf(text: string, maxBlocks = maxPrefixKeys, blockChars = prefixBlockChars): string[] {
