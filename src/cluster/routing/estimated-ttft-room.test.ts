@@ -50,6 +50,33 @@ describe('estimated-ttft: the cache room a replica has beside what runs there', 
     expect(router.trackedKeys).toBe(97);
   });
 
+  test('told its KV size, a prompt goes back to the cache at its end, the most recent; not told, it stays where its first token put it (decision 0027)', () => {
+    const { place, tell, held } = setup();
+    // A's first token, then B's; B ends, then A (a longer answer): A's blocks are freed last.
+    const a = place(keys('a', 30), [told]);
+    tell('first-token', a);
+    const b = place(keys('b', 30), [told]);
+    tell('first-token', b);
+    tell('ended', b, { promptTokens: 3000, cachedTokens: 0 });
+    tell('ended', a, { promptTokens: 3000, cachedTokens: 0 });
+    // 60 blocks in flight leave 40 for the cache: the least recently freed, B, loses its tail.
+    place(keys('c', 60), [told]);
+    expect(held(keys('a', 30), 'r0')).toBe(30);
+    expect(held(keys('b', 30), 'r0')).toBe(10);
+
+    const learned = setup(70);
+    const unknown: RoutingCandidate = { id: 'r1', inFlight: 0 };
+    const x = learned.place(keys('x', 30), [unknown]);
+    learned.tell('first-token', x);
+    const y = learned.place(keys('y', 30), [unknown]);
+    learned.tell('first-token', y);
+    learned.tell('ended', y, { promptTokens: 3000, cachedTokens: 0 });
+    learned.tell('ended', x, { promptTokens: 3000, cachedTokens: 0 });
+    learned.place(keys('z', 30), [unknown]);
+    expect(learned.held(keys('x', 30), 'r1')).toBe(10);
+    expect(learned.held(keys('y', 30), 'r1')).toBe(30);
+  });
+
   test('told its KV size, the router indexes a prompt once computed; not told, from its send (decision 0012)', () => {
     const { router, place, tell, held } = setup();
     const unknown: RoutingCandidate = { id: 'r1', inFlight: 0 };

@@ -12,51 +12,14 @@
 import type { ReplicaRouter, RoutingCandidate, RoutingOutcome, RoutingRequest } from '../../core/replica-router.js';
 import { PendingRequests } from './pending-requests.js';
 import { PrefixIndex } from './prefix-index.js';
-import { prefixBlockChars } from './routing-keys.js';
 import { CandidateScores } from './candidate-scores.js';
 import { cappedPlace, promote } from './load-cap.js';
 import { ReplicaRoom, privateBlocks } from './cache-room.js';
 import type { Pending, ReplicaState } from './estimated-ttft-state.js';
 import { LearnedRatio, observedPrefillMs, queueAfterSend, ttftMs, uncachedTokens } from './ttft-score.js';
+import { defaultEstimatedTtftOptions, type EstimatedTtftOptions } from './estimated-ttft-options.js';
 
-/** Options of `EstimatedTtftRouter`; merged over `defaultEstimatedTtftOptions`. */
-export interface EstimatedTtftOptions {
-  /** Characters per prefix key's block (the `routing.prefixBlockChars` the keys were hashed with). */
-  prefixBlockChars: number;
-  /**
-   * KV memory, in blocks, assumed for a replica that does not say its own (`RoutingCandidate.kvTokens`):
-   * shrunk for a replica whose answers show it evicts sooner.
-   */
-  indexBlocksPerReplica: number;
-  /** Prefill tokens per second assumed for the fastest replica before any measurement; others in proportion to their weight. */
-  priorTokensPerSecond: number;
-  /** Prompt characters per token assumed before any answer reports usage. */
-  priorCharsPerToken: number;
-  /** Share by which each decoding request slows a replica's prefill. */
-  decodeWeight: number;
-  /** Monotonic milliseconds (injected: the simulator runs on its own clock). */
-  now: () => number;
-  /** Requests remembered between `order` and their end; the oldest are dropped past this (an engine that never reports). */
-  maxPending: number;
-  /**
-   * The first candidate gives way when its requests in flight (per weight) exceed this many times
-   * the pool's mean, to the best one within it holding as many of the prompt's blocks
-   * (`load-cap.ts`, decision 0025). 0 turns the cap off.
-   */
-  loadCap: number;
-}
-
-/** Defaults: 8,192 keys (4M tokens of 512-token blocks) per replica, a modest GPU's prefill, 4 characters a token. */
-export const defaultEstimatedTtftOptions: EstimatedTtftOptions = {
-  prefixBlockChars,
-  indexBlocksPerReplica: 8192,
-  priorTokensPerSecond: 2000,
-  priorCharsPerToken: 4,
-  decodeWeight: 0.01,
-  now: () => performance.now(),
-  maxPending: 10_000,
-  loadCap: 1.5,
-};
+export { defaultEstimatedTtftOptions, type EstimatedTtftOptions } from './estimated-ttft-options.js';
 
 /** Orders replicas by estimated time to first token; learns from `observe`. */
 export class EstimatedTtftRouter implements ReplicaRouter {
@@ -175,7 +138,18 @@ export class EstimatedTtftRouter implements ReplicaRouter {
       return;
     }
     this.pending.delete(outcome.requestId);
+    this.released(entry);
     this.learnFromUsage(entry, outcome);
+  }
+
+  /**
+   * An answered request ended: where its replica tells its KV size, its prompt's blocks go back to
+   * the replica's cache now, the most recently used (a server frees a request's blocks at its end),
+   * so its keys move to the front of the index, not left where its first token put them (decision
+   * 0027). Where the size is learned this lost in the simulator, so the index is left as it was.
+   */
+  private released(entry: Pending): void {
+    if (entry.firstToken && entry.keys.length > 0 && this.replicas.get(entry.replica)?.room.told) this.index.insert(entry.replica, entry.keys);
   }
 
   /**

@@ -172,6 +172,8 @@ export class EstimatedTtftRouter implements ReplicaRouter {
       return;
     }
     this.pending.delete(outcome.requestId);
+    // Decision 0027: an answered request's prompt goes back to its replica's cache at its end, the most recent (where the replica tells its KV size).
+    if (entry.firstToken && entry.keys.length > 0 && this.replicas.get(entry.replica)?.room.told) this.index.insert(entry.replica, entry.keys);
     this.learnFromUsage(entry, outcome);
   }
 
