@@ -16,7 +16,7 @@ Options (each also settable as an environment variable or in a JSON config file)
       --ctx N            context tokens per slot (NIMBUS_CTX, default 4096)
       --slots N          requests generated at once per model (NIMBUS_SLOTS, default 4)
       --spare-slots N    more sequences per model for interactive requests while batch lines hold
-                         the slots; each costs one slot's KV memory (NIMBUS_SPARE_SLOTS, default 0)
+                         the slots; each costs one slot's KV memory (NIMBUS_SPARE_SLOTS, default 1)
       --threads N        CPU threads, 0 = all (NIMBUS_THREADS)
       --gpu MODE         auto | cpu | cuda | vulkan | metal (NIMBUS_GPU)
       --max-queue N      requests that may wait for a slot (NIMBUS_MAX_QUEUE, default 64)

@@ -294,11 +294,10 @@ export const configSchema = z
     /**
      * Sequences per model beyond `slots`, taken only by interactive requests that come while batch
      * lines hold slots, so none has to yield (decision 0017). Each costs one slot's KV cache
-     * (`contextSize` tokens) whether batches run or not, and on stories260K about 30% of tokens/s
-     * for all traffic; 0 (the default): interactive requests make a batch line yield, its state
-     * saved to the prompt cache.
+     * (`contextSize` tokens) whether batches run or not; no tokens/s (measured). 0: interactive
+     * requests make a batch line yield, its state saved to the prompt cache.
      */
-    spareSlots: z.number().int().min(0).max(256).default(0),
+    spareSlots: z.number().int().min(0).max(256).default(1),
     threads: z.number().int().min(0).max(1024).default(0),
     /** MiB per model of evicted slot states kept in RAM, so a prefix asked for again is not evaluated again (0: off). */
     promptCacheMiB: z.number().int().min(0).max(1_048_576).default(512),
