@@ -18,7 +18,7 @@ import { HeldPrefixes, type HeldPrefixReport } from './held-prefixes.js';
 import { longestPrefixSlot } from './slot-choice.js';
 import { SlotPool } from './slot-pool.js';
 import { spareSlotBytes } from './spare-slot-bytes.js';
-import { interactiveTurn, isDecodeFailure, type Slot } from './llama-slot.js';
+import { emptySpare, interactiveTurn, isDecodeFailure, renewSlot, type Slot } from './llama-slot.js';
 import { planOutput, type OutputPlan } from './tool-plan.js';
 import { GrammarCache } from './grammar-cache.js';
 import { generateChat } from './chat-generation.js';
@@ -386,32 +386,14 @@ export class LoadedModel {
       await run;
       if (slot.index < this.options.slots) this.pool.release(slot);
       else
-        void this.emptySpare(slot)
+        void emptySpare(slot, this.promptCache, () => this.renew(slot))
           .catch(() => undefined)
           .finally(() => this.pool.release(slot));
     }
   }
 
-  /**
-   * Empties a spare slot once its request is done (its state saved to the prompt cache first), so
-   * the next interactive request on it takes no step under llama.cpp's context lock before its
-   * evaluation: a save or an erase waits there for the running batch lines' decode loop. Off
-   * every request's path: the slot is released when this is done.
-   */
-  private async emptySpare(slot: Slot): Promise<void> {
-    if (slot.sequence.contextTokens.length === 0) return;
-    try {
-      if (this.promptCache && slot.keep) await this.promptCache.save(slot.sequence);
-      await slot.sequence.clearHistory();
-    } catch {
-      await this.renew(slot);
-    }
-  }
-
   /** Replaces a slot's sequence with an empty one (llama.cpp's cells of the old one are freed). */
-  private async renew(slot: Slot): Promise<void> {
-    await slot.sequence.dispose().catch(() => undefined);
-    slot.sequence = this.context.getSequence();
-    Object.assign(slot, this.evaluators(slot.sequence));
+  private renew(slot: Slot): Promise<void> {
+    return renewSlot(slot, this.context, this.evaluators);
   }
 }
