@@ -7,7 +7,7 @@
  */
 import { describe, expect, test } from 'vitest';
 import type { TraceRequest } from '../bench/replay/load-trace.js';
-import { compressArrivals, promptOf, runRealReplay } from '../bench/replay/real-replay.js';
+import { compressArrivals, promptOf, reusableShare, runRealReplay } from '../bench/replay/real-replay.js';
 import { skipWithoutSharedModel, storiesPath } from './support/shared-model.js';
 
 const trace: TraceRequest[] = Array.from({ length: 30 }, (_, index) => {
@@ -29,6 +29,21 @@ describe('replay helpers', () => {
     expect(sixth.slice(0, 4 * 64)).toBe(first.slice(0, 4 * 64));
     expect(sixth.slice(4 * 64)).not.toBe(first.slice(4 * 64));
     expect(promptOf(trace[0]!, 'run-2', options).slice(0, 64)).not.toBe(first.slice(0, 64));
+  });
+
+  test('the reusable share counts blocks whose whole prefix came before, within the kept blocks', () => {
+    // Five prefixes of four blocks, six times each: every request after a prefix's first reuses its four blocks (25 of them), never its own fifth.
+    expect(reusableShare(trace, 5)).toBeCloseTo((25 * 4) / (30 * 5), 10);
+    // Kept to two blocks, the same requests reuse both.
+    expect(reusableShare(trace, 2)).toBeCloseTo((25 * 2) / (30 * 2), 10);
+    // A block seen before under another prefix is not reusable: the cache holds prefixes, not blocks.
+    const shifted: TraceRequest[] = [
+      { arrivalMs: 0, inputTokens: 1024, outputTokens: 1, blocks: [1, 2] },
+      { arrivalMs: 1, inputTokens: 1024, outputTokens: 1, blocks: [3, 2] },
+      { arrivalMs: 2, inputTokens: 1024, outputTokens: 1, blocks: [1, 4] },
+    ];
+    expect(reusableShare(shifted, 8)).toBeCloseTo(1 / 6, 10);
+    expect(reusableShare([], 8)).toBe(0);
   });
 
   test('arrivals keep their shape at the asked rate', () => {

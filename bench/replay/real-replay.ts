@@ -103,6 +103,31 @@ export function promptOf(entry: TraceRequest, salt: string, options: Pick<RealRe
   return blocks.map((id) => blockText(id, salt, options.blockChars)).join('');
 }
 
+/**
+ * The most of the prompts' blocks any routing could serve from a cache: each block whose whole
+ * prefix (its block and every one before it, as `promptOf` keeps them) came in an earlier request,
+ * as if one replica with an unbounded cache had seen them all. No policy's cached share can pass
+ * it, so it bounds what prefix-aware routing can save over round-robin on the slice.
+ */
+export function reusableShare(trace: readonly TraceRequest[], maxBlocks: number): number {
+  const seen = new Set<string>();
+  let blocks = 0;
+  let reusable = 0;
+  for (const entry of trace) {
+    const kept = (entry.blocks ?? []).slice(0, maxBlocks);
+    let prefix = '';
+    let held = true;
+    for (const id of kept) {
+      prefix += `${id},`;
+      blocks += 1;
+      held &&= seen.has(prefix);
+      if (held) reusable += 1;
+      seen.add(prefix);
+    }
+  }
+  return blocks === 0 ? 0 : reusable / blocks;
+}
+
 /** The trace's arrivals rescaled to `rate` requests per second on average, from 0. */
 export function compressArrivals(trace: readonly TraceRequest[], rate: number): number[] {
   const first = trace[0]?.arrivalMs ?? 0;

@@ -11,7 +11,7 @@ import { parseArgs } from 'node:util';
 import { routingPolicies, type RoutingPolicy } from '../../src/core/replica-router.js';
 import { median, report } from '../support.js';
 import { readMooncake, tracesDir } from './load-trace.js';
-import { runRealReplay } from './real-replay.js';
+import { reusableShare, runRealReplay } from './real-replay.js';
 
 const { values } = parseArgs({
   options: {
@@ -43,6 +43,8 @@ const options = {
   rate: Number(values.rate),
   rounds: Number(values.rounds),
 };
+// The ceiling on any policy's cached share here (shares are of prompt tokens, bound of blocks: near enough).
+report('replay-real slice', { requests: trace.length, reusable_block_share: reusableShare(trace, options.maxBlocks) });
 const runs = await runRealReplay(options, (run) =>
   report(`replay-real run`, {
     policy: run.policy,
