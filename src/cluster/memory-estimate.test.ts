@@ -1,6 +1,8 @@
 import { describe, expect, test } from 'vitest';
 import { GgmlType, type GgufHeader, type GgufTensorInfo } from '../gguf/index.js';
 import { estimateMemory } from './memory-estimate.js';
+import { placeDeployment } from './place-deployment.js';
+import type { WorkerSnapshot } from './pool-snapshot.js';
 
 /** A header shaped like a llama model: `layers` blocks of two tensors, plus embeddings and output. */
 function llamaHeader(shape: {
@@ -112,5 +114,57 @@ describe('estimateMemory', () => {
     header.metadata.delete('llama.block_count');
     expect(() => estimateMemory(header, { contextSize: 512, slots: 1 })).toThrow(/llama\.block_count/);
     expect(() => estimateMemory(llamaHeader(small), { contextSize: 0, slots: 1 })).toThrow(/positive/);
+  });
+});
+
+describe('estimateMemory: spare slots (decision 0017)', () => {
+  test('a spare costs what an ordinary slot costs: cache and compute as for slots + spares', () => {
+    const spared = estimateMemory(llamaHeader(small), { contextSize: 1024, slots: 2, spareSlots: 1 });
+    const three = estimateMemory(llamaHeader(small), { contextSize: 1024, slots: 3 });
+    const two = estimateMemory(llamaHeader(small), { contextSize: 1024, slots: 2 });
+    expect(spared.kvCacheBytes).toBe(4 * 1024 * 3 * 2 * (32 + 32) * 2);
+    expect(spared.kvCacheBytes - two.kvCacheBytes).toBe(two.kvCacheBytes / 2);
+    expect({ ...spared, spareSlots: undefined }).toEqual({ ...three, spareSlots: undefined });
+    expect(spared.totalBytes).toBe(spared.weightBytes + spared.kvCacheBytes + spared.computeBytes);
+    expect(spared.spareSlots).toBe(1);
+  });
+
+  test('no spare, or 0, is the estimate from before spares, and says none', () => {
+    const without = estimateMemory(llamaHeader(small), { contextSize: 512, slots: 4 });
+    expect(estimateMemory(llamaHeader(small), { contextSize: 512, slots: 4, spareSlots: 0 })).toEqual(without);
+    expect(without.spareSlots).toBeUndefined();
+  });
+
+  test('several spares, each padded to 256 cells like a slot; the 8B shape gains 1 GiB per spare at 8k context', () => {
+    const padded = estimateMemory(llamaHeader(small), { contextSize: 300, slots: 1, spareSlots: 2 });
+    expect(padded.kvCacheBytes).toBe(4 * 512 * 3 * 2 * (32 + 32) * 2);
+    const header = llamaHeader({ layers: 32, embedding: 4096, heads: 32, kvHeads: 8, vocabulary: 128_256, type: GgmlType.Q4_K });
+    const base = estimateMemory(header, { contextSize: 8192, slots: 4 });
+    const spared = estimateMemory(header, { contextSize: 8192, slots: 4, spareSlots: 2 });
+    expect(spared.kvCacheBytes - base.kvCacheBytes).toBe(2 * 1024 ** 3);
+  });
+
+  test('a spare count that is not a whole number is refused', () => {
+    expect(() => estimateMemory(llamaHeader(small), { contextSize: 512, slots: 1, spareSlots: -1 })).toThrow(/spareSlots/);
+    expect(() => estimateMemory(llamaHeader(small), { contextSize: 512, slots: 1, spareSlots: 0.5 })).toThrow(/spareSlots/);
+  });
+
+  test('placement counts the spare: a worker with room for the slots alone is refused, and the refusal names the spare', () => {
+    const header = llamaHeader({ layers: 32, embedding: 4096, heads: 32, kvHeads: 8, vocabulary: 128_256, type: GgmlType.Q4_K });
+    const base = estimateMemory(header, { contextSize: 8192, slots: 4 });
+    const spared = estimateMemory(header, { contextSize: 8192, slots: 4, spareSlots: 1 });
+    // RAM between the two: the replica without a spare fits, with one it does not.
+    const ramFreeBytes = Math.round((base.totalBytes + spared.totalBytes) / 2);
+    const pool: WorkerSnapshot[] = [{ name: 'w1', state: 'ready', ramTotalBytes: ramFreeBytes, ramFreeBytes, gpus: [] }];
+    expect(placeDeployment({ name: 'chat', replicas: 1, device: 'cpu', memory: base }, pool).placements).toHaveLength(1);
+    const refused = placeDeployment({ name: 'chat', replicas: 1, device: 'cpu', memory: spared }, pool);
+    expect(refused.placements).toEqual([]);
+    expect(refused.refusal).toMatch(/KV cache [\d.]+ GiB with 1 spare slot, compute/);
+    expect(refused.refusal).toMatch(/--spare-slots/);
+    const twoSpares = placeDeployment({ name: 'chat', replicas: 1, device: 'cpu', memory: { ...spared, spareSlots: 2 } }, pool);
+    expect(twoSpares.refusal).toMatch(/with 2 spare slots,/);
+    expect(placeDeployment({ name: 'chat', replicas: 1, device: 'cpu', memory: { ...base, totalBytes: spared.totalBytes } }, pool).refusal).not.toMatch(
+      /spare slot/,
+    );
   });
 });

@@ -1,7 +1,7 @@
 /**
  * How much memory one deployment of a model needs, from its GGUF header alone, before any
  * worker loads it: the weights by tensor type (of every file of a split model: read it with
- * `readGgufModel`), the cache for every slot (`cache-estimate.ts`: full, sliding-window, shared
+ * `readGgufModel`), the cache for every slot, spare slots included (`cache-estimate.ts`: full, sliding-window, shared
  * and recurrent layers), and llama.cpp's compute buffer. Placement (`place-deployment.ts`) fits
  * these figures onto workers.
  */
@@ -14,6 +14,11 @@ export interface MemoryEstimateOptions {
   contextSize: number;
   /** Slots (sequences) served concurrently; each holds its own context of KV cache. */
   slots: number;
+  /**
+   * Sequences beyond `slots` that only interactive requests take (decision 0017): the context
+   * holds them whether used or not, so each costs one slot's cache like any other.
+   */
+  spareSlots: number;
   /** llama.cpp's micro-batch (n_ubatch): rows of the compute graph evaluated at once. */
   batchSize: number;
   /** Bytes per KV cache element: 2 for the default f16 cache, 1 for q8_0-ish caches. */
@@ -24,6 +29,7 @@ export interface MemoryEstimateOptions {
 
 /** llama.cpp's defaults as node-llama-cpp 3.21 creates a context: f16 cache, n_ubatch 512, flash attention on auto. */
 export const defaultEstimateOptions: Omit<MemoryEstimateOptions, 'contextSize' | 'slots'> = {
+  spareSlots: 0,
   batchSize: 512,
   kvBytesPerElement: 2,
   flashAttention: true,
@@ -39,8 +45,10 @@ export interface MemoryEstimate {
   weightsByType: Record<string, number>;
   /** Weights outside the repeating layers (embeddings, output head): they stay with the first device. */
   nonLayerWeightBytes: number;
-  /** The per-slot cache: keys and values of attention layers (a window's worth on sliding-window layers), plus recurrent state. */
+  /** The cache of every slot, spares included: keys and values of attention layers (a window's worth on sliding-window layers), plus recurrent state. */
   kvCacheBytes: number;
+  /** Spare slots counted in `kvCacheBytes` (and the compute buffer); absent: none. */
+  spareSlots?: number;
   /** llama.cpp's compute buffer (graph scratch), one per device the model runs on. */
   computeBytes: number;
   /** Weights + cache of one layer, on average: what each offloaded layer takes from a GPU. */
@@ -60,6 +68,9 @@ export function estimateMemory(
   const settings = { ...defaultEstimateOptions, ...options } satisfies MemoryEstimateOptions;
   if (!(settings.contextSize > 0 && settings.slots > 0))
     throw new Error(`contextSize and slots must be positive, got ${settings.contextSize} and ${settings.slots}`);
+  if (!(Number.isInteger(settings.spareSlots) && settings.spareSlots >= 0)) throw new Error(`spareSlots must be a whole number, got ${settings.spareSlots}`);
+  // The context has one sequence per slot, spare or not (node-llama-cpp's `sequences`), each with its own cache.
+  const sequences = settings.slots + settings.spareSlots;
   const facts = modelFacts(header);
 
   const weightsByType: Record<string, number> = {};
@@ -73,10 +84,10 @@ export function estimateMemory(
 
   const cells = Math.ceil(settings.contextSize / kvCellPadding) * kvCellPadding;
   // node-llama-cpp's default n_ubatch: the context's tokens, at most 512.
-  const batchSize = Math.min(settings.batchSize, settings.contextSize * settings.slots);
-  const cache = estimateCache(header, { contextSize: settings.contextSize, slots: settings.slots, batchSize, kvBytesPerElement: settings.kvBytesPerElement });
+  const batchSize = Math.min(settings.batchSize, settings.contextSize * sequences);
+  const cache = estimateCache(header, { contextSize: settings.contextSize, slots: sequences, batchSize, kvBytesPerElement: settings.kvBytesPerElement });
   const kvCacheBytes = cache.kvCacheBytes + cache.recurrentStateBytes;
-  const computeBytes = computeBufferBytes(facts.vocabularySize, facts.embeddingLength, facts.headCount, cells, settings);
+  const computeBytes = computeBufferBytes(facts.vocabularySize, facts.embeddingLength, facts.headCount, cells, sequences, settings);
   const perLayerBytes = facts.layerCount > 0 ? (layerWeightBytes + kvCacheBytes) / facts.layerCount : 0;
   return {
     layerCount: facts.layerCount,
@@ -87,6 +98,7 @@ export function estimateMemory(
     computeBytes,
     perLayerBytes,
     totalBytes: facts.weightBytes + kvCacheBytes + computeBytes,
+    ...(settings.spareSlots > 0 ? { spareSlots: settings.spareSlots } : {}),
   };
 }
 
@@ -95,8 +107,8 @@ export function estimateMemory(
  * rows, and the attention mask (f16 per cell with flash attention; f32 scores per head without).
  * Checked against llama.cpp's "compute buffer size" log line in test/cluster-memory.test.ts.
  */
-function computeBufferBytes(vocabulary: number, embedding: number, heads: number, cells: number, settings: MemoryEstimateOptions): number {
-  const rows = Math.min(settings.batchSize, cells * settings.slots);
+function computeBufferBytes(vocabulary: number, embedding: number, heads: number, cells: number, sequences: number, settings: MemoryEstimateOptions): number {
+  const rows = Math.min(settings.batchSize, cells * sequences);
   const logits = rows * vocabulary * 4;
   const hidden = rows * embedding * 4 * 4;
   const attention = settings.flashAttention ? cells * rows * 2 : cells * rows * (heads * 4 + 2);

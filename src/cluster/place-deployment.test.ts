@@ -178,7 +178,7 @@ describe('placeDeployment: explanations and refusals', () => {
     expect(result.refusal).toMatch(/^deployment chat: placed 0 of 2 replicas; one replica needs 900\.0 GiB/);
     expect(result.refusal).toMatch(/a: needs 900\.0 GiB on GPU or in RAM/);
     expect(result.refusal).toMatch(/b: needs 900\.0 GiB on GPU or in RAM; has no GPU, 128\.0 GiB RAM free/);
-    expect(result.refusal).toMatch(/Lower --ctx or --slots/);
+    expect(result.refusal).toMatch(/Lower --ctx, --slots or --spare-slots/);
   });
 
   test('an empty pool says how to add a worker', () => {

@@ -128,10 +128,16 @@ function take(pool: WorkerSnapshot[], fit: Fit): void {
 
 function refusalFor(spec: DeploymentSpec, replica: number, verdicts: readonly WorkerVerdict[]): string {
   const { memory } = spec;
-  const needs = `one replica needs ${gibibytes(memory.totalBytes)} (weights ${gibibytes(memory.weightBytes)}, KV cache ${gibibytes(memory.kvCacheBytes)}, compute ${gibibytes(memory.computeBytes)})`;
+  const needs = `one replica needs ${gibibytes(memory.totalBytes)} (weights ${gibibytes(memory.weightBytes)}, KV cache ${gibibytes(memory.kvCacheBytes)}${spareNote(memory)}, compute ${gibibytes(memory.computeBytes)})`;
   const workers =
     verdicts.length === 0
       ? 'the pool has no workers; start one with `nimbus worker --join URL --token TOKEN`'
       : verdicts.map((verdict) => `${verdict.worker}: ${verdict.reason}`).join('; ');
-  return `deployment ${spec.name}: placed ${replica} of ${spec.replicas} replicas; ${needs}. ${workers}. Lower --ctx or --slots, pick a smaller quantization, or add a worker with more memory.`;
+  return `deployment ${spec.name}: placed ${replica} of ${spec.replicas} replicas; ${needs}. ${workers}. Lower --ctx, --slots or --spare-slots, pick a smaller quantization, or add a worker with more memory.`;
+}
+
+/** `, 1 spare slot included`: a spare's cache is part of the replica's needs, said where it adds to them. */
+function spareNote(memory: MemoryEstimate): string {
+  const spares = memory.spareSlots ?? 0;
+  return spares > 0 ? ` with ${spares} spare slot${spares === 1 ? '' : 's'}` : '';
 }
