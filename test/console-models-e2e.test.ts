@@ -97,12 +97,14 @@ describe.skipIf(skip)('the Models page, key limits and in-chat approvals in chro
     await expect.poll(() => form.getByLabel('Model').inputValue()).toBe('hf:owner/cached/stories.gguf');
     await form.getByLabel('Name (default: the file name)').fill('e2e-stories');
     await form.getByLabel('Context').fill('256');
-    await form.getByLabel('Slots').fill('1');
+    await form.getByLabel('Slots', { exact: true }).fill('1');
+    expect(await form.getByLabel('Spare slots').inputValue()).toBe('1');
+    await form.getByLabel('Spare slots').fill('2');
     await form.getByLabel('Device').selectOption('cpu');
     await form.getByRole('button', { name: 'Deploy' }).click();
     const card = page.getByRole('article', { name: 'Deployment e2e-stories' });
     await card.waitFor();
-    expect(await card.textContent()).toContain('0 of 1 replicas placed · device cpu · ctx 256 · 1 slots');
+    expect(await card.textContent()).toContain('0 of 1 replicas placed · device cpu · ctx 256 · 1 slots + 2 spare · routing');
     // The cached file is now in use by the deployment.
     await expect
       .poll(() =>
@@ -115,12 +117,14 @@ describe.skipIf(skip)('the Models page, key limits and in-chat approvals in chro
     await card.getByRole('button', { name: 'Explain placement' }).click();
     const explain = card.getByTestId('explain');
     await explain.waitFor();
-    expect(await explain.textContent()).toMatch(/^e2e-stories: 0 of 1 replicas placed \(hf:owner\/cached\/stories\.gguf, ctx 256, slots 1, device cpu\)/);
+    expect(await explain.textContent()).toMatch(
+      /^e2e-stories: 0 of 1 replicas placed \(hf:owner\/cached\/stories\.gguf, ctx 256, slots 1 \+ 2 spare, device cpu\)/,
+    );
     await screenshot(page, 'models-04-deploy-explain');
     await card.getByLabel('Replicas of e2e-stories').fill('2');
     await card.getByRole('button', { name: 'Scale' }).click();
     await expect.poll(() => card.textContent()).toContain('0 of 2 replicas placed');
-    expect((await api('GET', '/v1/deployments')).body.data[0]).toMatchObject({ name: 'e2e-stories', replicas: 2 });
+    expect((await api('GET', '/v1/deployments')).body.data[0]).toMatchObject({ name: 'e2e-stories', replicas: 2, slots: 1, spareSlots: 2 });
     page.once('dialog', (dialog) => void dialog.accept());
     await card.getByRole('button', { name: 'Remove' }).click();
     await page.getByText('Nothing is deployed on the pool yet.').waitFor();

@@ -3,11 +3,13 @@
  * autoscale settings are checked, and a request at zero replicas is held, then answered 503
  * model_not_ready, or let go when its client leaves; worker calls need the worker's credential;
  * model files are served with Range; deployments show in /v1/models once ready; and a worker's
- * own server answers only its control plane's secret.
+ * own server answers only its control plane's secret. A deployment's spare slots (default 1) reach
+ * the worker's engine, whose context holds them.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, expect, test } from 'vitest';
+import { afterAll, beforeAll, expect, test, vi } from 'vitest';
+import { LlamaEngine } from '../src/engines/llama/llama-engine.js';
 import { writeTinyLlamaGguf } from '../src/gguf/index.js';
 import { startWorker, type RunningWorker } from '../src/main.js';
 import { startTestServer, type TestServer } from './support/test-server.js';
@@ -48,6 +50,14 @@ test('bad deployments get a 400 in OpenAI’s shape that names the field', async
   const missing = await call('POST', '/v1/deployments', { model: join(server.home, 'nope.gguf') });
   expect(missing.status).toBe(400);
   expect(missing.json().error).toMatchObject({ param: 'model' });
+  for (const spare of [-1, 1.5, 'one', 257, null]) {
+    const bad = await call('POST', '/v1/deployments', { model: modelPath, name: 'spare', spare_slots: spare });
+    expect(bad.status, JSON.stringify(spare)).toBe(400);
+    expect(bad.json().error, JSON.stringify(spare)).toMatchObject({ type: 'invalid_request_error', param: 'spare_slots' });
+  }
+  // The camel-case name of the view is not the request's: refused as unknown, like any other.
+  expect((await call('POST', '/v1/deployments', { model: modelPath, name: 'spare', spareSlots: 1 })).status).toBe(400);
+  expect((await call('GET', '/v1/deployments/spare')).status).toBe(404);
   expect((await call('PATCH', '/v1/deployments/nope', { replicas: 1 })).status).toBe(404);
   expect((await call('DELETE', '/v1/deployments/nope')).status).toBe(404);
 });
@@ -141,6 +151,7 @@ test('worker calls need a join token or the worker’s credential', async () => 
 });
 
 test('a joined worker downloads its model with Range; the deployment is listed; its own server wants the secret', async () => {
+  const loads = vi.spyOn(LlamaEngine.prototype, 'addModel');
   const created = await call('POST', '/v1/pool/join-tokens', {});
   expect(created.status).toBe(201);
   const { token } = created.json() as { token: string };
@@ -159,7 +170,7 @@ test('a joined worker downloads its model with Range; the deployment is listed; 
   });
   const deployed = await call('POST', '/v1/deployments', { model: modelPath, name: 'tiny', replicas: 1, device: 'cpu', context_size: 128, slots: 1 });
   expect(deployed.status).toBe(201);
-  expect(deployed.json()).toMatchObject({ name: 'tiny', replicas: 1, placed: [expect.objectContaining({ worker: 'w1' })] });
+  expect(deployed.json()).toMatchObject({ name: 'tiny', replicas: 1, slots: 1, spareSlots: 1, placed: [expect.objectContaining({ worker: 'w1' })] });
 
   // The worker's credential is its own; take it from its agent the way the agent sends it.
   const credential = (worker.agent as unknown as { credentials: { credential: string } }).credentials.credential;
@@ -189,6 +200,10 @@ test('a joined worker downloads its model with Range; the deployment is listed; 
     data: Array<{ id: string }>;
   };
   expect(listed.data.map((model) => model.id)).toEqual(['tiny']);
+  // The deployment's default spare slot went with the assignment to the worker's engine, and the loaded context holds it.
+  expect(loads.mock.calls.map(([options]) => [options.id, options.slots, options.spareSlots])).toEqual([['tiny', 1, 1]]);
+  expect((loads.mock.contexts[0] as LlamaEngine).loadedModel('tiny')!.spareSlotBytes).toBeGreaterThan(0);
+  loads.mockRestore();
   // /v1/models lists ready models: the deployment, once a replica serves.
   const models = (await call('GET', '/v1/models')).json() as { data: Array<{ id: string; nimbus: { engine: string } }> };
   expect(models.data).toContainEqual(expect.objectContaining({ id: 'tiny', nimbus: expect.objectContaining({ engine: 'pool' }) }));

@@ -43,14 +43,21 @@ test('tokens, deployments and workers from the command line', async () => {
   });
   expect(await nimbus('deploy', modelPath, '--routing', 'fastest')).toMatchObject({ code: 1, stderr: expect.stringContaining('round-robin') });
 
+  expect(await nimbus('deploy', modelPath, '--spare-slots', 'one')).toMatchObject({
+    code: 2,
+    stderr: expect.stringContaining('--spare-slots must be a whole number'),
+  });
+  expect(await nimbus('deploy', modelPath, '--spare-slots', '257')).toMatchObject({ code: 1, stderr: expect.stringContaining('spare_slots') });
+  // Spare slots default to 1 (decision 0017): the SLOTS column shows slots+spares.
   const deployed = await nimbus('deploy', modelPath, '--name', 'tiny', '--replicas', '1', '--device', 'cpu', '--ctx', '128', '--slots', '1');
   expect(deployed.code).toBe(0);
-  expect(deployed.stdout).toMatch(/tiny\s+0\s+0\s+1\s+-\s+cpu\s+128\s+1\s+estimated-ttft/);
+  expect(deployed.stdout).toMatch(/tiny\s+0\s+0\s+1\s+-\s+cpu\s+128\s+1\+1\s+estimated-ttft/);
   expect(deployed.stdout).toContain('the pool has no workers');
 
   const explained = await nimbus('deployments', 'explain', 'tiny');
   expect(explained.code).toBe(0);
-  expect(explained.stdout).toContain('tiny: 0 of 1 replicas placed');
+  expect(explained.stdout).toContain('tiny: 0 of 1 replicas placed (');
+  expect(explained.stdout).toContain('slots 1 + 1 spare, device cpu)');
   expect(explained.stdout).toContain('nimbus worker --join URL --token TOKEN');
 
   expect((await nimbus('deployments', 'scale', 'tiny', '2')).stdout).toMatch(/tiny\s+0\s+0\s+2/);
@@ -73,9 +80,11 @@ test('tokens, deployments and workers from the command line', async () => {
     'cpu',
     '--ctx',
     '128',
+    '--spare-slots',
+    '0',
   );
   expect(autoscaled.code).toBe(0);
-  expect(autoscaled.stdout).toMatch(/auto\s+0\s+0\s+0\s+0-2\s+cpu/);
+  expect(autoscaled.stdout).toMatch(/auto\s+0\s+0\s+0\s+0-2\s+cpu\s+128\s+4\s+estimated-ttft/);
   const moved = await nimbus('deployments', 'scale', 'auto', '--min', '1', '--max', '3');
   expect(moved.stdout).toMatch(/auto\s+0\s+0\s+1\s+1-3\s+cpu/);
   expect(moved.stdout).toContain('auto: scaled 0 -> 1');
@@ -83,7 +92,9 @@ test('tokens, deployments and workers from the command line', async () => {
     code: 1,
     stderr: expect.stringContaining('min_replicas (4) must not exceed max_replicas (3)'),
   });
-  expect((await nimbus('deployments', 'explain', 'auto')).stdout).toContain('autoscale: 1 to 3 replicas, target 2 requests per replica');
+  const explainedAuto = (await nimbus('deployments', 'explain', 'auto')).stdout;
+  expect(explainedAuto).toContain('autoscale: 1 to 3 replicas, target 2 requests per replica');
+  expect(explainedAuto).toContain('slots 4, device cpu)');
   expect(await nimbus('deployments', 'scale', 'auto', '--fixed', '--max', '2')).toMatchObject({ code: 2 });
   expect((await nimbus('deployments', 'scale', 'auto', '--fixed')).stdout).toMatch(/auto\s+0\s+0\s+1\s+-\s+cpu/);
   expect((await nimbus('deployments', 'rm', 'auto')).code).toBe(0);

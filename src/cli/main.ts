@@ -24,7 +24,7 @@ Commands:
   audit        the audit log of device actions (admin API)
   worker       join a control plane's pool: --join URL --token TOKEN
   workers      the pool's workers; 'workers token' makes a join token; 'workers drain NAME', 'workers rm NAME'
-  deploy MODEL serve a model from the pool: --replicas N --device --ctx --slots --routing
+  deploy MODEL serve a model from the pool: --replicas N --device --ctx --slots --spare-slots --routing
   deployments  list, rm, scale and explain pool deployments
   sim          run virtual devices (lamp, thermostat, lock, conveyor, robot; --vehicle: a car)
   version      print the version

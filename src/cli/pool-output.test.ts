@@ -1,7 +1,7 @@
 import { expect, test } from 'vitest';
 import { renderDeployments, renderWorkers, type DeploymentView, type WorkerView } from './pool-output.js';
 
-test('deployments show their autoscale range, requests waiting, and the last change with its reason', () => {
+test('deployments show their autoscale range, spare slots beside slots (none from an older server), requests waiting, and the last change with its reason', () => {
   const deployments: DeploymentView[] = [
     {
       name: 'chat',
@@ -10,6 +10,7 @@ test('deployments show their autoscale range, requests waiting, and the last cha
       device: 'cpu',
       contextSize: 4096,
       slots: 4,
+      spareSlots: 1,
       routing: 'prefix-cache',
       autoscale: { minReplicas: 0, maxReplicas: 3, targetQueuePerReplica: 2 },
       placed: [
@@ -23,7 +24,7 @@ test('deployments show their autoscale range, requests waiting, and the last cha
   ];
   const [header, chat, fixed, ...notes] = renderDeployments(deployments).split('\n');
   expect(header!.split(/\s{2,}/)).toEqual(['NAME', 'READY', 'PLACED', 'WANTED', 'AUTOSCALE', 'DEVICE', 'CTX', 'SLOTS', 'ROUTING', 'WORKERS']);
-  expect(chat!.split(/\s{2,}/)).toEqual(['chat', '1', '2', '2', '0-3', 'cpu', '4096', '4', 'prefix-cache', 'w1(ready) w2(assigned)']);
+  expect(chat!.split(/\s{2,}/)).toEqual(['chat', '1', '2', '2', '0-3', 'cpu', '4096', '4+1', 'prefix-cache', 'w1(ready) w2(assigned)']);
   expect(fixed!.split(/\s{2,}/)).toEqual(['fixed', '0', '0', '1', '-', 'auto', '2048', '2', 'round-robin', '-']);
   expect(notes).toEqual([
     'chat: 1 request(s) waiting for a replica',

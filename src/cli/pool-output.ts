@@ -9,6 +9,8 @@ export interface DeploymentView {
   device: string;
   contextSize: number;
   slots: number;
+  /** Absent from a control plane older than spare slots. */
+  spareSlots?: number;
   routing: string;
   autoscale?: { minReplicas: number; maxReplicas: number; targetQueuePerReplica: number } | null;
   placed: Array<{ id: string; worker: string; state: string }>;
@@ -61,7 +63,7 @@ export function renderDeployments(deployments: readonly DeploymentView[]): strin
       deployment.autoscale ? `${deployment.autoscale.minReplicas}-${deployment.autoscale.maxReplicas}` : '-',
       deployment.device,
       String(deployment.contextSize),
-      String(deployment.slots),
+      deployment.spareSlots ? `${deployment.slots}+${deployment.spareSlots}` : String(deployment.slots),
       deployment.routing,
       deployment.placed.map((replica) => `${replica.worker}(${replica.state})`).join(' ') || '-',
     ]),

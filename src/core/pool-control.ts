@@ -61,6 +61,8 @@ export interface ReplicaAssignment {
   sha256: string;
   contextSize: number;
   slots: number;
+  /** The deployment's spare slots; absent from a control plane older than them: none. */
+  spareSlots?: number;
   device: DeploymentRecord['device'];
 }
 
@@ -142,6 +144,9 @@ export type PoolWorkerView = WorkerView | StaticWorkerView;
 /** Autoscale settings as the admin API takes them: any of them, merged over the deployment's own or the defaults. */
 export type AutoscaleChange = Partial<AutoscaleSpec>;
 
+/** A new deployment's spare slots when the request names none: the server's default too (decision 0017). */
+export const defaultDeploySpareSlots = 1;
+
 /** What `nimbus deploy` asks for. */
 export interface DeployRequest {
   name: string;
@@ -151,6 +156,8 @@ export interface DeployRequest {
   device: DeploymentRecord['device'];
   contextSize: number;
   slots: number;
+  /** Sequences beyond `slots` for interactive requests while batch lines hold the slots; default `defaultDeploySpareSlots`. */
+  spareSlots?: number;
   routing: string;
   /** Autoscale between min and max instead of a fixed count. */
   autoscale?: AutoscaleChange;

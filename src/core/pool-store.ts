@@ -95,6 +95,12 @@ export interface DeploymentRecord {
   device: 'auto' | 'gpu' | 'cpu';
   contextSize: number;
   slots: number;
+  /**
+   * Sequences beyond `slots` that only interactive requests take, while batch lines hold the
+   * ordinary slots (decision 0017); each costs one slot's KV cache. 0 for deployments made before
+   * pools carried spares.
+   */
+  spareSlots: number;
   /** Routing policy name (`prefix-cache`, `round-robin`, ...). */
   routing: string;
   /** Null: a fixed count (`replicas`); set: the count follows demand within its range. */

@@ -12,7 +12,7 @@ import type { Fence } from './pool-lease.js';
 import type { DeploymentRecord, PoolReplicaState } from './pool-store.js';
 
 /** What a provisioner needs of a deployment to run one replica of it (`createdAt` tells it from a later one of the same name). */
-export type ProvisionSpec = Pick<DeploymentRecord, 'name' | 'source' | 'device' | 'contextSize' | 'slots' | 'createdAt'>;
+export type ProvisionSpec = Pick<DeploymentRecord, 'name' | 'source' | 'device' | 'contextSize' | 'slots' | 'spareSlots' | 'createdAt'>;
 
 /** How the front reaches a replica: an OpenAI-compatible server and the bearer secret it requires. */
 export interface ReplicaEndpoint {

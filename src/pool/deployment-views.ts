@@ -53,7 +53,7 @@ export async function explainDeployment(parts: PoolParts, record: DeploymentReco
   const { state, clock, provisioner } = parts;
   const placed = placedOf(parts, record, observed);
   const lines = [
-    `${record.name}: ${placed.length} of ${record.replicas} replicas placed (${record.source}, ctx ${record.contextSize}, slots ${record.slots}, device ${record.device})`,
+    `${record.name}: ${placed.length} of ${record.replicas} replicas placed (${record.source}, ctx ${record.contextSize}, slots ${record.slots}${record.spareSlots > 0 ? ` + ${record.spareSlots} spare` : ''}, device ${record.device})`,
   ];
   if (record.autoscale) lines.push(describeAutoscale(record.autoscale));
   const last = state.scaling.get(record.name)?.last;

@@ -15,19 +15,20 @@ import { defaultLoadBackoff, parseRoutingPolicy, type LoadBackoffPolicy } from '
 import { systemClock, type Clock } from '../core/clock.js';
 import { CoalescedRun } from '../core/coalesced-run.js';
 import { NimbusError } from '../core/errors.js';
-import type {
-  DeploymentView,
-  DeployRequest,
-  HeartbeatAnswer,
-  HeartbeatRequest,
-  JoinAnswer,
-  JoinRequest,
-  ModelFile,
-  PoolControl,
-  ScaleEvent,
-  ScaleRequest,
-  WorkerControl,
-  WorkerView,
+import {
+  defaultDeploySpareSlots,
+  type DeploymentView,
+  type DeployRequest,
+  type HeartbeatAnswer,
+  type HeartbeatRequest,
+  type JoinAnswer,
+  type JoinRequest,
+  type ModelFile,
+  type PoolControl,
+  type ScaleEvent,
+  type ScaleRequest,
+  type WorkerControl,
+  type WorkerView,
 } from '../core/pool-control.js';
 import type { DeploymentRecord, PoolStore, WorkerRecord } from '../core/pool-store.js';
 import type { ProvisionerChange, ReplicaProvisioner } from '../core/replica-provisioner.js';
@@ -268,7 +269,8 @@ export class PoolRuntime implements PoolControl {
         param: 'replicas',
       });
     const { name, source, device, contextSize, slots, routing } = request;
-    const record: DeploymentRecord = { name, source, replicas, device, contextSize, slots, routing, autoscale, createdAt: now, updatedAt: now };
+    const spareSlots = request.spareSlots ?? defaultDeploySpareSlots;
+    const record: DeploymentRecord = { name, source, replicas, device, contextSize, slots, spareSlots, routing, autoscale, createdAt: now, updatedAt: now };
     try {
       await this.provisioner.prepare(record);
     } catch (error) {

@@ -69,7 +69,8 @@ async function expectUpgraded(store: KyselyStore): Promise<void> {
   expect(await store.listRequests()).toEqual([expect.objectContaining({ id: 'req_old', tenantId: 'acme', promptTokens: 3, costNanoUsd: 1234 })]);
   expect(await store.tenancy.getApiKey('key_old')).toMatchObject({ tenantId: 'acme', prefix: 'nmb_abcd' });
   expect(await store.devices.getDevice('acme', 'lamp-1')).toBeDefined();
-  expect(await store.pool.getDeployment('old')).toMatchObject({ replicas: 2, autoscale: null });
+  // Deployed before pools carried spare slots (0050): its replicas loaded without one, so it keeps none.
+  expect(await store.pool.getDeployment('old')).toMatchObject({ replicas: 2, slots: 1, autoscale: null, spareSlots: 0 });
 }
 
 test('the schema the released migrations make has not changed (a released migration is never edited)', async () => {

@@ -1,5 +1,5 @@
 /**
- * Migrations of the pool section (0020, 0021, 0031, 0042). A new one takes the next number of the one
+ * Migrations of the pool section (0020, 0021, 0031, 0042, 0050). A new one takes the next number of the one
  * ordering in `migrations.ts`, whatever section it belongs to.
  * Portable DDL only (SQLite and PostgreSQL); JSON is stored as text.
  */
@@ -107,6 +107,20 @@ export const poolMigrations: Record<string, Migration> = {
     async down(db: Kysely<unknown>) {
       await db.schema.dropTable('live_event_bodies').execute();
       await db.schema.dropTable('pool_demand').execute();
+    },
+  },
+  '0050-pool-spare-slots': {
+    // A deployment's spare slots (decision 0017): sequences beyond its slots that only interactive
+    // requests take. Every deployment before this was deployed, and its replicas loaded, without a
+    // spare, so existing rows get 0; new deployments default to 1 in the pool runtime, not here.
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .alterTable('pool_deployments')
+        .addColumn('spare_slots', 'integer', (column) => column.notNull().defaultTo(0))
+        .execute();
+    },
+    async down(db: Kysely<unknown>) {
+      await db.schema.alterTable('pool_deployments').dropColumn('spare_slots').execute();
     },
   },
 };

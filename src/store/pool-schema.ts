@@ -27,6 +27,8 @@ export interface PoolDeploymentsTable {
   context_size: number;
   slots: number;
   routing: string;
+  /** Spare slots (0050); 0 on rows from before. */
+  spare_slots: number;
   /** `AutoscaleSpec` as JSON (0021); null: a fixed count. */
   autoscale: string | null;
   created_at: number;

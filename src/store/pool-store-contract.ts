@@ -38,6 +38,7 @@ export function deploymentRecord(overrides: Partial<DeploymentRecord> = {}): Dep
     device: 'auto',
     contextSize: 512,
     slots: 2,
+    spareSlots: 1,
     routing: 'prefix-cache',
     autoscale: null,
     createdAt: 1000,
@@ -121,6 +122,20 @@ export function runPoolStoreContract(open: () => Promise<Store>): void {
       ]);
       await store.pool.putDeployment(deploymentRecord({ autoscale: null }));
       expect((await store.pool.getDeployment('stories'))?.autoscale).toBeNull();
+      await store.close();
+    });
+
+    test('a deployment keeps its spare slots, 0 included; replacing it changes them', async () => {
+      const store = await open();
+      await store.pool.putDeployment(deploymentRecord({ spareSlots: 0 }));
+      await store.pool.putDeployment(deploymentRecord({ name: 'wide', slots: 4, spareSlots: 256 }));
+      expect(await store.pool.getDeployment('stories')).toEqual(deploymentRecord({ spareSlots: 0 }));
+      expect(await store.pool.getDeployment('wide')).toEqual(deploymentRecord({ name: 'wide', slots: 4, spareSlots: 256 }));
+      await store.pool.putDeployment(deploymentRecord({ spareSlots: 2, updatedAt: 2000 }));
+      expect((await store.pool.listDeployments()).map((row) => [row.name, row.slots, row.spareSlots])).toEqual([
+        ['stories', 2, 2],
+        ['wide', 4, 256],
+      ]);
       await store.close();
     });
 

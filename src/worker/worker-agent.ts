@@ -11,7 +11,8 @@ import { prefixBlockChars } from '../cluster/routing/routing-keys.js';
 
 /** What the agent needs of the engine that runs replicas (the llama engine). */
 export interface ReplicaHost {
-  addModel(options: { id: string; path: string; contextSize: number; slots: number; gpuLayers: 'auto' | number }): Promise<void>;
+  /** `spareSlots`: sequences beyond `slots` for interactive requests while batch lines hold the slots (decision 0017). */
+  addModel(options: { id: string; path: string; contextSize: number; slots: number; spareSlots: number; gpuLayers: 'auto' | number }): Promise<void>;
   removeModel(id: string): Promise<boolean>;
   models(): ReadonlyArray<{ id: string; state: 'loading' | 'ready' | 'failed'; error?: string }>;
   load(): { active: number; queued: number };
@@ -212,6 +213,8 @@ export class WorkerAgent {
         path,
         contextSize: assignment.contextSize,
         slots: assignment.slots,
+        // An assignment from a control plane older than spare slots carries none: the replica gets none.
+        spareSlots: assignment.spareSlots ?? 0,
         gpuLayers: assignment.device === 'cpu' ? 0 : 'auto',
       });
       // Tell the control plane at once rather than at the next beat: the replica serves sooner.

@@ -255,6 +255,8 @@ export interface PoolDeployment {
   routing: string;
   contextSize: number;
   slots: number;
+  /** Sequences beyond `slots` for interactive requests while batch lines hold the slots; absent from an older control plane. */
+  spareSlots?: number;
   /** `retiring`: taken out of routing by a scale-down, it goes once its requests in flight end. */
   placed: Array<{ id: string; worker: string; state: 'assigned' | 'ready' | 'failed' | 'retiring'; error: string | null }>;
   refusal?: string;

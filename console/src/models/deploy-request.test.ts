@@ -9,14 +9,16 @@ describe('deploy request', () => {
       device: 'auto',
       context_size: 4096,
       slots: 4,
+      spare_slots: 1,
     });
-    expect(deployBody({ model: 'm.gguf', name: ' chat ', replicas: '3', device: 'cpu', contextSize: '512', slots: '2' })).toEqual({
+    expect(deployBody({ model: 'm.gguf', name: ' chat ', replicas: '3', device: 'cpu', contextSize: '512', slots: '2', spareSlots: '0' })).toEqual({
       model: 'm.gguf',
       name: 'chat',
       replicas: 3,
       device: 'cpu',
       context_size: 512,
       slots: 2,
+      spare_slots: 0,
     });
   });
 });

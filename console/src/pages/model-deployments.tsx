@@ -62,6 +62,17 @@ function DeployForm({ models, picked, onDeployed }: { models: string[]; picked: 
         Slots
         <input name="deploy-slots" type="number" min={1} max={256} value={draft.slots} onChange={(event) => set({ slots: event.target.value })} />
       </label>
+      <label title="Sequences beyond the slots that only interactive requests take while batch lines hold the slots; each costs one slot's KV cache.">
+        Spare slots
+        <input
+          name="deploy-spare-slots"
+          type="number"
+          min={0}
+          max={256}
+          value={draft.spareSlots}
+          onChange={(event) => set({ spareSlots: event.target.value })}
+        />
+      </label>
       <button type="submit" disabled={!draft.model.trim()}>
         Deploy
       </button>
@@ -96,7 +107,7 @@ function DeploymentRow({ deployment, onChanged }: { deployment: PoolDeployment; 
     <article className="card" aria-label={`Deployment ${deployment.name}`} data-testid="deployment">
       <strong>{deployment.name}</strong> <code>{deployment.source}</code>
       <div className="muted">
-        {`${deployment.placed.length} of ${deployment.replicas} replicas placed · device ${deployment.device} · ctx ${deployment.contextSize} · ${deployment.slots} slots · routing ${deployment.routing}`}
+        {`${deployment.placed.length} of ${deployment.replicas} replicas placed · device ${deployment.device} · ctx ${deployment.contextSize} · ${deployment.slots} slots${deployment.spareSlots ? ` + ${deployment.spareSlots} spare` : ''} · routing ${deployment.routing}`}
       </div>
       {scaling && (
         <div className="muted" data-testid="deployment-scaling">

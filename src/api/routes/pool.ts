@@ -134,6 +134,7 @@ export function registerPoolRoutes(app: FastifyInstance, pool: PoolControl, stat
       device: body.device,
       contextSize: body.context_size,
       slots: body.slots,
+      ...(body.spare_slots === undefined ? {} : { spareSlots: body.spare_slots }),
       routing: body.routing,
       ...(autoscale ? { autoscale } : {}),
     });

@@ -1,7 +1,7 @@
 /**
  * The model files of the joined-worker pool: a deployment's source resolved to a GGUF in the
  * control plane's cache (once per source), its memory estimate from the header (once per source,
- * context and slots), and what a worker needs to download it (size, sha256, the path to fetch).
+ * context, slots and spare slots), and what a worker needs to download it (size, sha256, the path to fetch).
  */
 import { basename } from 'node:path';
 import { estimateMemory, type MemoryEstimate } from '../../cluster/index.js';
@@ -32,19 +32,19 @@ export class ModelFiles {
   }
 
   /** One replica's memory needs, from the GGUF header; throws when the file cannot be resolved or read. */
-  async memoryOf(spec: Pick<ProvisionSpec, 'source' | 'contextSize' | 'slots'>): Promise<MemoryEstimate> {
+  async memoryOf(spec: MemorySpec): Promise<MemoryEstimate> {
     const key = memoryKey(spec);
     const known = this.memory.get(key);
     if (known) return known;
     // Every file of a split model: the first alone undercounts the weights.
     const header = await readGgufModel(await this.pathOf(spec.source));
-    const memory = estimateMemory(header, { contextSize: spec.contextSize, slots: spec.slots });
+    const memory = estimateMemory(header, { contextSize: spec.contextSize, slots: spec.slots, spareSlots: spec.spareSlots });
     this.memory.set(key, memory);
     return memory;
   }
 
   /** The estimate if it was made already (placement counts replicas not yet loaded with it). */
-  knownMemory(spec: Pick<ProvisionSpec, 'source' | 'contextSize' | 'slots'> | undefined): MemoryEstimate | undefined {
+  knownMemory(spec: MemorySpec | undefined): MemoryEstimate | undefined {
     return spec ? this.memory.get(memoryKey(spec)) : undefined;
   }
 
@@ -61,9 +61,13 @@ export class ModelFiles {
       sha256: digest.sha256,
       contextSize: deployment.contextSize,
       slots: deployment.slots,
+      spareSlots: deployment.spareSlots,
       device: deployment.device,
     };
   }
 }
 
-const memoryKey = (spec: Pick<ProvisionSpec, 'source' | 'contextSize' | 'slots'>): string => `${spec.source}\u0000${spec.contextSize}\u0000${spec.slots}`;
+/** What a replica's memory depends on. */
+type MemorySpec = Pick<ProvisionSpec, 'source' | 'contextSize' | 'slots' | 'spareSlots'>;
+
+const memoryKey = (spec: MemorySpec): string => `${spec.source}\u0000${spec.contextSize}\u0000${spec.slots}\u0000${spec.spareSlots}`;

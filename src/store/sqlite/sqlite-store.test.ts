@@ -67,6 +67,7 @@ test('deployments survive reopening the file (a control-plane restart)', async (
     device: 'cpu',
     contextSize: 256,
     slots: 1,
+    spareSlots: 1,
     routing: 'round-robin',
     autoscale: null,
     createdAt: 1,
