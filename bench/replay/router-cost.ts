@@ -6,7 +6,7 @@
  * test/support/routing-reference): the same requests go to both, in alternating order, and every
  * choice must agree.
  *
- *   node --expose-gc --import tsx bench/replay/router-cost.ts [--orders 20000] [--flow served|failed] [--router both|current|baseline] [--against DIR] [--keys 32]
+ *   node --expose-gc --import tsx bench/replay/router-cost.ts [--orders 20000] [--flow served|failed] [--router both|current|baseline] [--against DIR] [--keys 32] [--kv-blocks 1600]
  *
  * `--against DIR` pairs with the router of another checkout instead (DIR/src/cluster/routing/), as
  * of a commit: `git archive COMMIT src | tar -x -C DIR`, with node_modules and package.json beside.
@@ -18,6 +18,8 @@
  *
  * `--keys N` sends requests of N block hashes (default 32; half continue a held prompt for N/2
  * blocks): since keys cover up to 512 blocks (decision 0027), a long prompt costs in proportion.
+ * `--kv-blocks N` has the candidates tell a KV size of N 512-token blocks (as pool workers do; by
+ * default they tell none): the router then indexes a prompt at its first token, not in `order`.
  */
 import { resolve } from 'node:path';
 import { PerformanceObserver, performance } from 'node:perf_hooks';
@@ -36,6 +38,7 @@ const { values } = parseArgs({
     router: { type: 'string', default: 'both' },
     against: { type: 'string' },
     keys: { type: 'string', default: '32' },
+    'kv-blocks': { type: 'string' },
   },
 });
 const orders = Number(values.orders);
@@ -43,6 +46,7 @@ const count = Number(values.candidates);
 const prefixes = Number(values.prefixes);
 const served = values.flow !== 'failed';
 const keysPerRequest = Number(values.keys);
+const kvBlocks = values['kv-blocks'] === undefined ? undefined : Number(values['kv-blocks']);
 const perReplica = Math.ceil(prefixes / count);
 const gc = (globalThis as { gc?: () => void }).gc;
 if (!gc) console.warn('run with node --expose-gc for the memory figure');
@@ -53,6 +57,7 @@ const candidates: RoutingCandidate[] = Array.from({ length: count }, (_, index) 
   id: `worker-${index}/replica-${index}`,
   inFlight: index % 5,
   outstandingTokens: 1000 * (index % 7),
+  ...(kvBlocks !== undefined ? { kvTokens: kvBlocks * 512 } : {}),
 }));
 
 let clock = 0;

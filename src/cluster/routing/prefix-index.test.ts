@@ -12,6 +12,26 @@ describe('PrefixIndex', () => {
     expect(index.match([], ['a'])).toEqual([0]);
   });
 
+  test.each([
+    ['router keys (base-36 numbers)', (block: number) => ((block * 2654435761 + 7) >>> 0).toString(36)],
+    ['other strings', (block: number) => `key-${block}`],
+  ])('long prompts (past one window of keys read at a time) match and insert whole: %s', (_name, key) => {
+    const keys = Array.from({ length: 400 }, (_, block) => key(block));
+    const index = new PrefixIndex(1000);
+    index.insert('a', keys.slice(0, 300));
+    index.insert('b', keys.slice(0, 130));
+    expect(index.match(keys, ['a', 'b', 'c'])).toEqual([300, 130, 0]);
+    // The last match read its keys up to just past 300: inserting more of them reads the rest again.
+    index.insertMatched('c', 350);
+    expect(index.match(keys, ['c', 'a'])).toEqual([350, 300]);
+    // A prompt nobody holds reads one window; inserting all of it still inserts every key.
+    const fresh = Array.from({ length: 300 }, (_, block) => key(10_000 + block));
+    expect(index.match(fresh, ['a', 'b', 'c'])).toEqual([0, 0, 0]);
+    index.insertMatched('d');
+    expect(index.match(fresh, ['d'])).toEqual([300]);
+    expect(index.size('d')).toBe(300);
+  });
+
   test('a gap stops the run: a later block held does not count', () => {
     const index = new PrefixIndex(100);
     index.insert('a', ['k1', 'k3']);

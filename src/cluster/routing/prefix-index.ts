@@ -17,6 +17,9 @@
 import { KeyCodes, KeyTable } from './key-table.js';
 import { NodeTable, newerField, nextField, olderField, slotField, stride } from './prefix-nodes.js';
 
+/** Keys `matchSlots` reads at a time (a request of up to this many keys reads them all at once, as before). */
+const matchWindow = 64;
+
 /** One replica's recency list (node numbers) and bounds. */
 interface Holder {
   readonly id: string;
@@ -93,20 +96,22 @@ export class PrefixIndex {
    */
   matchSlots(keys: readonly string[], slots: Int32Array, count: number, matched: Int32Array): void {
     const reached = this.reachedFor(this.bySlot.length);
-    const { codes, firstHolder, nodes } = this;
-    // Every key's number, and its cell loaded, first: the misses overlap, the walk below finds
-    // them in cache, and so does `insertMatched` after it.
+    const { firstHolder, nodes } = this;
+    // The keys' numbers, and their cells loaded, before walking them: the misses overlap, the walk
+    // below finds them in cache, and so does `insertMatched` after it. In windows of `matchWindow`
+    // keys, the next only once the walk reaches it: a long prompt that no replica holds costs one
+    // window, not all its keys (up to 512). Keys not read stay 0, which `insertMatched` reads again.
     const numbers = (this.matchedCodes = this.codesFor(this.matchedCodes, keys.length));
     this.matchedKeys = keys;
-    let touched = 0;
-    for (let index = 0; index < keys.length; index += 1) {
-      const code = codes.codeOf(keys[index]!, false);
-      numbers[index] = code;
-      if (code !== 0) touched += firstHolder.touch(code);
-    }
-    this.touched = touched;
+    let read = Math.min(keys.length, matchWindow);
+    this.touched = this.readCodes(keys, numbers, 0, read);
     const fields = nodes.fields;
     for (let depth = 0; depth < keys.length; depth += 1) {
+      if (depth === read) {
+        const end = Math.min(keys.length, read + matchWindow);
+        this.touched += this.readCodes(keys, numbers, read, end);
+        read = end;
+      }
       const code = numbers[depth]!;
       if (code === 0) break;
       let any = false;
@@ -118,6 +123,7 @@ export class PrefixIndex {
       }
       if (!any) break;
     }
+    numbers.fill(0, read, keys.length);
     for (let index = 0; index < count; index += 1) {
       const slot = slots[index]!;
       matched[index] = slot >= 0 && slot < reached.length ? reached[slot]! : 0;
@@ -226,6 +232,18 @@ export class PrefixIndex {
       this.replicas.set(replica, holder);
     }
     return holder;
+  }
+
+  /** Reads the numbers of `keys[from..to)` into `numbers` and loads their cells (see `matchSlots`); returns the touch sum. */
+  private readCodes(keys: readonly string[], numbers: Float64Array, from: number, to: number): number {
+    const { codes, firstHolder } = this;
+    let touched = 0;
+    for (let index = from; index < to; index += 1) {
+      const code = codes.codeOf(keys[index]!, false);
+      numbers[index] = code;
+      if (code !== 0) touched += firstHolder.touch(code);
+    }
+    return touched;
   }
 
   private reachedFor(slots: number): Int32Array {
