@@ -84,7 +84,7 @@ export const deploySchema = z.strictObject({
   device: z.enum(['auto', 'gpu', 'cpu']).default('auto'),
   context_size: z.number().int().min(64).max(1_048_576).default(4096),
   slots: z.number().int().min(1).max(256).default(4),
-  /** Default 1 (`defaultDeploySpareSlots`, decision 0017); 0 for none. */
+  /** Default 1 (`defaultSpareSlots`, decision 0017); 0 for none. */
   spare_slots: z.number().int().min(0).max(256).optional(),
   routing: z.string().min(1).max(64).default('estimated-ttft'),
   ...autoscaleFields,

@@ -136,7 +136,7 @@ function refusalFor(spec: DeploymentSpec, replica: number, verdicts: readonly Wo
   return `deployment ${spec.name}: placed ${replica} of ${spec.replicas} replicas; ${needs}. ${workers}. Lower --ctx, --slots or --spare-slots, pick a smaller quantization, or add a worker with more memory.`;
 }
 
-/** `, 1 spare slot included`: a spare's cache is part of the replica's needs, said where it adds to them. */
+/** ` with 1 spare slot`: a spare's cache is part of the replica's needs, said where it adds to them. */
 function spareNote(memory: MemoryEstimate): string {
   const spares = memory.spareSlots ?? 0;
   return spares > 0 ? ` with ${spares} spare slot${spares === 1 ? '' : 's'}` : '';

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import { routingPolicies } from './replica-router.js';
 import { mcpConfigSchema } from './mcp-config.js';
+import { defaultSpareSlots } from './pool-control.js';
 
 /** One model to serve: a GGUF path or a Hugging Face reference (`hf:owner/repo/file.gguf`). */
 export const modelConfigSchema = z.strictObject({
@@ -297,7 +298,7 @@ export const configSchema = z
      * (`contextSize` tokens) whether batches run or not; no tokens/s (measured). 0: interactive
      * requests make a batch line yield, its state saved to the prompt cache.
      */
-    spareSlots: z.number().int().min(0).max(256).default(1),
+    spareSlots: z.number().int().min(0).max(256).default(defaultSpareSlots),
     threads: z.number().int().min(0).max(1024).default(0),
     /** MiB per model of evicted slot states kept in RAM, so a prefix asked for again is not evaluated again (0: off). */
     promptCacheMiB: z.number().int().min(0).max(1_048_576).default(512),

@@ -144,8 +144,8 @@ export type PoolWorkerView = WorkerView | StaticWorkerView;
 /** Autoscale settings as the admin API takes them: any of them, merged over the deployment's own or the defaults. */
 export type AutoscaleChange = Partial<AutoscaleSpec>;
 
-/** A new deployment's spare slots when the request names none: the server's default too (decision 0017). */
-export const defaultDeploySpareSlots = 1;
+/** Spare slots per model when none are asked for: `nimbus serve`'s models and new pool deployments alike (decision 0017). */
+export const defaultSpareSlots = 1;
 
 /** What `nimbus deploy` asks for. */
 export interface DeployRequest {
@@ -156,7 +156,7 @@ export interface DeployRequest {
   device: DeploymentRecord['device'];
   contextSize: number;
   slots: number;
-  /** Sequences beyond `slots` for interactive requests while batch lines hold the slots; default `defaultDeploySpareSlots`. */
+  /** Sequences beyond `slots` for interactive requests while batch lines hold the slots; default `defaultSpareSlots`. */
   spareSlots?: number;
   routing: string;
   /** Autoscale between min and max instead of a fixed count. */

@@ -16,7 +16,7 @@ import { systemClock, type Clock } from '../core/clock.js';
 import { CoalescedRun } from '../core/coalesced-run.js';
 import { NimbusError } from '../core/errors.js';
 import {
-  defaultDeploySpareSlots,
+  defaultSpareSlots,
   type DeploymentView,
   type DeployRequest,
   type HeartbeatAnswer,
@@ -269,7 +269,7 @@ export class PoolRuntime implements PoolControl {
         param: 'replicas',
       });
     const { name, source, device, contextSize, slots, routing } = request;
-    const spareSlots = request.spareSlots ?? defaultDeploySpareSlots;
+    const spareSlots = request.spareSlots ?? defaultSpareSlots;
     const record: DeploymentRecord = { name, source, replicas, device, contextSize, slots, spareSlots, routing, autoscale, createdAt: now, updatedAt: now };
     try {
       await this.provisioner.prepare(record);
